@@ -1,0 +1,68 @@
+//! Maps sea-orm errors to the domain's [`RepoError`], portably across backends.
+
+use orderdesk_domain::RepoError;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// SQLite result codes meaning "try again later": BUSY, LOCKED and their extended forms.
+const SQLITE_RETRYABLE: [&str; 6] = ["5", "6", "261", "262", "517", "773"];
+
+pub(crate) fn repo_error(error: DbErr) -> RepoError {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => return RepoError::Duplicate,
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => return RepoError::ForeignKey,
+        _ => {}
+    }
+    if is_sqlite_restrict_violation(&error) {
+        return RepoError::ForeignKey;
+    }
+    if is_transient(&error) {
+        RepoError::Unavailable(Box::new(error))
+    } else {
+        RepoError::Unexpected(Box::new(error))
+    }
+}
+
+fn database_error(error: &DbErr) -> Option<&(dyn sea_orm::sqlx::error::DatabaseError + 'static)> {
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match &**e {
+                sea_orm::sqlx::Error::Database(db) => Some(&**db),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// SQLite reports `ON DELETE RESTRICT` as SQLITE_CONSTRAINT_TRIGGER (1811), which sea-orm's
+/// portable classification does not know.
+fn is_sqlite_restrict_violation(error: &DbErr) -> bool {
+    database_error(error).is_some_and(|db| {
+        db.code().as_deref() == Some("1811") && db.message().contains("FOREIGN KEY")
+    })
+}
+
+fn is_transient(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match &**e {
+                sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::Io(_) => true,
+                sea_orm::sqlx::Error::Database(db) => {
+                    db.code().is_some_and(|code| SQLITE_RETRYABLE.contains(&code.as_ref()))
+                    // PostgreSQL: serialization failure, deadlock, too many connections, shutting down.
+                    || db.code().is_some_and(|code| matches!(code.as_ref(), "40001" | "40P01" | "53300" | "57P01"))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A stored row that no longer passes domain validation: a bug or a hand-edited database.
+pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> RepoError {
+    RepoError::Unexpected(format!("stored {what} is invalid: {detail}").into())
+}

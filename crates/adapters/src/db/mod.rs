@@ -1,0 +1,134 @@
+//! sea-orm persistence on SQLite (embedded default) and PostgreSQL.
+
+mod customers;
+mod entity;
+mod error;
+mod orders;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use orderdesk_domain::RepoError;
+use orderdesk_domain::ports::HealthCheck;
+use orderdesk_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use serde::{Deserialize, Serialize};
+
+pub use customers::SeaOrmCustomerRepository;
+pub use orders::SeaOrmOrderRepository;
+
+/// Database settings, nested by the server under `database`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://user:pass@host/db`.
+    pub url: String,
+    /// Pool size. SQLite in-memory databases always use one connection.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before the store counts as unavailable.
+    pub acquire_timeout_ms: u64,
+    /// How long SQLite waits on a locked database before giving up.
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/orderdesk.db".into(),
+            max_connections: 8,
+            acquire_timeout_ms: 5_000,
+            sqlite_busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// Whether the URL names a SQLite database.
+    pub fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite:")
+    }
+
+    /// The file a SQLite URL points at, if any (none for in-memory databases).
+    fn sqlite_file(&self) -> Option<&Path> {
+        let rest = self
+            .url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && !path.starts_with(":memory:") && !self.url.contains("mode=memory"))
+            .then(|| Path::new(path))
+    }
+}
+
+/// Opens a pool. SQLite gets WAL, `synchronous=NORMAL`, foreign keys and a busy timeout on
+/// every pooled connection, and its file (and directory) are created when missing.
+///
+/// # Errors
+/// The database cannot be reached or the file cannot be created.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(settings.max_connections.max(1))
+        .min_connections(0)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connect_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .sqlx_logging(false);
+    if settings.is_sqlite() {
+        match settings.sqlite_file() {
+            Some(file) => {
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbErr::Custom(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            // Every connection to `sqlite::memory:` is a separate empty database.
+            None => {
+                options.max_connections(1);
+            }
+        }
+        let busy_timeout = Duration::from_millis(settings.sqlite_busy_timeout_ms);
+        options.map_sqlx_sqlite_opts(move |o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(busy_timeout)
+        });
+    }
+    Database::connect(options).await
+}
+
+/// Applies every pending migration.
+///
+/// # Errors
+/// A migration failed; the database is left at the last migration that succeeded.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Readiness: the database answers a ping.
+#[derive(Debug, Clone)]
+pub struct SeaOrmHealthCheck {
+    db: DatabaseConnection,
+}
+
+impl SeaOrmHealthCheck {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SeaOrmHealthCheck {
+    async fn ping(&self) -> Result<(), RepoError> {
+        self.db
+            .ping()
+            .await
+            .map_err(|e| RepoError::Unavailable(Box::new(e)))
+    }
+}

@@ -1,0 +1,11 @@
+//! Adapters: implementations of the domain's ports on real technology.
+//!
+//! Dependency rule: depends on `orderdesk-domain` (inward) and on infrastructure crates;
+//! never on the API crate. Only the server binary picks and wires these.
+
+pub mod db;
+
+pub use db::{
+    DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository, connect,
+    migrate,
+};

@@ -1,0 +1,148 @@
+use orderdesk_adapters::db::testing::on_each_backend;
+use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmOrderRepository};
+use orderdesk_domain::ports::{CustomerRepository, OrderRepository};
+use orderdesk_domain::{CustomerCode, CustomerId, PageRequest, RepoError};
+
+use crate::{customer, day, now, order};
+
+#[tokio::test]
+async fn customer_round_trips_unchanged() {
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        let alice = customer("ALICE-1");
+        repo.insert(&alice).await.unwrap();
+        assert_eq!(
+            repo.find(alice.id()).await.unwrap(),
+            Some(alice),
+            "{:?}",
+            db.backend
+        );
+        assert_eq!(repo.find(CustomerId::generate()).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn code_is_unique_ignoring_case() {
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        repo.insert(&customer("Shop-7")).await.unwrap();
+        assert!(matches!(
+            repo.insert(&customer("shop-7")).await,
+            Err(RepoError::Duplicate)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_with_one_code_give_exactly_one_success() {
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        let attempts: Vec<_> = (0..8).map(|_| customer("RACE")).collect();
+        let results = futures_util::future::join_all(attempts.iter().map(|c| repo.insert(c))).await;
+        let successes = results.iter().filter(|r| r.is_ok()).count();
+        let duplicates = results
+            .iter()
+            .filter(|r| matches!(r, Err(RepoError::Duplicate)))
+            .count();
+        assert_eq!(
+            (successes, duplicates),
+            (1, 7),
+            "{:?}: {results:?}",
+            db.backend
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn update_changes_fields_and_respects_uniqueness() {
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        let taken = customer("TAKEN");
+        let mut bob = customer("BOB");
+        repo.insert(&taken).await.unwrap();
+        repo.insert(&bob).await.unwrap();
+
+        bob.change(
+            None,
+            Some(CustomerCode::parse("bob-2").unwrap()),
+            None,
+            now(),
+        );
+        repo.update(&bob).await.unwrap();
+        assert_eq!(repo.find(bob.id()).await.unwrap().unwrap(), bob);
+
+        bob.change(
+            None,
+            Some(CustomerCode::parse("taken").unwrap()),
+            None,
+            now(),
+        );
+        assert!(matches!(repo.update(&bob).await, Err(RepoError::Duplicate)));
+        assert!(matches!(
+            repo.update(&customer("GHOST")).await,
+            Err(RepoError::NotFound)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn customer_with_orders_cannot_be_deleted() {
+    on_each_backend(|db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let alice = customer("ALICE");
+        customers.insert(&alice).await.unwrap();
+        let first = order(&alice, "10.00", day(1));
+        orders.insert(&first).await.unwrap();
+
+        let r = customers.delete(alice.id()).await;
+        assert!(
+            matches!(r, Err(RepoError::ForeignKey)),
+            "{:?} {r:?}",
+            db.backend
+        );
+        assert!(customers.find(alice.id()).await.unwrap().is_some());
+
+        orders.delete(first.id()).await.unwrap();
+        customers.delete(alice.id()).await.unwrap();
+        assert!(matches!(
+            customers.delete(alice.id()).await,
+            Err(RepoError::NotFound)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn list_pages_newest_first_without_gaps() {
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        let mut ids = Vec::new();
+        for n in 0..7 {
+            let c = customer(&format!("C{n}"));
+            repo.insert(&c).await.unwrap();
+            ids.push(c.id());
+        }
+        ids.reverse();
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = repo
+                .list(PageRequest::new(before, Some(3)).unwrap())
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 3);
+            seen.extend(page.items.iter().map(|c| c.id()));
+            match page.next {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ids);
+    })
+    .await;
+}

@@ -1,0 +1,221 @@
+//! Exact money: an integer count of the currency's minor units. Never a float.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::error::InvalidValue;
+
+/// An ISO 4217 currency that has a minor unit (KES, USD, JPY, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Currency(iso_currency::Currency);
+
+impl Currency {
+    /// Parses a three-letter code; case is ignored.
+    ///
+    /// # Errors
+    /// [`InvalidValue::Currency`] for unknown codes and for units without a minor unit (gold, SDR, ...).
+    pub fn parse(code: &str) -> Result<Self, InvalidValue> {
+        let code = code.trim().to_ascii_uppercase();
+        let currency = iso_currency::Currency::from_code(&code).ok_or(InvalidValue::Currency)?;
+        currency.exponent().ok_or(InvalidValue::Currency)?;
+        Ok(Self(currency))
+    }
+    /// The upper-case ISO code.
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+    /// How many decimal places the minor unit has (2 for KES, 0 for JPY, 3 for KWD).
+    pub fn minor_digits(&self) -> u32 {
+        // `parse` admits only currencies that have an exponent.
+        u32::from(self.0.exponent().unwrap_or(0))
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A positive amount of money in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    minor_units: i64,
+    currency: Currency,
+}
+
+impl Money {
+    /// The largest amount accepted, in minor units: 15 digits, so any value also survives
+    /// a round trip through an IEEE double unchanged.
+    pub const MAX_MINOR_UNITS: i64 = 999_999_999_999_999;
+
+    /// Parses a decimal string such as `"250.50"` in `currency`.
+    ///
+    /// # Errors
+    /// [`InvalidValue::Decimal`], [`InvalidValue::NotPositive`], [`InvalidValue::TooManyDecimals`]
+    /// or [`InvalidValue::TooLarge`].
+    pub fn parse(amount: &str, currency: Currency) -> Result<Self, InvalidValue> {
+        let (negative, digits) = match amount.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, amount),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let plain_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !plain_digits(whole)
+            || !plain_digits(fraction)
+            || (digits.contains('.') && fraction.is_empty())
+        {
+            return Err(InvalidValue::Decimal);
+        }
+        // Checked on the text, before any arithmetic, so no length of input can overflow.
+        let whole = whole.trim_start_matches('0');
+        let fraction = fraction.trim_end_matches('0');
+        let max_decimals = currency.minor_digits();
+        if whole.is_empty() && fraction.is_empty() || negative {
+            return Err(InvalidValue::NotPositive);
+        }
+        if fraction.len() > max_decimals as usize {
+            return Err(InvalidValue::TooManyDecimals { max: max_decimals });
+        }
+        if whole.len() + max_decimals as usize > 15 {
+            return Err(InvalidValue::TooLarge);
+        }
+        let exact = format!("{}.{fraction}", if whole.is_empty() { "0" } else { whole });
+        let minor = Decimal::from_str_exact(&exact)
+            .ok()
+            .and_then(|value| value.checked_mul(Decimal::from(10_i64.pow(max_decimals))))
+            .and_then(|m| m.to_i64())
+            .ok_or(InvalidValue::TooLarge)?;
+        Self::from_minor_units(minor, currency)
+    }
+
+    /// Builds an amount from stored minor units.
+    ///
+    /// # Errors
+    /// [`InvalidValue::NotPositive`] or [`InvalidValue::TooLarge`].
+    pub fn from_minor_units(minor_units: i64, currency: Currency) -> Result<Self, InvalidValue> {
+        if minor_units <= 0 {
+            return Err(InvalidValue::NotPositive);
+        }
+        if minor_units > Self::MAX_MINOR_UNITS {
+            return Err(InvalidValue::TooLarge);
+        }
+        Ok(Self {
+            minor_units,
+            currency,
+        })
+    }
+
+    pub fn minor_units(&self) -> i64 {
+        self.minor_units
+    }
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+    /// The amount as a decimal string with exactly the currency's minor digits: `"250.50"`.
+    pub fn amount_string(&self) -> String {
+        Decimal::new(self.minor_units, self.currency.minor_digits()).to_string()
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount_string(), self.currency)
+    }
+}
+
+impl FromStr for Currency {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kes() -> Currency {
+        Currency::parse("KES").unwrap()
+    }
+
+    #[test]
+    fn decimal_strings_become_minor_units() {
+        assert_eq!(Money::parse("250.50", kes()).unwrap().minor_units(), 25050);
+        assert_eq!(Money::parse("250.5", kes()).unwrap().minor_units(), 25050);
+        assert_eq!(Money::parse("7", kes()).unwrap().minor_units(), 700);
+        assert_eq!(Money::parse("0.01", kes()).unwrap().amount_string(), "0.01");
+    }
+
+    #[test]
+    fn amounts_are_refused_with_a_reason() {
+        assert_eq!(Money::parse("0", kes()), Err(InvalidValue::NotPositive));
+        assert_eq!(Money::parse("-1", kes()), Err(InvalidValue::NotPositive));
+        assert_eq!(
+            Money::parse("1.005", kes()),
+            Err(InvalidValue::TooManyDecimals { max: 2 })
+        );
+        assert_eq!(Money::parse("1e3", kes()), Err(InvalidValue::Decimal));
+        assert_eq!(Money::parse("abc", kes()), Err(InvalidValue::Decimal));
+        assert_eq!(Money::parse("1.", kes()), Err(InvalidValue::Decimal));
+        assert_eq!(Money::parse(".5", kes()), Err(InvalidValue::Decimal));
+        assert_eq!(Money::parse("+5", kes()), Err(InvalidValue::Decimal));
+        assert_eq!(Money::parse("-0", kes()), Err(InvalidValue::NotPositive));
+        assert_eq!(Money::parse("0.00", kes()), Err(InvalidValue::NotPositive));
+        assert_eq!(Money::parse("0012.300", kes()).unwrap().minor_units(), 1230);
+        assert_eq!(
+            Money::parse("9999999999999.99", kes())
+                .unwrap()
+                .minor_units(),
+            Money::MAX_MINOR_UNITS
+        );
+        assert_eq!(Money::parse(" 1", kes()), Err(InvalidValue::Decimal));
+        assert_eq!(
+            Money::parse("10000000000000", kes()),
+            Err(InvalidValue::TooLarge)
+        );
+        assert_eq!(
+            Money::parse(&"9".repeat(5000), kes()),
+            Err(InvalidValue::TooLarge)
+        );
+        assert_eq!(
+            Money::parse("99999999999999999999999999999", kes()),
+            Err(InvalidValue::TooLarge)
+        );
+        assert_eq!(
+            Money::parse("0.0000000000000000000000000000001", kes()),
+            Err(InvalidValue::TooManyDecimals { max: 2 })
+        );
+    }
+
+    #[test]
+    fn currencies_carry_their_minor_digits() {
+        assert_eq!(Currency::parse("jpy").unwrap().minor_digits(), 0);
+        assert_eq!(Currency::parse("KWD").unwrap().minor_digits(), 3);
+        assert_eq!(
+            Money::parse("1.5", Currency::parse("JPY").unwrap()),
+            Err(InvalidValue::TooManyDecimals { max: 0 })
+        );
+        assert_eq!(Currency::parse("XAU"), Err(InvalidValue::Currency));
+        assert_eq!(Currency::parse("ZZZ"), Err(InvalidValue::Currency));
+    }
+
+    proptest! {
+        #[test]
+        fn minor_units_round_trip_through_the_decimal_string(minor in 1..=Money::MAX_MINOR_UNITS) {
+            let money = Money::from_minor_units(minor, kes()).unwrap();
+            let again = Money::parse(&money.amount_string(), kes()).unwrap();
+            prop_assert_eq!(again, money);
+        }
+
+        #[test]
+        fn parsing_arbitrary_text_never_panics(input in "\\PC{0,50}") {
+            let _ = Money::parse(&input, kes());
+        }
+    }
+}

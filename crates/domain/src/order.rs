@@ -1,0 +1,152 @@
+//! The order aggregate.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::customer::CustomerId;
+use crate::error::InvalidValue;
+use crate::money::Money;
+use crate::text::bounded_text;
+
+/// Identifies an order. New ids are UUIDv7, so they sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrderId(Uuid);
+
+impl OrderId {
+    /// A fresh, time-ordered id.
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+    /// Wraps an id that came from storage or a request.
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What was ordered: trimmed, 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemName(String);
+
+impl ItemName {
+    pub const MAX_CHARS: usize = 200;
+
+    /// # Errors
+    /// [`InvalidValue::Empty`], [`InvalidValue::TooLong`] or [`InvalidValue::ControlCharacters`].
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        bounded_text(input, Self::MAX_CHARS).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An order a customer placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    id: OrderId,
+    customer_id: CustomerId,
+    item: ItemName,
+    amount: Money,
+    ordered_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl Order {
+    /// A new order recorded at `now`.
+    pub fn new(
+        customer_id: CustomerId,
+        item: ItemName,
+        amount: Money,
+        ordered_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: OrderId::generate(),
+            customer_id,
+            item,
+            amount,
+            ordered_at,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Rebuilds an order from stored, already valid parts.
+    pub fn restore(
+        id: OrderId,
+        customer_id: CustomerId,
+        item: ItemName,
+        amount: Money,
+        ordered_at: DateTime<Utc>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            customer_id,
+            item,
+            amount,
+            ordered_at,
+            created_at,
+            updated_at,
+        }
+    }
+
+    pub fn id(&self) -> OrderId {
+        self.id
+    }
+    pub fn customer_id(&self) -> CustomerId {
+        self.customer_id
+    }
+    pub fn item(&self) -> &ItemName {
+        &self.item
+    }
+    pub fn amount(&self) -> Money {
+        self.amount
+    }
+    pub fn ordered_at(&self) -> DateTime<Utc> {
+        self.ordered_at
+    }
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+
+    /// Applies the given changes; `updated_at` moves only when something changed.
+    pub fn change(
+        &mut self,
+        item: Option<ItemName>,
+        amount: Option<Money>,
+        ordered_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) {
+        let before = self.clone();
+        if let Some(item) = item {
+            self.item = item;
+        }
+        if let Some(amount) = amount {
+            self.amount = amount;
+        }
+        if let Some(ordered_at) = ordered_at {
+            self.ordered_at = ordered_at;
+        }
+        if *self != before {
+            self.updated_at = now;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Ports: what the domain needs from the outside world. Adapters implement them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+
+use crate::error::RepoError;
+use crate::{Customer, CustomerId, Order, OrderId, Page, PageRequest};
+
+/// Stores customers.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CustomerRepository: Send + Sync {
+    /// Stores a new customer.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] when the code (ignoring case) is taken, or a storage failure.
+    async fn insert(&self, customer: &Customer) -> Result<(), RepoError>;
+
+    /// Replaces a stored customer's fields.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`], [`RepoError::Duplicate`] for a taken code, or a storage failure.
+    async fn update(&self, customer: &Customer) -> Result<(), RepoError>;
+
+    /// Deletes a customer.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`], [`RepoError::ForeignKey`] while orders refer to it, or a storage failure.
+    async fn delete(&self, id: CustomerId) -> Result<(), RepoError>;
+
+    /// Finds a customer by id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError>;
+
+    /// Lists customers, newest first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError>;
+}
+
+/// Which orders to list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub customer_id: Option<CustomerId>,
+    /// Inclusive lower bound on `ordered_at`.
+    pub ordered_from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on `ordered_at`.
+    pub ordered_to: Option<DateTime<Utc>>,
+}
+
+/// Stores orders.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrderRepository: Send + Sync {
+    /// Stores a new order.
+    ///
+    /// # Errors
+    /// [`RepoError::ForeignKey`] when its customer does not exist, or a storage failure.
+    async fn insert(&self, order: &Order) -> Result<(), RepoError>;
+
+    /// Replaces a stored order's fields.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`], or a storage failure.
+    async fn update(&self, order: &Order) -> Result<(), RepoError>;
+
+    /// Deletes an order.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`], or a storage failure.
+    async fn delete(&self, id: OrderId) -> Result<(), RepoError>;
+
+    /// Finds an order by id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError>;
+
+    /// Lists matching orders, newest first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError>;
+}
+
+/// Tells whether the backing store answers; used by readiness probes.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the store does not answer.
+    async fn ping(&self) -> Result<(), RepoError>;
+}
+
+/// The current time. A port so tests can fix it.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now, in UTC, at microsecond precision (what every supported database keeps).
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now().trunc_subsecs(6)
+    }
+}
+
+/// The id of whatever a list is keyed by; used to build cursors.
+pub(crate) fn customer_key(customer: &Customer) -> Uuid {
+    customer.id().as_uuid()
+}
+
+pub(crate) fn order_key(order: &Order) -> Uuid {
+    order.id().as_uuid()
+}

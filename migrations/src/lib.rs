@@ -1,0 +1,22 @@
+//! orderdesk's schema migrations. Every migration uses only portable builders, so the
+//! schema is identical on SQLite and PostgreSQL; later migrations stay additive because
+//! SQLite cannot alter constraints.
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_customers;
+mod m20261126_000002_create_orders;
+
+/// Applies orderdesk's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_customers::Migration),
+            Box::new(m20261126_000002_create_orders::Migration),
+        ]
+    }
+}
