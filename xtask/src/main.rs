@@ -1,1 +1,169 @@
-fn main() {}
+//! `cargo xtask <command>`: developer commands that need no extra tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail, ensure};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  openapi          write docs/openapi.json from the code
+  openapi --check  fail if docs/openapi.json differs from the code
+  deps             check the dependency rule between the workspace crates";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["openapi"] => write_openapi(),
+        ["openapi", "--check"] => check_openapi(),
+        ["deps"] => check_dependency_rule(),
+        _ => {
+            eprintln!("{USAGE}");
+            bail!("unknown command {args:?}")
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(workspace_root());
+    command
+}
+
+fn write_openapi() -> anyhow::Result<()> {
+    let output = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "orderdesk-server",
+            "--",
+            "openapi",
+        ])
+        .output()?;
+    ensure!(
+        output.status.success(),
+        "orderdesk openapi failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = workspace_root().join("docs/openapi.json");
+    std::fs::write(&path, &output.stdout)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Runs the API crate's freshness test, which compares the committed file with the code.
+fn check_openapi() -> anyhow::Result<()> {
+    let status = cargo()
+        .args([
+            "test",
+            "--quiet",
+            "--package",
+            "orderdesk-api",
+            "--test",
+            "http",
+            "--",
+            "openapi::committed_openapi_document_is_fresh",
+        ])
+        .status()?;
+    ensure!(
+        status.success(),
+        "docs/openapi.json is stale: run `cargo xtask openapi` and commit it"
+    );
+    println!("docs/openapi.json is fresh");
+    Ok(())
+}
+
+/// Crates a package must not reach, even transitively, through normal dependencies.
+const RULES: &[(&str, &[&str])] = &[
+    (
+        "orderdesk-domain",
+        &[
+            "orderdesk-adapters",
+            "orderdesk-api",
+            "orderdesk-server",
+            "sea-orm",
+            "sqlx",
+            "poem",
+            "poem-openapi",
+            "reqwest",
+            "hyper",
+            "tokio",
+            "jsonwebtoken",
+            "serde_json",
+        ],
+    ),
+    (
+        "orderdesk-api",
+        &[
+            "orderdesk-adapters",
+            "orderdesk-server",
+            "orderdesk-migrations",
+            "sea-orm",
+            "sqlx",
+            "reqwest",
+            "jsonwebtoken",
+        ],
+    ),
+    (
+        "orderdesk-adapters",
+        &["orderdesk-api", "orderdesk-server", "poem", "poem-openapi"],
+    ),
+    (
+        "orderdesk-migrations",
+        &[
+            "orderdesk-domain",
+            "orderdesk-adapters",
+            "orderdesk-api",
+            "orderdesk-server",
+        ],
+    ),
+];
+
+fn check_dependency_rule() -> anyhow::Result<()> {
+    let mut violations = Vec::new();
+    for (package, forbidden) in RULES {
+        let output = cargo()
+            .args([
+                "tree",
+                "--quiet",
+                "--package",
+                package,
+                "--edges",
+                "normal",
+                "--prefix",
+                "none",
+                "--format",
+                "{p}",
+            ])
+            .output()?;
+        ensure!(
+            output.status.success(),
+            "cargo tree failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let tree = String::from_utf8_lossy(&output.stdout);
+        for line in tree.lines().skip(1) {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            if forbidden.contains(&name) {
+                violations.push(format!("{package} depends on {name}"));
+            }
+        }
+    }
+    violations.sort();
+    violations.dedup();
+    if !violations.is_empty() {
+        bail!("dependency rule broken:\n  {}", violations.join("\n  "));
+    }
+    println!("dependency rule holds: domain is pure, api never reaches the adapters");
+    Ok(())
+}

@@ -9,3 +9,5 @@ pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository, connect,
     migrate,
 };
+/// The pool handle [`connect`] returns; the server passes it between adapters.
+pub use sea_orm::DatabaseConnection;

@@ -1,1 +1,116 @@
+//! orderdesk's HTTP edge: poem-openapi endpoints, wire DTOs, problem+json errors and the
+//! middleware pipeline.
+//!
+//! Dependency rule: depends on `orderdesk-domain` only (services and ports), never on the
+//! adapters; the server injects concrete ports through [`Services`].
 
+mod customers;
+pub mod dto;
+mod health;
+pub mod json;
+pub mod middleware;
+mod orders;
+pub mod problem;
+mod tags;
+
+use std::sync::Arc;
+
+use orderdesk_domain::memory::InMemoryStore;
+use orderdesk_domain::ports::{HealthCheck, SystemClock};
+use orderdesk_domain::service::{CustomerService, OrderService};
+use orderdesk_domain::{Currency, PhoneRegion};
+use poem::middleware::CatchPanic;
+use poem::web::{Html, Path};
+use poem::{Endpoint, EndpointExt, Route, handler};
+use poem_openapi::OpenApiService;
+
+pub use customers::CustomersApi;
+pub use health::HealthApi;
+pub use orders::OrdersApi;
+
+use crate::problem::{Problem, ProblemType};
+
+/// The use cases and ports the API serves.
+#[derive(Clone)]
+pub struct Services {
+    pub customers: CustomerService,
+    pub orders: OrderService,
+    pub health: Arc<dyn HealthCheck>,
+}
+
+/// HTTP-level settings.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpOptions {
+    /// Bodies larger than this get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+type Apis = (CustomersApi, OrdersApi, HealthApi);
+
+/// The OpenAPI service: every operation, with its schemas and error responses.
+pub fn api_service(services: Services) -> OpenApiService<Apis, ()> {
+    let apis = (
+        CustomersApi::new(services.customers, services.orders.clone()),
+        OrdersApi::new(services.orders),
+        HealthApi::new(services.health),
+    );
+    OpenApiService::new(apis, "orderdesk", env!("CARGO_PKG_VERSION")).description(
+        "Customers and orders for small businesses. Errors are RFC 9457 problem+json; \
+         money is an exact decimal string; times are RFC 3339 UTC; lists use cursor pagination.",
+    )
+}
+
+/// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
+/// pages at `/problems/{slug}`, inside the middleware pipeline.
+pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
+    let api = api_service(services);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let limit = options.max_body_bytes;
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/problems/:slug", problem_page)
+        .nest("/", api)
+        .around(move |ep, req| middleware::limit_body(ep, req, limit))
+        .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
+        .around(middleware::request_context)
+}
+
+/// The OpenAPI document as JSON, without a database (for `cargo xtask openapi` and its check).
+pub fn openapi_json() -> String {
+    let store = Arc::new(InMemoryStore::default());
+    let clock = Arc::new(SystemClock);
+    let currency = Currency::parse("KES").unwrap_or_else(|_| unreachable!("KES is in ISO 4217"));
+    let services = Services {
+        customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
+        orders: OrderService::new(store.clone(), store.clone(), clock, currency),
+        health: store,
+    };
+    api_service(services).spec()
+}
+
+/// Human-readable documentation of a problem `type`.
+#[handler]
+fn problem_page(Path(slug): Path<String>) -> poem::Response {
+    match ProblemType::from_slug(&slug) {
+        Some(kind) => Html(format!(
+            "<!doctype html><title>{title}</title><h1>{title}</h1><p>HTTP {status}</p><p>{description}</p>",
+            title = kind.title(),
+            status = kind.status().as_u16(),
+            description = kind.description(),
+        ))
+        .into_response(),
+        None => Problem::new(ProblemType::NotFound, "no such problem type").into_response(),
+    }
+}
+
+use poem::IntoResponse as _;

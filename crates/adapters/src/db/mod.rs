@@ -23,7 +23,7 @@ pub use orders::SeaOrmOrderRepository;
 
 /// Database settings, nested by the server under `database`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(default)]
 pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://user:pass@host/db`.
     pub url: String,

@@ -1,0 +1,333 @@
+//! Wire types. Requests are parsed with serde (see [`crate::json`]); the poem-openapi
+//! derives describe them in the OpenAPI document. Names are snake_case.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeZone, Utc};
+use orderdesk_domain::{Customer, Order, Page};
+use poem_openapi::types::Example;
+use poem_openapi::{NewType, Object};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::problem::{ApiError, FieldProblem};
+
+/// A customer of the shop.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Customer", example)]
+pub struct CustomerBody {
+    pub id: Uuid,
+    /// Display name, 1-200 characters.
+    pub name: String,
+    /// The shop's own code for the customer; unique ignoring case.
+    pub code: String,
+    /// E.164 phone number.
+    pub phone: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerBody {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id().as_uuid(),
+            name: c.name().as_str().to_owned(),
+            code: c.code().as_str().to_owned(),
+            phone: c.phone().as_str().to_owned(),
+            created_at: c.created_at(),
+            updated_at: c.updated_at(),
+        }
+    }
+}
+
+fn example_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 9, 30, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+impl Example for CustomerBody {
+    fn example() -> Self {
+        Self {
+            id: Uuid::from_u128(0x019abc00_0000_7000_8000_000000000001),
+            name: "Amina Wanjiru".into(),
+            code: "AMINA-01".into(),
+            phone: "+254712345678".into(),
+            created_at: example_time(),
+            updated_at: example_time(),
+        }
+    }
+}
+
+/// A new customer.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(rename = "NewCustomer", example)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomerBody {
+    /// Display name, trimmed, 1-200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: String,
+    /// 1-32 letters, digits, `-` or `_`; unique ignoring case.
+    #[oai(validator(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_-]+$"))]
+    pub code: String,
+    /// Phone number; without a `+country` prefix the server's default region (KE) is assumed.
+    /// Stored and returned in E.164.
+    pub phone: String,
+}
+
+impl Example for NewCustomerBody {
+    fn example() -> Self {
+        Self {
+            name: "Amina Wanjiru".into(),
+            code: "AMINA-01".into(),
+            phone: "0712 345 678".into(),
+        }
+    }
+}
+
+/// Changes to a customer; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(rename = "CustomerChanges", example)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerChangesBody {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_-]+$"))]
+    pub code: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Example for CustomerChangesBody {
+    fn example() -> Self {
+        Self {
+            phone: Some("+254733000111".into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// One page of customers, newest first.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "CustomerList")]
+pub struct CustomerListBody {
+    pub items: Vec<CustomerBody>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Customer>> for CustomerListBody {
+    fn from(page: Page<Customer>) -> Self {
+        Self {
+            next_cursor: page.next.map(encode_cursor),
+            items: page.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// An order.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Order", example)]
+pub struct OrderBody {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    /// What was ordered.
+    pub item: String,
+    /// Exact decimal string with the currency's minor digits, e.g. `"250.50"`.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// When the customer ordered (UTC).
+    pub ordered_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Order> for OrderBody {
+    fn from(o: Order) -> Self {
+        Self {
+            id: o.id().as_uuid(),
+            customer_id: o.customer_id().as_uuid(),
+            item: o.item().as_str().to_owned(),
+            amount: o.amount().amount_string(),
+            currency: o.amount().currency().code().to_owned(),
+            ordered_at: o.ordered_at(),
+            created_at: o.created_at(),
+            updated_at: o.updated_at(),
+        }
+    }
+}
+
+impl Example for OrderBody {
+    fn example() -> Self {
+        Self {
+            id: Uuid::from_u128(0x019abc00_0000_7000_8000_000000000002),
+            customer_id: CustomerBody::example().id,
+            item: "Maize flour 2kg".into(),
+            amount: "250.50".into(),
+            currency: "KES".into(),
+            ordered_at: example_time(),
+            created_at: example_time(),
+            updated_at: example_time(),
+        }
+    }
+}
+
+/// A positive decimal amount. Send a string such as `"250.50"`; a JSON number is accepted
+/// only when it is exact (at most 15 significant digits and the currency's minor digits).
+#[derive(Debug, Clone, PartialEq, Eq, NewType)]
+#[oai(rename = "Amount", example)]
+pub struct Amount(pub String);
+
+impl Example for Amount {
+    fn example() -> Self {
+        Self("250.50".into())
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AmountVisitor;
+        impl serde::de::Visitor<'_> for AmountVisitor {
+            type Value = Amount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal string such as \"250.50\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
+                Ok(Amount(v.to_owned()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Amount, E> {
+                Ok(Amount(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
+                Ok(Amount(v.to_string()))
+            }
+            // Rust prints the shortest decimal that reads back as the same double, so a number
+            // the client wrote with few digits comes back exactly; anything longer is refused later.
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Amount, E> {
+                if v.is_finite() {
+                    Ok(Amount(v.to_string()))
+                } else {
+                    Err(E::custom("amount must be finite"))
+                }
+            }
+        }
+        deserializer.deserialize_any(AmountVisitor)
+    }
+}
+
+/// A new order.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(rename = "NewOrder", example)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrderBody {
+    pub customer_id: Uuid,
+    /// What was ordered, 1-200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub item: String,
+    pub amount: Amount,
+    /// ISO 4217 code; the server's default (KES) when absent.
+    pub currency: Option<String>,
+    /// When the customer ordered (RFC 3339); now when absent.
+    pub ordered_at: Option<DateTime<Utc>>,
+}
+
+impl Example for NewOrderBody {
+    fn example() -> Self {
+        Self {
+            customer_id: CustomerBody::example().id,
+            item: "Maize flour 2kg".into(),
+            amount: Amount::example(),
+            currency: Some("KES".into()),
+            ordered_at: None,
+        }
+    }
+}
+
+/// Changes to an order; absent fields stay as they are. Changing only `currency`
+/// re-checks the stored amount against the new currency's minor digits.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(rename = "OrderChanges", example)]
+#[serde(deny_unknown_fields)]
+pub struct OrderChangesBody {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub item: Option<String>,
+    pub amount: Option<Amount>,
+    pub currency: Option<String>,
+    pub ordered_at: Option<DateTime<Utc>>,
+}
+
+impl Example for OrderChangesBody {
+    fn example() -> Self {
+        Self {
+            amount: Some(Amount("300.00".into())),
+            ..Default::default()
+        }
+    }
+}
+
+/// One page of orders, newest first.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "OrderList")]
+pub struct OrderListBody {
+    pub items: Vec<OrderBody>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Order>> for OrderListBody {
+    fn from(page: Page<Order>) -> Self {
+        Self {
+            next_cursor: page.next.map(encode_cursor),
+            items: page.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Cursors are opaque to clients: the last row's id, base64url-encoded.
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// # Errors
+/// A 422 on `cursor` when it was not produced by [`encode_cursor`].
+pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .ok_or_else(|| {
+            ApiError::validation(vec![FieldProblem {
+                field: "cursor".into(),
+                message: "is not a cursor returned by this API".into(),
+            }])
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert!(decode_cursor("!!").is_err());
+        assert!(decode_cursor("AAAA").is_err());
+    }
+
+    #[test]
+    fn amounts_accept_strings_and_exact_numbers() {
+        let parse = |json: &str| serde_json::from_str::<Amount>(json).map(|a| a.0);
+        assert_eq!(parse("\"250.50\"").unwrap(), "250.50");
+        assert_eq!(parse("250.5").unwrap(), "250.5");
+        assert_eq!(parse("7").unwrap(), "7");
+        // Not exact as a double: the text shows more digits than KES allows, and is refused later.
+        assert_eq!(parse("0.30000000000000004").unwrap(), "0.30000000000000004");
+        assert!(parse("true").is_err());
+        assert!(parse("null").is_err());
+    }
+}

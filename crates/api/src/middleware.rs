@@ -1,0 +1,162 @@
+//! The HTTP pipeline around the routes: request id and access log, panic and framework-error
+//! conversion to problem+json, and the request-body size limit.
+
+use std::any::Any;
+use std::time::Instant;
+
+use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::middleware::PanicHandler;
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::error::{
+    ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::problem::{FieldProblem, PROBLEM_JSON, Problem, ProblemType};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Takes a well-behaved incoming request id (for tracing across services), or makes one.
+fn request_id(req: &Request) -> String {
+    req.header(REQUEST_ID_HEADER)
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
+}
+
+/// Runs the request inside a span carrying its id, logs one line when it finishes, and echoes
+/// the id in the response. Every error becomes a problem+json response here.
+pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let started = Instant::now();
+        let mut response = match next.call(req).await {
+            Ok(response) => response.into_response(),
+            Err(error) => error_response(error),
+        };
+        let status = response.status().as_u16();
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if response.status().is_server_error() {
+            tracing::error!(status, latency_ms, "request failed");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Refuses bodies over `limit` bytes with 413, whether or not `Content-Length` is sent.
+/// Bodiless requests pass untouched (unlike poem's `SizeLimit`, which demands a length).
+pub async fn limit_body<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    limit: usize,
+) -> poem::Result<Response> {
+    let too_large = || {
+        Problem::new(
+            ProblemType::PayloadTooLarge,
+            format!("the request body is over {limit} bytes"),
+        )
+        .into_response()
+    };
+    let declared = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Ok(too_large());
+    }
+    match req.take_body().into_bytes_limit(limit).await {
+        Ok(bytes) => req.set_body(bytes),
+        Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
+        Err(e) => {
+            return Ok(Problem::new(
+                ProblemType::MalformedRequest,
+                format!("cannot read the request body: {e}"),
+            )
+            .into_response());
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Converts framework errors (routing, parameters, content type) into problem+json.
+pub fn error_response(error: poem::Error) -> Response {
+    if error.is::<NotFoundError>() || error.is::<ParsePathError>() {
+        return Problem::new(ProblemType::NotFound, "no resource exists at this URL")
+            .into_response();
+    }
+    if error.is::<MethodNotAllowedError>() {
+        return Problem::new(
+            ProblemType::MethodNotAllowed,
+            "this URL does not support the method",
+        )
+        .into_response();
+    }
+    if let Some(e) = error.downcast_ref::<ParseParamError>() {
+        let field = FieldProblem {
+            field: e.name.to_owned(),
+            message: e.reason.clone(),
+        };
+        return Problem::new(ProblemType::Validation, e.to_string())
+            .with_errors(vec![field])
+            .into_response();
+    }
+    if let Some(e) = error.downcast_ref::<ContentTypeError>() {
+        return Problem::new(ProblemType::UnsupportedMediaType, e.to_string()).into_response();
+    }
+    if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
+        return Problem::new(ProblemType::MalformedRequest, e.to_string()).into_response();
+    }
+    let response = error.into_response();
+    if response
+        .content_type()
+        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON))
+    {
+        return response;
+    }
+    // Anything else: keep the status, never the (possibly internal) text.
+    let status = response.status();
+    tracing::warn!(status = status.as_u16(), "unclassified framework error");
+    generic_problem(status).into_response()
+}
+
+fn generic_problem(status: StatusCode) -> Problem {
+    Problem {
+        problem_type: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: None,
+        errors: None,
+    }
+}
+
+/// Answers a panic with a problem+json 500 and logs it; the server keeps serving.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemOnPanic;
+
+impl PanicHandler for ProblemOnPanic {
+    type Response = Response;
+
+    fn get_response(&self, panic: Box<dyn Any + Send + 'static>) -> Response {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %message, "handler panicked");
+        Problem::new(ProblemType::Internal, "an unexpected error occurred").into_response()
+    }
+}

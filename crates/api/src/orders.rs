@@ -1,0 +1,130 @@
+//! `/api/v1/orders`: create, list (filter by customer and time), get, change, delete.
+
+use chrono::{DateTime, Utc};
+use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery, OrderService};
+use orderdesk_domain::{CustomerId, OrderId};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use uuid::Uuid;
+
+use crate::customers::{Deleted, page_request};
+use crate::dto::{NewOrderBody, OrderBody, OrderChangesBody, OrderListBody};
+use crate::json::JsonBody;
+use crate::problem::ApiError;
+use crate::tags::ApiTags;
+
+/// Order endpoints.
+pub struct OrdersApi {
+    orders: OrderService,
+}
+
+impl OrdersApi {
+    pub fn new(orders: OrderService) -> Self {
+        Self { orders }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum OrderCreated {
+    /// The order was created.
+    #[oai(status = 201)]
+    Created(Json<OrderBody>, #[oai(header = "Location")] String),
+}
+
+#[OpenApi(tag = "ApiTags::Orders")]
+impl OrdersApi {
+    /// Create an order
+    ///
+    /// `amount` is a decimal string with at most the currency's minor digits.
+    /// An unknown `customer_id` is a 422 on that field.
+    #[oai(path = "/api/v1/orders", method = "post", operation_id = "createOrder")]
+    async fn create(&self, body: JsonBody<NewOrderBody>) -> Result<OrderCreated, ApiError> {
+        let body = body.0;
+        let draft = OrderDraft {
+            customer_id: CustomerId::from_uuid(body.customer_id),
+            item: body.item,
+            amount: body.amount.0,
+            currency: body.currency,
+            ordered_at: body.ordered_at,
+        };
+        let order = self.orders.create(draft).await?;
+        let location = format!("/api/v1/orders/{}", order.id());
+        Ok(OrderCreated::Created(Json(order.into()), location))
+    }
+
+    /// List orders
+    ///
+    /// Newest first, optionally only one customer's and only those ordered in
+    /// `[ordered_from, ordered_to)`.
+    #[oai(path = "/api/v1/orders", method = "get", operation_id = "listOrders")]
+    async fn list(
+        &self,
+        /// Only this customer's orders.
+        customer_id: Query<Option<Uuid>>,
+        /// Only orders placed at or after this time (RFC 3339).
+        ordered_from: Query<Option<DateTime<Utc>>>,
+        /// Only orders placed before this time (RFC 3339).
+        ordered_to: Query<Option<DateTime<Utc>>>,
+        /// Page size, 1-200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u64>>,
+        /// `next_cursor` from the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<OrderListBody>, ApiError> {
+        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let query = OrderListQuery {
+            customer_id: customer_id.0.map(CustomerId::from_uuid),
+            ordered_from: ordered_from.0,
+            ordered_to: ordered_to.0,
+        };
+        Ok(Json(self.orders.list(query, page).await?.into()))
+    }
+
+    /// Get an order
+    #[oai(path = "/api/v1/orders/:id", method = "get", operation_id = "getOrder")]
+    async fn get(&self, id: Path<Uuid>) -> Result<Json<OrderBody>, ApiError> {
+        Ok(Json(
+            self.orders.get(OrderId::from_uuid(id.0)).await?.into(),
+        ))
+    }
+
+    /// Change an order
+    ///
+    /// Only the fields present are changed.
+    #[oai(
+        path = "/api/v1/orders/:id",
+        method = "patch",
+        operation_id = "updateOrder"
+    )]
+    async fn update(
+        &self,
+        id: Path<Uuid>,
+        body: JsonBody<OrderChangesBody>,
+    ) -> Result<Json<OrderBody>, ApiError> {
+        let body = body.0;
+        let changes = OrderChanges {
+            item: body.item,
+            amount: body.amount.map(|a| a.0),
+            currency: body.currency,
+            ordered_at: body.ordered_at,
+        };
+        Ok(Json(
+            self.orders
+                .update(OrderId::from_uuid(id.0), changes)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Delete an order
+    #[oai(
+        path = "/api/v1/orders/:id",
+        method = "delete",
+        operation_id = "deleteOrder"
+    )]
+    async fn delete(&self, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+        self.orders.delete(OrderId::from_uuid(id.0)).await?;
+        Ok(Deleted::NoContent)
+    }
+}

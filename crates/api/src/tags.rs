@@ -1,0 +1,12 @@
+use poem_openapi::Tags;
+
+/// Groups of operations in the OpenAPI document.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// People and businesses that order.
+    Customers,
+    /// What customers ordered.
+    Orders,
+    /// Liveness and readiness probes.
+    Health,
+}

@@ -1,0 +1,93 @@
+//! The API through the real router, in process, on in-memory ports (or mocks for failures).
+#![allow(clippy::unwrap_used)]
+
+mod customers;
+mod errors;
+mod openapi;
+mod orders;
+
+use std::sync::Arc;
+
+use orderdesk_api::{HttpOptions, Services, app};
+use orderdesk_domain::memory::InMemoryStore;
+use orderdesk_domain::ports::{CustomerRepository, HealthCheck, SystemClock};
+use orderdesk_domain::service::{CustomerService, OrderService};
+use orderdesk_domain::{Currency, PhoneRegion};
+use poem::endpoint::BoxEndpoint;
+use poem::test::{TestClient, TestResponse};
+use poem::{EndpointExt, IntoEndpoint};
+use serde_json::{Value, json};
+
+pub type Client = TestClient<BoxEndpoint<'static, poem::Response>>;
+
+pub fn services_with(
+    customers: Arc<dyn CustomerRepository>,
+    health: Arc<dyn HealthCheck>,
+) -> Services {
+    let store = Arc::new(InMemoryStore::default());
+    let clock = Arc::new(SystemClock);
+    Services {
+        customers: CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default()),
+        orders: OrderService::new(store, customers, clock, Currency::parse("KES").unwrap()),
+        health,
+    }
+}
+
+pub fn client_for(services: Services) -> Client {
+    let endpoint = app(services, HttpOptions::default())
+        .into_endpoint()
+        .map_to_response()
+        .boxed();
+    TestClient::new(endpoint)
+}
+
+/// A client over one shared in-memory store.
+pub fn client() -> Client {
+    let store = Arc::new(InMemoryStore::default());
+    let clock = Arc::new(SystemClock);
+    client_for(Services {
+        customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
+        orders: OrderService::new(
+            store.clone(),
+            store.clone(),
+            clock,
+            Currency::parse("KES").unwrap(),
+        ),
+        health: store,
+    })
+}
+
+pub async fn json_of(response: TestResponse) -> Value {
+    response.0.into_body().into_json().await.unwrap()
+}
+
+/// Asserts a problem+json response with `status` and `type` slug; returns the body.
+pub async fn assert_problem(response: TestResponse, status: u16, slug: &str) -> Value {
+    assert_eq!(response.0.status().as_u16(), status);
+    assert_eq!(response.0.content_type(), Some("application/problem+json"));
+    let body = json_of(response).await;
+    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string());
+    body
+}
+
+pub async fn create_customer(client: &Client, code: &str) -> Value {
+    let response = client
+        .post("/api/v1/customers")
+        .body_json(&json!({"name": "Amina Wanjiru", "code": code, "phone": "0712 345 678"}))
+        .send()
+        .await;
+    response.assert_status(poem::http::StatusCode::CREATED);
+    json_of(response).await
+}
+
+pub async fn create_order(client: &Client, customer_id: &Value, amount: Value) -> TestResponse {
+    client
+        .post("/api/v1/orders")
+        .body_json(
+            &json!({"customer_id": customer_id, "item": "Maize flour 2kg", "amount": amount}),
+        )
+        .send()
+        .await
+}

@@ -1,0 +1,7 @@
+//! The orderdesk server: configuration, telemetry and the composition root.
+//! No business logic lives here.
+
+pub mod cli;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,409 @@
+//! Typed settings: built-in defaults < `config/default.toml` < `config/{profile}.toml` <
+//! `DATABASE_URL` < `ORDERDESK_*` environment variables (nested keys split on `__`).
+//! A `.env` file in the working directory is read first, for local use.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use orderdesk_adapters::DatabaseSettings;
+use orderdesk_domain::{Currency, PhoneRegion};
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Settings {
+    /// `dev` or `production`; chosen by `ORDERDESK_PROFILE`.
+    pub profile: Profile,
+    pub server: ServerSettings,
+    pub database: DatabaseSection,
+    pub http: HttpSettings,
+    pub customers: CustomerSettings,
+    pub orders: OrderSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Dev,
+    Production,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// How long in-flight requests may take to finish after SIGTERM/Ctrl-C.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct DatabaseSection {
+    #[serde(flatten)]
+    pub connection: DatabaseSettings,
+    /// Apply pending migrations at start-up.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            connection: DatabaseSettings::default(),
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// Request bodies over this many bytes get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct CustomerSettings {
+    /// ISO 3166 region assumed for phone numbers without a country code.
+    pub default_phone_region: String,
+}
+
+impl Default for CustomerSettings {
+    fn default() -> Self {
+        Self {
+            default_phone_region: "KE".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct OrderSettings {
+    /// ISO 4217 currency for orders that name none.
+    pub default_currency: String,
+}
+
+impl Default for OrderSettings {
+    fn default() -> Self {
+        Self {
+            default_currency: "KES".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// `RUST_LOG`-style filter; `RUST_LOG` itself wins when set.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info,sqlx=warn,sea_orm=warn".into(),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Dev,
+            server: ServerSettings::default(),
+            database: DatabaseSection::default(),
+            http: HttpSettings::default(),
+            customers: CustomerSettings::default(),
+            orders: OrderSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+/// Settings derived from [`Settings`] that are already parsed into domain values.
+#[derive(Debug, Clone, Copy)]
+pub struct DomainDefaults {
+    pub phone_region: PhoneRegion,
+    pub currency: Currency,
+}
+
+impl Settings {
+    /// Loads from `.env`, the config directory (`ORDERDESK_CONFIG_DIR`, default `./config`) and the environment.
+    ///
+    /// # Errors
+    /// A file or variable has a value of the wrong type or an invalid value; the message names the key.
+    pub fn load() -> anyhow::Result<Self> {
+        // A missing .env is normal; a malformed one is reported.
+        if let Err(e) = dotenvy::dotenv()
+            && !e.not_found()
+        {
+            return Err(e).context("cannot read .env");
+        }
+        let dir = std::env::var_os("ORDERDESK_CONFIG_DIR")
+            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        Self::from_figment(Self::figment(&dir)?)
+    }
+
+    /// The layered sources, without reading `.env`.
+    ///
+    /// # Errors
+    /// `ORDERDESK_PROFILE` names no known profile.
+    pub fn figment(dir: &std::path::Path) -> anyhow::Result<Figment> {
+        let profile = match std::env::var("ORDERDESK_PROFILE").as_deref() {
+            Err(_) | Ok("") | Ok("dev") => Profile::Dev,
+            Ok("production") => Profile::Production,
+            Ok(other) => bail!(
+                "ORDERDESK_PROFILE: unknown profile {other:?} (expected \"dev\" or \"production\")"
+            ),
+        };
+        Ok(Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(dir.join("default.toml")))
+            .merge(Toml::file(dir.join(format!("{}.toml", profile.name()))))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
+            .merge(
+                Env::prefixed("ORDERDESK_")
+                    .ignore(&["CONFIG_DIR", "TEST_POSTGRES_URL"])
+                    .map(|key| key.as_str().to_ascii_lowercase().replace("__", ".").into()),
+            )
+            .merge(Serialized::default("profile", profile)))
+    }
+
+    /// Extracts and validates.
+    ///
+    /// # Errors
+    /// The first invalid setting, naming its key.
+    pub fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        let settings: Settings = figment.extract().map_err(describe_figment_error)?;
+        settings.domain_defaults()?;
+        let url = &settings.database.connection.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            bail!(
+                "invalid configuration: database.url must start with sqlite:, postgres:// or postgresql://"
+            );
+        }
+        if settings.http.max_body_bytes == 0 {
+            bail!("invalid configuration: http.max_body_bytes must be greater than 0");
+        }
+        if settings.database.connection.max_connections == 0 {
+            bail!("invalid configuration: database.max_connections must be greater than 0");
+        }
+        Ok(settings)
+    }
+
+    /// # Errors
+    /// `customers.default_phone_region` or `orders.default_currency` is not a known code.
+    pub fn domain_defaults(&self) -> anyhow::Result<DomainDefaults> {
+        let phone_region =
+            PhoneRegion::parse(&self.customers.default_phone_region).map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid configuration: customers.default_phone_region {:?} {e}",
+                    self.customers.default_phone_region
+                )
+            })?;
+        let currency = Currency::parse(&self.orders.default_currency).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid configuration: orders.default_currency {:?} {e}",
+                self.orders.default_currency
+            )
+        })?;
+        Ok(DomainDefaults {
+            phone_region,
+            currency,
+        })
+    }
+
+    /// The effective settings as TOML, with secrets (database password) masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.connection.url = mask_url_password(&shown.database.connection.url);
+        toml::to_string_pretty(&shown)
+            .unwrap_or_else(|e| format!("# cannot render settings: {e}\n"))
+    }
+}
+
+/// Names each failing key in its config-file form (`server.bind`) and says where the value came from.
+fn describe_figment_error(error: figment::Error) -> anyhow::Error {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_ascii_lowercase();
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            format!("{key}: {}{source}", e.kind)
+        })
+        .collect();
+    anyhow::anyhow!("invalid configuration: {}", lines.join("; "))
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn mask_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+// figment::Jail's closure signature (returning figment::Error) is fixed by figment.
+#[cfg(test)]
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in(jail: &Jail) -> anyhow::Result<Settings> {
+        Settings::from_figment(Settings::figment(&jail.directory().join("config"))?)
+    }
+
+    #[test]
+    fn defaults_need_no_files() {
+        Jail::expect_with(|jail| {
+            let settings = load_in(jail).unwrap();
+            assert_eq!(settings, Settings::default());
+            assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(
+                settings.database.connection.url,
+                "sqlite://data/orderdesk.db"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn profile_file_overrides_default_file_and_env_overrides_both() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                "config/default.toml",
+                "[server]\nbind = \"127.0.0.1:9000\"\n[log]\nformat = \"pretty\"\n",
+            )?;
+            jail.create_file(
+                "config/production.toml",
+                "[log]\nformat = \"json\"\n[database]\nmax_connections = 20\n",
+            )?;
+            jail.set_env("ORDERDESK_PROFILE", "production");
+            jail.set_env("ORDERDESK_DATABASE__MAX_CONNECTIONS", "30");
+            let settings = load_in(jail).unwrap();
+            assert_eq!(settings.profile, Profile::Production);
+            assert_eq!(settings.server.bind.port(), 9000);
+            assert_eq!(settings.log.format, LogFormat::Json);
+            assert_eq!(settings.database.connection.max_connections, 30);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_url_is_honoured_but_the_prefixed_variable_wins() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://u:p@db/one");
+            assert_eq!(
+                load_in(jail).unwrap().database.connection.url,
+                "postgres://u:p@db/one"
+            );
+            jail.set_env("ORDERDESK_DATABASE__URL", "sqlite://other.db");
+            assert_eq!(
+                load_in(jail).unwrap().database.connection.url,
+                "sqlite://other.db"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_settings_name_their_key() {
+        let cases = [
+            ("ORDERDESK_SERVER__BIND", "not-an-address", "server.bind"),
+            ("ORDERDESK_DATABASE__URL", "mysql://x", "database.url"),
+            (
+                "ORDERDESK_ORDERS__DEFAULT_CURRENCY",
+                "XXX1",
+                "orders.default_currency",
+            ),
+            (
+                "ORDERDESK_CUSTOMERS__DEFAULT_PHONE_REGION",
+                "ZZ",
+                "customers.default_phone_region",
+            ),
+            (
+                "ORDERDESK_HTTP__MAX_BODY_BYTES",
+                "lots",
+                "http.max_body_bytes",
+            ),
+            ("ORDERDESK_PROFILE", "staging", "ORDERDESK_PROFILE"),
+        ];
+        for (var, value, key) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(var, value);
+                let error = load_in(jail).unwrap_err().to_string();
+                assert!(error.contains(key), "{var}={value}: {error}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn printed_configuration_masks_the_database_password() {
+        let mut settings = Settings::default();
+        settings.database.connection.url = "postgres://orders:hunter2@db:5432/orderdesk".into();
+        let shown = settings.to_masked_toml();
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("postgres://orders:***@db:5432/orderdesk"));
+        assert!(shown.contains("[server]"));
+    }
+}

@@ -1,0 +1,5 @@
+//! The real server on a random TCP port, on SQLite and (when configured) PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod helpers;
