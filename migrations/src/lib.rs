@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_customers;
 mod m20261126_000002_create_orders;
+mod m20261126_000003_add_audit_actors;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_customers::Migration),
             Box::new(m20261126_000002_create_orders::Migration),
+            Box::new(m20261126_000003_add_audit_actors::Migration),
         ]
     }
 }

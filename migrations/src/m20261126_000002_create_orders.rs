@@ -48,27 +48,17 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("ix_orders_customer_id")
-                    .table(Orders::Table)
-                    .col(Orders::CustomerId)
-                    .to_owned(),
+                Index::create().name("ix_orders_customer_id").table(Orders::Table).col(Orders::CustomerId).to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("ix_orders_ordered_at")
-                    .table(Orders::Table)
-                    .col(Orders::OrderedAt)
-                    .to_owned(),
+                Index::create().name("ix_orders_ordered_at").table(Orders::Table).col(Orders::OrderedAt).to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Orders::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Orders::Table).to_owned()).await
     }
 }

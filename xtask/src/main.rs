@@ -10,7 +10,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   openapi          write docs/openapi.json from the code
   openapi --check  fail if docs/openapi.json differs from the code
-  deps             check the dependency rule between the workspace crates";
+  deps             check the dependency rule between the workspace crates
+  token [ARGS]     print a dev access token (`orderdesk token`; e.g. --permissions read:orders)
+  bench            run the benchmarks (criterion; release build)";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +21,8 @@ fn main() -> anyhow::Result<()> {
         ["openapi"] => write_openapi(),
         ["openapi", "--check"] => check_openapi(),
         ["deps"] => check_dependency_rule(),
+        ["token", rest @ ..] => run_server_command("token", rest),
+        ["bench"] => bench(),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown command {args:?}")
@@ -27,9 +31,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 fn cargo() -> Command {
@@ -39,25 +41,27 @@ fn cargo() -> Command {
 }
 
 fn write_openapi() -> anyhow::Result<()> {
-    let output = cargo()
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "orderdesk-server",
-            "--",
-            "openapi",
-        ])
-        .output()?;
-    ensure!(
-        output.status.success(),
-        "orderdesk openapi failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = cargo().args(["run", "--quiet", "--package", "orderdesk-server", "--", "openapi"]).output()?;
+    ensure!(output.status.success(), "orderdesk openapi failed:\n{}", String::from_utf8_lossy(&output.stderr));
     let path = workspace_root().join("docs/openapi.json");
-    std::fs::write(&path, &output.stdout)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, &output.stdout).with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Runs `orderdesk <command> <args>` through cargo, passing its output through.
+fn run_server_command(command: &str, args: &[&str]) -> anyhow::Result<()> {
+    let status =
+        cargo().args(["run", "--quiet", "--package", "orderdesk-server", "--", command]).args(args).status()?;
+    ensure!(status.success(), "orderdesk {command} failed");
+    Ok(())
+}
+
+fn bench() -> anyhow::Result<()> {
+    let status = cargo()
+        .args(["bench", "--package", "orderdesk-adapters", "--features", "test-support", "--bench", "verify"])
+        .status()?;
+    ensure!(status.success(), "benchmarks failed");
     Ok(())
 }
 
@@ -75,10 +79,7 @@ fn check_openapi() -> anyhow::Result<()> {
             "openapi::committed_openapi_document_is_fresh",
         ])
         .status()?;
-    ensure!(
-        status.success(),
-        "docs/openapi.json is stale: run `cargo xtask openapi` and commit it"
-    );
+    ensure!(status.success(), "docs/openapi.json is stale: run `cargo xtask openapi` and commit it");
     println!("docs/openapi.json is fresh");
     Ok(())
 }
@@ -114,43 +115,17 @@ const RULES: &[(&str, &[&str])] = &[
             "jsonwebtoken",
         ],
     ),
-    (
-        "orderdesk-adapters",
-        &["orderdesk-api", "orderdesk-server", "poem", "poem-openapi"],
-    ),
-    (
-        "orderdesk-migrations",
-        &[
-            "orderdesk-domain",
-            "orderdesk-adapters",
-            "orderdesk-api",
-            "orderdesk-server",
-        ],
-    ),
+    ("orderdesk-adapters", &["orderdesk-api", "orderdesk-server", "poem", "poem-openapi"]),
+    ("orderdesk-migrations", &["orderdesk-domain", "orderdesk-adapters", "orderdesk-api", "orderdesk-server"]),
 ];
 
 fn check_dependency_rule() -> anyhow::Result<()> {
     let mut violations = Vec::new();
     for (package, forbidden) in RULES {
         let output = cargo()
-            .args([
-                "tree",
-                "--quiet",
-                "--package",
-                package,
-                "--edges",
-                "normal",
-                "--prefix",
-                "none",
-                "--format",
-                "{p}",
-            ])
+            .args(["tree", "--quiet", "--package", package, "--edges", "normal", "--prefix", "none", "--format", "{p}"])
             .output()?;
-        ensure!(
-            output.status.success(),
-            "cargo tree failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        ensure!(output.status.success(), "cargo tree failed:\n{}", String::from_utf8_lossy(&output.stderr));
         let tree = String::from_utf8_lossy(&output.stdout);
         for line in tree.lines().skip(1) {
             let name = line.split_whitespace().next().unwrap_or_default();

@@ -3,11 +3,12 @@
 //! Dependency rule: depends on `orderdesk-domain` (inward) and on infrastructure crates;
 //! never on the API crate. Only the server binary picks and wires these.
 
+pub mod auth;
 pub mod db;
+pub mod http;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
-pub use db::{
-    DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository, connect,
-    migrate,
-};
+pub use db::{DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository, connect, migrate};
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

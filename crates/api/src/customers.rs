@@ -1,20 +1,16 @@
 //! `/api/v1/customers`: create, list, get, change, delete, and a customer's orders.
 
-use orderdesk_domain::service::{
-    CustomerChanges, CustomerDraft, CustomerService, OrderListQuery, OrderService,
-};
-use orderdesk_domain::{CustomerId, PageRequest};
+use orderdesk_domain::service::{CustomerChanges, CustomerDraft, CustomerService, OrderListQuery, OrderService};
+use orderdesk_domain::{CustomerId, PageRequest, Permission};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
-use crate::dto::{
-    CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderListBody,
-    decode_cursor,
-};
+use crate::dto::{CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderListBody, decode_cursor};
 use crate::json::JsonBody;
 use crate::problem::ApiError;
+use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 
 /// Customer endpoints.
@@ -44,10 +40,7 @@ pub enum Deleted {
 }
 
 /// Builds the storage page request from query parameters.
-pub(crate) fn page_request(
-    limit: Option<u64>,
-    cursor: Option<&str>,
-) -> Result<PageRequest, ApiError> {
+pub(crate) fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
     let before = cursor.map(decode_cursor).transpose()?;
     Ok(PageRequest::new(before, limit)?)
 }
@@ -57,20 +50,15 @@ impl CustomersApi {
     /// Create a customer
     ///
     /// The phone number is validated and stored in E.164; the code must be unused (ignoring case).
-    #[oai(
-        path = "/api/v1/customers",
-        method = "post",
-        operation_id = "createCustomer"
-    )]
-    async fn create(&self, body: JsonBody<NewCustomerBody>) -> Result<CustomerCreated, ApiError> {
-        let body = body.0;
+    ///
+    /// Requires the `write:customers` permission.
+    #[oai(path = "/api/v1/customers", method = "post", operation_id = "createCustomer")]
+    async fn create(&self, auth: BearerAuth, body: JsonBody<NewCustomerBody>) -> Result<CustomerCreated, ApiError> {
+        let caller = auth.require(Permission::WriteCustomers)?;
+        let body = body.parse()?;
         let customer = self
             .customers
-            .create(CustomerDraft {
-                name: body.name,
-                code: body.code,
-                phone: body.phone,
-            })
+            .create(CustomerDraft { name: body.name, code: body.code, phone: body.phone }, caller.actor())
             .await?;
         let location = format!("/api/v1/customers/{}", customer.id());
         Ok(CustomerCreated::Created(Json(customer.into()), location))
@@ -79,74 +67,58 @@ impl CustomersApi {
     /// List customers
     ///
     /// Newest first. Follow `next_cursor` to page through all of them.
-    #[oai(
-        path = "/api/v1/customers",
-        method = "get",
-        operation_id = "listCustomers"
-    )]
+    ///
+    /// Requires the `read:customers` permission.
+    #[oai(path = "/api/v1/customers", method = "get", operation_id = "listCustomers")]
     async fn list(
         &self,
+        auth: BearerAuth,
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<CustomerListBody>, ApiError> {
+        auth.require(Permission::ReadCustomers)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         Ok(Json(self.customers.list(page).await?.into()))
     }
 
     /// Get a customer
-    #[oai(
-        path = "/api/v1/customers/:id",
-        method = "get",
-        operation_id = "getCustomer"
-    )]
-    async fn get(&self, id: Path<Uuid>) -> Result<Json<CustomerBody>, ApiError> {
-        Ok(Json(
-            self.customers
-                .get(CustomerId::from_uuid(id.0))
-                .await?
-                .into(),
-        ))
+    ///
+    /// Requires the `read:customers` permission.
+    #[oai(path = "/api/v1/customers/:id", method = "get", operation_id = "getCustomer")]
+    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Json<CustomerBody>, ApiError> {
+        auth.require(Permission::ReadCustomers)?;
+        Ok(Json(self.customers.get(CustomerId::from_uuid(id.0)).await?.into()))
     }
 
     /// Change a customer
     ///
     /// Only the fields present are changed.
-    #[oai(
-        path = "/api/v1/customers/:id",
-        method = "patch",
-        operation_id = "updateCustomer"
-    )]
+    ///
+    /// Requires the `write:customers` permission.
+    #[oai(path = "/api/v1/customers/:id", method = "patch", operation_id = "updateCustomer")]
     async fn update(
         &self,
+        auth: BearerAuth,
         id: Path<Uuid>,
         body: JsonBody<CustomerChangesBody>,
     ) -> Result<Json<CustomerBody>, ApiError> {
-        let body = body.0;
-        let changes = CustomerChanges {
-            name: body.name,
-            code: body.code,
-            phone: body.phone,
-        };
-        Ok(Json(
-            self.customers
-                .update(CustomerId::from_uuid(id.0), changes)
-                .await?
-                .into(),
-        ))
+        let caller = auth.require(Permission::WriteCustomers)?;
+        let body = body.parse()?;
+        let changes = CustomerChanges { name: body.name, code: body.code, phone: body.phone };
+        Ok(Json(self.customers.update(CustomerId::from_uuid(id.0), changes, caller.actor()).await?.into()))
     }
 
     /// Delete a customer
     ///
     /// Refused with 409 while the customer has orders, so no order is lost.
-    #[oai(
-        path = "/api/v1/customers/:id",
-        method = "delete",
-        operation_id = "deleteCustomer"
-    )]
-    async fn delete(&self, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+    ///
+    /// Requires the `write:customers` permission.
+    #[oai(path = "/api/v1/customers/:id", method = "delete", operation_id = "deleteCustomer")]
+    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+        auth.require(Permission::WriteCustomers)?;
         self.customers.delete(CustomerId::from_uuid(id.0)).await?;
         Ok(Deleted::NoContent)
     }
@@ -154,13 +126,12 @@ impl CustomersApi {
     /// List a customer's orders
     ///
     /// Newest first; 404 when the customer does not exist.
-    #[oai(
-        path = "/api/v1/customers/:id/orders",
-        method = "get",
-        operation_id = "listCustomerOrders"
-    )]
+    ///
+    /// Requires the `read:orders` permission.
+    #[oai(path = "/api/v1/customers/:id/orders", method = "get", operation_id = "listCustomerOrders")]
     async fn orders(
         &self,
+        auth: BearerAuth,
         id: Path<Uuid>,
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
@@ -168,11 +139,9 @@ impl CustomersApi {
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderListBody>, ApiError> {
+        auth.require(Permission::ReadOrders)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
-        let query = OrderListQuery {
-            customer_id: Some(CustomerId::from_uuid(id.0)),
-            ..Default::default()
-        };
+        let query = OrderListQuery { customer_id: Some(CustomerId::from_uuid(id.0)), ..Default::default() };
         Ok(Json(self.orders.list(query, page).await?.into()))
     }
 }

@@ -27,6 +27,10 @@ pub struct CustomerBody {
     pub phone: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Token subject of whoever created it.
+    pub created_by: Option<String>,
+    /// Token subject of whoever changed it last.
+    pub updated_by: Option<String>,
 }
 
 impl From<Customer> for CustomerBody {
@@ -38,14 +42,14 @@ impl From<Customer> for CustomerBody {
             phone: c.phone().as_str().to_owned(),
             created_at: c.created_at(),
             updated_at: c.updated_at(),
+            created_by: c.audit().created_by.clone(),
+            updated_by: c.audit().updated_by.clone(),
         }
     }
 }
 
 fn example_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 9, 30, 0)
-        .single()
-        .unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, 26, 9, 30, 0).single().unwrap_or_default()
 }
 
 impl Example for CustomerBody {
@@ -57,6 +61,8 @@ impl Example for CustomerBody {
             phone: "+254712345678".into(),
             created_at: example_time(),
             updated_at: example_time(),
+            created_by: Some("auth0|64f1c0ffee".into()),
+            updated_by: Some("auth0|64f1c0ffee".into()),
         }
     }
 }
@@ -79,11 +85,7 @@ pub struct NewCustomerBody {
 
 impl Example for NewCustomerBody {
     fn example() -> Self {
-        Self {
-            name: "Amina Wanjiru".into(),
-            code: "AMINA-01".into(),
-            phone: "0712 345 678".into(),
-        }
+        Self { name: "Amina Wanjiru".into(), code: "AMINA-01".into(), phone: "0712 345 678".into() }
     }
 }
 
@@ -101,10 +103,7 @@ pub struct CustomerChangesBody {
 
 impl Example for CustomerChangesBody {
     fn example() -> Self {
-        Self {
-            phone: Some("+254733000111".into()),
-            ..Default::default()
-        }
+        Self { phone: Some("+254733000111".into()), ..Default::default() }
     }
 }
 
@@ -120,10 +119,7 @@ pub struct CustomerListBody {
 
 impl From<Page<Customer>> for CustomerListBody {
     fn from(page: Page<Customer>) -> Self {
-        Self {
-            next_cursor: page.next.map(encode_cursor),
-            items: page.items.into_iter().map(Into::into).collect(),
-        }
+        Self { next_cursor: page.next.map(encode_cursor), items: page.items.into_iter().map(Into::into).collect() }
     }
 }
 
@@ -143,6 +139,10 @@ pub struct OrderBody {
     pub ordered_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Token subject of whoever created it.
+    pub created_by: Option<String>,
+    /// Token subject of whoever changed it last.
+    pub updated_by: Option<String>,
 }
 
 impl From<Order> for OrderBody {
@@ -156,6 +156,8 @@ impl From<Order> for OrderBody {
             ordered_at: o.ordered_at(),
             created_at: o.created_at(),
             updated_at: o.updated_at(),
+            created_by: o.audit().created_by.clone(),
+            updated_by: o.audit().updated_by.clone(),
         }
     }
 }
@@ -171,6 +173,8 @@ impl Example for OrderBody {
             ordered_at: example_time(),
             created_at: example_time(),
             updated_at: example_time(),
+            created_by: Some("auth0|64f1c0ffee".into()),
+            updated_by: Some("auth0|64f1c0ffee".into()),
         }
     }
 }
@@ -207,11 +211,7 @@ impl<'de> Deserialize<'de> for Amount {
             // Rust prints the shortest decimal that reads back as the same double, so a number
             // the client wrote with few digits comes back exactly; anything longer is refused later.
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Amount, E> {
-                if v.is_finite() {
-                    Ok(Amount(v.to_string()))
-                } else {
-                    Err(E::custom("amount must be finite"))
-                }
+                if v.is_finite() { Ok(Amount(v.to_string())) } else { Err(E::custom("amount must be finite")) }
             }
         }
         deserializer.deserialize_any(AmountVisitor)
@@ -261,10 +261,7 @@ pub struct OrderChangesBody {
 
 impl Example for OrderChangesBody {
     fn example() -> Self {
-        Self {
-            amount: Some(Amount("300.00".into())),
-            ..Default::default()
-        }
+        Self { amount: Some(Amount("300.00".into())), ..Default::default() }
     }
 }
 
@@ -280,10 +277,7 @@ pub struct OrderListBody {
 
 impl From<Page<Order>> for OrderListBody {
     fn from(page: Page<Order>) -> Self {
-        Self {
-            next_cursor: page.next.map(encode_cursor),
-            items: page.items.into_iter().map(Into::into).collect(),
-        }
+        Self { next_cursor: page.next.map(encode_cursor), items: page.items.into_iter().map(Into::into).collect() }
     }
 }
 
@@ -295,16 +289,12 @@ pub fn encode_cursor(id: Uuid) -> String {
 /// # Errors
 /// A 422 on `cursor` when it was not produced by [`encode_cursor`].
 pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-        .ok_or_else(|| {
-            ApiError::validation(vec![FieldProblem {
-                field: "cursor".into(),
-                message: "is not a cursor returned by this API".into(),
-            }])
-        })
+    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| Uuid::from_slice(&bytes).ok()).ok_or_else(|| {
+        ApiError::validation(vec![FieldProblem {
+            field: "cursor".into(),
+            message: "is not a cursor returned by this API".into(),
+        }])
+    })
 }
 
 #[cfg(test)]

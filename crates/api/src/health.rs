@@ -35,9 +35,7 @@ impl HealthApi {
     /// 200 while the process serves requests.
     #[oai(path = "/healthz", method = "get", operation_id = "liveness")]
     async fn healthz(&self) -> Json<HealthBody> {
-        Json(HealthBody {
-            status: "ok".into(),
-        })
+        Json(HealthBody { status: "ok".into() })
     }
 
     /// Readiness
@@ -49,8 +47,6 @@ impl HealthApi {
             tracing::warn!(error.cause_chain = ?e, "readiness check failed");
             ApiError::new(ProblemType::Unavailable, "the database does not answer")
         })?;
-        Ok(Json(HealthBody {
-            status: "ok".into(),
-        }))
+        Ok(Json(HealthBody { status: "ok".into() }))
     }
 }

@@ -1,6 +1,8 @@
 //! A JSON request payload parsed with serde, so errors say which field failed:
 //! malformed JSON is a 400, well-formed JSON of the wrong shape a 422 naming the field.
 
+use std::marker::PhantomData;
+
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
@@ -11,20 +13,27 @@ use serde_json::error::Category;
 use crate::problem::{ApiError, FieldProblem, ProblemType};
 
 /// A request body of `application/json` (or any `+json` type, such as merge-patch).
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T> {
+    bytes: Vec<u8>,
+    shape: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> JsonBody<T> {
+    /// Parses the body.
+    ///
+    /// # Errors
+    /// 400 for malformed JSON, 422 naming the field for the wrong shape.
+    pub fn parse(self) -> Result<T, ApiError> {
+        parse(&self.bytes)
+    }
+}
 
 impl<T: Type> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        essence == "application/json"
-            || (essence.starts_with("application/") && essence.ends_with("+json"))
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -40,13 +49,11 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let bytes = body.take()?.into_bytes().await.map_err(|e| {
-            ApiError::new(
-                ProblemType::MalformedRequest,
-                format!("cannot read the request body: {e}"),
-            )
-        })?;
-        parse(&bytes).map(JsonBody).map_err(Into::into)
+        let bytes =
+            body.take()?.into_vec().await.map_err(|e| {
+                ApiError::new(ProblemType::MalformedRequest, format!("cannot read the request body: {e}"))
+            })?;
+        Ok(Self { bytes, shape: PhantomData })
     }
 }
 
@@ -55,53 +62,32 @@ poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwn
 /// Parses `bytes` as one JSON document of type `T`.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(
-            ProblemType::MalformedRequest,
-            "the request body is empty; send a JSON object",
-        ));
+        return Err(ApiError::new(ProblemType::MalformedRequest, "the request body is empty; send a JSON object"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         shape_error(&path, error.into_inner())
     })?;
-    deserializer.end().map_err(|e| {
-        ApiError::new(
-            ProblemType::MalformedRequest,
-            format!("malformed JSON: {e}"),
-        )
-    })?;
+    deserializer.end().map_err(|e| ApiError::new(ProblemType::MalformedRequest, format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
 fn shape_error(path: &str, error: serde_json::Error) -> ApiError {
     if error.classify() != Category::Data {
-        return ApiError::new(
-            ProblemType::MalformedRequest,
-            format!("malformed JSON: {error}"),
-        );
+        return ApiError::new(ProblemType::MalformedRequest, format!("malformed JSON: {error}"));
     }
     // serde reports a missing field at its parent; name the field itself.
     let message = error.to_string();
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_owned();
-    let named = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
+    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    let named = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
     let field = match (path, named) {
         ("." | "", Some(name)) => name.to_owned(),
         (parent, Some(name)) => format!("{parent}.{name}"),
         ("." | "", None) => "body".to_owned(),
         (path, None) => path.to_owned(),
     };
-    let message = if message.starts_with("missing field") {
-        "is required".to_owned()
-    } else {
-        message
-    };
+    let message = if message.starts_with("missing field") { "is required".to_owned() } else { message };
     ApiError::validation(vec![FieldProblem { field, message }])
 }
 
@@ -120,21 +106,12 @@ mod tests {
 
     fn field_of(error: &ApiError) -> (u16, Option<String>) {
         let problem = error.problem();
-        (
-            problem.status,
-            problem.errors.as_ref().map(|e| e[0].field.clone()),
-        )
+        (problem.status, problem.errors.as_ref().map(|e| e[0].field.clone()))
     }
 
     #[test]
     fn syntax_errors_are_400() {
-        for body in [
-            "{",
-            "not json",
-            "{\"name\": }",
-            "{\"name\": \"a\", \"count\": 1} {}",
-            "",
-        ] {
+        for body in ["{", "not json", "{\"name\": }", "{\"name\": \"a\", \"count\": 1} {}", ""] {
             let error = parse::<Sample>(body.as_bytes()).unwrap_err();
             assert_eq!(field_of(&error), (400, None), "{body:?}");
         }

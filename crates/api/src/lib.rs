@@ -11,10 +11,12 @@ pub mod json;
 pub mod middleware;
 mod orders;
 pub mod problem;
+pub mod security;
 mod tags;
 
 use std::sync::Arc;
 
+use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::memory::InMemoryStore;
 use orderdesk_domain::ports::{HealthCheck, SystemClock};
 use orderdesk_domain::service::{CustomerService, OrderService};
@@ -36,27 +38,37 @@ pub struct Services {
     pub customers: CustomerService,
     pub orders: OrderService,
     pub health: Arc<dyn HealthCheck>,
+    /// Checks every `/api/v1` call's bearer token.
+    pub tokens: Arc<dyn TokenVerifier>,
+}
+
+/// The built-in dev issuer's public documents, served under `/.well-known/` (dev profile only).
+#[derive(Debug, Clone)]
+pub struct IssuerDocuments {
+    pub jwks: String,
+    pub discovery: String,
 }
 
 /// HTTP-level settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HttpOptions {
     /// Bodies larger than this get 413.
     pub max_body_bytes: usize,
+    /// Serve the dev issuer's JWKS and discovery documents.
+    pub dev_issuer: Option<IssuerDocuments>,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self {
-            max_body_bytes: 64 * 1024,
-        }
+        Self { max_body_bytes: 64 * 1024, dev_issuer: None }
     }
 }
 
 type Apis = (CustomersApi, OrdersApi, HealthApi);
 
 /// The OpenAPI service: every operation, with its schemas and error responses.
-pub fn api_service(services: Services) -> OpenApiService<Apis, ()> {
+pub fn api_service(services: &Services) -> OpenApiService<Apis, ()> {
+    let services = services.clone();
     let apis = (
         CustomersApi::new(services.customers, services.orders.clone()),
         OrdersApi::new(services.orders),
@@ -71,15 +83,19 @@ pub fn api_service(services: Services) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
 /// pages at `/problems/{slug}`, inside the middleware pipeline.
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
-    let api = api_service(services);
+    let api = api_service(&services);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
-    Route::new()
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
-        .at("/problems/:slug", problem_page)
+    let mut routes = Route::new().at("/openapi.json", spec).nest("/docs", docs).at("/problems/:slug", problem_page);
+    if let Some(documents) = options.dev_issuer {
+        routes = routes
+            .at("/.well-known/jwks.json", json_document(documents.jwks))
+            .at("/.well-known/openid-configuration", json_document(documents.discovery));
+    }
+    routes
         .nest("/", api)
+        .data(services.tokens)
         .around(move |ep, req| middleware::limit_body(ep, req, limit))
         .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
         .around(middleware::request_context)
@@ -94,8 +110,19 @@ pub fn openapi_json() -> String {
         customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
         orders: OrderService::new(store.clone(), store.clone(), clock, currency),
         health: store,
+        tokens: Arc::new(security::RejectAllTokens),
     };
-    api_service(services).spec()
+    api_service(&services).spec()
+}
+
+/// A fixed JSON document, cacheable for a few minutes.
+fn json_document(body: String) -> impl Endpoint<Output = poem::Response> {
+    poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json")
+            .header("cache-control", "public, max-age=300")
+            .body(body.clone())
+    })
 }
 
 /// Human-readable documentation of a problem `type`.

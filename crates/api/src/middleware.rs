@@ -9,12 +9,12 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::middleware::PanicHandler;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::error::{
-    ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+    AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::problem::{FieldProblem, PROBLEM_JSON, Problem, ProblemType};
+use crate::problem::{FieldProblem, PROBLEM_JSON, Problem, ProblemType, www_authenticate};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -22,11 +22,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 fn request_id(req: &Request) -> String {
     req.header(REQUEST_ID_HEADER)
         .filter(|id| {
-            !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
@@ -35,7 +31,13 @@ fn request_id(req: &Request) -> String {
 /// the id in the response. Every error becomes a problem+json response here.
 pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let id = request_id(&req);
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        subject = tracing::field::Empty,
+    );
     async move {
         let started = Instant::now();
         let mut response = match next.call(req).await {
@@ -60,21 +62,11 @@ pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result
 
 /// Refuses bodies over `limit` bytes with 413, whether or not `Content-Length` is sent.
 /// Bodiless requests pass untouched (unlike poem's `SizeLimit`, which demands a length).
-pub async fn limit_body<E: Endpoint>(
-    next: E,
-    mut req: Request,
-    limit: usize,
-) -> poem::Result<Response> {
+pub async fn limit_body<E: Endpoint>(next: E, mut req: Request, limit: usize) -> poem::Result<Response> {
     let too_large = || {
-        Problem::new(
-            ProblemType::PayloadTooLarge,
-            format!("the request body is over {limit} bytes"),
-        )
-        .into_response()
+        Problem::new(ProblemType::PayloadTooLarge, format!("the request body is over {limit} bytes")).into_response()
     };
-    let declared = req
-        .header(header::CONTENT_LENGTH)
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = req.header(header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Ok(too_large());
     }
@@ -82,11 +74,8 @@ pub async fn limit_body<E: Endpoint>(
         Ok(bytes) => req.set_body(bytes),
         Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
         Err(e) => {
-            return Ok(Problem::new(
-                ProblemType::MalformedRequest,
-                format!("cannot read the request body: {e}"),
-            )
-            .into_response());
+            return Ok(Problem::new(ProblemType::MalformedRequest, format!("cannot read the request body: {e}"))
+                .into_response());
         }
     }
     next.call(req).await.map(IntoResponse::into_response)
@@ -95,24 +84,23 @@ pub async fn limit_body<E: Endpoint>(
 /// Converts framework errors (routing, parameters, content type) into problem+json.
 pub fn error_response(error: poem::Error) -> Response {
     if error.is::<NotFoundError>() || error.is::<ParsePathError>() {
-        return Problem::new(ProblemType::NotFound, "no resource exists at this URL")
-            .into_response();
+        return Problem::new(ProblemType::NotFound, "no resource exists at this URL").into_response();
+    }
+    if error.is::<AuthorizationError>() {
+        let mut response =
+            Problem::new(ProblemType::Unauthenticated, "send an access token: Authorization: Bearer <token>")
+                .into_response();
+        if let Ok(challenge) = HeaderValue::from_str(&www_authenticate(None)) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        return response;
     }
     if error.is::<MethodNotAllowedError>() {
-        return Problem::new(
-            ProblemType::MethodNotAllowed,
-            "this URL does not support the method",
-        )
-        .into_response();
+        return Problem::new(ProblemType::MethodNotAllowed, "this URL does not support the method").into_response();
     }
     if let Some(e) = error.downcast_ref::<ParseParamError>() {
-        let field = FieldProblem {
-            field: e.name.to_owned(),
-            message: e.reason.clone(),
-        };
-        return Problem::new(ProblemType::Validation, e.to_string())
-            .with_errors(vec![field])
-            .into_response();
+        let field = FieldProblem { field: e.name.to_owned(), message: e.reason.clone() };
+        return Problem::new(ProblemType::Validation, e.to_string()).with_errors(vec![field]).into_response();
     }
     if let Some(e) = error.downcast_ref::<ContentTypeError>() {
         return Problem::new(ProblemType::UnsupportedMediaType, e.to_string()).into_response();
@@ -121,10 +109,7 @@ pub fn error_response(error: poem::Error) -> Response {
         return Problem::new(ProblemType::MalformedRequest, e.to_string()).into_response();
     }
     let response = error.into_response();
-    if response
-        .content_type()
-        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON))
-    {
+    if response.content_type().is_some_and(|ct| ct.starts_with(PROBLEM_JSON)) {
         return response;
     }
     // Anything else: keep the status, never the (possibly internal) text.

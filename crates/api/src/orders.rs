@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery, OrderService};
-use orderdesk_domain::{CustomerId, OrderId};
+use orderdesk_domain::{CustomerId, OrderId, Permission};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -12,6 +12,7 @@ use crate::customers::{Deleted, page_request};
 use crate::dto::{NewOrderBody, OrderBody, OrderChangesBody, OrderListBody};
 use crate::json::JsonBody;
 use crate::problem::ApiError;
+use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 
 /// Order endpoints.
@@ -38,9 +39,12 @@ impl OrdersApi {
     ///
     /// `amount` is a decimal string with at most the currency's minor digits.
     /// An unknown `customer_id` is a 422 on that field.
+    ///
+    /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders", method = "post", operation_id = "createOrder")]
-    async fn create(&self, body: JsonBody<NewOrderBody>) -> Result<OrderCreated, ApiError> {
-        let body = body.0;
+    async fn create(&self, auth: BearerAuth, body: JsonBody<NewOrderBody>) -> Result<OrderCreated, ApiError> {
+        let caller = auth.require(Permission::WriteOrders)?;
+        let body = body.parse()?;
         let draft = OrderDraft {
             customer_id: CustomerId::from_uuid(body.customer_id),
             item: body.item,
@@ -48,7 +52,7 @@ impl OrdersApi {
             currency: body.currency,
             ordered_at: body.ordered_at,
         };
-        let order = self.orders.create(draft).await?;
+        let order = self.orders.create(draft, caller.actor()).await?;
         let location = format!("/api/v1/orders/{}", order.id());
         Ok(OrderCreated::Created(Json(order.into()), location))
     }
@@ -57,9 +61,12 @@ impl OrdersApi {
     ///
     /// Newest first, optionally only one customer's and only those ordered in
     /// `[ordered_from, ordered_to)`.
+    ///
+    /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders", method = "get", operation_id = "listOrders")]
     async fn list(
         &self,
+        auth: BearerAuth,
         /// Only this customer's orders.
         customer_id: Query<Option<Uuid>>,
         /// Only orders placed at or after this time (RFC 3339).
@@ -72,6 +79,7 @@ impl OrdersApi {
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderListBody>, ApiError> {
+        auth.require(Permission::ReadOrders)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let query = OrderListQuery {
             customer_id: customer_id.0.map(CustomerId::from_uuid),
@@ -82,48 +90,43 @@ impl OrdersApi {
     }
 
     /// Get an order
+    ///
+    /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "get", operation_id = "getOrder")]
-    async fn get(&self, id: Path<Uuid>) -> Result<Json<OrderBody>, ApiError> {
-        Ok(Json(
-            self.orders.get(OrderId::from_uuid(id.0)).await?.into(),
-        ))
+    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Json<OrderBody>, ApiError> {
+        auth.require(Permission::ReadOrders)?;
+        Ok(Json(self.orders.get(OrderId::from_uuid(id.0)).await?.into()))
     }
 
     /// Change an order
     ///
     /// Only the fields present are changed.
-    #[oai(
-        path = "/api/v1/orders/:id",
-        method = "patch",
-        operation_id = "updateOrder"
-    )]
+    ///
+    /// Requires the `write:orders` permission.
+    #[oai(path = "/api/v1/orders/:id", method = "patch", operation_id = "updateOrder")]
     async fn update(
         &self,
+        auth: BearerAuth,
         id: Path<Uuid>,
         body: JsonBody<OrderChangesBody>,
     ) -> Result<Json<OrderBody>, ApiError> {
-        let body = body.0;
+        let caller = auth.require(Permission::WriteOrders)?;
+        let body = body.parse()?;
         let changes = OrderChanges {
             item: body.item,
             amount: body.amount.map(|a| a.0),
             currency: body.currency,
             ordered_at: body.ordered_at,
         };
-        Ok(Json(
-            self.orders
-                .update(OrderId::from_uuid(id.0), changes)
-                .await?
-                .into(),
-        ))
+        Ok(Json(self.orders.update(OrderId::from_uuid(id.0), changes, caller.actor()).await?.into()))
     }
 
     /// Delete an order
-    #[oai(
-        path = "/api/v1/orders/:id",
-        method = "delete",
-        operation_id = "deleteOrder"
-    )]
-    async fn delete(&self, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+    ///
+    /// Requires the `write:orders` permission.
+    #[oai(path = "/api/v1/orders/:id", method = "delete", operation_id = "deleteOrder")]
+    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+        auth.require(Permission::WriteOrders)?;
         self.orders.delete(OrderId::from_uuid(id.0)).await?;
         Ok(Deleted::NoContent)
     }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use orderdesk_domain::{CustomerError, OrderError, RepoError, ValidationErrors};
+use orderdesk_domain::{CustomerError, OrderError, Permission, RepoError, TokenRejection, ValidationErrors};
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -15,6 +15,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemType {
     MalformedRequest,
+    Unauthenticated,
+    Forbidden,
     NotFound,
     MethodNotAllowed,
     DuplicateCode,
@@ -27,8 +29,10 @@ pub enum ProblemType {
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 10] = [
+    pub const ALL: [ProblemType; 12] = [
         Self::MalformedRequest,
+        Self::Unauthenticated,
+        Self::Forbidden,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::DuplicateCode,
@@ -43,6 +47,8 @@ impl ProblemType {
     pub fn slug(self) -> &'static str {
         match self {
             Self::MalformedRequest => "malformed-request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "insufficient-permission",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::DuplicateCode => "duplicate-code",
@@ -63,6 +69,8 @@ impl ProblemType {
     pub fn status(self) -> StatusCode {
         match self {
             Self::MalformedRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::DuplicateCode | Self::CustomerHasOrders => StatusCode::CONFLICT,
@@ -77,6 +85,8 @@ impl ProblemType {
     pub fn title(self) -> &'static str {
         match self {
             Self::MalformedRequest => "Malformed request",
+            Self::Unauthenticated => "Authentication required",
+            Self::Forbidden => "Insufficient permission",
             Self::NotFound => "Resource not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::DuplicateCode => "Customer code already in use",
@@ -95,6 +105,12 @@ impl ProblemType {
             Self::MalformedRequest => {
                 "The body is not well-formed JSON, or a parameter cannot be read. Fix the request; retrying it unchanged fails again."
             }
+            Self::Unauthenticated => {
+                "Send a valid access token: `Authorization: Bearer <token>`. WWW-Authenticate says what was wrong with the one sent (expired, wrong audience, ...)."
+            }
+            Self::Forbidden => {
+                "The token is valid but lacks the permission this operation needs; WWW-Authenticate names it in `scope`."
+            }
             Self::NotFound => "No resource exists at this URL (or the id is not a UUID).",
             Self::MethodNotAllowed => "The URL exists but does not support this HTTP method.",
             Self::DuplicateCode => {
@@ -108,9 +124,7 @@ impl ProblemType {
             Self::Validation => {
                 "The request is well-formed but some fields are invalid; `errors` lists each field and why."
             }
-            Self::Internal => {
-                "An unexpected error; it was logged with the request id. Retrying may help."
-            }
+            Self::Internal => "An unexpected error; it was logged with the request id. Retrying may help.",
             Self::Unavailable => {
                 "The database is busy or unreachable. Retry after the number of seconds in Retry-After."
             }
@@ -170,66 +184,59 @@ impl Problem {
     /// Renders as a problem+json response outside poem-openapi (framework errors).
     pub fn into_response(self) -> poem::Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body =
-            serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self)).unwrap_or_default();
-        poem::Response::builder()
-            .status(status)
-            .content_type(PROBLEM_JSON)
-            .body(body)
+        let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self)).unwrap_or_default();
+        poem::Response::builder().status(status).content_type(PROBLEM_JSON).body(body)
     }
 }
 
 impl Example for Problem {
     fn example() -> Self {
-        Problem::new(ProblemType::Validation, "phone is not a valid phone number").with_errors(
-            vec![FieldProblem {
-                field: "phone".into(),
-                message: "is not a valid phone number".into(),
-            }],
-        )
+        Problem::new(ProblemType::Validation, "phone is not a valid phone number")
+            .with_errors(vec![FieldProblem { field: "phone".into(), message: "is not a valid phone number".into() }])
     }
 }
 
 /// The error half of every operation's result; each variant is documented in the OpenAPI document.
+/// Problems are boxed to keep `Result<_, ApiError>` small on the success path.
 #[derive(Debug, ApiResponse)]
 #[oai(display)]
 pub enum ApiError {
     /// The body is not JSON, or a parameter cannot be read.
     #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
+    BadRequest(Json<Box<Problem>>),
+    /// No access token, or an invalid one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Box<Problem>>, #[oai(header = "WWW-Authenticate")] String),
+    /// The token lacks the operation's permission.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Box<Problem>>, #[oai(header = "WWW-Authenticate")] String),
     /// The resource does not exist.
     #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
+    NotFound(Json<Box<Problem>>),
     /// The request conflicts with stored data (duplicate code, customer with orders).
     #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
+    Conflict(Json<Box<Problem>>),
     /// The body is over 64 KiB.
     #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
+    PayloadTooLarge(Json<Box<Problem>>),
     /// The body is not `application/json`.
     #[oai(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Json<Problem>),
+    UnsupportedMediaType(Json<Box<Problem>>),
     /// Some fields are invalid; see `errors`.
     #[oai(status = 422, content_type = "application/problem+json")]
-    Unprocessable(Json<Problem>),
+    Unprocessable(Json<Box<Problem>>),
     /// An unexpected error.
     #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+    Internal(Json<Box<Problem>>),
     /// The database is busy or unreachable; retry later.
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u32),
+    Unavailable(Json<Box<Problem>>, #[oai(header = "Retry-After")] u32),
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let problem = self.problem();
-        write!(
-            f,
-            "{} {}: {}",
-            problem.status,
-            problem.title,
-            problem.detail.as_deref().unwrap_or("")
-        )
+        write!(f, "{} {}: {}", problem.status, problem.title, problem.detail.as_deref().unwrap_or(""))
     }
 }
 
@@ -239,9 +246,11 @@ impl ApiError {
     }
 
     fn from_problem(kind: ProblemType, problem: Problem) -> Self {
-        let body = Json(problem);
+        let body = Json(Box::new(problem));
         match kind {
             ProblemType::MalformedRequest => Self::BadRequest(body),
+            ProblemType::Unauthenticated => Self::Unauthorized(body, www_authenticate(None)),
+            ProblemType::Forbidden => Self::Forbidden(body, www_authenticate(None)),
             ProblemType::NotFound => Self::NotFound(body),
             ProblemType::DuplicateCode | ProblemType::CustomerHasOrders => Self::Conflict(body),
             ProblemType::PayloadTooLarge => Self::PayloadTooLarge(body),
@@ -254,20 +263,15 @@ impl ApiError {
 
     /// A 422 listing the given fields.
     pub fn validation(fields: Vec<FieldProblem>) -> Self {
-        let detail = fields
-            .iter()
-            .map(|f| format!("{} {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self::from_problem(
-            ProblemType::Validation,
-            Problem::new(ProblemType::Validation, detail).with_errors(fields),
-        )
+        let detail = fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
+        Self::from_problem(ProblemType::Validation, Problem::new(ProblemType::Validation, detail).with_errors(fields))
     }
 
     pub fn problem(&self) -> &Problem {
         match self {
             Self::BadRequest(p)
+            | Self::Unauthorized(p, _)
+            | Self::Forbidden(p, _)
             | Self::NotFound(p)
             | Self::Conflict(p)
             | Self::PayloadTooLarge(p)
@@ -278,14 +282,31 @@ impl ApiError {
         }
     }
 
+    /// 401 for a refused token, with RFC 6750's `error="invalid_token"`.
+    pub fn invalid_token(rejection: TokenRejection) -> Self {
+        let description = rejection.to_string();
+        let challenge = www_authenticate(Some(("invalid_token", &description, None)));
+        Self::Unauthorized(Json(Box::new(Problem::new(ProblemType::Unauthenticated, description))), challenge)
+    }
+
+    /// 403 with RFC 6750's `error="insufficient_scope"` and the permission needed.
+    pub fn insufficient_permission(permission: Permission) -> Self {
+        let description = format!("This operation requires the {permission} permission");
+        let challenge = www_authenticate(Some(("insufficient_scope", &description, Some(permission.as_str()))));
+        Self::Forbidden(Json(Box::new(Problem::new(ProblemType::Forbidden, description))), challenge)
+    }
+
+    /// 500 for a wiring bug; the detail goes to the log only.
+    pub fn internal(detail: &str) -> Self {
+        tracing::error!(detail, "internal error");
+        Self::new(ProblemType::Internal, "an unexpected error occurred")
+    }
+
     fn storage(error: RepoError) -> Self {
         match &error {
             RepoError::Unavailable(_) => {
                 tracing::warn!(error.cause_chain = ?error, error.message = %error, "storage unavailable");
-                Self::new(
-                    ProblemType::Unavailable,
-                    "the database is busy or unreachable",
-                )
+                Self::new(ProblemType::Unavailable, "the database is busy or unreachable")
             }
             _ => {
                 // The cause goes to the log only: it may name tables, hosts or values.
@@ -296,15 +317,24 @@ impl ApiError {
     }
 }
 
+/// The `WWW-Authenticate` challenge: bare when no token was sent, else with the error (RFC 6750 §3).
+pub fn www_authenticate(error: Option<(&str, &str, Option<&str>)>) -> String {
+    match error {
+        None => "Bearer realm=\"orderdesk\"".to_owned(),
+        Some((code, description, scope)) => {
+            let description = description.replace(['"', '\\'], "'");
+            let scope = scope.map(|s| format!(", scope=\"{s}\"")).unwrap_or_default();
+            format!("Bearer realm=\"orderdesk\", error=\"{code}\", error_description=\"{description}\"{scope}")
+        }
+    }
+}
+
 impl From<ValidationErrors> for ApiError {
     fn from(errors: ValidationErrors) -> Self {
         let fields = errors
             .fields()
             .iter()
-            .map(|f| FieldProblem {
-                field: f.field.to_owned(),
-                message: f.reason.to_string(),
-            })
+            .map(|f| FieldProblem { field: f.field.to_owned(), message: f.reason.to_string() })
             .collect();
         Self::validation(fields)
     }
@@ -315,12 +345,8 @@ impl From<CustomerError> for ApiError {
         match error {
             CustomerError::Validation(errors) => errors.into(),
             CustomerError::NotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
-            CustomerError::DuplicateCode(_) => {
-                Self::new(ProblemType::DuplicateCode, error.to_string())
-            }
-            CustomerError::HasOrders(_) => {
-                Self::new(ProblemType::CustomerHasOrders, error.to_string())
-            }
+            CustomerError::DuplicateCode(_) => Self::new(ProblemType::DuplicateCode, error.to_string()),
+            CustomerError::HasOrders(_) => Self::new(ProblemType::CustomerHasOrders, error.to_string()),
             CustomerError::Storage(e) => Self::storage(e),
         }
     }

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use phonenumber::{Mode, country};
 use uuid::Uuid;
 
+use crate::audit::AuditTrail;
+use crate::auth::Actor;
 use crate::error::InvalidValue;
 use crate::text::bounded_text;
 
@@ -72,14 +74,9 @@ impl CustomerCode {
             return Err(InvalidValue::Empty);
         }
         if code.len() > Self::MAX_CHARS {
-            return Err(InvalidValue::TooLong {
-                max: Self::MAX_CHARS,
-            });
+            return Err(InvalidValue::TooLong { max: Self::MAX_CHARS });
         }
-        if !code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Err(InvalidValue::CodeCharacters);
         }
         Ok(Self(code.to_owned()))
@@ -104,9 +101,7 @@ impl PhoneRegion {
     /// # Errors
     /// [`InvalidValue::Region`] for a code the phone-number metadata does not know.
     pub fn parse(code: &str) -> Result<Self, InvalidValue> {
-        country::Id::from_str(&code.trim().to_ascii_uppercase())
-            .map(Self)
-            .map_err(|_| InvalidValue::Region)
+        country::Id::from_str(&code.trim().to_ascii_uppercase()).map(Self).map_err(|_| InvalidValue::Region)
     }
 }
 
@@ -153,26 +148,13 @@ pub struct Customer {
     name: CustomerName,
     code: CustomerCode,
     phone: PhoneNumber,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    audit: AuditTrail,
 }
 
 impl Customer {
-    /// A new customer created at `now`.
-    pub fn new(
-        name: CustomerName,
-        code: CustomerCode,
-        phone: PhoneNumber,
-        now: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            id: CustomerId::generate(),
-            name,
-            code,
-            phone,
-            created_at: now,
-            updated_at: now,
-        }
+    /// A new customer created by `actor` at `now`.
+    pub fn new(name: CustomerName, code: CustomerCode, phone: PhoneNumber, now: DateTime<Utc>, actor: &Actor) -> Self {
+        Self { id: CustomerId::generate(), name, code, phone, audit: AuditTrail::new(now, actor) }
     }
 
     /// Rebuilds a customer from stored, already valid parts.
@@ -181,17 +163,9 @@ impl Customer {
         name: CustomerName,
         code: CustomerCode,
         phone: PhoneNumber,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
+        audit: AuditTrail,
     ) -> Self {
-        Self {
-            id,
-            name,
-            code,
-            phone,
-            created_at,
-            updated_at,
-        }
+        Self { id, name, code, phone, audit }
     }
 
     pub fn id(&self) -> CustomerId {
@@ -207,19 +181,23 @@ impl Customer {
         &self.phone
     }
     pub fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+        self.audit.created_at
     }
     pub fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
+        self.audit.updated_at
+    }
+    pub fn audit(&self) -> &AuditTrail {
+        &self.audit
     }
 
-    /// Applies the given changes; `updated_at` moves only when something changed.
+    /// Applies the given changes; the audit trail moves only when something changed.
     pub fn change(
         &mut self,
         name: Option<CustomerName>,
         code: Option<CustomerCode>,
         phone: Option<PhoneNumber>,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) {
         let before = self.clone();
         if let Some(name) = name {
@@ -232,7 +210,7 @@ impl Customer {
             self.phone = phone;
         }
         if *self != before {
-            self.updated_at = now;
+            self.audit.touch(now, actor);
         }
     }
 }
@@ -261,10 +239,7 @@ mod tests {
     #[test]
     fn invalid_numbers_are_refused() {
         for bad in ["", "12", "+254 1", "not a phone", "+999123456789"] {
-            assert!(
-                PhoneNumber::parse(bad, kenya()).is_err(),
-                "{bad:?} should be refused"
-            );
+            assert!(PhoneNumber::parse(bad, kenya()).is_err(), "{bad:?} should be refused");
         }
     }
 
@@ -284,14 +259,8 @@ mod tests {
     #[test]
     fn code_limits() {
         assert_eq!(CustomerCode::parse("  "), Err(InvalidValue::Empty));
-        assert_eq!(
-            CustomerCode::parse(&"a".repeat(33)),
-            Err(InvalidValue::TooLong { max: 32 })
-        );
-        assert_eq!(
-            CustomerCode::parse("a b"),
-            Err(InvalidValue::CodeCharacters)
-        );
+        assert_eq!(CustomerCode::parse(&"a".repeat(33)), Err(InvalidValue::TooLong { max: 32 }));
+        assert_eq!(CustomerCode::parse("a b"), Err(InvalidValue::CodeCharacters));
         assert_eq!(CustomerCode::parse("ñ"), Err(InvalidValue::CodeCharacters));
         assert!(CustomerCode::parse(&"a".repeat(32)).is_ok());
     }
@@ -300,15 +269,9 @@ mod tests {
     fn name_is_trimmed_and_bounded() {
         assert_eq!(CustomerName::parse("  Alice  ").unwrap().as_str(), "Alice");
         assert_eq!(CustomerName::parse(""), Err(InvalidValue::Empty));
-        assert_eq!(
-            CustomerName::parse("a\u{0}b"),
-            Err(InvalidValue::ControlCharacters)
-        );
+        assert_eq!(CustomerName::parse("a\u{0}b"), Err(InvalidValue::ControlCharacters));
         assert!(CustomerName::parse(&"é".repeat(200)).is_ok());
-        assert_eq!(
-            CustomerName::parse(&"é".repeat(201)),
-            Err(InvalidValue::TooLong { max: 200 })
-        );
+        assert_eq!(CustomerName::parse(&"é".repeat(201)), Err(InvalidValue::TooLong { max: 200 }));
     }
 
     proptest! {

@@ -75,14 +75,8 @@ pub(crate) struct Collector(Vec<FieldError>);
 
 impl Collector {
     /// Records the error of `result` under `field` and returns its value, if any.
-    pub(crate) fn check<T>(
-        &mut self,
-        field: &'static str,
-        result: Result<T, InvalidValue>,
-    ) -> Option<T> {
-        result
-            .map_err(|reason| self.0.push(FieldError { field, reason }))
-            .ok()
+    pub(crate) fn check<T>(&mut self, field: &'static str, result: Result<T, InvalidValue>) -> Option<T> {
+        result.map_err(|reason| self.0.push(FieldError { field, reason })).ok()
     }
 
     /// Returns `value` when no field failed. `value` is `None` only if some check failed,

@@ -9,9 +9,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::error::RepoError;
-use crate::ports::{
-    CustomerRepository, HealthCheck, OrderFilter, OrderRepository, customer_key, order_key,
-};
+use crate::ports::{CustomerRepository, HealthCheck, OrderFilter, OrderRepository, customer_key, order_key};
 use crate::{Customer, CustomerId, Order, OrderId, Page, PageRequest};
 
 #[derive(Debug, Default)]
@@ -35,10 +33,7 @@ impl InMemoryStore {
 
 fn code_taken(tables: &Tables, customer: &Customer) -> bool {
     let key = customer.code().key();
-    tables
-        .customers
-        .values()
-        .any(|c| c.id() != customer.id() && c.code().key() == key)
+    tables.customers.values().any(|c| c.id() != customer.id() && c.code().key() == key)
 }
 
 /// Newest first, starting below `page.before`, one extra row to detect a further page.
@@ -47,9 +42,7 @@ fn newest_first<'a, T: Clone + 'a>(
     page: PageRequest,
     keep: impl Fn(&T) -> bool,
 ) -> Vec<T> {
-    let take = usize::try_from(page.limit)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1);
+    let take = usize::try_from(page.limit).unwrap_or(usize::MAX).saturating_add(1);
     rows.rev()
         .filter(|(id, _)| page.before.is_none_or(|before| **id < before))
         .map(|(_, row)| row)
@@ -63,13 +56,10 @@ fn newest_first<'a, T: Clone + 'a>(
 impl CustomerRepository for InMemoryStore {
     async fn insert(&self, customer: &Customer) -> Result<(), RepoError> {
         let mut tables = self.tables();
-        if code_taken(&tables, customer) || tables.customers.contains_key(&customer.id().as_uuid())
-        {
+        if code_taken(&tables, customer) || tables.customers.contains_key(&customer.id().as_uuid()) {
             return Err(RepoError::Duplicate);
         }
-        tables
-            .customers
-            .insert(customer.id().as_uuid(), customer.clone());
+        tables.customers.insert(customer.id().as_uuid(), customer.clone());
         Ok(())
     }
 
@@ -81,9 +71,7 @@ impl CustomerRepository for InMemoryStore {
         if code_taken(&tables, customer) {
             return Err(RepoError::Duplicate);
         }
-        tables
-            .customers
-            .insert(customer.id().as_uuid(), customer.clone());
+        tables.customers.insert(customer.id().as_uuid(), customer.clone());
         Ok(())
     }
 
@@ -113,10 +101,7 @@ impl CustomerRepository for InMemoryStore {
 impl OrderRepository for InMemoryStore {
     async fn insert(&self, order: &Order) -> Result<(), RepoError> {
         let mut tables = self.tables();
-        if !tables
-            .customers
-            .contains_key(&order.customer_id().as_uuid())
-        {
+        if !tables.customers.contains_key(&order.customer_id().as_uuid()) {
             return Err(RepoError::ForeignKey);
         }
         if tables.orders.contains_key(&order.id().as_uuid()) {
@@ -138,11 +123,7 @@ impl OrderRepository for InMemoryStore {
     }
 
     async fn delete(&self, id: OrderId) -> Result<(), RepoError> {
-        self.tables()
-            .orders
-            .remove(&id.as_uuid())
-            .map(|_| ())
-            .ok_or(RepoError::NotFound)
+        self.tables().orders.remove(&id.as_uuid()).map(|_| ()).ok_or(RepoError::NotFound)
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
@@ -152,9 +133,7 @@ impl OrderRepository for InMemoryStore {
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
         let keep = |o: &Order| {
             filter.customer_id.is_none_or(|c| o.customer_id() == c)
-                && filter
-                    .ordered_from
-                    .is_none_or(|from| o.ordered_at() >= from)
+                && filter.ordered_from.is_none_or(|from| o.ordered_at() >= from)
                 && filter.ordered_to.is_none_or(|to| o.ordered_at() < to)
         };
         let rows = newest_first(self.tables().orders.iter(), page, keep);

@@ -104,10 +104,7 @@ impl Money {
         if minor_units > Self::MAX_MINOR_UNITS {
             return Err(InvalidValue::TooLarge);
         }
-        Ok(Self {
-            minor_units,
-            currency,
-        })
+        Ok(Self { minor_units, currency })
     }
 
     pub fn minor_units(&self) -> i64 {
@@ -156,10 +153,7 @@ mod tests {
     fn amounts_are_refused_with_a_reason() {
         assert_eq!(Money::parse("0", kes()), Err(InvalidValue::NotPositive));
         assert_eq!(Money::parse("-1", kes()), Err(InvalidValue::NotPositive));
-        assert_eq!(
-            Money::parse("1.005", kes()),
-            Err(InvalidValue::TooManyDecimals { max: 2 })
-        );
+        assert_eq!(Money::parse("1.005", kes()), Err(InvalidValue::TooManyDecimals { max: 2 }));
         assert_eq!(Money::parse("1e3", kes()), Err(InvalidValue::Decimal));
         assert_eq!(Money::parse("abc", kes()), Err(InvalidValue::Decimal));
         assert_eq!(Money::parse("1.", kes()), Err(InvalidValue::Decimal));
@@ -168,25 +162,11 @@ mod tests {
         assert_eq!(Money::parse("-0", kes()), Err(InvalidValue::NotPositive));
         assert_eq!(Money::parse("0.00", kes()), Err(InvalidValue::NotPositive));
         assert_eq!(Money::parse("0012.300", kes()).unwrap().minor_units(), 1230);
-        assert_eq!(
-            Money::parse("9999999999999.99", kes())
-                .unwrap()
-                .minor_units(),
-            Money::MAX_MINOR_UNITS
-        );
+        assert_eq!(Money::parse("9999999999999.99", kes()).unwrap().minor_units(), Money::MAX_MINOR_UNITS);
         assert_eq!(Money::parse(" 1", kes()), Err(InvalidValue::Decimal));
-        assert_eq!(
-            Money::parse("10000000000000", kes()),
-            Err(InvalidValue::TooLarge)
-        );
-        assert_eq!(
-            Money::parse(&"9".repeat(5000), kes()),
-            Err(InvalidValue::TooLarge)
-        );
-        assert_eq!(
-            Money::parse("99999999999999999999999999999", kes()),
-            Err(InvalidValue::TooLarge)
-        );
+        assert_eq!(Money::parse("10000000000000", kes()), Err(InvalidValue::TooLarge));
+        assert_eq!(Money::parse(&"9".repeat(5000), kes()), Err(InvalidValue::TooLarge));
+        assert_eq!(Money::parse("99999999999999999999999999999", kes()), Err(InvalidValue::TooLarge));
         assert_eq!(
             Money::parse("0.0000000000000000000000000000001", kes()),
             Err(InvalidValue::TooManyDecimals { max: 2 })
@@ -197,10 +177,7 @@ mod tests {
     fn currencies_carry_their_minor_digits() {
         assert_eq!(Currency::parse("jpy").unwrap().minor_digits(), 0);
         assert_eq!(Currency::parse("KWD").unwrap().minor_digits(), 3);
-        assert_eq!(
-            Money::parse("1.5", Currency::parse("JPY").unwrap()),
-            Err(InvalidValue::TooManyDecimals { max: 0 })
-        );
+        assert_eq!(Money::parse("1.5", Currency::parse("JPY").unwrap()), Err(InvalidValue::TooManyDecimals { max: 0 }));
         assert_eq!(Currency::parse("XAU"), Err(InvalidValue::Currency));
         assert_eq!(Currency::parse("ZZZ"), Err(InvalidValue::Currency));
     }

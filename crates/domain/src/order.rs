@@ -5,6 +5,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::audit::AuditTrail;
+use crate::auth::Actor;
 use crate::customer::CustomerId;
 use crate::error::InvalidValue;
 use crate::money::Money;
@@ -60,28 +62,20 @@ pub struct Order {
     item: ItemName,
     amount: Money,
     ordered_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    audit: AuditTrail,
 }
 
 impl Order {
-    /// A new order recorded at `now`.
+    /// A new order recorded by `actor` at `now`.
     pub fn new(
         customer_id: CustomerId,
         item: ItemName,
         amount: Money,
         ordered_at: DateTime<Utc>,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Self {
-        Self {
-            id: OrderId::generate(),
-            customer_id,
-            item,
-            amount,
-            ordered_at,
-            created_at: now,
-            updated_at: now,
-        }
+        Self { id: OrderId::generate(), customer_id, item, amount, ordered_at, audit: AuditTrail::new(now, actor) }
     }
 
     /// Rebuilds an order from stored, already valid parts.
@@ -91,18 +85,9 @@ impl Order {
         item: ItemName,
         amount: Money,
         ordered_at: DateTime<Utc>,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
+        audit: AuditTrail,
     ) -> Self {
-        Self {
-            id,
-            customer_id,
-            item,
-            amount,
-            ordered_at,
-            created_at,
-            updated_at,
-        }
+        Self { id, customer_id, item, amount, ordered_at, audit }
     }
 
     pub fn id(&self) -> OrderId {
@@ -121,19 +106,23 @@ impl Order {
         self.ordered_at
     }
     pub fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+        self.audit.created_at
     }
     pub fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
+        self.audit.updated_at
+    }
+    pub fn audit(&self) -> &AuditTrail {
+        &self.audit
     }
 
-    /// Applies the given changes; `updated_at` moves only when something changed.
+    /// Applies the given changes; the audit trail moves only when something changed.
     pub fn change(
         &mut self,
         item: Option<ItemName>,
         amount: Option<Money>,
         ordered_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) {
         let before = self.clone();
         if let Some(item) = item {
@@ -146,7 +135,7 @@ impl Order {
             self.ordered_at = ordered_at;
         }
         if *self != before {
-            self.updated_at = now;
+            self.audit.touch(now, actor);
         }
     }
 }

@@ -35,10 +35,7 @@ impl PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            before: None,
-            limit: Self::DEFAULT_LIMIT,
-        }
+        Self { before: None, limit: Self::DEFAULT_LIMIT }
     }
 }
 
@@ -63,9 +60,6 @@ impl<T> Page<T> {
 
     /// Converts every item, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
 }

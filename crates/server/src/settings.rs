@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use orderdesk_adapters::DatabaseSettings;
+use orderdesk_adapters::auth::AuthSettings;
 use orderdesk_domain::{Currency, PhoneRegion};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ pub struct Settings {
     pub profile: Profile,
     pub server: ServerSettings,
     pub database: DatabaseSection,
+    pub auth: AuthSettings,
     pub http: HttpSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
@@ -50,6 +52,8 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// How long in-flight requests may take to finish after SIGTERM/Ctrl-C.
     pub shutdown_timeout_seconds: u64,
+    /// Where the server keeps files of its own (the dev issuer's key).
+    pub data_dir: PathBuf,
 }
 
 impl Default for ServerSettings {
@@ -57,6 +61,7 @@ impl Default for ServerSettings {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_timeout_seconds: 30,
+            data_dir: PathBuf::from("data"),
         }
     }
 }
@@ -72,10 +77,7 @@ pub struct DatabaseSection {
 
 impl Default for DatabaseSection {
     fn default() -> Self {
-        Self {
-            connection: DatabaseSettings::default(),
-            migrate_on_start: true,
-        }
+        Self { connection: DatabaseSettings::default(), migrate_on_start: true }
     }
 }
 
@@ -88,9 +90,7 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self {
-            max_body_bytes: 64 * 1024,
-        }
+        Self { max_body_bytes: 64 * 1024 }
     }
 }
 
@@ -103,9 +103,7 @@ pub struct CustomerSettings {
 
 impl Default for CustomerSettings {
     fn default() -> Self {
-        Self {
-            default_phone_region: "KE".into(),
-        }
+        Self { default_phone_region: "KE".into() }
     }
 }
 
@@ -118,9 +116,7 @@ pub struct OrderSettings {
 
 impl Default for OrderSettings {
     fn default() -> Self {
-        Self {
-            default_currency: "KES".into(),
-        }
+        Self { default_currency: "KES".into() }
     }
 }
 
@@ -143,10 +139,7 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Pretty,
-            filter: "info,sqlx=warn,sea_orm=warn".into(),
-        }
+        Self { format: LogFormat::Pretty, filter: "info,sqlx=warn,sea_orm=warn".into() }
     }
 }
 
@@ -156,6 +149,7 @@ impl Default for Settings {
             profile: Profile::Dev,
             server: ServerSettings::default(),
             database: DatabaseSection::default(),
+            auth: AuthSettings::default(),
             http: HttpSettings::default(),
             customers: CustomerSettings::default(),
             orders: OrderSettings::default(),
@@ -183,8 +177,7 @@ impl Settings {
         {
             return Err(e).context("cannot read .env");
         }
-        let dir = std::env::var_os("ORDERDESK_CONFIG_DIR")
-            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let dir = std::env::var_os("ORDERDESK_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
         Self::from_figment(Self::figment(&dir)?)
     }
 
@@ -196,18 +189,12 @@ impl Settings {
         let profile = match std::env::var("ORDERDESK_PROFILE").as_deref() {
             Err(_) | Ok("") | Ok("dev") => Profile::Dev,
             Ok("production") => Profile::Production,
-            Ok(other) => bail!(
-                "ORDERDESK_PROFILE: unknown profile {other:?} (expected \"dev\" or \"production\")"
-            ),
+            Ok(other) => bail!("ORDERDESK_PROFILE: unknown profile {other:?} (expected \"dev\" or \"production\")"),
         };
         Ok(Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(dir.join("default.toml")))
             .merge(Toml::file(dir.join(format!("{}.toml", profile.name()))))
-            .merge(
-                Env::raw()
-                    .only(&["DATABASE_URL"])
-                    .map(|_| "database.url".into()),
-            )
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
             .merge(
                 Env::prefixed("ORDERDESK_")
                     .ignore(&["CONFIG_DIR", "TEST_POSTGRES_URL"])
@@ -224,13 +211,8 @@ impl Settings {
         let settings: Settings = figment.extract().map_err(describe_figment_error)?;
         settings.domain_defaults()?;
         let url = &settings.database.connection.url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            bail!(
-                "invalid configuration: database.url must start with sqlite:, postgres:// or postgresql://"
-            );
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("invalid configuration: database.url must start with sqlite:, postgres:// or postgresql://");
         }
         if settings.http.max_body_bytes == 0 {
             bail!("invalid configuration: http.max_body_bytes must be greater than 0");
@@ -238,37 +220,71 @@ impl Settings {
         if settings.database.connection.max_connections == 0 {
             bail!("invalid configuration: database.max_connections must be greater than 0");
         }
+        settings.check_auth()?;
         Ok(settings)
+    }
+
+    /// Whether the server runs its own dev issuer (dev profile, no tenant configured).
+    pub fn uses_dev_issuer(&self) -> bool {
+        self.auth.issuer.is_empty()
+    }
+
+    fn check_auth(&self) -> anyhow::Result<()> {
+        let auth = &self.auth;
+        if self.profile == Profile::Production && (auth.issuer.is_empty() || auth.audience.is_empty()) {
+            bail!(
+                "invalid configuration: the production profile requires auth.issuer (ORDERDESK_AUTH__ISSUER, \
+                 e.g. https://TENANT.auth0.com/) and auth.audience (ORDERDESK_AUTH__AUDIENCE, the Auth0 API identifier)"
+            );
+        }
+        if auth.issuer.is_empty() {
+            return Ok(());
+        }
+        if auth.audience.is_empty() {
+            bail!("invalid configuration: auth.audience is required when auth.issuer is set");
+        }
+        let issuer = url::Url::parse(&auth.issuer)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: auth.issuer {:?} is not a URL: {e}", auth.issuer))?;
+        let loopback = match issuer.host() {
+            Some(url::Host::Domain(host)) => host == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if issuer.scheme() != "https" && !(issuer.scheme() == "http" && loopback) {
+            bail!("invalid configuration: auth.issuer must use https (plain http only for loopback hosts)");
+        }
+        for name in &auth.algorithms {
+            if !orderdesk_adapters::auth::SUPPORTED_ALGORITHMS.contains(&name.as_str()) {
+                bail!(
+                    "invalid configuration: auth.algorithms: {name:?} is not allowed (use {:?})",
+                    orderdesk_adapters::auth::SUPPORTED_ALGORITHMS
+                );
+            }
+        }
+        Ok(())
     }
 
     /// # Errors
     /// `customers.default_phone_region` or `orders.default_currency` is not a known code.
     pub fn domain_defaults(&self) -> anyhow::Result<DomainDefaults> {
-        let phone_region =
-            PhoneRegion::parse(&self.customers.default_phone_region).map_err(|e| {
-                anyhow::anyhow!(
-                    "invalid configuration: customers.default_phone_region {:?} {e}",
-                    self.customers.default_phone_region
-                )
-            })?;
-        let currency = Currency::parse(&self.orders.default_currency).map_err(|e| {
+        let phone_region = PhoneRegion::parse(&self.customers.default_phone_region).map_err(|e| {
             anyhow::anyhow!(
-                "invalid configuration: orders.default_currency {:?} {e}",
-                self.orders.default_currency
+                "invalid configuration: customers.default_phone_region {:?} {e}",
+                self.customers.default_phone_region
             )
         })?;
-        Ok(DomainDefaults {
-            phone_region,
-            currency,
-        })
+        let currency = Currency::parse(&self.orders.default_currency).map_err(|e| {
+            anyhow::anyhow!("invalid configuration: orders.default_currency {:?} {e}", self.orders.default_currency)
+        })?;
+        Ok(DomainDefaults { phone_region, currency })
     }
 
     /// The effective settings as TOML, with secrets (database password) masked.
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.connection.url = mask_url_password(&shown.database.connection.url);
-        toml::to_string_pretty(&shown)
-            .unwrap_or_else(|e| format!("# cannot render settings: {e}\n"))
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render settings: {e}\n"))
     }
 }
 
@@ -278,11 +294,7 @@ fn describe_figment_error(error: figment::Error) -> anyhow::Error {
         .into_iter()
         .map(|e| {
             let key = e.path.join(".").to_ascii_lowercase();
-            let source = e
-                .metadata
-                .as_ref()
-                .map(|m| format!(" (from {})", m.name))
-                .unwrap_or_default();
+            let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
             format!("{key}: {}{source}", e.kind)
         })
         .collect();
@@ -317,10 +329,7 @@ mod tests {
             let settings = load_in(jail).unwrap();
             assert_eq!(settings, Settings::default());
             assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
-            assert_eq!(
-                settings.database.connection.url,
-                "sqlite://data/orderdesk.db"
-            );
+            assert_eq!(settings.database.connection.url, "sqlite://data/orderdesk.db");
             Ok(())
         });
     }
@@ -333,12 +342,11 @@ mod tests {
                 "config/default.toml",
                 "[server]\nbind = \"127.0.0.1:9000\"\n[log]\nformat = \"pretty\"\n",
             )?;
-            jail.create_file(
-                "config/production.toml",
-                "[log]\nformat = \"json\"\n[database]\nmax_connections = 20\n",
-            )?;
+            jail.create_file("config/production.toml", "[log]\nformat = \"json\"\n[database]\nmax_connections = 20\n")?;
             jail.set_env("ORDERDESK_PROFILE", "production");
             jail.set_env("ORDERDESK_DATABASE__MAX_CONNECTIONS", "30");
+            jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
+            jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
             let settings = load_in(jail).unwrap();
             assert_eq!(settings.profile, Profile::Production);
             assert_eq!(settings.server.bind.port(), 9000);
@@ -352,15 +360,9 @@ mod tests {
     fn database_url_is_honoured_but_the_prefixed_variable_wins() {
         Jail::expect_with(|jail| {
             jail.set_env("DATABASE_URL", "postgres://u:p@db/one");
-            assert_eq!(
-                load_in(jail).unwrap().database.connection.url,
-                "postgres://u:p@db/one"
-            );
+            assert_eq!(load_in(jail).unwrap().database.connection.url, "postgres://u:p@db/one");
             jail.set_env("ORDERDESK_DATABASE__URL", "sqlite://other.db");
-            assert_eq!(
-                load_in(jail).unwrap().database.connection.url,
-                "sqlite://other.db"
-            );
+            assert_eq!(load_in(jail).unwrap().database.connection.url, "sqlite://other.db");
             Ok(())
         });
     }
@@ -370,22 +372,11 @@ mod tests {
         let cases = [
             ("ORDERDESK_SERVER__BIND", "not-an-address", "server.bind"),
             ("ORDERDESK_DATABASE__URL", "mysql://x", "database.url"),
-            (
-                "ORDERDESK_ORDERS__DEFAULT_CURRENCY",
-                "XXX1",
-                "orders.default_currency",
-            ),
-            (
-                "ORDERDESK_CUSTOMERS__DEFAULT_PHONE_REGION",
-                "ZZ",
-                "customers.default_phone_region",
-            ),
-            (
-                "ORDERDESK_HTTP__MAX_BODY_BYTES",
-                "lots",
-                "http.max_body_bytes",
-            ),
+            ("ORDERDESK_ORDERS__DEFAULT_CURRENCY", "XXX1", "orders.default_currency"),
+            ("ORDERDESK_CUSTOMERS__DEFAULT_PHONE_REGION", "ZZ", "customers.default_phone_region"),
+            ("ORDERDESK_HTTP__MAX_BODY_BYTES", "lots", "http.max_body_bytes"),
             ("ORDERDESK_PROFILE", "staging", "ORDERDESK_PROFILE"),
+            ("ORDERDESK_AUTH__LEEWAY_SECONDS", "soon", "auth.leeway_seconds"),
         ];
         for (var, value, key) in cases {
             Jail::expect_with(|jail| {
@@ -395,6 +386,41 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_auth0_settings() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ORDERDESK_PROFILE", "production");
+            let error = load_in(jail).unwrap_err().to_string();
+            assert!(error.contains("auth.issuer") && error.contains("auth.audience"), "{error}");
+            jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
+            jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+            assert!(!load_in(jail).unwrap().uses_dev_issuer());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn auth_settings_are_checked() {
+        let cases = [("http://tenant.auth0.com/", "must use https"), ("not a url", "is not a URL")];
+        for (issuer, message) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env("ORDERDESK_AUTH__ISSUER", issuer);
+                jail.set_env("ORDERDESK_AUTH__AUDIENCE", "api");
+                let error = load_in(jail).unwrap_err().to_string();
+                assert!(error.contains(message), "{issuer}: {error}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("ORDERDESK_AUTH__ISSUER", "http://127.0.0.1:9000/");
+            jail.set_env("ORDERDESK_AUTH__AUDIENCE", "api");
+            assert!(load_in(jail).is_ok(), "plain http is fine on loopback");
+            jail.set_env("ORDERDESK_AUTH__ALGORITHMS", "[HS256]");
+            assert!(load_in(jail).unwrap_err().to_string().contains("auth.algorithms"));
+            Ok(())
+        });
     }
 
     #[test]

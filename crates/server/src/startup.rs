@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use orderdesk_adapters::auth::{AuthSettings, DevIssuer, JwksTokenVerifier};
 use orderdesk_adapters::{
-    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository,
-    connect, migrate,
+    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository, connect, migrate,
 };
-use orderdesk_api::{HttpOptions, Services, app};
+use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
 use orderdesk_domain::PhoneNumber;
+use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::{CustomerService, OrderService};
 use poem::endpoint::BoxEndpoint;
@@ -33,22 +34,75 @@ pub struct Application {
 /// The database cannot be opened or a migration fails.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = mask_url_password(&settings.database.connection.url);
-    let db = connect(&settings.database.connection)
-        .await
-        .with_context(|| format!("cannot open database {url}"))?;
+    let db = connect(&settings.database.connection).await.with_context(|| format!("cannot open database {url}"))?;
     if settings.database.migrate_on_start {
-        migrate(&db)
-            .await
-            .with_context(|| format!("cannot migrate database {url}"))?;
+        migrate(&db).await.with_context(|| format!("cannot migrate database {url}"))?;
     }
     Ok(db)
+}
+
+/// The audience of dev tokens when `auth.audience` is not set.
+pub const DEV_AUDIENCE: &str = "orderdesk-dev";
+
+/// The dev issuer's URL for a server listening on `addr` (always a loopback URL).
+pub fn dev_issuer_url(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    format!("http://{host}:{}/", addr.port())
+}
+
+/// Loads (or creates) the dev issuer for a server listening on `addr`.
+///
+/// # Errors
+/// The key file cannot be read or written.
+pub fn dev_issuer(settings: &Settings, addr: SocketAddr) -> anyhow::Result<DevIssuer> {
+    let audience = if settings.auth.audience.is_empty() { DEV_AUDIENCE } else { &settings.auth.audience };
+    Ok(DevIssuer::load_or_create(&settings.server.data_dir, &dev_issuer_url(addr), audience)?)
+}
+
+/// The token verifier, and the dev issuer's documents when the server is its own issuer.
+/// Both paths verify through the same JWKS verifier.
+///
+/// # Errors
+/// Invalid auth settings, or the dev key cannot be loaded.
+pub fn token_verifier(
+    settings: &Settings,
+    addr: SocketAddr,
+) -> anyhow::Result<(Arc<dyn TokenVerifier>, Option<IssuerDocuments>)> {
+    if settings.uses_dev_issuer() {
+        let issuer = dev_issuer(settings, addr)?;
+        let verifier_settings = AuthSettings {
+            issuer: issuer.issuer().to_owned(),
+            audience: issuer.audience().to_owned(),
+            ..settings.auth.clone()
+        };
+        let verifier = JwksTokenVerifier::new(&verifier_settings).map_err(anyhow::Error::msg)?;
+        tracing::info!(issuer = issuer.issuer(), "using the built-in dev issuer; get a token with `orderdesk token`");
+        let documents = IssuerDocuments { jwks: issuer.jwks_json(), discovery: issuer.discovery_json() };
+        return Ok((Arc::new(verifier), Some(documents)));
+    }
+    let verifier = JwksTokenVerifier::new(&settings.auth).map_err(anyhow::Error::msg)?;
+    let prefetching = verifier.clone();
+    tokio::spawn(async move {
+        if let Err(error) = prefetching.prefetch().await {
+            tracing::warn!(%error, "cannot fetch the issuer's signing keys yet; will retry when a token arrives");
+        }
+    });
+    Ok((Arc::new(verifier), None))
 }
 
 /// Wires the adapters into the domain services.
 ///
 /// # Errors
 /// Invalid domain defaults in the settings.
-pub fn services(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<Services> {
+pub fn services(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    tokens: Arc<dyn TokenVerifier>,
+) -> anyhow::Result<Services> {
     let defaults = settings.domain_defaults()?;
     // Loads the phone-number metadata now, so the first customer request does not pay for it.
     let _ = PhoneNumber::parse("+254712345678", defaults.phone_region);
@@ -59,24 +113,17 @@ pub fn services(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<
         customers: CustomerService::new(customers.clone(), clock.clone(), defaults.phone_region),
         orders: OrderService::new(orders, customers, clock, defaults.currency),
         health: Arc::new(SeaOrmHealthCheck::new(db.clone())),
+        tokens,
     })
 }
 
 impl Application {
-    /// Opens the database, builds the app and binds the listener (port 0 picks a free port).
+    /// Opens the database, binds the listener (port 0 picks a free port) and builds the app.
     ///
     /// # Errors
-    /// Database, migration or bind failures, with what failed in the message.
+    /// Database, migration, auth or bind failures, with what failed in the message.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = open_database(settings).await?;
-        let endpoint = app(
-            services(&db, settings)?,
-            HttpOptions {
-                max_body_bytes: settings.http.max_body_bytes,
-            },
-        )
-        .map_to_response()
-        .boxed();
         let bind = settings.server.bind;
         let acceptor = TcpListener::bind(bind)
             .into_acceptor()
@@ -87,6 +134,9 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no socket address")?;
+        let (tokens, dev_issuer) = token_verifier(settings, local_addr)?;
+        let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer };
+        let endpoint = app(services(&db, settings, tokens)?, options).map_to_response().boxed();
         Ok(Self {
             acceptor,
             local_addr,

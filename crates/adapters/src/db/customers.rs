@@ -3,17 +3,13 @@
 use async_trait::async_trait;
 use orderdesk_domain::ports::CustomerRepository;
 use orderdesk_domain::{
-    Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion,
-    RepoError,
+    Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::customers::{self, Column, Entity};
-use super::error::{corrupt, repo_error};
+use super::error::{audit, corrupt, repo_error};
 
 /// Customers in the `customers` table.
 #[derive(Debug, Clone)]
@@ -36,6 +32,8 @@ fn to_row(customer: &Customer) -> customers::ActiveModel {
         phone: Set(customer.phone().as_str().to_owned()),
         created_at: Set(customer.created_at()),
         updated_at: Set(customer.updated_at()),
+        created_by: Set(customer.audit().created_by.clone()),
+        updated_by: Set(customer.audit().updated_by.clone()),
     }
 }
 
@@ -43,15 +41,13 @@ fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
     let name = CustomerName::parse(&row.name).map_err(|e| corrupt("customer name", e))?;
     let code = CustomerCode::parse(&row.code).map_err(|e| corrupt("customer code", e))?;
     // Stored numbers are E.164, so the region is never consulted.
-    let phone = PhoneNumber::parse(&row.phone, PhoneRegion::default())
-        .map_err(|e| corrupt("customer phone", e))?;
+    let phone = PhoneNumber::parse(&row.phone, PhoneRegion::default()).map_err(|e| corrupt("customer phone", e))?;
     Ok(Customer::restore(
         CustomerId::from_uuid(row.id),
         name,
         code,
         phone,
-        row.created_at,
-        row.updated_at,
+        audit(row.created_at, row.created_by, row.updated_at, row.updated_by),
     ))
 }
 
@@ -59,10 +55,7 @@ fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
 impl CustomerRepository for SeaOrmCustomerRepository {
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
     async fn insert(&self, customer: &Customer) -> Result<(), RepoError> {
-        Entity::insert(to_row(customer))
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(repo_error)?;
+        Entity::insert(to_row(customer)).exec_without_returning(&self.db).await.map_err(repo_error)?;
         Ok(())
     }
 
@@ -74,53 +67,31 @@ impl CustomerRepository for SeaOrmCustomerRepository {
             .col_expr(Column::CodeKey, Expr::value(customer.code().key()))
             .col_expr(Column::Phone, Expr::value(customer.phone().as_str()))
             .col_expr(Column::UpdatedAt, Expr::value(customer.updated_at()))
+            .col_expr(Column::UpdatedBy, Expr::value(customer.audit().updated_by.clone()))
             .filter(Column::Id.eq(customer.id().as_uuid()))
             .exec(&self.db)
             .await
             .map_err(repo_error)?;
-        if result.rows_affected == 0 {
-            Err(RepoError::NotFound)
-        } else {
-            Ok(())
-        }
+        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
     }
 
     #[tracing::instrument(skip(self))]
     async fn delete(&self, id: CustomerId) -> Result<(), RepoError> {
-        let result = Entity::delete_by_id(id.as_uuid())
-            .exec(&self.db)
-            .await
-            .map_err(repo_error)?;
-        if result.rows_affected == 0 {
-            Err(RepoError::NotFound)
-        } else {
-            Ok(())
-        }
+        let result = Entity::delete_by_id(id.as_uuid()).exec(&self.db).await.map_err(repo_error)?;
+        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
     }
 
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
-        Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(repo_error)?
-            .map(to_domain)
-            .transpose()
+        Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(to_domain).transpose()
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
-        let mut query = Entity::find()
-            .order_by_desc(Column::Id)
-            .limit(page.limit + 1);
+        let mut query = Entity::find().order_by_desc(Column::Id).limit(page.limit + 1);
         if let Some(before) = page.before {
             query = query.filter(Column::Id.lt(before));
         }
         let rows = query.all(&self.db).await.map_err(repo_error)?;
-        let customers = rows
-            .into_iter()
-            .map(to_domain)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(customers, page.limit, |c| {
-            c.id().as_uuid()
-        }))
+        let customers = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(customers, page.limit, |c| c.id().as_uuid()))
     }
 }

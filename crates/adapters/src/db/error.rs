@@ -15,21 +15,15 @@ pub(crate) fn repo_error(error: DbErr) -> RepoError {
     if is_sqlite_restrict_violation(&error) {
         return RepoError::ForeignKey;
     }
-    if is_transient(&error) {
-        RepoError::Unavailable(Box::new(error))
-    } else {
-        RepoError::Unexpected(Box::new(error))
-    }
+    if is_transient(&error) { RepoError::Unavailable(Box::new(error)) } else { RepoError::Unexpected(Box::new(error)) }
 }
 
 fn database_error(error: &DbErr) -> Option<&(dyn sea_orm::sqlx::error::DatabaseError + 'static)> {
     match error {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            match &**e {
-                sea_orm::sqlx::Error::Database(db) => Some(&**db),
-                _ => None,
-            }
-        }
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
+            sea_orm::sqlx::Error::Database(db) => Some(&**db),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -37,9 +31,7 @@ fn database_error(error: &DbErr) -> Option<&(dyn sea_orm::sqlx::error::DatabaseE
 /// SQLite reports `ON DELETE RESTRICT` as SQLITE_CONSTRAINT_TRIGGER (1811), which sea-orm's
 /// portable classification does not know.
 fn is_sqlite_restrict_violation(error: &DbErr) -> bool {
-    database_error(error).is_some_and(|db| {
-        db.code().as_deref() == Some("1811") && db.message().contains("FOREIGN KEY")
-    })
+    database_error(error).is_some_and(|db| db.code().as_deref() == Some("1811") && db.message().contains("FOREIGN KEY"))
 }
 
 fn is_transient(error: &DbErr) -> bool {
@@ -47,9 +39,9 @@ fn is_transient(error: &DbErr) -> bool {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             match &**e {
-                sea_orm::sqlx::Error::PoolTimedOut
-                | sea_orm::sqlx::Error::PoolClosed
-                | sea_orm::sqlx::Error::Io(_) => true,
+                sea_orm::sqlx::Error::PoolTimedOut | sea_orm::sqlx::Error::PoolClosed | sea_orm::sqlx::Error::Io(_) => {
+                    true
+                }
                 sea_orm::sqlx::Error::Database(db) => {
                     db.code().is_some_and(|code| SQLITE_RETRYABLE.contains(&code.as_ref()))
                     // PostgreSQL: serialization failure, deadlock, too many connections, shutting down.
@@ -65,4 +57,14 @@ fn is_transient(error: &DbErr) -> bool {
 /// A stored row that no longer passes domain validation: a bug or a hand-edited database.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> RepoError {
     RepoError::Unexpected(format!("stored {what} is invalid: {detail}").into())
+}
+
+/// Rebuilds the audit trail from its columns.
+pub(crate) fn audit(
+    created_at: chrono::DateTime<chrono::Utc>,
+    created_by: Option<String>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    updated_by: Option<String>,
+) -> orderdesk_domain::AuditTrail {
+    orderdesk_domain::AuditTrail { created_at, created_by, updated_at, updated_by }
 }

@@ -4,8 +4,6 @@ mod customers;
 mod entity;
 mod error;
 mod orders;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use std::path::Path;
 use std::time::Duration;
@@ -54,10 +52,7 @@ impl DatabaseSettings {
 
     /// The file a SQLite URL points at, if any (none for in-memory databases).
     fn sqlite_file(&self) -> Option<&Path> {
-        let rest = self
-            .url
-            .strip_prefix("sqlite://")
-            .or_else(|| self.url.strip_prefix("sqlite:"))?;
+        let rest = self.url.strip_prefix("sqlite://").or_else(|| self.url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && !path.starts_with(":memory:") && !self.url.contains("mode=memory"))
             .then(|| Path::new(path))
@@ -81,9 +76,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         match settings.sqlite_file() {
             Some(file) => {
                 if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        DbErr::Custom(format!("cannot create {}: {e}", dir.display()))
-                    })?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
                 }
             }
             // Every connection to `sqlite::memory:` is a separate empty database.
@@ -126,9 +120,6 @@ impl SeaOrmHealthCheck {
 #[async_trait]
 impl HealthCheck for SeaOrmHealthCheck {
     async fn ping(&self) -> Result<(), RepoError> {
-        self.db
-            .ping()
-            .await
-            .map_err(|e| RepoError::Unavailable(Box::new(e)))
+        self.db.ping().await.map_err(|e| RepoError::Unavailable(Box::new(e)))
     }
 }

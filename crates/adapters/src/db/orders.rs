@@ -2,17 +2,12 @@
 
 use async_trait::async_trait;
 use orderdesk_domain::ports::{OrderFilter, OrderRepository};
-use orderdesk_domain::{
-    Currency, CustomerId, ItemName, Money, Order, OrderId, Page, PageRequest, RepoError,
-};
+use orderdesk_domain::{Currency, CustomerId, ItemName, Money, Order, OrderId, Page, PageRequest, RepoError};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::orders::{self, Column, Entity};
-use super::error::{corrupt, repo_error};
+use super::error::{audit, corrupt, repo_error};
 
 /// Orders in the `orders` table; amounts as integer minor units plus currency code.
 #[derive(Debug, Clone)]
@@ -36,22 +31,22 @@ fn to_row(order: &Order) -> orders::ActiveModel {
         ordered_at: Set(order.ordered_at()),
         created_at: Set(order.created_at()),
         updated_at: Set(order.updated_at()),
+        created_by: Set(order.audit().created_by.clone()),
+        updated_by: Set(order.audit().updated_by.clone()),
     }
 }
 
 fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
     let item = ItemName::parse(&row.item).map_err(|e| corrupt("order item", e))?;
     let currency = Currency::parse(&row.currency).map_err(|e| corrupt("order currency", e))?;
-    let amount = Money::from_minor_units(row.amount_minor, currency)
-        .map_err(|e| corrupt("order amount", e))?;
+    let amount = Money::from_minor_units(row.amount_minor, currency).map_err(|e| corrupt("order amount", e))?;
     Ok(Order::restore(
         OrderId::from_uuid(row.id),
         CustomerId::from_uuid(row.customer_id),
         item,
         amount,
         row.ordered_at,
-        row.created_at,
-        row.updated_at,
+        audit(row.created_at, row.created_by, row.updated_at, row.updated_by),
     ))
 }
 
@@ -59,10 +54,7 @@ fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
 impl OrderRepository for SeaOrmOrderRepository {
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
     async fn insert(&self, order: &Order) -> Result<(), RepoError> {
-        Entity::insert(to_row(order))
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(repo_error)?;
+        Entity::insert(to_row(order)).exec_without_returning(&self.db).await.map_err(repo_error)?;
         Ok(())
     }
 
@@ -70,53 +62,30 @@ impl OrderRepository for SeaOrmOrderRepository {
     async fn update(&self, order: &Order) -> Result<(), RepoError> {
         let result = Entity::update_many()
             .col_expr(Column::Item, Expr::value(order.item().as_str()))
-            .col_expr(
-                Column::AmountMinor,
-                Expr::value(order.amount().minor_units()),
-            )
-            .col_expr(
-                Column::Currency,
-                Expr::value(order.amount().currency().code()),
-            )
+            .col_expr(Column::AmountMinor, Expr::value(order.amount().minor_units()))
+            .col_expr(Column::Currency, Expr::value(order.amount().currency().code()))
             .col_expr(Column::OrderedAt, Expr::value(order.ordered_at()))
             .col_expr(Column::UpdatedAt, Expr::value(order.updated_at()))
+            .col_expr(Column::UpdatedBy, Expr::value(order.audit().updated_by.clone()))
             .filter(Column::Id.eq(order.id().as_uuid()))
             .exec(&self.db)
             .await
             .map_err(repo_error)?;
-        if result.rows_affected == 0 {
-            Err(RepoError::NotFound)
-        } else {
-            Ok(())
-        }
+        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
     }
 
     #[tracing::instrument(skip(self))]
     async fn delete(&self, id: OrderId) -> Result<(), RepoError> {
-        let result = Entity::delete_by_id(id.as_uuid())
-            .exec(&self.db)
-            .await
-            .map_err(repo_error)?;
-        if result.rows_affected == 0 {
-            Err(RepoError::NotFound)
-        } else {
-            Ok(())
-        }
+        let result = Entity::delete_by_id(id.as_uuid()).exec(&self.db).await.map_err(repo_error)?;
+        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
-        Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(repo_error)?
-            .map(to_domain)
-            .transpose()
+        Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(to_domain).transpose()
     }
 
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
-        let mut query = Entity::find()
-            .order_by_desc(Column::Id)
-            .limit(page.limit + 1);
+        let mut query = Entity::find().order_by_desc(Column::Id).limit(page.limit + 1);
         if let Some(before) = page.before {
             query = query.filter(Column::Id.lt(before));
         }
@@ -130,12 +99,7 @@ impl OrderRepository for SeaOrmOrderRepository {
             query = query.filter(Column::OrderedAt.lt(to));
         }
         let rows = query.all(&self.db).await.map_err(repo_error)?;
-        let orders = rows
-            .into_iter()
-            .map(to_domain)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(orders, page.limit, |o| {
-            o.id().as_uuid()
-        }))
+        let orders = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(orders, page.limit, |o| o.id().as_uuid()))
     }
 }

@@ -13,21 +13,11 @@ async fn customer_lifecycle_create_get_list_patch_delete() {
         .send()
         .await;
     response.assert_status(StatusCode::CREATED);
-    let location = response
-        .0
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = response.0.headers().get("location").unwrap().to_str().unwrap().to_owned();
     let created = json_of(response).await;
     assert_eq!(created["name"], "Amina");
     assert_eq!(created["phone"], "+254712345678");
-    assert_eq!(
-        location,
-        format!("/api/v1/customers/{}", created["id"].as_str().unwrap())
-    );
+    assert_eq!(location, format!("/api/v1/customers/{}", created["id"].as_str().unwrap()));
     assert!(
         created["created_at"].as_str().unwrap().ends_with("+00:00")
             || created["created_at"].as_str().unwrap().ends_with('Z')
@@ -40,21 +30,13 @@ async fn customer_lifecycle_create_get_list_patch_delete() {
     assert_eq!(list["items"], json!([created]));
     assert!(list.get("next_cursor").is_none());
 
-    let patched = client
-        .patch(&location)
-        .body_json(&json!({"phone": "+254 733 000 111"}))
-        .send()
-        .await;
+    let patched = client.patch(&location).body_json(&json!({"phone": "+254 733 000 111"})).send().await;
     patched.assert_status_is_ok();
     let patched = json_of(patched).await;
     assert_eq!(patched["phone"], "+254733000111");
     assert_eq!(patched["name"], "Amina");
 
-    client
-        .delete(&location)
-        .send()
-        .await
-        .assert_status(StatusCode::NO_CONTENT);
+    client.delete(&location).send().await.assert_status(StatusCode::NO_CONTENT);
     assert_problem(client.get(&location).send().await, 404, "not-found").await;
     assert_problem(client.delete(&location).send().await, 404, "not-found").await;
 }
@@ -68,23 +50,14 @@ async fn invalid_customer_lists_every_bad_field() {
         .send()
         .await;
     let body = assert_problem(response, 422, "validation-error").await;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["name", "code", "phone"]);
 }
 
 #[tokio::test]
 async fn missing_and_mistyped_fields_are_422_naming_the_field() {
     let client = client();
-    let missing = client
-        .post("/api/v1/customers")
-        .body_json(&json!({"name": "A", "code": "A"}))
-        .send()
-        .await;
+    let missing = client.post("/api/v1/customers").body_json(&json!({"name": "A", "code": "A"})).send().await;
     let body = assert_problem(missing, 422, "validation-error").await;
     assert_eq!(body["errors"][0]["field"], "phone");
 
@@ -113,9 +86,7 @@ async fn duplicate_code_ignoring_case_is_409() {
 async fn customer_with_orders_cannot_be_deleted() {
     let client = client();
     let customer = create_customer(&client, "C1").await;
-    create_order(&client, &customer["id"], json!("10.00"))
-        .await
-        .assert_status(StatusCode::CREATED);
+    create_order(&client, &customer["id"], json!("10.00")).await.assert_status(StatusCode::CREATED);
     let url = format!("/api/v1/customers/{}", customer["id"].as_str().unwrap());
     assert_problem(client.delete(&url).send().await, 409, "customer-has-orders").await;
     client.get(&url).send().await.assert_status_is_ok();
@@ -146,10 +117,7 @@ async fn pagination_walks_all_customers_with_opaque_cursors() {
 async fn bad_paging_parameters_are_422() {
     let client = client();
     for query in ["limit=0", "limit=201", "limit=abc", "cursor=not-a-cursor"] {
-        let response = client
-            .get(format!("/api/v1/customers?{query}"))
-            .send()
-            .await;
+        let response = client.get(format!("/api/v1/customers?{query}")).send().await;
         let body = assert_problem(response, 422, "validation-error").await;
         let field = body["errors"][0]["field"].as_str().unwrap().to_owned();
         assert!(query.starts_with(&field), "{query}: {body}");
@@ -159,9 +127,6 @@ async fn bad_paging_parameters_are_422() {
 #[tokio::test]
 async fn orders_of_unknown_customer_is_404() {
     let client = client();
-    let response = client
-        .get(format!("/api/v1/customers/{}/orders", uuid::Uuid::now_v7()))
-        .send()
-        .await;
+    let response = client.get(format!("/api/v1/customers/{}/orders", uuid::Uuid::now_v7())).send().await;
     assert_problem(response, 404, "not-found").await;
 }

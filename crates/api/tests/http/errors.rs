@@ -12,12 +12,7 @@ use crate::{assert_problem, client, client_for, json_of, services_with};
 async fn malformed_json_is_400() {
     let client = client();
     for body in ["{", "{\"name\": }", "nonsense", ""] {
-        let response = client
-            .post("/api/v1/customers")
-            .content_type("application/json")
-            .body(body)
-            .send()
-            .await;
+        let response = client.post("/api/v1/customers").content_type("application/json").body(body).send().await;
         assert_problem(response, 400, "malformed-request").await;
     }
 }
@@ -25,12 +20,7 @@ async fn malformed_json_is_400() {
 #[tokio::test]
 async fn wrong_or_missing_content_type_is_415() {
     let client = client();
-    let response = client
-        .post("/api/v1/customers")
-        .content_type("text/plain")
-        .body("{}")
-        .send()
-        .await;
+    let response = client.post("/api/v1/customers").content_type("text/plain").body("{}").send().await;
     assert_problem(response, 415, "unsupported-media-type").await;
     let response = client.post("/api/v1/customers").body("{}").send().await;
     assert_problem(response, 415, "unsupported-media-type").await;
@@ -39,26 +29,13 @@ async fn wrong_or_missing_content_type_is_415() {
 #[tokio::test]
 async fn bodies_over_64_kib_are_413_with_or_without_length() {
     let client = client();
-    let big = format!(
-        "{{\"name\": \"{}\", \"code\": \"A\", \"phone\": \"0712345678\"}}",
-        "x".repeat(70 * 1024)
-    );
-    let response = client
-        .post("/api/v1/customers")
-        .content_type("application/json")
-        .body(big.clone())
-        .send()
-        .await;
+    let big = format!("{{\"name\": \"{}\", \"code\": \"A\", \"phone\": \"0712345678\"}}", "x".repeat(70 * 1024));
+    let response = client.post("/api/v1/customers").content_type("application/json").body(big.clone()).send().await;
     assert_problem(response, 413, "payload-too-large").await;
 
     let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(big))]);
     let chunked = poem::Body::from_bytes_stream(stream);
-    let response = client
-        .post("/api/v1/customers")
-        .content_type("application/json")
-        .body(chunked)
-        .send()
-        .await;
+    let response = client.post("/api/v1/customers").content_type("application/json").body(chunked).send().await;
     assert_problem(response, 413, "payload-too-large").await;
 }
 
@@ -66,18 +43,8 @@ async fn bodies_over_64_kib_are_413_with_or_without_length() {
 async fn unknown_routes_methods_and_ids_are_problems() {
     let client = client();
     assert_problem(client.get("/api/v1/nothing").send().await, 404, "not-found").await;
-    assert_problem(
-        client.get("/api/v1/customers/not-a-uuid").send().await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        client.put("/api/v1/customers").send().await,
-        405,
-        "method-not-allowed",
-    )
-    .await;
+    assert_problem(client.get("/api/v1/customers/not-a-uuid").send().await, 404, "not-found").await;
+    assert_problem(client.put("/api/v1/customers").send().await, 405, "method-not-allowed").await;
 }
 
 #[tokio::test]
@@ -87,50 +54,25 @@ async fn every_response_carries_a_request_id_and_reuses_a_sane_one() {
     response.assert_status_is_ok();
     assert!(!response.0.headers().get("x-request-id").unwrap().is_empty());
 
-    let response = client
-        .get("/healthz")
-        .header("x-request-id", "abc-123")
-        .send()
-        .await;
+    let response = client.get("/healthz").header("x-request-id", "abc-123").send().await;
     assert_eq!(response.0.headers().get("x-request-id").unwrap(), "abc-123");
-    let response = client
-        .get("/healthz")
-        .header("x-request-id", "evil\tvalue")
-        .send()
-        .await;
-    assert_ne!(
-        response.0.headers().get("x-request-id").unwrap(),
-        "evil\tvalue"
-    );
+    let response = client.get("/healthz").header("x-request-id", "evil\tvalue").send().await;
+    assert_ne!(response.0.headers().get("x-request-id").unwrap(), "evil\tvalue");
 }
 
 #[tokio::test]
 async fn storage_outage_is_503_with_retry_after_and_no_internals() {
     let mut repo = MockCustomerRepository::new();
-    repo.expect_list().returning(|_| {
-        Err(RepoError::Unavailable(
-            "connection refused to db.internal:5432".into(),
-        ))
-    });
-    repo.expect_find().returning(|_| {
-        Err(RepoError::Unexpected(
-            "syntax error at SELECT secret".into(),
-        ))
-    });
-    let client = client_for(services_with(
-        Arc::new(repo),
-        Arc::new(InMemoryStore::default()),
-    ));
+    repo.expect_list().returning(|_| Err(RepoError::Unavailable("connection refused to db.internal:5432".into())));
+    repo.expect_find().returning(|_| Err(RepoError::Unexpected("syntax error at SELECT secret".into())));
+    let client = client_for(services_with(Arc::new(repo), Arc::new(InMemoryStore::default())));
 
     let response = client.get("/api/v1/customers").send().await;
     assert_eq!(response.0.headers().get("retry-after").unwrap(), "1");
     let body = assert_problem(response, 503, "service-unavailable").await;
     assert!(!body.to_string().contains("db.internal"));
 
-    let response = client
-        .get(format!("/api/v1/customers/{}", uuid::Uuid::now_v7()))
-        .send()
-        .await;
+    let response = client.get(format!("/api/v1/customers/{}", uuid::Uuid::now_v7())).send().await;
     let body = assert_problem(response, 500, "internal-error").await;
     assert!(!body.to_string().contains("secret"));
 }
@@ -138,28 +80,14 @@ async fn storage_outage_is_503_with_retry_after_and_no_internals() {
 #[tokio::test]
 async fn readiness_follows_the_database_and_panics_become_500_problems() {
     let mut down = MockHealthCheck::new();
-    down.expect_ping()
-        .returning(|| Err(RepoError::Unavailable("down".into())));
-    let client = client_for(services_with(
-        Arc::new(InMemoryStore::default()),
-        Arc::new(down),
-    ));
-    assert_problem(
-        client.get("/readyz").send().await,
-        503,
-        "service-unavailable",
-    )
-    .await;
+    down.expect_ping().returning(|| Err(RepoError::Unavailable("down".into())));
+    let client = client_for(services_with(Arc::new(InMemoryStore::default()), Arc::new(down)));
+    assert_problem(client.get("/readyz").send().await, 503, "service-unavailable").await;
     client.get("/healthz").send().await.assert_status_is_ok();
 
     let mut panicking = MockHealthCheck::new();
-    panicking
-        .expect_ping()
-        .returning(|| panic!("bug in a port"));
-    let client = client_for(services_with(
-        Arc::new(InMemoryStore::default()),
-        Arc::new(panicking),
-    ));
+    panicking.expect_ping().returning(|| panic!("bug in a port"));
+    let client = client_for(services_with(Arc::new(InMemoryStore::default()), Arc::new(panicking)));
     let response = client.get("/readyz").send().await;
     assert!(response.0.headers().contains_key("x-request-id"));
     assert_problem(response, 500, "internal-error").await;

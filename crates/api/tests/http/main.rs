@@ -1,6 +1,7 @@
 //! The API through the real router, in process, on in-memory ports (or mocks for failures).
 #![allow(clippy::unwrap_used)]
 
+mod auth;
 mod customers;
 mod errors;
 mod openapi;
@@ -9,10 +10,12 @@ mod orders;
 use std::sync::Arc;
 
 use orderdesk_api::{HttpOptions, Services, app};
+use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::memory::InMemoryStore;
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, SystemClock};
 use orderdesk_domain::service::{CustomerService, OrderService};
 use orderdesk_domain::{Currency, PhoneRegion};
+use orderdesk_domain::{Permission, Principal, TokenRejection};
 use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestResponse};
 use poem::{EndpointExt, IntoEndpoint};
@@ -20,41 +23,62 @@ use serde_json::{Value, json};
 
 pub type Client = TestClient<BoxEndpoint<'static, poem::Response>>;
 
-pub fn services_with(
-    customers: Arc<dyn CustomerRepository>,
-    health: Arc<dyn HealthCheck>,
-) -> Services {
+pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn HealthCheck>) -> Services {
     let store = Arc::new(InMemoryStore::default());
     let clock = Arc::new(SystemClock);
     Services {
         customers: CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default()),
         orders: OrderService::new(store, customers, clock, Currency::parse("KES").unwrap()),
         health,
+        tokens: Arc::new(StaticTokens),
     }
 }
 
-pub fn client_for(services: Services) -> Client {
-    let endpoint = app(services, HttpOptions::default())
-        .into_endpoint()
-        .map_to_response()
-        .boxed();
+/// Known tokens: `full` holds every permission, `none` none, `only:<permission>` one;
+/// anything else is refused as expired.
+pub struct StaticTokens;
+
+pub const SUBJECT: &str = "auth0|tester";
+
+#[async_trait::async_trait]
+impl TokenVerifier for StaticTokens {
+    async fn verify(&self, token: &str) -> Result<Principal, TokenRejection> {
+        match token {
+            "full" => Ok(Principal::new(SUBJECT, Permission::ALL)),
+            "none" => Ok(Principal::new(SUBJECT, [])),
+            other => match other.strip_prefix("only:").and_then(Permission::parse) {
+                Some(permission) => Ok(Principal::new(SUBJECT, [permission])),
+                None => Err(TokenRejection::Expired),
+            },
+        }
+    }
+}
+
+/// A client that sends no token unless told to.
+pub fn anonymous_client_for(services: Services) -> Client {
+    let endpoint = app(services, HttpOptions::default()).into_endpoint().map_to_response().boxed();
     TestClient::new(endpoint)
+}
+
+/// A client whose every request carries a token with all permissions.
+pub fn client_for(services: Services) -> Client {
+    anonymous_client_for(services).default_header("authorization", "Bearer full")
 }
 
 /// A client over one shared in-memory store.
 pub fn client() -> Client {
+    client_for(memory_services())
+}
+
+pub fn memory_services() -> Services {
     let store = Arc::new(InMemoryStore::default());
     let clock = Arc::new(SystemClock);
-    client_for(Services {
+    Services {
         customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
-        orders: OrderService::new(
-            store.clone(),
-            store.clone(),
-            clock,
-            Currency::parse("KES").unwrap(),
-        ),
+        orders: OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES").unwrap()),
         health: store,
-    })
+        tokens: Arc::new(StaticTokens),
+    }
 }
 
 pub async fn json_of(response: TestResponse) -> Value {
@@ -85,9 +109,7 @@ pub async fn create_customer(client: &Client, code: &str) -> Value {
 pub async fn create_order(client: &Client, customer_id: &Value, amount: Value) -> TestResponse {
     client
         .post("/api/v1/orders")
-        .body_json(
-            &json!({"customer_id": customer_id, "item": "Maize flour 2kg", "amount": amount}),
-        )
+        .body_json(&json!({"customer_id": customer_id, "item": "Maize flour 2kg", "amount": amount}))
         .send()
         .await
 }

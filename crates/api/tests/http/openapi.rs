@@ -8,16 +8,10 @@ fn document() -> Value {
 
 #[test]
 fn committed_openapi_document_is_fresh() {
-    let committed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/openapi.json"
-    ))
-    .expect("docs/openapi.json exists; write it with `cargo xtask openapi`");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"))
+        .expect("docs/openapi.json exists; write it with `cargo xtask openapi`");
     let committed: Value = serde_json::from_str(&committed).unwrap();
-    assert!(
-        committed == document(),
-        "docs/openapi.json is stale: run `cargo xtask openapi` and commit it"
-    );
+    assert!(committed == document(), "docs/openapi.json is stale: run `cargo xtask openapi` and commit it");
 }
 
 #[test]
@@ -41,20 +35,14 @@ fn every_operation_has_an_id_summary_and_problem_responses() {
             assert!(op["summary"].is_string(), "{method} {path}");
             for (status, response) in op["responses"].as_object().unwrap() {
                 if status.starts_with('4') || status.starts_with('5') {
-                    assert!(
-                        response["content"]["application/problem+json"].is_object(),
-                        "{method} {path} {status}"
-                    );
+                    assert!(response["content"]["application/problem+json"].is_object(), "{method} {path} {status}");
                 }
             }
         }
     }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in ["Customer", "NewCustomer", "Order", "NewOrder", "Problem"] {
-        assert!(
-            schemas[name]["example"].is_object(),
-            "{name} has no example"
-        );
+        assert!(schemas[name]["example"].is_object(), "{name} has no example");
     }
 }
 
@@ -67,12 +55,5 @@ async fn server_serves_the_document_and_interactive_docs() {
     assert_eq!(served["info"]["title"], "orderdesk");
     let docs = client.get("/docs").send().await;
     docs.assert_status_is_ok();
-    assert!(
-        docs.0
-            .into_body()
-            .into_string()
-            .await
-            .unwrap()
-            .contains("swagger")
-    );
+    assert!(docs.0.into_body().into_string().await.unwrap().contains("swagger"));
 }

@@ -10,57 +10,33 @@ async fn order_lifecycle_with_exact_amounts() {
 
     let response = create_order(&client, &customer["id"], json!("250.5")).await;
     response.assert_status(StatusCode::CREATED);
-    let location = response
-        .0
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = response.0.headers().get("location").unwrap().to_str().unwrap().to_owned();
     let order = json_of(response).await;
     assert_eq!(order["amount"], "250.50");
     assert_eq!(order["currency"], "KES");
     assert_eq!(order["customer_id"], customer["id"]);
-    assert_eq!(
-        location,
-        format!("/api/v1/orders/{}", order["id"].as_str().unwrap())
-    );
+    assert_eq!(location, format!("/api/v1/orders/{}", order["id"].as_str().unwrap()));
 
     assert_eq!(json_of(client.get(&location).send().await).await, order);
 
     let patched = client
         .patch(&location)
-        .body_json(
-            &json!({"amount": "99.99", "item": "Sugar", "ordered_at": "2026-11-01T10:00:00+03:00"}),
-        )
+        .body_json(&json!({"amount": "99.99", "item": "Sugar", "ordered_at": "2026-11-01T10:00:00+03:00"}))
         .send()
         .await;
     patched.assert_status_is_ok();
     let patched = json_of(patched).await;
     assert_eq!(patched["amount"], "99.99");
     assert_eq!(patched["item"], "Sugar");
-    let ordered_at =
-        chrono::DateTime::parse_from_rfc3339(patched["ordered_at"].as_str().unwrap()).unwrap();
+    let ordered_at = chrono::DateTime::parse_from_rfc3339(patched["ordered_at"].as_str().unwrap()).unwrap();
     assert_eq!(ordered_at.to_rfc3339(), "2026-11-01T07:00:00+00:00");
 
-    let by_customer = json_of(
-        client
-            .get(format!(
-                "/api/v1/customers/{}/orders",
-                customer["id"].as_str().unwrap()
-            ))
-            .send()
-            .await,
-    )
-    .await;
+    let by_customer =
+        json_of(client.get(format!("/api/v1/customers/{}/orders", customer["id"].as_str().unwrap())).send().await)
+            .await;
     assert_eq!(by_customer["items"], json!([patched]));
 
-    client
-        .delete(&location)
-        .send()
-        .await
-        .assert_status(StatusCode::NO_CONTENT);
+    client.delete(&location).send().await.assert_status(StatusCode::NO_CONTENT);
     assert_problem(client.get(&location).send().await, 404, "not-found").await;
 }
 
@@ -74,12 +50,7 @@ async fn json_numbers_are_accepted_only_when_exact() {
     assert_eq!(integer["amount"], "7.00");
 
     let inexact: Value = serde_json::from_str("0.30000000000000004").unwrap();
-    let body = assert_problem(
-        create_order(&client, &customer["id"], inexact).await,
-        422,
-        "validation-error",
-    )
-    .await;
+    let body = assert_problem(create_order(&client, &customer["id"], inexact).await, 422, "validation-error").await;
     assert_eq!(body["errors"][0]["field"], "amount");
 }
 
@@ -96,10 +67,7 @@ async fn bad_amounts_and_currencies_are_422_on_the_field() {
         (json!({"amount": "12.5", "currency": "JPY"}), "amount"),
         (json!({"amount": "1", "currency": "XYZ"}), "currency"),
         (json!({"amount": "1", "item": " "}), "item"),
-        (
-            json!({"amount": "1", "ordered_at": "yesterday"}),
-            "ordered_at",
-        ),
+        (json!({"amount": "1", "ordered_at": "yesterday"}), "ordered_at"),
         (json!({"amount": true}), "amount"),
     ];
     for (overrides, field) in cases {
@@ -128,44 +96,23 @@ async fn list_filters_by_customer_and_time_range() {
     let bob = create_customer(&client, "BOB").await;
     for (customer, day) in [(&alice, 1), (&alice, 2), (&bob, 2), (&alice, 3)] {
         let body = json!({"customer_id": customer["id"], "item": "Tea", "amount": "5", "ordered_at": format!("2026-11-0{day}T12:00:00Z")});
-        client
-            .post("/api/v1/orders")
-            .body_json(&body)
-            .send()
-            .await
-            .assert_status(StatusCode::CREATED);
+        client.post("/api/v1/orders").body_json(&body).send().await.assert_status(StatusCode::CREATED);
     }
     let count = |v: Value| v["items"].as_array().unwrap().len();
 
-    assert_eq!(
-        count(json_of(client.get("/api/v1/orders").send().await).await),
-        4
-    );
-    let alice_only = client
-        .get(format!(
-            "/api/v1/orders?customer_id={}",
-            alice["id"].as_str().unwrap()
-        ))
-        .send()
-        .await;
+    assert_eq!(count(json_of(client.get("/api/v1/orders").send().await).await), 4);
+    let alice_only = client.get(format!("/api/v1/orders?customer_id={}", alice["id"].as_str().unwrap())).send().await;
     assert_eq!(count(json_of(alice_only).await), 3);
-    let day_two = client
-        .get("/api/v1/orders?ordered_from=2026-11-02T00:00:00Z&ordered_to=2026-11-03T00:00:00Z")
-        .send()
-        .await;
+    let day_two =
+        client.get("/api/v1/orders?ordered_from=2026-11-02T00:00:00Z&ordered_to=2026-11-03T00:00:00Z").send().await;
     assert_eq!(count(json_of(day_two).await), 2);
 
-    let backwards = client
-        .get("/api/v1/orders?ordered_from=2026-11-03T00:00:00Z&ordered_to=2026-11-02T00:00:00Z")
-        .send()
-        .await;
+    let backwards =
+        client.get("/api/v1/orders?ordered_from=2026-11-03T00:00:00Z&ordered_to=2026-11-02T00:00:00Z").send().await;
     let body = assert_problem(backwards, 422, "validation-error").await;
     assert_eq!(body["errors"][0]["field"], "ordered_to");
 
-    let bad_time = client
-        .get("/api/v1/orders?ordered_from=tuesday")
-        .send()
-        .await;
+    let bad_time = client.get("/api/v1/orders?ordered_from=tuesday").send().await;
     let body = assert_problem(bad_time, 422, "validation-error").await;
     assert_eq!(body["errors"][0]["field"], "ordered_from");
 }
@@ -176,16 +123,8 @@ async fn changing_currency_alone_rechecks_the_amount() {
     let customer = create_customer(&client, "C1").await;
     let order = json_of(create_order(&client, &customer["id"], json!("10.50")).await).await;
     let url = format!("/api/v1/orders/{}", order["id"].as_str().unwrap());
-    let response = client
-        .patch(&url)
-        .body_json(&json!({"currency": "JPY"}))
-        .send()
-        .await;
+    let response = client.patch(&url).body_json(&json!({"currency": "JPY"})).send().await;
     assert_problem(response, 422, "validation-error").await;
-    let response = client
-        .patch(&url)
-        .body_json(&json!({"currency": "USD"}))
-        .send()
-        .await;
+    let response = client.patch(&url).body_json(&json!({"currency": "USD"})).send().await;
     assert_eq!(json_of(response).await["currency"], "USD");
 }

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use crate::error::{Collector, CustomerError, RepoError};
 use crate::ports::{Clock, CustomerRepository};
-use crate::{
-    Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion,
-};
+use crate::{Actor, Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion};
 
 /// Raw input for a new customer, as a client sent it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,44 +32,29 @@ pub struct CustomerService {
 
 impl CustomerService {
     /// `phone_region` is assumed for phone numbers written without a country code.
-    pub fn new(
-        customers: Arc<dyn CustomerRepository>,
-        clock: Arc<dyn Clock>,
-        phone_region: PhoneRegion,
-    ) -> Self {
-        Self {
-            customers,
-            clock,
-            phone_region,
-        }
+    pub fn new(customers: Arc<dyn CustomerRepository>, clock: Arc<dyn Clock>, phone_region: PhoneRegion) -> Self {
+        Self { customers, clock, phone_region }
     }
 
     /// Validates and stores a new customer.
     ///
     /// # Errors
     /// [`CustomerError::Validation`] listing every bad field, [`CustomerError::DuplicateCode`], or storage.
-    pub async fn create(&self, draft: CustomerDraft) -> Result<Customer, CustomerError> {
+    pub async fn create(&self, draft: CustomerDraft, actor: &Actor) -> Result<Customer, CustomerError> {
         let mut errors = Collector::default();
         let name = errors.check("name", CustomerName::parse(&draft.name));
         let code = errors.check("code", CustomerCode::parse(&draft.code));
         let phone = errors.check("phone", PhoneNumber::parse(&draft.phone, self.phone_region));
         let ((name, code), phone) = errors.finish(name.zip(code).zip(phone))?;
-        let customer = Customer::new(name, code, phone, self.clock.now());
-        self.customers
-            .insert(&customer)
-            .await
-            .map_err(|e| write_error(e, &customer))?;
+        let customer = Customer::new(name, code, phone, self.clock.now(), actor);
+        self.customers.insert(&customer).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
 
     /// # Errors
     /// [`CustomerError::NotFound`], or storage.
     pub async fn get(&self, id: CustomerId) -> Result<Customer, CustomerError> {
-        self.customers
-            .find(id)
-            .await
-            .map_err(CustomerError::Storage)?
-            .ok_or(CustomerError::NotFound(id))
+        self.customers.find(id).await.map_err(CustomerError::Storage)?.ok_or(CustomerError::NotFound(id))
     }
 
     /// Lists customers, newest first.
@@ -79,10 +62,7 @@ impl CustomerService {
     /// # Errors
     /// Storage only.
     pub async fn list(&self, page: PageRequest) -> Result<Page<Customer>, CustomerError> {
-        self.customers
-            .list(page)
-            .await
-            .map_err(CustomerError::Storage)
+        self.customers.list(page).await.map_err(CustomerError::Storage)
     }
 
     /// Applies a partial update.
@@ -93,30 +73,17 @@ impl CustomerService {
         &self,
         id: CustomerId,
         changes: CustomerChanges,
+        actor: &Actor,
     ) -> Result<Customer, CustomerError> {
         let mut errors = Collector::default();
-        let name = changes
-            .name
-            .map(|n| errors.check("name", CustomerName::parse(&n)));
-        let code = changes
-            .code
-            .map(|c| errors.check("code", CustomerCode::parse(&c)));
-        let phone = changes
-            .phone
-            .map(|p| errors.check("phone", PhoneNumber::parse(&p, self.phone_region)));
+        let name = changes.name.map(|n| errors.check("name", CustomerName::parse(&n)));
+        let code = changes.code.map(|c| errors.check("code", CustomerCode::parse(&c)));
+        let phone = changes.phone.map(|p| errors.check("phone", PhoneNumber::parse(&p, self.phone_region)));
         errors.finish(Some(()))?;
 
         let mut customer = self.get(id).await?;
-        customer.change(
-            name.flatten(),
-            code.flatten(),
-            phone.flatten(),
-            self.clock.now(),
-        );
-        self.customers
-            .update(&customer)
-            .await
-            .map_err(|e| write_error(e, &customer))?;
+        customer.change(name.flatten(), code.flatten(), phone.flatten(), self.clock.now(), actor);
+        self.customers.update(&customer).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
 
@@ -150,9 +117,7 @@ mod tests {
 
     fn fixed_clock() -> Arc<MockClock> {
         let mut clock = MockClock::new();
-        clock
-            .expect_now()
-            .returning(|| Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
+        clock.expect_now().returning(|| Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
         Arc::new(clock)
     }
 
@@ -160,12 +125,12 @@ mod tests {
         CustomerService::new(Arc::new(repo), fixed_clock(), PhoneRegion::default())
     }
 
+    fn actor() -> Actor {
+        Actor::new("auth0|tester")
+    }
+
     fn draft() -> CustomerDraft {
-        CustomerDraft {
-            name: "Alice".into(),
-            code: "A-1".into(),
-            phone: "0712345678".into(),
-        }
+        CustomerDraft { name: "Alice".into(), code: "A-1".into(), phone: "0712345678".into() }
     }
 
     #[tokio::test]
@@ -175,7 +140,7 @@ mod tests {
             .withf(|c| c.phone().as_str() == "+254712345678" && c.name().as_str() == "Alice")
             .times(1)
             .returning(|_| Ok(()));
-        let customer = service(repo).create(draft()).await.unwrap();
+        let customer = service(repo).create(draft(), &actor()).await.unwrap();
         assert_eq!(customer.created_at(), customer.updated_at());
     }
 
@@ -183,43 +148,29 @@ mod tests {
     async fn create_reports_every_invalid_field_and_stores_nothing() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert().never();
-        let bad = CustomerDraft {
-            name: " ".into(),
-            code: "no spaces".into(),
-            phone: "123".into(),
-        };
-        let Err(CustomerError::Validation(errors)) = service(repo).create(bad).await else {
+        let bad = CustomerDraft { name: " ".into(), code: "no spaces".into(), phone: "123".into() };
+        let Err(CustomerError::Validation(errors)) = service(repo).create(bad, &actor()).await else {
             panic!("expected validation error")
         };
         let fields: Vec<&str> = errors.fields().iter().map(|f| f.field).collect();
         assert_eq!(fields, ["name", "code", "phone"]);
-        assert_eq!(
-            errors.fields()[0],
-            FieldError {
-                field: "name",
-                reason: InvalidValue::Empty
-            }
-        );
+        assert_eq!(errors.fields()[0], FieldError { field: "name", reason: InvalidValue::Empty });
     }
 
     #[tokio::test]
     async fn duplicate_code_is_reported_as_such() {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_insert()
-            .returning(|_| Err(RepoError::Duplicate));
-        let result = service(repo).create(draft()).await;
+        repo.expect_insert().returning(|_| Err(RepoError::Duplicate));
+        let result = service(repo).create(draft(), &actor()).await;
         assert!(matches!(result, Err(CustomerError::DuplicateCode(code)) if code == "A-1"));
     }
 
     #[tokio::test]
     async fn deleting_a_customer_with_orders_is_refused() {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_delete()
-            .returning(|_| Err(RepoError::ForeignKey));
+        repo.expect_delete().returning(|_| Err(RepoError::ForeignKey));
         let id = CustomerId::generate();
-        assert!(
-            matches!(service(repo).delete(id).await, Err(CustomerError::HasOrders(i)) if i == id)
-        );
+        assert!(matches!(service(repo).delete(id).await, Err(CustomerError::HasOrders(i)) if i == id));
     }
 
     #[tokio::test]
@@ -228,13 +179,7 @@ mod tests {
         repo.expect_find().returning(|_| Ok(None));
         repo.expect_update().never();
         let id = CustomerId::generate();
-        let changes = CustomerChanges {
-            name: Some("Bob".into()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            service(repo).update(id, changes).await,
-            Err(CustomerError::NotFound(_))
-        ));
+        let changes = CustomerChanges { name: Some("Bob".into()), ..Default::default() };
+        assert!(matches!(service(repo).update(id, changes, &actor()).await, Err(CustomerError::NotFound(_))));
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
 use crate::ports::{Clock, CustomerRepository, OrderFilter, OrderRepository};
-use crate::{Currency, CustomerId, ItemName, Money, Order, OrderId, Page, PageRequest};
+use crate::{Actor, Currency, CustomerId, ItemName, Money, Order, OrderId, Page, PageRequest};
 
 /// Raw input for a new order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,12 +54,7 @@ impl OrderService {
         clock: Arc<dyn Clock>,
         default_currency: Currency,
     ) -> Self {
-        Self {
-            orders,
-            customers,
-            clock,
-            default_currency,
-        }
+        Self { orders, customers, clock, default_currency }
     }
 
     /// The currency used when an order names none.
@@ -71,7 +66,7 @@ impl OrderService {
     ///
     /// # Errors
     /// [`OrderError::Validation`] listing every bad field (an unknown customer is one), or storage.
-    pub async fn create(&self, draft: OrderDraft) -> Result<Order, OrderError> {
+    pub async fn create(&self, draft: OrderDraft, actor: &Actor) -> Result<Order, OrderError> {
         let mut errors = Collector::default();
         let item = errors.check("item", ItemName::parse(&draft.item));
         let currency = match &draft.currency {
@@ -83,11 +78,9 @@ impl OrderService {
 
         let now = self.clock.now();
         let ordered_at = draft.ordered_at.map_or(now, |t| t.trunc_subsecs(6));
-        let order = Order::new(draft.customer_id, item, amount, ordered_at, now);
+        let order = Order::new(draft.customer_id, item, amount, ordered_at, now, actor);
         self.orders.insert(&order).await.map_err(|e| match e {
-            RepoError::ForeignKey => {
-                ValidationErrors::single("customer_id", InvalidValue::UnknownReference).into()
-            }
+            RepoError::ForeignKey => ValidationErrors::single("customer_id", InvalidValue::UnknownReference).into(),
             other => OrderError::Storage(other),
         })?;
         Ok(order)
@@ -96,40 +89,23 @@ impl OrderService {
     /// # Errors
     /// [`OrderError::NotFound`], or storage.
     pub async fn get(&self, id: OrderId) -> Result<Order, OrderError> {
-        self.orders
-            .find(id)
-            .await
-            .map_err(OrderError::Storage)?
-            .ok_or(OrderError::NotFound(id))
+        self.orders.find(id).await.map_err(OrderError::Storage)?.ok_or(OrderError::NotFound(id))
     }
 
     /// Lists orders newest first. With a customer filter, that customer must exist.
     ///
     /// # Errors
     /// [`OrderError::CustomerNotFound`], [`OrderError::Validation`] for an empty time range, or storage.
-    pub async fn list(
-        &self,
-        query: OrderListQuery,
-        page: PageRequest,
-    ) -> Result<Page<Order>, OrderError> {
+    pub async fn list(&self, query: OrderListQuery, page: PageRequest) -> Result<Page<Order>, OrderError> {
         if let (Some(from), Some(to)) = (query.ordered_from, query.ordered_to)
             && to <= from
         {
-            return Err(ValidationErrors::single(
-                "ordered_to",
-                InvalidValue::BeforeOther {
-                    other: "ordered_from",
-                },
-            )
-            .into());
+            return Err(
+                ValidationErrors::single("ordered_to", InvalidValue::BeforeOther { other: "ordered_from" }).into()
+            );
         }
         if let Some(customer_id) = query.customer_id
-            && self
-                .customers
-                .find(customer_id)
-                .await
-                .map_err(OrderError::Storage)?
-                .is_none()
+            && self.customers.find(customer_id).await.map_err(OrderError::Storage)?.is_none()
         {
             return Err(OrderError::CustomerNotFound(customer_id));
         }
@@ -138,22 +114,17 @@ impl OrderService {
             ordered_from: query.ordered_from,
             ordered_to: query.ordered_to,
         };
-        self.orders
-            .list(filter, page)
-            .await
-            .map_err(OrderError::Storage)
+        self.orders.list(filter, page).await.map_err(OrderError::Storage)
     }
 
     /// Applies a partial update. Changing only the currency re-checks the stored amount in it.
     ///
     /// # Errors
     /// [`OrderError::NotFound`], [`OrderError::Validation`], or storage.
-    pub async fn update(&self, id: OrderId, changes: OrderChanges) -> Result<Order, OrderError> {
+    pub async fn update(&self, id: OrderId, changes: OrderChanges, actor: &Actor) -> Result<Order, OrderError> {
         let mut order = self.get(id).await?;
         let mut errors = Collector::default();
-        let item = changes
-            .item
-            .map(|i| errors.check("item", ItemName::parse(&i)));
+        let item = changes.item.map(|i| errors.check("item", ItemName::parse(&i)));
         let currency = match &changes.currency {
             Some(code) => errors.check("currency", Currency::parse(code)),
             None => Some(order.amount().currency()),
@@ -161,21 +132,14 @@ impl OrderService {
         let amount = match (&changes.amount, &changes.currency) {
             (None, None) => None,
             (amount, _) => {
-                let text = amount
-                    .clone()
-                    .unwrap_or_else(|| order.amount().amount_string());
+                let text = amount.clone().unwrap_or_else(|| order.amount().amount_string());
                 Some(currency.and_then(|c| errors.check("amount", Money::parse(&text, c))))
             }
         };
         errors.finish(Some(()))?;
 
         let ordered_at = changes.ordered_at.map(|t| t.trunc_subsecs(6));
-        order.change(
-            item.flatten(),
-            amount.flatten(),
-            ordered_at,
-            self.clock.now(),
-        );
+        order.change(item.flatten(), amount.flatten(), ordered_at, self.clock.now(), actor);
         self.orders.update(&order).await.map_err(|e| match e {
             RepoError::NotFound => OrderError::NotFound(id),
             other => OrderError::Storage(other),
@@ -211,35 +175,25 @@ mod tests {
         let clock = Arc::new(SystemClock);
         let customers = CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default());
         let customer = customers
-            .create(CustomerDraft {
-                name: "Alice".into(),
-                code: "A".into(),
-                phone: "+254712345678".into(),
-            })
+            .create(CustomerDraft { name: "Alice".into(), code: "A".into(), phone: "+254712345678".into() }, &actor())
             .await
             .unwrap();
-        let orders =
-            OrderService::new(store.clone(), store, clock, Currency::parse("KES").unwrap());
-        Fixture {
-            orders,
-            customer_id: customer.id(),
-        }
+        let orders = OrderService::new(store.clone(), store, clock, Currency::parse("KES").unwrap());
+        Fixture { orders, customer_id: customer.id() }
+    }
+
+    fn actor() -> Actor {
+        Actor::new("auth0|tester")
     }
 
     fn draft(customer_id: CustomerId) -> OrderDraft {
-        OrderDraft {
-            customer_id,
-            item: "Flour".into(),
-            amount: "250.50".into(),
-            currency: None,
-            ordered_at: None,
-        }
+        OrderDraft { customer_id, item: "Flour".into(), amount: "250.50".into(), currency: None, ordered_at: None }
     }
 
     #[tokio::test]
     async fn create_uses_default_currency_and_now() {
         let f = fixture().await;
-        let order = f.orders.create(draft(f.customer_id)).await.unwrap();
+        let order = f.orders.create(draft(f.customer_id), &actor()).await.unwrap();
         assert_eq!(order.amount().currency().code(), "KES");
         assert_eq!(order.amount().minor_units(), 25050);
         assert_eq!(order.ordered_at(), order.created_at());
@@ -248,9 +202,7 @@ mod tests {
     #[tokio::test]
     async fn order_for_unknown_customer_is_a_customer_id_validation_error() {
         let f = fixture().await;
-        let Err(OrderError::Validation(errors)) =
-            f.orders.create(draft(CustomerId::generate())).await
-        else {
+        let Err(OrderError::Validation(errors)) = f.orders.create(draft(CustomerId::generate()), &actor()).await else {
             panic!("expected validation error")
         };
         assert_eq!(errors.fields()[0].field, "customer_id");
@@ -259,36 +211,21 @@ mod tests {
     #[tokio::test]
     async fn amount_is_checked_against_the_given_currency() {
         let f = fixture().await;
-        let bad = OrderDraft {
-            currency: Some("JPY".into()),
-            ..draft(f.customer_id)
-        };
-        let Err(OrderError::Validation(errors)) = f.orders.create(bad).await else {
+        let bad = OrderDraft { currency: Some("JPY".into()), ..draft(f.customer_id) };
+        let Err(OrderError::Validation(errors)) = f.orders.create(bad, &actor()).await else {
             panic!("expected validation error")
         };
-        assert_eq!(
-            errors.fields()[0].reason,
-            InvalidValue::TooManyDecimals { max: 0 }
-        );
+        assert_eq!(errors.fields()[0].reason, InvalidValue::TooManyDecimals { max: 0 });
     }
 
     #[tokio::test]
     async fn changing_only_the_currency_rechecks_the_amount() {
         let f = fixture().await;
-        let order = f.orders.create(draft(f.customer_id)).await.unwrap();
-        let to_yen = OrderChanges {
-            currency: Some("JPY".into()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            f.orders.update(order.id(), to_yen).await,
-            Err(OrderError::Validation(_))
-        ));
-        let to_usd = OrderChanges {
-            currency: Some("usd".into()),
-            ..Default::default()
-        };
-        let changed = f.orders.update(order.id(), to_usd).await.unwrap();
+        let order = f.orders.create(draft(f.customer_id), &actor()).await.unwrap();
+        let to_yen = OrderChanges { currency: Some("JPY".into()), ..Default::default() };
+        assert!(matches!(f.orders.update(order.id(), to_yen, &actor()).await, Err(OrderError::Validation(_))));
+        let to_usd = OrderChanges { currency: Some("usd".into()), ..Default::default() };
+        let changed = f.orders.update(order.id(), to_usd, &actor()).await.unwrap();
         assert_eq!(changed.amount().to_string(), "250.50 USD");
         assert!(changed.updated_at() >= order.updated_at());
     }
@@ -297,28 +234,15 @@ mod tests {
     async fn empty_time_range_is_refused() {
         let f = fixture().await;
         let now = Utc::now();
-        let query = OrderListQuery {
-            ordered_from: Some(now),
-            ordered_to: Some(now),
-            ..Default::default()
-        };
-        assert!(matches!(
-            f.orders.list(query, PageRequest::default()).await,
-            Err(OrderError::Validation(_))
-        ));
+        let query = OrderListQuery { ordered_from: Some(now), ordered_to: Some(now), ..Default::default() };
+        assert!(matches!(f.orders.list(query, PageRequest::default()).await, Err(OrderError::Validation(_))));
     }
 
     #[tokio::test]
     async fn listing_orders_of_unknown_customer_is_not_found() {
         let f = fixture().await;
-        let query = OrderListQuery {
-            customer_id: Some(CustomerId::generate()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            f.orders.list(query, PageRequest::default()).await,
-            Err(OrderError::CustomerNotFound(_))
-        ));
+        let query = OrderListQuery { customer_id: Some(CustomerId::generate()), ..Default::default() };
+        assert!(matches!(f.orders.list(query, PageRequest::default()).await, Err(OrderError::CustomerNotFound(_))));
     }
 
     #[tokio::test]
@@ -326,19 +250,13 @@ mod tests {
         let f = fixture().await;
         let mut created = Vec::new();
         for _ in 0..5 {
-            created.push(f.orders.create(draft(f.customer_id)).await.unwrap().id());
+            created.push(f.orders.create(draft(f.customer_id), &actor()).await.unwrap().id());
         }
         let mut seen = Vec::new();
         let mut before = None;
         loop {
-            let page = f
-                .orders
-                .list(
-                    OrderListQuery::default(),
-                    PageRequest::new(before, Some(2)).unwrap(),
-                )
-                .await
-                .unwrap();
+            let page =
+                f.orders.list(OrderListQuery::default(), PageRequest::new(before, Some(2)).unwrap()).await.unwrap();
             seen.extend(page.items.iter().map(Order::id));
             match page.next {
                 Some(next) => before = Some(next),

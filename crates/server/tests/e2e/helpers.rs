@@ -1,33 +1,63 @@
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use orderdesk_adapters::db::testing::TestDatabase;
+use orderdesk_adapters::testing::TestDatabase;
+use orderdesk_domain::Permission;
 use orderdesk_server::settings::Settings;
-use orderdesk_server::startup::Application;
+use orderdesk_server::startup::{Application, dev_issuer};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-/// A running server and a client for it. Dropping it stops the server.
+/// A running server and clients for it. Dropping it stops the server and removes its data dir.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Sends a dev token with every permission (unless the test configured Auth0).
     pub http: reqwest::Client,
+    /// Sends no token.
+    pub anonymous: reqwest::Client,
+    pub settings: Settings,
     _stop: oneshot::Sender<()>,
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.settings.server.data_dir);
+    }
+}
+
+fn temp_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("orderdesk-e2e-{}", uuid::Uuid::now_v7().simple()))
+}
+
+/// The server with its built-in dev issuer (nothing configured, as on a fresh clone).
 pub async fn spawn_app(database: &TestDatabase) -> TestApp {
+    spawn_app_with(database, |_| {}).await
+}
+
+pub async fn spawn_app_with(database: &TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
+    settings.server.data_dir = temp_data_dir();
     settings.database.connection = database.settings.clone();
+    configure(&mut settings);
     let app = Application::build(&settings).await.expect("server starts");
     let address = app.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    TestApp {
-        address,
-        http: reqwest::Client::new(),
-        _stop: stop,
+    let mut headers = HeaderMap::new();
+    if settings.uses_dev_issuer() {
+        let token = dev_issuer(&settings, address)
+            .unwrap()
+            .mint("dev-user", &Permission::ALL, Duration::from_secs(600))
+            .unwrap();
+        headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
     }
+    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    TestApp { address, http, anonymous: reqwest::Client::new(), settings, _stop: stop }
 }
 
 impl TestApp {

@@ -11,6 +11,8 @@ pub struct Model {
     pub phone: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,7 @@ use futures_util::FutureExt;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use uuid::Uuid;
 
-use super::{DatabaseSettings, connect, migrate};
+use crate::db::{DatabaseSettings, connect, migrate};
 
 /// The environment variable naming the PostgreSQL server used by tests.
 pub const POSTGRES_URL_VAR: &str = "ORDERDESK_TEST_POSTGRES_URL";
@@ -64,11 +64,7 @@ where
     };
     let connection = connect(&settings).await.expect("connect to test database");
     migrate(&connection).await.expect("migrate test database");
-    let database = TestDatabase {
-        backend,
-        settings,
-        connection: connection.clone(),
-    };
+    let database = TestDatabase { backend, settings, connection: connection.clone() };
     let outcome = AssertUnwindSafe(test(database)).catch_unwind().await;
     let _ = connection.close().await;
     cleanup.run().await;
@@ -105,11 +101,7 @@ impl Cleanup {
             }
             Cleanup::PostgresDatabase { admin_url, name } => {
                 if let Ok(admin) = Database::connect(&admin_url).await {
-                    let _ = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await;
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                     let _ = admin.close().await;
                 }
             }
@@ -133,17 +125,10 @@ async fn postgres_database() -> (DatabaseSettings, Cleanup) {
     let admin = Database::connect(&admin_url)
         .await
         .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {e}"));
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create test database");
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
     let _ = admin.close().await;
     let mut url = url::Url::parse(&admin_url).expect("valid PostgreSQL URL");
     url.set_path(&name);
-    let settings = DatabaseSettings {
-        url: url.to_string(),
-        max_connections: 4,
-        ..DatabaseSettings::default()
-    };
+    let settings = DatabaseSettings { url: url.to_string(), max_connections: 4, ..DatabaseSettings::default() };
     (settings, Cleanup::PostgresDatabase { admin_url, name })
 }

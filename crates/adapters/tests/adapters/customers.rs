@@ -1,9 +1,9 @@
-use orderdesk_adapters::db::testing::on_each_backend;
+use orderdesk_adapters::testing::on_each_backend;
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmOrderRepository};
 use orderdesk_domain::ports::{CustomerRepository, OrderRepository};
 use orderdesk_domain::{CustomerCode, CustomerId, PageRequest, RepoError};
 
-use crate::{customer, day, now, order};
+use crate::{actor, customer, day, now, order};
 
 #[tokio::test]
 async fn customer_round_trips_unchanged() {
@@ -11,12 +11,7 @@ async fn customer_round_trips_unchanged() {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let alice = customer("ALICE-1");
         repo.insert(&alice).await.unwrap();
-        assert_eq!(
-            repo.find(alice.id()).await.unwrap(),
-            Some(alice),
-            "{:?}",
-            db.backend
-        );
+        assert_eq!(repo.find(alice.id()).await.unwrap(), Some(alice), "{:?}", db.backend);
         assert_eq!(repo.find(CustomerId::generate()).await.unwrap(), None);
     })
     .await;
@@ -27,10 +22,7 @@ async fn code_is_unique_ignoring_case() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         repo.insert(&customer("Shop-7")).await.unwrap();
-        assert!(matches!(
-            repo.insert(&customer("shop-7")).await,
-            Err(RepoError::Duplicate)
-        ));
+        assert!(matches!(repo.insert(&customer("shop-7")).await, Err(RepoError::Duplicate)));
     })
     .await;
 }
@@ -42,16 +34,8 @@ async fn concurrent_creates_with_one_code_give_exactly_one_success() {
         let attempts: Vec<_> = (0..8).map(|_| customer("RACE")).collect();
         let results = futures_util::future::join_all(attempts.iter().map(|c| repo.insert(c))).await;
         let successes = results.iter().filter(|r| r.is_ok()).count();
-        let duplicates = results
-            .iter()
-            .filter(|r| matches!(r, Err(RepoError::Duplicate)))
-            .count();
-        assert_eq!(
-            (successes, duplicates),
-            (1, 7),
-            "{:?}: {results:?}",
-            db.backend
-        );
+        let duplicates = results.iter().filter(|r| matches!(r, Err(RepoError::Duplicate))).count();
+        assert_eq!((successes, duplicates), (1, 7), "{:?}: {results:?}", db.backend);
     })
     .await;
 }
@@ -65,26 +49,13 @@ async fn update_changes_fields_and_respects_uniqueness() {
         repo.insert(&taken).await.unwrap();
         repo.insert(&bob).await.unwrap();
 
-        bob.change(
-            None,
-            Some(CustomerCode::parse("bob-2").unwrap()),
-            None,
-            now(),
-        );
+        bob.change(None, Some(CustomerCode::parse("bob-2").unwrap()), None, now(), &actor());
         repo.update(&bob).await.unwrap();
         assert_eq!(repo.find(bob.id()).await.unwrap().unwrap(), bob);
 
-        bob.change(
-            None,
-            Some(CustomerCode::parse("taken").unwrap()),
-            None,
-            now(),
-        );
+        bob.change(None, Some(CustomerCode::parse("taken").unwrap()), None, now(), &actor());
         assert!(matches!(repo.update(&bob).await, Err(RepoError::Duplicate)));
-        assert!(matches!(
-            repo.update(&customer("GHOST")).await,
-            Err(RepoError::NotFound)
-        ));
+        assert!(matches!(repo.update(&customer("GHOST")).await, Err(RepoError::NotFound)));
     })
     .await;
 }
@@ -100,19 +71,12 @@ async fn customer_with_orders_cannot_be_deleted() {
         orders.insert(&first).await.unwrap();
 
         let r = customers.delete(alice.id()).await;
-        assert!(
-            matches!(r, Err(RepoError::ForeignKey)),
-            "{:?} {r:?}",
-            db.backend
-        );
+        assert!(matches!(r, Err(RepoError::ForeignKey)), "{:?} {r:?}", db.backend);
         assert!(customers.find(alice.id()).await.unwrap().is_some());
 
         orders.delete(first.id()).await.unwrap();
         customers.delete(alice.id()).await.unwrap();
-        assert!(matches!(
-            customers.delete(alice.id()).await,
-            Err(RepoError::NotFound)
-        ));
+        assert!(matches!(customers.delete(alice.id()).await, Err(RepoError::NotFound)));
     })
     .await;
 }
@@ -131,10 +95,7 @@ async fn list_pages_newest_first_without_gaps() {
         let mut seen = Vec::new();
         let mut before = None;
         loop {
-            let page = repo
-                .list(PageRequest::new(before, Some(3)).unwrap())
-                .await
-                .unwrap();
+            let page = repo.list(PageRequest::new(before, Some(3)).unwrap()).await.unwrap();
             assert!(page.items.len() <= 3);
             seen.extend(page.items.iter().map(|c| c.id()));
             match page.next {

@@ -1,14 +1,15 @@
-//! Repository tests on SQLite, and on PostgreSQL when `ORDERDESK_TEST_POSTGRES_URL` is set.
+//! Adapter tests: repositories on SQLite (and PostgreSQL when `ORDERDESK_TEST_POSTGRES_URL` is set),
+//! and the JWKS verifier against a fake Auth0 tenant.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
 mod customers;
 mod migrations;
 mod orders;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use orderdesk_domain::{
-    Currency, Customer, CustomerCode, CustomerName, ItemName, Money, Order, PhoneNumber,
-    PhoneRegion,
+    Actor, Currency, Customer, CustomerCode, CustomerName, ItemName, Money, Order, PhoneNumber, PhoneRegion,
 };
 
 pub fn now() -> DateTime<Utc> {
@@ -21,18 +22,17 @@ pub fn customer(code: &str) -> Customer {
         CustomerCode::parse(code).unwrap(),
         PhoneNumber::parse("0712345678", PhoneRegion::default()).unwrap(),
         now(),
+        &actor(),
     )
+}
+
+pub fn actor() -> Actor {
+    Actor::new("auth0|repo-test")
 }
 
 pub fn order(customer: &Customer, amount: &str, ordered_at: DateTime<Utc>) -> Order {
     let money = Money::parse(amount, Currency::parse("KES").unwrap()).unwrap();
-    Order::new(
-        customer.id(),
-        ItemName::parse("Maize flour 2kg").unwrap(),
-        money,
-        ordered_at,
-        now(),
-    )
+    Order::new(customer.id(), ItemName::parse("Maize flour 2kg").unwrap(), money, ordered_at, now(), &actor())
 }
 
 pub fn day(d: u32) -> DateTime<Utc> {

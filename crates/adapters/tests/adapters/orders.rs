@@ -1,9 +1,9 @@
-use orderdesk_adapters::db::testing::on_each_backend;
+use orderdesk_adapters::testing::on_each_backend;
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmOrderRepository};
 use orderdesk_domain::ports::{CustomerRepository, OrderFilter, OrderRepository};
 use orderdesk_domain::{Currency, ItemName, Money, OrderId, PageRequest, RepoError};
 
-use crate::{customer, day, now, order};
+use crate::{actor, customer, day, now, order};
 
 #[tokio::test]
 async fn order_round_trips_with_exact_amount() {
@@ -29,10 +29,7 @@ async fn order_for_missing_customer_is_a_foreign_key_error() {
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let ghost = customer("GHOST");
         assert!(
-            matches!(
-                orders.insert(&order(&ghost, "1", day(1))).await,
-                Err(RepoError::ForeignKey)
-            ),
+            matches!(orders.insert(&order(&ghost, "1", day(1))).await, Err(RepoError::ForeignKey)),
             "{:?}",
             db.backend
         );
@@ -51,20 +48,12 @@ async fn update_and_delete_report_missing_orders() {
         orders.insert(&o).await.unwrap();
 
         let usd = Money::parse("7.25", Currency::parse("USD").unwrap()).unwrap();
-        o.change(
-            Some(ItemName::parse("Sugar").unwrap()),
-            Some(usd),
-            Some(day(2)),
-            now(),
-        );
+        o.change(Some(ItemName::parse("Sugar").unwrap()), Some(usd), Some(day(2)), now(), &actor());
         orders.update(&o).await.unwrap();
         assert_eq!(orders.find(o.id()).await.unwrap().unwrap(), o);
 
         orders.delete(o.id()).await.unwrap();
-        assert!(matches!(
-            orders.delete(o.id()).await,
-            Err(RepoError::NotFound)
-        ));
+        assert!(matches!(orders.delete(o.id()).await, Err(RepoError::NotFound)));
         assert!(matches!(orders.update(&o).await, Err(RepoError::NotFound)));
     })
     .await;
@@ -86,52 +75,20 @@ async fn list_filters_by_customer_and_half_open_time_range() {
             orders.insert(o).await.unwrap();
         }
 
-        let by_alice = OrderFilter {
-            customer_id: Some(alice.id()),
-            ..Default::default()
-        };
+        let by_alice = OrderFilter { customer_id: Some(alice.id()), ..Default::default() };
         let page = orders.list(by_alice, PageRequest::default()).await.unwrap();
-        assert_eq!(
-            page.items.iter().map(|o| o.id()).collect::<Vec<_>>(),
-            [a3.id(), a2.id(), a1.id()]
-        );
+        assert_eq!(page.items.iter().map(|o| o.id()).collect::<Vec<_>>(), [a3.id(), a2.id(), a1.id()]);
         assert_eq!(page.next, None);
 
-        let second_day = OrderFilter {
-            ordered_from: Some(day(2)),
-            ordered_to: Some(day(3)),
-            ..Default::default()
-        };
-        let page = orders
-            .list(second_day, PageRequest::default())
-            .await
-            .unwrap();
-        assert_eq!(
-            page.items.iter().map(|o| o.id()).collect::<Vec<_>>(),
-            [b2.id(), a2.id()],
-            "{:?}",
-            db.backend
-        );
+        let second_day = OrderFilter { ordered_from: Some(day(2)), ordered_to: Some(day(3)), ..Default::default() };
+        let page = orders.list(second_day, PageRequest::default()).await.unwrap();
+        assert_eq!(page.items.iter().map(|o| o.id()).collect::<Vec<_>>(), [b2.id(), a2.id()], "{:?}", db.backend);
 
-        let first_page = orders
-            .list(
-                OrderFilter::default(),
-                PageRequest::new(None, Some(3)).unwrap(),
-            )
-            .await
-            .unwrap();
+        let first_page = orders.list(OrderFilter::default(), PageRequest::new(None, Some(3)).unwrap()).await.unwrap();
         assert_eq!(first_page.items.len(), 3);
-        let rest = orders
-            .list(
-                OrderFilter::default(),
-                PageRequest::new(first_page.next, Some(3)).unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            rest.items.iter().map(|o| o.id()).collect::<Vec<_>>(),
-            [a1.id()]
-        );
+        let rest =
+            orders.list(OrderFilter::default(), PageRequest::new(first_page.next, Some(3)).unwrap()).await.unwrap();
+        assert_eq!(rest.items.iter().map(|o| o.id()).collect::<Vec<_>>(), [a1.id()]);
         assert_eq!(rest.next, None);
     })
     .await;

@@ -1,0 +1,299 @@
+//! [`TokenVerifier`] on a JWKS: keys cached in memory, refetched single-flight and rate
+//! limited on an unknown `kid`, kept when the issuer is unreachable.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use orderdesk_domain::auth::{Principal, TokenRejection, TokenVerifier};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::{AuthSettings, SUPPORTED_ALGORITHMS};
+
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Verifies RS*/PS* access tokens against the issuer's published keys.
+#[derive(Clone)]
+pub struct JwksTokenVerifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: String,
+    audience: String,
+    algorithms: Vec<Algorithm>,
+    leeway: u64,
+    min_refresh: Duration,
+    cache_ttl: Duration,
+    configured_jwks_uri: Option<String>,
+    http: reqwest::Client,
+    keys: RwLock<Arc<KeySet>>,
+    /// Held while fetching: concurrent refreshes wait and then reuse the result.
+    refresh: Mutex<RefreshState>,
+}
+
+#[derive(Default)]
+struct KeySet {
+    keys: HashMap<String, CachedKey>,
+    fetched_at: Option<Instant>,
+}
+
+struct CachedKey {
+    key: DecodingKey,
+    /// The JWK's `alg`, when it names one: the key verifies only that algorithm.
+    algorithm: Option<Algorithm>,
+}
+
+#[derive(Default)]
+struct RefreshState {
+    last_attempt: Option<Instant>,
+    discovered_jwks_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    iat: Option<u64>,
+    scope: Option<String>,
+    permissions: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+/// Why a JWKS could not be fetched; logged, never shown to callers.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("request to {url} failed: {source}")]
+    Http { url: String, source: reqwest::Error },
+    #[error("discovery document names issuer {found:?}, expected {expected:?}")]
+    IssuerMismatch { found: String, expected: String },
+    #[error("{url} holds no usable RSA signing key")]
+    NoKeys { url: String },
+}
+
+impl JwksTokenVerifier {
+    /// Builds a verifier; no network call happens until the first token or [`Self::prefetch`].
+    ///
+    /// # Errors
+    /// An algorithm outside [`SUPPORTED_ALGORITHMS`], or no HTTP client could be built.
+    pub fn new(settings: &AuthSettings) -> Result<Self, String> {
+        let algorithms = settings
+            .algorithms
+            .iter()
+            .map(|name| match SUPPORTED_ALGORITHMS.contains(&name.as_str()) {
+                true => Algorithm::from_str(name).map_err(|e| e.to_string()),
+                false => Err(format!("auth.algorithms: {name:?} is not allowed (use {SUPPORTED_ALGORITHMS:?})")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if algorithms.is_empty() {
+            return Err("auth.algorithms: at least one algorithm is required".into());
+        }
+        let http = crate::http::client(Duration::from_millis(settings.http_timeout_ms)).map_err(|e| e.to_string())?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                issuer: settings.issuer.clone(),
+                audience: settings.audience.clone(),
+                algorithms,
+                leeway: settings.leeway_seconds,
+                min_refresh: Duration::from_secs(settings.jwks_min_refresh_seconds),
+                cache_ttl: Duration::from_secs(settings.jwks_cache_seconds),
+                configured_jwks_uri: Some(settings.jwks_uri.clone()).filter(|u| !u.is_empty()),
+                http,
+                keys: RwLock::new(Arc::new(KeySet::default())),
+                refresh: Mutex::new(RefreshState::default()),
+            }),
+        })
+    }
+
+    /// Fetches the keys now (at start-up), so the first request does not wait for them.
+    ///
+    /// # Errors
+    /// The issuer could not be reached; the verifier still works and retries on demand.
+    pub async fn prefetch(&self) -> Result<(), FetchError> {
+        let mut state = self.inner.refresh.lock().await;
+        state.last_attempt = Some(Instant::now());
+        self.inner.fetch_and_store(&mut state).await
+    }
+}
+
+impl Inner {
+    fn key_set(&self) -> Arc<KeySet> {
+        // A poisoned lock still holds a complete key set: writers swap one Arc.
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn discovery_url(&self) -> String {
+        let separator = if self.issuer.ends_with('/') { "" } else { "/" };
+        format!("{}{separator}.well-known/openid-configuration", self.issuer)
+    }
+
+    async fn jwks_uri(&self, state: &mut RefreshState) -> Result<String, FetchError> {
+        if let Some(uri) = self.configured_jwks_uri.clone().or_else(|| state.discovered_jwks_uri.clone()) {
+            return Ok(uri);
+        }
+        let url = self.discovery_url();
+        let discovery: Discovery = self.get_json(&url).await?;
+        // OpenID Discovery: the document must name the issuer we trust, or its keys are not ours.
+        if discovery.issuer != self.issuer {
+            return Err(FetchError::IssuerMismatch { found: discovery.issuer, expected: self.issuer.clone() });
+        }
+        state.discovered_jwks_uri = Some(discovery.jwks_uri.clone());
+        Ok(discovery.jwks_uri)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
+        let http_error = |source| FetchError::Http { url: url.to_owned(), source };
+        let response = self.http.get(url).send().await.map_err(http_error)?;
+        response.error_for_status().map_err(http_error)?.json().await.map_err(http_error)
+    }
+
+    async fn fetch_and_store(&self, state: &mut RefreshState) -> Result<(), FetchError> {
+        let url = self.jwks_uri(state).await?;
+        #[derive(Deserialize)]
+        struct RawSet {
+            keys: Vec<serde_json::Value>,
+        }
+        let raw: RawSet = self.get_json(&url).await?;
+        let keys: HashMap<String, CachedKey> = raw.keys.into_iter().filter_map(usable_key).collect();
+        if keys.is_empty() {
+            return Err(FetchError::NoKeys { url });
+        }
+        tracing::info!(jwks_uri = %url, keys = keys.len(), "fetched signing keys");
+        let set = Arc::new(KeySet { keys, fetched_at: Some(Instant::now()) });
+        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
+        Ok(())
+    }
+
+    /// Refetches for an unknown key id: single flight, at most once per `min_refresh`.
+    async fn refresh_for(&self, kid: &str) -> Result<Arc<KeySet>, TokenRejection> {
+        let mut state = self.refresh.lock().await;
+        let keys = self.key_set();
+        if keys.keys.contains_key(kid) {
+            return Ok(keys);
+        }
+        if state.last_attempt.is_some_and(|at| at.elapsed() < self.min_refresh) {
+            return Err(if keys.keys.is_empty() {
+                TokenRejection::KeysUnavailable
+            } else {
+                TokenRejection::UnknownKey
+            });
+        }
+        state.last_attempt = Some(Instant::now());
+        if let Err(error) = self.fetch_and_store(&mut state).await {
+            tracing::warn!(%error, "cannot refresh signing keys; keeping the cached ones");
+            if keys.keys.is_empty() {
+                return Err(TokenRejection::KeysUnavailable);
+            }
+        }
+        Ok(self.key_set())
+    }
+
+    /// Refreshes stale keys off the request path, if no refresh ran recently.
+    fn refresh_in_background(self: &Arc<Self>) {
+        let inner = Arc::clone(self);
+        tokio::spawn(async move {
+            let Ok(mut state) = inner.refresh.try_lock() else { return };
+            if state.last_attempt.is_some_and(|at| at.elapsed() < inner.min_refresh) {
+                return;
+            }
+            state.last_attempt = Some(Instant::now());
+            if let Err(error) = inner.fetch_and_store(&mut state).await {
+                tracing::warn!(%error, "background key refresh failed; keeping the cached keys");
+            }
+        });
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = self.leeway;
+        validation.validate_nbf = true;
+        validation
+    }
+}
+
+/// Keeps RSA signing keys with a `kid`; everything else in the set is ignored.
+fn usable_key(value: serde_json::Value) -> Option<(String, CachedKey)> {
+    let jwk: Jwk = serde_json::from_value(value).ok()?;
+    let kid = jwk.common.key_id.clone()?;
+    if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
+        return None;
+    }
+    if jwk.common.public_key_use.as_ref().is_some_and(|u| *u != PublicKeyUse::Signature) {
+        return None;
+    }
+    let algorithm = match jwk.common.key_algorithm {
+        Some(alg) => Some(Algorithm::from_str(&alg.to_string()).ok()?),
+        None => None,
+    };
+    let key = DecodingKey::from_jwk(&jwk).ok()?;
+    Some((kid, CachedKey { key, algorithm }))
+}
+
+fn rejection(kind: &ErrorKind) -> TokenRejection {
+    match kind {
+        ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+        ErrorKind::ExpiredSignature => TokenRejection::Expired,
+        ErrorKind::ImmatureSignature => TokenRejection::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenRejection::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenRejection::WrongAudience,
+        ErrorKind::InvalidAlgorithm => TokenRejection::UnsupportedAlgorithm,
+        ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+            "sub" => TokenRejection::MissingSubject,
+            "iss" => TokenRejection::WrongIssuer,
+            "aud" => TokenRejection::WrongAudience,
+            _ => TokenRejection::Malformed,
+        },
+        _ => TokenRejection::Malformed,
+    }
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[async_trait]
+impl TokenVerifier for JwksTokenVerifier {
+    async fn verify(&self, token: &str) -> Result<Principal, TokenRejection> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenRejection::TooLarge);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
+        // The allow-list is checked before any key is touched: `none` and HS* never get further.
+        if !self.inner.algorithms.contains(&header.alg) {
+            return Err(TokenRejection::UnsupportedAlgorithm);
+        }
+        let kid = header.kid.ok_or(TokenRejection::UnknownKey)?;
+        let mut keys = self.inner.key_set();
+        if !keys.keys.contains_key(&kid) {
+            keys = self.inner.refresh_for(&kid).await?;
+        } else if keys.fetched_at.is_some_and(|at| at.elapsed() > self.inner.cache_ttl) {
+            self.inner.refresh_in_background();
+        }
+        let cached = keys.keys.get(&kid).ok_or(TokenRejection::UnknownKey)?;
+        if cached.algorithm.is_some_and(|alg| alg != header.alg) {
+            return Err(TokenRejection::UnsupportedAlgorithm);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &cached.key, &self.inner.validation(header.alg))
+            .map_err(|e| rejection(e.kind()))?;
+        let claims = data.claims;
+        if claims.iat.is_some_and(|iat| iat > now_seconds() + self.inner.leeway) {
+            return Err(TokenRejection::NotYetValid);
+        }
+        let subject = claims.sub.filter(|s| !s.is_empty()).ok_or(TokenRejection::MissingSubject)?;
+        Ok(Principal::from_claims(subject, claims.permissions.as_deref(), claims.scope.as_deref()))
+    }
+}

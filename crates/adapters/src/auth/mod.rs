@@ -1,0 +1,51 @@
+//! Bearer-token verification against an OpenID issuer's JWKS (Auth0 in production), and the
+//! built-in dev issuer that signs tokens for local use.
+
+mod dev_issuer;
+mod jwks;
+
+use serde::{Deserialize, Serialize};
+
+pub use dev_issuer::{DevIssuer, DevIssuerError};
+pub use jwks::JwksTokenVerifier;
+
+/// Signing algorithms that may be allowed: RSA only, so an HMAC or `none` token never verifies.
+pub const SUPPORTED_ALGORITHMS: [&str; 6] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
+
+/// Verifier settings, nested by the server under `auth`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// The issuer, exactly as in the tokens' `iss` (Auth0: `https://TENANT.auth0.com/`, with the slash).
+    /// Empty: the dev profile runs its own issuer.
+    pub issuer: String,
+    /// The API identifier that tokens' `aud` must contain.
+    pub audience: String,
+    /// Accepted `alg` values (a subset of [`SUPPORTED_ALGORITHMS`]).
+    pub algorithms: Vec<String>,
+    /// Clock-skew allowance for `exp`, `nbf` and `iat`.
+    pub leeway_seconds: u64,
+    /// The least time between two JWKS fetches caused by unknown key ids.
+    pub jwks_min_refresh_seconds: u64,
+    /// How long fetched keys are used before they are refreshed in the background.
+    pub jwks_cache_seconds: u64,
+    /// The JWKS URL; discovered from `{issuer}.well-known/openid-configuration` when empty.
+    pub jwks_uri: String,
+    /// Timeout for discovery and JWKS requests.
+    pub http_timeout_ms: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            audience: String::new(),
+            algorithms: vec!["RS256".into()],
+            leeway_seconds: 30,
+            jwks_min_refresh_seconds: 30,
+            jwks_cache_seconds: 600,
+            jwks_uri: String::new(),
+            http_timeout_ms: 5_000,
+        }
+    }
+}

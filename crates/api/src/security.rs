@@ -1,0 +1,48 @@
+//! Bearer authentication (RFC 6750, `Authorization` header only) and per-operation permissions.
+
+use std::sync::Arc;
+
+use orderdesk_domain::auth::TokenVerifier;
+use orderdesk_domain::{Permission, Principal};
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+
+use crate::problem::ApiError;
+
+/// An Auth0 (or dev issuer) access token: `Authorization: Bearer <JWT>`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
+pub struct BearerAuth(pub Principal);
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let verifier =
+        req.data::<Arc<dyn TokenVerifier>>().ok_or_else(|| ApiError::internal("no token verifier is configured"))?;
+    match verifier.verify(&bearer.token).await {
+        Ok(principal) => {
+            tracing::Span::current().record("subject", principal.subject());
+            Ok(principal)
+        }
+        Err(rejection) => {
+            tracing::info!(reason = %rejection, "token refused");
+            Err(ApiError::invalid_token(rejection).into())
+        }
+    }
+}
+
+impl BearerAuth {
+    /// The caller, if it holds `permission`; else 403 naming the missing permission.
+    pub fn require(&self, permission: Permission) -> Result<&Principal, ApiError> {
+        if self.0.has(permission) { Ok(&self.0) } else { Err(ApiError::insufficient_permission(permission)) }
+    }
+}
+
+/// A verifier that accepts nothing: for building the OpenAPI document without a tenant.
+pub struct RejectAllTokens;
+
+#[async_trait::async_trait]
+impl TokenVerifier for RejectAllTokens {
+    async fn verify(&self, _token: &str) -> Result<Principal, orderdesk_domain::TokenRejection> {
+        Err(orderdesk_domain::TokenRejection::UnknownKey)
+    }
+}

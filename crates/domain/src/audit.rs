@@ -1,0 +1,33 @@
+//! When and by whom a record was created and last changed.
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::Actor;
+
+/// Creation and last-change stamps. The actors are token subjects; rows written before
+/// authentication existed have none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditTrail {
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<String>,
+}
+
+impl AuditTrail {
+    /// A record created by `actor` at `now`.
+    pub fn new(now: DateTime<Utc>, actor: &Actor) -> Self {
+        Self {
+            created_at: now,
+            created_by: Some(actor.as_str().to_owned()),
+            updated_at: now,
+            updated_by: Some(actor.as_str().to_owned()),
+        }
+    }
+
+    /// Records a change by `actor` at `now`.
+    pub fn touch(&mut self, now: DateTime<Utc>, actor: &Actor) {
+        self.updated_at = now;
+        self.updated_by = Some(actor.as_str().to_owned());
+    }
+}

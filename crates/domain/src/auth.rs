@@ -1,0 +1,151 @@
+//! Who is calling and what they may do. Tokens are checked by an adapter behind the
+//! [`TokenVerifier`] port; the domain only sees the resulting [`Principal`].
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use async_trait::async_trait;
+
+/// A permission an operation can require. Names match Auth0 RBAC permissions and OAuth scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Permission {
+    ReadCustomers,
+    WriteCustomers,
+    ReadOrders,
+    WriteOrders,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [Self::ReadCustomers, Self::WriteCustomers, Self::ReadOrders, Self::WriteOrders];
+
+    /// The wire name, e.g. `write:orders`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadCustomers => "read:customers",
+            Self::WriteCustomers => "write:customers",
+            Self::ReadOrders => "read:orders",
+            Self::WriteOrders => "write:orders",
+        }
+    }
+
+    /// Parses a wire name; unknown names (other APIs' permissions) give `None`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who performed a change; stored as `created_by` / `updated_by`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Actor(String);
+
+impl Actor {
+    /// An actor named by a token subject (`auth0|abc`, `client@clients`).
+    pub fn new(subject: impl Into<String>) -> Self {
+        Self(subject.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    actor: Actor,
+    permissions: BTreeSet<Permission>,
+}
+
+impl Principal {
+    pub fn new(subject: impl Into<String>, permissions: impl IntoIterator<Item = Permission>) -> Self {
+        Self { actor: Actor::new(subject), permissions: permissions.into_iter().collect() }
+    }
+
+    /// Permissions come from the RBAC `permissions` claim when present, else from `scope`
+    /// (space separated). Names this API does not know are ignored.
+    pub fn from_claims(subject: impl Into<String>, permissions: Option<&[String]>, scope: Option<&str>) -> Self {
+        let names: Vec<&str> = match (permissions, scope) {
+            (Some(list), _) => list.iter().map(String::as_str).collect(),
+            (None, Some(scope)) => scope.split_whitespace().collect(),
+            (None, None) => Vec::new(),
+        };
+        Self::new(subject, names.into_iter().filter_map(Permission::parse))
+    }
+
+    pub fn subject(&self) -> &str {
+        self.actor.as_str()
+    }
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+    pub fn permissions(&self) -> &BTreeSet<Permission> {
+        &self.permissions
+    }
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+}
+
+/// Why a token was refused. The description is safe to show the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    #[error("The token is malformed")]
+    Malformed,
+    #[error("The token is too large")]
+    TooLarge,
+    #[error("The token's signing algorithm is not accepted")]
+    UnsupportedAlgorithm,
+    #[error("The token is signed with an unknown key")]
+    UnknownKey,
+    #[error("The token signature is invalid")]
+    BadSignature,
+    #[error("The token has expired")]
+    Expired,
+    #[error("The token is not valid yet")]
+    NotYetValid,
+    #[error("The token was issued by an untrusted issuer")]
+    WrongIssuer,
+    #[error("The token is not meant for this API")]
+    WrongAudience,
+    #[error("The token has no subject")]
+    MissingSubject,
+    #[error("The token's signing keys cannot be fetched right now")]
+    KeysUnavailable,
+}
+
+/// Checks bearer access tokens.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TokenVerifier: Send + Sync {
+    /// Verifies signature, algorithm, issuer, audience and validity period, and returns the caller.
+    ///
+    /// # Errors
+    /// A [`TokenRejection`] saying what is wrong with the token.
+    async fn verify(&self, token: &str) -> Result<Principal, TokenRejection>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_claim_wins_over_scope() {
+        let perms = vec!["read:orders".to_owned(), "delete:everything".to_owned()];
+        let principal = Principal::from_claims("auth0|1", Some(&perms), Some("write:orders"));
+        assert!(principal.has(Permission::ReadOrders));
+        assert!(!principal.has(Permission::WriteOrders));
+        assert_eq!(principal.permissions().len(), 1);
+    }
+
+    #[test]
+    fn scope_is_used_when_permissions_are_absent() {
+        let principal = Principal::from_claims("client@clients", None, Some("openid read:customers  write:customers"));
+        assert!(principal.has(Permission::ReadCustomers) && principal.has(Permission::WriteCustomers));
+        assert!(!principal.has(Permission::ReadOrders));
+    }
+}
