@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_customers;
 mod m20261126_000002_create_orders;
 mod m20261126_000003_add_audit_actors;
+mod m20261126_000004_create_notifications;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_customers::Migration),
             Box::new(m20261126_000002_create_orders::Migration),
             Box::new(m20261126_000003_add_audit_actors::Migration),
+            Box::new(m20261126_000004_create_notifications::Migration),
         ]
     }
 }

@@ -6,9 +6,14 @@
 pub mod auth;
 pub mod db;
 pub mod http;
+pub mod secret;
+pub mod sms;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use db::{DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository, connect, migrate};
+pub use db::{
+    DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository, SeaOrmOrderRepository,
+    connect, migrate,
+};
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

@@ -321,3 +321,81 @@ mod tests {
         assert!(parse("null").is_err());
     }
 }
+
+/// One attempt to hand an SMS to the provider.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "NotificationAttempt")]
+pub struct AttemptBody {
+    pub number: u32,
+    pub attempted_at: DateTime<Utc>,
+    /// `sent`, `retry` or `failed`.
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// An SMS sent (or to be sent) for an order.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Notification")]
+pub struct NotificationBody {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    /// E.164 number texted.
+    pub recipient: String,
+    pub message: String,
+    /// `pending`, `sending`, `sent`, `delivered`, `undelivered` or `failed`.
+    pub status: String,
+    /// Attempts in the current budget.
+    pub attempts: u32,
+    pub attempt_log: Vec<AttemptBody>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub provider_status: Option<String>,
+    pub cost: Option<String>,
+    /// The provider's latest delivery report status (`Success`, `Failed`, `Buffered`, ...).
+    pub delivery_status: Option<String>,
+    pub delivery_failure_reason: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl NotificationBody {
+    pub fn new(n: orderdesk_domain::Notification, attempts: Vec<orderdesk_domain::notification::Attempt>) -> Self {
+        let pending = n.status == orderdesk_domain::NotificationStatus::Pending;
+        Self {
+            id: n.id.as_uuid(),
+            order_id: n.order_id.as_uuid(),
+            recipient: n.recipient.as_str().to_owned(),
+            message: n.message,
+            status: n.status.as_str().to_owned(),
+            attempts: n.attempts,
+            attempt_log: attempts
+                .into_iter()
+                .map(|a| AttemptBody {
+                    number: a.number,
+                    attempted_at: a.attempted_at,
+                    outcome: a.outcome,
+                    error: a.error,
+                })
+                .collect(),
+            next_attempt_at: pending.then_some(n.next_attempt_at),
+            last_error: n.last_error,
+            provider_message_id: n.provider_message_id,
+            provider_status: n.provider_status,
+            cost: n.cost,
+            delivery_status: n.delivery_status,
+            delivery_failure_reason: n.delivery_failure_reason,
+            sent_at: n.sent_at,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        }
+    }
+}
+
+/// An order's SMS notifications, oldest first.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "NotificationList")]
+pub struct NotificationListBody {
+    pub items: Vec<NotificationBody>,
+}

@@ -13,13 +13,14 @@ mod orders;
 pub mod problem;
 pub mod security;
 mod tags;
+pub mod webhooks;
 
 use std::sync::Arc;
 
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::memory::InMemoryStore;
-use orderdesk_domain::ports::{HealthCheck, SystemClock};
-use orderdesk_domain::service::{CustomerService, OrderService};
+use orderdesk_domain::ports::{HealthCheck, NoSignal, SystemClock};
+use orderdesk_domain::service::{CustomerService, NotificationService, OrderService};
 use orderdesk_domain::{Currency, PhoneRegion};
 use poem::middleware::CatchPanic;
 use poem::web::{Html, Path};
@@ -37,6 +38,7 @@ use crate::problem::{Problem, ProblemType};
 pub struct Services {
     pub customers: CustomerService,
     pub orders: OrderService,
+    pub notifications: NotificationService,
     pub health: Arc<dyn HealthCheck>,
     /// Checks every `/api/v1` call's bearer token.
     pub tokens: Arc<dyn TokenVerifier>,
@@ -56,23 +58,26 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Serve the dev issuer's JWKS and discovery documents.
     pub dev_issuer: Option<IssuerDocuments>,
+    /// The delivery-report webhook's path secret; without it the webhook refuses every call.
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, dev_issuer: None }
+        Self { max_body_bytes: 64 * 1024, dev_issuer: None, webhook_secret: None }
     }
 }
 
-type Apis = (CustomersApi, OrdersApi, HealthApi);
+type Apis = (CustomersApi, OrdersApi, HealthApi, webhooks::WebhooksApi);
 
 /// The OpenAPI service: every operation, with its schemas and error responses.
-pub fn api_service(services: &Services) -> OpenApiService<Apis, ()> {
+pub fn api_service(services: &Services, webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
     let services = services.clone();
     let apis = (
         CustomersApi::new(services.customers, services.orders.clone()),
-        OrdersApi::new(services.orders),
+        OrdersApi::new(services.orders, services.notifications.clone()),
         HealthApi::new(services.health),
+        webhooks::WebhooksApi::new(services.notifications, webhook_secret),
     );
     OpenApiService::new(apis, "orderdesk", env!("CARGO_PKG_VERSION")).description(
         "Customers and orders for small businesses. Errors are RFC 9457 problem+json; \
@@ -83,7 +88,7 @@ pub fn api_service(services: &Services) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
 /// pages at `/problems/{slug}`, inside the middleware pipeline.
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
-    let api = api_service(&services);
+    let api = api_service(&services, options.webhook_secret.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
@@ -108,11 +113,12 @@ pub fn openapi_json() -> String {
     let currency = Currency::parse("KES").unwrap_or_else(|_| unreachable!("KES is in ISO 4217"));
     let services = Services {
         customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
-        orders: OrderService::new(store.clone(), store.clone(), clock, currency),
+        orders: OrderService::new(store.clone(), store.clone(), clock.clone(), currency),
+        notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
         health: store,
         tokens: Arc::new(security::RejectAllTokens),
     };
-    api_service(&services).spec()
+    api_service(&services, None).spec()
 }
 
 /// A fixed JSON document, cacheable for a few minutes.

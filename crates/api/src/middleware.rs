@@ -27,6 +27,14 @@ fn request_id(req: &Request) -> String {
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
 
+/// The path as logged: webhook paths end in a secret, which never reaches the log.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/webhooks/").and_then(|rest| rest.rsplit_once('/')) {
+        Some((route, _secret)) => format!("/webhooks/{route}/***").into(),
+        None => path.into(),
+    }
+}
+
 /// Runs the request inside a span carrying its id, logs one line when it finishes, and echoes
 /// the id in the response. Every error becomes a problem+json response here.
 pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
@@ -35,7 +43,7 @@ pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %loggable_path(req.uri().path()),
         subject = tracing::field::Empty,
     );
     async move {

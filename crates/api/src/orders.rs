@@ -1,28 +1,29 @@
 //! `/api/v1/orders`: create, list (filter by customer and time), get, change, delete.
 
 use chrono::{DateTime, Utc};
-use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery, OrderService};
-use orderdesk_domain::{CustomerId, OrderId, Permission};
+use orderdesk_domain::service::{NotificationService, OrderChanges, OrderDraft, OrderListQuery, OrderService};
+use orderdesk_domain::{CustomerId, NotificationId, OrderId, Permission};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use crate::customers::{Deleted, page_request};
-use crate::dto::{NewOrderBody, OrderBody, OrderChangesBody, OrderListBody};
+use crate::dto::{NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody, OrderListBody};
 use crate::json::JsonBody;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 
-/// Order endpoints.
+/// Order endpoints, including each order's SMS notifications.
 pub struct OrdersApi {
     orders: OrderService,
+    notifications: NotificationService,
 }
 
 impl OrdersApi {
-    pub fn new(orders: OrderService) -> Self {
-        Self { orders }
+    pub fn new(orders: OrderService, notifications: NotificationService) -> Self {
+        Self { orders, notifications }
     }
 }
 
@@ -129,5 +130,40 @@ impl OrdersApi {
         auth.require(Permission::WriteOrders)?;
         self.orders.delete(OrderId::from_uuid(id.0)).await?;
         Ok(Deleted::NoContent)
+    }
+
+    /// List an order's SMS notifications
+    ///
+    /// Status, attempts, last error, provider message id, delivery status and timestamps.
+    ///
+    /// Requires the `read:orders` permission.
+    #[oai(path = "/api/v1/orders/:id/notifications", method = "get", operation_id = "listOrderNotifications")]
+    async fn notifications(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Json<NotificationListBody>, ApiError> {
+        auth.require(Permission::ReadOrders)?;
+        let views = self.notifications.list_for_order(OrderId::from_uuid(id.0)).await?;
+        let items = views.into_iter().map(|v| NotificationBody::new(v.notification, v.attempts)).collect();
+        Ok(Json(NotificationListBody { items }))
+    }
+
+    /// Retry a failed SMS notification
+    ///
+    /// Re-queues a `failed` or `undelivered` notification with a fresh attempt budget; 409 for
+    /// any other status (so a delivered SMS is never sent twice by accident).
+    ///
+    /// Requires the `write:orders` permission.
+    #[oai(
+        path = "/api/v1/orders/:id/notifications/:nid/retry",
+        method = "post",
+        operation_id = "retryOrderNotification"
+    )]
+    async fn retry_notification(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        nid: Path<Uuid>,
+    ) -> Result<Json<NotificationBody>, ApiError> {
+        auth.require(Permission::WriteOrders)?;
+        let notification = self.notifications.retry(OrderId::from_uuid(id.0), NotificationId::from_uuid(nid.0)).await?;
+        Ok(Json(NotificationBody::new(notification, Vec::new())))
     }
 }

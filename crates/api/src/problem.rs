@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use orderdesk_domain::service::NotificationError;
 use orderdesk_domain::{CustomerError, OrderError, Permission, RepoError, TokenRejection, ValidationErrors};
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
@@ -21,6 +22,7 @@ pub enum ProblemType {
     MethodNotAllowed,
     DuplicateCode,
     CustomerHasOrders,
+    NotificationNotRetryable,
     PayloadTooLarge,
     UnsupportedMediaType,
     Validation,
@@ -29,7 +31,7 @@ pub enum ProblemType {
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 12] = [
+    pub const ALL: [ProblemType; 13] = [
         Self::MalformedRequest,
         Self::Unauthenticated,
         Self::Forbidden,
@@ -37,6 +39,7 @@ impl ProblemType {
         Self::MethodNotAllowed,
         Self::DuplicateCode,
         Self::CustomerHasOrders,
+        Self::NotificationNotRetryable,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::Validation,
@@ -53,6 +56,7 @@ impl ProblemType {
             Self::MethodNotAllowed => "method-not-allowed",
             Self::DuplicateCode => "duplicate-code",
             Self::CustomerHasOrders => "customer-has-orders",
+            Self::NotificationNotRetryable => "notification-not-retryable",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Validation => "validation-error",
@@ -73,7 +77,7 @@ impl ProblemType {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::DuplicateCode | Self::CustomerHasOrders => StatusCode::CONFLICT,
+            Self::DuplicateCode | Self::CustomerHasOrders | Self::NotificationNotRetryable => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
@@ -91,6 +95,7 @@ impl ProblemType {
             Self::MethodNotAllowed => "Method not allowed",
             Self::DuplicateCode => "Customer code already in use",
             Self::CustomerHasOrders => "Customer still has orders",
+            Self::NotificationNotRetryable => "Notification cannot be retried",
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::Validation => "Invalid input",
@@ -118,6 +123,9 @@ impl ProblemType {
             }
             Self::CustomerHasOrders => {
                 "A customer with orders cannot be deleted, so no order is lost. Delete or keep the orders first."
+            }
+            Self::NotificationNotRetryable => {
+                "Only failed or undelivered SMS can be re-queued; this one is pending, being sent, sent or delivered."
             }
             Self::PayloadTooLarge => "Request bodies are limited to 64 KiB.",
             Self::UnsupportedMediaType => "Send request bodies as application/json.",
@@ -252,7 +260,9 @@ impl ApiError {
             ProblemType::Unauthenticated => Self::Unauthorized(body, www_authenticate(None)),
             ProblemType::Forbidden => Self::Forbidden(body, www_authenticate(None)),
             ProblemType::NotFound => Self::NotFound(body),
-            ProblemType::DuplicateCode | ProblemType::CustomerHasOrders => Self::Conflict(body),
+            ProblemType::DuplicateCode | ProblemType::CustomerHasOrders | ProblemType::NotificationNotRetryable => {
+                Self::Conflict(body)
+            }
             ProblemType::PayloadTooLarge => Self::PayloadTooLarge(body),
             ProblemType::UnsupportedMediaType => Self::UnsupportedMediaType(body),
             ProblemType::Validation => Self::Unprocessable(body),
@@ -360,6 +370,20 @@ impl From<OrderError> for ApiError {
                 Self::new(ProblemType::NotFound, error.to_string())
             }
             OrderError::Storage(e) => Self::storage(e),
+        }
+    }
+}
+
+impl From<NotificationError> for ApiError {
+    fn from(error: NotificationError) -> Self {
+        match error {
+            NotificationError::OrderNotFound(_) | NotificationError::NotFound(_) => {
+                Self::new(ProblemType::NotFound, error.to_string())
+            }
+            NotificationError::NotRetryable { .. } => {
+                Self::new(ProblemType::NotificationNotRetryable, error.to_string())
+            }
+            NotificationError::Storage(e) => Self::storage(e),
         }
     }
 }

@@ -9,4 +9,6 @@ pub enum ApiTags {
     Orders,
     /// Liveness and readiness probes.
     Health,
+    /// Callbacks from the SMS provider (authenticated by a secret in the path, not a token).
+    Webhooks,
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
 use crate::error::RepoError;
-use crate::{Customer, CustomerId, Order, OrderId, Page, PageRequest};
+use crate::notification::{Attempt, AttemptOutcome, DeliveryReport, ReportEffect, SmsError, SmsReceipt};
+use crate::{Customer, CustomerId, Notification, NotificationId, Order, OrderId, Page, PageRequest, PhoneNumber};
 
 /// Stores customers.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -56,11 +57,11 @@ pub struct OrderFilter {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
-    /// Stores a new order.
+    /// Stores a new order and, in the same transaction, its SMS notifications: all or nothing.
     ///
     /// # Errors
     /// [`RepoError::ForeignKey`] when its customer does not exist, or a storage failure.
-    async fn insert(&self, order: &Order) -> Result<(), RepoError>;
+    async fn insert(&self, order: &Order, notifications: &[Notification]) -> Result<(), RepoError>;
 
     /// Replaces a stored order's fields.
     ///
@@ -85,6 +86,95 @@ pub trait OrderRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError>;
+}
+
+/// The SMS outbox.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait NotificationRepository: Send + Sync {
+    /// Claims up to `limit` due notifications for `worker` until `lease_until`: pending ones
+    /// whose time has come, and ones whose previous lease expired (a crashed worker). Each is
+    /// claimed by one worker only, even with several processes on one database.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<Notification>, RepoError>;
+
+    /// Records attempt number `attempt` and its outcome, if `worker` still holds the lease.
+    /// Returns whether it did.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn record_attempt(
+        &self,
+        id: NotificationId,
+        worker: &str,
+        attempt: u32,
+        at: DateTime<Utc>,
+        outcome: &AttemptOutcome,
+        timed_out: bool,
+    ) -> Result<bool, RepoError>;
+
+    /// # Errors
+    /// A storage failure.
+    async fn find(&self, id: NotificationId) -> Result<Option<Notification>, RepoError>;
+
+    /// An order's notifications, oldest first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn list_for_order(&self, order_id: OrderId) -> Result<Vec<Notification>, RepoError>;
+
+    /// A notification's attempts, oldest first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn attempts(&self, id: NotificationId) -> Result<Vec<Attempt>, RepoError>;
+
+    /// Makes a failed or undelivered notification pending again with a fresh attempt budget.
+    /// Returns `None` when it is in another state.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`], or a storage failure.
+    async fn requeue(&self, id: NotificationId, now: DateTime<Utc>) -> Result<Option<Notification>, RepoError>;
+
+    /// Applies a delivery report, monotonically: a final status is never replaced.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn apply_delivery_report(
+        &self,
+        report: &DeliveryReport,
+        now: DateTime<Utc>,
+    ) -> Result<ReportEffect, RepoError>;
+}
+
+/// Sends one SMS.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SmsGateway: Send + Sync {
+    /// # Errors
+    /// An [`SmsError`] classified for the retry policy.
+    async fn send(&self, to: &PhoneNumber, message: &str) -> Result<SmsReceipt, SmsError>;
+}
+
+/// Wakes the dispatcher when a notification becomes due (after an order is stored).
+pub trait OutboxSignal: Send + Sync {
+    fn notify(&self);
+}
+
+/// A signal nobody listens to (the dispatcher polls).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSignal;
+
+impl OutboxSignal for NoSignal {
+    fn notify(&self) {}
 }
 
 /// Tells whether the backing store answers; used by readiness probes.

@@ -10,6 +10,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use orderdesk_adapters::DatabaseSettings;
 use orderdesk_adapters::auth::AuthSettings;
+use orderdesk_adapters::sms::{SmsProvider, SmsSettings};
+use orderdesk_domain::notification::MessageTemplate;
 use orderdesk_domain::{Currency, PhoneRegion};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSection,
     pub auth: AuthSettings,
+    pub sms: SmsSettings,
     pub http: HttpSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
@@ -150,6 +153,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             database: DatabaseSection::default(),
             auth: AuthSettings::default(),
+            sms: SmsSettings::default(),
             http: HttpSettings::default(),
             customers: CustomerSettings::default(),
             orders: OrderSettings::default(),
@@ -208,6 +212,15 @@ impl Settings {
     /// # Errors
     /// The first invalid setting, naming its key.
     pub fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        for (key, variable) in SECRETS {
+            let from_file =
+                figment.find_metadata(key).is_some_and(|m| matches!(m.source, Some(figment::Source::File(_))));
+            if from_file {
+                bail!(
+                    "invalid configuration: {key} is a secret: set it through the environment ({variable}), not a file"
+                );
+            }
+        }
         let settings: Settings = figment.extract().map_err(describe_figment_error)?;
         settings.domain_defaults()?;
         let url = &settings.database.connection.url;
@@ -221,7 +234,65 @@ impl Settings {
             bail!("invalid configuration: database.max_connections must be greater than 0");
         }
         settings.check_auth()?;
+        settings.check_sms()?;
         Ok(settings)
+    }
+
+    /// The SMS provider in effect: as configured, else Africa's Talking when it has an API key,
+    /// else the log (dev only).
+    ///
+    /// # Errors
+    /// Production with neither a provider nor an API key.
+    pub fn sms_provider(&self) -> anyhow::Result<SmsProvider> {
+        match (self.sms.provider, &self.sms.africastalking.api_key, self.profile) {
+            (Some(provider), _, _) => Ok(provider),
+            (None, Some(_), _) => Ok(SmsProvider::Africastalking),
+            (None, None, Profile::Dev) => Ok(SmsProvider::Log),
+            (None, None, Profile::Production) => bail!(
+                "invalid configuration: set sms.provider (africastalking, log or disabled); for africastalking also \
+                 ORDERDESK_SMS__AFRICASTALKING__API_KEY"
+            ),
+        }
+    }
+
+    /// The message template, checked.
+    ///
+    /// # Errors
+    /// An empty template or an unknown time zone.
+    pub fn sms_template(&self) -> anyhow::Result<MessageTemplate> {
+        MessageTemplate::new(&self.sms.template, &self.sms.time_zone).map_err(|e| match e {
+            orderdesk_domain::InvalidValue::Empty => {
+                anyhow::anyhow!("invalid configuration: sms.template must not be empty")
+            }
+            _ => anyhow::anyhow!(
+                "invalid configuration: sms.time_zone {:?} is not an IANA time zone",
+                self.sms.time_zone
+            ),
+        })
+    }
+
+    fn check_sms(&self) -> anyhow::Result<()> {
+        let provider = self.sms_provider()?;
+        self.sms_template()?;
+        if provider == SmsProvider::Africastalking && self.sms.africastalking.api_key.is_none() {
+            bail!(
+                "invalid configuration: sms.provider is africastalking but ORDERDESK_SMS__AFRICASTALKING__API_KEY is not set"
+            );
+        }
+        if self.sms.webhook_secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
+            bail!(
+                "invalid configuration: sms.webhook_secret must be at least 16 characters (it is the webhook's only credential)"
+            );
+        }
+        if self.sms.max_attempts == 0 || self.sms.request_timeout_ms == 0 {
+            bail!("invalid configuration: sms.max_attempts and sms.request_timeout_ms must be greater than 0");
+        }
+        if self.sms.lease_seconds * 1000 <= self.sms.request_timeout_ms {
+            bail!(
+                "invalid configuration: sms.lease_seconds must be longer than sms.request_timeout_ms, or two dispatchers could send one SMS"
+            );
+        }
+        Ok(())
     }
 
     /// Whether the server runs its own dev issuer (dev profile, no tenant configured).
@@ -288,6 +359,12 @@ impl Settings {
     }
 }
 
+/// Settings that may come only from the environment, with their variables.
+const SECRETS: [(&str, &str); 2] = [
+    ("sms.africastalking.api_key", "ORDERDESK_SMS__AFRICASTALKING__API_KEY"),
+    ("sms.webhook_secret", "ORDERDESK_SMS__WEBHOOK_SECRET"),
+];
+
 /// Names each failing key in its config-file form (`server.bind`) and says where the value came from.
 fn describe_figment_error(error: figment::Error) -> anyhow::Error {
     let lines: Vec<String> = error
@@ -347,6 +424,7 @@ mod tests {
             jail.set_env("ORDERDESK_DATABASE__MAX_CONNECTIONS", "30");
             jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
             jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+            jail.set_env("ORDERDESK_SMS__PROVIDER", "log");
             let settings = load_in(jail).unwrap();
             assert_eq!(settings.profile, Profile::Production);
             assert_eq!(settings.server.bind.port(), 9000);
@@ -396,6 +474,7 @@ mod tests {
             assert!(error.contains("auth.issuer") && error.contains("auth.audience"), "{error}");
             jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
             jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+            jail.set_env("ORDERDESK_SMS__PROVIDER", "disabled");
             assert!(!load_in(jail).unwrap().uses_dev_issuer());
             Ok(())
         });
@@ -419,6 +498,36 @@ mod tests {
             assert!(load_in(jail).is_ok(), "plain http is fine on loopback");
             jail.set_env("ORDERDESK_AUTH__ALGORITHMS", "[HS256]");
             assert!(load_in(jail).unwrap_err().to_string().contains("auth.algorithms"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sms_provider_defaults_and_secret_rules() {
+        Jail::expect_with(|jail| {
+            assert_eq!(load_in(jail).unwrap().sms_provider().unwrap(), SmsProvider::Log, "dev default without a key");
+            jail.set_env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "atsk_123");
+            assert_eq!(load_in(jail).unwrap().sms_provider().unwrap(), SmsProvider::Africastalking);
+            jail.set_env("ORDERDESK_SMS__WEBHOOK_SECRET", "short");
+            assert!(load_in(jail).unwrap_err().to_string().contains("sms.webhook_secret"));
+            jail.set_env("ORDERDESK_SMS__WEBHOOK_SECRET", "a-long-enough-webhook-secret");
+            let shown = load_in(jail).unwrap().to_masked_toml();
+            assert!(!shown.contains("atsk_123") && !shown.contains("a-long-enough"), "{shown}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file("config/default.toml", "[sms.africastalking]\napi_key = \"in-a-file\"\n")?;
+            let error = load_in(jail).unwrap_err().to_string();
+            assert!(error.contains("ORDERDESK_SMS__AFRICASTALKING__API_KEY"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Mars/Olympus");
+            assert!(load_in(jail).unwrap_err().to_string().contains("sms.time_zone"));
+            jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Africa/Lagos");
+            jail.set_env("ORDERDESK_SMS__PROVIDER", "africastalking");
+            assert!(load_in(jail).unwrap_err().to_string().contains("API_KEY"));
             Ok(())
         });
     }

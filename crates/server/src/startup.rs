@@ -6,26 +6,68 @@ use std::time::Duration;
 
 use anyhow::Context;
 use orderdesk_adapters::auth::{AuthSettings, DevIssuer, JwksTokenVerifier};
+use orderdesk_adapters::sms::{
+    AfricasTalkingSmsGateway, LogSmsGateway, SmsProvider, TokioOutboxSignal, run_dispatcher,
+};
 use orderdesk_adapters::{
-    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmOrderRepository, connect, migrate,
+    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository,
+    SeaOrmOrderRepository, connect, migrate,
 };
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
 use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::auth::TokenVerifier;
+use orderdesk_domain::notification::RetryPolicy;
+use orderdesk_domain::ports::SmsGateway;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::{CustomerService, OrderService};
+use orderdesk_domain::service::{NotificationDispatcher, NotificationService, SmsOutbox};
 use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{EndpointExt, Response, Server};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::settings::{Settings, mask_url_password};
 
-/// A server bound to its address, ready to run.
+/// A server bound to its address, ready to run, with its SMS dispatcher (if any) running.
 pub struct Application {
     acceptor: TcpAcceptor,
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static, Response>,
     shutdown_timeout: Duration,
+    stop_dispatcher: watch::Sender<bool>,
+    dispatcher: Option<JoinHandle<()>>,
+}
+
+/// The SMS side: the order service's outbox, and the dispatcher to start.
+struct Sms {
+    outbox: Option<SmsOutbox>,
+    signal: TokioOutboxSignal,
+    gateway: Option<Arc<dyn SmsGateway>>,
+}
+
+fn sms(settings: &Settings) -> anyhow::Result<Sms> {
+    let provider = settings.sms_provider()?;
+    let signal = TokioOutboxSignal::default();
+    let timeout = Duration::from_millis(settings.sms.request_timeout_ms);
+    let gateway: Option<Arc<dyn SmsGateway>> = match provider {
+        SmsProvider::Africastalking => {
+            let at = &settings.sms.africastalking;
+            tracing::info!(username = %at.username, base_url = %at.effective_base_url(), sandbox = at.is_sandbox(), "sms through Africa's Talking");
+            Some(Arc::new(AfricasTalkingSmsGateway::new(at, timeout).map_err(anyhow::Error::msg)?))
+        }
+        SmsProvider::Log => {
+            tracing::info!("sms provider is `log`: messages are written to the log, not sent");
+            Some(Arc::new(LogSmsGateway))
+        }
+        SmsProvider::Disabled => None,
+    };
+    let outbox = gateway
+        .is_some()
+        .then(|| settings.sms_template())
+        .transpose()?
+        .map(|template| SmsOutbox { template, signal: Arc::new(signal.clone()) });
+    Ok(Sms { outbox, signal, gateway })
 }
 
 /// Opens the database and applies migrations when configured.
@@ -95,33 +137,69 @@ pub fn token_verifier(
 }
 
 /// Wires the adapters into the domain services.
-///
-/// # Errors
-/// Invalid domain defaults in the settings.
-pub fn services(
+fn services(
     db: &DatabaseConnection,
     settings: &Settings,
     tokens: Arc<dyn TokenVerifier>,
+    sms: &Sms,
 ) -> anyhow::Result<Services> {
     let defaults = settings.domain_defaults()?;
     // Loads the phone-number metadata now, so the first customer request does not pay for it.
     let _ = PhoneNumber::parse("+254712345678", defaults.phone_region);
     let customers = Arc::new(SeaOrmCustomerRepository::new(db.clone()));
     let orders = Arc::new(SeaOrmOrderRepository::new(db.clone()));
+    let notifications = Arc::new(SeaOrmNotificationRepository::new(db.clone()));
     let clock = Arc::new(SystemClock);
+    let mut order_service = OrderService::new(orders.clone(), customers.clone(), clock.clone(), defaults.currency);
+    if let Some(outbox) = sms.outbox.clone() {
+        order_service = order_service.with_sms(outbox);
+    }
     Ok(Services {
-        customers: CustomerService::new(customers.clone(), clock.clone(), defaults.phone_region),
-        orders: OrderService::new(orders, customers, clock, defaults.currency),
+        customers: CustomerService::new(customers, clock.clone(), defaults.phone_region),
+        orders: order_service,
+        notifications: NotificationService::new(notifications, orders, clock, Arc::new(sms.signal.clone())),
         health: Arc::new(SeaOrmHealthCheck::new(db.clone())),
         tokens,
     })
 }
 
+/// Starts the outbox dispatcher unless it is turned off or SMS is disabled.
+fn start_dispatcher(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    sms: &Sms,
+    stop: watch::Receiver<bool>,
+) -> Option<JoinHandle<()>> {
+    let gateway = sms.gateway.clone()?;
+    if !settings.sms.dispatcher {
+        tracing::info!("sms.dispatcher is off: another process must send the outbox");
+        return None;
+    }
+    let policy = RetryPolicy {
+        max_attempts: settings.sms.max_attempts,
+        initial_backoff: Duration::from_millis(settings.sms.initial_backoff_ms),
+        max_backoff: Duration::from_millis(settings.sms.max_backoff_ms),
+    };
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let worker = format!("orderdesk-{}-{}", std::process::id(), &id[id.len() - 8..]);
+    let dispatcher = NotificationDispatcher::new(
+        Arc::new(SeaOrmNotificationRepository::new(db.clone())),
+        gateway,
+        Arc::new(SystemClock),
+        policy,
+        worker,
+        Duration::from_secs(settings.sms.lease_seconds),
+    );
+    let poll = Duration::from_millis(settings.sms.poll_interval_ms);
+    Some(tokio::spawn(run_dispatcher(dispatcher, sms.signal.notified(), poll, stop)))
+}
+
 impl Application {
-    /// Opens the database, binds the listener (port 0 picks a free port) and builds the app.
+    /// Opens the database, binds the listener (port 0 picks a free port), builds the app and
+    /// starts the SMS dispatcher.
     ///
     /// # Errors
-    /// Database, migration, auth or bind failures, with what failed in the message.
+    /// Database, migration, auth, SMS or bind failures, with what failed in the message.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = open_database(settings).await?;
         let bind = settings.server.bind;
@@ -135,13 +213,22 @@ impl Application {
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no socket address")?;
         let (tokens, dev_issuer) = token_verifier(settings, local_addr)?;
-        let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer };
-        let endpoint = app(services(&db, settings, tokens)?, options).map_to_response().boxed();
+        let sms = sms(settings)?;
+        let webhook_secret = settings.sms.webhook_secret.as_ref().map(|s| s.expose().to_owned());
+        if webhook_secret.is_none() && sms.gateway.is_some() {
+            tracing::warn!("sms.webhook_secret is not set: delivery reports will be refused");
+        }
+        let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret };
+        let endpoint = app(services(&db, settings, tokens, &sms)?, options).map_to_response().boxed();
+        let (stop_dispatcher, stop) = watch::channel(false);
+        let dispatcher = start_dispatcher(&db, settings, &sms, stop);
         Ok(Self {
             acceptor,
             local_addr,
             endpoint,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
+            stop_dispatcher,
+            dispatcher,
         })
     }
 
@@ -149,14 +236,20 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish (up to the timeout).
+    /// Serves until `shutdown` completes, lets in-flight requests finish (up to the timeout),
+    /// then stops the dispatcher after the SMS it has in hand.
     ///
     /// # Errors
     /// The listener fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.endpoint, shutdown, Some(self.shutdown_timeout))
-            .await
+            .await;
+        let _ = self.stop_dispatcher.send(true);
+        if let Some(dispatcher) = self.dispatcher {
+            let _ = tokio::time::timeout(self.shutdown_timeout, dispatcher).await;
+        }
+        served
     }
 }
 

@@ -3,6 +3,7 @@
 mod customers;
 mod entity;
 mod error;
+mod notifications;
 mod orders;
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 
 pub use customers::SeaOrmCustomerRepository;
+pub use notifications::SeaOrmNotificationRepository;
 pub use orders::SeaOrmOrderRepository;
 
 /// Database settings, nested by the server under `database`.

@@ -2,9 +2,14 @@
 
 use async_trait::async_trait;
 use orderdesk_domain::ports::{OrderFilter, OrderRepository};
-use orderdesk_domain::{Currency, CustomerId, ItemName, Money, Order, OrderId, Page, PageRequest, RepoError};
+use orderdesk_domain::{
+    Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, Page, PageRequest, RepoError,
+};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error};
@@ -53,9 +58,12 @@ fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
 #[async_trait]
 impl OrderRepository for SeaOrmOrderRepository {
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
-    async fn insert(&self, order: &Order) -> Result<(), RepoError> {
-        Entity::insert(to_row(order)).exec_without_returning(&self.db).await.map_err(repo_error)?;
-        Ok(())
+    async fn insert(&self, order: &Order, notifications: &[Notification]) -> Result<(), RepoError> {
+        // One transaction: an order is never stored without its SMS, nor an SMS without its order.
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        Entity::insert(to_row(order)).exec_without_returning(&txn).await.map_err(repo_error)?;
+        super::notifications::insert_all(&txn, notifications).await?;
+        txn.commit().await.map_err(repo_error)
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]

@@ -1,6 +1,7 @@
 //! Test support for this and other crates' tests (feature `test-support`): throwaway
 //! databases and a fake Auth0 tenant.
 
+pub mod africastalking;
 pub mod auth0;
 pub mod database;
 

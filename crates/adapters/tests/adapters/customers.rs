@@ -68,7 +68,7 @@ async fn customer_with_orders_cannot_be_deleted() {
         let alice = customer("ALICE");
         customers.insert(&alice).await.unwrap();
         let first = order(&alice, "10.00", day(1));
-        orders.insert(&first).await.unwrap();
+        orders.insert(&first, &[]).await.unwrap();
 
         let r = customers.delete(alice.id()).await;
         assert!(matches!(r, Err(RepoError::ForeignKey)), "{:?} {r:?}", db.backend);

@@ -6,6 +6,8 @@ mod auth;
 mod customers;
 mod migrations;
 mod orders;
+mod outbox;
+mod sms;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use orderdesk_domain::{

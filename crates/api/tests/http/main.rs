@@ -4,6 +4,7 @@
 mod auth;
 mod customers;
 mod errors;
+mod notifications;
 mod openapi;
 mod orders;
 
@@ -12,8 +13,9 @@ use std::sync::Arc;
 use orderdesk_api::{HttpOptions, Services, app};
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::memory::InMemoryStore;
-use orderdesk_domain::ports::{CustomerRepository, HealthCheck, SystemClock};
-use orderdesk_domain::service::{CustomerService, OrderService};
+use orderdesk_domain::notification::MessageTemplate;
+use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
+use orderdesk_domain::service::{CustomerService, NotificationService, OrderService, SmsOutbox};
 use orderdesk_domain::{Currency, PhoneRegion};
 use orderdesk_domain::{Permission, Principal, TokenRejection};
 use poem::endpoint::BoxEndpoint;
@@ -28,7 +30,8 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
     let clock = Arc::new(SystemClock);
     Services {
         customers: CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default()),
-        orders: OrderService::new(store, customers, clock, Currency::parse("KES").unwrap()),
+        orders: OrderService::new(store.clone(), customers, clock.clone(), Currency::parse("KES").unwrap()),
+        notifications: NotificationService::new(store.clone(), store, clock, Arc::new(NoSignal)),
         health,
         tokens: Arc::new(StaticTokens),
     }
@@ -54,9 +57,12 @@ impl TokenVerifier for StaticTokens {
     }
 }
 
+pub const WEBHOOK_SECRET: &str = "s3cret-path-token";
+
 /// A client that sends no token unless told to.
 pub fn anonymous_client_for(services: Services) -> Client {
-    let endpoint = app(services, HttpOptions::default()).into_endpoint().map_to_response().boxed();
+    let options = HttpOptions { webhook_secret: Some(WEBHOOK_SECRET.into()), ..HttpOptions::default() };
+    let endpoint = app(services, options).into_endpoint().map_to_response().boxed();
     TestClient::new(endpoint)
 }
 
@@ -73,9 +79,12 @@ pub fn client() -> Client {
 pub fn memory_services() -> Services {
     let store = Arc::new(InMemoryStore::default());
     let clock = Arc::new(SystemClock);
+    let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi").unwrap();
     Services {
         customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
-        orders: OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES").unwrap()),
+        orders: OrderService::new(store.clone(), store.clone(), clock.clone(), Currency::parse("KES").unwrap())
+            .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal) }),
+        notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
         health: store,
         tokens: Arc::new(StaticTokens),
     }

@@ -1,7 +1,11 @@
 //! Use cases. Services depend only on ports, held as `Arc<dyn Port>`.
 
 mod customers;
+mod notifications;
 mod orders;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
-pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService};
+pub use notifications::{
+    NotificationDispatcher, NotificationError, NotificationService, NotificationView, is_in_flight,
+};
+pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
-use crate::ports::{Clock, CustomerRepository, OrderFilter, OrderRepository};
-use crate::{Actor, Currency, CustomerId, ItemName, Money, Order, OrderId, Page, PageRequest};
+use crate::notification::MessageTemplate;
+use crate::ports::{Clock, CustomerRepository, OrderFilter, OrderRepository, OutboxSignal};
+use crate::{Actor, Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, Page, PageRequest};
 
 /// Raw input for a new order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,13 @@ pub struct OrderListQuery {
     pub ordered_to: Option<DateTime<Utc>>,
 }
 
+/// How new orders are announced by SMS: the text, and whom to wake once it is stored.
+#[derive(Clone)]
+pub struct SmsOutbox {
+    pub template: MessageTemplate,
+    pub signal: Arc<dyn OutboxSignal>,
+}
+
 /// The order use cases.
 #[derive(Clone)]
 pub struct OrderService {
@@ -45,6 +53,7 @@ pub struct OrderService {
     customers: Arc<dyn CustomerRepository>,
     clock: Arc<dyn Clock>,
     default_currency: Currency,
+    sms: Option<SmsOutbox>,
 }
 
 impl OrderService {
@@ -54,7 +63,13 @@ impl OrderService {
         clock: Arc<dyn Clock>,
         default_currency: Currency,
     ) -> Self {
-        Self { orders, customers, clock, default_currency }
+        Self { orders, customers, clock, default_currency, sms: None }
+    }
+
+    /// Every new order also writes an SMS to its customer into the outbox, atomically.
+    pub fn with_sms(mut self, outbox: SmsOutbox) -> Self {
+        self.sms = Some(outbox);
+        self
     }
 
     /// The currency used when an order names none.
@@ -79,10 +94,27 @@ impl OrderService {
         let now = self.clock.now();
         let ordered_at = draft.ordered_at.map_or(now, |t| t.trunc_subsecs(6));
         let order = Order::new(draft.customer_id, item, amount, ordered_at, now, actor);
-        self.orders.insert(&order).await.map_err(|e| match e {
-            RepoError::ForeignKey => ValidationErrors::single("customer_id", InvalidValue::UnknownReference).into(),
+        let unknown_customer =
+            || OrderError::from(ValidationErrors::single("customer_id", InvalidValue::UnknownReference));
+        let notification = match &self.sms {
+            Some(outbox) => {
+                let customer = self
+                    .customers
+                    .find(draft.customer_id)
+                    .await
+                    .map_err(OrderError::Storage)?
+                    .ok_or_else(unknown_customer)?;
+                Some(Notification::new(order.id(), customer.phone().clone(), outbox.template.render(&order), now))
+            }
+            None => None,
+        };
+        self.orders.insert(&order, notification.as_slice()).await.map_err(|e| match e {
+            RepoError::ForeignKey => unknown_customer(),
             other => OrderError::Storage(other),
         })?;
+        if let Some(outbox) = &self.sms {
+            outbox.signal.notify();
+        }
         Ok(order)
     }
 

@@ -1,4 +1,7 @@
 //! sea-orm entities: the storage shape, private to the adapters.
 
 pub(crate) mod customers;
+pub(crate) mod delivery_reports;
+pub(crate) mod notification_attempts;
+pub(crate) mod notifications;
 pub(crate) mod orders;

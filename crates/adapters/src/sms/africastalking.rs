@@ -1,0 +1,151 @@
+//! [`SmsGateway`] on Africa's Talking's form API (`POST /version1/messaging`), with each
+//! outcome classified for the retry policy as the contract describes.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use orderdesk_domain::PhoneNumber;
+use orderdesk_domain::notification::{SmsError, SmsReceipt};
+use orderdesk_domain::ports::SmsGateway;
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use super::{AfricasTalkingSettings, mask_phone};
+use crate::secret::Secret;
+
+/// Sends through Africa's Talking. The API key goes only into the `apiKey` header.
+#[derive(Clone)]
+pub struct AfricasTalkingSmsGateway {
+    http: reqwest::Client,
+    endpoint: String,
+    username: String,
+    api_key: Secret,
+    sender_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    #[serde(rename = "SMSMessageData")]
+    data: MessageData,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageData {
+    #[serde(rename = "Message", default)]
+    message: String,
+    #[serde(rename = "Recipients", default)]
+    recipients: Vec<Recipient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Recipient {
+    status_code: u16,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    cost: Option<String>,
+    #[serde(default)]
+    message_id: Option<String>,
+}
+
+impl AfricasTalkingSmsGateway {
+    /// # Errors
+    /// No API key is configured, or no HTTP client could be built.
+    pub fn new(settings: &AfricasTalkingSettings, timeout: Duration) -> Result<Self, String> {
+        let api_key = settings.api_key.clone().ok_or("sms.africastalking.api_key is required")?;
+        let http = crate::http::client(timeout).map_err(|e| e.to_string())?;
+        Ok(Self {
+            http,
+            endpoint: format!("{}/version1/messaging", settings.effective_base_url()),
+            username: settings.username.clone(),
+            api_key,
+            sender_id: settings.sender_id.clone().filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+/// Per-recipient status codes (contract 1.5): accepted, or a failure and its retry class.
+fn classify_recipient(recipient: Recipient) -> Result<SmsReceipt, SmsError> {
+    let reason = format!("{} ({})", recipient.status, recipient.status_code);
+    match recipient.status_code {
+        100..=102 => match recipient.message_id.filter(|id| !id.is_empty() && id != "None") {
+            Some(message_id) => Ok(SmsReceipt { message_id, status: recipient.status, cost: recipient.cost }),
+            None => Err(SmsError::Retryable(format!("accepted without a message id: {reason}"))),
+        },
+        // CouldNotRoute, DND window, AT internal and gateway errors: worth another try.
+        407 | 409 | 500 | 501 => Err(SmsError::Retryable(reason)),
+        // RiskHold, InvalidSenderId, InvalidPhoneNumber, UnsupportedNumberType, InsufficientBalance,
+        // UserInBlacklist, RejectedByGateway and anything unknown: retrying cannot help.
+        _ => Err(SmsError::Permanent(reason)),
+    }
+}
+
+/// A 2xx body: the single recipient's outcome, or the whole request refused.
+fn classify_body(body: &str) -> Result<SmsReceipt, SmsError> {
+    let envelope: Envelope = serde_json::from_str(body).map_err(|_| {
+        let snippet: String = body.chars().take(120).collect();
+        SmsError::Retryable(format!("unexpected answer from Africa's Talking: {snippet:?}"))
+    })?;
+    match envelope.data.recipients.into_iter().next() {
+        Some(recipient) => classify_recipient(recipient),
+        // "Whole request refused with HTTP 2xx": Message names the reason.
+        None => match envelope.data.message.as_str() {
+            "InvalidSenderId" | "InsufficientBalance" | "RiskHold" | "UserInBlacklist" => {
+                Err(SmsError::Permanent(format!("request refused: {}", envelope.data.message)))
+            }
+            other => Err(SmsError::Retryable(format!("request refused: {other:?}"))),
+        },
+    }
+}
+
+#[async_trait]
+impl SmsGateway for AfricasTalkingSmsGateway {
+    #[tracing::instrument(skip_all, fields(to = %mask_phone(to.as_str())))]
+    async fn send(&self, to: &PhoneNumber, message: &str) -> Result<SmsReceipt, SmsError> {
+        let mut form =
+            vec![("username", self.username.as_str()), ("to", to.as_str()), ("message", message), ("bulkSMSMode", "1")];
+        if let Some(sender) = &self.sender_id {
+            form.push(("from", sender));
+        }
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .header("apiKey", self.api_key.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| {
+                // Errors never carry the key: it is only in a header, and reqwest does not print headers.
+                if e.is_timeout() {
+                    SmsError::Ambiguous(format!("no answer within the timeout: {e}"))
+                } else {
+                    SmsError::Retryable(format!("cannot reach Africa's Talking: {e}"))
+                }
+            })?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| {
+            if e.is_timeout() {
+                SmsError::Ambiguous(format!("answer cut off: {e}"))
+            } else {
+                SmsError::Retryable(e.to_string())
+            }
+        })?;
+        match status {
+            s if s.is_success() => classify_body(&body),
+            StatusCode::UNAUTHORIZED => Err(SmsError::Permanent(
+                "Africa's Talking refused the credentials (401): check sms.africastalking.username and the API key"
+                    .into(),
+            )),
+            StatusCode::TOO_MANY_REQUESTS => Err(SmsError::Retryable("rate limited (429)".into())),
+            s if s.is_server_error() => Err(SmsError::Retryable(format!("Africa's Talking answered {s}"))),
+            // 409 carries the recipient (Nigerian DND); other 4xx are our mistakes.
+            StatusCode::CONFLICT => classify_body(&body),
+            s => Err(SmsError::Permanent(format!(
+                "Africa's Talking answered {s}: {}",
+                body.chars().take(120).collect::<String>()
+            ))),
+        }
+    }
+}

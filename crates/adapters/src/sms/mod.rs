@@ -1,0 +1,117 @@
+//! SMS: the Africa's Talking gateway, the `log` gateway for development, and the outbox
+//! dispatcher's run loop.
+
+mod africastalking;
+mod dispatcher;
+mod log;
+
+use serde::{Deserialize, Serialize};
+
+pub use africastalking::AfricasTalkingSmsGateway;
+pub use dispatcher::{TokioOutboxSignal, run_dispatcher};
+pub use log::LogSmsGateway;
+
+use crate::secret::Secret;
+
+/// Which gateway sends SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Africa's Talking (sandbox when the username is `sandbox`).
+    Africastalking,
+    /// Write each SMS to the log and record it as sent (development).
+    Log,
+    /// Send nothing and write no notifications.
+    Disabled,
+}
+
+/// Africa's Talking account settings, nested under `sms.africastalking`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AfricasTalkingSettings {
+    /// The app's username; `sandbox` selects the sandbox.
+    pub username: String,
+    /// The API key (environment only: `ORDERDESK_SMS__AFRICASTALKING__API_KEY`).
+    pub api_key: Option<Secret>,
+    /// A registered alphanumeric sender id or short code; AT's default sender when unset.
+    pub sender_id: Option<String>,
+    /// The API host; chosen from the username when empty (sandbox or live).
+    pub base_url: String,
+}
+
+impl Default for AfricasTalkingSettings {
+    fn default() -> Self {
+        Self { username: "sandbox".into(), api_key: None, sender_id: None, base_url: String::new() }
+    }
+}
+
+impl AfricasTalkingSettings {
+    pub const LIVE_URL: &'static str = "https://api.africastalking.com";
+    pub const SANDBOX_URL: &'static str = "https://api.sandbox.africastalking.com";
+
+    /// Whether the username selects the sandbox (compared case-insensitively, as the SDKs do).
+    pub fn is_sandbox(&self) -> bool {
+        self.username.eq_ignore_ascii_case("sandbox")
+    }
+
+    /// The configured base URL, or the sandbox/live default.
+    pub fn effective_base_url(&self) -> &str {
+        match self.base_url.trim_end_matches('/') {
+            "" if self.is_sandbox() => Self::SANDBOX_URL,
+            "" => Self::LIVE_URL,
+            url => url,
+        }
+    }
+}
+
+/// SMS settings, nested by the server under `sms`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SmsSettings {
+    /// Unset: `africastalking` when an API key is configured, else `log` (dev) or an error (production).
+    pub provider: Option<SmsProvider>,
+    pub africastalking: AfricasTalkingSettings,
+    /// The secret in the delivery-report callback path (environment only: `ORDERDESK_SMS__WEBHOOK_SECRET`).
+    pub webhook_secret: Option<Secret>,
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Bound on each call to the provider.
+    pub request_timeout_ms: u64,
+    /// Run the dispatcher in this process.
+    pub dispatcher: bool,
+    /// How often the dispatcher looks for due SMS when nothing wakes it.
+    pub poll_interval_ms: u64,
+    /// How long a claimed SMS stays with one dispatcher before another may take it over.
+    pub lease_seconds: u64,
+    /// Message template: `{reference}`, `{item}`, `{amount}`, `{currency}`, `{date}`, `{time}`.
+    pub template: String,
+    /// IANA time zone for `{date}` and `{time}`.
+    pub time_zone: String,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            provider: None,
+            africastalking: AfricasTalkingSettings::default(),
+            webhook_secret: None,
+            max_attempts: 6,
+            initial_backoff_ms: 2_000,
+            max_backoff_ms: 300_000,
+            request_timeout_ms: 10_000,
+            dispatcher: true,
+            poll_interval_ms: 1_000,
+            lease_seconds: 60,
+            template: orderdesk_domain::notification::MessageTemplate::DEFAULT.into(),
+            time_zone: "Africa/Nairobi".into(),
+        }
+    }
+}
+
+/// `+254712345678` → `***5678`: enough to tell numbers apart in logs, not to text them.
+pub fn mask_phone(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("***{tail}")
+}

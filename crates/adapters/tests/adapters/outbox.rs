@@ -1,0 +1,170 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use orderdesk_adapters::sms::AfricasTalkingSmsGateway;
+use orderdesk_adapters::testing::africastalking::FakeAfricasTalking;
+use orderdesk_adapters::testing::{Backend, backends, on_each_backend, with_database};
+use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, connect};
+use orderdesk_domain::notification::{AttemptOutcome, DeliveryReport, ReportEffect, RetryPolicy, SmsReceipt};
+use orderdesk_domain::ports::{CustomerRepository, NotificationRepository, OrderRepository, SystemClock};
+use orderdesk_domain::service::NotificationDispatcher;
+use orderdesk_domain::{Notification, NotificationStatus, RepoError};
+
+use crate::{customer, day, now, order};
+
+fn notification_for(o: &orderdesk_domain::Order, c: &orderdesk_domain::Customer) -> Notification {
+    Notification::new(o.id(), c.phone().clone(), "Order received".into(), now())
+}
+
+#[tokio::test]
+async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
+    on_each_backend(|db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
+        let alice = customer("A");
+        customers.insert(&alice).await.unwrap();
+        let good = order(&alice, "10", day(1));
+        orders.insert(&good, &[notification_for(&good, &alice)]).await.unwrap();
+        assert_eq!(outbox.list_for_order(good.id()).await.unwrap().len(), 1);
+
+        // The order insert fails (unknown customer): its notification must not exist either.
+        let ghost = customer("GHOST");
+        let orphan = order(&ghost, "10", day(1));
+        let result = orders.insert(&orphan, &[notification_for(&orphan, &ghost)]).await;
+        assert!(matches!(result, Err(RepoError::ForeignKey)), "{:?}", db.backend);
+        assert!(outbox.list_for_order(orphan.id()).await.unwrap().is_empty());
+        assert!(outbox.claim_due("w", now(), now(), 10).await.unwrap().len() == 1, "only the good one is due");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lease_left_by_a_crashed_dispatcher_is_taken_over_after_it_expires() {
+    on_each_backend(|db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
+        let alice = customer("A");
+        customers.insert(&alice).await.unwrap();
+        let o = order(&alice, "10", day(1));
+        orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
+
+        let t0 = now();
+        let lease = chrono::Duration::seconds(30);
+        let claimed = outbox.claim_due("crashed", t0, t0 + lease, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].status, NotificationStatus::Sending);
+        // "crashed" never records an outcome. While its lease holds, nobody else gets the row.
+        assert!(
+            outbox.claim_due("other", t0 + chrono::Duration::seconds(10), t0 + lease, 10).await.unwrap().is_empty()
+        );
+        let later = t0 + lease + chrono::Duration::seconds(1);
+        let taken = outbox.claim_due("other", later, later + lease, 10).await.unwrap();
+        assert_eq!(taken.len(), 1, "{:?}", db.backend);
+
+        // The crashed worker's late outcome is refused; the new owner's is recorded.
+        let receipt = SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None };
+        let sent = AttemptOutcome::Sent(receipt);
+        assert!(!outbox.record_attempt(taken[0].id, "crashed", 1, later, &sent, false).await.unwrap());
+        assert!(outbox.record_attempt(taken[0].id, "other", 1, later, &sent, false).await.unwrap());
+        let stored = outbox.find(taken[0].id).await.unwrap().unwrap();
+        assert_eq!((stored.status, stored.provider_message_id.as_deref()), (NotificationStatus::Sent, Some("ATXid_1")));
+        assert_eq!(outbox.attempts(taken[0].id).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delivery_reports_are_idempotent_and_never_undo_a_final_status() {
+    on_each_backend(|db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
+        let alice = customer("A");
+        customers.insert(&alice).await.unwrap();
+        let o = order(&alice, "10", day(1));
+        orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
+        let n = outbox.claim_due("w", now(), now() + chrono::Duration::seconds(30), 1).await.unwrap().remove(0);
+        let receipt = SmsReceipt { message_id: "ATXid_42".into(), status: "Success".into(), cost: None };
+        outbox.record_attempt(n.id, "w", 1, now(), &AttemptOutcome::Sent(receipt), false).await.unwrap();
+
+        let report = |status: &str| DeliveryReport {
+            provider_message_id: "ATXid_42".into(),
+            status: status.into(),
+            phone_number: Some(alice.phone().as_str().into()),
+            network_code: Some("99999".into()),
+            failure_reason: None,
+            raw: format!("id=ATXid_42&status={status}"),
+        };
+        assert_eq!(outbox.apply_delivery_report(&report("Buffered"), now()).await.unwrap(), ReportEffect::Applied);
+        assert_eq!(outbox.apply_delivery_report(&report("Buffered"), now()).await.unwrap(), ReportEffect::Ignored);
+        assert_eq!(outbox.apply_delivery_report(&report("Success"), now()).await.unwrap(), ReportEffect::Applied);
+        // A late interim report arrives after the final one.
+        assert_eq!(outbox.apply_delivery_report(&report("Submitted"), now()).await.unwrap(), ReportEffect::Ignored);
+        let stored = outbox.find(n.id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.status, stored.delivery_status.as_deref()),
+            (NotificationStatus::Delivered, Some("Success"))
+        );
+
+        let unknown = DeliveryReport { provider_message_id: "ATXid_nope".into(), ..report("Success") };
+        assert_eq!(outbox.apply_delivery_report(&unknown, now()).await.unwrap(), ReportEffect::UnknownMessage);
+        let wrong_phone = DeliveryReport { phone_number: Some("+254700000001".into()), ..report("Failed") };
+        assert_eq!(outbox.apply_delivery_report(&wrong_phone, now()).await.unwrap(), ReportEffect::Ignored);
+    })
+    .await;
+}
+
+/// Two dispatchers with their own connection pools (as two processes) drain 500 orders:
+/// the provider receives each SMS exactly once.
+#[tokio::test]
+async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
+    let backend = if backends().contains(&Backend::Postgres) { Backend::Postgres } else { Backend::Sqlite };
+    let fake = FakeAfricasTalking::start().await;
+    with_database(backend, |db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let alice = customer("A");
+        customers.insert(&alice).await.unwrap();
+        for _ in 0..500 {
+            let o = order(&alice, "1", day(1));
+            orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
+        }
+        let dispatcher = |name: &'static str| {
+            let fake_settings = fake.settings();
+            let settings = db.settings.clone();
+            async move {
+                let pool = connect(&settings).await.unwrap();
+                let gateway = AfricasTalkingSmsGateway::new(&fake_settings, Duration::from_secs(5)).unwrap();
+                let d = NotificationDispatcher::new(
+                    Arc::new(SeaOrmNotificationRepository::new(pool)),
+                    Arc::new(gateway),
+                    Arc::new(SystemClock),
+                    RetryPolicy::default(),
+                    name,
+                    Duration::from_secs(60),
+                );
+                let mut handled = 0;
+                loop {
+                    let n = d.run_once().await.unwrap();
+                    if n == 0 {
+                        return handled;
+                    }
+                    handled += n;
+                }
+            }
+        };
+        let (a, b) = tokio::join!(dispatcher("dispatcher-a"), dispatcher("dispatcher-b"));
+        assert_eq!(a + b, 500, "{:?}", db.backend);
+        assert!(a > 0 && b > 0, "both dispatchers took part: {a} + {b}");
+        assert_eq!(fake.requests(), 500);
+        let mut ids: Vec<String> = fake.accepted().into_iter().map(|s| s.message_id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 500);
+        let _ = Utc::now();
+    })
+    .await;
+}

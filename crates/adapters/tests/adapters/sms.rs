@@ -1,0 +1,98 @@
+use std::time::Duration;
+
+use orderdesk_adapters::sms::AfricasTalkingSmsGateway;
+use orderdesk_adapters::testing::africastalking::{FakeAfricasTalking, Mode};
+use orderdesk_domain::notification::SmsError;
+use orderdesk_domain::ports::SmsGateway;
+use orderdesk_domain::{PhoneNumber, PhoneRegion};
+
+fn phone(number: &str) -> PhoneNumber {
+    PhoneNumber::parse(number, PhoneRegion::default()).unwrap()
+}
+
+fn gateway(fake: &FakeAfricasTalking, timeout_ms: u64) -> AfricasTalkingSmsGateway {
+    AfricasTalkingSmsGateway::new(&fake.settings(), Duration::from_millis(timeout_ms)).unwrap()
+}
+
+#[tokio::test]
+async fn an_accepted_sms_returns_the_provider_id_and_cost() {
+    let fake = FakeAfricasTalking::start().await;
+    let receipt = gateway(&fake, 2_000).send(&phone("+254712345678"), "Order ABC received").await.unwrap();
+    assert!(receipt.message_id.starts_with("ATXid_"));
+    assert_eq!(receipt.cost.as_deref(), Some("KES 0.8000"));
+    let accepted = fake.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!((accepted[0].to.as_str(), accepted[0].message.as_str()), ("+254712345678", "Order ABC received"));
+}
+
+#[tokio::test]
+async fn each_per_recipient_failure_is_classified() {
+    let fake = FakeAfricasTalking::start().await;
+    let gateway = gateway(&fake, 2_000);
+    // The fake fails a number whose last three digits are the status code.
+    let cases = [
+        ("+254712345401", "permanent"), // RiskHold
+        ("+254712345403", "permanent"), // InvalidPhoneNumber
+        ("+254712345404", "permanent"), // UnsupportedNumberType
+        ("+254712345405", "permanent"), // InsufficientBalance
+        ("+254712345406", "permanent"), // UserInBlacklist
+        ("+254712345407", "retryable"), // CouldNotRoute
+        ("+254712345500", "retryable"), // InternalServerError
+        ("+254712345501", "retryable"), // GatewayError
+        ("+254712345502", "permanent"), // RejectedByGateway
+    ];
+    for (number, class) in cases {
+        let error = gateway.send(&phone(number), "hi").await.unwrap_err();
+        let actual = match error {
+            SmsError::Permanent(_) => "permanent",
+            SmsError::Retryable(_) => "retryable",
+            SmsError::Ambiguous(_) => "ambiguous",
+        };
+        assert_eq!(actual, class, "{number}: {error}");
+    }
+    assert!(fake.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn outages_and_bad_credentials_are_classified() {
+    let fake = FakeAfricasTalking::start().await;
+    let to = phone("+254712345678");
+
+    fake.set_mode(Mode::Unauthorized);
+    let error = gateway(&fake, 2_000).send(&to, "hi").await.unwrap_err();
+    assert!(matches!(&error, SmsError::Permanent(reason) if reason.contains("401")), "{error}");
+    assert!(!error.to_string().contains(orderdesk_adapters::testing::africastalking::API_KEY), "the key never shows");
+
+    fake.set_mode(Mode::Down);
+    assert!(matches!(gateway(&fake, 2_000).send(&to, "hi").await, Err(SmsError::Retryable(_))));
+
+    fake.set_mode(Mode::NotAvailable);
+    let error = gateway(&fake, 2_000).send(&to, "hi").await.unwrap_err();
+    assert!(matches!(&error, SmsError::Retryable(reason) if reason.contains("currently not available")), "{error}");
+
+    fake.set_mode(Mode::Slow(Duration::from_millis(800)));
+    assert!(matches!(gateway(&fake, 200).send(&to, "hi").await, Err(SmsError::Ambiguous(_))));
+
+    fake.set_mode(Mode::Normal);
+    assert!(gateway(&fake, 2_000).send(&to, "hi").await.is_ok(), "recovers");
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_refused_by_the_fake_like_the_real_api() {
+    let fake = FakeAfricasTalking::start().await;
+    let mut settings = fake.settings();
+    settings.api_key = Some(orderdesk_adapters::secret::Secret::new("wrong"));
+    let gateway = AfricasTalkingSmsGateway::new(&settings, Duration::from_secs(2)).unwrap();
+    assert!(matches!(gateway.send(&phone("+254712345678"), "hi").await, Err(SmsError::Permanent(_))));
+}
+
+#[tokio::test]
+async fn unreachable_provider_is_retryable() {
+    let mut settings = orderdesk_adapters::sms::AfricasTalkingSettings {
+        api_key: Some(orderdesk_adapters::secret::Secret::new("k")),
+        ..Default::default()
+    };
+    settings.base_url = "http://127.0.0.1:9".into();
+    let gateway = AfricasTalkingSmsGateway::new(&settings, Duration::from_secs(2)).unwrap();
+    assert!(matches!(gateway.send(&phone("+254712345678"), "hi").await, Err(SmsError::Retryable(_))));
+}

@@ -1,0 +1,160 @@
+use std::time::{Duration, Instant};
+
+use orderdesk_adapters::secret::Secret;
+use orderdesk_adapters::sms::SmsProvider;
+use orderdesk_adapters::testing::africastalking::{FakeAfricasTalking, Mode};
+use orderdesk_adapters::testing::{Backend, with_database};
+use orderdesk_server::settings::Settings;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+const SECRET: &str = "e2e-webhook-secret-0123456789";
+
+fn with_fake(fake: &FakeAfricasTalking) -> impl FnOnce(&mut Settings) + '_ {
+    move |s| {
+        s.sms.provider = Some(SmsProvider::Africastalking);
+        s.sms.africastalking = fake.settings();
+        s.sms.webhook_secret = Some(Secret::new(SECRET));
+        s.sms.initial_backoff_ms = 100;
+        s.sms.max_backoff_ms = 200;
+        s.sms.request_timeout_ms = 2_000;
+        s.sms.poll_interval_ms = 100;
+    }
+}
+
+async fn notifications(app: &TestApp, order: &Value) -> Vec<Value> {
+    let url = app.url(&format!("/api/v1/orders/{}/notifications", order["id"].as_str().unwrap()));
+    let list: Value = app.http.get(url).send().await.unwrap().json().await.unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn wait_for_status(app: &TestApp, order: &Value, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let items = notifications(app, order).await;
+        if items[0]["status"] == status || Instant::now() > deadline {
+            return items[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn report(app: &TestApp, secret: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let url = app.url(&format!("/webhooks/africastalking/delivery-reports/{secret}"));
+    app.anonymous.post(url).form(form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_new_order_is_texted_within_a_second_and_its_delivery_report_lands() {
+    let fake = FakeAfricasTalking::start().await;
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app_with(&db, with_fake(&fake)).await;
+        let customer: Value = app.post_customer("SMS-1").await.json().await.unwrap();
+        let started = Instant::now();
+        let response = app.post_order(&customer["id"], "250.50").await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let order: Value = response.json().await.unwrap();
+
+        let accepted = fake.wait_for_accepted(1, Duration::from_secs(1)).await;
+        assert_eq!(accepted.len(), 1, "sent within a second");
+        let elapsed = started.elapsed();
+        assert_eq!(accepted[0].to, "+254712345678");
+        assert!(accepted[0].message.contains("KES 250.50"), "{}", accepted[0].message);
+
+        let sent = wait_for_status(&app, &order, "sent").await;
+        assert_eq!(sent["provider_message_id"], accepted[0].message_id);
+        assert_eq!(sent["attempt_log"][0]["outcome"], "sent");
+        let message_id = accepted[0].message_id.clone();
+
+        let interim = [
+            ("id", message_id.as_str()),
+            ("status", "Buffered"),
+            ("phoneNumber", "+254712345678"),
+            ("networkCode", "99999"),
+        ];
+        assert_eq!(report(&app, SECRET, &interim).await.status(), StatusCode::OK);
+        let fine = [
+            ("id", message_id.as_str()),
+            ("status", "Success"),
+            ("phoneNumber", "+254712345678"),
+            ("networkCode", "99999"),
+        ];
+        assert_eq!(report(&app, SECRET, &fine).await.status(), StatusCode::OK);
+        // Replayed and out of order: nothing changes.
+        assert_eq!(report(&app, SECRET, &fine).await.status(), StatusCode::OK);
+        assert_eq!(report(&app, SECRET, &interim).await.status(), StatusCode::OK);
+        let bad_secret = report(&app, "not-the-secret", &[("id", message_id.as_str()), ("status", "Failed")]).await;
+        assert_eq!(bad_secret.status(), StatusCode::UNAUTHORIZED);
+
+        let delivered = wait_for_status(&app, &order, "delivered").await;
+        assert_eq!(delivered["delivery_status"], "Success");
+        assert_eq!(fake.accepted().len(), 1, "texted once");
+        eprintln!("order to provider: {elapsed:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_provider_being_down_delays_but_never_loses_the_sms() {
+    let fake = FakeAfricasTalking::start().await;
+    fake.set_mode(Mode::Down);
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app_with(&db, with_fake(&fake)).await;
+        let customer: Value = app.post_customer("SMS-2").await.json().await.unwrap();
+        let response = app.post_order(&customer["id"], "10").await;
+        assert_eq!(response.status(), StatusCode::CREATED, "the order does not wait for SMS");
+        let order: Value = response.json().await.unwrap();
+
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let waiting = notifications(&app, &order).await.remove(0);
+        assert_eq!(waiting["status"], "pending");
+        assert!(waiting["attempts"].as_u64().unwrap() >= 1);
+        assert!(waiting["last_error"].as_str().unwrap().contains("500"));
+
+        fake.set_mode(Mode::Normal);
+        let sent = wait_for_status(&app, &order, "sent").await;
+        assert_eq!(sent["status"], "sent");
+        assert_eq!(fake.accepted().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_permanent_failure_stops_and_a_person_can_retry_it() {
+    let fake = FakeAfricasTalking::start().await;
+    fake.set_mode(Mode::Unauthorized);
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app_with(&db, with_fake(&fake)).await;
+        let customer: Value = app.post_customer("SMS-3").await.json().await.unwrap();
+        let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+        let failed = wait_for_status(&app, &order, "failed").await;
+        assert!(failed["last_error"].as_str().unwrap().contains("401"), "{failed}");
+        assert_eq!(failed["attempts"], 1, "bad credentials are not retried");
+
+        fake.set_mode(Mode::Normal);
+        let url = app.url(&format!(
+            "/api/v1/orders/{}/notifications/{}/retry",
+            order["id"].as_str().unwrap(),
+            failed["id"].as_str().unwrap()
+        ));
+        let retried = app.http.post(url).send().await.unwrap();
+        assert_eq!(retried.status(), StatusCode::OK);
+        wait_for_status(&app, &order, "sent").await;
+        assert_eq!(fake.accepted().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_nothing_configured_sms_go_to_the_log() {
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app(&db).await;
+        let customer: Value = app.post_customer("LOG").await.json().await.unwrap();
+        let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+        let sent = wait_for_status(&app, &order, "sent").await;
+        assert!(sent["provider_message_id"].as_str().unwrap().starts_with("log-"));
+    })
+    .await;
+}
