@@ -9,6 +9,7 @@ mod m20261126_000001_create_customers;
 mod m20261126_000002_create_orders;
 mod m20261126_000003_add_audit_actors;
 mod m20261126_000004_create_notifications;
+mod m20261126_000005_create_sessions;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_orders::Migration),
             Box::new(m20261126_000003_add_audit_actors::Migration),
             Box::new(m20261126_000004_create_notifications::Migration),
+            Box::new(m20261126_000005_create_sessions::Migration),
         ]
     }
 }

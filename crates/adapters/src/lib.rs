@@ -13,7 +13,7 @@ pub mod testing;
 
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository, SeaOrmOrderRepository,
-    connect, migrate,
+    SeaOrmSessionRepository, connect, migrate,
 };
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

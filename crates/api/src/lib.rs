@@ -10,6 +10,7 @@ mod health;
 pub mod json;
 pub mod middleware;
 mod orders;
+pub mod pages;
 pub mod problem;
 pub mod security;
 mod tags;
@@ -52,7 +53,7 @@ pub struct IssuerDocuments {
 }
 
 /// HTTP-level settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpOptions {
     /// Bodies larger than this get 413.
     pub max_body_bytes: usize,
@@ -60,11 +61,13 @@ pub struct HttpOptions {
     pub dev_issuer: Option<IssuerDocuments>,
     /// The delivery-report webhook's path secret; without it the webhook refuses every call.
     pub webhook_secret: Option<String>,
+    /// The web dashboard and sign-in pages; not served when `None`.
+    pub web: Option<pages::WebOptions>,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, dev_issuer: None, webhook_secret: None }
+        Self { max_body_bytes: 64 * 1024, dev_issuer: None, webhook_secret: None, web: None }
     }
 }
 
@@ -92,14 +95,43 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
-    let mut routes = Route::new().at("/openapi.json", spec).nest("/docs", docs).at("/problems/:slug", problem_page);
+    // The API is nested at the root first, so the exact page routes below take precedence.
+    let mut routes =
+        Route::new().nest("/", api).at("/openapi.json", spec).nest("/docs", docs).at("/problems/:slug", problem_page);
     if let Some(documents) = options.dev_issuer {
         routes = routes
             .at("/.well-known/jwks.json", json_document(documents.jwks))
             .at("/.well-known/openid-configuration", json_document(documents.discovery));
     }
+    let mut home = None;
+    if let Some(web) = options.web {
+        let pages = Arc::new(pages::routes(web, services.clone()));
+        for path in [
+            "/login",
+            "/callback",
+            "/logout",
+            "/dashboard",
+            "/dashboard/customers",
+            "/dashboard/orders",
+            "/authorize",
+            "/oauth/token",
+            "/v2/logout",
+        ] {
+            routes = routes.at(path, pages.clone());
+        }
+        home = Some(pages);
+    }
     routes
-        .nest("/", api)
+        // The API's root nest owns "/" in poem's router, so the home page is dispatched here.
+        .around(move |ep, req| {
+            let home = home.clone();
+            async move {
+                match home {
+                    Some(pages) if req.uri().path() == "/" => pages.call(req).await,
+                    _ => ep.call(req).await.map(IntoResponse::into_response),
+                }
+            }
+        })
         .data(services.tokens)
         .around(move |ep, req| middleware::limit_body(ep, req, limit))
         .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
@@ -146,4 +178,4 @@ fn problem_page(Path(slug): Path<String>) -> poem::Response {
     }
 }
 
-use poem::IntoResponse as _;
+use poem::IntoResponse;

@@ -47,6 +47,7 @@ pub mod page;
 pub mod ports;
 pub mod service;
 mod text;
+pub mod web;
 
 pub use audit::AuditTrail;
 pub use auth::{Actor, Permission, Principal, TokenRejection};

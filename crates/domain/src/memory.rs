@@ -105,6 +105,20 @@ impl CustomerRepository for InMemoryStore {
         let rows = newest_first(self.tables().customers.iter(), page, |_| true);
         Ok(Page::from_overfetch(rows, page.limit, customer_key))
     }
+
+    async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
+        let needle = text.to_ascii_lowercase();
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self
+            .tables()
+            .customers
+            .values()
+            .rev()
+            .filter(|c| c.name().as_str().to_ascii_lowercase().contains(&needle) || c.code().key().contains(&needle))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -269,6 +283,15 @@ impl NotificationRepository for InMemoryStore {
         n.next_attempt_at = now;
         n.updated_at = now;
         Ok(Some(n.clone()))
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError> {
+        let tables = self.tables();
+        Ok(NotificationStatus::ALL
+            .into_iter()
+            .map(|status| (status, tables.notifications.values().filter(|n| n.status == status).count() as u64))
+            .filter(|(_, count)| *count > 0)
+            .collect())
     }
 
     async fn apply_delivery_report(

@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::notification::{Attempt, AttemptOutcome, DeliveryReport, ReportEffect, SmsError, SmsReceipt};
-use crate::{Customer, CustomerId, Notification, NotificationId, Order, OrderId, Page, PageRequest, PhoneNumber};
+use crate::{
+    Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page, PageRequest,
+    PhoneNumber,
+};
 
 /// Stores customers.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -41,6 +44,12 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError>;
+
+    /// Customers whose name or code contains `text` (ignoring ASCII case), newest first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError>;
 }
 
 /// Which orders to list.
@@ -143,6 +152,12 @@ pub trait NotificationRepository: Send + Sync {
     /// # Errors
     /// [`RepoError::NotFound`], or a storage failure.
     async fn requeue(&self, id: NotificationId, now: DateTime<Utc>) -> Result<Option<Notification>, RepoError>;
+
+    /// How many notifications are in each status.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError>;
 
     /// Applies a delivery report, monotonically: a final status is never replaced.
     ///

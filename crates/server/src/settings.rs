@@ -10,6 +10,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use orderdesk_adapters::DatabaseSettings;
 use orderdesk_adapters::auth::AuthSettings;
+use orderdesk_adapters::secret::Secret;
 use orderdesk_adapters::sms::{SmsProvider, SmsSettings};
 use orderdesk_domain::notification::MessageTemplate;
 use orderdesk_domain::{Currency, PhoneRegion};
@@ -25,6 +26,7 @@ pub struct Settings {
     pub database: DatabaseSection,
     pub auth: AuthSettings,
     pub sms: SmsSettings,
+    pub web: WebSettings,
     pub http: HttpSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
@@ -81,6 +83,25 @@ pub struct DatabaseSection {
 impl Default for DatabaseSection {
     fn default() -> Self {
         Self { connection: DatabaseSettings::default(), migrate_on_start: true }
+    }
+}
+
+/// The web dashboard.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct WebSettings {
+    /// The public base URL (`https://orders.example.com`) for the callback and sign-out return
+    /// URLs. Dev default: `http://127.0.0.1:<port>`.
+    pub public_url: String,
+    pub session_ttl_minutes: u64,
+    /// Key for the sign-in cookie, 32+ characters (environment only; generated into the data
+    /// directory in dev when unset).
+    pub cookie_secret: Option<Secret>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self { public_url: String::new(), session_ttl_minutes: 480, cookie_secret: None }
     }
 }
 
@@ -154,6 +175,7 @@ impl Default for Settings {
             database: DatabaseSection::default(),
             auth: AuthSettings::default(),
             sms: SmsSettings::default(),
+            web: WebSettings::default(),
             http: HttpSettings::default(),
             customers: CustomerSettings::default(),
             orders: OrderSettings::default(),
@@ -235,7 +257,43 @@ impl Settings {
         }
         settings.check_auth()?;
         settings.check_sms()?;
+        settings.check_web()?;
         Ok(settings)
+    }
+
+    /// Whether the dashboard can sign people in: the dev issuer, or a configured client.
+    pub fn dashboard_enabled(&self) -> bool {
+        self.uses_dev_issuer() || !self.auth.client_id.is_empty()
+    }
+
+    fn check_web(&self) -> anyhow::Result<()> {
+        if self.web.cookie_secret.as_ref().is_some_and(|s| s.expose().len() < 32) {
+            bail!("invalid configuration: web.cookie_secret must be at least 32 characters");
+        }
+        if self.uses_dev_issuer() || self.auth.client_id.is_empty() {
+            return Ok(());
+        }
+        if self.auth.client_secret.is_none() {
+            bail!("invalid configuration: auth.client_id is set but ORDERDESK_AUTH__CLIENT_SECRET is not");
+        }
+        if self.web.public_url.is_empty() {
+            bail!(
+                "invalid configuration: web.public_url is required for the dashboard (the Auth0 callback URL is {{web.public_url}}/callback)"
+            );
+        }
+        if self.profile == Profile::Production {
+            if !self.web.public_url.starts_with("https://") {
+                bail!(
+                    "invalid configuration: web.public_url must use https in production (session cookies are Secure)"
+                );
+            }
+            if self.web.cookie_secret.is_none() {
+                bail!(
+                    "invalid configuration: the production profile requires ORDERDESK_WEB__COOKIE_SECRET (32+ characters)"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The SMS provider in effect: as configured, else Africa's Talking when it has an API key,
@@ -360,9 +418,11 @@ impl Settings {
 }
 
 /// Settings that may come only from the environment, with their variables.
-const SECRETS: [(&str, &str); 2] = [
+const SECRETS: [(&str, &str); 4] = [
     ("sms.africastalking.api_key", "ORDERDESK_SMS__AFRICASTALKING__API_KEY"),
     ("sms.webhook_secret", "ORDERDESK_SMS__WEBHOOK_SECRET"),
+    ("auth.client_secret", "ORDERDESK_AUTH__CLIENT_SECRET"),
+    ("web.cookie_secret", "ORDERDESK_WEB__COOKIE_SECRET"),
 ];
 
 /// Names each failing key in its config-file form (`server.bind`) and says where the value came from.

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use orderdesk_adapters::auth::{AuthSettings, DevIssuer, JwksTokenVerifier};
+use orderdesk_adapters::SeaOrmSessionRepository;
+use orderdesk_adapters::auth::{AuthSettings, DevIssuer, HttpOidcClient, JwksTokenVerifier};
+use orderdesk_adapters::secret::Secret;
 use orderdesk_adapters::sms::{
     AfricasTalkingSmsGateway, LogSmsGateway, SmsProvider, TokioOutboxSignal, run_dispatcher,
 };
@@ -13,6 +15,7 @@ use orderdesk_adapters::{
     DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository,
     SeaOrmOrderRepository, connect, migrate,
 };
+use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
 use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::auth::TokenVerifier;
@@ -21,6 +24,7 @@ use orderdesk_domain::ports::SmsGateway;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::{CustomerService, OrderService};
 use orderdesk_domain::service::{NotificationDispatcher, NotificationService, SmsOutbox};
+use orderdesk_domain::web::OidcClient;
 use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{EndpointExt, Response, Server};
@@ -113,7 +117,7 @@ pub fn dev_issuer(settings: &Settings, addr: SocketAddr) -> anyhow::Result<DevIs
 pub fn token_verifier(
     settings: &Settings,
     addr: SocketAddr,
-) -> anyhow::Result<(Arc<dyn TokenVerifier>, Option<IssuerDocuments>)> {
+) -> anyhow::Result<(Arc<dyn TokenVerifier>, Option<DevIssuer>)> {
     if settings.uses_dev_issuer() {
         let issuer = dev_issuer(settings, addr)?;
         let verifier_settings = AuthSettings {
@@ -123,8 +127,7 @@ pub fn token_verifier(
         };
         let verifier = JwksTokenVerifier::new(&verifier_settings).map_err(anyhow::Error::msg)?;
         tracing::info!(issuer = issuer.issuer(), "using the built-in dev issuer; get a token with `orderdesk token`");
-        let documents = IssuerDocuments { jwks: issuer.jwks_json(), discovery: issuer.discovery_json() };
-        return Ok((Arc::new(verifier), Some(documents)));
+        return Ok((Arc::new(verifier), Some(issuer)));
     }
     let verifier = JwksTokenVerifier::new(&settings.auth).map_err(anyhow::Error::msg)?;
     let prefetching = verifier.clone();
@@ -134,6 +137,83 @@ pub fn token_verifier(
         }
     });
     Ok((Arc::new(verifier), None))
+}
+
+/// The dev dashboard's client id at the built-in issuer.
+pub const DEV_CLIENT_ID: &str = "orderdesk-dev-dashboard";
+
+/// The dashboard's sign-in wiring: Auth0's (or the dev issuer's) OpenID client, sessions in
+/// the database, and the cookie key.
+///
+/// # Errors
+/// The OIDC client cannot be built, or the dev cookie key cannot be stored.
+fn web_options(
+    settings: &Settings,
+    addr: SocketAddr,
+    db: &DatabaseConnection,
+    dev: Option<DevIssuer>,
+) -> anyhow::Result<Option<WebOptions>> {
+    let public_url = if settings.web.public_url.is_empty() {
+        dev_issuer_url(addr).trim_end_matches('/').to_owned()
+    } else {
+        settings.web.public_url.trim_end_matches('/').to_owned()
+    };
+    let cookie_key = match &settings.web.cookie_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => dev_cookie_key(&settings.server.data_dir)?,
+    };
+    let (oidc, dev_issuer): (Option<Arc<dyn OidcClient>>, Option<DevIssuerOptions>) = match dev {
+        Some(issuer) => {
+            // The dev issuer and its client live in this process: a fresh secret per start.
+            let client_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+            let auth = AuthSettings {
+                issuer: issuer.issuer().to_owned(),
+                audience: issuer.audience().to_owned(),
+                ..settings.auth.clone()
+            };
+            let client = HttpOidcClient::new(&auth, DEV_CLIENT_ID, Secret::new(client_secret.clone()))
+                .map_err(anyhow::Error::msg)?;
+            let options = DevIssuerOptions { signer: Arc::new(issuer), client_id: DEV_CLIENT_ID.into(), client_secret };
+            (Some(Arc::new(client)), Some(options))
+        }
+        None if !settings.auth.client_id.is_empty() => {
+            let secret = settings.auth.client_secret.clone().context("auth.client_secret is required")?;
+            let client =
+                HttpOidcClient::new(&settings.auth, &settings.auth.client_id, secret).map_err(anyhow::Error::msg)?;
+            (Some(Arc::new(client)), None)
+        }
+        None => (None, None),
+    };
+    Ok(Some(WebOptions {
+        secure_cookies: public_url.starts_with("https://"),
+        public_url,
+        session_ttl: Duration::from_secs(settings.web.session_ttl_minutes.max(1) * 60),
+        cookie_key,
+        oidc,
+        sessions: Arc::new(SeaOrmSessionRepository::new(db.clone())),
+        dev_issuer,
+    }))
+}
+
+/// The dev profile's cookie key, created once in the data directory (mode 0600).
+fn dev_cookie_key(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join("cookie-secret");
+    if let Ok(existing) = std::fs::read(&path)
+        && existing.len() >= 32
+    {
+        return Ok(existing);
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(
+        &mut options.open(&path).with_context(|| format!("cannot write {}", path.display()))?,
+        key.as_bytes(),
+    )?;
+    Ok(key.into_bytes())
 }
 
 /// Wires the adapters into the domain services.
@@ -213,12 +293,14 @@ impl Application {
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no socket address")?;
         let (tokens, dev_issuer) = token_verifier(settings, local_addr)?;
+        let web = web_options(settings, local_addr, &db, dev_issuer.clone())?;
+        let dev_issuer = dev_issuer.map(|i| IssuerDocuments { jwks: i.jwks_json(), discovery: i.discovery_json() });
         let sms = sms(settings)?;
         let webhook_secret = settings.sms.webhook_secret.as_ref().map(|s| s.expose().to_owned());
         if webhook_secret.is_none() && sms.gateway.is_some() {
             tracing::warn!("sms.webhook_secret is not set: delivery reports will be refused");
         }
-        let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret };
+        let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web };
         let endpoint = app(services(&db, settings, tokens, &sms)?, options).map_to_response().boxed();
         let (stop_dispatcher, stop) = watch::channel(false);
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use orderdesk_domain::Permission;
+use orderdesk_domain::web::{DevSignIn, DevTokens};
 use serde::Serialize;
 
 /// Failures loading or creating the dev key, or signing.
@@ -92,6 +93,10 @@ impl DevIssuer {
         serde_json::json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{}.well-known/jwks.json", self.issuer),
+            "authorization_endpoint": format!("{}authorize", self.issuer),
+            "token_endpoint": format!("{}oauth/token", self.issuer),
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post"],
         })
@@ -122,6 +127,43 @@ impl DevIssuer {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
         Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
+    }
+}
+
+#[derive(Serialize)]
+struct IdClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    iat: u64,
+    exp: u64,
+    nonce: &'a str,
+    name: &'a str,
+    email: &'a str,
+}
+
+impl DevSignIn for DevIssuer {
+    fn issue(
+        &self,
+        subject: &str,
+        name: &str,
+        email: &str,
+        permissions: &[Permission],
+        client_id: &str,
+        nonce: &str,
+    ) -> Result<DevTokens, String> {
+        let access_token = self.mint(subject, permissions, Duration::from_secs(3600)).map_err(|e| e.to_string())?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let claims =
+            IdClaims { iss: &self.issuer, sub: subject, aud: client_id, iat: now, exp: now + 600, nonce, name, email };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        let id_token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| e.to_string())?;
+        Ok(DevTokens { access_token, id_token })
+    }
+
+    fn issuer(&self) -> &str {
+        &self.issuer
     }
 }
 

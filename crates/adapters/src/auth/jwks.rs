@@ -60,7 +60,6 @@ struct RefreshState {
 #[derive(Deserialize)]
 struct Claims {
     sub: Option<String>,
-    iat: Option<u64>,
     scope: Option<String>,
     permissions: Option<Vec<String>>,
 }
@@ -265,9 +264,13 @@ fn now_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-#[async_trait]
-impl TokenVerifier for JwksTokenVerifier {
-    async fn verify(&self, token: &str) -> Result<Principal, TokenRejection> {
+impl JwksTokenVerifier {
+    /// Verifies a token's header, key, signature, issuer, audience and validity period, and
+    /// returns its claims. `sub` is required.
+    ///
+    /// # Errors
+    /// A [`TokenRejection`] saying what is wrong with the token.
+    pub async fn verify_claims<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenRejection> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenRejection::TooLarge);
         }
@@ -287,12 +290,27 @@ impl TokenVerifier for JwksTokenVerifier {
         if cached.algorithm.is_some_and(|alg| alg != header.alg) {
             return Err(TokenRejection::UnsupportedAlgorithm);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &cached.key, &self.inner.validation(header.alg))
+        let data = jsonwebtoken::decode::<WithIssuedAt<T>>(token, &cached.key, &self.inner.validation(header.alg))
             .map_err(|e| rejection(e.kind()))?;
-        let claims = data.claims;
-        if claims.iat.is_some_and(|iat| iat > now_seconds() + self.inner.leeway) {
+        if data.claims.iat.is_some_and(|iat| iat > now_seconds() + self.inner.leeway) {
             return Err(TokenRejection::NotYetValid);
         }
+        Ok(data.claims.rest)
+    }
+}
+
+/// The caller's claims plus `iat`, which jsonwebtoken does not check.
+#[derive(Deserialize)]
+struct WithIssuedAt<T> {
+    iat: Option<u64>,
+    #[serde(flatten)]
+    rest: T,
+}
+
+#[async_trait]
+impl TokenVerifier for JwksTokenVerifier {
+    async fn verify(&self, token: &str) -> Result<Principal, TokenRejection> {
+        let claims: Claims = self.verify_claims(token).await?;
         let subject = claims.sub.filter(|s| !s.is_empty()).ok_or(TokenRejection::MissingSubject)?;
         Ok(Principal::from_claims(subject, claims.permissions.as_deref(), claims.scope.as_deref()))
     }

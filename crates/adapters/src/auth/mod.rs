@@ -3,11 +3,13 @@
 
 mod dev_issuer;
 mod jwks;
+mod oidc;
 
 use serde::{Deserialize, Serialize};
 
 pub use dev_issuer::{DevIssuer, DevIssuerError};
 pub use jwks::JwksTokenVerifier;
+pub use oidc::HttpOidcClient;
 
 /// Signing algorithms that may be allowed: RSA only, so an HMAC or `none` token never verifies.
 pub const SUPPORTED_ALGORITHMS: [&str; 6] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
@@ -33,6 +35,10 @@ pub struct AuthSettings {
     pub jwks_uri: String,
     /// Timeout for discovery and JWKS requests.
     pub http_timeout_ms: u64,
+    /// The dashboard's Auth0 application (Regular Web Application) client id.
+    pub client_id: String,
+    /// Its client secret (environment only: `ORDERDESK_AUTH__CLIENT_SECRET`).
+    pub client_secret: Option<crate::secret::Secret>,
 }
 
 impl Default for AuthSettings {
@@ -46,6 +52,8 @@ impl Default for AuthSettings {
             jwks_cache_seconds: 600,
             jwks_uri: String::new(),
             http_timeout_ms: 5_000,
+            client_id: String::new(),
+            client_secret: None,
         }
     }
 }

@@ -5,8 +5,10 @@ use orderdesk_domain::ports::CustomerRepository;
 use orderdesk_domain::{
     Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError,
 };
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::entity::customers::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error};
@@ -93,5 +95,20 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         let rows = query.all(&self.db).await.map_err(repo_error)?;
         let customers = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(customers, page.limit, |c| c.id().as_uuid()))
+    }
+
+    async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
+        let escaped = text.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let name = Expr::expr(Func::lower(Expr::col(Column::Name))).like(LikeExpr::new(pattern.clone()).escape('\\'));
+        let code = Expr::col(Column::CodeKey).like(LikeExpr::new(pattern).escape('\\'));
+        let rows = Entity::find()
+            .filter(Condition::any().add(name).add(code))
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(repo_error)?;
+        rows.into_iter().map(to_domain).collect()
     }
 }

@@ -5,6 +5,7 @@ mod entity;
 mod error;
 mod notifications;
 mod orders;
+mod sessions;
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use customers::SeaOrmCustomerRepository;
 pub use notifications::SeaOrmNotificationRepository;
 pub use orders::SeaOrmOrderRepository;
+pub use sessions::SeaOrmSessionRepository;
 
 /// Database settings, nested by the server under `database`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]

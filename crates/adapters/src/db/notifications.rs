@@ -12,7 +12,7 @@ use orderdesk_domain::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Statement, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -236,6 +236,24 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .map_err(repo_error)?;
         let current = self.find(id).await?.ok_or(RepoError::NotFound)?;
         Ok((result.rows_affected > 0).then_some(current))
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError> {
+        let rows: Vec<(String, i64)> = Entity::find()
+            .select_only()
+            .column(Column::Status)
+            .column_as(Column::Id.count(), "count")
+            .group_by(Column::Status)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(repo_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(status, count)| {
+                Some((NotificationStatus::parse(&status)?, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect())
     }
 
     #[tracing::instrument(skip_all, fields(provider_message_id = %report.provider_message_id, status = %report.status))]

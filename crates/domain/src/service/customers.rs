@@ -65,6 +65,14 @@ impl CustomerService {
         self.customers.list(page).await.map_err(CustomerError::Storage)
     }
 
+    /// Customers whose name or code contains `text`, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, CustomerError> {
+        self.customers.search(text.trim(), limit).await.map_err(CustomerError::Storage)
+    }
+
     /// Applies a partial update.
     ///
     /// # Errors

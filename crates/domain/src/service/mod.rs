@@ -8,4 +8,4 @@ pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, is_in_flight,
 };
-pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};
+pub use orders::{DaySummary, OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};

@@ -85,6 +85,14 @@ impl NotificationService {
         Ok(requeued)
     }
 
+    /// How many SMS are in each status.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub async fn status_counts(&self) -> Result<Vec<(NotificationStatus, u64)>, NotificationError> {
+        Ok(self.notifications.count_by_status().await?)
+    }
+
     /// Applies a provider delivery report.
     ///
     /// # Errors

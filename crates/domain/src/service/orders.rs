@@ -39,6 +39,15 @@ pub struct OrderListQuery {
     pub ordered_to: Option<DateTime<Utc>>,
 }
 
+/// One day of the dashboard chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySummary {
+    pub day: chrono::NaiveDate,
+    pub orders: u64,
+    /// Revenue in the default currency's minor units.
+    pub revenue_minor: i64,
+}
+
 /// How new orders are announced by SMS: the text, and whom to wake once it is stored.
 #[derive(Clone)]
 pub struct SmsOutbox {
@@ -177,6 +186,43 @@ impl OrderService {
             other => OrderError::Storage(other),
         })?;
         Ok(order)
+    }
+
+    /// Orders and revenue (in the default currency) per UTC day for the `days` days up to `now`,
+    /// oldest first; at most 10,000 orders are read.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub async fn daily_summary(&self, days: u32, now: DateTime<Utc>) -> Result<Vec<DaySummary>, OrderError> {
+        let today = now.date_naive();
+        let first = today - chrono::Days::new(u64::from(days.saturating_sub(1)));
+        let from = first.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+        let mut summary: Vec<DaySummary> = (0..days)
+            .map(|i| DaySummary { day: first + chrono::Days::new(u64::from(i)), orders: 0, revenue_minor: 0 })
+            .collect();
+        let filter = OrderFilter { ordered_from: Some(from), ..Default::default() };
+        let mut before = None;
+        for _ in 0..50 {
+            let page = self
+                .orders
+                .list(filter, PageRequest { before, limit: PageRequest::MAX_LIMIT })
+                .await
+                .map_err(OrderError::Storage)?;
+            for order in &page.items {
+                let index = (order.ordered_at().date_naive() - first).num_days();
+                if let Some(day) = usize::try_from(index).ok().and_then(|i| summary.get_mut(i)) {
+                    day.orders += 1;
+                    if order.amount().currency() == self.default_currency {
+                        day.revenue_minor += order.amount().minor_units();
+                    }
+                }
+            }
+            match page.next {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        Ok(summary)
     }
 
     /// # Errors

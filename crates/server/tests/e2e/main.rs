@@ -3,5 +3,7 @@
 
 mod api;
 mod auth;
+mod browser;
 mod helpers;
+mod pages;
 mod sms;

@@ -5,3 +5,4 @@ pub(crate) mod delivery_reports;
 pub(crate) mod notification_attempts;
 pub(crate) mod notifications;
 pub(crate) mod orders;
+pub(crate) mod sessions;

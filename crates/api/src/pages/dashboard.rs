@@ -1,0 +1,354 @@
+//! The dashboard: the user, SMS at a glance, a 30-day chart, customers (search, create) and
+//! orders (create, list newest first with their SMS status). Actions need the same
+//! permissions as the API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use chrono::Utc;
+use orderdesk_domain::service::{CustomerDraft, OrderDraft, OrderListQuery};
+use orderdesk_domain::web::Session;
+use orderdesk_domain::{Actor, CustomerError, CustomerId, NotificationStatus, OrderError, PageRequest, Permission};
+use poem::http::StatusCode;
+use poem::web::cookie::CookieJar;
+use poem::web::{Data, Query};
+use poem::{Body, Response, handler};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{WebState, chart, field, form_fields, html, message, redirect, same_token};
+use crate::dto::{decode_cursor, encode_cursor};
+
+pub(super) struct UserView {
+    name: String,
+    email: Option<String>,
+    picture: Option<String>,
+    initial: String,
+}
+
+#[derive(Default)]
+pub(super) struct SmsCounts {
+    sent: u64,
+    pending: u64,
+    failed: u64,
+}
+
+pub(super) struct CustomerRow {
+    id: String,
+    name: String,
+    code: String,
+    phone: String,
+}
+
+pub(super) struct OrderRow {
+    ordered_at: String,
+    customer: String,
+    item: String,
+    amount: String,
+    sms: String,
+}
+
+#[derive(Default)]
+pub(super) struct CustomerForm {
+    name: String,
+    code: String,
+    phone: String,
+    errors: HashMap<&'static str, String>,
+}
+
+#[derive(Default)]
+pub(super) struct OrderForm {
+    customer_id: String,
+    item: String,
+    amount: String,
+    errors: HashMap<&'static str, String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    user: UserView,
+    csrf: String,
+    notice: Option<String>,
+    alert: Option<String>,
+    sms: SmsCounts,
+    chart: String,
+    query: String,
+    customers: Option<Vec<CustomerRow>>,
+    customer_choices: Vec<CustomerRow>,
+    orders: Option<Vec<OrderRow>>,
+    next_page: Option<String>,
+    currency: String,
+    customer_form: CustomerForm,
+    order_form: OrderForm,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct DashboardQuery {
+    q: Option<String>,
+    after: Option<String>,
+    created: Option<String>,
+}
+
+const PAGE_SIZE: u64 = 20;
+
+fn customer_row(c: &orderdesk_domain::Customer) -> CustomerRow {
+    CustomerRow {
+        id: c.id().to_string(),
+        name: c.name().as_str().to_owned(),
+        code: c.code().as_str().to_owned(),
+        phone: c.phone().as_str().to_owned(),
+    }
+}
+
+async fn render(
+    state: &WebState,
+    session: &Session,
+    query: DashboardQuery,
+    status: StatusCode,
+    customer_form: CustomerForm,
+    order_form: OrderForm,
+    alert: Option<String>,
+) -> Response {
+    let services = &state.services;
+    let can = |p| session.permissions.contains(&p);
+    let search = query.q.clone().unwrap_or_default();
+    let mut customers = None;
+    let mut choices = Vec::new();
+    if can(Permission::ReadCustomers) {
+        let found = if search.trim().is_empty() {
+            services.customers.list(PageRequest { before: None, limit: PAGE_SIZE }).await.map(|p| p.items)
+        } else {
+            services.customers.search(&search, PAGE_SIZE).await
+        };
+        customers = Some(found.unwrap_or_default().iter().map(customer_row).collect());
+        let all = services.customers.list(PageRequest { before: None, limit: PageRequest::MAX_LIMIT }).await;
+        choices = all.map(|p| p.items.iter().map(customer_row).collect()).unwrap_or_default();
+    }
+    let mut orders = None;
+    let mut next_page = None;
+    let mut chart_svg = String::new();
+    let currency = services.orders.default_currency();
+    if can(Permission::ReadOrders) {
+        let before = query.after.as_deref().and_then(|c| decode_cursor(c).ok());
+        let page = services.orders.list(OrderListQuery::default(), PageRequest { before, limit: PAGE_SIZE }).await;
+        if let Ok(page) = page {
+            next_page = page.next.map(encode_cursor);
+            let mut names: HashMap<CustomerId, String> = HashMap::new();
+            let mut rows = Vec::new();
+            for order in &page.items {
+                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(order.customer_id()) {
+                    let name = services.customers.get(order.customer_id()).await.map(|c| c.name().as_str().to_owned());
+                    slot.insert(name.unwrap_or_else(|_| "(unknown)".into()));
+                }
+                let sms =
+                    services.notifications.list_for_order(order.id()).await.ok().and_then(|v| v.into_iter().last());
+                rows.push(OrderRow {
+                    ordered_at: order.ordered_at().format("%Y-%m-%d %H:%M UTC").to_string(),
+                    customer: names.get(&order.customer_id()).cloned().unwrap_or_default(),
+                    item: order.item().as_str().to_owned(),
+                    amount: order.amount().to_string(),
+                    sms: sms.map_or("none".into(), |v| v.notification.status.as_str().to_owned()),
+                });
+            }
+            orders = Some(rows);
+        }
+        if let Ok(days) = services.orders.daily_summary(30, Utc::now()).await {
+            chart_svg = chart::svg(&days, currency);
+        }
+    }
+    let mut sms = SmsCounts::default();
+    if let Ok(counts) = services.notifications.status_counts().await {
+        for (status, count) in counts {
+            match status {
+                NotificationStatus::Sent | NotificationStatus::Delivered => sms.sent += count,
+                NotificationStatus::Pending | NotificationStatus::Sending => sms.pending += count,
+                NotificationStatus::Failed | NotificationStatus::Undelivered => sms.failed += count,
+            }
+        }
+    }
+    let notice = match query.created.as_deref() {
+        Some("customer") => Some("Customer added.".to_owned()),
+        Some("order") => Some("Order taken; the customer will get an SMS.".to_owned()),
+        _ => None,
+    };
+    let page = DashboardPage {
+        user: UserView {
+            initial: session.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default(),
+            name: session.name.clone(),
+            email: session.email.clone(),
+            picture: session.picture.clone().filter(|p| p.starts_with("https://")),
+        },
+        csrf: session.csrf_token.clone(),
+        notice,
+        alert,
+        sms,
+        chart: chart_svg,
+        query: search,
+        customers,
+        customer_choices: choices,
+        orders,
+        next_page,
+        currency: currency.code().to_owned(),
+        customer_form,
+        order_form,
+    };
+    html(status, &page)
+}
+
+#[handler]
+pub(super) async fn show(
+    state: Data<&Arc<WebState>>,
+    jar: &CookieJar,
+    Query(query): Query<DashboardQuery>,
+) -> Response {
+    let Some((_, session)) = state.session(jar).await else { return redirect("/") };
+    render(&state, &session, query, StatusCode::OK, CustomerForm::default(), OrderForm::default(), None).await
+}
+
+/// Reads a form for a signed-in user with a valid CSRF token.
+async fn checked_form(
+    state: &WebState,
+    jar: &CookieJar,
+    body: Body,
+) -> Result<(Session, Vec<(String, String)>), Response> {
+    let Some((_, session)) = state.session(jar).await else { return Err(redirect("/")) };
+    let fields = form_fields(&body.into_vec().await.unwrap_or_default());
+    if !same_token(field(&fields, "csrf"), &session.csrf_token) {
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The form has expired. Go back, reload the page and try again.",
+        ));
+    }
+    Ok((session, fields))
+}
+
+fn denied(permission: Permission) -> Option<String> {
+    Some(format!("You need the {permission} permission for that."))
+}
+
+#[handler]
+pub(super) async fn create_customer(state: Data<&Arc<WebState>>, jar: &CookieJar, body: Body) -> Response {
+    let (session, fields) = match checked_form(&state, jar, body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let form = CustomerForm {
+        name: field(&fields, "name").to_owned(),
+        code: field(&fields, "code").to_owned(),
+        phone: field(&fields, "phone").to_owned(),
+        errors: HashMap::new(),
+    };
+    if !session.permissions.contains(&Permission::WriteCustomers) {
+        let alert = denied(Permission::WriteCustomers);
+        return render(
+            &state,
+            &session,
+            DashboardQuery::default(),
+            StatusCode::FORBIDDEN,
+            form,
+            OrderForm::default(),
+            alert,
+        )
+        .await;
+    }
+    let draft = CustomerDraft { name: form.name.clone(), code: form.code.clone(), phone: form.phone.clone() };
+    match state.services.customers.create(draft, &Actor::new(session.subject.clone())).await {
+        Ok(_) => redirect("/dashboard?created=customer"),
+        Err(error) => {
+            let mut form = form;
+            let status = match error {
+                CustomerError::Validation(errors) => {
+                    for f in errors.fields() {
+                        form.errors.insert(f.field, f.reason.to_string());
+                    }
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                CustomerError::DuplicateCode(_) => {
+                    form.errors.insert("code", "is already used by another customer".into());
+                    StatusCode::CONFLICT
+                }
+                other => {
+                    tracing::error!(error.cause_chain = ?other, "cannot create a customer");
+                    return message(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Not saved",
+                        "The customer could not be saved; please try again.",
+                    );
+                }
+            };
+            render(&state, &session, DashboardQuery::default(), status, form, OrderForm::default(), None).await
+        }
+    }
+}
+
+#[handler]
+pub(super) async fn create_order(state: Data<&Arc<WebState>>, jar: &CookieJar, body: Body) -> Response {
+    let (session, fields) = match checked_form(&state, jar, body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let mut form = OrderForm {
+        customer_id: field(&fields, "customer_id").to_owned(),
+        item: field(&fields, "item").to_owned(),
+        amount: field(&fields, "amount").trim().to_owned(),
+        errors: HashMap::new(),
+    };
+    if !session.permissions.contains(&Permission::WriteOrders) {
+        let alert = denied(Permission::WriteOrders);
+        return render(
+            &state,
+            &session,
+            DashboardQuery::default(),
+            StatusCode::FORBIDDEN,
+            CustomerForm::default(),
+            form,
+            alert,
+        )
+        .await;
+    }
+    let Ok(customer_id) = Uuid::parse_str(&form.customer_id) else {
+        form.errors.insert("customer_id", "must be chosen from the list".into());
+        return render(
+            &state,
+            &session,
+            DashboardQuery::default(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            CustomerForm::default(),
+            form,
+            None,
+        )
+        .await;
+    };
+    let draft = OrderDraft {
+        customer_id: CustomerId::from_uuid(customer_id),
+        item: form.item.clone(),
+        amount: form.amount.clone(),
+        currency: None,
+        ordered_at: None,
+    };
+    match state.services.orders.create(draft, &Actor::new(session.subject.clone())).await {
+        Ok(_) => redirect("/dashboard?created=order"),
+        Err(OrderError::Validation(errors)) => {
+            for f in errors.fields() {
+                form.errors.insert(f.field, f.reason.to_string());
+            }
+            render(
+                &state,
+                &session,
+                DashboardQuery::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                CustomerForm::default(),
+                form,
+                None,
+            )
+            .await
+        }
+        Err(other) => {
+            tracing::error!(error.cause_chain = ?other, "cannot create an order");
+            message(StatusCode::SERVICE_UNAVAILABLE, "Not saved", "The order could not be saved; please try again.")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Server-rendered pages: home, sign-in/out through OpenID Connect, the dashboard, and the
+//! dev issuer's sign-in page. No JavaScript; every form carries a CSRF token.
+
+mod chart;
+mod dashboard;
+mod dev_issuer;
+mod signin;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use askama::Template;
+use orderdesk_domain::auth::TokenVerifier;
+use orderdesk_domain::web::{DevSignIn, OidcClient, Session, SessionRepository};
+use poem::http::StatusCode;
+use poem::middleware::CookieJarManager;
+use poem::web::cookie::{Cookie, CookieJar, CookieKey, SameSite};
+use poem::{Endpoint, EndpointExt, Response, Route, get, post};
+use uuid::Uuid;
+
+use crate::Services;
+
+pub const SESSION_COOKIE: &str = "orderdesk_session";
+pub const LOGIN_COOKIE: &str = "orderdesk_login";
+
+/// What the pages need besides the domain services.
+#[derive(Clone)]
+pub struct WebOptions {
+    /// The server's public base URL, without a trailing slash (callback and return URLs).
+    pub public_url: String,
+    /// Mark cookies `Secure` (production, behind https).
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+    /// At least 32 bytes; signs and encrypts the short-lived sign-in cookie.
+    pub cookie_key: Vec<u8>,
+    /// `None` when no dashboard client is configured: the home page says so.
+    pub oidc: Option<Arc<dyn OidcClient>>,
+    pub sessions: Arc<dyn SessionRepository>,
+    /// The dev issuer's authorize, token and logout endpoints (dev profile only).
+    pub dev_issuer: Option<DevIssuerOptions>,
+}
+
+/// The dev issuer's client registration.
+#[derive(Clone)]
+pub struct DevIssuerOptions {
+    pub signer: Arc<dyn DevSignIn>,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+pub(crate) struct WebState {
+    options: WebOptions,
+    services: Services,
+    tokens: Arc<dyn TokenVerifier>,
+    codes: Mutex<HashMap<String, dev_issuer::Grant>>,
+}
+
+/// The page routes, with their cookie handling.
+pub fn routes(options: WebOptions, services: Services) -> impl Endpoint<Output = Response> {
+    let key = CookieKey::derive_from(&options.cookie_key);
+    let tokens = services.tokens.clone();
+    let dev = options.dev_issuer.is_some();
+    let state = Arc::new(WebState { options, services, tokens, codes: Mutex::new(HashMap::new()) });
+    let mut route = Route::new()
+        .at("/", get(signin::home))
+        .at("/login", get(signin::login))
+        .at("/callback", get(signin::callback))
+        .at("/logout", get(signin::logout_page).post(signin::logout))
+        .at("/dashboard", get(dashboard::show))
+        .at("/dashboard/customers", post(dashboard::create_customer))
+        .at("/dashboard/orders", post(dashboard::create_order));
+    if dev {
+        route = route
+            .at("/authorize", get(dev_issuer::authorize_page).post(dev_issuer::authorize))
+            .at("/oauth/token", post(dev_issuer::token))
+            .at("/v2/logout", get(dev_issuer::logout));
+    }
+    route.data(state).with(CookieJarManager::with_key(key)).map_to_response()
+}
+
+/// A fresh random token: 244 bits from the OS generator.
+pub(crate) fn random_token() -> String {
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+pub(crate) fn html(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => Response::builder()
+            .status(status)
+            .content_type("text/html; charset=utf-8")
+            .header("cache-control", "no-store")
+            .header("x-frame-options", "DENY")
+            .header("content-security-policy", "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body("internal error")
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage {
+    pub title: String,
+    pub message: String,
+    pub logout_csrf: Option<String>,
+}
+
+/// A page with a title and a sentence, e.g. for a failed sign-in.
+pub(crate) fn message(status: StatusCode, title: &str, text: impl Into<String>) -> Response {
+    html(status, &MessagePage { title: title.to_owned(), message: text.into(), logout_csrf: None })
+}
+
+pub(crate) fn redirect(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .finish()
+}
+
+impl WebState {
+    pub(crate) fn cookie(&self, name: &str, value: String, max_age: Duration, path: &str) -> Cookie {
+        let mut cookie = Cookie::new_with_str(name, value);
+        cookie.set_http_only(true);
+        cookie.set_same_site(SameSite::Lax);
+        cookie.set_secure(self.options.secure_cookies);
+        cookie.set_path(path);
+        cookie.set_max_age(max_age);
+        cookie
+    }
+
+    /// The signed-in session, if the cookie names a live one.
+    pub(crate) async fn session(&self, jar: &CookieJar) -> Option<(String, Session)> {
+        let token = jar.get(SESSION_COOKIE)?.value_str().to_owned();
+        match self.options.sessions.find(&token, chrono::Utc::now()).await {
+            Ok(Some(session)) => Some((token, session)),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(error.cause_chain = ?error, "cannot read sessions");
+                None
+            }
+        }
+    }
+
+    pub(crate) fn callback_url(&self) -> String {
+        format!("{}/callback", self.options.public_url)
+    }
+}
+
+/// Form fields in order; repeated names (checkboxes) are kept.
+pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+/// Constant-time comparison for CSRF tokens.
+pub(crate) fn same_token(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}

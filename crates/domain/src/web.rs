@@ -1,0 +1,131 @@
+//! Dashboard sign-in: the OpenID Connect client and session store ports, and the dev
+//! issuer's sign-in port. The HTTP side lives in the API crate.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::auth::Permission;
+use crate::error::RepoError;
+
+/// Where to send the browser to sign in, and what to remember until it comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub authorize_url: String,
+    pub state: String,
+    pub nonce: String,
+    pub code_verifier: String,
+}
+
+/// Who signed in, from a validated ID token, and the access token issued with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInUser {
+    pub subject: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+    pub access_token: Option<String>,
+}
+
+/// Why a sign-in could not finish. The text is safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    /// The issuer refused the code (expired, already used, wrong verifier).
+    #[error("the sign-in code was refused ({0}); it may have expired or been used already")]
+    CodeRejected(String),
+    /// The ID token failed validation (signature, issuer, audience, expiry or nonce).
+    #[error("the identity token is not valid: {0}")]
+    InvalidIdToken(String),
+    /// The issuer could not be reached.
+    #[error("the sign-in service is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// An OpenID Connect relying party (authorization code + PKCE).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OidcClient: Send + Sync {
+    /// A fresh `state`, `nonce` and PKCE verifier, and the authorize URL carrying them.
+    ///
+    /// # Errors
+    /// [`LoginError::Unavailable`] when the issuer's discovery document cannot be read.
+    async fn begin_login(&self, redirect_uri: &str) -> Result<LoginRequest, LoginError>;
+
+    /// Exchanges `code` and validates the ID token against `nonce`.
+    ///
+    /// # Errors
+    /// A [`LoginError`] saying what failed.
+    async fn finish_login(
+        &self,
+        code: &str,
+        code_verifier: &str,
+        nonce: &str,
+        redirect_uri: &str,
+    ) -> Result<SignedInUser, LoginError>;
+
+    /// The issuer's logout URL that returns the browser to `return_to`.
+    fn logout_url(&self, return_to: &str) -> String;
+}
+
+/// A signed-in dashboard user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub subject: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+    /// From the access token obtained at sign-in: the same permissions as the API.
+    pub permissions: BTreeSet<Permission>,
+    /// Sent back by every form of this session.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Server-side sessions, keyed by the random token in the session cookie.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// # Errors
+    /// A storage failure.
+    async fn create(&self, token: &str, session: &Session) -> Result<(), RepoError>;
+    /// The session, if it exists and has not expired at `now`.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Session>, RepoError>;
+    /// Ends a session (sign-out).
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn delete(&self, token: &str) -> Result<(), RepoError>;
+}
+
+/// Tokens the built-in dev issuer signs for its sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevTokens {
+    pub access_token: String,
+    pub id_token: String,
+}
+
+/// The dev issuer's signer, for its authorize and token endpoints (dev profile only).
+pub trait DevSignIn: Send + Sync {
+    /// Signs an access token for the API and an ID token for `client_id` carrying `nonce`.
+    ///
+    /// # Errors
+    /// Signing failed.
+    #[allow(clippy::too_many_arguments)]
+    fn issue(
+        &self,
+        subject: &str,
+        name: &str,
+        email: &str,
+        permissions: &[Permission],
+        client_id: &str,
+        nonce: &str,
+    ) -> Result<DevTokens, String>;
+
+    /// The issuer URL the tokens carry.
+    fn issuer(&self) -> &str;
+}

@@ -1,0 +1,154 @@
+//! A person's path through the dashboard in a real headless Chromium, driven over WebDriver:
+//! sign in through the issuer's page, see their name, add a customer and an order, see the
+//! order's SMS status, sign out, and find the dashboard closed. Skipped (with a note) where
+//! no chromedriver is installed; CI installs it and always runs this.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use orderdesk_adapters::testing::{Backend, with_database};
+
+use crate::helpers::{TestApp, spawn_app};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| PathBuf::from(dir).join("chromedriver"))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-test");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+async fn start_browser() -> Option<(Driver, Client)> {
+    let Some(binary) = chromedriver() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the browser test: install chromium and chromium-driver");
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: browser test skipped: no chromedriver on PATH (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    };
+    let port = free_port();
+    let child =
+        Command::new(binary).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut options = serde_json::json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1100"]
+    });
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = "/usr/bin/chromium".into();
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session");
+    Some((driver, client))
+}
+
+async fn text_of(client: &Client, css: &str) -> Result<String, fantoccini::error::CmdError> {
+    client.find(Locator::Css(css)).await?.text().await
+}
+
+async fn fill(client: &Client, css: &str, value: &str) -> Result<(), fantoccini::error::CmdError> {
+    let input = client.find(Locator::Css(css)).await?;
+    input.clear().await?;
+    input.send_keys(value).await
+}
+
+async fn journey(app: &TestApp, client: &Client) -> Result<(), Box<dyn std::error::Error>> {
+    client.goto(&app.url("/")).await?;
+    client.find(Locator::LinkText("Sign in")).await?.click().await?;
+
+    // The issuer's sign-in page (the dev issuer standing in for Auth0).
+    fill(client, "#name", "Wanjiru Browser").await?;
+    fill(client, "#email", "wanjiru.browser@example.test").await?;
+    client.find(Locator::Css("button[value='allow']")).await?.click().await?;
+
+    assert_eq!(text_of(client, "#user-name").await?, "Wanjiru Browser");
+    assert!(client.current_url().await?.as_str().ends_with("/dashboard"));
+
+    fill(client, "#customer-name", "Amina Wanjiru").await?;
+    fill(client, "#customer-code", "AMINA-01").await?;
+    fill(client, "#customer-phone", "0712 345 678").await?;
+    client.find(Locator::XPath("//button[text()='Add customer']")).await?.click().await?;
+    assert!(text_of(client, "[role=status]").await?.contains("Customer added"));
+
+    fill(client, "#order-item", "Maize flour 2kg").await?;
+    fill(client, "#order-amount", "250.50").await?;
+    client.find(Locator::XPath("//button[text()='Take order']")).await?.click().await?;
+    assert!(text_of(client, "#orders-table").await?.contains("Maize flour 2kg"));
+
+    // The SMS goes out in the background (log provider): reload until its status shows.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let table = text_of(client, "#orders-table").await?;
+        if table.contains("sent") {
+            assert!(table.contains("250.50 KES"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the SMS status never showed as sent: {table}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        client.refresh().await?;
+    }
+    assert_eq!(text_of(client, "#sms-sent").await?, "1");
+    std::fs::write(artifacts().join("dashboard.png"), client.screenshot().await?)?;
+
+    client.find(Locator::XPath("//button[text()='Sign out']")).await?.click().await?;
+    assert_eq!(client.current_url().await?.as_str(), app.url("/"));
+    client.goto(&app.url("/dashboard")).await?;
+    assert_eq!(client.current_url().await?.as_str(), app.url("/"), "the dashboard is closed after sign-out");
+    assert!(client.find(Locator::LinkText("Sign in")).await.is_ok());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_person_signs_in_takes_an_order_sees_its_sms_and_signs_out() {
+    let Some((_driver, client)) = start_browser().await else { return };
+    with_database(Backend::Sqlite, |db| {
+        let client = client.clone();
+        async move {
+            let app = spawn_app(&db).await;
+            let outcome = journey(&app, &client).await;
+            if let Err(error) = &outcome {
+                let shot = artifacts().join("failure.png");
+                if let Ok(png) = client.screenshot().await {
+                    let _ = std::fs::write(&shot, png);
+                }
+                panic!("browser journey failed: {error}; screenshot at {}", shot.display());
+            }
+        }
+    })
+    .await;
+    let _ = client.close().await;
+}

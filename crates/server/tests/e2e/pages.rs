@@ -1,0 +1,283 @@
+//! The sign-in flow and dashboard over HTTP, with the built-in dev issuer as the OpenID
+//! provider (the same client code path as with Auth0).
+
+use std::collections::HashMap;
+
+use orderdesk_adapters::testing::{Backend, with_database};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A minimal browser: keeps cookies (honouring Max-Age=0), follows no redirects by itself.
+pub struct Browser {
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http, cookies: HashMap::new() }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let response = request.header(COOKIE, cookie).send().await.unwrap();
+        let set_cookies: Vec<String> =
+            response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        for header in &set_cookies {
+            let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status();
+        let location = response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        Page { status, location, set_cookies, body: response.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let request = self.http.get(url);
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(url).form(form);
+        self.send(request).await
+    }
+
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.cookies.contains_key(name)
+    }
+}
+
+/// The hidden fields of the first form on `html`.
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once('"')?;
+            let value = rest.split_once("value=\"")?.1.split_once('"')?.0;
+            Some((name.to_owned(), value.replace("&#x2b;", "+").replace("&#43;", "+").replace("&amp;", "&")))
+        })
+        .collect()
+}
+
+/// Signs in through the dev issuer's page with the given permissions; returns the callback URL.
+async fn authorize(app: &TestApp, browser: &mut Browser, decision: &str, permissions: &[&str]) -> String {
+    let login = browser.get(&app.url("/login")).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&login.location.unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let hidden = hidden_fields(&page.body);
+    let mut form: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    form.extend([("name", "Wanjiru Test"), ("email", "wanjiru@example.test"), ("decision", decision)]);
+    form.extend(permissions.iter().map(|p| ("permission", *p)));
+    let answer = browser.post(&app.url("/authorize"), &form).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    answer.location.unwrap()
+}
+
+const ALL: [&str; 4] = ["read:customers", "write:customers", "read:orders", "write:orders"];
+
+pub async fn sign_in(app: &TestApp, browser: &mut Browser, permissions: &[&str]) -> Page {
+    let callback = authorize(app, browser, "allow", permissions).await;
+    browser.get(&callback).await
+}
+
+#[tokio::test]
+async fn login_redirects_with_pkce_state_and_nonce_in_a_short_lived_cookie() {
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app(&db).await;
+        let mut browser = Browser::new();
+        let home = browser.get(&app.url("/")).await;
+        assert!(home.body.contains("href=\"/login\""), "home offers sign-in");
+        let login = browser.get(&app.url("/login")).await;
+        let url = url::Url::parse(login.location.as_deref().unwrap()).unwrap();
+        let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        assert_eq!(url.path(), "/authorize");
+        assert_eq!(query["response_type"], "code");
+        assert_eq!(query["scope"], "openid profile email");
+        assert_eq!(query["code_challenge_method"], "S256");
+        assert_eq!(query["redirect_uri"], app.url("/callback"));
+        for key in ["state", "nonce", "code_challenge", "client_id"] {
+            assert!(!query[key].is_empty(), "{key}");
+        }
+        let cookie = login.set_cookies.iter().find(|c| c.starts_with("orderdesk_login=")).unwrap();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Max-Age=600"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains(&query["nonce"]), "the login cookie is encrypted");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_full_sign_in_shows_the_user_and_sign_out_really_ends_the_session() {
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app(&db).await;
+        let mut browser = Browser::new();
+        let callback = sign_in(&app, &mut browser, &ALL).await;
+        assert_eq!(callback.status, StatusCode::SEE_OTHER);
+        assert_eq!(callback.location.as_deref(), Some("/dashboard"));
+        let session = callback.set_cookies.iter().find(|c| c.starts_with("orderdesk_session=")).unwrap();
+        assert!(
+            session.contains("HttpOnly") && session.contains("SameSite=Lax") && !session.contains("Secure"),
+            "{session}"
+        );
+        assert!(!browser.has_cookie("orderdesk_login"), "the login cookie is used up");
+
+        let dashboard = browser.get(&app.url("/dashboard")).await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        assert!(dashboard.body.contains("Wanjiru Test") && dashboard.body.contains("wanjiru@example.test"));
+
+        let get_logout = browser.get(&app.url("/logout")).await;
+        assert_eq!(get_logout.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(get_logout.body.contains("method=\"post\" action=\"/logout\""), "offers the form");
+
+        let forged = browser.post(&app.url("/logout"), &[("csrf", "forged")]).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(browser.get(&app.url("/dashboard")).await.status, StatusCode::OK, "still signed in");
+
+        let csrf = hidden_fields(&dashboard.body).into_iter().find(|(k, _)| k == "csrf").unwrap().1;
+        let stolen_cookie = browser.cookies.clone();
+        let logout = browser.post(&app.url("/logout"), &[("csrf", csrf.as_str())]).await;
+        assert_eq!(logout.status, StatusCode::SEE_OTHER);
+        let to_issuer = url::Url::parse(logout.location.as_deref().unwrap()).unwrap();
+        assert_eq!(to_issuer.path(), "/v2/logout");
+        let query: HashMap<String, String> = to_issuer.query_pairs().into_owned().collect();
+        assert_eq!(query["client_id"], "orderdesk-dev-dashboard");
+        assert_eq!(query["returnTo"], app.url("/"));
+        let back = browser.get(logout.location.as_deref().unwrap()).await;
+        assert_eq!(back.location.as_deref(), Some(app.url("/").as_str()));
+
+        assert_eq!(browser.get(&app.url("/dashboard")).await.status, StatusCode::SEE_OTHER);
+        // The old cookie is dead on the server too, not just forgotten by the browser.
+        browser.cookies = stolen_cookie;
+        assert_eq!(browser.get(&app.url("/dashboard")).await.location.as_deref(), Some("/"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_clear_400s_and_leave_nobody_signed_in() {
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app(&db).await;
+
+        let mut denied = Browser::new();
+        let callback = authorize(&app, &mut denied, "deny", &ALL).await;
+        let page = denied.get(&callback).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("declined"));
+        assert!(!denied.has_cookie("orderdesk_session"));
+
+        let mut tampered = Browser::new();
+        let callback = authorize(&app, &mut tampered, "allow", &ALL).await;
+        let wrong_state = callback.split("&state=").next().unwrap().to_owned() + "&state=forged";
+        let page = tampered.get(&wrong_state).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("state mismatch"));
+        assert!(!tampered.has_cookie("orderdesk_session"));
+
+        let mut replayer = Browser::new();
+        let callback = authorize(&app, &mut replayer, "allow", &ALL).await;
+        assert_eq!(replayer.get(&callback).await.status, StatusCode::SEE_OTHER);
+        let mut attacker = Browser::new();
+        let page = attacker.get(&callback).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "no login cookie: started elsewhere or expired");
+        assert!(page.body.contains("Sign-in expired"));
+        // A fresh sign-in in the attacker's browser, but with the victim's (used) code.
+        let fresh = authorize(&app, &mut attacker, "allow", &ALL).await;
+        let state = fresh.split("&state=").nth(1).unwrap();
+        let code = callback.split("code=").nth(1).unwrap().split('&').next().unwrap();
+        let page = attacker.get(&app.url(&format!("/callback?code={code}&state={state}"))).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("expired or been used"), "{}", page.body);
+        assert!(!attacker.has_cookie("orderdesk_session"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dashboard_forms_validate_in_place_and_respect_permissions() {
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app(&db).await;
+        let mut clerk = Browser::new();
+        sign_in(&app, &mut clerk, &ALL).await;
+        let dashboard = clerk.get(&app.url("/dashboard")).await;
+        let csrf = hidden_fields(&dashboard.body).into_iter().find(|(k, _)| k == "csrf").unwrap().1;
+
+        let bad = clerk
+            .post(
+                &app.url("/dashboard/customers"),
+                &[("csrf", &csrf), ("name", "Amina"), ("code", "AM-1"), ("phone", "12")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("id=\"customer-phone-error\""), "error next to the field");
+        assert!(bad.body.contains("value=\"Amina\"") && bad.body.contains("value=\"12\""), "input kept");
+
+        let no_csrf = clerk
+            .post(&app.url("/dashboard/customers"), &[("name", "Amina"), ("code", "AM-1"), ("phone", "0712345678")])
+            .await;
+        assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+
+        let good = clerk
+            .post(
+                &app.url("/dashboard/customers"),
+                &[("csrf", &csrf), ("name", "Amina"), ("code", "AM-1"), ("phone", "0712345678")],
+            )
+            .await;
+        assert_eq!(good.status, StatusCode::SEE_OTHER);
+        let dashboard = clerk.get(&app.url("/dashboard?q=am-")).await;
+        assert!(dashboard.body.contains("AM-1"), "search finds the customer by code");
+        let customer_id =
+            dashboard.body.split("<option value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+        let order = clerk
+            .post(
+                &app.url("/dashboard/orders"),
+                &[("csrf", &csrf), ("customer_id", &customer_id), ("item", "Tea"), ("amount", "1.005")],
+            )
+            .await;
+        assert_eq!(order.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(order.body.contains("id=\"order-amount-error\""));
+        let order = clerk
+            .post(
+                &app.url("/dashboard/orders"),
+                &[("csrf", &csrf), ("customer_id", &customer_id), ("item", "Tea"), ("amount", "150")],
+            )
+            .await;
+        assert_eq!(order.status, StatusCode::SEE_OTHER);
+        let dashboard = clerk.get(&app.url("/dashboard")).await;
+        assert!(dashboard.body.contains("Tea") && dashboard.body.contains("150.00 KES"));
+        assert!(dashboard.body.contains("<svg"), "the 30-day chart");
+
+        // A user whose token has only read permissions sees data but cannot write.
+        let mut viewer = Browser::new();
+        sign_in(&app, &mut viewer, &["read:customers", "read:orders"]).await;
+        let dashboard = viewer.get(&app.url("/dashboard")).await;
+        let csrf = hidden_fields(&dashboard.body).into_iter().find(|(k, _)| k == "csrf").unwrap().1;
+        let refused = viewer
+            .post(
+                &app.url("/dashboard/customers"),
+                &[("csrf", &csrf), ("name", "X"), ("code", "X"), ("phone", "0712345678")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("write:customers"));
+    })
+    .await;
+}
