@@ -86,49 +86,85 @@ async fn fill(client: &Client, css: &str, value: &str) -> Result<(), fantoccini:
     input.send_keys(value).await
 }
 
+/// Polls until the element at `css` contains `needle`: clicks return before the next page loads.
+async fn wait_for_text(client: &Client, css: &str, needle: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = text_of(client, css).await
+            && text.contains(needle)
+        {
+            return Ok(text);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{css} never contained {needle:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_for_url(client: &Client, expected: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = client.current_url().await?;
+        if url.as_str() == expected {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("expected to be at {expected}, still at {url}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn journey(app: &TestApp, client: &Client) -> Result<(), Box<dyn std::error::Error>> {
     client.goto(&app.url("/")).await?;
     client.find(Locator::LinkText("Sign in")).await?.click().await?;
 
     // The issuer's sign-in page (the dev issuer standing in for Auth0).
+    client.wait().for_element(Locator::Css("#name")).await?;
     fill(client, "#name", "Wanjiru Browser").await?;
     fill(client, "#email", "wanjiru.browser@example.test").await?;
     client.find(Locator::Css("button[value='allow']")).await?.click().await?;
 
-    assert_eq!(text_of(client, "#user-name").await?, "Wanjiru Browser");
-    assert!(client.current_url().await?.as_str().ends_with("/dashboard"));
+    wait_for_text(client, "#user-name", "Wanjiru Browser").await?;
+    wait_for_url(client, &app.url("/dashboard")).await?;
 
     fill(client, "#customer-name", "Amina Wanjiru").await?;
     fill(client, "#customer-code", "AMINA-01").await?;
     fill(client, "#customer-phone", "0712 345 678").await?;
     client.find(Locator::XPath("//button[text()='Add customer']")).await?.click().await?;
-    assert!(text_of(client, "[role=status]").await?.contains("Customer added"));
+    wait_for_text(client, "[role=status]", "Customer added").await?;
 
     fill(client, "#order-item", "Maize flour 2kg").await?;
     fill(client, "#order-amount", "250.50").await?;
     client.find(Locator::XPath("//button[text()='Take order']")).await?.click().await?;
-    assert!(text_of(client, "#orders-table").await?.contains("Maize flour 2kg"));
+    wait_for_text(client, "[role=status]", "Order taken").await?;
+    wait_for_text(client, "#orders-table", "Maize flour 2kg").await?;
 
     // The SMS goes out in the background (log provider): reload until its status shows.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let table = text_of(client, "#orders-table").await?;
         if table.contains("sent") {
-            assert!(table.contains("250.50 KES"));
+            if !table.contains("250.50 KES") {
+                return Err(format!("amount missing from {table}").into());
+            }
             break;
         }
-        assert!(Instant::now() < deadline, "the SMS status never showed as sent: {table}");
+        if Instant::now() > deadline {
+            return Err(format!("the SMS status never showed as sent: {table}").into());
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
         client.refresh().await?;
     }
-    assert_eq!(text_of(client, "#sms-sent").await?, "1");
+    wait_for_text(client, "#sms-sent", "1").await?;
     std::fs::write(artifacts().join("dashboard.png"), client.screenshot().await?)?;
 
     client.find(Locator::XPath("//button[text()='Sign out']")).await?.click().await?;
-    assert_eq!(client.current_url().await?.as_str(), app.url("/"));
+    wait_for_url(client, &app.url("/")).await?;
     client.goto(&app.url("/dashboard")).await?;
-    assert_eq!(client.current_url().await?.as_str(), app.url("/"), "the dashboard is closed after sign-out");
-    assert!(client.find(Locator::LinkText("Sign in")).await.is_ok());
+    wait_for_url(client, &app.url("/")).await?;
+    client.find(Locator::LinkText("Sign in")).await?;
     Ok(())
 }
 

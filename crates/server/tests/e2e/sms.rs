@@ -107,8 +107,14 @@ async fn the_provider_being_down_delays_but_never_loses_the_sms() {
         assert_eq!(response.status(), StatusCode::CREATED, "the order does not wait for SMS");
         let order: Value = response.json().await.unwrap();
 
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let waiting = notifications(&app, &order).await.remove(0);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let waiting = loop {
+            let current = notifications(&app, &order).await.remove(0);
+            if current["attempts"].as_u64().unwrap_or(0) >= 1 || Instant::now() > deadline {
+                break current;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         assert_eq!(waiting["status"], "pending");
         assert!(waiting["attempts"].as_u64().unwrap() >= 1);
         assert!(waiting["last_error"].as_str().unwrap().contains("500"));
