@@ -62,6 +62,7 @@ pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result
         if let Ok(value) = HeaderValue::from_str(&id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
+        response.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
         Ok(response)
     }
     .instrument(span)

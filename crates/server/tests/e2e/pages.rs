@@ -125,6 +125,20 @@ async fn login_redirects_with_pkce_state_and_nonce_in_a_short_lived_cookie() {
 }
 
 #[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    with_database(Backend::Sqlite, |db| async move {
+        let app =
+            crate::helpers::spawn_app_with(&db, |s| s.web.public_url = "https://orders.example.test".into()).await;
+        let mut browser = Browser::new();
+        let login = browser.get(&app.url("/login")).await;
+        let cookie = login.set_cookies.iter().find(|c| c.starts_with("orderdesk_login=")).unwrap();
+        assert!(cookie.contains("Secure"), "{cookie}");
+        assert!(login.location.unwrap().contains("redirect_uri=https%3A%2F%2Forders.example.test%2Fcallback"));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_full_sign_in_shows_the_user_and_sign_out_really_ends_the_session() {
     with_database(Backend::Sqlite, |db| async move {
         let app = spawn_app(&db).await;
