@@ -8,9 +8,13 @@ use crate::auth::Actor;
 /// authentication existed have none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditTrail {
+    /// When the record was created.
     pub created_at: DateTime<Utc>,
+    /// The token subject that created it; `None` for rows older than authentication.
     pub created_by: Option<String>,
+    /// When the record last changed (equals `created_at` until the first change).
     pub updated_at: DateTime<Utc>,
+    /// The token subject that last changed it; `None` for rows older than authentication.
     pub updated_by: Option<String>,
 }
 

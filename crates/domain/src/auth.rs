@@ -9,13 +9,18 @@ use async_trait::async_trait;
 /// A permission an operation can require. Names match Auth0 RBAC permissions and OAuth scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Permission {
+    /// `read:customers`: get, list and search customers.
     ReadCustomers,
+    /// `write:customers`: create, change and delete customers.
     WriteCustomers,
+    /// `read:orders`: get and list orders and their notifications.
     ReadOrders,
+    /// `write:orders`: create, change and delete orders, and re-queue their notifications.
     WriteOrders,
 }
 
 impl Permission {
+    /// Every permission this API knows.
     pub const ALL: [Permission; 4] = [Self::ReadCustomers, Self::WriteCustomers, Self::ReadOrders, Self::WriteOrders];
 
     /// The wire name, e.g. `write:orders`.
@@ -49,6 +54,7 @@ impl Actor {
     pub fn new(subject: impl Into<String>) -> Self {
         Self(subject.into())
     }
+    /// The token subject.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -62,6 +68,7 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A caller with token subject `subject` holding exactly `permissions`.
     pub fn new(subject: impl Into<String>, permissions: impl IntoIterator<Item = Permission>) -> Self {
         Self { actor: Actor::new(subject), permissions: permissions.into_iter().collect() }
     }
@@ -77,15 +84,19 @@ impl Principal {
         Self::new(subject, names.into_iter().filter_map(Permission::parse))
     }
 
+    /// The token subject (`sub` claim).
     pub fn subject(&self) -> &str {
         self.actor.as_str()
     }
+    /// The caller as the actor to stamp on the records it changes.
     pub fn actor(&self) -> &Actor {
         &self.actor
     }
+    /// The permissions this API recognised in the token.
     pub fn permissions(&self) -> &BTreeSet<Permission> {
         &self.permissions
     }
+    /// Whether the caller holds `permission`.
     pub fn has(&self, permission: Permission) -> bool {
         self.permissions.contains(&permission)
     }
@@ -94,26 +105,37 @@ impl Principal {
 /// Why a token was refused. The description is safe to show the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenRejection {
+    /// Not a well-formed JWT.
     #[error("The token is malformed")]
     Malformed,
+    /// Longer than the verifier accepts.
     #[error("The token is too large")]
     TooLarge,
+    /// Signed with an algorithm that is not allowed.
     #[error("The token's signing algorithm is not accepted")]
     UnsupportedAlgorithm,
+    /// Its key id matches none of the issuer's signing keys.
     #[error("The token is signed with an unknown key")]
     UnknownKey,
+    /// The signature does not match the contents.
     #[error("The token signature is invalid")]
     BadSignature,
+    /// Past its expiry time.
     #[error("The token has expired")]
     Expired,
+    /// Before its not-before time.
     #[error("The token is not valid yet")]
     NotYetValid,
+    /// Issued by an issuer this API does not trust.
     #[error("The token was issued by an untrusted issuer")]
     WrongIssuer,
+    /// Its audience does not include this API.
     #[error("The token is not meant for this API")]
     WrongAudience,
+    /// It carries no `sub` claim.
     #[error("The token has no subject")]
     MissingSubject,
+    /// The issuer's signing keys could not be fetched; a retry may succeed.
     #[error("The token's signing keys cannot be fetched right now")]
     KeysUnavailable,
 }

@@ -42,6 +42,7 @@ impl fmt::Display for CustomerId {
 pub struct CustomerName(String);
 
 impl CustomerName {
+    /// The longest name accepted, in characters.
     pub const MAX_CHARS: usize = 200;
 
     /// Parses a name as a person typed it.
@@ -51,6 +52,7 @@ impl CustomerName {
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
         bounded_text(input, Self::MAX_CHARS).map(Self)
     }
+    /// The trimmed name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -62,6 +64,7 @@ impl CustomerName {
 pub struct CustomerCode(String);
 
 impl CustomerCode {
+    /// The longest code accepted, in characters.
     pub const MAX_CHARS: usize = 32;
 
     /// Parses a code, trimming surrounding whitespace.
@@ -168,24 +171,31 @@ impl Customer {
         Self { id, name, code, phone, audit }
     }
 
+    /// The customer's id.
     pub fn id(&self) -> CustomerId {
         self.id
     }
+    /// The display name.
     pub fn name(&self) -> &CustomerName {
         &self.name
     }
+    /// The shop's code for the customer.
     pub fn code(&self) -> &CustomerCode {
         &self.code
     }
+    /// The phone number, in E.164 form.
     pub fn phone(&self) -> &PhoneNumber {
         &self.phone
     }
+    /// When the customer was created.
     pub fn created_at(&self) -> DateTime<Utc> {
         self.audit.created_at
     }
+    /// When the customer last changed.
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.audit.updated_at
     }
+    /// Who created and last changed the customer, and when.
     pub fn audit(&self) -> &AuditTrail {
         &self.audit
     }

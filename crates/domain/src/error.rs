@@ -8,30 +8,52 @@ use crate::{CustomerId, OrderId};
 /// Why a single value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidValue {
+    /// Empty or only whitespace.
     #[error("must not be empty")]
     Empty,
+    /// Longer than allowed.
     #[error("must be at most {max} characters")]
-    TooLong { max: usize },
+    TooLong {
+        /// The longest length allowed, in characters.
+        max: usize,
+    },
+    /// Contains control characters.
     #[error("must not contain control characters")]
     ControlCharacters,
+    /// A customer code with characters other than letters, digits, `-` and `_`.
     #[error("may contain only letters, digits, '-' and '_'")]
     CodeCharacters,
+    /// Not a valid phone number in the numbering plan.
     #[error("is not a valid phone number")]
     Phone,
+    /// Not a known ISO 4217 code, or a unit without a minor unit.
     #[error("is not a known ISO 4217 currency code")]
     Currency,
+    /// Not a plain decimal number.
     #[error("is not a decimal number such as \"250.50\"")]
     Decimal,
+    /// Zero or negative.
     #[error("must be greater than zero")]
     NotPositive,
+    /// More decimal places than the currency's minor unit has.
     #[error("may have at most {max} decimal places for this currency")]
-    TooManyDecimals { max: u32 },
+    TooManyDecimals {
+        /// The currency's number of minor digits.
+        max: u32,
+    },
+    /// Above the accepted maximum.
     #[error("is too large")]
     TooLarge,
+    /// An unknown region code (also used for an unknown time zone).
     #[error("is not a supported ISO 3166 region code")]
     Region,
+    /// Not after another field's value (e.g. `ordered_to` not after `ordered_from`).
     #[error("must not be earlier than {other}")]
-    BeforeOther { other: &'static str },
+    BeforeOther {
+        /// The name of the field it must come after.
+        other: &'static str,
+    },
+    /// Refers to a record that does not exist.
     #[error("does not exist")]
     UnknownReference,
 }
@@ -40,7 +62,9 @@ pub enum InvalidValue {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} {reason}")]
 pub struct FieldError {
+    /// The input field's name, as the client sent it (e.g. `phone`).
     pub field: &'static str,
+    /// Why its value was refused.
     pub reason: InvalidValue,
 }
 
@@ -115,14 +139,19 @@ pub enum RepoError {
 /// Failures of the customer use cases.
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
+    /// One or more input fields are invalid.
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
+    /// No customer has this id.
     #[error("customer {0} not found")]
     NotFound(CustomerId),
+    /// Another customer already has this code (ignoring case).
     #[error("a customer with code {0:?} already exists")]
     DuplicateCode(String),
+    /// The customer cannot be deleted while orders refer to it.
     #[error("customer {0} still has orders")]
     HasOrders(CustomerId),
+    /// The store failed.
     #[error(transparent)]
     Storage(RepoError),
 }
@@ -130,12 +159,16 @@ pub enum CustomerError {
 /// Failures of the order use cases.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
+    /// One or more input fields are invalid (including an unknown customer on create).
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
+    /// No order has this id.
     #[error("order {0} not found")]
     NotFound(OrderId),
+    /// The customer to list orders for does not exist.
     #[error("customer {0} not found")]
     CustomerNotFound(CustomerId),
+    /// The store failed.
     #[error(transparent)]
     Storage(RepoError),
 }

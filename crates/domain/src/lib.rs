@@ -35,6 +35,8 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod auth;
 pub mod customer;

@@ -107,9 +107,11 @@ impl Money {
         Ok(Self { minor_units, currency })
     }
 
+    /// The amount in the currency's minor units (cents for KES: `25050` is 250.50).
     pub fn minor_units(&self) -> i64 {
         self.minor_units
     }
+    /// The currency of the amount.
     pub fn currency(&self) -> Currency {
         self.currency
     }

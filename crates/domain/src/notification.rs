@@ -18,12 +18,15 @@ use crate::order::{Order, OrderId};
 pub struct NotificationId(Uuid);
 
 impl NotificationId {
+    /// A fresh, time-ordered id.
     pub fn generate() -> Self {
         Self(Uuid::now_v7())
     }
+    /// Wraps an id that came from storage or a request.
     pub fn from_uuid(id: Uuid) -> Self {
         Self(id)
     }
+    /// The underlying UUID.
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
@@ -53,9 +56,11 @@ pub enum NotificationStatus {
 }
 
 impl NotificationStatus {
+    /// Every status, in life-cycle order.
     pub const ALL: [Self; 6] =
         [Self::Pending, Self::Sending, Self::Sent, Self::Delivered, Self::Undelivered, Self::Failed];
 
+    /// The stored and wire name, e.g. `pending`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -67,6 +72,7 @@ impl NotificationStatus {
         }
     }
 
+    /// Parses a name given by [`NotificationStatus::as_str`]; unknown names give `None`.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
@@ -80,25 +86,39 @@ impl NotificationStatus {
 /// The outbox record: one SMS to send for one order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
+    /// The notification's id.
     pub id: NotificationId,
+    /// The order it announces.
     pub order_id: OrderId,
+    /// The customer's phone number at the time of the order.
     pub recipient: PhoneNumber,
+    /// The rendered SMS text.
     pub message: String,
+    /// Where it is in its life.
     pub status: NotificationStatus,
     /// Attempts made so far (a re-queue by hand starts a new budget).
     pub attempts: u32,
+    /// When it is next due to be sent (meaningful while pending).
     pub next_attempt_at: DateTime<Utc>,
+    /// The provider's message id, once it accepted the SMS; delivery reports refer to it.
     pub provider_message_id: Option<String>,
+    /// The provider's status in its answer to the send (e.g. `Success`).
     pub provider_status: Option<String>,
+    /// What the provider charged, as it wrote it (e.g. `KES 0.80`).
     pub cost: Option<String>,
     /// The provider's last delivery-report status (`Success`, `Failed`, `Buffered`, ...).
     pub delivery_status: Option<String>,
+    /// The failure reason from the last delivery report, if any.
     pub delivery_failure_reason: Option<String>,
+    /// Why the last attempt failed; cleared when a send succeeds.
     pub last_error: Option<String>,
     /// An attempt already ended without an answer: the next such attempt gives up.
     pub timed_out: bool,
+    /// When it was written (with its order).
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When the provider accepted it; `None` until then.
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -130,18 +150,24 @@ impl Notification {
 /// One attempt to hand a notification to the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
+    /// The attempt's number, from 1.
     pub number: u32,
+    /// When the attempt ended.
     pub attempted_at: DateTime<Utc>,
     /// `sent`, `retry` or `failed`.
     pub outcome: String,
+    /// Why it failed; `None` when it was sent.
     pub error: Option<String>,
 }
 
 /// What the provider said about one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsReceipt {
+    /// The provider's id for the message; delivery reports refer to it.
     pub message_id: String,
+    /// The provider's status for the send (e.g. `Success`).
     pub status: String,
+    /// What the provider charged, as it wrote it (e.g. `KES 0.80`).
     pub cost: Option<String>,
 }
 
@@ -163,16 +189,30 @@ pub enum SmsError {
 /// What to do after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
+    /// The provider accepted the SMS.
     Sent(SmsReceipt),
-    RetryAt { at: DateTime<Utc>, error: String },
-    GiveUp { error: String },
+    /// The attempt failed; try again later.
+    RetryAt {
+        /// When the next attempt is due.
+        at: DateTime<Utc>,
+        /// Why this attempt failed.
+        error: String,
+    },
+    /// The attempt failed and no further attempt will be made.
+    GiveUp {
+        /// Why sending was abandoned.
+        error: String,
+    },
 }
 
 /// Exponential backoff with jitter, bounded attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
+    /// How many attempts at most before giving up (default 6).
     pub max_attempts: u32,
+    /// The delay before the second attempt, before jitter (default 2 s).
     pub initial_backoff: Duration,
+    /// The longest delay between attempts, before jitter (default 300 s).
     pub max_backoff: Duration,
 }
 
@@ -232,10 +272,15 @@ pub fn is_final_delivery_status(status: &str) -> bool {
 /// A delivery report as the provider sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
+    /// The provider's message id from the send.
     pub provider_message_id: String,
+    /// The delivery status (`Success`, `Failed`, `Buffered`, ...); see [`FINAL_DELIVERY_STATUSES`].
     pub status: String,
+    /// The recipient's number as the provider wrote it.
     pub phone_number: Option<String>,
+    /// The mobile network's code, as the provider sent it.
     pub network_code: Option<String>,
+    /// Why delivery failed, for failed statuses.
     pub failure_reason: Option<String>,
     /// The raw form, kept for audit.
     pub raw: String,
@@ -266,6 +311,7 @@ const UCS2_SEGMENT: usize = 70;
 const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 
 impl MessageTemplate {
+    /// The template used unless one is configured.
     pub const DEFAULT: &'static str =
         "Order {reference} received: {item}, {currency} {amount} on {date} at {time}. Thank you!";
 

@@ -42,6 +42,7 @@ impl fmt::Display for OrderId {
 pub struct ItemName(String);
 
 impl ItemName {
+    /// The longest item name accepted, in characters.
     pub const MAX_CHARS: usize = 200;
 
     /// # Errors
@@ -49,6 +50,7 @@ impl ItemName {
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
         bounded_text(input, Self::MAX_CHARS).map(Self)
     }
+    /// The trimmed item name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -90,27 +92,35 @@ impl Order {
         Self { id, customer_id, item, amount, ordered_at, audit }
     }
 
+    /// The order's id.
     pub fn id(&self) -> OrderId {
         self.id
     }
+    /// The customer who placed it.
     pub fn customer_id(&self) -> CustomerId {
         self.customer_id
     }
+    /// What was ordered.
     pub fn item(&self) -> &ItemName {
         &self.item
     }
+    /// What it costs.
     pub fn amount(&self) -> Money {
         self.amount
     }
+    /// When the customer ordered (may differ from when it was recorded).
     pub fn ordered_at(&self) -> DateTime<Utc> {
         self.ordered_at
     }
+    /// When the order was recorded.
     pub fn created_at(&self) -> DateTime<Utc> {
         self.audit.created_at
     }
+    /// When the order last changed.
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.audit.updated_at
     }
+    /// Who recorded and last changed the order, and when.
     pub fn audit(&self) -> &AuditTrail {
         &self.audit
     }

@@ -14,7 +14,9 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// The page size when none is given.
     pub const DEFAULT_LIMIT: u64 = 50;
+    /// The largest page size accepted.
     pub const MAX_LIMIT: u64 = 200;
 
     /// Checks `limit` (default 50, at most 200).
@@ -42,6 +44,7 @@ impl Default for PageRequest {
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
+    /// The rows of this page, in list order.
     pub items: Vec<T>,
     /// Pass as [`PageRequest::before`] to get the next page; `None` on the last page.
     pub next: Option<Uuid>,

@@ -55,6 +55,7 @@ pub trait CustomerRepository: Send + Sync {
 /// Which orders to list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrderFilter {
+    /// Only this customer's orders.
     pub customer_id: Option<CustomerId>,
     /// Inclusive lower bound on `ordered_at`.
     pub ordered_from: Option<DateTime<Utc>>,
@@ -181,6 +182,7 @@ pub trait SmsGateway: Send + Sync {
 
 /// Wakes the dispatcher when a notification becomes due (after an order is stored).
 pub trait OutboxSignal: Send + Sync {
+    /// Says that a notification may now be due.
     fn notify(&self);
 }
 

@@ -12,19 +12,28 @@ use crate::error::RepoError;
 /// Where to send the browser to sign in, and what to remember until it comes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRequest {
+    /// The issuer's authorize URL to redirect the browser to.
     pub authorize_url: String,
+    /// The anti-forgery value the callback must echo back.
     pub state: String,
+    /// The value the ID token must carry, against replay.
     pub nonce: String,
+    /// The PKCE verifier to send with the code exchange.
     pub code_verifier: String,
 }
 
 /// Who signed in, from a validated ID token, and the access token issued with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedInUser {
+    /// The ID token's subject (`sub`).
     pub subject: String,
+    /// The `name` claim, if present.
     pub name: Option<String>,
+    /// The `email` claim, if present.
     pub email: Option<String>,
+    /// The `picture` claim (an image URL), if present.
     pub picture: Option<String>,
+    /// The access token for this API, if the issuer returned one; it carries the permissions.
     pub access_token: Option<String>,
 }
 
@@ -71,15 +80,21 @@ pub trait OidcClient: Send + Sync {
 /// A signed-in dashboard user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// The user's token subject.
     pub subject: String,
+    /// The name to display (name, else email, else subject).
     pub name: String,
+    /// The user's email address, if known.
     pub email: Option<String>,
+    /// The user's picture URL, if known.
     pub picture: Option<String>,
     /// From the access token obtained at sign-in: the same permissions as the API.
     pub permissions: BTreeSet<Permission>,
     /// Sent back by every form of this session.
     pub csrf_token: String,
+    /// When the user signed in.
     pub created_at: DateTime<Utc>,
+    /// When the session expires (a fixed time after sign-in).
     pub expires_at: DateTime<Utc>,
 }
 
@@ -105,7 +120,9 @@ pub trait SessionRepository: Send + Sync {
 /// Tokens the built-in dev issuer signs for its sign-in page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevTokens {
+    /// A signed access token for the API.
     pub access_token: String,
+    /// A signed ID token for the dashboard client.
     pub id_token: String,
 }
 

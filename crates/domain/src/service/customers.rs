@@ -9,16 +9,22 @@ use crate::{Actor, Customer, CustomerCode, CustomerId, CustomerName, Page, PageR
 /// Raw input for a new customer, as a client sent it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerDraft {
+    /// The display name; see [`CustomerName`].
     pub name: String,
+    /// The shop's code; see [`CustomerCode`].
     pub code: String,
+    /// The phone number, local or with `+country`; see [`PhoneNumber`].
     pub phone: String,
 }
 
 /// Raw input for a partial update; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerChanges {
+    /// A new display name.
     pub name: Option<String>,
+    /// A new code.
     pub code: Option<String>,
+    /// A new phone number.
     pub phone: Option<String>,
 }
 

@@ -12,12 +12,21 @@ use crate::{Notification, NotificationId, NotificationStatus, OrderId};
 /// Failures of the notification use cases.
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationError {
+    /// No order has this id.
     #[error("order {0} not found")]
     OrderNotFound(OrderId),
+    /// No notification has this id (for the given order).
     #[error("notification {0} not found")]
     NotFound(NotificationId),
+    /// Only failed or undelivered notifications can be re-queued.
     #[error("notification {id} is {status}; only failed or undelivered ones can be retried")]
-    NotRetryable { id: NotificationId, status: &'static str },
+    NotRetryable {
+        /// The notification.
+        id: NotificationId,
+        /// Its current status, as [`NotificationStatus::as_str`] names it.
+        status: &'static str,
+    },
+    /// The store failed.
     #[error(transparent)]
     Storage(#[from] RepoError),
 }
@@ -25,7 +34,9 @@ pub enum NotificationError {
 /// A notification with its attempts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationView {
+    /// The notification.
     pub notification: Notification,
+    /// Its send attempts, oldest first.
     pub attempts: Vec<Attempt>,
 }
 
@@ -39,6 +50,7 @@ pub struct NotificationService {
 }
 
 impl NotificationService {
+    /// `signal` wakes the dispatcher after a re-queue.
     pub fn new(
         notifications: Arc<dyn NotificationRepository>,
         orders: Arc<dyn OrderRepository>,

@@ -12,7 +12,9 @@ use crate::{Actor, Currency, CustomerId, ItemName, Money, Notification, Order, O
 /// Raw input for a new order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderDraft {
+    /// The customer placing the order; must exist.
     pub customer_id: CustomerId,
+    /// What was ordered; see [`ItemName`].
     pub item: String,
     /// A decimal string such as `"250.50"`.
     pub amount: String,
@@ -25,24 +27,33 @@ pub struct OrderDraft {
 /// Raw input for a partial update; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderChanges {
+    /// A new item name.
     pub item: Option<String>,
+    /// A new amount as a decimal string, in the new or the current currency.
     pub amount: Option<String>,
+    /// A new ISO 4217 code; the amount is re-checked against it.
     pub currency: Option<String>,
+    /// A new order time.
     pub ordered_at: Option<DateTime<Utc>>,
 }
 
 /// Filters for listing orders.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrderListQuery {
+    /// Only this customer's orders; the customer must exist.
     pub customer_id: Option<CustomerId>,
+    /// Inclusive lower bound on `ordered_at`.
     pub ordered_from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on `ordered_at`; must be after `ordered_from`.
     pub ordered_to: Option<DateTime<Utc>>,
 }
 
 /// One day of the dashboard chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DaySummary {
+    /// The UTC calendar day.
     pub day: chrono::NaiveDate,
+    /// How many orders were placed that day, in any currency.
     pub orders: u64,
     /// Revenue in the default currency's minor units.
     pub revenue_minor: i64,
@@ -51,7 +62,9 @@ pub struct DaySummary {
 /// How new orders are announced by SMS: the text, and whom to wake once it is stored.
 #[derive(Clone)]
 pub struct SmsOutbox {
+    /// Renders each order's SMS text.
     pub template: MessageTemplate,
+    /// Woken after an order and its notification are stored.
     pub signal: Arc<dyn OutboxSignal>,
 }
 
@@ -66,6 +79,8 @@ pub struct OrderService {
 }
 
 impl OrderService {
+    /// `default_currency` is used for orders that name none; no SMS are written until
+    /// [`OrderService::with_sms`].
     pub fn new(
         orders: Arc<dyn OrderRepository>,
         customers: Arc<dyn CustomerRepository>,
