@@ -105,21 +105,12 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     }
     let mut home = None;
     if let Some(web) = options.web {
-        let pages = Arc::new(pages::routes(web, services.clone()));
-        for path in [
-            "/login",
-            "/callback",
-            "/logout",
-            "/dashboard",
-            "/dashboard/customers",
-            "/dashboard/orders",
-            "/authorize",
-            "/oauth/token",
-            "/v2/logout",
-        ] {
-            routes = routes.at(path, pages.clone());
+        let dev_paths: &[&str] = if web.dev_issuer.is_some() { &pages::DEV_ISSUER_PATHS } else { &[] };
+        let page_routes = Arc::new(pages::routes(web, services.clone()));
+        for path in pages::PATHS.iter().chain(dev_paths) {
+            routes = routes.at(*path, page_routes.clone());
         }
-        home = Some(pages);
+        home = Some(page_routes);
     }
     routes
         // The API's root nest owns "/" in poem's router, so the home page is dispatched here.

@@ -21,6 +21,12 @@ use uuid::Uuid;
 
 use crate::Services;
 
+/// Every path the pages answer (the dev issuer's only when it runs), besides `/`.
+pub const PATHS: [&str; 6] =
+    ["/login", "/callback", "/logout", "/dashboard", "/dashboard/customers", "/dashboard/orders"];
+/// The dev issuer's Auth0-shaped endpoints.
+pub const DEV_ISSUER_PATHS: [&str; 3] = ["/authorize", "/oauth/token", "/v2/logout"];
+
 pub const SESSION_COOKIE: &str = "orderdesk_session";
 pub const LOGIN_COOKIE: &str = "orderdesk_login";
 
@@ -64,17 +70,17 @@ pub fn routes(options: WebOptions, services: Services) -> impl Endpoint<Output =
     let state = Arc::new(WebState { options, services, tokens, codes: Mutex::new(HashMap::new()) });
     let mut route = Route::new()
         .at("/", get(signin::home))
-        .at("/login", get(signin::login))
-        .at("/callback", get(signin::callback))
-        .at("/logout", get(signin::logout_page).post(signin::logout))
-        .at("/dashboard", get(dashboard::show))
-        .at("/dashboard/customers", post(dashboard::create_customer))
-        .at("/dashboard/orders", post(dashboard::create_order));
+        .at(PATHS[0], get(signin::login))
+        .at(PATHS[1], get(signin::callback))
+        .at(PATHS[2], get(signin::logout_page).post(signin::logout))
+        .at(PATHS[3], get(dashboard::show))
+        .at(PATHS[4], post(dashboard::create_customer))
+        .at(PATHS[5], post(dashboard::create_order));
     if dev {
         route = route
-            .at("/authorize", get(dev_issuer::authorize_page).post(dev_issuer::authorize))
-            .at("/oauth/token", post(dev_issuer::token))
-            .at("/v2/logout", get(dev_issuer::logout));
+            .at(DEV_ISSUER_PATHS[0], get(dev_issuer::authorize_page).post(dev_issuer::authorize))
+            .at(DEV_ISSUER_PATHS[1], post(dev_issuer::token))
+            .at(DEV_ISSUER_PATHS[2], get(dev_issuer::logout));
     }
     route.data(state).with(CookieJarManager::with_key(key)).map_to_response()
 }
