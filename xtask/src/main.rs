@@ -61,7 +61,9 @@ fn bench() -> anyhow::Result<()> {
     let status = cargo()
         .args(["bench", "--package", "orderdesk-adapters", "--features", "test-support", "--bench", "verify"])
         .status()?;
-    ensure!(status.success(), "benchmarks failed");
+    ensure!(status.success(), "token benchmark failed");
+    let status = cargo().args(["bench", "--package", "orderdesk-server", "--bench", "load"]).status()?;
+    ensure!(status.success(), "load benchmark failed");
     Ok(())
 }
 
