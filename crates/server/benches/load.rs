@@ -73,7 +73,10 @@ async fn main() {
     settings.database.connection.url = format!("sqlite://{}/orderdesk.db", dir.display());
     let app = Application::build(&settings).await.expect("server starts");
     let address = app.local_addr();
-    let token = dev_issuer(&settings, address).expect("dev issuer").mint("load", &Permission::ALL, Duration::from_secs(3600)).expect("token");
+    let token = dev_issuer(&settings, address)
+        .expect("dev issuer")
+        .mint("load", &Permission::ALL, Duration::from_secs(3600))
+        .expect("token");
     tokio::spawn(app.run_until(std::future::pending()));
 
     let base = format!("http://{address}");
@@ -90,7 +93,9 @@ async fn main() {
         .expect("customer body");
     let customer_id = customer["id"].as_str().expect("id").to_owned();
 
-    println!("orderdesk load: {CONCURRENCY} concurrent clients, SQLite (WAL), dev issuer tokens, SMS dispatcher on (log)");
+    println!(
+        "orderdesk load: {CONCURRENCY} concurrent clients, SQLite (WAL), dev issuer tokens, SMS dispatcher on (log)"
+    );
     let (c, t, b) = (http.clone(), token.clone(), base.clone());
     let creates = run("POST /api/v1/orders", CREATES, move |i| {
         let (c, t, b, id) = (c.clone(), t.clone(), b.clone(), customer_id.clone());
@@ -102,7 +107,15 @@ async fn main() {
     .await;
     creates.print();
 
-    let first: Value = http.get(format!("{base}/api/v1/orders?limit=1")).bearer_auth(&token).send().await.expect("list").json().await.expect("body");
+    let first: Value = http
+        .get(format!("{base}/api/v1/orders?limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("body");
     let order_id = first["items"][0]["id"].as_str().expect("order id").to_owned();
     let (c, t, b) = (http.clone(), token.clone(), base.clone());
     run("GET /api/v1/orders/{id}", READS, move |_| {
@@ -125,7 +138,15 @@ async fn main() {
         let url = format!("{base}/api/v1/orders?limit=1");
         let latest: Value = http.get(url).bearer_auth(&token).send().await.expect("list").json().await.expect("body");
         let id = latest["items"][0]["id"].as_str().expect("id");
-        let sms: Value = http.get(format!("{base}/api/v1/orders/{id}/notifications")).bearer_auth(&token).send().await.expect("sms").json().await.expect("body");
+        let sms: Value = http
+            .get(format!("{base}/api/v1/orders/{id}/notifications"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("sms")
+            .json()
+            .await
+            .expect("body");
         if sms["items"][0]["status"] == "sent" || Instant::now() > deadline {
             break sms["items"][0]["status"].clone();
         }
