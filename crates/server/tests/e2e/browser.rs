@@ -159,6 +159,14 @@ async fn journey(app: &TestApp, client: &Client) -> Result<(), Box<dyn std::erro
     }
     wait_for_text(client, "#sms-sent", "1").await?;
     std::fs::write(artifacts().join("dashboard.png"), client.screenshot().await?)?;
+    // Readable on a phone: nothing needs horizontal scrolling at 390 px.
+    client.set_window_size(390, 844).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overflow = client.execute("return document.documentElement.scrollWidth > window.innerWidth", vec![]).await?;
+    std::fs::write(artifacts().join("dashboard-phone.png"), client.screenshot().await?)?;
+    if overflow.as_bool() != Some(false) {
+        return Err("the dashboard scrolls sideways on a 390 px screen".into());
+    }
 
     client.find(Locator::XPath("//button[text()='Sign out']")).await?.click().await?;
     wait_for_url(client, &app.url("/")).await?;
