@@ -7,6 +7,7 @@ mod customers;
 mod migrations;
 mod orders;
 mod outbox;
+mod sessions;
 mod sms;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};

@@ -168,3 +168,47 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn each_delivery_status_maps_to_the_right_notification_state() {
+    on_each_backend(|db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
+        let alice = customer("A");
+        customers.insert(&alice).await.unwrap();
+        let cases = [
+            ("Sent", NotificationStatus::Sent),
+            ("Submitted", NotificationStatus::Sent),
+            ("Buffered", NotificationStatus::Sent),
+            ("Success", NotificationStatus::Delivered),
+            ("Rejected", NotificationStatus::Undelivered),
+            ("Failed", NotificationStatus::Undelivered),
+            ("AbsentSubscriber", NotificationStatus::Undelivered),
+            ("Expired", NotificationStatus::Undelivered),
+        ];
+        for (i, (status, expected)) in cases.into_iter().enumerate() {
+            let o = order(&alice, "1", day(1));
+            orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
+            let n = outbox.claim_due("w", now(), now() + chrono::Duration::seconds(30), 1).await.unwrap().remove(0);
+            let message_id = format!("ATXid_status_{i}");
+            let receipt = SmsReceipt { message_id: message_id.clone(), status: "Success".into(), cost: None };
+            outbox.record_attempt(n.id, "w", 1, now(), &AttemptOutcome::Sent(receipt), false).await.unwrap();
+            let report = DeliveryReport {
+                provider_message_id: message_id,
+                status: status.into(),
+                phone_number: None,
+                network_code: Some("99999".into()),
+                failure_reason: (expected == NotificationStatus::Undelivered).then(|| "DeliveryFailure".to_owned()),
+                raw: String::new(),
+            };
+            assert_eq!(outbox.apply_delivery_report(&report, now()).await.unwrap(), ReportEffect::Applied, "{status}");
+            let stored = outbox.find(n.id).await.unwrap().unwrap();
+            assert_eq!(stored.status, expected, "{status} on {:?}", db.backend);
+            assert_eq!(stored.delivery_status.as_deref(), Some(status));
+        }
+        let counts = outbox.count_by_status().await.unwrap();
+        assert!(counts.contains(&(NotificationStatus::Undelivered, 4)), "{counts:?}");
+    })
+    .await;
+}
