@@ -9,7 +9,9 @@ use askama::Template;
 use chrono::Utc;
 use orderdesk_domain::service::{CustomerDraft, OrderDraft, OrderListQuery};
 use orderdesk_domain::web::Session;
-use orderdesk_domain::{Actor, CustomerError, CustomerId, NotificationStatus, OrderError, PageRequest, Permission};
+use orderdesk_domain::{
+    Actor, CustomerError, CustomerId, NotificationStatus, OrderError, PageRequest, Permission, ValidationErrors,
+};
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Query};
@@ -34,6 +36,7 @@ pub(super) struct SmsCounts {
     failed: u64,
 }
 
+#[derive(Clone)]
 pub(super) struct CustomerRow {
     id: String,
     name: String,
@@ -117,14 +120,15 @@ async fn render(
     let mut customers = None;
     let mut choices = Vec::new();
     if can(Permission::ReadCustomers) {
-        let found = if search.trim().is_empty() {
-            services.customers.list(PageRequest { before: None, limit: PAGE_SIZE }).await.map(|p| p.items)
+        // One read serves both the order form's choices and, without a search, the list.
+        let newest = services.customers.list(PageRequest { before: None, limit: PageRequest::MAX_LIMIT }).await;
+        choices = newest.map(|p| p.items.iter().map(customer_row).collect()).unwrap_or_default();
+        let shown: Vec<CustomerRow> = if search.trim().is_empty() {
+            choices.iter().take(PAGE_SIZE as usize).map(CustomerRow::clone).collect()
         } else {
-            services.customers.search(&search, PAGE_SIZE).await
+            services.customers.search(&search, PAGE_SIZE).await.unwrap_or_default().iter().map(customer_row).collect()
         };
-        customers = Some(found.unwrap_or_default().iter().map(customer_row).collect());
-        let all = services.customers.list(PageRequest { before: None, limit: PageRequest::MAX_LIMIT }).await;
-        choices = all.map(|p| p.items.iter().map(customer_row).collect()).unwrap_or_default();
+        customers = Some(shown);
     }
     let mut orders = None;
     let mut next_page = None;
@@ -225,6 +229,11 @@ async fn checked_form(
     Ok((session, fields))
 }
 
+/// The message shown next to each invalid field.
+fn field_errors(errors: &ValidationErrors) -> HashMap<&'static str, String> {
+    errors.fields().iter().map(|f| (f.field, f.reason.to_string())).collect()
+}
+
 fn denied(permission: Permission) -> Option<String> {
     Some(format!("You need the {permission} permission for that."))
 }
@@ -261,9 +270,7 @@ pub(super) async fn create_customer(state: Data<&Arc<WebState>>, jar: &CookieJar
             let mut form = form;
             let status = match error {
                 CustomerError::Validation(errors) => {
-                    for f in errors.fields() {
-                        form.errors.insert(f.field, f.reason.to_string());
-                    }
+                    form.errors = field_errors(&errors);
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
                 CustomerError::DuplicateCode(_) => {
@@ -332,9 +339,7 @@ pub(super) async fn create_order(state: Data<&Arc<WebState>>, jar: &CookieJar, b
     match state.services.orders.create(draft, &Actor::new(session.subject.clone())).await {
         Ok(_) => redirect("/dashboard?created=order"),
         Err(OrderError::Validation(errors)) => {
-            for f in errors.fields() {
-                form.errors.insert(f.field, f.reason.to_string());
-            }
+            form.errors = field_errors(&errors);
             render(
                 &state,
                 &session,
