@@ -4,12 +4,12 @@ use std::time::Duration;
 use chrono::Utc;
 use orderdesk_adapters::sms::AfricasTalkingSmsGateway;
 use orderdesk_adapters::testing::africastalking::FakeAfricasTalking;
-use orderdesk_adapters::testing::{Backend, backends, on_each_backend, with_database};
+use orderdesk_adapters::testing::{Backend, TestDatabase, backends, on_each_backend, with_database};
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, connect};
 use orderdesk_domain::notification::{AttemptOutcome, DeliveryReport, ReportEffect, RetryPolicy, SmsReceipt};
 use orderdesk_domain::ports::{CustomerRepository, NotificationRepository, OrderRepository, SystemClock};
 use orderdesk_domain::service::NotificationDispatcher;
-use orderdesk_domain::{Notification, NotificationStatus, RepoError};
+use orderdesk_domain::{Customer, Notification, NotificationStatus, RepoError};
 
 use crate::{customer, day, now, order};
 
@@ -17,14 +17,39 @@ fn notification_for(o: &orderdesk_domain::Order, c: &orderdesk_domain::Customer)
     Notification::new(o.id(), c.phone().clone(), "Order received".into(), now())
 }
 
+/// Repositories on one test database, with one customer.
+struct Shop {
+    orders: SeaOrmOrderRepository,
+    outbox: SeaOrmNotificationRepository,
+    alice: Customer,
+}
+
+impl Shop {
+    async fn open(db: &TestDatabase) -> Self {
+        let alice = customer("A");
+        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice).await.unwrap();
+        Self {
+            orders: SeaOrmOrderRepository::new(db.connection.clone()),
+            outbox: SeaOrmNotificationRepository::new(db.connection.clone()),
+            alice,
+        }
+    }
+
+    /// Stores an order with its SMS, claims the SMS and records it as accepted under `message_id`.
+    async fn sent_sms(&self, message_id: &str) -> Notification {
+        let o = order(&self.alice, "1", day(1));
+        self.orders.insert(&o, &[notification_for(&o, &self.alice)]).await.unwrap();
+        let n = self.outbox.claim_due("w", now(), now() + chrono::Duration::seconds(30), 1).await.unwrap().remove(0);
+        let receipt = SmsReceipt { message_id: message_id.into(), status: "Success".into(), cost: None };
+        self.outbox.record_attempt(n.id, "w", 1, now(), &AttemptOutcome::Sent(receipt), false).await.unwrap();
+        n
+    }
+}
+
 #[tokio::test]
 async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
     on_each_backend(|db| async move {
-        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
-        let orders = SeaOrmOrderRepository::new(db.connection.clone());
-        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
-        let alice = customer("A");
-        customers.insert(&alice).await.unwrap();
+        let Shop { orders, outbox, alice } = Shop::open(&db).await;
         let good = order(&alice, "10", day(1));
         orders.insert(&good, &[notification_for(&good, &alice)]).await.unwrap();
         assert_eq!(outbox.list_for_order(good.id()).await.unwrap().len(), 1);
@@ -43,11 +68,7 @@ async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
 #[tokio::test]
 async fn a_lease_left_by_a_crashed_dispatcher_is_taken_over_after_it_expires() {
     on_each_backend(|db| async move {
-        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
-        let orders = SeaOrmOrderRepository::new(db.connection.clone());
-        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
-        let alice = customer("A");
-        customers.insert(&alice).await.unwrap();
+        let Shop { orders, outbox, alice } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
         orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
 
@@ -79,16 +100,9 @@ async fn a_lease_left_by_a_crashed_dispatcher_is_taken_over_after_it_expires() {
 #[tokio::test]
 async fn delivery_reports_are_idempotent_and_never_undo_a_final_status() {
     on_each_backend(|db| async move {
-        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
-        let orders = SeaOrmOrderRepository::new(db.connection.clone());
-        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
-        let alice = customer("A");
-        customers.insert(&alice).await.unwrap();
-        let o = order(&alice, "10", day(1));
-        orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
-        let n = outbox.claim_due("w", now(), now() + chrono::Duration::seconds(30), 1).await.unwrap().remove(0);
-        let receipt = SmsReceipt { message_id: "ATXid_42".into(), status: "Success".into(), cost: None };
-        outbox.record_attempt(n.id, "w", 1, now(), &AttemptOutcome::Sent(receipt), false).await.unwrap();
+        let shop = Shop::open(&db).await;
+        let n = shop.sent_sms("ATXid_42").await;
+        let (outbox, alice) = (&shop.outbox, &shop.alice);
 
         let report = |status: &str| DeliveryReport {
             provider_message_id: "ATXid_42".into(),
@@ -172,11 +186,8 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
 #[tokio::test]
 async fn each_delivery_status_maps_to_the_right_notification_state() {
     on_each_backend(|db| async move {
-        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
-        let orders = SeaOrmOrderRepository::new(db.connection.clone());
-        let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
-        let alice = customer("A");
-        customers.insert(&alice).await.unwrap();
+        let shop = Shop::open(&db).await;
+        let outbox = &shop.outbox;
         let cases = [
             ("Sent", NotificationStatus::Sent),
             ("Submitted", NotificationStatus::Sent),
@@ -188,12 +199,8 @@ async fn each_delivery_status_maps_to_the_right_notification_state() {
             ("Expired", NotificationStatus::Undelivered),
         ];
         for (i, (status, expected)) in cases.into_iter().enumerate() {
-            let o = order(&alice, "1", day(1));
-            orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
-            let n = outbox.claim_due("w", now(), now() + chrono::Duration::seconds(30), 1).await.unwrap().remove(0);
             let message_id = format!("ATXid_status_{i}");
-            let receipt = SmsReceipt { message_id: message_id.clone(), status: "Success".into(), cost: None };
-            outbox.record_attempt(n.id, "w", 1, now(), &AttemptOutcome::Sent(receipt), false).await.unwrap();
+            let n = shop.sent_sms(&message_id).await;
             let report = DeliveryReport {
                 provider_message_id: message_id,
                 status: status.into(),
