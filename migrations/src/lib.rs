@@ -10,6 +10,7 @@ mod m20261126_000002_create_orders;
 mod m20261126_000003_add_audit_actors;
 mod m20261126_000004_create_notifications;
 mod m20261126_000005_create_sessions;
+mod m20261128_000006_add_notification_version;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_add_audit_actors::Migration),
             Box::new(m20261126_000004_create_notifications::Migration),
             Box::new(m20261126_000005_create_sessions::Migration),
+            Box::new(m20261128_000006_add_notification_version::Migration),
         ]
     }
 }

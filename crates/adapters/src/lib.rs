@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod db;
 pub mod http;
+#[cfg(feature = "memory")]
+pub mod memory;
 pub mod secret;
 pub mod sms;
 #[cfg(feature = "test-support")]
@@ -13,7 +15,7 @@ pub mod testing;
 
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository, SeaOrmOrderRepository,
-    SeaOrmSessionRepository, connect, migrate,
+    SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
 };
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

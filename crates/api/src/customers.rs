@@ -1,29 +1,23 @@
 //! `/api/v1/customers`: create, list, get, change, delete, and a customer's orders.
 
-use orderdesk_domain::service::{CustomerChanges, CustomerDraft, CustomerService, OrderListQuery, OrderService};
+use orderdesk_domain::service::{CustomerChanges, CustomerDraft, OrderListQuery};
 use orderdesk_domain::{CustomerId, PageRequest, Permission};
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
+use crate::Services;
 use crate::dto::{CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderListBody, decode_cursor};
 use crate::json::JsonBody;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 
-/// Customer endpoints.
-pub struct CustomersApi {
-    customers: CustomerService,
-    orders: OrderService,
-}
-
-impl CustomersApi {
-    pub fn new(customers: CustomerService, orders: OrderService) -> Self {
-        Self { customers, orders }
-    }
-}
+/// Customer endpoints. The services come from request data, so the document can be built
+/// without them.
+pub struct CustomersApi;
 
 #[derive(ApiResponse)]
 pub enum CustomerCreated {
@@ -53,10 +47,15 @@ impl CustomersApi {
     ///
     /// Requires the `write:customers` permission.
     #[oai(path = "/api/v1/customers", method = "post", operation_id = "createCustomer")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<NewCustomerBody>) -> Result<CustomerCreated, ApiError> {
+    async fn create(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        body: JsonBody<NewCustomerBody>,
+    ) -> Result<CustomerCreated, ApiError> {
         let caller = auth.require(Permission::WriteCustomers)?;
         let body = body.parse()?;
-        let customer = self
+        let customer = services
             .customers
             .create(CustomerDraft { name: body.name, code: body.code, phone: body.phone }, caller.actor())
             .await?;
@@ -72,6 +71,7 @@ impl CustomersApi {
     #[oai(path = "/api/v1/customers", method = "get", operation_id = "listCustomers")]
     async fn list(
         &self,
+        services: Data<&Services>,
         auth: BearerAuth,
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
@@ -81,16 +81,21 @@ impl CustomersApi {
     ) -> Result<Json<CustomerListBody>, ApiError> {
         auth.require(Permission::ReadCustomers)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
-        Ok(Json(self.customers.list(page).await?.into()))
+        Ok(Json(services.customers.list(page).await?.into()))
     }
 
     /// Get a customer
     ///
     /// Requires the `read:customers` permission.
     #[oai(path = "/api/v1/customers/:id", method = "get", operation_id = "getCustomer")]
-    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Json<CustomerBody>, ApiError> {
+    async fn get(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<Json<CustomerBody>, ApiError> {
         auth.require(Permission::ReadCustomers)?;
-        Ok(Json(self.customers.get(CustomerId::from_uuid(id.0)).await?.into()))
+        Ok(Json(services.customers.get(CustomerId::from_uuid(id.0)).await?.into()))
     }
 
     /// Change a customer
@@ -101,6 +106,7 @@ impl CustomersApi {
     #[oai(path = "/api/v1/customers/:id", method = "patch", operation_id = "updateCustomer")]
     async fn update(
         &self,
+        services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
         body: JsonBody<CustomerChangesBody>,
@@ -108,7 +114,7 @@ impl CustomersApi {
         let caller = auth.require(Permission::WriteCustomers)?;
         let body = body.parse()?;
         let changes = CustomerChanges { name: body.name, code: body.code, phone: body.phone };
-        Ok(Json(self.customers.update(CustomerId::from_uuid(id.0), changes, caller.actor()).await?.into()))
+        Ok(Json(services.customers.update(CustomerId::from_uuid(id.0), changes, caller.actor()).await?.into()))
     }
 
     /// Delete a customer
@@ -117,9 +123,9 @@ impl CustomersApi {
     ///
     /// Requires the `write:customers` permission.
     #[oai(path = "/api/v1/customers/:id", method = "delete", operation_id = "deleteCustomer")]
-    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+    async fn delete(&self, services: Data<&Services>, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
         auth.require(Permission::WriteCustomers)?;
-        self.customers.delete(CustomerId::from_uuid(id.0)).await?;
+        services.customers.delete(CustomerId::from_uuid(id.0)).await?;
         Ok(Deleted::NoContent)
     }
 
@@ -131,6 +137,7 @@ impl CustomersApi {
     #[oai(path = "/api/v1/customers/:id/orders", method = "get", operation_id = "listCustomerOrders")]
     async fn orders(
         &self,
+        services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
         /// Page size, 1-200 (default 50).
@@ -142,6 +149,6 @@ impl CustomersApi {
         auth.require(Permission::ReadOrders)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let query = OrderListQuery { customer_id: Some(CustomerId::from_uuid(id.0)), ..Default::default() };
-        Ok(Json(self.orders.list(query, page).await?.into()))
+        Ok(Json(services.orders.list(query, page).await?.into()))
     }
 }

@@ -375,7 +375,7 @@ impl NotificationBody {
                 .map(|a| AttemptBody {
                     number: a.number,
                     attempted_at: a.attempted_at,
-                    outcome: a.outcome,
+                    outcome: a.outcome.as_str().to_owned(),
                     error: a.error,
                 })
                 .collect(),

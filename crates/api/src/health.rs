@@ -1,24 +1,15 @@
 //! Liveness and readiness probes for orchestrators and load balancers.
 
-use std::sync::Arc;
-
-use orderdesk_domain::ports::HealthCheck;
+use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
+use crate::Services;
 use crate::problem::{ApiError, ProblemType};
 use crate::tags::ApiTags;
 
 /// Probe endpoints.
-pub struct HealthApi {
-    store: Arc<dyn HealthCheck>,
-}
-
-impl HealthApi {
-    pub fn new(store: Arc<dyn HealthCheck>) -> Self {
-        Self { store }
-    }
-}
+pub struct HealthApi;
 
 /// Probe result.
 #[derive(Debug, Object)]
@@ -42,8 +33,8 @@ impl HealthApi {
     ///
     /// 200 when the database answers, else 503.
     #[oai(path = "/readyz", method = "get", operation_id = "readiness")]
-    async fn readyz(&self) -> Result<Json<HealthBody>, ApiError> {
-        self.store.ping().await.map_err(|e| {
+    async fn readyz(&self, services: Data<&Services>) -> Result<Json<HealthBody>, ApiError> {
+        services.health.ping().await.map_err(|e| {
             tracing::warn!(error.cause_chain = ?e, "readiness check failed");
             ApiError::new(ProblemType::Unavailable, "the database does not answer")
         })?;

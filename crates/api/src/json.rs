@@ -1,63 +1,12 @@
-//! A JSON request payload parsed with serde, so errors say which field failed:
+//! JSON request bodies parsed with serde, so errors say which field failed:
 //! malformed JSON is a 400, well-formed JSON of the wrong shape a 422 naming the field.
 
-use std::marker::PhantomData;
-
-use poem::{Request, RequestBody};
-use poem_openapi::payload::{ParsePayload, Payload};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
 use crate::problem::{ApiError, FieldProblem, ProblemType};
 
-/// A request body of `application/json` (or any `+json` type, such as merge-patch).
-pub struct JsonBody<T> {
-    bytes: Vec<u8>,
-    shape: PhantomData<fn() -> T>,
-}
-
-impl<T: DeserializeOwned> JsonBody<T> {
-    /// Parses the body.
-    ///
-    /// # Errors
-    /// 400 for malformed JSON, 422 naming the field for the wrong shape.
-    pub fn parse(self) -> Result<T, ApiError> {
-        parse(&self.bytes)
-    }
-}
-
-impl<T: Type> Payload for JsonBody<T> {
-    const CONTENT_TYPE: &'static str = "application/json";
-
-    fn check_content_type(content_type: &str) -> bool {
-        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-}
-
-impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let bytes =
-            body.take()?.into_vec().await.map_err(|e| {
-                ApiError::new(ProblemType::MalformedRequest, format!("cannot read the request body: {e}"))
-            })?;
-        Ok(Self { bytes, shape: PhantomData })
-    }
-}
-
-poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Send);
+pub use crate::body::JsonBody;
 
 /// Parses `bytes` as one JSON document of type `T`.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -4,6 +4,7 @@
 //! Dependency rule: depends on `orderdesk-domain` only (services and ports), never on the
 //! adapters; the server injects concrete ports through [`Services`].
 
+pub mod body;
 mod customers;
 pub mod dto;
 mod health;
@@ -19,10 +20,8 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use orderdesk_domain::auth::TokenVerifier;
-use orderdesk_domain::memory::InMemoryStore;
-use orderdesk_domain::ports::{HealthCheck, NoSignal, SystemClock};
+use orderdesk_domain::ports::{HealthCheck, OrderReports};
 use orderdesk_domain::service::{CustomerService, NotificationService, OrderService};
-use orderdesk_domain::{Currency, PhoneRegion};
 use poem::middleware::CatchPanic;
 use poem::web::{Html, Path};
 use poem::{Endpoint, EndpointExt, Route, handler};
@@ -40,6 +39,8 @@ pub struct Services {
     pub customers: CustomerService,
     pub orders: OrderService,
     pub notifications: NotificationService,
+    /// Read models for the dashboard.
+    pub reports: Arc<dyn OrderReports>,
     pub health: Arc<dyn HealthCheck>,
     /// Checks every `/api/v1` call's bearer token.
     pub tokens: Arc<dyn TokenVerifier>,
@@ -73,15 +74,10 @@ impl Default for HttpOptions {
 
 type Apis = (CustomersApi, OrdersApi, HealthApi, webhooks::WebhooksApi);
 
-/// The OpenAPI service: every operation, with its schemas and error responses.
-pub fn api_service(services: &Services, webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
-    let services = services.clone();
-    let apis = (
-        CustomersApi::new(services.customers, services.orders.clone()),
-        OrdersApi::new(services.orders, services.notifications.clone()),
-        HealthApi::new(services.health),
-        webhooks::WebhooksApi::new(services.notifications, webhook_secret),
-    );
+/// The OpenAPI service: every operation, with its schemas and error responses. Operations
+/// take the [`Services`] from request data, so the document needs none.
+pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
+    let apis = (CustomersApi, OrdersApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
     OpenApiService::new(apis, "orderdesk", env!("CARGO_PKG_VERSION")).description(
         "Customers and orders for small businesses. Errors are RFC 9457 problem+json; \
          money is an exact decimal string; times are RFC 3339 UTC; lists use cursor pagination.",
@@ -91,7 +87,7 @@ pub fn api_service(services: &Services, webhook_secret: Option<String>) -> OpenA
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
 /// pages at `/problems/{slug}`, inside the middleware pipeline.
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
-    let api = api_service(&services, options.webhook_secret.clone());
+    let api = api_service(options.webhook_secret.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
@@ -123,25 +119,17 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
                 }
             }
         })
-        .data(services.tokens)
+        .data(services.tokens.clone())
+        .data(services)
         .around(move |ep, req| middleware::limit_body(ep, req, limit))
         .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
         .around(middleware::request_context)
 }
 
-/// The OpenAPI document as JSON, without a database (for `cargo xtask openapi` and its check).
+/// The OpenAPI document as JSON, without a database or any port (for `cargo xtask openapi`
+/// and its check).
 pub fn openapi_json() -> String {
-    let store = Arc::new(InMemoryStore::default());
-    let clock = Arc::new(SystemClock);
-    let currency = Currency::parse("KES").unwrap_or_else(|_| unreachable!("KES is in ISO 4217"));
-    let services = Services {
-        customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
-        orders: OrderService::new(store.clone(), store.clone(), clock.clone(), currency),
-        notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
-        health: store,
-        tokens: Arc::new(security::RejectAllTokens),
-    };
-    api_service(&services, None).spec()
+    api_service(None).spec()
 }
 
 /// A fixed JSON document, cacheable for a few minutes.

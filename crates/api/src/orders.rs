@@ -1,13 +1,15 @@
 //! `/api/v1/orders`: create, list (filter by customer and time), get, change, delete.
 
 use chrono::{DateTime, Utc};
-use orderdesk_domain::service::{NotificationService, OrderChanges, OrderDraft, OrderListQuery, OrderService};
+use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery};
 use orderdesk_domain::{CustomerId, NotificationId, OrderId, Permission};
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
+use crate::Services;
 use crate::customers::{Deleted, page_request};
 use crate::dto::{NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody, OrderListBody};
 use crate::json::JsonBody;
@@ -15,17 +17,9 @@ use crate::problem::ApiError;
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 
-/// Order endpoints, including each order's SMS notifications.
-pub struct OrdersApi {
-    orders: OrderService,
-    notifications: NotificationService,
-}
-
-impl OrdersApi {
-    pub fn new(orders: OrderService, notifications: NotificationService) -> Self {
-        Self { orders, notifications }
-    }
-}
+/// Order endpoints, including each order's SMS notifications. The services come from request
+/// data, so the document can be built without them.
+pub struct OrdersApi;
 
 #[derive(ApiResponse)]
 pub enum OrderCreated {
@@ -43,7 +37,12 @@ impl OrdersApi {
     ///
     /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders", method = "post", operation_id = "createOrder")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<NewOrderBody>) -> Result<OrderCreated, ApiError> {
+    async fn create(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        body: JsonBody<NewOrderBody>,
+    ) -> Result<OrderCreated, ApiError> {
         let caller = auth.require(Permission::WriteOrders)?;
         let body = body.parse()?;
         let draft = OrderDraft {
@@ -53,7 +52,7 @@ impl OrdersApi {
             currency: body.currency,
             ordered_at: body.ordered_at,
         };
-        let order = self.orders.create(draft, caller.actor()).await?;
+        let order = services.orders.create(draft, caller.actor()).await?;
         let location = format!("/api/v1/orders/{}", order.id());
         Ok(OrderCreated::Created(Json(order.into()), location))
     }
@@ -65,8 +64,11 @@ impl OrdersApi {
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders", method = "get", operation_id = "listOrders")]
+    // poem-openapi takes each query parameter as an argument.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        services: Data<&Services>,
         auth: BearerAuth,
         /// Only this customer's orders.
         customer_id: Query<Option<Uuid>>,
@@ -87,16 +89,21 @@ impl OrdersApi {
             ordered_from: ordered_from.0,
             ordered_to: ordered_to.0,
         };
-        Ok(Json(self.orders.list(query, page).await?.into()))
+        Ok(Json(services.orders.list(query, page).await?.into()))
     }
 
     /// Get an order
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "get", operation_id = "getOrder")]
-    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Json<OrderBody>, ApiError> {
+    async fn get(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<Json<OrderBody>, ApiError> {
         auth.require(Permission::ReadOrders)?;
-        Ok(Json(self.orders.get(OrderId::from_uuid(id.0)).await?.into()))
+        Ok(Json(services.orders.get(OrderId::from_uuid(id.0)).await?.into()))
     }
 
     /// Change an order
@@ -107,6 +114,7 @@ impl OrdersApi {
     #[oai(path = "/api/v1/orders/:id", method = "patch", operation_id = "updateOrder")]
     async fn update(
         &self,
+        services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
         body: JsonBody<OrderChangesBody>,
@@ -119,16 +127,16 @@ impl OrdersApi {
             currency: body.currency,
             ordered_at: body.ordered_at,
         };
-        Ok(Json(self.orders.update(OrderId::from_uuid(id.0), changes, caller.actor()).await?.into()))
+        Ok(Json(services.orders.update(OrderId::from_uuid(id.0), changes, caller.actor()).await?.into()))
     }
 
     /// Delete an order
     ///
     /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "delete", operation_id = "deleteOrder")]
-    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+    async fn delete(&self, services: Data<&Services>, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
         auth.require(Permission::WriteOrders)?;
-        self.orders.delete(OrderId::from_uuid(id.0)).await?;
+        services.orders.delete(OrderId::from_uuid(id.0)).await?;
         Ok(Deleted::NoContent)
     }
 
@@ -138,9 +146,14 @@ impl OrdersApi {
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders/:id/notifications", method = "get", operation_id = "listOrderNotifications")]
-    async fn notifications(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<Json<NotificationListBody>, ApiError> {
+    async fn notifications(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<Json<NotificationListBody>, ApiError> {
         auth.require(Permission::ReadOrders)?;
-        let views = self.notifications.list_for_order(OrderId::from_uuid(id.0)).await?;
+        let views = services.notifications.list_for_order(OrderId::from_uuid(id.0)).await?;
         let items = views.into_iter().map(|v| NotificationBody::new(v.notification, v.attempts)).collect();
         Ok(Json(NotificationListBody { items }))
     }
@@ -158,12 +171,14 @@ impl OrdersApi {
     )]
     async fn retry_notification(
         &self,
+        services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
         nid: Path<Uuid>,
     ) -> Result<Json<NotificationBody>, ApiError> {
         auth.require(Permission::WriteOrders)?;
-        let notification = self.notifications.retry(OrderId::from_uuid(id.0), NotificationId::from_uuid(nid.0)).await?;
+        let notification =
+            services.notifications.retry(OrderId::from_uuid(id.0), NotificationId::from_uuid(nid.0)).await?;
         Ok(Json(NotificationBody::new(notification, Vec::new())))
     }
 }

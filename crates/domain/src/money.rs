@@ -32,6 +32,17 @@ impl Currency {
         // `parse` admits only currencies that have an exponent.
         u32::from(self.0.exponent().unwrap_or(0))
     }
+
+    /// A total of `minor_units` (any size, e.g. a sum of many amounts) as an exact decimal
+    /// string with the currency's decimal places: `123456789012345678.90`.
+    pub fn format_total(&self, minor_units: i128) -> String {
+        let digits = self.minor_digits() as usize;
+        let magnitude = minor_units.unsigned_abs().to_string();
+        let padded = format!("{magnitude:0>width$}", width = digits + 1);
+        let (whole, fraction) = padded.split_at(padded.len() - digits);
+        let sign = if minor_units < 0 { "-" } else { "" };
+        if digits == 0 { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }
+    }
 }
 
 impl fmt::Display for Currency {
@@ -137,6 +148,17 @@ impl FromStr for Currency {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_beyond_i64_format_exactly() {
+        let kes = Currency::parse("KES").unwrap();
+        assert_eq!(kes.format_total(5), "0.05");
+        assert_eq!(kes.format_total(-25_050), "-250.50");
+        let big = i128::from(i64::MAX) * 1000 + 7;
+        assert_eq!(kes.format_total(big), "92233720368547758070.07");
+        assert_eq!(Currency::parse("JPY").unwrap().format_total(1200), "1200");
+        assert_eq!(Currency::parse("KWD").unwrap().format_total(1), "0.001");
+    }
     use proptest::prelude::*;
 
     fn kes() -> Currency {

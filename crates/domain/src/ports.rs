@@ -1,14 +1,13 @@
 //! Ports: what the domain needs from the outside world. Adapters implement them.
 
 use async_trait::async_trait;
-use chrono::{DateTime, SubsecRound, Utc};
-use uuid::Uuid;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::error::RepoError;
-use crate::notification::{Attempt, AttemptOutcome, DeliveryReport, ReportEffect, SmsError, SmsReceipt};
+use crate::notification::{Attempt, DeliveryReport, SmsError, SmsReceipt};
 use crate::{
-    Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page, PageRequest,
-    PhoneNumber,
+    Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page,
+    PageRequest, PhoneNumber,
 };
 
 /// Stores customers.
@@ -98,42 +97,40 @@ pub trait OrderRepository: Send + Sync {
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError>;
 }
 
-/// The SMS outbox.
+/// The SMS outbox. It stores the states that [`Notification`]'s transitions decide; each
+/// write succeeds only over the version the transition started from, so two dispatchers (or a
+/// dispatcher and a delivery report) never overwrite each other.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait NotificationRepository: Send + Sync {
-    /// Claims up to `limit` due notifications for `worker` until `lease_until`: pending ones
-    /// whose time has come, and ones whose previous lease expired (a crashed worker). Each is
-    /// claimed by one worker only, even with several processes on one database.
+    /// Up to `limit` notifications that may be due at `now` (see [`Notification::is_due`]),
+    /// oldest due first. Candidates only: a dispatcher claims each with [`Notification::claim`].
     ///
     /// # Errors
     /// A storage failure.
-    async fn claim_due(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u64,
-    ) -> Result<Vec<Notification>, RepoError>;
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Notification>, RepoError>;
 
-    /// Records attempt number `attempt` and its outcome, if `worker` still holds the lease.
-    /// Returns whether it did.
+    /// Stores `next` if the stored notification is still at `previous_version`, with the
+    /// attempt it logs (in one transaction). Returns whether it was stored.
     ///
     /// # Errors
     /// A storage failure.
-    async fn record_attempt(
+    async fn store(
         &self,
-        id: NotificationId,
-        worker: &str,
-        attempt: u32,
-        at: DateTime<Utc>,
-        outcome: &AttemptOutcome,
-        timed_out: bool,
+        previous_version: u32,
+        next: &Notification,
+        attempt: Option<Attempt>,
     ) -> Result<bool, RepoError>;
 
     /// # Errors
     /// A storage failure.
     async fn find(&self, id: NotificationId) -> Result<Option<Notification>, RepoError>;
+
+    /// The notification whose current message has this provider id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find_by_provider_message_id(&self, message_id: &str) -> Result<Option<Notification>, RepoError>;
 
     /// An order's notifications, oldest first.
     ///
@@ -147,28 +144,59 @@ pub trait NotificationRepository: Send + Sync {
     /// A storage failure.
     async fn attempts(&self, id: NotificationId) -> Result<Vec<Attempt>, RepoError>;
 
-    /// Makes a failed or undelivered notification pending again with a fresh attempt budget.
-    /// Returns `None` when it is in another state.
-    ///
-    /// # Errors
-    /// [`RepoError::NotFound`], or a storage failure.
-    async fn requeue(&self, id: NotificationId, now: DateTime<Utc>) -> Result<Option<Notification>, RepoError>;
-
     /// How many notifications are in each status.
     ///
     /// # Errors
     /// A storage failure.
     async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError>;
 
-    /// Applies a delivery report, monotonically: a final status is never replaced.
+    /// Keeps a delivery report as received, for audit, whatever it is about.
     ///
     /// # Errors
     /// A storage failure.
-    async fn apply_delivery_report(
-        &self,
-        report: &DeliveryReport,
-        now: DateTime<Utc>,
-    ) -> Result<ReportEffect, RepoError>;
+    async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError>;
+}
+
+/// An order as a list shows it: with its customer's name and its SMS status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderOverview {
+    /// The order.
+    pub order: Order,
+    /// Its customer's name.
+    pub customer_name: String,
+    /// The status of its newest SMS, if it has one.
+    pub sms_status: Option<NotificationStatus>,
+}
+
+/// Orders and revenue on one UTC day in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyTotal {
+    /// The UTC calendar day.
+    pub day: NaiveDate,
+    /// The currency of `revenue_minor`.
+    pub currency: Currency,
+    /// How many orders in this currency were placed that day.
+    pub orders: u64,
+    /// Their amounts added up, in minor units; wide enough never to overflow.
+    pub revenue_minor: i128,
+}
+
+/// Read models over orders for reports and dashboards, each answered in one query.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrderReports: Send + Sync {
+    /// Orders newest first, each with its customer's name and newest SMS status.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn overview(&self, page: PageRequest) -> Result<Page<OrderOverview>, RepoError>;
+
+    /// Order counts and revenue per UTC day and currency for orders placed in `[from, to)`,
+    /// oldest day first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn daily_totals(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DailyTotal>, RepoError>;
 }
 
 /// Sends one SMS.
@@ -218,13 +246,4 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now().trunc_subsecs(6)
     }
-}
-
-/// The id of whatever a list is keyed by; used to build cursors.
-pub(crate) fn customer_key(customer: &Customer) -> Uuid {
-    customer.id().as_uuid()
-}
-
-pub(crate) fn order_key(order: &Order) -> Uuid {
-    order.id().as_uuid()
 }

@@ -13,7 +13,7 @@ use orderdesk_adapters::sms::{
 };
 use orderdesk_adapters::{
     DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository,
-    SeaOrmOrderRepository, connect, migrate,
+    SeaOrmOrderRepository, SqlOrderReports, connect, migrate,
 };
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
@@ -24,7 +24,7 @@ use orderdesk_domain::ports::SmsGateway;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::{CustomerService, OrderService};
 use orderdesk_domain::service::{NotificationDispatcher, NotificationService, SmsOutbox};
-use orderdesk_domain::web::OidcClient;
+use orderdesk_signin::OidcClient;
 use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{EndpointExt, Response, Server};
@@ -238,6 +238,7 @@ fn services(
         customers: CustomerService::new(customers, clock.clone(), defaults.phone_region),
         orders: order_service,
         notifications: NotificationService::new(notifications, orders, clock, Arc::new(sms.signal.clone())),
+        reports: Arc::new(SqlOrderReports::new(db.clone())),
         health: Arc::new(SeaOrmHealthCheck::new(db.clone())),
         tokens,
     })

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use orderdesk_domain::Permission;
-use orderdesk_domain::web::{DevSignIn, DevTokens};
+use orderdesk_signin::{DevSignIn, DevTokens};
 use serde::Serialize;
 
 /// Failures loading or creating the dev key, or signing.

@@ -6,11 +6,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use orderdesk_domain::web::{LoginError, LoginRequest, OidcClient, SignedInUser};
+use orderdesk_signin::token::random_token;
+use orderdesk_signin::{LoginError, LoginRequest, OidcClient, SignedInUser};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
-use uuid::Uuid;
 
 use super::{AuthSettings, JwksTokenVerifier};
 use crate::secret::Secret;
@@ -54,10 +54,6 @@ struct IdClaims {
     name: Option<String>,
     email: Option<String>,
     picture: Option<String>,
-}
-
-fn random_token() -> String {
-    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
 impl HttpOidcClient {

@@ -5,6 +5,7 @@ mod entity;
 mod error;
 mod notifications;
 mod orders;
+mod reports;
 mod sessions;
 
 use std::path::Path;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use customers::SeaOrmCustomerRepository;
 pub use notifications::SeaOrmNotificationRepository;
 pub use orders::SeaOrmOrderRepository;
+pub use reports::SqlOrderReports;
 pub use sessions::SeaOrmSessionRepository;
 
 /// Database settings, nested by the server under `database`.

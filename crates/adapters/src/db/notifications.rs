@@ -1,18 +1,16 @@
-//! [`NotificationRepository`] on sea-orm: the SMS outbox with leases.
+//! [`NotificationRepository`] on sea-orm: the SMS outbox. It stores what the domain's
+//! transitions decided, each write guarded by the version it was decided from.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orderdesk_domain::notification::{
-    Attempt, AttemptOutcome, DeliveryReport, FINAL_DELIVERY_STATUSES, ReportEffect, is_final_delivery_status,
-};
+use orderdesk_domain::notification::{Attempt, AttemptResult, DeliveryReport, Lease};
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
     Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
 };
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -42,8 +40,8 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
         attempts: Set(i32::try_from(n.attempts).unwrap_or(i32::MAX)),
         timed_out: Set(n.timed_out),
         next_attempt_at: Set(n.next_attempt_at),
-        lease_owner: Set(None),
-        lease_until: Set(None),
+        lease_owner: Set(n.lease.as_ref().map(|l| l.owner.clone())),
+        lease_until: Set(n.lease.as_ref().map(|l| l.until)),
         provider_message_id: Set(n.provider_message_id.clone()),
         provider_status: Set(n.provider_status.clone()),
         cost: Set(n.cost.clone()),
@@ -53,6 +51,7 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
         created_at: Set(n.created_at),
         updated_at: Set(n.updated_at),
         sent_at: Set(n.sent_at),
+        version: Set(i32::from_ne_bytes(n.version.to_ne_bytes())),
     }
 }
 
@@ -67,6 +66,7 @@ fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
         status,
         attempts: u32::try_from(row.attempts).unwrap_or(0),
         next_attempt_at: row.next_attempt_at,
+        lease: row.lease_owner.zip(row.lease_until).map(|(owner, until)| Lease { owner, until }),
         provider_message_id: row.provider_message_id,
         provider_status: row.provider_status,
         cost: row.cost,
@@ -77,119 +77,76 @@ fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
         created_at: row.created_at,
         updated_at: row.updated_at,
         sent_at: row.sent_at,
+        version: u32::from_ne_bytes(row.version.to_ne_bytes()),
     })
-}
-
-/// One statement, so a row is claimed by exactly one worker: PostgreSQL skips rows another
-/// transaction holds; SQLite runs one writer at a time.
-fn claim_statement(
-    backend: DatabaseBackend,
-    worker: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u64,
-) -> Statement {
-    let sql = match backend {
-        DatabaseBackend::Postgres => {
-            "UPDATE notifications SET status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-             WHERE id IN (SELECT id FROM notifications \
-               WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND lease_until < $3) \
-               ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING *"
-        }
-        _ => {
-            "UPDATE notifications SET status = 'sending', lease_owner = ?1, lease_until = ?2, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM notifications \
-               WHERE (status = 'pending' AND next_attempt_at <= ?3) OR (status = 'sending' AND lease_until < ?3) \
-               ORDER BY next_attempt_at LIMIT ?4) \
-             RETURNING *"
-        }
-    };
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    Statement::from_sql_and_values(backend, sql, [worker.into(), lease_until.into(), now.into(), limit.into()])
 }
 
 #[async_trait]
 impl NotificationRepository for SeaOrmNotificationRepository {
-    async fn claim_due(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u64,
-    ) -> Result<Vec<Notification>, RepoError> {
-        let statement = claim_statement(self.db.get_database_backend(), worker, now, lease_until, limit);
-        let rows = Entity::find().from_raw_sql(statement).all(&self.db).await.map_err(repo_error)?;
-        rows.into_iter().map(to_domain).collect()
-    }
-
-    #[tracing::instrument(skip(self, outcome, at))]
-    async fn record_attempt(
-        &self,
-        id: NotificationId,
-        worker: &str,
-        attempt: u32,
-        at: DateTime<Utc>,
-        outcome: &AttemptOutcome,
-        timed_out: bool,
-    ) -> Result<bool, RepoError> {
-        let txn = self.db.begin().await.map_err(repo_error)?;
-        let mut update = Entity::update_many()
-            .col_expr(Column::Attempts, Expr::value(i32::try_from(attempt).unwrap_or(i32::MAX)))
-            .col_expr(Column::TimedOut, Expr::value(timed_out))
-            .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
-            .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(Column::UpdatedAt, Expr::value(at));
-        let (label, error) = match outcome {
-            AttemptOutcome::Sent(receipt) => {
-                update = update
-                    .col_expr(Column::Status, Expr::value(NotificationStatus::Sent.as_str()))
-                    .col_expr(Column::ProviderMessageId, Expr::value(receipt.message_id.clone()))
-                    .col_expr(Column::ProviderStatus, Expr::value(receipt.status.clone()))
-                    .col_expr(Column::Cost, Expr::value(receipt.cost.clone()))
-                    .col_expr(Column::SentAt, Expr::value(at))
-                    .col_expr(Column::LastError, Expr::value(Option::<String>::None));
-                ("sent", None)
-            }
-            AttemptOutcome::RetryAt { at: next, error } => {
-                update = update
-                    .col_expr(Column::Status, Expr::value(NotificationStatus::Pending.as_str()))
-                    .col_expr(Column::NextAttemptAt, Expr::value(*next))
-                    .col_expr(Column::LastError, Expr::value(error.clone()));
-                ("retry", Some(error.clone()))
-            }
-            AttemptOutcome::GiveUp { error } => {
-                update = update
-                    .col_expr(Column::Status, Expr::value(NotificationStatus::Failed.as_str()))
-                    .col_expr(Column::LastError, Expr::value(error.clone()));
-                ("failed", Some(error.clone()))
-            }
-        };
-        let result = update
-            .filter(Column::Id.eq(id.as_uuid()))
-            .filter(Column::LeaseOwner.eq(worker))
-            .filter(Column::Status.eq(NotificationStatus::Sending.as_str()))
-            .exec(&txn)
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Notification>, RepoError> {
+        // The query mirrors `Notification::is_due`, which decides; it only narrows the candidates.
+        let pending = Condition::all()
+            .add(Column::Status.eq(NotificationStatus::Pending.as_str()))
+            .add(Column::NextAttemptAt.lte(now));
+        let abandoned = Condition::all()
+            .add(Column::Status.eq(NotificationStatus::Sending.as_str()))
+            .add(Condition::any().add(Column::LeaseUntil.lt(now)).add(Column::LeaseUntil.is_null()));
+        let rows = Entity::find()
+            .filter(Condition::any().add(pending).add(abandoned))
+            .order_by_asc(Column::NextAttemptAt)
+            .limit(limit)
+            .all(&self.db)
             .await
             .map_err(repo_error)?;
-        if result.rows_affected == 0 {
+        rows.into_iter().map(to_domain).filter(|n| n.as_ref().map_or(true, |n| n.is_due(now))).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(notification_id = %next.id, version = next.version))]
+    async fn store(
+        &self,
+        previous_version: u32,
+        next: &Notification,
+        attempt: Option<Attempt>,
+    ) -> Result<bool, RepoError> {
+        let mut row = to_row(next);
+        // Identity and creation never change.
+        row.id = sea_orm::ActiveValue::Unchanged(next.id.as_uuid());
+        row.order_id = sea_orm::ActiveValue::NotSet;
+        row.created_at = sea_orm::ActiveValue::NotSet;
+        let previous = i32::from_ne_bytes(previous_version.to_ne_bytes());
+        let guarded = |update: sea_orm::UpdateMany<Entity>| {
+            update.set(row.clone()).filter(Column::Id.eq(next.id.as_uuid())).filter(Column::Version.eq(previous))
+        };
+        let Some(attempt) = attempt else {
+            let result = guarded(Entity::update_many()).exec(&self.db).await.map_err(repo_error)?;
+            return Ok(result.rows_affected == 1);
+        };
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        let result = guarded(Entity::update_many()).exec(&txn).await.map_err(repo_error)?;
+        if result.rows_affected != 1 {
             return Ok(false);
         }
-        let row = notification_attempts::ActiveModel {
+        let log = notification_attempts::ActiveModel {
             id: Set(Uuid::now_v7()),
-            notification_id: Set(id.as_uuid()),
-            number: Set(i32::try_from(attempt).unwrap_or(i32::MAX)),
-            attempted_at: Set(at),
-            outcome: Set(label.to_owned()),
-            error: Set(error),
+            notification_id: Set(next.id.as_uuid()),
+            number: Set(i32::try_from(attempt.number).unwrap_or(i32::MAX)),
+            attempted_at: Set(attempt.attempted_at),
+            outcome: Set(attempt.outcome.as_str().to_owned()),
+            error: Set(attempt.error.clone()),
         };
-        notification_attempts::Entity::insert(row).exec_without_returning(&txn).await.map_err(repo_error)?;
+        log.insert(&txn).await.map_err(repo_error)?;
         txn.commit().await.map_err(repo_error)?;
         Ok(true)
     }
 
     async fn find(&self, id: NotificationId) -> Result<Option<Notification>, RepoError> {
         Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(to_domain).transpose()
+    }
+
+    async fn find_by_provider_message_id(&self, message_id: &str) -> Result<Option<Notification>, RepoError> {
+        let row =
+            Entity::find().filter(Column::ProviderMessageId.eq(message_id)).one(&self.db).await.map_err(repo_error)?;
+        row.map(to_domain).transpose()
     }
 
     async fn list_for_order(&self, order_id: OrderId) -> Result<Vec<Notification>, RepoError> {
@@ -210,32 +167,16 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .all(&self.db)
             .await
             .map_err(repo_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Attempt {
-                number: u32::try_from(r.number).unwrap_or(0),
-                attempted_at: r.attempted_at,
-                outcome: r.outcome,
-                error: r.error,
+        rows.into_iter()
+            .map(|r| {
+                Ok(Attempt {
+                    number: u32::try_from(r.number).unwrap_or(0),
+                    attempted_at: r.attempted_at,
+                    outcome: AttemptResult::parse(&r.outcome).ok_or_else(|| corrupt("attempt outcome", &r.outcome))?,
+                    error: r.error,
+                })
             })
-            .collect())
-    }
-
-    async fn requeue(&self, id: NotificationId, now: DateTime<Utc>) -> Result<Option<Notification>, RepoError> {
-        let retryable = [NotificationStatus::Failed.as_str(), NotificationStatus::Undelivered.as_str()];
-        let result = Entity::update_many()
-            .col_expr(Column::Status, Expr::value(NotificationStatus::Pending.as_str()))
-            .col_expr(Column::Attempts, Expr::value(0))
-            .col_expr(Column::TimedOut, Expr::value(false))
-            .col_expr(Column::NextAttemptAt, Expr::value(now))
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::Id.eq(id.as_uuid()))
-            .filter(Column::Status.is_in(retryable))
-            .exec(&self.db)
-            .await
-            .map_err(repo_error)?;
-        let current = self.find(id).await?.ok_or(RepoError::NotFound)?;
-        Ok((result.rows_affected > 0).then_some(current))
+            .collect()
     }
 
     async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError> {
@@ -256,54 +197,16 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .collect())
     }
 
-    #[tracing::instrument(skip_all, fields(provider_message_id = %report.provider_message_id, status = %report.status))]
-    async fn apply_delivery_report(
-        &self,
-        report: &DeliveryReport,
-        now: DateTime<Utc>,
-    ) -> Result<ReportEffect, RepoError> {
+    async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError> {
         let audit = delivery_reports::ActiveModel {
             id: Set(Uuid::now_v7()),
             provider_message_id: Set(report.provider_message_id.chars().take(64).collect()),
             status: Set(report.status.chars().take(32).collect()),
             payload: Set(report.raw.clone()),
-            received_at: Set(now),
+            received_at: Set(received_at),
         };
         delivery_reports::Entity::insert(audit).exec_without_returning(&self.db).await.map_err(repo_error)?;
-
-        let Some(row) = Entity::find()
-            .filter(Column::ProviderMessageId.eq(report.provider_message_id.as_str()))
-            .one(&self.db)
-            .await
-            .map_err(repo_error)?
-        else {
-            return Ok(ReportEffect::UnknownMessage);
-        };
-        if report.phone_number.as_deref().is_some_and(|phone| phone != row.recipient) {
-            tracing::warn!("delivery report names another phone number than the one texted; ignored");
-            return Ok(ReportEffect::Ignored);
-        }
-        let mut update = Entity::update_many()
-            .col_expr(Column::DeliveryStatus, Expr::value(report.status.clone()))
-            .col_expr(Column::DeliveryFailureReason, Expr::value(report.failure_reason.clone()))
-            .col_expr(Column::UpdatedAt, Expr::value(now));
-        if is_final_delivery_status(&report.status) {
-            let status = if report.status == "Success" {
-                NotificationStatus::Delivered
-            } else {
-                NotificationStatus::Undelivered
-            };
-            update = update.col_expr(Column::Status, Expr::value(status.as_str()));
-        }
-        // Monotonic in one statement: a final status, or the same status again, is never rewritten.
-        let changeable = Condition::any().add(Column::DeliveryStatus.is_null()).add(
-            Condition::all()
-                .add(Column::DeliveryStatus.is_not_in(FINAL_DELIVERY_STATUSES))
-                .add(Column::DeliveryStatus.ne(report.status.as_str())),
-        );
-        let result =
-            update.filter(Column::Id.eq(row.id)).filter(changeable).exec(&self.db).await.map_err(repo_error)?;
-        Ok(if result.rows_affected > 0 { ReportEffect::Applied } else { ReportEffect::Ignored })
+        Ok(())
     }
 }
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orderdesk_domain::web::{Session, SessionRepository};
 use orderdesk_domain::{Permission, RepoError};
+use orderdesk_signin::{Session, SessionRepository};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 

@@ -7,6 +7,7 @@ mod customers;
 mod migrations;
 mod orders;
 mod outbox;
+mod reports;
 mod sessions;
 mod sms;
 

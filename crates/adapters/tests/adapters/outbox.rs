@@ -6,9 +6,9 @@ use orderdesk_adapters::sms::AfricasTalkingSmsGateway;
 use orderdesk_adapters::testing::africastalking::FakeAfricasTalking;
 use orderdesk_adapters::testing::{Backend, TestDatabase, backends, on_each_backend, with_database};
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, connect};
-use orderdesk_domain::notification::{AttemptOutcome, DeliveryReport, ReportEffect, RetryPolicy, SmsReceipt};
-use orderdesk_domain::ports::{CustomerRepository, NotificationRepository, OrderRepository, SystemClock};
-use orderdesk_domain::service::NotificationDispatcher;
+use orderdesk_domain::notification::{AttemptResult, DeliveryReport, RetryPolicy, SmsReceipt};
+use orderdesk_domain::ports::{CustomerRepository, NoSignal, NotificationRepository, OrderRepository, SystemClock};
+use orderdesk_domain::service::{NotificationDispatcher, NotificationService, ReportEffect};
 use orderdesk_domain::{Customer, Notification, NotificationStatus, RepoError};
 
 use crate::{customer, day, now, order};
@@ -38,11 +38,23 @@ impl Shop {
     /// Stores an order with its SMS, claims the SMS and records it as accepted under `message_id`.
     async fn sent_sms(&self, message_id: &str) -> Notification {
         let o = order(&self.alice, "1", day(1));
-        self.orders.insert(&o, &[notification_for(&o, &self.alice)]).await.unwrap();
-        let n = self.outbox.claim_due("w", now(), now() + chrono::Duration::seconds(30), 1).await.unwrap().remove(0);
+        let n = notification_for(&o, &self.alice);
+        self.orders.insert(&o, std::slice::from_ref(&n)).await.unwrap();
+        let claimed = n.claim("w", now(), now() + chrono::Duration::seconds(30)).unwrap();
+        assert!(self.outbox.store(n.version, &claimed, None).await.unwrap());
         let receipt = SmsReceipt { message_id: message_id.into(), status: "Success".into(), cost: None };
-        self.outbox.record_attempt(n.id, "w", 1, now(), &AttemptOutcome::Sent(receipt), false).await.unwrap();
-        n
+        let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
+        assert!(self.outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
+        sent
+    }
+
+    fn service(&self) -> NotificationService {
+        NotificationService::new(
+            Arc::new(self.outbox.clone()),
+            Arc::new(self.orders.clone()),
+            Arc::new(SystemClock),
+            Arc::new(NoSignal),
+        )
     }
 }
 
@@ -60,49 +72,76 @@ async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
         let result = orders.insert(&orphan, &[notification_for(&orphan, &ghost)]).await;
         assert!(matches!(result, Err(RepoError::ForeignKey)), "{:?}", db.backend);
         assert!(outbox.list_for_order(orphan.id()).await.unwrap().is_empty());
-        assert!(outbox.claim_due("w", now(), now(), 10).await.unwrap().len() == 1, "only the good one is due");
+        assert_eq!(outbox.due(now(), 10).await.unwrap().len(), 1, "only the good one is due");
     })
     .await;
 }
 
 #[tokio::test]
-async fn a_lease_left_by_a_crashed_dispatcher_is_taken_over_after_it_expires() {
+async fn every_field_round_trips_and_a_stale_write_is_refused() {
     on_each_backend(|db| async move {
         let Shop { orders, outbox, alice } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
-        orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
+        let n = notification_for(&o, &alice);
+        orders.insert(&o, std::slice::from_ref(&n)).await.unwrap();
+        assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&n));
 
         let t0 = now();
-        let lease = chrono::Duration::seconds(30);
-        let claimed = outbox.claim_due("crashed", t0, t0 + lease, 10).await.unwrap();
-        assert_eq!(claimed.len(), 1);
-        assert_eq!(claimed[0].status, NotificationStatus::Sending);
-        // "crashed" never records an outcome. While its lease holds, nobody else gets the row.
-        assert!(
-            outbox.claim_due("other", t0 + chrono::Duration::seconds(10), t0 + lease, 10).await.unwrap().is_empty()
-        );
-        let later = t0 + lease + chrono::Duration::seconds(1);
-        let taken = outbox.claim_due("other", later, later + lease, 10).await.unwrap();
-        assert_eq!(taken.len(), 1, "{:?}", db.backend);
+        let claimed = n.claim("w1", t0, t0 + chrono::Duration::seconds(30)).unwrap();
+        assert!(outbox.store(n.version, &claimed, None).await.unwrap());
+        assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&claimed), "lease and version stored");
+        // Another writer decided from the old version: refused, nothing changes.
+        let rival = n.claim("w2", t0, t0 + chrono::Duration::seconds(30)).unwrap();
+        assert!(!outbox.store(n.version, &rival, None).await.unwrap(), "{:?}", db.backend);
 
-        // The crashed worker's late outcome is refused; the new owner's is recorded.
-        let receipt = SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None };
-        let sent = AttemptOutcome::Sent(receipt);
-        assert!(!outbox.record_attempt(taken[0].id, "crashed", 1, later, &sent, false).await.unwrap());
-        assert!(outbox.record_attempt(taken[0].id, "other", 1, later, &sent, false).await.unwrap());
-        let stored = outbox.find(taken[0].id).await.unwrap().unwrap();
-        assert_eq!((stored.status, stored.provider_message_id.as_deref()), (NotificationStatus::Sent, Some("ATXid_1")));
-        assert_eq!(outbox.attempts(taken[0].id).await.unwrap().len(), 1);
+        let receipt =
+            SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: Some("KES 0.80".into()) };
+        let (sent, attempt) = claimed.record_attempt("w1", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
+        assert!(outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
+        assert!(!outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap(), "a replay is refused");
+        assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&sent));
+        assert_eq!(outbox.find_by_provider_message_id("ATXid_1").await.unwrap().as_ref(), Some(&sent));
+        let attempts = outbox.attempts(n.id).await.unwrap();
+        assert_eq!(attempts, vec![attempt], "the attempt is stored once, with the state");
+        assert_eq!(attempts[0].outcome, AttemptResult::Sent);
     })
     .await;
 }
 
 #[tokio::test]
-async fn delivery_reports_are_idempotent_and_never_undo_a_final_status() {
+async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
+    on_each_backend(|db| async move {
+        let Shop { orders, outbox, alice } = Shop::open(&db).await;
+        let o = order(&alice, "10", day(1));
+        let n = notification_for(&o, &alice);
+        orders.insert(&o, std::slice::from_ref(&n)).await.unwrap();
+
+        let t0 = now();
+        let lease = chrono::Duration::seconds(30);
+        let claimed = n.claim("crashed", t0, t0 + lease).unwrap();
+        assert!(outbox.store(n.version, &claimed, None).await.unwrap());
+        // "crashed" never records an outcome. While its lease holds, the row is not due.
+        assert!(outbox.due(t0 + chrono::Duration::seconds(10), 10).await.unwrap().is_empty());
+        let later = t0 + lease + chrono::Duration::seconds(1);
+        let due = outbox.due(later, 10).await.unwrap();
+        assert_eq!(due.len(), 1, "{:?}", db.backend);
+        let taken = due[0].claim("other", later, later + lease).unwrap();
+        assert!(outbox.store(due[0].version, &taken, None).await.unwrap());
+        // The crashed worker's late outcome was decided over an old version: refused.
+        let receipt = SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None };
+        let (late, attempt) = claimed.record_attempt("crashed", Ok(receipt), &RetryPolicy::default(), later).unwrap();
+        assert!(!outbox.store(claimed.version, &late, Some(attempt.clone())).await.unwrap());
+        assert!(outbox.attempts(n.id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delivery_reports_are_logged_idempotent_and_never_undo_a_final_status() {
     on_each_backend(|db| async move {
         let shop = Shop::open(&db).await;
         let n = shop.sent_sms("ATXid_42").await;
-        let (outbox, alice) = (&shop.outbox, &shop.alice);
+        let (service, alice) = (shop.service(), &shop.alice);
 
         let report = |status: &str| DeliveryReport {
             provider_message_id: "ATXid_42".into(),
@@ -112,21 +151,22 @@ async fn delivery_reports_are_idempotent_and_never_undo_a_final_status() {
             failure_reason: None,
             raw: format!("id=ATXid_42&status={status}"),
         };
-        assert_eq!(outbox.apply_delivery_report(&report("Buffered"), now()).await.unwrap(), ReportEffect::Applied);
-        assert_eq!(outbox.apply_delivery_report(&report("Buffered"), now()).await.unwrap(), ReportEffect::Ignored);
-        assert_eq!(outbox.apply_delivery_report(&report("Success"), now()).await.unwrap(), ReportEffect::Applied);
+        let apply = |r: DeliveryReport| {
+            let service = service.clone();
+            async move { service.record_delivery_report(&r).await.unwrap() }
+        };
+        assert_eq!(apply(report("Buffered")).await, ReportEffect::Applied);
+        assert_eq!(apply(report("Buffered")).await, ReportEffect::Ignored);
+        assert_eq!(apply(report("Success")).await, ReportEffect::Applied);
         // A late interim report arrives after the final one.
-        assert_eq!(outbox.apply_delivery_report(&report("Submitted"), now()).await.unwrap(), ReportEffect::Ignored);
-        let stored = outbox.find(n.id).await.unwrap().unwrap();
+        assert_eq!(apply(report("Submitted")).await, ReportEffect::Ignored);
+        let stored = shop.outbox.find(n.id).await.unwrap().unwrap();
         assert_eq!(
             (stored.status, stored.delivery_status.as_deref()),
             (NotificationStatus::Delivered, Some("Success"))
         );
-
         let unknown = DeliveryReport { provider_message_id: "ATXid_nope".into(), ..report("Success") };
-        assert_eq!(outbox.apply_delivery_report(&unknown, now()).await.unwrap(), ReportEffect::UnknownMessage);
-        let wrong_phone = DeliveryReport { phone_number: Some("+254700000001".into()), ..report("Failed") };
-        assert_eq!(outbox.apply_delivery_report(&wrong_phone, now()).await.unwrap(), ReportEffect::Ignored);
+        assert_eq!(apply(unknown).await, ReportEffect::UnknownMessage);
     })
     .await;
 }
@@ -187,7 +227,7 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
 async fn each_delivery_status_maps_to_the_right_notification_state() {
     on_each_backend(|db| async move {
         let shop = Shop::open(&db).await;
-        let outbox = &shop.outbox;
+        let (outbox, service) = (&shop.outbox, shop.service());
         let cases = [
             ("Sent", NotificationStatus::Sent),
             ("Submitted", NotificationStatus::Sent),
@@ -209,7 +249,7 @@ async fn each_delivery_status_maps_to_the_right_notification_state() {
                 failure_reason: (expected == NotificationStatus::Undelivered).then(|| "DeliveryFailure".to_owned()),
                 raw: String::new(),
             };
-            assert_eq!(outbox.apply_delivery_report(&report, now()).await.unwrap(), ReportEffect::Applied, "{status}");
+            assert_eq!(service.record_delivery_report(&report).await.unwrap(), ReportEffect::Applied, "{status}");
             let stored = outbox.find(n.id).await.unwrap().unwrap();
             assert_eq!(stored.status, expected, "{status} on {:?}", db.backend);
             assert_eq!(stored.delivery_status.as_deref(), Some(status));

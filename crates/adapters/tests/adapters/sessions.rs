@@ -2,7 +2,7 @@ use chrono::Duration;
 use orderdesk_adapters::SeaOrmSessionRepository;
 use orderdesk_adapters::testing::on_each_backend;
 use orderdesk_domain::Permission;
-use orderdesk_domain::web::{Session, SessionRepository};
+use orderdesk_signin::{Session, SessionRepository};
 
 use crate::now;
 

@@ -3,15 +3,16 @@
 //! permissions as the API.
 
 use std::collections::HashMap;
+
 use std::sync::Arc;
 
 use askama::Template;
 use chrono::Utc;
-use orderdesk_domain::service::{CustomerDraft, OrderDraft, OrderListQuery};
-use orderdesk_domain::web::Session;
+use orderdesk_domain::service::{CustomerDraft, OrderDraft};
 use orderdesk_domain::{
     Actor, CustomerError, CustomerId, NotificationStatus, OrderError, PageRequest, Permission, ValidationErrors,
 };
+use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Query};
@@ -19,7 +20,8 @@ use poem::{Body, Response, handler};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{WebState, chart, field, form_fields, html, message, redirect, same_token};
+use super::chart::Chart;
+use super::{WebState, constant_time_eq, field, form_fields, html, message, redirect};
 use crate::dto::{decode_cursor, encode_cursor};
 
 pub(super) struct UserView {
@@ -75,7 +77,8 @@ struct DashboardPage {
     csrf: String,
     notice: Option<String>,
     alert: Option<String>,
-    sms: SmsCounts,
+    /// SMS counts over every order: only with read:orders.
+    sms: Option<SmsCounts>,
     chart: String,
     query: String,
     customers: Option<Vec<CustomerRow>>,
@@ -95,6 +98,7 @@ pub(super) struct DashboardQuery {
 }
 
 const PAGE_SIZE: u64 = 20;
+const CHART_DAYS: u32 = 30;
 
 fn customer_row(c: &orderdesk_domain::Customer) -> CustomerRow {
     CustomerRow {
@@ -132,44 +136,42 @@ async fn render(
     }
     let mut orders = None;
     let mut next_page = None;
-    let mut chart_svg = String::new();
+    let mut chart_html = String::new();
+    let mut sms = None;
     let currency = services.orders.default_currency();
     if can(Permission::ReadOrders) {
         let before = query.after.as_deref().and_then(|c| decode_cursor(c).ok());
-        let page = services.orders.list(OrderListQuery::default(), PageRequest { before, limit: PAGE_SIZE }).await;
-        if let Ok(page) = page {
+        // One query: each order with its customer's name and its newest SMS status.
+        if let Ok(page) = services.reports.overview(PageRequest { before, limit: PAGE_SIZE }).await {
             next_page = page.next.map(encode_cursor);
-            let mut names: HashMap<CustomerId, String> = HashMap::new();
-            let mut rows = Vec::new();
-            for order in &page.items {
-                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(order.customer_id()) {
-                    let name = services.customers.get(order.customer_id()).await.map(|c| c.name().as_str().to_owned());
-                    slot.insert(name.unwrap_or_else(|_| "(unknown)".into()));
+            let names_visible = can(Permission::ReadCustomers);
+            let rows = page.items.into_iter().map(|row| OrderRow {
+                ordered_at: row.order.ordered_at().format("%Y-%m-%d %H:%M UTC").to_string(),
+                // Customer names are customer data: only with read:customers.
+                customer: if names_visible { row.customer_name } else { "(hidden)".to_owned() },
+                item: row.order.item().as_str().to_owned(),
+                amount: row.order.amount().to_string(),
+                sms: row.sms_status.map_or("none", NotificationStatus::as_str).to_owned(),
+            });
+            orders = Some(rows.collect());
+        }
+        let today = Utc::now().date_naive();
+        let first = today - chrono::Days::new(u64::from(CHART_DAYS - 1));
+        let from = first.and_time(chrono::NaiveTime::MIN).and_utc();
+        let to = (today + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
+        if let Ok(totals) = services.reports.daily_totals(from, to).await {
+            chart_html = Chart::new(&totals, today, CHART_DAYS, currency).html();
+        }
+        if let Ok(counts) = services.notifications.status_counts().await {
+            let mut counted = SmsCounts::default();
+            for (status, count) in counts {
+                match status {
+                    NotificationStatus::Sent | NotificationStatus::Delivered => counted.sent += count,
+                    NotificationStatus::Pending | NotificationStatus::Sending => counted.pending += count,
+                    NotificationStatus::Failed | NotificationStatus::Undelivered => counted.failed += count,
                 }
-                let sms =
-                    services.notifications.list_for_order(order.id()).await.ok().and_then(|v| v.into_iter().last());
-                rows.push(OrderRow {
-                    ordered_at: order.ordered_at().format("%Y-%m-%d %H:%M UTC").to_string(),
-                    customer: names.get(&order.customer_id()).cloned().unwrap_or_default(),
-                    item: order.item().as_str().to_owned(),
-                    amount: order.amount().to_string(),
-                    sms: sms.map_or("none".into(), |v| v.notification.status.as_str().to_owned()),
-                });
             }
-            orders = Some(rows);
-        }
-        if let Ok(days) = services.orders.daily_summary(30, Utc::now()).await {
-            chart_svg = chart::svg(&days, currency);
-        }
-    }
-    let mut sms = SmsCounts::default();
-    if let Ok(counts) = services.notifications.status_counts().await {
-        for (status, count) in counts {
-            match status {
-                NotificationStatus::Sent | NotificationStatus::Delivered => sms.sent += count,
-                NotificationStatus::Pending | NotificationStatus::Sending => sms.pending += count,
-                NotificationStatus::Failed | NotificationStatus::Undelivered => sms.failed += count,
-            }
+            sms = Some(counted);
         }
     }
     let notice = match query.created.as_deref() {
@@ -188,7 +190,7 @@ async fn render(
         notice,
         alert,
         sms,
-        chart: chart_svg,
+        chart: chart_html,
         query: search,
         customers,
         customer_choices: choices,
@@ -219,7 +221,7 @@ async fn checked_form(
 ) -> Result<(Session, Vec<(String, String)>), Response> {
     let Some((_, session)) = state.session(jar).await else { return Err(redirect("/")) };
     let fields = form_fields(&body.into_vec().await.unwrap_or_default());
-    if !same_token(field(&fields, "csrf"), &session.csrf_token) {
+    if !constant_time_eq(field(&fields, "csrf"), &session.csrf_token) {
         return Err(message(
             StatusCode::FORBIDDEN,
             "Form expired",

@@ -15,7 +15,7 @@ use poem::{Body, Response, handler};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{WebState, field, form_fields, html, message, random_token, redirect, same_token};
+use super::{WebState, constant_time_eq, field, form_fields, html, message, random_token, redirect};
 
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -153,7 +153,8 @@ pub(super) async fn token(state: Data<&Arc<WebState>>, body: Body) -> Response {
     if field(&fields, "grant_type") != "authorization_code" {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
     }
-    if field(&fields, "client_id") != dev.client_id || !same_token(field(&fields, "client_secret"), &dev.client_secret)
+    if field(&fields, "client_id") != dev.client_id
+        || !constant_time_eq(field(&fields, "client_secret"), &dev.client_secret)
     {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
@@ -165,7 +166,7 @@ pub(super) async fn token(state: Data<&Arc<WebState>>, body: Body) -> Response {
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(field(&fields, "code_verifier").as_bytes()));
     if grant.client_id != dev.client_id
         || grant.redirect_uri != field(&fields, "redirect_uri")
-        || !same_token(&challenge, &grant.code_challenge)
+        || !constant_time_eq(&challenge, &grant.code_challenge)
     {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }

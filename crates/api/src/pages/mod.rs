@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use askama::Template;
 use orderdesk_domain::auth::TokenVerifier;
-use orderdesk_domain::web::{DevSignIn, OidcClient, Session, SessionRepository};
+pub(crate) use orderdesk_signin::token::{constant_time_eq, random_token};
+use orderdesk_signin::{DevSignIn, OidcClient, Session, SessionRepository};
 use poem::http::StatusCode;
 use poem::middleware::CookieJarManager;
 use poem::web::cookie::{Cookie, CookieJar, CookieKey, SameSite};
 use poem::{Endpoint, EndpointExt, Response, Route, get, post};
-use uuid::Uuid;
 
 use crate::Services;
 
@@ -83,11 +83,6 @@ pub fn routes(options: WebOptions, services: Services) -> impl Endpoint<Output =
             .at(DEV_ISSUER_PATHS[2], get(dev_issuer::logout));
     }
     route.data(state).with(CookieJarManager::with_key(key)).map_to_response()
-}
-
-/// A fresh random token: 244 bits from the OS generator.
-pub(crate) fn random_token() -> String {
-    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
 pub(crate) fn html(status: StatusCode, page: &impl Template) -> Response {
@@ -163,10 +158,4 @@ pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
 
 pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-}
-
-/// Constant-time comparison for CSRF tokens.
-pub(crate) fn same_token(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

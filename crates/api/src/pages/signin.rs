@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use askama::Template;
 use chrono::Utc;
-use orderdesk_domain::web::{LoginError, Session};
+use orderdesk_signin::{LoginError, Session};
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Query};
@@ -13,8 +13,8 @@ use poem::{Body, Response, handler};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    LOGIN_COOKIE, MessagePage, SESSION_COOKIE, WebState, field, form_fields, html, message, random_token, redirect,
-    same_token,
+    LOGIN_COOKIE, MessagePage, SESSION_COOKIE, WebState, constant_time_eq, field, form_fields, html, message,
+    random_token, redirect,
 };
 
 #[derive(Template)]
@@ -94,7 +94,7 @@ pub(super) async fn callback(
         };
         return message(StatusCode::BAD_REQUEST, "Not signed in", text);
     }
-    if !query.state.as_deref().is_some_and(|s| same_token(s, &pending.state)) {
+    if !query.state.as_deref().is_some_and(|s| constant_time_eq(s, &pending.state)) {
         return message(
             StatusCode::BAD_REQUEST,
             "Sign-in refused",
@@ -169,7 +169,7 @@ pub(super) async fn logout(state: Data<&Arc<WebState>>, jar: &CookieJar, body: B
         return redirect("/");
     };
     let fields = form_fields(&body.into_vec().await.unwrap_or_default());
-    if !same_token(field(&fields, "csrf"), &session.csrf_token) {
+    if !constant_time_eq(field(&fields, "csrf"), &session.csrf_token) {
         return message(
             StatusCode::FORBIDDEN,
             "Not signed out",

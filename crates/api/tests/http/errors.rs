@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
+use orderdesk_adapters::memory::InMemoryStore;
 use orderdesk_domain::RepoError;
-use orderdesk_domain::memory::InMemoryStore;
 use orderdesk_domain::ports::{MockCustomerRepository, MockHealthCheck};
 use poem::http::StatusCode;
 use serde_json::json;

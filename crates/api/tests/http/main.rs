@@ -1,4 +1,4 @@
-//! The API through the real router, in process, on in-memory ports (or mocks for failures).
+//! The API through the real router, in process, on the adapters' in-memory store (or mocks for failures).
 #![allow(clippy::unwrap_used)]
 
 mod auth;
@@ -10,9 +10,9 @@ mod orders;
 
 use std::sync::Arc;
 
+use orderdesk_adapters::memory::InMemoryStore;
 use orderdesk_api::{HttpOptions, Services, app};
 use orderdesk_domain::auth::TokenVerifier;
-use orderdesk_domain::memory::InMemoryStore;
 use orderdesk_domain::notification::MessageTemplate;
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
 use orderdesk_domain::service::{CustomerService, NotificationService, OrderService, SmsOutbox};
@@ -31,7 +31,8 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
     Services {
         customers: CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default()),
         orders: OrderService::new(store.clone(), customers, clock.clone(), Currency::parse("KES").unwrap()),
-        notifications: NotificationService::new(store.clone(), store, clock, Arc::new(NoSignal)),
+        notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
+        reports: store,
         health,
         tokens: Arc::new(StaticTokens),
     }
@@ -85,6 +86,7 @@ pub fn memory_services() -> Services {
         orders: OrderService::new(store.clone(), store.clone(), clock.clone(), Currency::parse("KES").unwrap())
             .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal) }),
         notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
+        reports: store.clone(),
         health: store,
         tokens: Arc::new(StaticTokens),
     }

@@ -6,6 +6,6 @@ mod orders;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use notifications::{
-    NotificationDispatcher, NotificationError, NotificationService, NotificationView, is_in_flight,
+    NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };
-pub use orders::{DaySummary, OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};
+pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};

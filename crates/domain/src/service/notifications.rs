@@ -1,13 +1,17 @@
 //! SMS notifications: looking them up, re-queueing by hand, delivery reports, and the
-//! dispatcher that drains the outbox.
+//! dispatcher that drains the outbox. The rules themselves are [`Notification`]'s methods;
+//! these use cases load, apply and store.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::RepoError;
-use crate::notification::{Attempt, AttemptOutcome, DeliveryReport, ReportEffect, RetryPolicy, SmsError};
+use crate::notification::{Attempt, AttemptResult, DeliveryReport, ReportDecision, RetryPolicy};
 use crate::ports::{Clock, NotificationRepository, OrderRepository, OutboxSignal, SmsGateway};
 use crate::{Notification, NotificationId, NotificationStatus, OrderId};
+
+/// How often a transition is re-read and re-applied when another writer got there first.
+const STORE_TRIES: usize = 3;
 
 /// Failures of the notification use cases.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +33,17 @@ pub enum NotificationError {
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] RepoError),
+}
+
+/// What happened to a delivery report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportEffect {
+    /// The notification's delivery status changed.
+    Applied,
+    /// A duplicate, a report after a final one, about an earlier message or another number.
+    Ignored,
+    /// No notification's current message has this provider id.
+    UnknownMessage,
 }
 
 /// A notification with its attempts.
@@ -82,19 +97,22 @@ impl NotificationService {
     /// [`NotificationError::NotFound`] (also when it belongs to another order),
     /// [`NotificationError::NotRetryable`], or storage.
     pub async fn retry(&self, order_id: OrderId, id: NotificationId) -> Result<Notification, NotificationError> {
-        let current = self
-            .notifications
-            .find(id)
-            .await?
-            .filter(|n| n.order_id == order_id)
-            .ok_or(NotificationError::NotFound(id))?;
-        let requeued = self.notifications.requeue(id, self.clock.now()).await.map_err(|e| match e {
-            RepoError::NotFound => NotificationError::NotFound(id),
-            other => NotificationError::Storage(other),
-        })?;
-        let requeued = requeued.ok_or(NotificationError::NotRetryable { id, status: current.status.as_str() })?;
-        self.signal.notify();
-        Ok(requeued)
+        for _ in 0..STORE_TRIES {
+            let current = self
+                .notifications
+                .find(id)
+                .await?
+                .filter(|n| n.order_id == order_id)
+                .ok_or(NotificationError::NotFound(id))?;
+            let requeued = current
+                .requeue(self.clock.now())
+                .map_err(|e| NotificationError::NotRetryable { id, status: e.0.as_str() })?;
+            if self.notifications.store(current.version, &requeued, None).await? {
+                self.signal.notify();
+                return Ok(requeued);
+            }
+        }
+        Err(NotificationError::Storage(RepoError::Unavailable("the notification kept changing".into())))
     }
 
     /// How many SMS are in each status.
@@ -105,12 +123,32 @@ impl NotificationService {
         Ok(self.notifications.count_by_status().await?)
     }
 
-    /// Applies a provider delivery report.
+    /// Keeps a provider delivery report for audit and applies it to the notification whose
+    /// current message it names.
     ///
     /// # Errors
-    /// Storage only.
+    /// Storage only (the provider then sends the report again).
     pub async fn record_delivery_report(&self, report: &DeliveryReport) -> Result<ReportEffect, NotificationError> {
-        Ok(self.notifications.apply_delivery_report(report, self.clock.now()).await?)
+        let now = self.clock.now();
+        self.notifications.log_delivery_report(report, now).await?;
+        for _ in 0..STORE_TRIES {
+            let Some(current) = self.notifications.find_by_provider_message_id(&report.provider_message_id).await?
+            else {
+                return Ok(ReportEffect::UnknownMessage);
+            };
+            match current.apply_delivery_report(report, now) {
+                ReportDecision::Ignore(why) => {
+                    tracing::info!(notification_id = %current.id, reason = %why, "delivery report ignored");
+                    return Ok(ReportEffect::Ignored);
+                }
+                ReportDecision::Apply(next) => {
+                    if self.notifications.store(current.version, &next, None).await? {
+                        return Ok(ReportEffect::Applied);
+                    }
+                }
+            }
+        }
+        Err(NotificationError::Storage(RepoError::Unavailable("the notification kept changing".into())))
     }
 }
 
@@ -147,7 +185,14 @@ impl NotificationDispatcher {
     pub async fn run_once(&self) -> Result<usize, RepoError> {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
-        let claimed = self.notifications.claim_due(&self.worker, now, lease_until, self.batch).await?;
+        let mut claimed = Vec::new();
+        for candidate in self.notifications.due(now, self.batch).await? {
+            let Some(mine) = candidate.claim(&self.worker, now, lease_until) else { continue };
+            // Losing the race means another dispatcher claimed it first.
+            if self.notifications.store(candidate.version, &mine, None).await? {
+                claimed.push(mine);
+            }
+        }
         for notification in &claimed {
             self.send(notification).await?;
         }
@@ -155,27 +200,26 @@ impl NotificationDispatcher {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), RepoError> {
-        let attempt = notification.attempts + 1;
         let result = self.gateway.send(&notification.recipient, &notification.message).await;
-        let timed_out = notification.timed_out || matches!(result, Err(SmsError::Ambiguous(_)));
-        let outcome = self.policy.after(notification.id, attempt, result, notification.timed_out, self.clock.now());
-        match &outcome {
-            AttemptOutcome::Sent(receipt) => {
-                tracing::info!(notification_id = %notification.id, provider_message_id = %receipt.message_id, "sms sent")
+        let Ok((next, attempt)) = notification.record_attempt(&self.worker, result, &self.policy, self.clock.now())
+        else {
+            tracing::warn!(notification_id = %notification.id, "not holding the lease; outcome dropped");
+            return Ok(());
+        };
+        let id = notification.id;
+        match attempt.outcome {
+            AttemptResult::Sent => {
+                tracing::info!(notification_id = %id, provider_message_id = next.provider_message_id.as_deref().unwrap_or_default(), "sms sent")
             }
-            AttemptOutcome::RetryAt { at, error } => {
-                tracing::warn!(notification_id = %notification.id, attempt, %error, retry_at = %at, "sms failed; will retry")
+            AttemptResult::Retry => {
+                tracing::warn!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), retry_at = %next.next_attempt_at, "sms failed; will retry")
             }
-            AttemptOutcome::GiveUp { error } => {
-                tracing::error!(notification_id = %notification.id, attempt, %error, "sms failed permanently")
+            AttemptResult::Failed => {
+                tracing::error!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), "sms failed permanently")
             }
         }
-        let recorded = self
-            .notifications
-            .record_attempt(notification.id, &self.worker, attempt, self.clock.now(), &outcome, timed_out)
-            .await?;
-        if !recorded {
-            tracing::warn!(notification_id = %notification.id, "lease lost before the outcome was recorded");
+        if !self.notifications.store(notification.version, &next, Some(attempt)).await? {
+            tracing::warn!(notification_id = %id, "lease lost before the outcome was recorded");
         }
         Ok(())
     }
@@ -187,93 +231,4 @@ pub fn is_in_flight(status: NotificationStatus) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::memory::InMemoryStore;
-    use crate::notification::{MessageTemplate, SmsReceipt};
-    use crate::ports::{MockSmsGateway, NoSignal, SystemClock};
-    use crate::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox};
-    use crate::{Actor, Currency, PhoneRegion};
-
-    async fn order_with_sms(store: &Arc<InMemoryStore>) -> OrderId {
-        let clock = Arc::new(SystemClock);
-        let actor = Actor::new("t");
-        let customers = CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default());
-        let customer = customers
-            .create(CustomerDraft { name: "A".into(), code: "A".into(), phone: "0712345678".into() }, &actor)
-            .await
-            .unwrap();
-        let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi").unwrap();
-        let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES").unwrap())
-            .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal) });
-        let draft = OrderDraft {
-            customer_id: customer.id(),
-            item: "Tea".into(),
-            amount: "5".into(),
-            currency: None,
-            ordered_at: None,
-        };
-        orders.create(draft, &actor).await.unwrap().id()
-    }
-
-    fn dispatcher(store: &Arc<InMemoryStore>, gateway: MockSmsGateway) -> NotificationDispatcher {
-        NotificationDispatcher::new(
-            store.clone(),
-            Arc::new(gateway),
-            Arc::new(SystemClock),
-            RetryPolicy::default(),
-            "w1",
-            Duration::from_secs(30),
-        )
-    }
-
-    #[tokio::test]
-    async fn a_new_order_is_texted_once_to_its_customer() {
-        let store = Arc::new(InMemoryStore::default());
-        let order_id = order_with_sms(&store).await;
-        let mut gateway = MockSmsGateway::new();
-        gateway
-            .expect_send()
-            .withf(|to, text| to.as_str() == "+254712345678" && text.contains("Tea, KES 5.00"))
-            .times(1)
-            .returning(|_, _| {
-                Ok(SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: Some("KES 0.80".into()) })
-            });
-        let dispatcher = dispatcher(&store, gateway);
-        assert_eq!(dispatcher.run_once().await.unwrap(), 1);
-        assert_eq!(dispatcher.run_once().await.unwrap(), 0, "a sent notification is not claimed again");
-        let sent = store.list_for_order(order_id).await.unwrap().remove(0);
-        assert_eq!(sent.status, NotificationStatus::Sent);
-        assert_eq!(sent.provider_message_id.as_deref(), Some("ATXid_1"));
-    }
-
-    #[tokio::test]
-    async fn a_temporary_failure_is_retried_later_not_at_once() {
-        let store = Arc::new(InMemoryStore::default());
-        let order_id = order_with_sms(&store).await;
-        let mut gateway = MockSmsGateway::new();
-        gateway.expect_send().times(1).returning(|_, _| Err(SmsError::Retryable("HTTP 500".into())));
-        let dispatcher = dispatcher(&store, gateway);
-        assert_eq!(dispatcher.run_once().await.unwrap(), 1);
-        assert_eq!(dispatcher.run_once().await.unwrap(), 0, "backoff: not due yet");
-        let pending = store.list_for_order(order_id).await.unwrap().remove(0);
-        assert_eq!(pending.status, NotificationStatus::Pending);
-        assert_eq!(pending.attempts, 1);
-        assert_eq!(store.attempts(pending.id).await.unwrap()[0].outcome, "retry");
-    }
-
-    #[tokio::test]
-    async fn a_permanent_failure_stops_and_can_be_requeued_by_hand() {
-        let store = Arc::new(InMemoryStore::default());
-        let order_id = order_with_sms(&store).await;
-        let mut gateway = MockSmsGateway::new();
-        gateway.expect_send().times(1).returning(|_, _| Err(SmsError::Permanent("InvalidPhoneNumber".into())));
-        dispatcher(&store, gateway).run_once().await.unwrap();
-        let service = NotificationService::new(store.clone(), store.clone(), Arc::new(SystemClock), Arc::new(NoSignal));
-        let views = service.list_for_order(order_id).await.unwrap();
-        assert_eq!(views[0].notification.status, NotificationStatus::Failed);
-        let requeued = service.retry(order_id, views[0].notification.id).await.unwrap();
-        assert_eq!((requeued.status, requeued.attempts), (NotificationStatus::Pending, 0));
-        assert!(matches!(service.retry(order_id, requeued.id).await, Err(NotificationError::NotRetryable { .. })));
-    }
-}
+mod tests;

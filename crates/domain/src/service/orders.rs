@@ -48,17 +48,6 @@ pub struct OrderListQuery {
     pub ordered_to: Option<DateTime<Utc>>,
 }
 
-/// One day of the dashboard chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DaySummary {
-    /// The UTC calendar day.
-    pub day: chrono::NaiveDate,
-    /// How many orders were placed that day, in any currency.
-    pub orders: u64,
-    /// Revenue in the default currency's minor units.
-    pub revenue_minor: i64,
-}
-
 /// How new orders are announced by SMS: the text, and whom to wake once it is stored.
 #[derive(Clone)]
 pub struct SmsOutbox {
@@ -203,43 +192,6 @@ impl OrderService {
         Ok(order)
     }
 
-    /// Orders and revenue (in the default currency) per UTC day for the `days` days up to `now`,
-    /// oldest first; at most 10,000 orders are read.
-    ///
-    /// # Errors
-    /// Storage only.
-    pub async fn daily_summary(&self, days: u32, now: DateTime<Utc>) -> Result<Vec<DaySummary>, OrderError> {
-        let today = now.date_naive();
-        let first = today - chrono::Days::new(u64::from(days.saturating_sub(1)));
-        let from = first.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-        let mut summary: Vec<DaySummary> = (0..days)
-            .map(|i| DaySummary { day: first + chrono::Days::new(u64::from(i)), orders: 0, revenue_minor: 0 })
-            .collect();
-        let filter = OrderFilter { ordered_from: Some(from), ..Default::default() };
-        let mut before = None;
-        for _ in 0..50 {
-            let page = self
-                .orders
-                .list(filter, PageRequest { before, limit: PageRequest::MAX_LIMIT })
-                .await
-                .map_err(OrderError::Storage)?;
-            for order in &page.items {
-                let index = (order.ordered_at().date_naive() - first).num_days();
-                if let Some(day) = usize::try_from(index).ok().and_then(|i| summary.get_mut(i)) {
-                    day.orders += 1;
-                    if order.amount().currency() == self.default_currency {
-                        day.revenue_minor += order.amount().minor_units();
-                    }
-                }
-            }
-            match page.next {
-                Some(next) => before = Some(next),
-                None => break,
-            }
-        }
-        Ok(summary)
-    }
-
     /// # Errors
     /// [`OrderError::NotFound`], or storage.
     pub async fn delete(&self, id: OrderId) -> Result<(), OrderError> {
@@ -253,59 +205,85 @@ impl OrderService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PhoneRegion;
-    use crate::memory::InMemoryStore;
-    use crate::ports::SystemClock;
-    use crate::service::{CustomerDraft, CustomerService};
-
-    struct Fixture {
-        orders: OrderService,
-        customer_id: CustomerId,
-    }
-
-    async fn fixture() -> Fixture {
-        let store = Arc::new(InMemoryStore::default());
-        let clock = Arc::new(SystemClock);
-        let customers = CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default());
-        let customer = customers
-            .create(CustomerDraft { name: "Alice".into(), code: "A".into(), phone: "+254712345678".into() }, &actor())
-            .await
-            .unwrap();
-        let orders = OrderService::new(store.clone(), store, clock, Currency::parse("KES").unwrap());
-        Fixture { orders, customer_id: customer.id() }
-    }
+    use crate::ports::{MockCustomerRepository, MockOrderRepository, SystemClock};
+    use crate::{Customer, CustomerCode, CustomerName, PhoneNumber, PhoneRegion};
 
     fn actor() -> Actor {
         Actor::new("auth0|tester")
+    }
+
+    fn customer() -> Customer {
+        let phone = PhoneNumber::parse("+254712345678", PhoneRegion::default()).unwrap();
+        let (name, code) = (CustomerName::parse("Alice").unwrap(), CustomerCode::parse("A").unwrap());
+        Customer::new(name, code, phone, Utc::now(), &actor())
     }
 
     fn draft(customer_id: CustomerId) -> OrderDraft {
         OrderDraft { customer_id, item: "Flour".into(), amount: "250.50".into(), currency: None, ordered_at: None }
     }
 
+    fn service(orders: MockOrderRepository, customers: MockCustomerRepository) -> OrderService {
+        OrderService::new(Arc::new(orders), Arc::new(customers), Arc::new(SystemClock), Currency::parse("KES").unwrap())
+    }
+
+    fn stored(order: &Order) -> MockOrderRepository {
+        let order = order.clone();
+        let mut orders = MockOrderRepository::new();
+        orders.expect_find().returning(move |_| Ok(Some(order.clone())));
+        orders.expect_update().returning(|_| Ok(()));
+        orders
+    }
+
     #[tokio::test]
     async fn create_uses_default_currency_and_now() {
-        let f = fixture().await;
-        let order = f.orders.create(draft(f.customer_id), &actor()).await.unwrap();
+        let mut orders = MockOrderRepository::new();
+        orders.expect_insert().withf(|_, sms| sms.is_empty()).times(1).returning(|_, _| Ok(()));
+        let order = service(orders, MockCustomerRepository::new())
+            .create(draft(CustomerId::generate()), &actor())
+            .await
+            .unwrap();
         assert_eq!(order.amount().currency().code(), "KES");
         assert_eq!(order.amount().minor_units(), 25050);
         assert_eq!(order.ordered_at(), order.created_at());
     }
 
     #[tokio::test]
+    async fn create_with_sms_writes_the_order_and_its_text_together() {
+        let alice = customer();
+        let mut customers = MockCustomerRepository::new();
+        let found = alice.clone();
+        customers.expect_find().returning(move |_| Ok(Some(found.clone())));
+        let mut orders = MockOrderRepository::new();
+        orders
+            .expect_insert()
+            .withf(|order, sms| {
+                sms.len() == 1 && sms[0].order_id == order.id() && sms[0].recipient.as_str() == "+254712345678"
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let template = MessageTemplate::new("{item} {amount}", "UTC").unwrap();
+        let outbox = SmsOutbox { template, signal: Arc::new(crate::ports::NoSignal) };
+        service(orders, customers).with_sms(outbox).create(draft(alice.id()), &actor()).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn order_for_unknown_customer_is_a_customer_id_validation_error() {
-        let f = fixture().await;
-        let Err(OrderError::Validation(errors)) = f.orders.create(draft(CustomerId::generate()), &actor()).await else {
-            panic!("expected validation error")
-        };
+        let mut orders = MockOrderRepository::new();
+        orders.expect_insert().returning(|_, _| Err(RepoError::ForeignKey));
+        let result =
+            service(orders, MockCustomerRepository::new()).create(draft(CustomerId::generate()), &actor()).await;
+        let Err(OrderError::Validation(errors)) = result else { panic!("expected validation error") };
         assert_eq!(errors.fields()[0].field, "customer_id");
     }
 
     #[tokio::test]
     async fn amount_is_checked_against_the_given_currency() {
-        let f = fixture().await;
-        let bad = OrderDraft { currency: Some("JPY".into()), ..draft(f.customer_id) };
-        let Err(OrderError::Validation(errors)) = f.orders.create(bad, &actor()).await else {
+        let mut orders = MockOrderRepository::new();
+        orders.expect_insert().never();
+        let bad = OrderDraft { currency: Some("JPY".into()), ..draft(CustomerId::generate()) };
+        let Err(OrderError::Validation(errors)) =
+            service(orders, MockCustomerRepository::new()).create(bad, &actor()).await
+        else {
             panic!("expected validation error")
         };
         assert_eq!(errors.fields()[0].reason, InvalidValue::TooManyDecimals { max: 0 });
@@ -313,50 +291,32 @@ mod tests {
 
     #[tokio::test]
     async fn changing_only_the_currency_rechecks_the_amount() {
-        let f = fixture().await;
-        let order = f.orders.create(draft(f.customer_id), &actor()).await.unwrap();
+        let money = Money::parse("250.50", Currency::parse("KES").unwrap()).unwrap();
+        let now = Utc::now();
+        let order = Order::new(CustomerId::generate(), ItemName::parse("Flour").unwrap(), money, now, now, &actor());
+        let service = service(stored(&order), MockCustomerRepository::new());
         let to_yen = OrderChanges { currency: Some("JPY".into()), ..Default::default() };
-        assert!(matches!(f.orders.update(order.id(), to_yen, &actor()).await, Err(OrderError::Validation(_))));
+        assert!(matches!(service.update(order.id(), to_yen, &actor()).await, Err(OrderError::Validation(_))));
         let to_usd = OrderChanges { currency: Some("usd".into()), ..Default::default() };
-        let changed = f.orders.update(order.id(), to_usd, &actor()).await.unwrap();
+        let changed = service.update(order.id(), to_usd, &actor()).await.unwrap();
         assert_eq!(changed.amount().to_string(), "250.50 USD");
         assert!(changed.updated_at() >= order.updated_at());
     }
 
     #[tokio::test]
     async fn empty_time_range_is_refused() {
-        let f = fixture().await;
         let now = Utc::now();
         let query = OrderListQuery { ordered_from: Some(now), ordered_to: Some(now), ..Default::default() };
-        assert!(matches!(f.orders.list(query, PageRequest::default()).await, Err(OrderError::Validation(_))));
+        let service = service(MockOrderRepository::new(), MockCustomerRepository::new());
+        assert!(matches!(service.list(query, PageRequest::default()).await, Err(OrderError::Validation(_))));
     }
 
     #[tokio::test]
     async fn listing_orders_of_unknown_customer_is_not_found() {
-        let f = fixture().await;
+        let mut customers = MockCustomerRepository::new();
+        customers.expect_find().returning(|_| Ok(None));
         let query = OrderListQuery { customer_id: Some(CustomerId::generate()), ..Default::default() };
-        assert!(matches!(f.orders.list(query, PageRequest::default()).await, Err(OrderError::CustomerNotFound(_))));
-    }
-
-    #[tokio::test]
-    async fn pages_walk_every_order_once_newest_first() {
-        let f = fixture().await;
-        let mut created = Vec::new();
-        for _ in 0..5 {
-            created.push(f.orders.create(draft(f.customer_id), &actor()).await.unwrap().id());
-        }
-        let mut seen = Vec::new();
-        let mut before = None;
-        loop {
-            let page =
-                f.orders.list(OrderListQuery::default(), PageRequest::new(before, Some(2)).unwrap()).await.unwrap();
-            seen.extend(page.items.iter().map(Order::id));
-            match page.next {
-                Some(next) => before = Some(next),
-                None => break,
-            }
-        }
-        created.reverse();
-        assert_eq!(seen, created);
+        let service = service(MockOrderRepository::new(), customers);
+        assert!(matches!(service.list(query, PageRequest::default()).await, Err(OrderError::CustomerNotFound(_))));
     }
 }

@@ -1,4 +1,4 @@
-//! Dashboard sign-in: the OpenID Connect client and session store ports, and the dev
+//! The sign-in ports: the OpenID Connect client and session store, and the dev
 //! issuer's sign-in port. The HTTP side lives in the API crate.
 
 use std::collections::BTreeSet;
@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::auth::Permission;
-use crate::error::RepoError;
+use orderdesk_domain::Permission;
+use orderdesk_domain::RepoError;
 
 /// Where to send the browser to sign in, and what to remember until it comes back.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
-//! In-memory implementations of the repository ports, with the same constraints as the
-//! database (unique customer code ignoring case, orders need their customer). For examples,
-//! tests and embedding; data lives only as long as the store.
+//! In-memory implementations of the storage ports, with the same constraints as the
+//! database (unique customer code ignoring case, orders need their customer, notification
+//! writes only over the version they started from). For tests; data lives only as long as
+//! the store. Behind the `memory` feature.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -8,15 +9,15 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::error::RepoError;
 use chrono::{DateTime, Utc};
-
-use crate::notification::{Attempt, AttemptOutcome, DeliveryReport, ReportEffect, is_final_delivery_status};
-use crate::ports::{
-    CustomerRepository, HealthCheck, NotificationRepository, OrderFilter, OrderRepository, customer_key, order_key,
+use orderdesk_domain::notification::{Attempt, DeliveryReport};
+use orderdesk_domain::ports::{
+    CustomerRepository, DailyTotal, HealthCheck, NotificationRepository, OrderFilter, OrderOverview, OrderReports,
+    OrderRepository,
 };
-use crate::{
+use orderdesk_domain::{
     Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page, PageRequest,
+    RepoError,
 };
 
 #[derive(Debug, Default)]
@@ -24,11 +25,11 @@ struct Tables {
     customers: BTreeMap<Uuid, Customer>,
     orders: BTreeMap<Uuid, Order>,
     notifications: BTreeMap<Uuid, Notification>,
-    leases: BTreeMap<Uuid, (String, DateTime<Utc>)>,
     attempts: Vec<(Uuid, Attempt)>,
+    delivery_reports: Vec<(DateTime<Utc>, DeliveryReport)>,
 }
 
-/// Customers and orders kept in memory; implements both repository ports.
+/// Customers, orders and their SMS kept in memory; implements every storage port.
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     tables: Mutex<Tables>,
@@ -103,7 +104,7 @@ impl CustomerRepository for InMemoryStore {
 
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
         let rows = newest_first(self.tables().customers.iter(), page, |_| true);
-        Ok(Page::from_overfetch(rows, page.limit, customer_key))
+        Ok(Page::from_overfetch(rows, page.limit, |c| c.id().as_uuid()))
     }
 
     async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
@@ -168,7 +169,7 @@ impl OrderRepository for InMemoryStore {
                 && filter.ordered_to.is_none_or(|to| o.ordered_at() < to)
         };
         let rows = newest_first(self.tables().orders.iter(), page, keep);
-        Ok(Page::from_overfetch(rows, page.limit, order_key))
+        Ok(Page::from_overfetch(rows, page.limit, |o| o.id().as_uuid()))
     }
 }
 
@@ -181,86 +182,37 @@ impl HealthCheck for InMemoryStore {
 
 #[async_trait]
 impl NotificationRepository for InMemoryStore {
-    async fn claim_due(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u64,
-    ) -> Result<Vec<Notification>, RepoError> {
-        let mut tables = self.tables();
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let due: Vec<Uuid> = tables
-            .notifications
-            .values()
-            .filter(|n| match n.status {
-                NotificationStatus::Pending => n.next_attempt_at <= now,
-                NotificationStatus::Sending => tables.leases.get(&n.id.as_uuid()).is_none_or(|(_, until)| *until < now),
-                _ => false,
-            })
-            .map(|n| n.id.as_uuid())
-            .take(limit)
-            .collect();
-        let mut claimed = Vec::new();
-        for id in due {
-            tables.leases.insert(id, (worker.to_owned(), lease_until));
-            if let Some(n) = tables.notifications.get_mut(&id) {
-                n.status = NotificationStatus::Sending;
-                n.updated_at = now;
-                claimed.push(n.clone());
-            }
-        }
-        Ok(claimed)
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Notification>, RepoError> {
+        let mut due: Vec<Notification> =
+            self.tables().notifications.values().filter(|n| n.is_due(now)).cloned().collect();
+        due.sort_by_key(|n| n.next_attempt_at);
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(due)
     }
 
-    async fn record_attempt(
+    async fn store(
         &self,
-        id: NotificationId,
-        worker: &str,
-        attempt: u32,
-        at: DateTime<Utc>,
-        outcome: &AttemptOutcome,
-        timed_out: bool,
+        previous_version: u32,
+        next: &Notification,
+        attempt: Option<Attempt>,
     ) -> Result<bool, RepoError> {
         let mut tables = self.tables();
-        if tables.leases.get(&id.as_uuid()).is_none_or(|(owner, _)| owner != worker) {
-            return Ok(false);
+        match tables.notifications.get_mut(&next.id.as_uuid()) {
+            Some(stored) if stored.version == previous_version => *stored = next.clone(),
+            _ => return Ok(false),
         }
-        tables.leases.remove(&id.as_uuid());
-        let Some(n) = tables.notifications.get_mut(&id.as_uuid()) else { return Ok(false) };
-        n.attempts = attempt;
-        n.timed_out = timed_out;
-        n.updated_at = at;
-        let (label, error) = match outcome {
-            AttemptOutcome::Sent(receipt) => {
-                n.status = NotificationStatus::Sent;
-                n.provider_message_id = Some(receipt.message_id.clone());
-                n.provider_status = Some(receipt.status.clone());
-                n.cost = receipt.cost.clone();
-                n.sent_at = Some(at);
-                n.last_error = None;
-                ("sent", None)
-            }
-            AttemptOutcome::RetryAt { at: next, error } => {
-                n.status = NotificationStatus::Pending;
-                n.next_attempt_at = *next;
-                n.last_error = Some(error.clone());
-                ("retry", Some(error.clone()))
-            }
-            AttemptOutcome::GiveUp { error } => {
-                n.status = NotificationStatus::Failed;
-                n.last_error = Some(error.clone());
-                ("failed", Some(error.clone()))
-            }
-        };
-        tables
-            .attempts
-            .push((id.as_uuid(), Attempt { number: attempt, attempted_at: at, outcome: label.into(), error }));
+        if let Some(attempt) = attempt {
+            tables.attempts.push((next.id.as_uuid(), attempt));
+        }
         Ok(true)
     }
 
     async fn find(&self, id: NotificationId) -> Result<Option<Notification>, RepoError> {
         Ok(self.tables().notifications.get(&id.as_uuid()).cloned())
+    }
+
+    async fn find_by_provider_message_id(&self, message_id: &str) -> Result<Option<Notification>, RepoError> {
+        Ok(self.tables().notifications.values().find(|n| n.provider_message_id.as_deref() == Some(message_id)).cloned())
     }
 
     async fn list_for_order(&self, order_id: OrderId) -> Result<Vec<Notification>, RepoError> {
@@ -269,20 +221,6 @@ impl NotificationRepository for InMemoryStore {
 
     async fn attempts(&self, id: NotificationId) -> Result<Vec<Attempt>, RepoError> {
         Ok(self.tables().attempts.iter().filter(|(n, _)| *n == id.as_uuid()).map(|(_, a)| a.clone()).collect())
-    }
-
-    async fn requeue(&self, id: NotificationId, now: DateTime<Utc>) -> Result<Option<Notification>, RepoError> {
-        let mut tables = self.tables();
-        let n = tables.notifications.get_mut(&id.as_uuid()).ok_or(RepoError::NotFound)?;
-        if !n.status.is_retryable_by_hand() {
-            return Ok(None);
-        }
-        n.status = NotificationStatus::Pending;
-        n.attempts = 0;
-        n.timed_out = false;
-        n.next_attempt_at = now;
-        n.updated_at = now;
-        Ok(Some(n.clone()))
     }
 
     async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError> {
@@ -294,33 +232,47 @@ impl NotificationRepository for InMemoryStore {
             .collect())
     }
 
-    async fn apply_delivery_report(
-        &self,
-        report: &DeliveryReport,
-        now: DateTime<Utc>,
-    ) -> Result<ReportEffect, RepoError> {
-        let mut tables = self.tables();
-        let Some(n) = tables
-            .notifications
-            .values_mut()
-            .find(|n| n.provider_message_id.as_deref() == Some(report.provider_message_id.as_str()))
-        else {
-            return Ok(ReportEffect::UnknownMessage);
-        };
-        let already_final = n.delivery_status.as_deref().is_some_and(is_final_delivery_status);
-        if already_final || n.delivery_status.as_deref() == Some(report.status.as_str()) {
-            return Ok(ReportEffect::Ignored);
+    async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError> {
+        self.tables().delivery_reports.push((received_at, report.clone()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl OrderReports for InMemoryStore {
+    async fn overview(&self, page: PageRequest) -> Result<Page<OrderOverview>, RepoError> {
+        let tables = self.tables();
+        let rows: Vec<OrderOverview> = newest_first(tables.orders.iter(), page, |_| true)
+            .into_iter()
+            .map(|order| OrderOverview {
+                customer_name: tables
+                    .customers
+                    .get(&order.customer_id().as_uuid())
+                    .map(|c| c.name().as_str().to_owned())
+                    .unwrap_or_default(),
+                sms_status: tables.notifications.values().rfind(|n| n.order_id == order.id())
+                    .map(|n| n.status),
+                order,
+            })
+            .collect();
+        Ok(Page::from_overfetch(rows, page.limit, |row| row.order.id().as_uuid()))
+    }
+
+    async fn daily_totals(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DailyTotal>, RepoError> {
+        let mut totals: BTreeMap<(chrono::NaiveDate, &'static str), DailyTotal> = BTreeMap::new();
+        let tables = self.tables();
+        for order in tables.orders.values().filter(|o| o.ordered_at() >= from && o.ordered_at() < to) {
+            let currency = order.amount().currency();
+            let day = order.ordered_at().date_naive();
+            let total = totals.entry((day, currency.code())).or_insert(DailyTotal {
+                day,
+                currency,
+                orders: 0,
+                revenue_minor: 0,
+            });
+            total.orders += 1;
+            total.revenue_minor += i128::from(order.amount().minor_units());
         }
-        n.delivery_status = Some(report.status.clone());
-        n.delivery_failure_reason = report.failure_reason.clone();
-        n.updated_at = now;
-        if is_final_delivery_status(&report.status) {
-            n.status = if report.status == "Success" {
-                NotificationStatus::Delivered
-            } else {
-                NotificationStatus::Undelivered
-            };
-        }
-        Ok(ReportEffect::Applied)
+        Ok(totals.into_values().collect())
     }
 }

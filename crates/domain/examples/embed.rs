@@ -1,0 +1,139 @@
+//! Another service embedding orderdesk's domain: it validates a customer and an order with
+//! the domain's value objects and runs `CustomerService` and `OrderService` over repositories
+//! of its own (here, a few lines over `Mutex<Vec<_>>`), with the SMS outbox switched on.
+//!
+//! Run it with `cargo run -p orderdesk-domain --example embed`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use orderdesk_domain::notification::MessageTemplate;
+use orderdesk_domain::ports::{CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock};
+use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox};
+use orderdesk_domain::{
+    Actor, Currency, Customer, CustomerId, Notification, Order, OrderError, OrderId, Page, PageRequest, PhoneRegion,
+    RepoError,
+};
+
+/// The embedding service's own storage: customers, orders and the SMS it must send.
+#[derive(Default)]
+struct Store {
+    customers: Mutex<Vec<Customer>>,
+    orders: Mutex<Vec<Order>>,
+    outbox: Mutex<Vec<Notification>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[async_trait]
+impl CustomerRepository for Store {
+    async fn insert(&self, customer: &Customer) -> Result<(), RepoError> {
+        let mut customers = locked(&self.customers);
+        if customers.iter().any(|c| c.code().key() == customer.code().key()) {
+            return Err(RepoError::Duplicate);
+        }
+        customers.push(customer.clone());
+        Ok(())
+    }
+    async fn update(&self, customer: &Customer) -> Result<(), RepoError> {
+        let mut customers = locked(&self.customers);
+        let stored = customers.iter_mut().find(|c| c.id() == customer.id()).ok_or(RepoError::NotFound)?;
+        *stored = customer.clone();
+        Ok(())
+    }
+    async fn delete(&self, id: CustomerId) -> Result<(), RepoError> {
+        locked(&self.customers).retain(|c| c.id() != id);
+        Ok(())
+    }
+    async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
+        Ok(locked(&self.customers).iter().find(|c| c.id() == id).cloned())
+    }
+    async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
+        let rows: Vec<Customer> = locked(&self.customers).iter().rev().cloned().collect();
+        Ok(Page::from_overfetch(rows, page.limit, |c| c.id().as_uuid()))
+    }
+    async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(locked(&self.customers).iter().filter(|c| c.name().as_str().contains(text)).take(limit).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl OrderRepository for Store {
+    async fn insert(&self, order: &Order, notifications: &[Notification]) -> Result<(), RepoError> {
+        if !locked(&self.customers).iter().any(|c| c.id() == order.customer_id()) {
+            return Err(RepoError::ForeignKey);
+        }
+        locked(&self.orders).push(order.clone());
+        locked(&self.outbox).extend_from_slice(notifications);
+        Ok(())
+    }
+    async fn update(&self, order: &Order) -> Result<(), RepoError> {
+        let mut orders = locked(&self.orders);
+        let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or(RepoError::NotFound)?;
+        *stored = order.clone();
+        Ok(())
+    }
+    async fn delete(&self, id: OrderId) -> Result<(), RepoError> {
+        locked(&self.orders).retain(|o| o.id() != id);
+        Ok(())
+    }
+    async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
+        Ok(locked(&self.orders).iter().find(|o| o.id() == id).cloned())
+    }
+    async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
+        let rows: Vec<Order> = locked(&self.orders)
+            .iter()
+            .rev()
+            .filter(|o| filter.customer_id.is_none_or(|c| o.customer_id() == c))
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(rows, page.limit, |o| o.id().as_uuid()))
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let store = Arc::new(Store::default());
+    let clock = Arc::new(SystemClock);
+    let kenya = PhoneRegion::parse("KE")?;
+    let customers = CustomerService::new(store.clone(), clock.clone(), kenya);
+    let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi")?;
+    let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES")?)
+        .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal) });
+    let clerk = Actor::new("shop|clerk-1");
+
+    // A local number is stored in E.164.
+    let draft = CustomerDraft { name: "Amina Wanjiru".into(), code: "AMINA-01".into(), phone: "0712 345 678".into() };
+    let amina = customers.create(draft, &clerk).await?;
+    println!("customer {} {} {}", amina.code().as_str(), amina.name().as_str(), amina.phone().as_str());
+
+    // Amounts are exact decimals in the currency's minor units.
+    let draft = |amount: &str| OrderDraft {
+        customer_id: amina.id(),
+        item: "Maize flour 2kg".into(),
+        amount: amount.into(),
+        currency: None,
+        ordered_at: None,
+    };
+    let order = orders.create(draft("250.50"), &clerk).await?;
+    println!("order {} for {}", order.id(), order.amount());
+
+    // Bad input names every field that is wrong.
+    match orders.create(draft("250.505"), &clerk).await {
+        Err(OrderError::Validation(errors)) => {
+            for field in errors.fields() {
+                println!("refused: {} {}", field.field, field.reason);
+            }
+        }
+        other => return Err(format!("expected a validation error, got {other:?}").into()),
+    }
+
+    // The order's SMS waits in the embedding service's outbox, written with the order.
+    let outbox = locked(&store.outbox);
+    assert_eq!(outbox.len(), 1, "one SMS per stored order");
+    println!("sms to {}: {}", outbox[0].recipient.as_str(), outbox[0].message);
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The outbox rules, one test per transition.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+use crate::PhoneRegion;
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+}
+
+fn pending() -> Notification {
+    let phone = PhoneNumber::parse("+254712345678", PhoneRegion::default()).unwrap();
+    Notification::new(OrderId::generate(), phone, "hello".into(), t(0))
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_secs(10), max_backoff: Duration::from_secs(60) }
+}
+
+fn receipt(id: &str) -> SmsReceipt {
+    SmsReceipt { message_id: id.into(), status: "Success".into(), cost: Some("KES 0.80".into()) }
+}
+
+fn claimed(n: &Notification, worker: &str, at: i64) -> Notification {
+    n.claim(worker, t(at), t(at + 30)).expect("due")
+}
+
+fn sent(id: &str) -> Notification {
+    let n = claimed(&pending(), "w1", 0);
+    n.record_attempt("w1", Ok(receipt(id)), &policy(), t(1)).unwrap().0
+}
+
+fn report(id: &str, status: &str) -> DeliveryReport {
+    DeliveryReport {
+        provider_message_id: id.into(),
+        status: status.into(),
+        phone_number: Some("+254712345678".into()),
+        network_code: Some("63902".into()),
+        failure_reason: (status != "Success").then(|| "UserInAnotherNetwork".into()),
+        raw: String::new(),
+    }
+}
+
+fn applied(n: &Notification, r: &DeliveryReport) -> Notification {
+    match n.apply_delivery_report(r, t(5)) {
+        ReportDecision::Apply(next) => *next,
+        ReportDecision::Ignore(why) => panic!("ignored: {why}"),
+    }
+}
+
+#[test]
+fn a_pending_notification_is_claimed_once_due_and_each_change_is_a_new_version() {
+    let mut n = pending();
+    n.next_attempt_at = t(10);
+    assert!(n.claim("w1", t(9), t(40)).is_none(), "not due yet");
+    let c = claimed(&n, "w1", 10);
+    assert_eq!(c.status, NotificationStatus::Sending);
+    assert_eq!(c.lease, Some(Lease { owner: "w1".into(), until: t(40) }));
+    assert_eq!(c.version, n.version + 1);
+    assert_eq!(c.updated_at, t(10));
+}
+
+#[test]
+fn a_held_lease_blocks_others_until_it_expires() {
+    let c = claimed(&pending(), "w1", 0);
+    assert!(c.claim("w2", t(29), t(60)).is_none(), "lease still held");
+    let taken = c.claim("w2", t(31), t(61)).expect("expired lease is taken over");
+    assert_eq!(taken.lease.as_ref().map(|l| l.owner.as_str()), Some("w2"));
+    assert_eq!(c.record_attempt("w3", Ok(receipt("x")), &policy(), t(2)), Err(LeaseLost));
+    assert_eq!(pending().record_attempt("w1", Ok(receipt("x")), &policy(), t(2)), Err(LeaseLost));
+}
+
+#[test]
+fn an_accepted_send_is_sent_with_its_receipt() {
+    let n = sent("ATXid_1");
+    assert_eq!(n.status, NotificationStatus::Sent);
+    assert_eq!(n.provider_message_id.as_deref(), Some("ATXid_1"));
+    assert_eq!(n.cost.as_deref(), Some("KES 0.80"));
+    assert_eq!((n.sent_at, n.attempts, n.lease.clone()), (Some(t(1)), 1, None));
+    assert!(!n.is_due(t(1000)), "a sent notification is never claimed again");
+}
+
+#[test]
+fn a_temporary_failure_waits_for_the_backoff() {
+    let c = claimed(&pending(), "w1", 0);
+    let (n, attempt) = c.record_attempt("w1", Err(SmsError::Retryable("HTTP 500".into())), &policy(), t(1)).unwrap();
+    assert_eq!(n.status, NotificationStatus::Pending);
+    assert_eq!(attempt.outcome, AttemptResult::Retry);
+    assert!(n.next_attempt_at >= t(6) && n.next_attempt_at < t(11), "jittered backoff");
+    assert!(!n.is_due(t(2)));
+    assert_eq!(n.last_error.as_deref(), Some("temporary failure: HTTP 500"));
+}
+
+#[test]
+fn a_permanent_failure_and_the_last_attempt_give_up() {
+    let c = claimed(&pending(), "w1", 0);
+    let (n, attempt) =
+        c.record_attempt("w1", Err(SmsError::Permanent("InvalidPhoneNumber".into())), &policy(), t(1)).unwrap();
+    assert_eq!((n.status, attempt.outcome), (NotificationStatus::Failed, AttemptResult::Failed));
+
+    let mut n = pending();
+    for attempt in 1..=3 {
+        n.next_attempt_at = t(0);
+        let c = claimed(&n, "w1", 0);
+        let (next, logged) = c.record_attempt("w1", Err(SmsError::Retryable("500".into())), &policy(), t(1)).unwrap();
+        assert_eq!(logged.number, attempt);
+        n = next;
+    }
+    assert_eq!(n.status, NotificationStatus::Failed, "every attempt was used");
+}
+
+#[test]
+fn a_timeout_is_retried_once_only() {
+    let c = claimed(&pending(), "w1", 0);
+    let (n, _) = c.record_attempt("w1", Err(SmsError::Ambiguous("timeout".into())), &policy(), t(1)).unwrap();
+    assert_eq!(n.status, NotificationStatus::Pending);
+    assert!(n.timed_out);
+    let c = claimed(&n, "w1", 100);
+    let (n, attempt) = c.record_attempt("w1", Err(SmsError::Ambiguous("timeout".into())), &policy(), t(101)).unwrap();
+    assert_eq!((n.status, attempt.outcome), (NotificationStatus::Failed, AttemptResult::Failed));
+}
+
+#[test]
+fn only_failed_or_undelivered_notifications_are_requeued_with_a_fresh_budget() {
+    assert_eq!(pending().requeue(t(1)), Err(NotRetryable(NotificationStatus::Pending)));
+    assert_eq!(sent("a").requeue(t(2)), Err(NotRetryable(NotificationStatus::Sent)));
+    let undelivered = applied(&sent("a"), &report("a", "Failed"));
+    let requeued = undelivered.requeue(t(9)).unwrap();
+    assert_eq!((requeued.status, requeued.attempts, requeued.timed_out), (NotificationStatus::Pending, 0, false));
+    assert_eq!((requeued.provider_message_id.clone(), requeued.delivery_status.clone()), (None, None));
+    assert!(requeued.is_due(t(9)));
+}
+
+#[test]
+fn delivery_reports_are_monotonic() {
+    let n = sent("a");
+    let buffered = applied(&n, &report("a", "Buffered"));
+    assert_eq!(buffered.status, NotificationStatus::Sent);
+    assert_eq!(
+        buffered.apply_delivery_report(&report("a", "Buffered"), t(6)),
+        ReportDecision::Ignore(IgnoredReport::Duplicate)
+    );
+    let delivered = applied(&buffered, &report("a", "Success"));
+    assert_eq!(delivered.status, NotificationStatus::Delivered);
+    for late in ["Submitted", "Failed", "Success"] {
+        assert_eq!(
+            delivered.apply_delivery_report(&report("a", late), t(7)),
+            ReportDecision::Ignore(IgnoredReport::AlreadyFinal)
+        );
+    }
+    let failed = applied(&n, &report("a", "Rejected"));
+    assert_eq!(failed.status, NotificationStatus::Undelivered);
+    assert_eq!(failed.delivery_failure_reason.as_deref(), Some("UserInAnotherNetwork"));
+}
+
+#[test]
+fn a_report_naming_another_phone_number_is_ignored() {
+    let wrong = DeliveryReport { phone_number: Some("+254700000001".into()), ..report("a", "Failed") };
+    assert_eq!(sent("a").apply_delivery_report(&wrong, t(5)), ReportDecision::Ignore(IgnoredReport::WrongRecipient));
+}
+
+#[test]
+fn a_resent_message_gets_its_own_delivery_state() {
+    // Failed -> retried by hand -> re-sent as a new message -> its Success is applied.
+    let undelivered = applied(&sent("first"), &report("first", "Failed"));
+    let requeued = undelivered.requeue(t(10)).unwrap();
+    assert_eq!(
+        requeued.apply_delivery_report(&report("first", "Failed"), t(11)),
+        ReportDecision::Ignore(IgnoredReport::OtherMessage),
+        "a late report about the first message no longer applies"
+    );
+    let c = claimed(&requeued, "w1", 10);
+    let (resent, _) = c.record_attempt("w1", Ok(receipt("second")), &policy(), t(12)).unwrap();
+    assert_eq!(resent.delivery_status, None);
+    let delivered = applied(&resent, &report("second", "Success"));
+    assert_eq!(delivered.status, NotificationStatus::Delivered);
+}
+
+#[test]
+fn final_statuses_are_known() {
+    assert!(is_final_delivery_status("Success") && is_final_delivery_status("AbsentSubscriber"));
+    assert!(!is_final_delivery_status("Buffered") && !is_final_delivery_status("Sent"));
+}
+
+#[test]
+fn attempt_results_round_trip_their_names() {
+    for result in AttemptResult::ALL {
+        assert_eq!(AttemptResult::parse(result.as_str()), Some(result));
+    }
+    assert_eq!(AttemptResult::parse("maybe"), None);
+}

@@ -1,0 +1,178 @@
+//! The use cases over mocked ports: what is loaded, what is stored, and what happens when
+//! another writer changed the notification first. The rules themselves are tested in
+//! `notification::tests`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
+use mockall::Sequence;
+
+use super::*;
+use crate::notification::{SmsError, SmsReceipt};
+use crate::ports::{MockNotificationRepository, MockOrderRepository, MockSmsGateway, SystemClock};
+use crate::{PhoneNumber, PhoneRegion};
+
+fn pending() -> Notification {
+    let phone = PhoneNumber::parse("+254712345678", PhoneRegion::default()).unwrap();
+    Notification::new(OrderId::generate(), phone, "Tea, KES 5.00".into(), Utc::now() - chrono::Duration::seconds(1))
+}
+
+fn dispatcher(repo: MockNotificationRepository, gateway: MockSmsGateway) -> NotificationDispatcher {
+    NotificationDispatcher::new(
+        Arc::new(repo),
+        Arc::new(gateway),
+        Arc::new(SystemClock),
+        RetryPolicy::default(),
+        "w1",
+        Duration::from_secs(30),
+    )
+}
+
+#[derive(Default)]
+struct CountingSignal(AtomicUsize);
+
+impl OutboxSignal for CountingSignal {
+    fn notify(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn service(repo: MockNotificationRepository, signal: Arc<CountingSignal>) -> NotificationService {
+    NotificationService::new(Arc::new(repo), Arc::new(MockOrderRepository::new()), Arc::new(SystemClock), signal)
+}
+
+#[tokio::test]
+async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the_claim() {
+    let n = pending();
+    let mut repo = MockNotificationRepository::new();
+    let mut seq = Sequence::new();
+    let due = n.clone();
+    repo.expect_due().times(1).returning(move |_, _| Ok(vec![due.clone()]));
+    repo.expect_store()
+        .withf(|version, next, attempt| {
+            *version == 0 && next.status == NotificationStatus::Sending && attempt.is_none()
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(true));
+    repo.expect_store()
+        .withf(|version, next, attempt| {
+            *version == 1
+                && next.status == NotificationStatus::Sent
+                && next.provider_message_id.as_deref() == Some("ATXid_1")
+                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptResult::Sent && a.number == 1)
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(true));
+    let mut gateway = MockSmsGateway::new();
+    gateway
+        .expect_send()
+        .withf(|to, text| to.as_str() == "+254712345678" && text == "Tea, KES 5.00")
+        .times(1)
+        .returning(|_, _| Ok(SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None }));
+    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_notification_claimed_by_another_dispatcher_first_is_not_sent() {
+    let n = pending();
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_due().returning(move |_, _| Ok(vec![n.clone()]));
+    repo.expect_store().times(1).returning(|_, _, _| Ok(false));
+    let mut gateway = MockSmsGateway::new();
+    gateway.expect_send().never();
+    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_temporary_failure_stores_a_retry_attempt() {
+    let n = pending();
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_due().returning(move |_, _| Ok(vec![n.clone()]));
+    repo.expect_store().withf(|_, _, attempt| attempt.is_none()).returning(|_, _, _| Ok(true));
+    repo.expect_store()
+        .withf(|_, next, attempt| {
+            next.status == NotificationStatus::Pending
+                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptResult::Retry)
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let mut gateway = MockSmsGateway::new();
+    gateway.expect_send().times(1).returning(|_, _| Err(SmsError::Retryable("HTTP 500".into())));
+    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn retry_requeues_only_a_failed_notification_of_that_order_and_wakes_the_dispatcher() {
+    let mut failed = pending();
+    failed.status = NotificationStatus::Failed;
+    let order_id = failed.order_id;
+    let id = failed.id;
+    let mut repo = MockNotificationRepository::new();
+    let found = failed.clone();
+    repo.expect_find().returning(move |_| Ok(Some(found.clone())));
+    repo.expect_store()
+        .withf(|version, next, _| *version == 0 && next.status == NotificationStatus::Pending)
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let signal = Arc::new(CountingSignal::default());
+    let service = service(repo, signal.clone());
+
+    assert!(matches!(service.retry(OrderId::generate(), id).await, Err(NotificationError::NotFound(_))));
+    let requeued = service.retry(order_id, id).await.unwrap();
+    assert_eq!((requeued.status, requeued.attempts), (NotificationStatus::Pending, 0));
+    assert_eq!(signal.0.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn retry_of_a_sent_notification_is_refused() {
+    let mut sent = pending();
+    sent.status = NotificationStatus::Sent;
+    let (order_id, id) = (sent.order_id, sent.id);
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_find().returning(move |_| Ok(Some(sent.clone())));
+    repo.expect_store().never();
+    let result = service(repo, Arc::default()).retry(order_id, id).await;
+    assert!(matches!(result, Err(NotificationError::NotRetryable { status: "sent", .. })));
+}
+
+fn report(status: &str) -> DeliveryReport {
+    DeliveryReport {
+        provider_message_id: "ATXid_1".into(),
+        status: status.into(),
+        phone_number: None,
+        network_code: None,
+        failure_reason: None,
+        raw: "id=ATXid_1".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_report_is_logged_and_reapplied_when_another_writer_changed_the_notification_first() {
+    let mut sent = pending();
+    sent.status = NotificationStatus::Sent;
+    sent.provider_message_id = Some("ATXid_1".into());
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_log_delivery_report().times(1).returning(|_, _| Ok(()));
+    repo.expect_find_by_provider_message_id().times(2).returning(move |_| Ok(Some(sent.clone())));
+    let mut seq = Sequence::new();
+    repo.expect_store().times(1).in_sequence(&mut seq).returning(|_, _, _| Ok(false));
+    repo.expect_store()
+        .withf(|_, next, _| next.status == NotificationStatus::Delivered)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(true));
+    let effect = service(repo, Arc::default()).record_delivery_report(&report("Success")).await.unwrap();
+    assert_eq!(effect, ReportEffect::Applied);
+}
+
+#[tokio::test]
+async fn a_report_about_no_current_message_is_logged_and_unknown() {
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_log_delivery_report().times(1).returning(|_, _| Ok(()));
+    repo.expect_find_by_provider_message_id().returning(|_| Ok(None));
+    repo.expect_store().never();
+    let effect = service(repo, Arc::default()).record_delivery_report(&report("Success")).await.unwrap();
+    assert_eq!(effect, ReportEffect::UnknownMessage);
+}
