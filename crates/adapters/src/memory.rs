@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
-use orderdesk_domain::notification::{Attempt, DeliveryReport};
+use orderdesk_domain::notification::{Attempt, Claim, DeliveryReport};
 use orderdesk_domain::ports::{
     CustomerRepository, DailyTotal, HealthCheck, NotificationRepository, OrderFilter, OrderOverview, OrderReports,
     OrderRepository,
@@ -182,12 +182,15 @@ impl HealthCheck for InMemoryStore {
 
 #[async_trait]
 impl NotificationRepository for InMemoryStore {
-    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Notification>, RepoError> {
-        let mut due: Vec<Notification> =
-            self.tables().notifications.values().filter(|n| n.is_due(now)).cloned().collect();
-        due.sort_by_key(|n| n.next_attempt_at);
-        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok(due)
+    async fn claim_due(&self, claim: &Claim, limit: u64) -> Result<Vec<Notification>, RepoError> {
+        let mut tables = self.tables();
+        let mut claimed: Vec<Notification> = tables.notifications.values().filter_map(|n| claim.apply(n)).collect();
+        claimed.sort_by_key(|n| n.next_attempt_at);
+        claimed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        for n in &claimed {
+            tables.notifications.insert(n.id.as_uuid(), n.clone());
+        }
+        Ok(claimed)
     }
 
     async fn store(
@@ -250,8 +253,7 @@ impl OrderReports for InMemoryStore {
                     .get(&order.customer_id().as_uuid())
                     .map(|c| c.name().as_str().to_owned())
                     .unwrap_or_default(),
-                sms_status: tables.notifications.values().rfind(|n| n.order_id == order.id())
-                    .map(|n| n.status),
+                sms_status: tables.notifications.values().rfind(|n| n.order_id == order.id()).map(|n| n.status),
                 order,
             })
             .collect();

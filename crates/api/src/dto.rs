@@ -339,7 +339,7 @@ pub struct AttemptBody {
 pub struct NotificationBody {
     pub id: Uuid,
     pub order_id: Uuid,
-    /// E.164 number texted.
+    /// E.164 number texted; masked (`***5678`) unless the caller has `read:customers`.
     pub recipient: String,
     pub message: String,
     /// `pending`, `sending`, `sent`, `delivered`, `undelivered` or `failed`.
@@ -361,12 +361,17 @@ pub struct NotificationBody {
 }
 
 impl NotificationBody {
-    pub fn new(n: orderdesk_domain::Notification, attempts: Vec<orderdesk_domain::notification::Attempt>) -> Self {
+    /// `reveal_recipient`: whether the caller may read customer data (`read:customers`).
+    pub fn new(
+        n: orderdesk_domain::Notification,
+        attempts: Vec<orderdesk_domain::notification::Attempt>,
+        reveal_recipient: bool,
+    ) -> Self {
         let pending = n.status == orderdesk_domain::NotificationStatus::Pending;
         Self {
             id: n.id.as_uuid(),
             order_id: n.order_id.as_uuid(),
-            recipient: n.recipient.as_str().to_owned(),
+            recipient: if reveal_recipient { n.recipient.as_str().to_owned() } else { n.recipient.masked() },
             message: n.message,
             status: n.status.as_str().to_owned(),
             attempts: n.attempts,

@@ -143,6 +143,8 @@ impl OrdersApi {
     /// List an order's SMS notifications
     ///
     /// Status, attempts, last error, provider message id, delivery status and timestamps.
+    /// The recipient's number is customer data: shown in full only with `read:customers`,
+    /// else masked as `***5678`.
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders/:id/notifications", method = "get", operation_id = "listOrderNotifications")]
@@ -152,9 +154,10 @@ impl OrdersApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> Result<Json<NotificationListBody>, ApiError> {
-        auth.require(Permission::ReadOrders)?;
+        let caller = auth.require(Permission::ReadOrders)?;
+        let reveal = caller.has(Permission::ReadCustomers);
         let views = services.notifications.list_for_order(OrderId::from_uuid(id.0)).await?;
-        let items = views.into_iter().map(|v| NotificationBody::new(v.notification, v.attempts)).collect();
+        let items = views.into_iter().map(|v| NotificationBody::new(v.notification, v.attempts, reveal)).collect();
         Ok(Json(NotificationListBody { items }))
     }
 
@@ -176,9 +179,10 @@ impl OrdersApi {
         id: Path<Uuid>,
         nid: Path<Uuid>,
     ) -> Result<Json<NotificationBody>, ApiError> {
-        auth.require(Permission::WriteOrders)?;
+        let caller = auth.require(Permission::WriteOrders)?;
+        let reveal = caller.has(Permission::ReadCustomers);
         let notification =
             services.notifications.retry(OrderId::from_uuid(id.0), NotificationId::from_uuid(nid.0)).await?;
-        Ok(Json(NotificationBody::new(notification, Vec::new())))
+        Ok(Json(NotificationBody::new(notification, Vec::new(), reveal)))
     }
 }

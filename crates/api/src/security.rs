@@ -36,13 +36,3 @@ impl BearerAuth {
         if self.0.has(permission) { Ok(&self.0) } else { Err(ApiError::insufficient_permission(permission)) }
     }
 }
-
-/// A verifier that accepts nothing: for building the OpenAPI document without a tenant.
-pub struct RejectAllTokens;
-
-#[async_trait::async_trait]
-impl TokenVerifier for RejectAllTokens {
-    async fn verify(&self, _token: &str) -> Result<Principal, orderdesk_domain::TokenRejection> {
-        Err(orderdesk_domain::TokenRejection::UnknownKey)
-    }
-}

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::error::RepoError;
-use crate::notification::{Attempt, DeliveryReport, SmsError, SmsReceipt};
+use crate::notification::{Attempt, Claim, DeliveryReport, SmsError, SmsReceipt};
 use crate::{
     Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page,
     PageRequest, PhoneNumber,
@@ -103,12 +103,14 @@ pub trait OrderRepository: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait NotificationRepository: Send + Sync {
-    /// Up to `limit` notifications that may be due at `now` (see [`Notification::is_due`]),
-    /// oldest due first. Candidates only: a dispatcher claims each with [`Notification::claim`].
+    /// Claims up to `limit` due notifications, oldest due first: selects candidates (locking
+    /// them where the database can, so concurrent dispatchers take different rows), applies
+    /// [`Claim::apply`] to each, and stores each claimed state over the version it was decided
+    /// from. Returns the claimed notifications that were stored.
     ///
     /// # Errors
     /// A storage failure.
-    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Notification>, RepoError>;
+    async fn claim_due(&self, claim: &Claim, limit: u64) -> Result<Vec<Notification>, RepoError>;
 
     /// Stores `next` if the stored notification is still at `previous_version`, with the
     /// attempt it logs (in one transaction). Returns whether it was stored.

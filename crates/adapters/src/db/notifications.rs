@@ -3,14 +3,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orderdesk_domain::notification::{Attempt, AttemptResult, DeliveryReport, Lease};
+use orderdesk_domain::notification::{Attempt, AttemptResult, Claim, DeliveryReport, Lease};
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
     Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
 };
+use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -83,22 +84,31 @@ fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
 
 #[async_trait]
 impl NotificationRepository for SeaOrmNotificationRepository {
-    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Notification>, RepoError> {
+    async fn claim_due(&self, claim: &Claim, limit: u64) -> Result<Vec<Notification>, RepoError> {
         // The query mirrors `Notification::is_due`, which decides; it only narrows the candidates.
+        let now = claim.now;
         let pending = Condition::all()
             .add(Column::Status.eq(NotificationStatus::Pending.as_str()))
             .add(Column::NextAttemptAt.lte(now));
         let abandoned = Condition::all()
             .add(Column::Status.eq(NotificationStatus::Sending.as_str()))
             .add(Condition::any().add(Column::LeaseUntil.lt(now)).add(Column::LeaseUntil.is_null()));
-        let rows = Entity::find()
+        let candidates = Entity::find()
             .filter(Condition::any().add(pending).add(abandoned))
             .order_by_asc(Column::NextAttemptAt)
-            .limit(limit)
-            .all(&self.db)
-            .await
-            .map_err(repo_error)?;
-        rows.into_iter().map(to_domain).filter(|n| n.as_ref().map_or(true, |n| n.is_due(now))).collect()
+            .limit(limit);
+        if self.db.get_database_backend() != DatabaseBackend::Postgres {
+            // SQLite has one writer and a read transaction cannot safely become a write one:
+            // each claim is its own statement, and the version guard decides races.
+            return claim_each(&self.db, candidates, claim).await;
+        }
+        // PostgreSQL: lock the candidates and skip rows another dispatcher holds, so concurrent
+        // dispatchers take different rows.
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        let candidates = candidates.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        let claimed = claim_each(&txn, candidates, claim).await?;
+        txn.commit().await.map_err(repo_error)?;
+        Ok(claimed)
     }
 
     #[tracing::instrument(skip_all, fields(notification_id = %next.id, version = next.version))]
@@ -108,22 +118,11 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         next: &Notification,
         attempt: Option<Attempt>,
     ) -> Result<bool, RepoError> {
-        let mut row = to_row(next);
-        // Identity and creation never change.
-        row.id = sea_orm::ActiveValue::Unchanged(next.id.as_uuid());
-        row.order_id = sea_orm::ActiveValue::NotSet;
-        row.created_at = sea_orm::ActiveValue::NotSet;
-        let previous = i32::from_ne_bytes(previous_version.to_ne_bytes());
-        let guarded = |update: sea_orm::UpdateMany<Entity>| {
-            update.set(row.clone()).filter(Column::Id.eq(next.id.as_uuid())).filter(Column::Version.eq(previous))
-        };
         let Some(attempt) = attempt else {
-            let result = guarded(Entity::update_many()).exec(&self.db).await.map_err(repo_error)?;
-            return Ok(result.rows_affected == 1);
+            return store_over(&self.db, previous_version, next).await;
         };
         let txn = self.db.begin().await.map_err(repo_error)?;
-        let result = guarded(Entity::update_many()).exec(&txn).await.map_err(repo_error)?;
-        if result.rows_affected != 1 {
+        if !store_over(&txn, previous_version, next).await? {
             return Ok(false);
         }
         let log = notification_attempts::ActiveModel {
@@ -208,6 +207,41 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         delivery_reports::Entity::insert(audit).exec_without_returning(&self.db).await.map_err(repo_error)?;
         Ok(())
     }
+}
+
+/// Applies `claim` to each candidate and stores the claimed ones that are still unchanged.
+async fn claim_each<C: ConnectionTrait>(
+    db: &C,
+    candidates: sea_orm::Select<Entity>,
+    claim: &Claim,
+) -> Result<Vec<Notification>, RepoError> {
+    let rows = candidates.all(db).await.map_err(repo_error)?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let current = to_domain(row)?;
+        let Some(mine) = claim.apply(&current) else { continue };
+        if store_over(db, current.version, &mine).await? {
+            claimed.push(mine);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Writes `next` over the stored row if that is still at `previous_version`; says whether it did.
+async fn store_over<C: ConnectionTrait>(db: &C, previous_version: u32, next: &Notification) -> Result<bool, RepoError> {
+    let mut row = to_row(next);
+    // Identity and creation never change.
+    row.id = ActiveValue::NotSet;
+    row.order_id = ActiveValue::NotSet;
+    row.created_at = ActiveValue::NotSet;
+    let result = Entity::update_many()
+        .set(row)
+        .filter(Column::Id.eq(next.id.as_uuid()))
+        .filter(Column::Version.eq(i32::from_ne_bytes(previous_version.to_ne_bytes())))
+        .exec(db)
+        .await
+        .map_err(repo_error)?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Inserts notifications inside an open transaction (used by the order repository).

@@ -10,7 +10,7 @@ use orderdesk_domain::ports::SmsGateway;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use super::{AfricasTalkingSettings, mask_phone};
+use super::AfricasTalkingSettings;
 use crate::secret::Secret;
 
 /// Sends through Africa's Talking. The API key goes only into the `apiKey` header.
@@ -101,7 +101,7 @@ fn classify_body(body: &str) -> Result<SmsReceipt, SmsError> {
 
 #[async_trait]
 impl SmsGateway for AfricasTalkingSmsGateway {
-    #[tracing::instrument(skip_all, fields(to = %mask_phone(to.as_str())))]
+    #[tracing::instrument(skip_all, fields(to = %to.masked()))]
     async fn send(&self, to: &PhoneNumber, message: &str) -> Result<SmsReceipt, SmsError> {
         let mut form =
             vec![("username", self.username.as_str()), ("to", to.as_str()), ("message", message), ("bulkSMSMode", "1")];

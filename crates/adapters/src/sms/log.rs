@@ -6,8 +6,6 @@ use orderdesk_domain::notification::{SmsError, SmsReceipt};
 use orderdesk_domain::ports::SmsGateway;
 use uuid::Uuid;
 
-use super::mask_phone;
-
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogSmsGateway;
 
@@ -15,7 +13,7 @@ pub struct LogSmsGateway;
 impl SmsGateway for LogSmsGateway {
     async fn send(&self, to: &PhoneNumber, message: &str) -> Result<SmsReceipt, SmsError> {
         let message_id = format!("log-{}", Uuid::now_v7().simple());
-        tracing::info!(to = %mask_phone(to.as_str()), %message, %message_id, "SMS (log provider: not sent to a phone)");
+        tracing::info!(to = %to.masked(), %message, %message_id, "SMS (log provider: not sent to a phone)");
         Ok(SmsReceipt { message_id, status: "Logged".into(), cost: None })
     }
 }

@@ -108,10 +108,3 @@ impl Default for SmsSettings {
         }
     }
 }
-
-/// `+254712345678` → `***5678`: enough to tell numbers apart in logs, not to text them.
-pub fn mask_phone(number: &str) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
-    format!("***{tail}")
-}

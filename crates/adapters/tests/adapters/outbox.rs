@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -6,12 +7,16 @@ use orderdesk_adapters::sms::AfricasTalkingSmsGateway;
 use orderdesk_adapters::testing::africastalking::FakeAfricasTalking;
 use orderdesk_adapters::testing::{Backend, TestDatabase, backends, on_each_backend, with_database};
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, connect};
-use orderdesk_domain::notification::{AttemptResult, DeliveryReport, RetryPolicy, SmsReceipt};
+use orderdesk_domain::notification::{AttemptResult, Claim, DeliveryReport, RetryPolicy, SmsReceipt};
 use orderdesk_domain::ports::{CustomerRepository, NoSignal, NotificationRepository, OrderRepository, SystemClock};
 use orderdesk_domain::service::{NotificationDispatcher, NotificationService, ReportEffect};
 use orderdesk_domain::{Customer, Notification, NotificationStatus, RepoError};
 
 use crate::{customer, day, now, order};
+
+fn claim(worker: &str, at: chrono::DateTime<Utc>, lease_seconds: i64) -> Claim {
+    Claim { worker: worker.into(), now: at, lease_until: at + chrono::Duration::seconds(lease_seconds) }
+}
 
 fn notification_for(o: &orderdesk_domain::Order, c: &orderdesk_domain::Customer) -> Notification {
     Notification::new(o.id(), c.phone().clone(), "Order received".into(), now())
@@ -40,8 +45,7 @@ impl Shop {
         let o = order(&self.alice, "1", day(1));
         let n = notification_for(&o, &self.alice);
         self.orders.insert(&o, std::slice::from_ref(&n)).await.unwrap();
-        let claimed = n.claim("w", now(), now() + chrono::Duration::seconds(30)).unwrap();
-        assert!(self.outbox.store(n.version, &claimed, None).await.unwrap());
+        let claimed = self.outbox.claim_due(&claim("w", now(), 30), 1).await.unwrap().remove(0);
         let receipt = SmsReceipt { message_id: message_id.into(), status: "Success".into(), cost: None };
         let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
         assert!(self.outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
@@ -72,7 +76,7 @@ async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
         let result = orders.insert(&orphan, &[notification_for(&orphan, &ghost)]).await;
         assert!(matches!(result, Err(RepoError::ForeignKey)), "{:?}", db.backend);
         assert!(outbox.list_for_order(orphan.id()).await.unwrap().is_empty());
-        assert_eq!(outbox.due(now(), 10).await.unwrap().len(), 1, "only the good one is due");
+        assert_eq!(outbox.claim_due(&claim("w", now(), 30), 10).await.unwrap().len(), 1, "only the good one is due");
     })
     .await;
 }
@@ -87,8 +91,8 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
         assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&n));
 
         let t0 = now();
-        let claimed = n.claim("w1", t0, t0 + chrono::Duration::seconds(30)).unwrap();
-        assert!(outbox.store(n.version, &claimed, None).await.unwrap());
+        let claimed = outbox.claim_due(&claim("w1", t0, 30), 10).await.unwrap().remove(0);
+        assert_eq!(claimed, n.claim("w1", t0, t0 + chrono::Duration::seconds(30)).unwrap(), "the domain's claim");
         assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&claimed), "lease and version stored");
         // Another writer decided from the old version: refused, nothing changes.
         let rival = n.claim("w2", t0, t0 + chrono::Duration::seconds(30)).unwrap();
@@ -118,15 +122,14 @@ async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
 
         let t0 = now();
         let lease = chrono::Duration::seconds(30);
-        let claimed = n.claim("crashed", t0, t0 + lease).unwrap();
-        assert!(outbox.store(n.version, &claimed, None).await.unwrap());
-        // "crashed" never records an outcome. While its lease holds, the row is not due.
-        assert!(outbox.due(t0 + chrono::Duration::seconds(10), 10).await.unwrap().is_empty());
+        let claimed = outbox.claim_due(&claim("crashed", t0, 30), 10).await.unwrap().remove(0);
+        // "crashed" never records an outcome. While its lease holds, nobody else gets the row.
+        let early = claim("other", t0 + chrono::Duration::seconds(10), 30);
+        assert!(outbox.claim_due(&early, 10).await.unwrap().is_empty());
         let later = t0 + lease + chrono::Duration::seconds(1);
-        let due = outbox.due(later, 10).await.unwrap();
-        assert_eq!(due.len(), 1, "{:?}", db.backend);
-        let taken = due[0].claim("other", later, later + lease).unwrap();
-        assert!(outbox.store(due[0].version, &taken, None).await.unwrap());
+        let taken = outbox.claim_due(&claim("other", later, 30), 10).await.unwrap();
+        assert_eq!(taken.len(), 1, "{:?}", db.backend);
+        assert_eq!(taken[0].lease.as_ref().map(|l| l.owner.as_str()), Some("other"));
         // The crashed worker's late outcome was decided over an old version: refused.
         let receipt = SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None };
         let (late, attempt) = claimed.record_attempt("crashed", Ok(receipt), &RetryPolicy::default(), later).unwrap();
@@ -186,7 +189,9 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
             let o = order(&alice, "1", day(1));
             orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
         }
+        let total = Arc::new(AtomicUsize::new(0));
         let dispatcher = |name: &'static str| {
+            let total = total.clone();
             let fake_settings = fake.settings();
             let settings = db.settings.clone();
             async move {
@@ -201,13 +206,18 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
                     Duration::from_secs(60),
                 );
                 let mut handled = 0;
-                loop {
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                // Until both together have sent all 500: a run that finds nothing claimable
+                // (the other holds the rest) is not the end.
+                while total.load(Ordering::SeqCst) < 500 && std::time::Instant::now() < deadline {
                     let n = d.run_once().await.unwrap();
-                    if n == 0 {
-                        return handled;
-                    }
                     handled += n;
+                    total.fetch_add(n, Ordering::SeqCst);
+                    if n == 0 {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
                 }
+                handled
             }
         };
         let (a, b) = tokio::join!(dispatcher("dispatcher-a"), dispatcher("dispatcher-b"));

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use orderdesk_adapters::memory::InMemoryStore;
 use orderdesk_api::{HttpOptions, Services, app};
-use orderdesk_domain::auth::TokenVerifier;
+use orderdesk_domain::auth::{MockTokenVerifier, TokenVerifier};
 use orderdesk_domain::notification::MessageTemplate;
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
 use orderdesk_domain::service::{CustomerService, NotificationService, OrderService, SmsOutbox};
@@ -34,28 +34,25 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
         notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
         reports: store,
         health,
-        tokens: Arc::new(StaticTokens),
+        tokens: tokens(),
     }
 }
 
-/// Known tokens: `full` holds every permission, `none` none, `only:<permission>` one;
-/// anything else is refused as expired.
-pub struct StaticTokens;
-
 pub const SUBJECT: &str = "auth0|tester";
 
-#[async_trait::async_trait]
-impl TokenVerifier for StaticTokens {
-    async fn verify(&self, token: &str) -> Result<Principal, TokenRejection> {
-        match token {
-            "full" => Ok(Principal::new(SUBJECT, Permission::ALL)),
-            "none" => Ok(Principal::new(SUBJECT, [])),
-            other => match other.strip_prefix("only:").and_then(Permission::parse) {
-                Some(permission) => Ok(Principal::new(SUBJECT, [permission])),
-                None => Err(TokenRejection::Expired),
-            },
-        }
-    }
+/// Known tokens: `full` holds every permission, `none` none, `only:<permission>` one;
+/// anything else is refused as expired.
+pub fn tokens() -> Arc<dyn TokenVerifier> {
+    let mut tokens = MockTokenVerifier::new();
+    tokens.expect_verify().returning(|token| match token {
+        "full" => Ok(Principal::new(SUBJECT, Permission::ALL)),
+        "none" => Ok(Principal::new(SUBJECT, [])),
+        other => match other.strip_prefix("only:").and_then(Permission::parse) {
+            Some(permission) => Ok(Principal::new(SUBJECT, [permission])),
+            None => Err(TokenRejection::Expired),
+        },
+    });
+    Arc::new(tokens)
 }
 
 pub const WEBHOOK_SECRET: &str = "s3cret-path-token";
@@ -88,7 +85,7 @@ pub fn memory_services() -> Services {
         notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
         reports: store.clone(),
         health: store,
-        tokens: Arc::new(StaticTokens),
+        tokens: tokens(),
     }
 }
 

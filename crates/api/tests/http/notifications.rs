@@ -70,3 +70,22 @@ fn webhook_secrets_never_reach_the_log() {
     );
     assert_eq!(loggable_path("/api/v1/orders"), "/api/v1/orders");
 }
+
+/// Regression: `read:orders` alone returned the recipient's full number (customer data).
+#[tokio::test]
+async fn the_recipient_is_masked_without_read_customers() {
+    let services = crate::memory_services();
+    let client = crate::client_for(services.clone());
+    let customer = create_customer(&client, "C9").await;
+    let order = json_of(create_order(&client, &customer["id"], json!("1")).await).await;
+    let url = format!("/api/v1/orders/{}/notifications", order["id"].as_str().unwrap());
+
+    let orders_only =
+        crate::anonymous_client_for(services.clone()).default_header("authorization", "Bearer only:read:orders");
+    let list = json_of(orders_only.get(&url).send().await).await;
+    assert_eq!(list["items"][0]["recipient"], "***5678");
+    assert!(!list.to_string().contains("712345678"), "{list}");
+
+    let list = json_of(client.get(&url).send().await).await;
+    assert_eq!(list["items"][0]["recipient"], "+254712345678", "shown with read:customers");
+}

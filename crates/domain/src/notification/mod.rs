@@ -97,6 +97,24 @@ pub struct Lease {
     pub until: DateTime<Utc>,
 }
 
+/// A dispatcher's request to take due notifications: who, when, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The dispatcher claiming.
+    pub worker: String,
+    /// Now: what is due is decided against it.
+    pub now: DateTime<Utc>,
+    /// When the claimed notifications' lease expires.
+    pub lease_until: DateTime<Utc>,
+}
+
+impl Claim {
+    /// The claimed state of `notification` ([`Notification::claim`]), if it is due.
+    pub fn apply(&self, notification: &Notification) -> Option<Notification> {
+        notification.claim(&self.worker, self.now, self.lease_until)
+    }
+}
+
 /// The outbox record: one SMS to send for one order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {

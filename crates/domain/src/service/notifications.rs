@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::RepoError;
-use crate::notification::{Attempt, AttemptResult, DeliveryReport, ReportDecision, RetryPolicy};
+use crate::notification::{Attempt, AttemptResult, Claim, DeliveryReport, ReportDecision, RetryPolicy};
 use crate::ports::{Clock, NotificationRepository, OrderRepository, OutboxSignal, SmsGateway};
 use crate::{Notification, NotificationId, NotificationStatus, OrderId};
 
@@ -185,14 +185,8 @@ impl NotificationDispatcher {
     pub async fn run_once(&self) -> Result<usize, RepoError> {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
-        let mut claimed = Vec::new();
-        for candidate in self.notifications.due(now, self.batch).await? {
-            let Some(mine) = candidate.claim(&self.worker, now, lease_until) else { continue };
-            // Losing the race means another dispatcher claimed it first.
-            if self.notifications.store(candidate.version, &mine, None).await? {
-                claimed.push(mine);
-            }
-        }
+        let claim = Claim { worker: self.worker.clone(), now, lease_until };
+        let claimed = self.notifications.claim_due(&claim, self.batch).await?;
         for notification in &claimed {
             self.send(notification).await?;
         }

@@ -278,6 +278,8 @@ async fn dashboard_forms_validate_in_place_and_respect_permissions() {
         let dashboard = clerk.get(&app.url("/dashboard")).await;
         assert!(dashboard.body.contains("Tea") && dashboard.body.contains("150.00 KES"));
         assert!(dashboard.body.contains("<svg"), "the 30-day chart");
+        assert!(dashboard.body.contains("<figcaption>Last 30 days: 1 orders; revenue 150.00 KES</figcaption>"));
+        assert!(dashboard.body.contains("The chart as a table"), "a text equivalent");
 
         // A user whose token has only read permissions sees data but cannot write.
         let mut viewer = Browser::new();
@@ -292,6 +294,21 @@ async fn dashboard_forms_validate_in_place_and_respect_permissions() {
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(refused.body.contains("write:customers"));
+
+        // Regression: each panel needs its permission. Orders without read:customers show no
+        // customer names; without read:orders there are no SMS counts, chart or orders.
+        let mut order_reader = Browser::new();
+        sign_in(&app, &mut order_reader, &["read:orders"]).await;
+        let dashboard = order_reader.get(&app.url("/dashboard")).await;
+        assert!(dashboard.body.contains("Tea") && dashboard.body.contains("id=\"sms-sent\""));
+        assert!(!dashboard.body.contains("Amina"), "no customer name without read:customers");
+        assert!(dashboard.body.contains("(hidden)"));
+        let mut customer_reader = Browser::new();
+        sign_in(&app, &mut customer_reader, &["read:customers"]).await;
+        let dashboard = customer_reader.get(&app.url("/dashboard")).await;
+        assert!(dashboard.body.contains("Amina"), "customers are listed");
+        assert!(!dashboard.body.contains("id=\"sms-sent\""), "no global SMS counts without read:orders");
+        assert!(!dashboard.body.contains("<svg") && !dashboard.body.contains("Tea"));
     })
     .await;
 }

@@ -164,3 +164,43 @@ async fn with_nothing_configured_sms_go_to_the_log() {
     })
     .await;
 }
+
+/// Regression: after a `Failed` report and a retry by hand, the re-sent message's `Success`
+/// report was ignored as "stale", so the SMS could never be marked delivered.
+#[tokio::test]
+async fn a_retried_sms_is_marked_delivered_by_the_new_messages_report() {
+    let fake = FakeAfricasTalking::start().await;
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app_with(&db, with_fake(&fake)).await;
+        let customer: Value = app.post_customer("SMS-4").await.json().await.unwrap();
+        let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+        let first = fake.wait_for_accepted(1, Duration::from_secs(5)).await[0].message_id.clone();
+        wait_for_status(&app, &order, "sent").await;
+        let failed = [("id", first.as_str()), ("status", "Failed"), ("failureReason", "DeliveryFailure")];
+        assert_eq!(report(&app, SECRET, &failed).await.status(), StatusCode::OK);
+        let undelivered = wait_for_status(&app, &order, "undelivered").await;
+
+        let url = app.url(&format!(
+            "/api/v1/orders/{}/notifications/{}/retry",
+            order["id"].as_str().unwrap(),
+            undelivered["id"].as_str().unwrap()
+        ));
+        assert_eq!(app.http.post(url.clone()).send().await.unwrap().status(), StatusCode::OK);
+        let accepted = fake.wait_for_accepted(2, Duration::from_secs(5)).await;
+        assert_eq!(accepted.len(), 2, "re-sent");
+        let second = accepted[1].message_id.clone();
+        assert_ne!(first, second);
+        let resent = wait_for_status(&app, &order, "sent").await;
+        assert_eq!(resent["provider_message_id"], second.as_str());
+
+        // A late report about the first message changes nothing; the new message's lands.
+        assert_eq!(report(&app, SECRET, &failed).await.status(), StatusCode::OK);
+        assert_eq!(notifications(&app, &order).await[0]["status"], "sent");
+        let fine = [("id", second.as_str()), ("status", "Success"), ("phoneNumber", "+254712345678")];
+        assert_eq!(report(&app, SECRET, &fine).await.status(), StatusCode::OK);
+        let delivered = wait_for_status(&app, &order, "delivered").await;
+        assert_eq!(delivered["delivery_status"], "Success");
+        assert_eq!(app.http.post(url).send().await.unwrap().status(), StatusCode::CONFLICT, "delivered is final");
+    })
+    .await;
+}

@@ -47,14 +47,10 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
     let mut repo = MockNotificationRepository::new();
     let mut seq = Sequence::new();
     let due = n.clone();
-    repo.expect_due().times(1).returning(move |_, _| Ok(vec![due.clone()]));
-    repo.expect_store()
-        .withf(|version, next, attempt| {
-            *version == 0 && next.status == NotificationStatus::Sending && attempt.is_none()
-        })
+    repo.expect_claim_due()
+        .withf(|claim, limit| claim.worker == "w1" && claim.lease_until > claim.now && *limit == 32)
         .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
+        .returning(move |claim, _| Ok(claim.apply(&due).into_iter().collect()));
     repo.expect_store()
         .withf(|version, next, attempt| {
             *version == 1
@@ -75,22 +71,34 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
 }
 
 #[tokio::test]
-async fn a_notification_claimed_by_another_dispatcher_first_is_not_sent() {
-    let n = pending();
+async fn nothing_claimed_means_nothing_sent() {
     let mut repo = MockNotificationRepository::new();
-    repo.expect_due().returning(move |_, _| Ok(vec![n.clone()]));
-    repo.expect_store().times(1).returning(|_, _, _| Ok(false));
+    repo.expect_claim_due().returning(|_, _| Ok(Vec::new()));
+    repo.expect_store().never();
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().never();
     assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 0);
 }
 
 #[tokio::test]
+async fn an_outcome_decided_after_the_lease_was_taken_over_is_dropped_by_the_store() {
+    let n = pending();
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
+    repo.expect_store().times(1).returning(|_, _, _| Ok(false));
+    let mut gateway = MockSmsGateway::new();
+    gateway
+        .expect_send()
+        .times(1)
+        .returning(|_, _| Ok(SmsReceipt { message_id: "x".into(), status: "Success".into(), cost: None }));
+    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1, "handled; the lost outcome is logged");
+}
+
+#[tokio::test]
 async fn a_temporary_failure_stores_a_retry_attempt() {
     let n = pending();
     let mut repo = MockNotificationRepository::new();
-    repo.expect_due().returning(move |_, _| Ok(vec![n.clone()]));
-    repo.expect_store().withf(|_, _, attempt| attempt.is_none()).returning(|_, _, _| Ok(true));
+    repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
     repo.expect_store()
         .withf(|_, next, attempt| {
             next.status == NotificationStatus::Pending
