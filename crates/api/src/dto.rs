@@ -1,8 +1,6 @@
 //! Wire types. Requests are parsed with serde (see [`crate::json`]); the poem-openapi
 //! derives describe them in the OpenAPI document. Names are snake_case.
 
-use std::fmt;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
@@ -179,8 +177,8 @@ impl Example for OrderBody {
     }
 }
 
-/// A positive decimal amount. Send a string such as `"250.50"`; a JSON number is accepted
-/// only when it is exact (at most 15 significant digits and the currency's minor digits).
+/// A positive decimal amount. Send a string such as `"250.50"`; a JSON number is read from
+/// its exact text and accepted only with at most the currency's minor digits (never rounded).
 #[derive(Debug, Clone, PartialEq, Eq, NewType)]
 #[oai(rename = "Amount", example)]
 pub struct Amount(pub String);
@@ -192,29 +190,22 @@ impl Example for Amount {
 }
 
 impl<'de> Deserialize<'de> for Amount {
+    /// Takes the amount's exact text: a JSON string's content, or a JSON number exactly as the
+    /// client wrote it (never through a double, which would round `250.499999999999999999`
+    /// to `250.5`). Too many digits are refused by the domain, never rounded.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct AmountVisitor;
-        impl serde::de::Visitor<'_> for AmountVisitor {
-            type Value = Amount;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a decimal string such as \"250.50\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
-                Ok(Amount(v.to_owned()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Amount, E> {
-                Ok(Amount(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
-                Ok(Amount(v.to_string()))
-            }
-            // Rust prints the shortest decimal that reads back as the same double, so a number
-            // the client wrote with few digits comes back exactly; anything longer is refused later.
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Amount, E> {
-                if v.is_finite() { Ok(Amount(v.to_string())) } else { Err(E::custom("amount must be finite")) }
-            }
+        use serde::de::Error;
+        let raw = <Box<serde_json::value::RawValue>>::deserialize(deserializer)?;
+        let text = raw.get().trim();
+        if text.starts_with('"') {
+            return serde_json::from_str::<String>(text).map(Amount).map_err(D::Error::custom);
         }
-        deserializer.deserialize_any(AmountVisitor)
+        let numeric = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+        if numeric {
+            Ok(Amount(text.to_owned()))
+        } else {
+            Err(D::Error::custom("expected a decimal string such as \"250.50\""))
+        }
     }
 }
 
@@ -315,8 +306,10 @@ mod tests {
         assert_eq!(parse("\"250.50\"").unwrap(), "250.50");
         assert_eq!(parse("250.5").unwrap(), "250.5");
         assert_eq!(parse("7").unwrap(), "7");
-        // Not exact as a double: the text shows more digits than KES allows, and is refused later.
+        // Numbers keep their exact text: more digits than KES allows are refused later, not rounded.
         assert_eq!(parse("0.30000000000000004").unwrap(), "0.30000000000000004");
+        assert_eq!(parse("250.499999999999999999").unwrap(), "250.499999999999999999");
+        assert_eq!(parse("1e2").unwrap(), "1e2");
         assert!(parse("true").is_err());
         assert!(parse("null").is_err());
     }

@@ -53,6 +53,13 @@ pub enum InvalidValue {
         /// The name of the field it must come after.
         other: &'static str,
     },
+    /// A time outside the years 0001-9999 (what RFC 3339 and both databases keep in order).
+    #[error("must be a time in the years 0001 to 9999")]
+    TimeOutOfRange,
+    /// Text with bidirectional override or isolate controls (they can disguise what a
+    /// message says), or with no visible character.
+    #[error("must be visible text without direction-changing characters")]
+    InvisibleText,
     /// Refers to a record that does not exist.
     #[error("does not exist")]
     UnknownReference,

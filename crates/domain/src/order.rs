@@ -149,3 +149,14 @@ impl Order {
         }
     }
 }
+
+/// Checks a time a client gave for an order (`ordered_at`, list bounds): only the years
+/// 0001-9999, which RFC 3339 can write and both databases sort correctly. Kept at
+/// microsecond precision, as every supported database stores it.
+///
+/// # Errors
+/// [`InvalidValue::TimeOutOfRange`].
+pub fn order_time(time: DateTime<Utc>) -> Result<DateTime<Utc>, InvalidValue> {
+    use chrono::{Datelike, SubsecRound};
+    if (1..=9999).contains(&time.year()) { Ok(time.trunc_subsecs(6)) } else { Err(InvalidValue::TimeOutOfRange) }
+}

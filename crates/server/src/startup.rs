@@ -165,7 +165,7 @@ fn web_options(
     let (oidc, dev_issuer): (Option<Arc<dyn OidcClient>>, Option<DevIssuerOptions>) = match dev {
         Some(issuer) => {
             // The dev issuer and its client live in this process: a fresh secret per start.
-            let client_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+            let client_secret = orderdesk_signin::token::random_token();
             let auth = AuthSettings {
                 issuer: issuer.issuer().to_owned(),
                 audience: issuer.audience().to_owned(),
@@ -204,15 +204,9 @@ fn dev_cookie_key(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         return Ok(existing);
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(
-        &mut options.open(&path).with_context(|| format!("cannot write {}", path.display()))?,
-        key.as_bytes(),
-    )?;
+    let key = orderdesk_signin::token::random_token();
+    orderdesk_adapters::secret::write_private_file(&path, key.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(key.into_bytes())
 }
 

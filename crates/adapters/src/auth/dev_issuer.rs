@@ -61,7 +61,7 @@ impl DevIssuer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(data_dir).map_err(io)?;
                 let pem = generate_pem().map_err(|reason| DevIssuerError::BadKey { path: path.clone(), reason })?;
-                write_private(&path, pem.as_bytes()).map_err(io)?;
+                crate::secret::write_private_file(&path, pem.as_bytes()).map_err(io)?;
                 tracing::info!(path = %path.display(), "created the dev issuer's signing key");
                 pem.into_bytes()
             }
@@ -171,14 +171,4 @@ fn generate_pem() -> Result<String, String> {
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
     let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|e| e.to_string())?;
     key.to_pkcs8_pem(LineEnding::LF).map(|pem| pem.to_string()).map_err(|e| e.to_string())
-}
-
-/// Writes a new file readable by its owner only.
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents)
 }

@@ -52,6 +52,17 @@ async fn json_numbers_are_accepted_only_when_exact() {
     let inexact: Value = serde_json::from_str("0.30000000000000004").unwrap();
     let body = assert_problem(create_order(&client, &customer["id"], inexact).await, 422, "validation-error").await;
     assert_eq!(body["errors"][0]["field"], "amount");
+
+    // Regression: a number with more digits than a double holds was rounded to 250.50 and stored.
+    for number in ["250.499999999999999999", "250.5000000000000000001", "2.5e2"] {
+        let raw =
+            format!(r#"{{"customer_id": "{}", "item": "Tea", "amount": {number}}}"#, customer["id"].as_str().unwrap());
+        let response = client.post("/api/v1/orders").content_type("application/json").body(raw).send().await;
+        let body = assert_problem(response, 422, "validation-error").await;
+        assert_eq!(body["errors"][0]["field"], "amount", "{number}");
+    }
+    let list = json_of(client.get("/api/v1/orders").send().await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "nothing stored from refused amounts");
 }
 
 #[tokio::test]
@@ -127,4 +138,42 @@ async fn changing_currency_alone_rechecks_the_amount() {
     assert_problem(response, 422, "validation-error").await;
     let response = client.patch(&url).body_json(&json!({"currency": "USD"})).send().await;
     assert_eq!(json_of(response).await["currency"], "USD");
+}
+
+/// Regression: years above 9999 were stored as text that sorts before year 1.
+#[tokio::test]
+async fn times_outside_the_years_1_to_9999_are_422() {
+    let client = client();
+    let customer = create_customer(&client, "Y1").await;
+    for time in ["+10000-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "+99999-12-31T23:59:59Z"] {
+        let body = json!({"customer_id": customer["id"], "item": "Tea", "amount": "5", "ordered_at": time});
+        let response = client.post("/api/v1/orders").body_json(&body).send().await;
+        let problem = assert_problem(response, 422, "validation-error").await;
+        assert_eq!(problem["errors"][0]["field"], "ordered_at", "{time}");
+    }
+    let encoded = "%2B10000-01-01T00:00:00Z";
+    let response = client.get(format!("/api/v1/orders?ordered_from={encoded}")).send().await;
+    let problem = assert_problem(response, 422, "validation-error").await;
+    assert!(problem.to_string().contains("ordered_from"), "{problem}");
+    let list = json_of(client.get("/api/v1/orders").send().await).await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+}
+
+/// Regression: a right-to-left override reached the SMS; a name of zero-width spaces was stored.
+#[tokio::test]
+async fn direction_changing_and_invisible_text_is_422() {
+    let client = client();
+    let customer = create_customer(&client, "T1").await;
+    let body = json!({"customer_id": customer["id"], "item": "Tea \u{202E}gnp.exe", "amount": "5"});
+    let problem =
+        assert_problem(client.post("/api/v1/orders").body_json(&body).send().await, 422, "validation-error").await;
+    assert_eq!(problem["errors"][0]["field"], "item");
+    for name in ["Amina \u{202E}uriJ", "\u{200B}\u{200B}\u{200B}"] {
+        let body = json!({"name": name, "code": "T2", "phone": "0712345678"});
+        let response = client.post("/api/v1/customers").body_json(&body).send().await;
+        let problem = assert_problem(response, 422, "validation-error").await;
+        assert_eq!(problem["errors"][0]["field"], "name", "{name:?}");
+    }
+    let emoji = json!({"customer_id": customer["id"], "item": "👩\u{200D}🌾 eggs", "amount": "5"});
+    client.post("/api/v1/orders").body_json(&emoji).send().await.assert_status(StatusCode::CREATED);
 }

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
 use crate::notification::MessageTemplate;
+use crate::order::order_time;
 use crate::ports::{Clock, CustomerRepository, OrderFilter, OrderRepository, OutboxSignal};
 use crate::{Actor, Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, Page, PageRequest};
 
@@ -102,10 +103,11 @@ impl OrderService {
             None => Some(self.default_currency),
         };
         let amount = currency.and_then(|c| errors.check("amount", Money::parse(&draft.amount, c)));
+        let ordered_at = draft.ordered_at.map(|t| errors.check("ordered_at", order_time(t)));
         let (item, amount) = errors.finish(item.zip(amount))?;
 
         let now = self.clock.now();
-        let ordered_at = draft.ordered_at.map_or(now, |t| t.trunc_subsecs(6));
+        let ordered_at = ordered_at.flatten().unwrap_or(now);
         let order = Order::new(draft.customer_id, item, amount, ordered_at, now, actor);
         let unknown_customer =
             || OrderError::from(ValidationErrors::single("customer_id", InvalidValue::UnknownReference));
@@ -142,7 +144,12 @@ impl OrderService {
     /// # Errors
     /// [`OrderError::CustomerNotFound`], [`OrderError::Validation`] for an empty time range, or storage.
     pub async fn list(&self, query: OrderListQuery, page: PageRequest) -> Result<Page<Order>, OrderError> {
-        if let (Some(from), Some(to)) = (query.ordered_from, query.ordered_to)
+        let mut errors = Collector::default();
+        let from = query.ordered_from.map(|t| errors.check("ordered_from", order_time(t)));
+        let to = query.ordered_to.map(|t| errors.check("ordered_to", order_time(t)));
+        errors.finish(Some(()))?;
+        let (from, to) = (from.flatten(), to.flatten());
+        if let (Some(from), Some(to)) = (from, to)
             && to <= from
         {
             return Err(
@@ -154,11 +161,7 @@ impl OrderService {
         {
             return Err(OrderError::CustomerNotFound(customer_id));
         }
-        let filter = OrderFilter {
-            customer_id: query.customer_id,
-            ordered_from: query.ordered_from,
-            ordered_to: query.ordered_to,
-        };
+        let filter = OrderFilter { customer_id: query.customer_id, ordered_from: from, ordered_to: to };
         self.orders.list(filter, page).await.map_err(OrderError::Storage)
     }
 
@@ -181,9 +184,10 @@ impl OrderService {
                 Some(currency.and_then(|c| errors.check("amount", Money::parse(&text, c))))
             }
         };
+        let ordered_at = changes.ordered_at.map(|t| errors.check("ordered_at", order_time(t)));
         errors.finish(Some(()))?;
 
-        let ordered_at = changes.ordered_at.map(|t| t.trunc_subsecs(6));
+        let ordered_at = ordered_at.flatten();
         order.change(item.flatten(), amount.flatten(), ordered_at, self.clock.now(), actor);
         self.orders.update(&order).await.map_err(|e| match e {
             RepoError::NotFound => OrderError::NotFound(id),
@@ -301,6 +305,20 @@ mod tests {
         let changed = service.update(order.id(), to_usd, &actor()).await.unwrap();
         assert_eq!(changed.amount().to_string(), "250.50 USD");
         assert!(changed.updated_at() >= order.updated_at());
+    }
+
+    #[tokio::test]
+    async fn times_outside_the_years_1_to_9999_are_refused() {
+        let far = chrono::NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let mut orders = MockOrderRepository::new();
+        orders.expect_insert().never();
+        let service = service(orders, MockCustomerRepository::new());
+        let draft = OrderDraft { ordered_at: Some(far), ..draft(CustomerId::generate()) };
+        let Err(OrderError::Validation(errors)) = service.create(draft, &actor()).await else { panic!("refused") };
+        assert_eq!(errors.fields()[0].field, "ordered_at");
+        assert_eq!(errors.fields()[0].reason, InvalidValue::TimeOutOfRange);
+        let query = OrderListQuery { ordered_from: Some(far), ..Default::default() };
+        assert!(matches!(service.list(query, PageRequest::default()).await, Err(OrderError::Validation(_))));
     }
 
     #[tokio::test]
