@@ -2,6 +2,8 @@
 //! [`TokenVerifier`] port; the domain only sees the resulting [`Principal`].
 
 use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
 use std::fmt;
 
 use async_trait::async_trait;
@@ -65,12 +67,25 @@ impl Actor {
 pub struct Principal {
     actor: Actor,
     permissions: BTreeSet<Permission>,
+    expires_at: Option<DateTime<Utc>>,
 }
 
 impl Principal {
     /// A caller with token subject `subject` holding exactly `permissions`.
     pub fn new(subject: impl Into<String>, permissions: impl IntoIterator<Item = Permission>) -> Self {
-        Self { actor: Actor::new(subject), permissions: permissions.into_iter().collect() }
+        Self { actor: Actor::new(subject), permissions: permissions.into_iter().collect(), expires_at: None }
+    }
+
+    /// The same caller, whose credential (the token's `exp`) stops being valid at `at`.
+    #[must_use]
+    pub fn expiring_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// When the credential this caller presented expires, if it said.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
     }
 
     /// Permissions come from the RBAC `permissions` claim when present, else from `scope`

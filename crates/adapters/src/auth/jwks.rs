@@ -60,6 +60,7 @@ struct RefreshState {
 #[derive(Deserialize)]
 struct Claims {
     sub: Option<String>,
+    exp: Option<i64>,
     scope: Option<String>,
     permissions: Option<Vec<String>>,
 }
@@ -312,6 +313,10 @@ impl TokenVerifier for JwksTokenVerifier {
     async fn verify(&self, token: &str) -> Result<Principal, TokenRejection> {
         let claims: Claims = self.verify_claims(token).await?;
         let subject = claims.sub.filter(|s| !s.is_empty()).ok_or(TokenRejection::MissingSubject)?;
-        Ok(Principal::from_claims(subject, claims.permissions.as_deref(), claims.scope.as_deref()))
+        let principal = Principal::from_claims(subject, claims.permissions.as_deref(), claims.scope.as_deref());
+        Ok(match claims.exp.and_then(|exp| chrono::DateTime::from_timestamp(exp, 0)) {
+            Some(exp) => principal.expiring_at(exp),
+            None => principal,
+        })
     }
 }

@@ -26,7 +26,11 @@ async fn good_tokens_verify_with_permissions_from_scope_or_rbac_claim() {
         "scope": "openid profile write:orders",
         "permissions": ["read:orders"],
     }));
-    assert_eq!(verifier.verify(&user).await.unwrap(), Principal::new("auth0|user-1", [Permission::ReadOrders]));
+    let verified = verifier.verify(&user).await.unwrap();
+    assert_eq!((verified.subject(), verified.permissions().len()), ("auth0|user-1", 1));
+    assert!(verified.has(Permission::ReadOrders));
+    let exp = verified.expires_at().expect("the token's exp is kept");
+    assert!(exp > chrono::Utc::now(), "{exp}");
 }
 
 #[tokio::test]
@@ -160,6 +164,8 @@ async fn dev_issuer_key_is_private_and_reused_and_its_tokens_verify_through_jwks
     };
     let token = issuer.mint("dev-user", &[Permission::ReadOrders], std::time::Duration::from_secs(60)).unwrap();
     let principal = verifier(&settings).verify(&token).await.unwrap();
-    assert_eq!(principal, Principal::new("dev-user", [Permission::ReadOrders]));
+    let exp = principal.expires_at().expect("exp");
+    assert!(exp <= chrono::Utc::now() + chrono::Duration::seconds(61), "{exp}");
+    assert_eq!(principal, Principal::new("dev-user", [Permission::ReadOrders]).expiring_at(exp));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -15,7 +15,7 @@ use orderdesk_domain::auth::TokenVerifier;
 pub(crate) use orderdesk_signin::token::{constant_time_eq, random_token};
 use orderdesk_signin::{DevSignIn, OidcClient, Session, SessionRepository};
 use poem::http::StatusCode;
-use poem::middleware::CookieJarManager;
+use poem::middleware::{CookieJarManager, SetHeader};
 use poem::web::cookie::{Cookie, CookieJar, CookieKey, SameSite};
 use poem::{Endpoint, EndpointExt, Response, Route, get, post};
 
@@ -82,7 +82,28 @@ pub fn routes(options: WebOptions, services: Services) -> impl Endpoint<Output =
             .at(DEV_ISSUER_PATHS[1], post(dev_issuer::token))
             .at(DEV_ISSUER_PATHS[2], get(dev_issuer::logout));
     }
-    route.data(state).with(CookieJarManager::with_key(key)).map_to_response()
+    let policy = content_security_policy(state.options.oidc.as_deref(), &state.options.public_url);
+    route
+        .data(state)
+        .with(CookieJarManager::with_key(key))
+        .map_to_response()
+        .with(SetHeader::new().overriding(poem::http::header::CONTENT_SECURITY_POLICY, policy))
+}
+
+/// The pages' policy: nothing from elsewhere but https images (avatars), inline styles only,
+/// no framing, and forms that submit (or, like sign-out, redirect) only to this server and
+/// the sign-in issuer.
+fn content_security_policy(oidc: Option<&dyn OidcClient>, public_url: &str) -> String {
+    let issuer = oidc
+        .and_then(|oidc| url::Url::parse(&oidc.logout_url(public_url)).ok())
+        .map(|url| url.origin().ascii_serialization())
+        .filter(|origin| origin != "null")
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; \
+         form-action 'self'{issuer}; frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 pub(crate) fn html(status: StatusCode, page: &impl Template) -> Response {
@@ -92,7 +113,6 @@ pub(crate) fn html(status: StatusCode, page: &impl Template) -> Response {
             .content_type("text/html; charset=utf-8")
             .header("cache-control", "no-store")
             .header("x-frame-options", "DENY")
-            .header("content-security-policy", "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'")
             .body(body),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
@@ -158,4 +178,23 @@ pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
 
 pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use orderdesk_signin::ports::MockOidcClient;
+
+    use super::content_security_policy;
+
+    /// Regression: `form-action` allowed any http(s) URL, so an injected form could post anywhere.
+    #[test]
+    fn forms_may_go_only_to_this_server_and_the_issuer() {
+        let mut oidc = MockOidcClient::new();
+        oidc.expect_logout_url()
+            .returning(|to| format!("https://tenant.eu.auth0.com/v2/logout?client_id=x&returnTo={to}"));
+        let policy = content_security_policy(Some(&oidc), "https://shop.example");
+        assert!(policy.contains("form-action 'self' https://tenant.eu.auth0.com;"), "{policy}");
+        assert!(!policy.contains("http:") && !policy.contains(" https:;"), "{policy}");
+        assert!(content_security_policy(None, "").contains("form-action 'self';"));
+    }
 }

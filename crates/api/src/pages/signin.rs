@@ -112,18 +112,20 @@ pub(super) async fn callback(
         Err(error) => return message(StatusCode::BAD_REQUEST, "Sign-in refused", error.to_string()),
     };
     // The same permissions as the API: read from the access token through the same verifier.
-    let permissions = match &user.access_token {
+    let (permissions, token_expiry) = match &user.access_token {
         Some(token) => match state.tokens.verify(token).await {
-            Ok(principal) => principal.permissions().clone(),
+            Ok(principal) => (principal.permissions().clone(), principal.expires_at()),
             Err(rejection) => {
                 tracing::warn!(%rejection, "the access token from sign-in is not valid for this API; no permissions");
-                Default::default()
+                (Default::default(), None)
             }
         },
-        None => Default::default(),
+        None => (Default::default(), None),
     };
     let now = Utc::now();
     let ttl = chrono::Duration::from_std(state.options.session_ttl).unwrap_or(chrono::Duration::hours(8));
+    // Permissions must not outlive the token they came from: the session ends with it.
+    let expires_at = token_expiry.map_or(now + ttl, |exp| exp.min(now + ttl));
     let session = Session {
         subject: user.subject.clone(),
         name: user.name.or_else(|| user.email.clone()).unwrap_or_else(|| user.subject.clone()),
@@ -132,7 +134,7 @@ pub(super) async fn callback(
         permissions,
         csrf_token: random_token(),
         created_at: now,
-        expires_at: now + ttl,
+        expires_at,
     };
     let token = random_token();
     if let Err(error) = state.options.sessions.create(&token, &session).await {
@@ -144,7 +146,8 @@ pub(super) async fn callback(
         );
     }
     tracing::info!(subject = %session.subject, "signed in to the dashboard");
-    jar.add(state.cookie(SESSION_COOKIE, token, state.options.session_ttl, "/"));
+    let cookie_age = (expires_at - now).to_std().unwrap_or_default();
+    jar.add(state.cookie(SESSION_COOKIE, token, cookie_age, "/"));
     redirect("/dashboard")
 }
 

@@ -151,6 +151,10 @@ async fn a_full_sign_in_shows_the_user_and_sign_out_really_ends_the_session() {
             session.contains("HttpOnly") && session.contains("SameSite=Lax") && !session.contains("Secure"),
             "{session}"
         );
+        // Regression: the session (8 hours by default) outlived the one-hour access token whose
+        // permissions it carries. It now ends when that token expires.
+        let max_age: u64 = session.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+        assert!((3500..=3600).contains(&max_age), "session ends with the access token: {session}");
         assert!(!browser.has_cookie("orderdesk_login"), "the login cookie is used up");
 
         let dashboard = browser.get(&app.url("/dashboard")).await;
