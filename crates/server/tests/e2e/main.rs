@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod browser;
+mod connections;
 mod helpers;
 mod pages;
 mod sms;
