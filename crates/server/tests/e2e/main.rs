@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod browser;
 mod connections;
+mod hardening;
 mod helpers;
 mod pages;
 mod sms;
