@@ -1,6 +1,7 @@
 //! The real server on a random TCP port, on SQLite and (when configured) PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
+mod access_log;
 mod api;
 mod auth;
 mod browser;
