@@ -1,91 +1,14 @@
 //! The delivery-report webhook's secret is in its path; the server's log never shows it.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::process::ServerProcess;
+
 const SECRET: &str = "Zq7secretWebhookToken42";
-
-/// The real `orderdesk` binary, its log collected as it is written.
-struct ServerProcess {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl ServerProcess {
-    fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("orderdesk-log-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_orderdesk"))
-            .current_dir(&dir)
-            .env_remove("RUST_LOG")
-            .env("ORDERDESK_CONFIG_DIR", dir.join("no-config"))
-            .env("ORDERDESK_SERVER__BIND", "127.0.0.1:0")
-            .env("ORDERDESK_SERVER__DATA_DIR", dir.join("data"))
-            .env("ORDERDESK_DATABASE__URL", format!("sqlite://{}", dir.join("orderdesk.db").display()))
-            .env("ORDERDESK_SMS__WEBHOOK_SECRET", SECRET)
-            .env("ORDERDESK_LOG__FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        for output in [
-            child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|e| Box::new(e) as _),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(output).lines().map_while(Result::ok) {
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-        }
-        Self { child, log, dir }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits (at most 60 s) for a log line matching `what`; returns the log.
-    async fn wait_for_log(&self, what: impl Fn(&str) -> bool) -> String {
-        for _ in 0..600 {
-            let log = self.log();
-            if what(&log) {
-                return log;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server never logged what was expected:\n{}", self.log());
-    }
-
-    async fn address(&self) -> SocketAddr {
-        let log = self.wait_for_log(|log| log.contains("orderdesk listening")).await;
-        let line = log.lines().find(|l| l.contains("orderdesk listening")).unwrap();
-        let after = line.split("\"address\":\"").nth(1).unwrap();
-        after[..after.find('"').unwrap()].parse().unwrap()
-    }
-}
 
 /// Sends `path` exactly as written (no client normalises it) and waits for the answer.
 async fn post_raw(address: SocketAddr, path: &str) -> String {
@@ -105,7 +28,7 @@ async fn post_raw(address: SocketAddr, path: &str) -> String {
 #[tokio::test]
 async fn the_webhook_secret_never_reaches_the_log_whatever_the_path_looks_like() {
     // Arrange
-    let server = ServerProcess::start();
+    let server = ServerProcess::start(&[("ORDERDESK_SMS__WEBHOOK_SECRET", SECRET)], None);
     let address = server.address().await;
     let encoded: String = SECRET.bytes().map(|b| format!("%{b:02X}")).collect();
     let paths = [
