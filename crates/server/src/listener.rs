@@ -85,7 +85,9 @@ enum Phase {
     /// The head is in; the body's deadline is the endpoint's ([`body_deadline`]) and the
     /// handler may take its time.
     InFlight,
-    /// A response went out; the next request must begin within `keep_alive_timeout`.
+    /// A response went out; the next request must begin within `keep_alive_timeout`. (A
+    /// request pipelined behind the previous one is already read, so its handling runs
+    /// under this deadline; clients rarely pipeline.)
     Idle,
     /// HTTP/2 (prior knowledge): many streams at once, so only inactivity is limited.
     Multiplexed,
@@ -97,6 +99,9 @@ pub struct GuardedStream<S> {
     inner: S,
     limits: ConnectionLimits,
     phase: Phase,
+    /// Whether the head has a byte other than CR or LF yet: blank lines before a request
+    /// line are skipped by the parser, so they must not end the head's deadline either.
+    head_started: bool,
     /// Consecutive line feeds seen in the head (carriage returns ignored); two end it.
     newlines: u8,
     first_read: bool,
@@ -106,8 +111,16 @@ pub struct GuardedStream<S> {
 
 impl<S> GuardedStream<S> {
     fn new(inner: S, limits: ConnectionLimits, slot: OwnedSemaphorePermit) -> Self {
-        let mut stream =
-            Self { inner, limits, phase: Phase::Head, newlines: 0, first_read: true, deadline: None, _slot: slot };
+        let mut stream = Self {
+            inner,
+            limits,
+            phase: Phase::Head,
+            head_started: false,
+            newlines: 0,
+            first_read: true,
+            deadline: None,
+            _slot: slot,
+        };
         stream.set_deadline(Some(limits.header_read_timeout));
         stream
     }
@@ -129,6 +142,7 @@ impl<S> GuardedStream<S> {
             Phase::InFlight => {}
             Phase::Idle => {
                 self.phase = Phase::Head;
+                self.head_started = false;
                 self.newlines = 0;
                 self.set_deadline(Some(self.limits.header_read_timeout));
                 self.scan_head(bytes);
@@ -140,9 +154,12 @@ impl<S> GuardedStream<S> {
     fn scan_head(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             match byte {
-                b'\n' => self.newlines += 1,
-                b'\r' => {}
-                _ => self.newlines = 0,
+                b'\n' if self.head_started => self.newlines += 1,
+                b'\n' | b'\r' => {}
+                _ => {
+                    self.head_started = true;
+                    self.newlines = 0;
+                }
             }
             if self.newlines == 2 {
                 self.phase = Phase::InFlight;
@@ -285,7 +302,43 @@ impl<R: AsyncRead> AsyncRead for DeadlineRead<R> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     use super::*;
+
+    async fn guarded(
+        header_read_timeout: Duration,
+    ) -> (tokio::io::DuplexStream, GuardedStream<tokio::io::DuplexStream>) {
+        let (client, server) = tokio::io::duplex(1024);
+        let limits = ConnectionLimits {
+            header_read_timeout,
+            body_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(10),
+            max_connections: 1,
+        };
+        let slot = Arc::new(Semaphore::new(1)).acquire_owned().await.unwrap();
+        (client, GuardedStream::new(server, limits, slot))
+    }
+
+    #[tokio::test]
+    async fn blank_lines_do_not_end_the_head_deadline() {
+        let (mut client, mut server) = guarded(Duration::from_millis(50)).await;
+        client.write_all(b"\r\n\r\n\r\n").await.unwrap();
+        let mut buffer = [0u8; 64];
+        assert_eq!(server.read(&mut buffer).await.unwrap(), 6);
+        let next = tokio::time::timeout(Duration::from_secs(2), server.read(&mut buffer)).await.unwrap();
+        assert_eq!(next.unwrap_err().kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn a_complete_head_lifts_the_deadline_while_the_request_is_handled() {
+        let (mut client, mut server) = guarded(Duration::from_millis(50)).await;
+        client.write_all(b"GET /healthz HTTP/1.1\nHost: x\n\n").await.unwrap();
+        let mut buffer = [0u8; 64];
+        assert!(server.read(&mut buffer).await.unwrap() > 0);
+        let next = tokio::time::timeout(Duration::from_millis(200), server.read(&mut buffer)).await;
+        assert!(next.is_err(), "still waiting, not timed out: {next:?}");
+    }
 
     #[test]
     fn out_of_descriptors_backs_off_and_grows_to_a_second() {
