@@ -92,8 +92,13 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
     // The API is nested at the root first, so the exact page routes below take precedence.
-    let mut routes =
-        Route::new().nest("/", api).at("/openapi.json", spec).nest("/docs", docs).at("/problems/:slug", problem_page);
+    // Documents answer GET (and HEAD) only; other methods get a 405 problem.
+    let docs = poem::get(docs.around(middleware::docs_headers));
+    let mut routes = Route::new()
+        .nest("/", api)
+        .at("/openapi.json", poem::get(spec))
+        .nest("/docs", docs)
+        .at("/problems/:slug", poem::get(problem_page));
     if let Some(documents) = options.dev_issuer {
         routes = routes
             .at("/.well-known/jwks.json", json_document(documents.jwks))

@@ -2,6 +2,7 @@
 //! conversion to problem+json, and the request-body size limit.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::time::Instant;
 
 use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
@@ -27,12 +28,62 @@ fn request_id(req: &Request) -> String {
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
 
-/// The path as logged: webhook paths end in a secret, which never reaches the log.
-pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/webhooks/").and_then(|rest| rest.rsplit_once('/')) {
-        Some((route, _secret)) => format!("/webhooks/{route}/***").into(),
-        None => path.into(),
+/// The path as logged. The delivery-report webhook's path ends in its secret, so everything
+/// after a `delivery-reports` segment is masked, and everything after `webhooks` that is not
+/// part of that route, whatever the slashes, case or percent-encoding.
+pub fn loggable_path(path: &str) -> Cow<'_, str> {
+    const WEBHOOK_ROUTE: [&str; 3] = ["", "africastalking", "delivery-reports"];
+    let mut shown = String::with_capacity(path.len());
+    let mut in_webhooks = false;
+    for (i, segment) in path.split('/').enumerate() {
+        let decoded = String::from_utf8_lossy(&percent_decode(segment)).to_ascii_lowercase();
+        let whole = !decoded.contains('/');
+        let mask = if in_webhooks {
+            !(whole && WEBHOOK_ROUTE.contains(&decoded.as_str()))
+        } else {
+            !whole && decoded.split('/').any(|part| part == "webhooks" || part == "delivery-reports")
+        };
+        if i > 0 {
+            shown.push('/');
+        }
+        if mask {
+            shown.push_str("***");
+            return shown.into();
+        }
+        shown.push_str(segment);
+        if decoded == "delivery-reports" {
+            if path.len() > shown.len() {
+                shown.push_str("/***");
+            }
+            return shown.into();
+        }
+        in_webhooks |= decoded == "webhooks";
     }
+    match shown == path {
+        true => path.into(),
+        false => shown.into(),
+    }
+}
+
+/// `%XX` escapes decoded once (as the router does); anything malformed is kept as it is.
+fn percent_decode(segment: &str) -> Vec<u8> {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+                i += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    decoded
 }
 
 /// Runs the request inside a span carrying its id, logs one line when it finishes, and echoes
@@ -71,10 +122,10 @@ pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result
 
 /// Refuses bodies over `limit` bytes with 413, whether or not `Content-Length` is sent.
 /// Bodiless requests pass untouched (unlike poem's `SizeLimit`, which demands a length).
+/// A body whose stream fails with `TimedOut` (the server's body read timeout) gets 408, and
+/// the connection is closed.
 pub async fn limit_body<E: Endpoint>(next: E, mut req: Request, limit: usize) -> poem::Result<Response> {
-    let too_large = || {
-        Problem::new(ProblemType::PayloadTooLarge, format!("the request body is over {limit} bytes")).into_response()
-    };
+    let too_large = || Problem::new(ProblemType::PayloadTooLarge, too_large_detail(limit)).into_response();
     let declared = req.header(header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Ok(too_large());
@@ -82,12 +133,83 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request, limit: usize) ->
     match req.take_body().into_bytes_limit(limit).await {
         Ok(bytes) => req.set_body(bytes),
         Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
+        Err(ReadBodyError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            let mut response =
+                Problem::new(ProblemType::RequestTimeout, "the request body did not arrive in time").into_response();
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(response);
+        }
         Err(e) => {
             return Ok(Problem::new(ProblemType::MalformedRequest, format!("cannot read the request body: {e}"))
                 .into_response());
         }
     }
     next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// "the request body is over the 64 KiB limit (65536 bytes)".
+fn too_large_detail(limit: usize) -> String {
+    match limit {
+        l if l >= 1024 * 1024 && l % (1024 * 1024) == 0 => {
+            format!("the request body is over the {} MiB limit ({limit} bytes)", l / (1024 * 1024))
+        }
+        l if l >= 1024 && l % 1024 == 0 => {
+            format!("the request body is over the {} KiB limit ({limit} bytes)", l / 1024)
+        }
+        _ => format!("the request body is over the limit of {limit} bytes"),
+    }
+}
+
+/// Security headers for the interactive docs (`/docs`): no framing, and a Content-Security-Policy
+/// that runs only the page's own inline scripts (allowed by their SHA-256, computed from the
+/// page served), talks only to this server and loads nothing from elsewhere. Swagger UI styles
+/// elements at run time, so styles stay `'unsafe-inline'`.
+pub async fn docs_headers<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let mut response = next.call(req).await?.into_response();
+    let html = response.content_type().is_some_and(|ct| ct.starts_with("text/html"));
+    let script_src = if html {
+        let body = response.take_body().into_bytes().await?;
+        let hashes = inline_script_hashes(&body);
+        response.set_body(body);
+        hashes
+    } else {
+        String::new()
+    };
+    let policy = format!(
+        "default-src 'none'; script-src{script_src}; style-src 'unsafe-inline'; img-src 'self' data:; \
+         font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
+}
+
+/// `" 'sha256-…' 'sha256-…'"`: one source per inline `<script>` of the page.
+fn inline_script_hashes(html: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut sources = String::new();
+    let mut rest = html;
+    while let Some(open) = find(rest, b"<script") {
+        let after_open = &rest[open..];
+        let Some(tag_end) = find(after_open, b">") else { break };
+        let content = &after_open[tag_end + 1..];
+        let Some(close) = find(content, b"</script>") else { break };
+        let digest = Sha256::digest(&content[..close]);
+        sources.push_str(" 'sha256-");
+        sources.push_str(&base64::engine::general_purpose::STANDARD.encode(digest));
+        sources.push('\'');
+        rest = &content[close..];
+    }
+    if sources.is_empty() { " 'none'".to_owned() } else { sources }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
 }
 
 /// Converts framework errors (routing, parameters, content type) into problem+json.
@@ -152,5 +274,59 @@ impl PanicHandler for ProblemOnPanic {
             .unwrap_or_default();
         tracing::error!(panic = %message, "handler panicked");
         Problem::new(ProblemType::Internal, "an unexpected error occurred").into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shape_of_webhook_path_is_masked_after_the_route() {
+        let masked = "/webhooks/africastalking/delivery-reports/***";
+        for path in [
+            "/webhooks/africastalking/delivery-reports/s3cret",
+            "/webhooks/africastalking/delivery-reports/s3cret/",
+            "/webhooks/africastalking/delivery-reports/s3cret/x/y",
+            "/webhooks/africastalking/delivery-reports//s3cret",
+        ] {
+            assert_eq!(loggable_path(path), masked, "{path}");
+        }
+        let cases = [
+            ("/webhooks//africastalking/delivery-reports/s3cret", "/webhooks//africastalking/delivery-reports/***"),
+            ("/webhooks/africastalking/delivery%2Dreports/s3cret", "/webhooks/africastalking/delivery%2Dreports/***"),
+            ("/WEBHOOKS/africastalking/Delivery-Reports/s3cret", "/WEBHOOKS/africastalking/Delivery-Reports/***"),
+            ("/webhooks/africastalking/delivery-reports%2Fs3cret", "/webhooks/africastalking/***"),
+            ("/webhooks%2Fafricastalking%2Fdelivery-reports%2Fs3cret", "/***"),
+            ("/webhooks/africastalking/s3cret", "/webhooks/africastalking/***"),
+            ("/webhooks/s3cret/delivery-reports", "/webhooks/***"),
+        ];
+        for (path, shown) in cases {
+            assert_eq!(loggable_path(path), shown, "{path}");
+        }
+    }
+
+    #[test]
+    fn other_paths_are_logged_as_they_are() {
+        for path in ["/", "/api/v1/orders/0193", "/healthz", "/webhooks/africastalking/delivery-reports"] {
+            assert_eq!(loggable_path(path), path);
+        }
+    }
+
+    #[test]
+    fn inline_scripts_are_allowed_by_their_sha256() {
+        let page = b"<html><script>alert('hi')</script><p>x</p><script charset=\"UTF-8\">\n  let x = 1;\n</script>";
+        assert_eq!(
+            inline_script_hashes(page),
+            " 'sha256-XTqNqFSUlZHAW7f/OGNYSOEzxKhjdAAGMXoid2VEbJk=' 'sha256-A2jmBYlPp/F4lo/1Kz8Dq7g9bhRinYgnzxYyprQnoCQ='"
+        );
+        assert_eq!(inline_script_hashes(b"<p>no scripts</p>"), " 'none'");
+    }
+
+    #[test]
+    fn the_413_detail_names_the_configured_limit() {
+        assert_eq!(too_large_detail(65536), "the request body is over the 64 KiB limit (65536 bytes)");
+        assert_eq!(too_large_detail(2 * 1024 * 1024), "the request body is over the 2 MiB limit (2097152 bytes)");
+        assert_eq!(too_large_detail(1000), "the request body is over the limit of 1000 bytes");
     }
 }

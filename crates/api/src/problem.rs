@@ -12,57 +12,74 @@ use poem_openapi::{ApiResponse, Object};
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// The kinds of problem this API reports. The slug is part of the public contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProblemType {
-    MalformedRequest,
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    DuplicateCode,
-    CustomerHasOrders,
-    NotificationNotRetryable,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    Validation,
-    Internal,
-    Unavailable,
+/// Everything about one kind of problem. The slug is part of the public contract.
+#[derive(Debug)]
+pub struct Kind {
+    pub slug: &'static str,
+    pub status: StatusCode,
+    pub title: &'static str,
+    /// What the problem means and what a client can do about it (its `/problems/{slug}` page).
+    pub description: &'static str,
+}
+
+/// Declares [`ProblemType`] and its table [`KINDS`] from one list, so a kind is one row.
+macro_rules! problem_kinds {
+    ($($variant:ident: $slug:literal, $status:ident, $title:literal, $description:literal;)+) => {
+        /// The kinds of problem this API reports.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemType {
+            $($variant,)+
+        }
+
+        impl ProblemType {
+            pub const ALL: &'static [ProblemType] = &[$(Self::$variant,)+];
+        }
+
+        /// One row per [`ProblemType`], in declaration order.
+        pub const KINDS: &[Kind] = &[
+            $(Kind { slug: $slug, status: StatusCode::$status, title: $title, description: $description },)+
+        ];
+    };
+}
+
+problem_kinds! {
+    MalformedRequest: "malformed-request", BAD_REQUEST, "Malformed request",
+        "The body is not well-formed JSON, or a parameter cannot be read. Fix the request; retrying it unchanged fails again.";
+    Unauthenticated: "unauthenticated", UNAUTHORIZED, "Authentication required",
+        "Send a valid access token: `Authorization: Bearer <token>`. WWW-Authenticate says what was wrong with the one sent (expired, wrong audience, ...).";
+    Forbidden: "insufficient-permission", FORBIDDEN, "Insufficient permission",
+        "The token is valid but lacks the permission this operation needs; WWW-Authenticate names it in `scope`.";
+    NotFound: "not-found", NOT_FOUND, "Resource not found",
+        "No resource exists at this URL (or the id is not a UUID).";
+    MethodNotAllowed: "method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed",
+        "The URL exists but does not support this HTTP method.";
+    RequestTimeout: "request-timeout", REQUEST_TIMEOUT, "Request timeout",
+        "The request body did not arrive in time (`server.body_read_timeout_seconds`). Send it again, whole.";
+    DuplicateCode: "duplicate-code", CONFLICT, "Customer code already in use",
+        "Another customer already has this code; codes are unique ignoring case. Choose another code.";
+    CustomerHasOrders: "customer-has-orders", CONFLICT, "Customer still has orders",
+        "A customer with orders cannot be deleted, so no order is lost. Delete or keep the orders first.";
+    NotificationNotRetryable: "notification-not-retryable", CONFLICT, "Notification cannot be retried",
+        "Only failed or undelivered SMS can be re-queued; this one is pending, being sent, sent or delivered.";
+    PayloadTooLarge: "payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large",
+        "The request body is over the server's limit (`http.max_body_bytes`, 64 KiB unless configured); `detail` names the limit.";
+    UnsupportedMediaType: "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type",
+        "Send request bodies as application/json.";
+    Validation: "validation-error", UNPROCESSABLE_ENTITY, "Invalid input",
+        "The request is well-formed but some fields are invalid; `errors` lists each field and why.";
+    Internal: "internal-error", INTERNAL_SERVER_ERROR, "Internal server error",
+        "An unexpected error; it was logged with the request id. Retrying may help.";
+    Unavailable: "service-unavailable", SERVICE_UNAVAILABLE, "Service temporarily unavailable",
+        "The database is busy or unreachable. Retry after the number of seconds in Retry-After.";
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 13] = [
-        Self::MalformedRequest,
-        Self::Unauthenticated,
-        Self::Forbidden,
-        Self::NotFound,
-        Self::MethodNotAllowed,
-        Self::DuplicateCode,
-        Self::CustomerHasOrders,
-        Self::NotificationNotRetryable,
-        Self::PayloadTooLarge,
-        Self::UnsupportedMediaType,
-        Self::Validation,
-        Self::Internal,
-        Self::Unavailable,
-    ];
+    pub fn kind(self) -> &'static Kind {
+        &KINDS[self as usize]
+    }
 
     pub fn slug(self) -> &'static str {
-        match self {
-            Self::MalformedRequest => "malformed-request",
-            Self::Unauthenticated => "unauthenticated",
-            Self::Forbidden => "insufficient-permission",
-            Self::NotFound => "not-found",
-            Self::MethodNotAllowed => "method-not-allowed",
-            Self::DuplicateCode => "duplicate-code",
-            Self::CustomerHasOrders => "customer-has-orders",
-            Self::NotificationNotRetryable => "notification-not-retryable",
-            Self::PayloadTooLarge => "payload-too-large",
-            Self::UnsupportedMediaType => "unsupported-media-type",
-            Self::Validation => "validation-error",
-            Self::Internal => "internal-error",
-            Self::Unavailable => "service-unavailable",
-        }
+        self.kind().slug
     }
 
     /// The `type` member: a URI reference resolved against the server, documented at that path.
@@ -71,76 +88,20 @@ impl ProblemType {
     }
 
     pub fn status(self) -> StatusCode {
-        match self {
-            Self::MalformedRequest => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::DuplicateCode | Self::CustomerHasOrders | Self::NotificationNotRetryable => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
+        self.kind().status
     }
 
     pub fn title(self) -> &'static str {
-        match self {
-            Self::MalformedRequest => "Malformed request",
-            Self::Unauthenticated => "Authentication required",
-            Self::Forbidden => "Insufficient permission",
-            Self::NotFound => "Resource not found",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::DuplicateCode => "Customer code already in use",
-            Self::CustomerHasOrders => "Customer still has orders",
-            Self::NotificationNotRetryable => "Notification cannot be retried",
-            Self::PayloadTooLarge => "Request body too large",
-            Self::UnsupportedMediaType => "Unsupported media type",
-            Self::Validation => "Invalid input",
-            Self::Internal => "Internal server error",
-            Self::Unavailable => "Service temporarily unavailable",
-        }
+        self.kind().title
     }
 
     /// What the problem means and what a client can do about it.
     pub fn description(self) -> &'static str {
-        match self {
-            Self::MalformedRequest => {
-                "The body is not well-formed JSON, or a parameter cannot be read. Fix the request; retrying it unchanged fails again."
-            }
-            Self::Unauthenticated => {
-                "Send a valid access token: `Authorization: Bearer <token>`. WWW-Authenticate says what was wrong with the one sent (expired, wrong audience, ...)."
-            }
-            Self::Forbidden => {
-                "The token is valid but lacks the permission this operation needs; WWW-Authenticate names it in `scope`."
-            }
-            Self::NotFound => "No resource exists at this URL (or the id is not a UUID).",
-            Self::MethodNotAllowed => "The URL exists but does not support this HTTP method.",
-            Self::DuplicateCode => {
-                "Another customer already has this code; codes are unique ignoring case. Choose another code."
-            }
-            Self::CustomerHasOrders => {
-                "A customer with orders cannot be deleted, so no order is lost. Delete or keep the orders first."
-            }
-            Self::NotificationNotRetryable => {
-                "Only failed or undelivered SMS can be re-queued; this one is pending, being sent, sent or delivered."
-            }
-            Self::PayloadTooLarge => "Request bodies are limited to 64 KiB.",
-            Self::UnsupportedMediaType => "Send request bodies as application/json.",
-            Self::Validation => {
-                "The request is well-formed but some fields are invalid; `errors` lists each field and why."
-            }
-            Self::Internal => "An unexpected error; it was logged with the request id. Retrying may help.",
-            Self::Unavailable => {
-                "The database is busy or unreachable. Retry after the number of seconds in Retry-After."
-            }
-        }
+        self.kind().description
     }
 
     pub fn from_slug(slug: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.slug() == slug)
+        Self::ALL.iter().copied().find(|t| t.slug() == slug)
     }
 }
 
@@ -221,10 +182,16 @@ pub enum ApiError {
     /// The resource does not exist.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Box<Problem>>),
+    /// The URL does not support this method.
+    #[oai(status = 405, content_type = "application/problem+json")]
+    MethodNotAllowed(Json<Box<Problem>>),
+    /// The body did not arrive in time.
+    #[oai(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Json<Box<Problem>>),
     /// The request conflicts with stored data (duplicate code, customer with orders).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Box<Problem>>),
-    /// The body is over 64 KiB.
+    /// The body is over the size limit (`http.max_body_bytes`).
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Box<Problem>>),
     /// The body is not `application/json`.
@@ -250,31 +217,33 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
-        Self::from_problem(kind, Problem::new(kind, detail))
+        Self::from_problem(Problem::new(kind, detail))
     }
 
-    fn from_problem(kind: ProblemType, problem: Problem) -> Self {
+    /// The variant is chosen by the problem's status, so it always answers with that status.
+    fn from_problem(problem: Problem) -> Self {
+        let status = problem.status;
         let body = Json(Box::new(problem));
-        match kind {
-            ProblemType::MalformedRequest => Self::BadRequest(body),
-            ProblemType::Unauthenticated => Self::Unauthorized(body, www_authenticate(None)),
-            ProblemType::Forbidden => Self::Forbidden(body, www_authenticate(None)),
-            ProblemType::NotFound => Self::NotFound(body),
-            ProblemType::DuplicateCode | ProblemType::CustomerHasOrders | ProblemType::NotificationNotRetryable => {
-                Self::Conflict(body)
-            }
-            ProblemType::PayloadTooLarge => Self::PayloadTooLarge(body),
-            ProblemType::UnsupportedMediaType => Self::UnsupportedMediaType(body),
-            ProblemType::Validation => Self::Unprocessable(body),
-            ProblemType::Unavailable => Self::Unavailable(body, 1),
-            ProblemType::MethodNotAllowed | ProblemType::Internal => Self::Internal(body),
+        match status {
+            400 => Self::BadRequest(body),
+            401 => Self::Unauthorized(body, www_authenticate(None)),
+            403 => Self::Forbidden(body, www_authenticate(None)),
+            404 => Self::NotFound(body),
+            405 => Self::MethodNotAllowed(body),
+            408 => Self::RequestTimeout(body),
+            409 => Self::Conflict(body),
+            413 => Self::PayloadTooLarge(body),
+            415 => Self::UnsupportedMediaType(body),
+            422 => Self::Unprocessable(body),
+            503 => Self::Unavailable(body, 1),
+            _ => Self::Internal(body),
         }
     }
 
     /// A 422 listing the given fields.
     pub fn validation(fields: Vec<FieldProblem>) -> Self {
         let detail = fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
-        Self::from_problem(ProblemType::Validation, Problem::new(ProblemType::Validation, detail).with_errors(fields))
+        Self::from_problem(Problem::new(ProblemType::Validation, detail).with_errors(fields))
     }
 
     pub fn problem(&self) -> &Problem {
@@ -283,6 +252,8 @@ impl ApiError {
             | Self::Unauthorized(p, _)
             | Self::Forbidden(p, _)
             | Self::NotFound(p)
+            | Self::MethodNotAllowed(p)
+            | Self::RequestTimeout(p)
             | Self::Conflict(p)
             | Self::PayloadTooLarge(p)
             | Self::UnsupportedMediaType(p)
@@ -385,5 +356,23 @@ impl From<NotificationError> for ApiError {
             }
             NotificationError::Storage(e) => Self::storage(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::IntoResponse;
+
+    use super::*;
+
+    #[test]
+    fn every_kind_is_answered_with_its_own_status() {
+        assert_eq!(ProblemType::ALL.len(), KINDS.len());
+        for &kind in ProblemType::ALL {
+            let response = ApiError::new(kind, "detail").into_response();
+            assert_eq!(response.status(), kind.status(), "{}", kind.slug());
+            assert_eq!(ProblemType::from_slug(kind.slug()), Some(kind));
+        }
+        assert_eq!(ApiError::new(ProblemType::MethodNotAllowed, "x").into_response().status().as_u16(), 405);
     }
 }

@@ -31,11 +31,12 @@ use poem::{EndpointExt, Response, Server};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::listener::{GuardedAcceptor, body_deadline};
 use crate::settings::{Settings, mask_url_password};
 
 /// A server bound to its address, ready to run, with its SMS dispatcher (if any) running.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    acceptor: GuardedAcceptor<TcpAcceptor>,
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static, Response>,
     shutdown_timeout: Duration,
@@ -296,11 +297,13 @@ impl Application {
             tracing::warn!("sms.webhook_secret is not set: delivery reports will be refused");
         }
         let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web };
-        let endpoint = app(services(&db, settings, tokens, &sms)?, options).map_to_response().boxed();
+        let limits = settings.server.connection_limits();
+        let endpoint = app(services(&db, settings, tokens, &sms)?, options);
+        let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();
         let (stop_dispatcher, stop) = watch::channel(false);
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);
         Ok(Self {
-            acceptor,
+            acceptor: GuardedAcceptor::new(acceptor, limits),
             local_addr,
             endpoint,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),

@@ -14,7 +14,34 @@ use orderdesk_domain::auth::{Principal, TokenRejection, TokenVerifier};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::{AuthSettings, SUPPORTED_ALGORITHMS};
+use super::AuthSettings;
+
+/// Signing algorithms that may be allowed: RSA only, so an HMAC or `none` token never verifies.
+pub const SUPPORTED_ALGORITHMS: [&str; 6] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
+
+impl AuthSettings {
+    /// Checks `auth.algorithms` against [`SUPPORTED_ALGORITHMS`]; the one place that does.
+    ///
+    /// # Errors
+    /// An algorithm outside the allow-list, or an empty list; the message names `auth.algorithms`.
+    pub fn check_algorithms(&self) -> Result<(), String> {
+        allowed_algorithms(&self.algorithms).map(|_| ())
+    }
+}
+
+fn allowed_algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
+    let algorithms = names
+        .iter()
+        .map(|name| match SUPPORTED_ALGORITHMS.contains(&name.as_str()) {
+            true => Algorithm::from_str(name).map_err(|e| format!("auth.algorithms: {name:?}: {e}")),
+            false => Err(format!("auth.algorithms: {name:?} is not allowed (use {SUPPORTED_ALGORITHMS:?})")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if algorithms.is_empty() {
+        return Err("auth.algorithms: at least one algorithm is required".into());
+    }
+    Ok(algorithms)
+}
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -88,17 +115,7 @@ impl JwksTokenVerifier {
     /// # Errors
     /// An algorithm outside [`SUPPORTED_ALGORITHMS`], or no HTTP client could be built.
     pub fn new(settings: &AuthSettings) -> Result<Self, String> {
-        let algorithms = settings
-            .algorithms
-            .iter()
-            .map(|name| match SUPPORTED_ALGORITHMS.contains(&name.as_str()) {
-                true => Algorithm::from_str(name).map_err(|e| e.to_string()),
-                false => Err(format!("auth.algorithms: {name:?} is not allowed (use {SUPPORTED_ALGORITHMS:?})")),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if algorithms.is_empty() {
-            return Err("auth.algorithms: at least one algorithm is required".into());
-        }
+        let algorithms = allowed_algorithms(&settings.algorithms)?;
         let http = crate::http::client(Duration::from_millis(settings.http_timeout_ms)).map_err(|e| e.to_string())?;
         Ok(Self {
             inner: Arc::new(Inner {

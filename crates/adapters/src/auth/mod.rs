@@ -8,11 +8,8 @@ mod oidc;
 use serde::{Deserialize, Serialize};
 
 pub use dev_issuer::{DevIssuer, DevIssuerError};
-pub use jwks::JwksTokenVerifier;
+pub use jwks::{JwksTokenVerifier, SUPPORTED_ALGORITHMS};
 pub use oidc::HttpOidcClient;
-
-/// Signing algorithms that may be allowed: RSA only, so an HMAC or `none` token never verifies.
-pub const SUPPORTED_ALGORITHMS: [&str; 6] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
 
 /// Verifier settings, nested by the server under `auth`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -39,6 +36,9 @@ pub struct AuthSettings {
     pub client_id: String,
     /// Its client secret (environment only: `ORDERDESK_AUTH__CLIENT_SECRET`).
     pub client_secret: Option<crate::secret::Secret>,
+    /// Lets the dev issuer (which signs tokens with every permission for anyone who asks) run on
+    /// a server bound to a non-loopback address. Off: such a server refuses to start.
+    pub dev_issuer_allow_non_loopback: bool,
 }
 
 impl Default for AuthSettings {
@@ -54,6 +54,7 @@ impl Default for AuthSettings {
             http_timeout_ms: 5_000,
             client_id: String::new(),
             client_secret: None,
+            dev_issuer_allow_non_loopback: false,
         }
     }
 }

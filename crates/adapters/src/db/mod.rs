@@ -85,6 +85,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                     std::fs::create_dir_all(dir)
                         .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
                 }
+                create_private(file).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", file.display())))?;
             }
             // Every connection to `sqlite::memory:` is a separate empty database.
             None => {
@@ -100,7 +101,47 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                 .busy_timeout(busy_timeout)
         });
     }
-    Database::connect(options).await
+    let db = Database::connect(options).await?;
+    if let Some(file) = settings.sqlite_file() {
+        // SQLite gives -wal and -shm the database file's mode; this covers a file created by
+        // an older version or another tool.
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = file.as_os_str().to_owned();
+            companion.push(suffix);
+            make_private(Path::new(&companion));
+        }
+    }
+    Ok(db)
+}
+
+/// Creates an empty database file readable by its owner only (0600, whatever the umask), so
+/// the rows never sit world-readable; an existing file is left as it is.
+fn create_private(file: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => {
+            make_private(file);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets mode 0600 on `file` if it exists (unix only; best effort).
+fn make_private(file: &Path) {
+    #[cfg(unix)]
+    if file.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(error) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(file = %file.display(), %error, "cannot make the database file private");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
 }
 
 /// Applies every pending migration.

@@ -1,12 +1,15 @@
 use std::sync::Arc;
 
 use orderdesk_adapters::memory::InMemoryStore;
+use orderdesk_api::{HttpOptions, app};
 use orderdesk_domain::RepoError;
 use orderdesk_domain::ports::{MockCustomerRepository, MockHealthCheck};
 use poem::http::StatusCode;
+use poem::test::TestClient;
+use poem::{EndpointExt, IntoEndpoint};
 use serde_json::json;
 
-use crate::{assert_problem, client, client_for, json_of, services_with};
+use crate::{WEBHOOK_SECRET, assert_problem, client, client_for, json_of, memory_services, services_with};
 
 #[tokio::test]
 async fn malformed_json_is_400() {
@@ -103,4 +106,53 @@ async fn problem_types_are_documented_at_their_uri() {
     assert_problem(client.get("/problems/nope").send().await, 404, "not-found").await;
     let ready = json_of(client.get("/readyz").send().await).await;
     assert_eq!(ready, json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn the_413_text_names_the_configured_limit_not_the_default() {
+    let options = HttpOptions { max_body_bytes: 2048, ..HttpOptions::default() };
+    let endpoint = app(memory_services(), options).into_endpoint().map_to_response().boxed();
+    let client = TestClient::new(endpoint).default_header("authorization", "Bearer full");
+    let big = format!("{{\"name\": \"{}\", \"code\": \"A\", \"phone\": \"0712345678\"}}", "x".repeat(2100));
+    let response = client.post("/api/v1/customers").content_type("application/json").body(big).send().await;
+    let problem = assert_problem(response, 413, "payload-too-large").await;
+    assert_eq!(problem["detail"], "the request body is over the 2 KiB limit (2048 bytes)");
+
+    // The published contract does not promise the default either.
+    let document: serde_json::Value = serde_json::from_str(&orderdesk_api::openapi_json()).unwrap();
+    let too_large = &document["paths"]["/api/v1/customers"]["post"]["responses"]["413"]["description"];
+    assert!(
+        too_large.as_str().is_some_and(|d| d.contains("http.max_body_bytes") && !d.contains("64 KiB")),
+        "{too_large}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_on_every_kind_of_route() {
+    let client = client();
+    let id = uuid::Uuid::now_v7();
+    let cases = [
+        client.put("/api/v1/customers"),
+        client.delete("/api/v1/orders"),
+        client.post(format!("/api/v1/customers/{id}")),
+        client.post(format!("/api/v1/customers/{id}/orders")),
+        client.put(format!("/api/v1/orders/{id}/notifications")),
+        client.get(format!("/api/v1/orders/{id}/notifications/{id}/retry")),
+        client.post("/healthz"),
+        client.delete("/readyz"),
+        client.get(format!("/webhooks/africastalking/delivery-reports/{WEBHOOK_SECRET}")),
+        client.delete("/openapi.json"),
+        client.post("/docs"),
+        client.post("/problems/not-found"),
+    ];
+    let mut wrong = Vec::new();
+    for (i, request) in cases.into_iter().enumerate() {
+        let response = request.send().await;
+        let status = response.0.status().as_u16();
+        let body: serde_json::Value = response.0.into_body().into_json().await.unwrap_or_default();
+        if status != 405 || body["type"] != "/problems/method-not-allowed" || body["status"] != 405 {
+            wrong.push(format!("case {i}: {status} {}", body["type"]));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

@@ -1,9 +1,14 @@
 //! The real server on a random TCP port, on SQLite and (when configured) PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
+mod access_log;
 mod api;
 mod auth;
 mod browser;
+mod connections;
+mod descriptors;
+mod hardening;
 mod helpers;
 mod pages;
+mod process;
 mod sms;

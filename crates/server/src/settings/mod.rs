@@ -1,0 +1,171 @@
+//! Typed settings: built-in defaults < `config/default.toml` < `config/{profile}.toml` <
+//! `DATABASE_URL` < `ORDERDESK_*` environment variables (nested keys split on `__`).
+//! A `.env` file in the working directory is read first, for local use. Each section checks
+//! itself in its own module; this one only loads.
+
+mod auth;
+mod database;
+mod domain;
+mod log;
+mod server;
+mod sms;
+#[cfg(test)]
+mod tests;
+mod web;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use orderdesk_adapters::auth::AuthSettings;
+use orderdesk_adapters::sms::SmsSettings;
+use serde::{Deserialize, Serialize};
+
+pub use database::{DatabaseSection, mask_url_password};
+pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
+pub use log::{LogFormat, LogSettings};
+pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
+pub use web::WebSettings;
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Settings {
+    /// `dev` or `production`; chosen by `ORDERDESK_PROFILE`.
+    pub profile: Profile,
+    pub server: ServerSettings,
+    pub database: DatabaseSection,
+    pub auth: AuthSettings,
+    pub sms: SmsSettings,
+    pub web: WebSettings,
+    pub http: HttpSettings,
+    pub customers: CustomerSettings,
+    pub orders: OrderSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Dev,
+    Production,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Production => "production",
+        }
+    }
+}
+
+/// Settings that may come only from the environment, with their variables.
+const SECRETS: [(&str, &str); 4] = [
+    ("sms.africastalking.api_key", "ORDERDESK_SMS__AFRICASTALKING__API_KEY"),
+    ("sms.webhook_secret", "ORDERDESK_SMS__WEBHOOK_SECRET"),
+    ("auth.client_secret", "ORDERDESK_AUTH__CLIENT_SECRET"),
+    ("web.cookie_secret", "ORDERDESK_WEB__COOKIE_SECRET"),
+];
+
+impl Settings {
+    /// Loads from `.env`, the config directory (`ORDERDESK_CONFIG_DIR`, default `./config`) and the environment.
+    ///
+    /// # Errors
+    /// A file or variable has a value of the wrong type or an invalid value; the message names the key.
+    pub fn load() -> anyhow::Result<Self> {
+        // A missing .env is normal; a malformed one is reported.
+        if let Err(e) = dotenvy::dotenv()
+            && !e.not_found()
+        {
+            return Err(e).context("cannot read .env");
+        }
+        let dir = std::env::var_os("ORDERDESK_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        Self::from_figment(Self::figment(&dir)?)
+    }
+
+    /// The layered sources, without reading `.env`.
+    ///
+    /// # Errors
+    /// `ORDERDESK_PROFILE` names no known profile.
+    pub fn figment(dir: &Path) -> anyhow::Result<Figment> {
+        let profile = match std::env::var("ORDERDESK_PROFILE").as_deref() {
+            Err(_) | Ok("") | Ok("dev") => Profile::Dev,
+            Ok("production") => Profile::Production,
+            Ok(other) => bail!("ORDERDESK_PROFILE: unknown profile {other:?} (expected \"dev\" or \"production\")"),
+        };
+        Ok(Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(dir.join("default.toml")))
+            .merge(Toml::file(dir.join(format!("{}.toml", profile.name()))))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+            .merge(
+                Env::prefixed("ORDERDESK_")
+                    .ignore(&["CONFIG_DIR", "TEST_POSTGRES_URL"])
+                    .map(|key| key.as_str().to_ascii_lowercase().replace("__", ".").into()),
+            )
+            .merge(Serialized::default("profile", profile)))
+    }
+
+    /// Extracts and validates.
+    ///
+    /// # Errors
+    /// The first invalid setting, naming its key.
+    pub fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        for (key, variable) in SECRETS {
+            let from_file =
+                figment.find_metadata(key).is_some_and(|m| matches!(m.source, Some(figment::Source::File(_))));
+            if from_file {
+                bail!(
+                    "invalid configuration: {key} is a secret: set it through the environment ({variable}), not a file"
+                );
+            }
+        }
+        let settings: Settings = figment.extract().map_err(describe_figment_error)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Every section's own checks, in a fixed order.
+    fn validate(&self) -> anyhow::Result<()> {
+        self.domain_defaults()?;
+        self.server.validate()?;
+        self.database.validate()?;
+        self.http.validate()?;
+        auth::validate(&self.auth, self.profile, &self.server)?;
+        sms::validate(&self.sms, self.profile)?;
+        self.web.validate(&self.auth, self.profile)
+    }
+
+    /// Whether the dashboard can sign people in: the dev issuer, or a configured client.
+    pub fn dashboard_enabled(&self) -> bool {
+        self.uses_dev_issuer() || !self.auth.client_id.is_empty()
+    }
+
+    /// # Errors
+    /// `customers.default_phone_region` or `orders.default_currency` is not a known code.
+    pub fn domain_defaults(&self) -> anyhow::Result<DomainDefaults> {
+        DomainDefaults::parse(&self.customers, &self.orders)
+    }
+
+    /// The effective settings as TOML, with secrets (database password) masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.connection.url = mask_url_password(&shown.database.connection.url);
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render settings: {e}\n"))
+    }
+}
+
+/// Names each failing key in its config-file form (`server.bind`) and says where the value came from.
+fn describe_figment_error(error: figment::Error) -> anyhow::Error {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_ascii_lowercase();
+            let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+            format!("{key}: {}{source}", e.kind)
+        })
+        .collect();
+    anyhow::anyhow!("invalid configuration: {}", lines.join("; "))
+}

@@ -1,0 +1,174 @@
+//! Loading and validation, through `figment::Jail` (its closures must return `figment::Error`).
+#![allow(clippy::result_large_err, clippy::unwrap_used)]
+
+use super::*;
+use figment::Jail;
+use orderdesk_adapters::sms::SmsProvider;
+
+fn load_in(jail: &Jail) -> anyhow::Result<Settings> {
+    Settings::from_figment(Settings::figment(&jail.directory().join("config"))?)
+}
+
+#[test]
+fn defaults_need_no_files() {
+    Jail::expect_with(|jail| {
+        let settings = load_in(jail).unwrap();
+        assert_eq!(settings, Settings::default());
+        assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database.connection.url, "sqlite://data/orderdesk.db");
+        Ok(())
+    });
+}
+
+#[test]
+fn profile_file_overrides_default_file_and_env_overrides_both() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[server]\nbind = \"127.0.0.1:9000\"\n[log]\nformat = \"pretty\"\n")?;
+        jail.create_file("config/production.toml", "[log]\nformat = \"json\"\n[database]\nmax_connections = 20\n")?;
+        jail.set_env("ORDERDESK_PROFILE", "production");
+        jail.set_env("ORDERDESK_DATABASE__MAX_CONNECTIONS", "30");
+        jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
+        jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+        jail.set_env("ORDERDESK_SMS__PROVIDER", "log");
+        let settings = load_in(jail).unwrap();
+        assert_eq!(settings.profile, Profile::Production);
+        assert_eq!(settings.server.bind.port(), 9000);
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert_eq!(settings.database.connection.max_connections, 30);
+        Ok(())
+    });
+}
+
+#[test]
+fn database_url_is_honoured_but_the_prefixed_variable_wins() {
+    Jail::expect_with(|jail| {
+        jail.set_env("DATABASE_URL", "postgres://u:p@db/one");
+        assert_eq!(load_in(jail).unwrap().database.connection.url, "postgres://u:p@db/one");
+        jail.set_env("ORDERDESK_DATABASE__URL", "sqlite://other.db");
+        assert_eq!(load_in(jail).unwrap().database.connection.url, "sqlite://other.db");
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_settings_name_their_key() {
+    let cases = [
+        ("ORDERDESK_SERVER__BIND", "not-an-address", "server.bind"),
+        ("ORDERDESK_DATABASE__URL", "mysql://x", "database.url"),
+        ("ORDERDESK_ORDERS__DEFAULT_CURRENCY", "XXX1", "orders.default_currency"),
+        ("ORDERDESK_CUSTOMERS__DEFAULT_PHONE_REGION", "ZZ", "customers.default_phone_region"),
+        ("ORDERDESK_HTTP__MAX_BODY_BYTES", "lots", "http.max_body_bytes"),
+        ("ORDERDESK_PROFILE", "staging", "ORDERDESK_PROFILE"),
+        ("ORDERDESK_AUTH__LEEWAY_SECONDS", "soon", "auth.leeway_seconds"),
+    ];
+    for (var, value, key) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env(var, value);
+            let error = load_in(jail).unwrap_err().to_string();
+            assert!(error.contains(key), "{var}={value}: {error}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn production_refuses_to_start_without_auth0_settings() {
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_PROFILE", "production");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("auth.issuer") && error.contains("auth.audience"), "{error}");
+        jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
+        jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+        jail.set_env("ORDERDESK_SMS__PROVIDER", "disabled");
+        assert!(!load_in(jail).unwrap().uses_dev_issuer());
+        Ok(())
+    });
+}
+
+#[test]
+fn auth_settings_are_checked() {
+    let cases = [("http://tenant.auth0.com/", "must use https"), ("not a url", "is not a URL")];
+    for (issuer, message) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env("ORDERDESK_AUTH__ISSUER", issuer);
+            jail.set_env("ORDERDESK_AUTH__AUDIENCE", "api");
+            let error = load_in(jail).unwrap_err().to_string();
+            assert!(error.contains(message), "{issuer}: {error}");
+            Ok(())
+        });
+    }
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_AUTH__ISSUER", "http://127.0.0.1:9000/");
+        jail.set_env("ORDERDESK_AUTH__AUDIENCE", "api");
+        assert!(load_in(jail).is_ok(), "plain http is fine on loopback");
+        jail.set_env("ORDERDESK_AUTH__ALGORITHMS", "[HS256]");
+        assert!(load_in(jail).unwrap_err().to_string().contains("auth.algorithms"));
+        Ok(())
+    });
+}
+
+#[test]
+fn sms_provider_defaults_and_secret_rules() {
+    Jail::expect_with(|jail| {
+        assert_eq!(load_in(jail).unwrap().sms_provider().unwrap(), SmsProvider::Log, "dev default without a key");
+        jail.set_env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "atsk_123");
+        assert_eq!(load_in(jail).unwrap().sms_provider().unwrap(), SmsProvider::Africastalking);
+        jail.set_env("ORDERDESK_SMS__WEBHOOK_SECRET", "short");
+        assert!(load_in(jail).unwrap_err().to_string().contains("sms.webhook_secret"));
+        jail.set_env("ORDERDESK_SMS__WEBHOOK_SECRET", "a-long-enough-webhook-secret");
+        let shown = load_in(jail).unwrap().to_masked_toml();
+        assert!(!shown.contains("atsk_123") && !shown.contains("a-long-enough"), "{shown}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[sms.africastalking]\napi_key = \"in-a-file\"\n")?;
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("ORDERDESK_SMS__AFRICASTALKING__API_KEY"), "{error}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Mars/Olympus");
+        assert!(load_in(jail).unwrap_err().to_string().contains("sms.time_zone"));
+        jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Africa/Lagos");
+        jail.set_env("ORDERDESK_SMS__PROVIDER", "africastalking");
+        assert!(load_in(jail).unwrap_err().to_string().contains("API_KEY"));
+        Ok(())
+    });
+}
+
+#[test]
+fn printed_configuration_masks_the_database_password() {
+    let mut settings = Settings::default();
+    settings.database.connection.url = "postgres://orders:hunter2@db:5432/orderdesk".into();
+    let shown = settings.to_masked_toml();
+    assert!(!shown.contains("hunter2"));
+    assert!(shown.contains("postgres://orders:***@db:5432/orderdesk"));
+    assert!(shown.contains("[server]"));
+}
+
+#[test]
+fn the_dev_issuer_refuses_a_non_loopback_bind_unless_explicitly_allowed() {
+    for bind in ["0.0.0.0:8080", "192.168.1.10:8080", "[::]:8080"] {
+        Jail::expect_with(|jail| {
+            jail.set_env("ORDERDESK_SERVER__BIND", bind);
+            let error = load_in(jail).unwrap_err().to_string();
+            assert!(error.contains("server.bind") && error.contains("dev issuer"), "{bind}: {error}");
+            assert!(error.contains("auth.dev_issuer_allow_non_loopback"), "names the way out: {error}");
+
+            jail.set_env("ORDERDESK_AUTH__DEV_ISSUER_ALLOW_NON_LOOPBACK", "true");
+            assert!(load_in(jail).unwrap().uses_dev_issuer());
+            Ok(())
+        });
+    }
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_SERVER__BIND", "[::1]:8080");
+        assert!(load_in(jail).is_ok(), "IPv6 loopback is loopback");
+        jail.set_env("ORDERDESK_SERVER__BIND", "0.0.0.0:8080");
+        jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
+        jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+        assert!(load_in(jail).is_ok(), "a real issuer may serve any address");
+        Ok(())
+    });
+}
