@@ -6,6 +6,7 @@
 mod auth;
 mod database;
 mod domain;
+mod idempotency;
 mod log;
 mod server;
 mod sms;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use database::{DatabaseSection, mask_url_password};
 pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
+pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
 pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
 pub use web::WebSettings;
@@ -42,6 +44,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
+    pub idempotency: IdempotencySettings,
     pub log: LogSettings,
 }
 
@@ -133,6 +136,7 @@ impl Settings {
         self.server.validate()?;
         self.database.validate()?;
         self.http.validate()?;
+        self.idempotency.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         sms::validate(&self.sms, self.profile)?;
         self.web.validate(&self.auth, self.profile)
