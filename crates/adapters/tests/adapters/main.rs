@@ -4,6 +4,7 @@
 
 mod auth;
 mod customers;
+mod idempotency;
 mod migrations;
 mod orders;
 mod outbox;
