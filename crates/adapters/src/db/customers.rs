@@ -13,7 +13,7 @@ use sea_orm::{
 };
 
 use super::entity::customers::{self, Column, Entity};
-use super::error::{audit, corrupt, repo_error, stored_version};
+use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::idempotency::insert_record;
 
 /// Customers in the `customers` table.
@@ -57,17 +57,6 @@ fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
     ))
 }
 
-impl SeaOrmCustomerRepository {
-    /// After a conditional write changed nothing: the row is gone, or at another version.
-    async fn why_unchanged(&self, id: CustomerId) -> RepoError {
-        match Entity::find_by_id(id.as_uuid()).one(&self.db).await {
-            Ok(Some(_)) => RepoError::VersionMismatch,
-            Ok(None) => RepoError::NotFound,
-            Err(e) => repo_error(e),
-        }
-    }
-}
-
 #[async_trait]
 impl CustomerRepository for SeaOrmCustomerRepository {
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
@@ -97,7 +86,11 @@ impl CustomerRepository for SeaOrmCustomerRepository {
             update = update.filter(Column::Version.eq(stored_version(expected)));
         }
         let result = update.exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(self.why_unchanged(customer.id()).await) } else { Ok(()) }
+        if result.rows_affected == 0 {
+            Err(why_unchanged::<Entity>(&self.db, customer.id().as_uuid()).await)
+        } else {
+            Ok(())
+        }
     }
 
     #[tracing::instrument(skip(self))]
@@ -107,7 +100,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
             delete = delete.filter(Column::Version.eq(stored_version(expected)));
         }
         let result = delete.exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(self.why_unchanged(id).await) } else { Ok(()) }
+        if result.rows_affected == 0 { Err(why_unchanged::<Entity>(&self.db, id.as_uuid()).await) } else { Ok(()) }
     }
 
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {

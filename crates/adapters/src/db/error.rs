@@ -75,3 +75,16 @@ pub(crate) fn audit(
 pub(crate) fn stored_version(version: u32) -> i32 {
     i32::from_ne_bytes(version.to_ne_bytes())
 }
+
+/// After a conditional write changed nothing: the row is gone, or at another version.
+pub(crate) async fn why_unchanged<E>(db: &sea_orm::DatabaseConnection, id: uuid::Uuid) -> RepoError
+where
+    E: sea_orm::EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
+{
+    match E::find_by_id(id).one(db).await {
+        Ok(Some(_)) => RepoError::VersionMismatch,
+        Ok(None) => RepoError::NotFound,
+        Err(e) => repo_error(e),
+    }
+}

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 
 use super::entity::orders::{self, Column, Entity};
-use super::error::{audit, corrupt, repo_error, stored_version};
+use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::idempotency::insert_record;
 
 /// Orders in the `orders` table; amounts as integer minor units plus currency code.
@@ -58,17 +58,6 @@ pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
     ))
 }
 
-impl SeaOrmOrderRepository {
-    /// After a conditional write changed nothing: the row is gone, or at another version.
-    async fn why_unchanged(&self, id: OrderId) -> RepoError {
-        match Entity::find_by_id(id.as_uuid()).one(&self.db).await {
-            Ok(Some(_)) => RepoError::VersionMismatch,
-            Ok(None) => RepoError::NotFound,
-            Err(e) => repo_error(e),
-        }
-    }
-}
-
 #[async_trait]
 impl OrderRepository for SeaOrmOrderRepository {
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
@@ -104,7 +93,11 @@ impl OrderRepository for SeaOrmOrderRepository {
             update = update.filter(Column::Version.eq(stored_version(expected)));
         }
         let result = update.exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(self.why_unchanged(order.id()).await) } else { Ok(()) }
+        if result.rows_affected == 0 {
+            Err(why_unchanged::<Entity>(&self.db, order.id().as_uuid()).await)
+        } else {
+            Ok(())
+        }
     }
 
     #[tracing::instrument(skip(self))]
@@ -114,7 +107,7 @@ impl OrderRepository for SeaOrmOrderRepository {
             delete = delete.filter(Column::Version.eq(stored_version(expected)));
         }
         let result = delete.exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(self.why_unchanged(id).await) } else { Ok(()) }
+        if result.rows_affected == 0 { Err(why_unchanged::<Entity>(&self.db, id.as_uuid()).await) } else { Ok(()) }
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
