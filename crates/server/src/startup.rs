@@ -296,7 +296,16 @@ impl Application {
         if webhook_secret.is_none() && sms.gateway.is_some() {
             tracing::warn!("sms.webhook_secret is not set: delivery reports will be refused");
         }
-        let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web };
+        let rate_limit = settings.rate_limit();
+        if let Some(limit) = rate_limit {
+            tracing::info!(
+                requests_per_second = limit.requests_per_second,
+                burst = limit.burst,
+                "rate limit per client"
+            );
+        }
+        let options =
+            HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web, rate_limit };
         let limits = settings.server.connection_limits();
         let endpoint = app(services(&db, settings, tokens, &sms)?, options);
         let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();

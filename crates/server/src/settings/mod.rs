@@ -7,6 +7,7 @@ mod auth;
 mod database;
 mod domain;
 mod log;
+mod rate_limit;
 mod server;
 mod sms;
 #[cfg(test)]
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use database::{DatabaseSection, mask_url_password};
 pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
 pub use log::{LogFormat, LogSettings};
+pub use rate_limit::RateLimitSettings;
 pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
 pub use web::WebSettings;
 
@@ -40,6 +42,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub web: WebSettings,
     pub http: HttpSettings,
+    pub rate_limit: RateLimitSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
     pub log: LogSettings,
@@ -133,6 +136,7 @@ impl Settings {
         self.server.validate()?;
         self.database.validate()?;
         self.http.validate()?;
+        self.rate_limit.validate()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         sms::validate(&self.sms, self.profile)?;
         self.web.validate(&self.auth, self.profile)
