@@ -14,8 +14,8 @@ pub mod sms;
 pub mod testing;
 
 pub use db::{
-    DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository, SeaOrmOrderRepository,
-    SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
+    DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
+    SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
 };
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

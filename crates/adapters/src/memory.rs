@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
+use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::notification::{Attempt, Claim, DeliveryReport};
 use orderdesk_domain::ports::{
-    CustomerRepository, DailyTotal, HealthCheck, NotificationRepository, OrderFilter, OrderOverview, OrderReports,
-    OrderRepository,
+    CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository, OrderFilter,
+    OrderOverview, OrderReports, OrderRepository,
 };
 use orderdesk_domain::{
     Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page, PageRequest,
@@ -27,6 +28,7 @@ struct Tables {
     notifications: BTreeMap<Uuid, Notification>,
     attempts: Vec<(Uuid, Attempt)>,
     delivery_reports: Vec<(DateTime<Utc>, DeliveryReport)>,
+    idempotency: BTreeMap<(String, String), IdempotencyRecord>,
 }
 
 /// Customers, orders and their SMS kept in memory; implements every storage port.
@@ -63,22 +65,61 @@ fn newest_first<'a, T: Clone + 'a>(
         .collect()
 }
 
+/// A conditional write's check: the stored version must be the expected one.
+fn check_version(stored: u32, expected: Option<u32>) -> Result<(), RepoError> {
+    if expected.is_some_and(|v| v != stored) { Err(RepoError::VersionMismatch) } else { Ok(()) }
+}
+
+/// A live record for the same caller and key means another request got there first.
+fn check_key(tables: &Tables, record: Option<&IdempotencyRecord>) -> Result<(), RepoError> {
+    let Some(record) = record else { return Ok(()) };
+    let id = (record.request.subject.clone(), record.request.key.as_str().to_owned());
+    match tables.idempotency.get(&id) {
+        Some(live) if live.expires_at > record.created_at => Err(RepoError::KeyTaken),
+        _ => Ok(()),
+    }
+}
+
+fn keep_key(tables: &mut Tables, record: Option<IdempotencyRecord>) {
+    if let Some(record) = record {
+        let id = (record.request.subject.clone(), record.request.key.as_str().to_owned());
+        tables.idempotency.insert(id, record);
+    }
+}
+
+#[async_trait]
+impl IdempotencyRepository for InMemoryStore {
+    async fn find(&self, subject: &str, key: &str, now: DateTime<Utc>) -> Result<Option<IdempotencyRecord>, RepoError> {
+        let tables = self.tables();
+        let record = tables.idempotency.get(&(subject.to_owned(), key.to_owned()));
+        Ok(record.filter(|r| r.expires_at > now).cloned())
+    }
+
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<u64, RepoError> {
+        let mut tables = self.tables();
+        let before = tables.idempotency.len();
+        tables.idempotency.retain(|_, r| r.expires_at > now);
+        Ok((before - tables.idempotency.len()) as u64)
+    }
+}
+
 #[async_trait]
 impl CustomerRepository for InMemoryStore {
-    async fn insert(&self, customer: &Customer) -> Result<(), RepoError> {
+    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError> {
         let mut tables = self.tables();
+        check_key(&tables, record.as_ref())?;
         if code_taken(&tables, customer) || tables.customers.contains_key(&customer.id().as_uuid()) {
             return Err(RepoError::Duplicate);
         }
+        keep_key(&mut tables, record);
         tables.customers.insert(customer.id().as_uuid(), customer.clone());
         Ok(())
     }
 
-    async fn update(&self, customer: &Customer) -> Result<(), RepoError> {
+    async fn update(&self, customer: &Customer, expected_version: Option<u32>) -> Result<(), RepoError> {
         let mut tables = self.tables();
-        if !tables.customers.contains_key(&customer.id().as_uuid()) {
-            return Err(RepoError::NotFound);
-        }
+        let stored = tables.customers.get(&customer.id().as_uuid()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected_version)?;
         if code_taken(&tables, customer) {
             return Err(RepoError::Duplicate);
         }
@@ -86,11 +127,10 @@ impl CustomerRepository for InMemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, id: CustomerId) -> Result<(), RepoError> {
+    async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), RepoError> {
         let mut tables = self.tables();
-        if !tables.customers.contains_key(&id.as_uuid()) {
-            return Err(RepoError::NotFound);
-        }
+        let stored = tables.customers.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected_version)?;
         if tables.orders.values().any(|o| o.customer_id() == id) {
             return Err(RepoError::ForeignKey);
         }
@@ -124,14 +164,21 @@ impl CustomerRepository for InMemoryStore {
 
 #[async_trait]
 impl OrderRepository for InMemoryStore {
-    async fn insert(&self, order: &Order, notifications: &[Notification]) -> Result<(), RepoError> {
+    async fn insert(
+        &self,
+        order: &Order,
+        notifications: &[Notification],
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError> {
         let mut tables = self.tables();
+        check_key(&tables, record.as_ref())?;
         if !tables.customers.contains_key(&order.customer_id().as_uuid()) {
             return Err(RepoError::ForeignKey);
         }
         if tables.orders.contains_key(&order.id().as_uuid()) {
             return Err(RepoError::Duplicate);
         }
+        keep_key(&mut tables, record);
         tables.orders.insert(order.id().as_uuid(), order.clone());
         for notification in notifications {
             tables.notifications.insert(notification.id.as_uuid(), notification.clone());
@@ -139,20 +186,19 @@ impl OrderRepository for InMemoryStore {
         Ok(())
     }
 
-    async fn update(&self, order: &Order) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError> {
         let mut tables = self.tables();
-        match tables.orders.get_mut(&order.id().as_uuid()) {
-            Some(stored) => {
-                *stored = order.clone();
-                Ok(())
-            }
-            None => Err(RepoError::NotFound),
-        }
+        let stored = tables.orders.get_mut(&order.id().as_uuid()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected_version)?;
+        *stored = order.clone();
+        Ok(())
     }
 
-    async fn delete(&self, id: OrderId) -> Result<(), RepoError> {
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError> {
         let mut tables = self.tables();
-        tables.orders.remove(&id.as_uuid()).ok_or(RepoError::NotFound)?;
+        let stored = tables.orders.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected_version)?;
+        tables.orders.remove(&id.as_uuid());
         // As ON DELETE CASCADE in the database.
         tables.notifications.retain(|_, n| n.order_id != id);
         Ok(())

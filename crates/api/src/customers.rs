@@ -1,15 +1,17 @@
 //! `/api/v1/customers`: create, list, get, change, delete, and a customer's orders.
 
 use orderdesk_domain::service::{CustomerChanges, CustomerDraft, OrderListQuery};
-use orderdesk_domain::{CustomerId, PageRequest, Permission};
+use orderdesk_domain::{Customer, CustomerError, CustomerId, PageRequest, Permission};
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use crate::Services;
+use crate::conditional::{self, etag};
 use crate::dto::{CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderListBody, decode_cursor};
+use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
@@ -21,9 +23,34 @@ pub struct CustomersApi;
 
 #[derive(ApiResponse)]
 pub enum CustomerCreated {
-    /// The customer was created.
+    /// The customer was created (or, replaying an `Idempotency-Key`, had been: then
+    /// `Idempotent-Replayed: true` and the first response's body and `Location`).
     #[oai(status = 201)]
-    Created(Json<CustomerBody>, #[oai(header = "Location")] String),
+    Created(
+        Json<CustomerBody>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
+    ),
+}
+
+/// A customer with its version.
+#[derive(ApiResponse)]
+pub enum CustomerRead {
+    /// The customer; `ETag` is its version, for `If-Match`.
+    #[oai(status = 200)]
+    Ok(Json<CustomerBody>, #[oai(header = "ETag")] String),
+    /// Unchanged since the `If-None-Match` version.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+}
+
+/// A changed customer with its new version.
+#[derive(ApiResponse)]
+pub enum CustomerChanged {
+    /// The customer as changed; `ETag` is its new version.
+    #[oai(status = 200)]
+    Ok(Json<CustomerBody>, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -31,6 +58,10 @@ pub enum Deleted {
     /// Deleted.
     #[oai(status = 204)]
     NoContent,
+}
+
+fn location(customer: &Customer) -> String {
+    format!("/api/v1/customers/{}", customer.id())
 }
 
 /// Builds the storage page request from query parameters.
@@ -45,6 +76,12 @@ impl CustomersApi {
     ///
     /// The phone number is validated and stored in E.164; the code must be unused (ignoring case).
     ///
+    /// With an `Idempotency-Key` (1-255 printable ASCII characters, unique per request), a retry
+    /// of the same request by the same caller returns the first response with
+    /// `Idempotent-Replayed: true` and creates nothing; the key with another body is 422
+    /// `idempotency-key-reused`; a retry while the first is unfinished waits for it, or is 409
+    /// `idempotency-key-in-use`. Keys are kept for `idempotency.retention_hours` (24).
+    ///
     /// Requires the `write:customers` permission.
     #[oai(path = "/api/v1/customers", method = "post", operation_id = "createCustomer")]
     async fn create(
@@ -52,15 +89,28 @@ impl CustomersApi {
         services: Data<&Services>,
         auth: BearerAuth,
         body: JsonBody<NewCustomerBody>,
+        /// Makes retries safe: the same key and body give the first response again.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<CustomerCreated, ApiError> {
         let caller = auth.require(Permission::WriteCustomers)?;
+        let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createCustomer", body.bytes())?;
         let body = body.parse()?;
-        let customer = services
-            .customers
-            .create(CustomerDraft { name: body.name, code: body.code, phone: body.phone }, caller.actor())
-            .await?;
-        let location = format!("/api/v1/customers/{}", customer.id());
-        Ok(CustomerCreated::Created(Json(customer.into()), location))
+        let draft = CustomerDraft { name: body.name, code: body.code, phone: body.phone };
+        let respond = |c: &Customer| idempotency::stored_created(location(c), &CustomerBody::from(c.clone()));
+        let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
+        let create = services.customers.create_recorded(draft, caller.actor(), recorder);
+        let key_taken = |e: &CustomerError| matches!(e, CustomerError::KeyTaken);
+        match idempotency::create_once(&services.idempotency, keyed.as_ref(), key_taken, create).await? {
+            Outcome::Created(customer) => {
+                let tag = etag(customer.audit().version);
+                Ok(CustomerCreated::Created(Json(customer.clone().into()), location(&customer), tag, None))
+            }
+            Outcome::Replayed(stored) => {
+                let (body, location) = idempotency::replayed(stored)?;
+                Ok(CustomerCreated::Created(Json(body), location, etag(0), Some("true".into())))
+            }
+        }
     }
 
     /// List customers
@@ -86,6 +136,8 @@ impl CustomersApi {
 
     /// Get a customer
     ///
+    /// `ETag` is the customer's version; with `If-None-Match` naming it, the answer is 304.
+    ///
     /// Requires the `read:customers` permission.
     #[oai(path = "/api/v1/customers/:id", method = "get", operation_id = "getCustomer")]
     async fn get(
@@ -93,14 +145,24 @@ impl CustomersApi {
         services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
-    ) -> Result<Json<CustomerBody>, ApiError> {
+        /// The `ETag` you hold: 304 if the customer is unchanged.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<CustomerRead, ApiError> {
         auth.require(Permission::ReadCustomers)?;
-        Ok(Json(services.customers.get(CustomerId::from_uuid(id.0)).await?.into()))
+        let customer = services.customers.get(CustomerId::from_uuid(id.0)).await?;
+        let version = customer.audit().version;
+        if conditional::if_none_match(if_none_match.0.as_deref(), version) {
+            return Ok(CustomerRead::NotModified(etag(version)));
+        }
+        Ok(CustomerRead::Ok(Json(customer.into()), etag(version)))
     }
 
     /// Change a customer
     ///
-    /// Only the fields present are changed.
+    /// Only the fields present are changed. With `If-Match` (the `ETag` from a GET), the
+    /// change applies only to that version: 412 `precondition-failed` if someone changed it
+    /// since. Without `If-Match` the last write wins.
     ///
     /// Requires the `write:customers` permission.
     #[oai(path = "/api/v1/customers/:id", method = "patch", operation_id = "updateCustomer")]
@@ -110,22 +172,39 @@ impl CustomersApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: JsonBody<CustomerChangesBody>,
-    ) -> Result<Json<CustomerBody>, ApiError> {
+        /// The `ETag` the change is based on, or `*`.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<CustomerChanged, ApiError> {
         let caller = auth.require(Permission::WriteCustomers)?;
+        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         let body = body.parse()?;
         let changes = CustomerChanges { name: body.name, code: body.code, phone: body.phone };
-        Ok(Json(services.customers.update(CustomerId::from_uuid(id.0), changes, caller.actor()).await?.into()))
+        let customer =
+            services.customers.update(CustomerId::from_uuid(id.0), changes, caller.actor(), expected).await?;
+        let tag = etag(customer.audit().version);
+        Ok(CustomerChanged::Ok(Json(customer.into()), tag))
     }
 
     /// Delete a customer
     ///
-    /// Refused with 409 while the customer has orders, so no order is lost.
+    /// Refused with 409 while the customer has orders, so no order is lost. With `If-Match`,
+    /// only that version is deleted (412 otherwise).
     ///
     /// Requires the `write:customers` permission.
     #[oai(path = "/api/v1/customers/:id", method = "delete", operation_id = "deleteCustomer")]
-    async fn delete(&self, services: Data<&Services>, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+    async fn delete(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// The `ETag` of the version to delete, or `*`.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<Deleted, ApiError> {
         auth.require(Permission::WriteCustomers)?;
-        services.customers.delete(CustomerId::from_uuid(id.0)).await?;
+        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
+        services.customers.delete(CustomerId::from_uuid(id.0), expected).await?;
         Ok(Deleted::NoContent)
     }
 

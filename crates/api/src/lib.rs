@@ -5,9 +5,11 @@
 //! adapters; the server injects concrete ports through [`Services`].
 
 pub mod body;
+pub mod conditional;
 mod customers;
 pub mod dto;
 mod health;
+pub mod idempotency;
 pub mod json;
 pub mod middleware;
 mod orders;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::ports::{HealthCheck, OrderReports};
-use orderdesk_domain::service::{CustomerService, NotificationService, OrderService};
+use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService};
 use poem::middleware::CatchPanic;
 use poem::web::{Html, Path};
 use poem::{Endpoint, EndpointExt, Route, handler};
@@ -42,6 +44,8 @@ pub struct Services {
     pub notifications: NotificationService,
     /// Read models for the dashboard.
     pub reports: Arc<dyn OrderReports>,
+    /// Stored responses of keyed creates (`Idempotency-Key`).
+    pub idempotency: IdempotencyService,
     pub health: Arc<dyn HealthCheck>,
     /// Checks every `/api/v1` call's bearer token.
     pub tokens: Arc<dyn TokenVerifier>,

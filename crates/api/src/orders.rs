@@ -2,16 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery};
-use orderdesk_domain::{CustomerId, NotificationId, OrderId, Permission};
+use orderdesk_domain::{CustomerId, NotificationId, Order, OrderError, OrderId, Permission};
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use crate::Services;
+use crate::conditional::{self, etag};
 use crate::customers::{Deleted, page_request};
 use crate::dto::{NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody, OrderListBody};
+use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
@@ -23,9 +25,38 @@ pub struct OrdersApi;
 
 #[derive(ApiResponse)]
 pub enum OrderCreated {
-    /// The order was created.
+    /// The order was created (or, replaying an `Idempotency-Key`, had been: then
+    /// `Idempotent-Replayed: true` and the first response's body and `Location`).
     #[oai(status = 201)]
-    Created(Json<OrderBody>, #[oai(header = "Location")] String),
+    Created(
+        Json<OrderBody>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
+    ),
+}
+
+/// An order with its version.
+#[derive(ApiResponse)]
+pub enum OrderRead {
+    /// The order; `ETag` is its version, for `If-Match`.
+    #[oai(status = 200)]
+    Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
+    /// Unchanged since the `If-None-Match` version.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+}
+
+/// A changed order with its new version.
+#[derive(ApiResponse)]
+pub enum OrderChanged {
+    /// The order as changed; `ETag` is its new version.
+    #[oai(status = 200)]
+    Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
+}
+
+fn location(order: &Order) -> String {
+    format!("/api/v1/orders/{}", order.id())
 }
 
 #[OpenApi(tag = "ApiTags::Orders")]
@@ -33,7 +64,14 @@ impl OrdersApi {
     /// Create an order
     ///
     /// `amount` is a decimal string with at most the currency's minor digits.
-    /// An unknown `customer_id` is a 422 on that field.
+    /// An unknown `customer_id` is a 422 on that field. The customer is texted once the order
+    /// is stored.
+    ///
+    /// With an `Idempotency-Key` (1-255 printable ASCII characters, unique per request), a retry
+    /// of the same request by the same caller returns the first response with
+    /// `Idempotent-Replayed: true`, creates no order and sends no SMS; the key with another
+    /// body is 422 `idempotency-key-reused`; a retry while the first is unfinished waits for
+    /// it, or is 409 `idempotency-key-in-use`. Keys are kept for `idempotency.retention_hours` (24).
     ///
     /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders", method = "post", operation_id = "createOrder")]
@@ -42,8 +80,12 @@ impl OrdersApi {
         services: Data<&Services>,
         auth: BearerAuth,
         body: JsonBody<NewOrderBody>,
+        /// Makes retries safe: the same key and body give the first response again.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<OrderCreated, ApiError> {
         let caller = auth.require(Permission::WriteOrders)?;
+        let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createOrder", body.bytes())?;
         let body = body.parse()?;
         let draft = OrderDraft {
             customer_id: CustomerId::from_uuid(body.customer_id),
@@ -52,9 +94,20 @@ impl OrdersApi {
             currency: body.currency,
             ordered_at: body.ordered_at,
         };
-        let order = services.orders.create(draft, caller.actor()).await?;
-        let location = format!("/api/v1/orders/{}", order.id());
-        Ok(OrderCreated::Created(Json(order.into()), location))
+        let respond = |o: &Order| idempotency::stored_created(location(o), &OrderBody::from(o.clone()));
+        let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
+        let create = services.orders.create_recorded(draft, caller.actor(), recorder);
+        let key_taken = |e: &OrderError| matches!(e, OrderError::KeyTaken);
+        match idempotency::create_once(&services.idempotency, keyed.as_ref(), key_taken, create).await? {
+            Outcome::Created(order) => {
+                let tag = etag(order.audit().version);
+                Ok(OrderCreated::Created(Json(order.clone().into()), location(&order), tag, None))
+            }
+            Outcome::Replayed(stored) => {
+                let (body, location) = idempotency::replayed(stored)?;
+                Ok(OrderCreated::Created(Json(body), location, etag(0), Some("true".into())))
+            }
+        }
     }
 
     /// List orders
@@ -94,6 +147,8 @@ impl OrdersApi {
 
     /// Get an order
     ///
+    /// `ETag` is the order's version; with `If-None-Match` naming it, the answer is 304.
+    ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "get", operation_id = "getOrder")]
     async fn get(
@@ -101,14 +156,24 @@ impl OrdersApi {
         services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
-    ) -> Result<Json<OrderBody>, ApiError> {
+        /// The `ETag` you hold: 304 if the order is unchanged.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<OrderRead, ApiError> {
         auth.require(Permission::ReadOrders)?;
-        Ok(Json(services.orders.get(OrderId::from_uuid(id.0)).await?.into()))
+        let order = services.orders.get(OrderId::from_uuid(id.0)).await?;
+        let version = order.audit().version;
+        if conditional::if_none_match(if_none_match.0.as_deref(), version) {
+            return Ok(OrderRead::NotModified(etag(version)));
+        }
+        Ok(OrderRead::Ok(Json(order.into()), etag(version)))
     }
 
     /// Change an order
     ///
-    /// Only the fields present are changed.
+    /// Only the fields present are changed. With `If-Match` (the `ETag` from a GET), the
+    /// change applies only to that version: 412 `precondition-failed` if someone changed it
+    /// since. Without `If-Match` the last write wins.
     ///
     /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "patch", operation_id = "updateOrder")]
@@ -118,8 +183,12 @@ impl OrdersApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: JsonBody<OrderChangesBody>,
-    ) -> Result<Json<OrderBody>, ApiError> {
+        /// The `ETag` the change is based on, or `*`.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<OrderChanged, ApiError> {
         let caller = auth.require(Permission::WriteOrders)?;
+        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         let body = body.parse()?;
         let changes = OrderChanges {
             item: body.item,
@@ -127,16 +196,29 @@ impl OrdersApi {
             currency: body.currency,
             ordered_at: body.ordered_at,
         };
-        Ok(Json(services.orders.update(OrderId::from_uuid(id.0), changes, caller.actor()).await?.into()))
+        let order = services.orders.update(OrderId::from_uuid(id.0), changes, caller.actor(), expected).await?;
+        let tag = etag(order.audit().version);
+        Ok(OrderChanged::Ok(Json(order.into()), tag))
     }
 
     /// Delete an order
     ///
+    /// With `If-Match`, only that version is deleted (412 otherwise).
+    ///
     /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "delete", operation_id = "deleteOrder")]
-    async fn delete(&self, services: Data<&Services>, auth: BearerAuth, id: Path<Uuid>) -> Result<Deleted, ApiError> {
+    async fn delete(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// The `ETag` of the version to delete, or `*`.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<Deleted, ApiError> {
         auth.require(Permission::WriteOrders)?;
-        services.orders.delete(OrderId::from_uuid(id.0)).await?;
+        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
+        services.orders.delete(OrderId::from_uuid(id.0), expected).await?;
         Ok(Deleted::NoContent)
     }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use orderdesk_domain::service::NotificationError;
+use orderdesk_domain::service::{IdempotencyError, NotificationError};
 use orderdesk_domain::{CustomerError, OrderError, Permission, RepoError, TokenRejection, ValidationErrors};
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
@@ -61,6 +61,12 @@ problem_kinds! {
         "A customer with orders cannot be deleted, so no order is lost. Delete or keep the orders first.";
     NotificationNotRetryable: "notification-not-retryable", CONFLICT, "Notification cannot be retried",
         "Only failed or undelivered SMS can be re-queued; this one is pending, being sent, sent or delivered.";
+    IdempotencyKeyInUse: "idempotency-key-in-use", CONFLICT, "Idempotency key in use",
+        "A request with this Idempotency-Key has not finished (or failed without storing a response). Retry the same request shortly.";
+    PreconditionFailed: "precondition-failed", PRECONDITION_FAILED, "Precondition failed",
+        "The resource changed since the version named in If-Match. GET it again (its ETag), reapply your change and retry.";
+    IdempotencyKeyReused: "idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency key reused",
+        "This Idempotency-Key was already used for a different request (another body or operation). Use a new key for a new request.";
     PayloadTooLarge: "payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large",
         "The request body is over the server's limit (`http.max_body_bytes`, 64 KiB unless configured); `detail` names the limit.";
     UnsupportedMediaType: "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type",
@@ -193,6 +199,9 @@ pub enum ApiError {
     /// The request conflicts with stored data (duplicate code, customer with orders).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Box<Problem>>),
+    /// `If-Match` names a version that is no longer current.
+    #[oai(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Json<Box<Problem>>),
     /// The body is over the size limit (`http.max_body_bytes`).
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Box<Problem>>),
@@ -237,6 +246,7 @@ impl ApiError {
             405 => Self::MethodNotAllowed(body),
             408 => Self::RequestTimeout(body),
             409 => Self::Conflict(body),
+            412 => Self::PreconditionFailed(body),
             413 => Self::PayloadTooLarge(body),
             415 => Self::UnsupportedMediaType(body),
             422 => Self::Unprocessable(body),
@@ -261,6 +271,7 @@ impl ApiError {
             | Self::MethodNotAllowed(p)
             | Self::RequestTimeout(p)
             | Self::Conflict(p)
+            | Self::PreconditionFailed(p)
             | Self::PayloadTooLarge(p)
             | Self::UnsupportedMediaType(p)
             | Self::Unprocessable(p)
@@ -340,6 +351,8 @@ impl From<CustomerError> for ApiError {
             CustomerError::NotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
             CustomerError::DuplicateCode(_) => Self::new(ProblemType::DuplicateCode, error.to_string()),
             CustomerError::HasOrders(_) => Self::new(ProblemType::CustomerHasOrders, error.to_string()),
+            CustomerError::PreconditionFailed(_) => Self::new(ProblemType::PreconditionFailed, error.to_string()),
+            CustomerError::KeyTaken => Self::new(ProblemType::IdempotencyKeyInUse, error.to_string()),
             CustomerError::Storage(e) => Self::storage(e),
         }
     }
@@ -352,7 +365,18 @@ impl From<OrderError> for ApiError {
             OrderError::NotFound(_) | OrderError::CustomerNotFound(_) => {
                 Self::new(ProblemType::NotFound, error.to_string())
             }
+            OrderError::PreconditionFailed(_) => Self::new(ProblemType::PreconditionFailed, error.to_string()),
+            OrderError::KeyTaken => Self::new(ProblemType::IdempotencyKeyInUse, error.to_string()),
             OrderError::Storage(e) => Self::storage(e),
+        }
+    }
+}
+
+impl From<IdempotencyError> for ApiError {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            IdempotencyError::Reused(e) => Self::new(ProblemType::IdempotencyKeyReused, e.to_string()),
+            IdempotencyError::Storage(e) => Self::storage(e),
         }
     }
 }

@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
+use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::notification::MessageTemplate;
 use orderdesk_domain::ports::{CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock};
 use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox};
@@ -21,6 +22,25 @@ struct Store {
     customers: Mutex<Vec<Customer>>,
     orders: Mutex<Vec<Order>>,
     outbox: Mutex<Vec<Notification>>,
+    keys: Mutex<Vec<IdempotencyRecord>>,
+}
+
+impl Store {
+    /// Keeps a request's idempotency record; a key stored already means a retry got there first.
+    fn keep(&self, record: Option<IdempotencyRecord>) -> Result<(), RepoError> {
+        let Some(record) = record else { return Ok(()) };
+        let mut keys = locked(&self.keys);
+        if keys.iter().any(|k| k.request.subject == record.request.subject && k.request.key == record.request.key) {
+            return Err(RepoError::KeyTaken);
+        }
+        keys.push(record);
+        Ok(())
+    }
+}
+
+/// A conditional write's check: the stored version must be the expected one.
+fn check_version(stored: u32, expected: Option<u32>) -> Result<(), RepoError> {
+    if expected.is_some_and(|v| v != stored) { Err(RepoError::VersionMismatch) } else { Ok(()) }
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -29,22 +49,27 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[async_trait]
 impl CustomerRepository for Store {
-    async fn insert(&self, customer: &Customer) -> Result<(), RepoError> {
+    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         if customers.iter().any(|c| c.code().key() == customer.code().key()) {
             return Err(RepoError::Duplicate);
         }
+        self.keep(record)?;
         customers.push(customer.clone());
         Ok(())
     }
-    async fn update(&self, customer: &Customer) -> Result<(), RepoError> {
+    async fn update(&self, customer: &Customer, expected: Option<u32>) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         let stored = customers.iter_mut().find(|c| c.id() == customer.id()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected)?;
         *stored = customer.clone();
         Ok(())
     }
-    async fn delete(&self, id: CustomerId) -> Result<(), RepoError> {
-        locked(&self.customers).retain(|c| c.id() != id);
+    async fn delete(&self, id: CustomerId, expected: Option<u32>) -> Result<(), RepoError> {
+        let mut customers = locked(&self.customers);
+        let stored = customers.iter().find(|c| c.id() == id).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected)?;
+        customers.retain(|c| c.id() != id);
         Ok(())
     }
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
@@ -62,22 +87,32 @@ impl CustomerRepository for Store {
 
 #[async_trait]
 impl OrderRepository for Store {
-    async fn insert(&self, order: &Order, notifications: &[Notification]) -> Result<(), RepoError> {
+    async fn insert(
+        &self,
+        order: &Order,
+        notifications: &[Notification],
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError> {
         if !locked(&self.customers).iter().any(|c| c.id() == order.customer_id()) {
             return Err(RepoError::ForeignKey);
         }
+        self.keep(record)?;
         locked(&self.orders).push(order.clone());
         locked(&self.outbox).extend_from_slice(notifications);
         Ok(())
     }
-    async fn update(&self, order: &Order) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected: Option<u32>) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
         let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected)?;
         *stored = order.clone();
         Ok(())
     }
-    async fn delete(&self, id: OrderId) -> Result<(), RepoError> {
-        locked(&self.orders).retain(|o| o.id() != id);
+    async fn delete(&self, id: OrderId, expected: Option<u32>) -> Result<(), RepoError> {
+        let mut orders = locked(&self.orders);
+        let stored = orders.iter().find(|o| o.id() == id).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, expected)?;
+        orders.retain(|o| o.id() != id);
         Ok(())
     }
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::Actor;
 
-/// Creation and last-change stamps. The actors are token subjects; rows written before
+/// Creation and last-change stamps, and the version. The actors are token subjects; rows written before
 /// authentication existed have none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditTrail {
@@ -16,6 +16,9 @@ pub struct AuditTrail {
     pub updated_at: DateTime<Utc>,
     /// The token subject that last changed it; `None` for rows older than authentication.
     pub updated_by: Option<String>,
+    /// Counts the changes (0 when created): the record's strong `ETag`, and what a
+    /// conditional write (`If-Match`) compares.
+    pub version: u32,
 }
 
 impl AuditTrail {
@@ -26,6 +29,7 @@ impl AuditTrail {
             created_by: Some(actor.as_str().to_owned()),
             updated_at: now,
             updated_by: Some(actor.as_str().to_owned()),
+            version: 0,
         }
     }
 
@@ -33,5 +37,6 @@ impl AuditTrail {
     pub fn touch(&mut self, now: DateTime<Utc>, actor: &Actor) {
         self.updated_at = now;
         self.updated_by = Some(actor.as_str().to_owned());
+        self.version = self.version.wrapping_add(1);
     }
 }

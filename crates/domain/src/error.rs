@@ -132,6 +132,12 @@ pub enum RepoError {
     /// A unique index refused the write (for customers: the code).
     #[error("unique constraint violated")]
     Duplicate,
+    /// The request's `Idempotency-Key` is already stored (a concurrent or earlier request).
+    #[error("idempotency key already used")]
+    KeyTaken,
+    /// The stored row is not at the version the write was decided from.
+    #[error("the stored version has changed")]
+    VersionMismatch,
     /// A foreign key refused the write: a referenced row is missing, or dependants still exist.
     #[error("foreign key constraint violated")]
     ForeignKey,
@@ -155,6 +161,12 @@ pub enum CustomerError {
     /// Another customer already has this code (ignoring case).
     #[error("a customer with code {0:?} already exists")]
     DuplicateCode(String),
+    /// `If-Match` named another version than the stored one.
+    #[error("customer {0} has changed since the version given")]
+    PreconditionFailed(CustomerId),
+    /// A request with the same `Idempotency-Key` was stored first (a concurrent retry).
+    #[error("the idempotency key was taken by a concurrent request")]
+    KeyTaken,
     /// The customer cannot be deleted while orders refer to it.
     #[error("customer {0} still has orders")]
     HasOrders(CustomerId),
@@ -172,6 +184,12 @@ pub enum OrderError {
     /// No order has this id.
     #[error("order {0} not found")]
     NotFound(OrderId),
+    /// `If-Match` named another version than the stored one.
+    #[error("order {0} has changed since the version given")]
+    PreconditionFailed(OrderId),
+    /// A request with the same `Idempotency-Key` was stored first (a concurrent retry).
+    #[error("the idempotency key was taken by a concurrent request")]
+    KeyTaken,
     /// The customer to list orders for does not exist.
     #[error("customer {0} not found")]
     CustomerNotFound(CustomerId),

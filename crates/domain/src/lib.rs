@@ -24,6 +24,7 @@ pub mod audit;
 pub mod auth;
 pub mod customer;
 pub mod error;
+pub mod idempotency;
 pub mod money;
 pub mod notification;
 pub mod order;

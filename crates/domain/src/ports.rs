@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::error::RepoError;
+use crate::idempotency::IdempotencyRecord;
 use crate::notification::{Attempt, Claim, DeliveryReport, SmsError, SmsReceipt};
 use crate::{
     Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page,
@@ -14,23 +15,28 @@ use crate::{
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CustomerRepository: Send + Sync {
-    /// Stores a new customer.
+    /// Stores a new customer and, in the same transaction, the idempotency record of the
+    /// request that created it (written first, so a concurrent retry waits for this one).
     ///
     /// # Errors
-    /// [`RepoError::Duplicate`] when the code (ignoring case) is taken, or a storage failure.
-    async fn insert(&self, customer: &Customer) -> Result<(), RepoError>;
+    /// [`RepoError::KeyTaken`] when the record's key is stored already, [`RepoError::Duplicate`]
+    /// when the code (ignoring case) is taken, or a storage failure.
+    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError>;
 
-    /// Replaces a stored customer's fields.
+    /// Replaces a stored customer's fields; with `expected_version`, only if the stored
+    /// customer is still at that version.
     ///
     /// # Errors
-    /// [`RepoError::NotFound`], [`RepoError::Duplicate`] for a taken code, or a storage failure.
-    async fn update(&self, customer: &Customer) -> Result<(), RepoError>;
+    /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::Duplicate`] for a
+    /// taken code, or a storage failure.
+    async fn update(&self, customer: &Customer, expected_version: Option<u32>) -> Result<(), RepoError>;
 
-    /// Deletes a customer.
+    /// Deletes a customer; with `expected_version`, only if it is still at that version.
     ///
     /// # Errors
-    /// [`RepoError::NotFound`], [`RepoError::ForeignKey`] while orders refer to it, or a storage failure.
-    async fn delete(&self, id: CustomerId) -> Result<(), RepoError>;
+    /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::ForeignKey`] while
+    /// orders refer to it, or a storage failure.
+    async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), RepoError>;
 
     /// Finds a customer by id.
     ///
@@ -66,23 +72,32 @@ pub struct OrderFilter {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
-    /// Stores a new order and, in the same transaction, its SMS notifications: all or nothing.
+    /// Stores a new order and, in the same transaction, its SMS notifications and the
+    /// idempotency record of the request that created it: all or nothing. The record is
+    /// written first, so a concurrent retry with the same key waits for this one.
     ///
     /// # Errors
+    /// [`RepoError::KeyTaken`] when the record's key is stored already,
     /// [`RepoError::ForeignKey`] when its customer does not exist, or a storage failure.
-    async fn insert(&self, order: &Order, notifications: &[Notification]) -> Result<(), RepoError>;
+    async fn insert(
+        &self,
+        order: &Order,
+        notifications: &[Notification],
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError>;
 
-    /// Replaces a stored order's fields.
+    /// Replaces a stored order's fields; with `expected_version`, only if the stored order is
+    /// still at that version.
     ///
     /// # Errors
-    /// [`RepoError::NotFound`], or a storage failure.
-    async fn update(&self, order: &Order) -> Result<(), RepoError>;
+    /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], or a storage failure.
+    async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError>;
 
-    /// Deletes an order.
+    /// Deletes an order; with `expected_version`, only if it is still at that version.
     ///
     /// # Errors
-    /// [`RepoError::NotFound`], or a storage failure.
-    async fn delete(&self, id: OrderId) -> Result<(), RepoError>;
+    /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], or a storage failure.
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError>;
 
     /// Finds an order by id.
     ///
@@ -199,6 +214,24 @@ pub trait OrderReports: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn daily_totals(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DailyTotal>, RepoError>;
+}
+
+/// Stored responses of requests sent with an `Idempotency-Key` (written by the repositories
+/// that create, in the same transaction).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyRepository: Send + Sync {
+    /// The record for `subject`'s `key`, unless it expired by `now`.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find(&self, subject: &str, key: &str, now: DateTime<Utc>) -> Result<Option<IdempotencyRecord>, RepoError>;
+
+    /// Deletes the records expired by `now`; returns how many.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<u64, RepoError>;
 }
 
 /// Sends one SMS.

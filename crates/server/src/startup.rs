@@ -12,8 +12,8 @@ use orderdesk_adapters::sms::{
     AfricasTalkingSmsGateway, LogSmsGateway, SmsProvider, TokioOutboxSignal, run_dispatcher,
 };
 use orderdesk_adapters::{
-    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmNotificationRepository,
-    SeaOrmOrderRepository, SqlOrderReports, connect, migrate,
+    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
+    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate,
 };
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
@@ -22,7 +22,7 @@ use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::notification::RetryPolicy;
 use orderdesk_domain::ports::SmsGateway;
 use orderdesk_domain::ports::SystemClock;
-use orderdesk_domain::service::{CustomerService, OrderService};
+use orderdesk_domain::service::{CustomerService, IdempotencyService, OrderService};
 use orderdesk_domain::service::{NotificationDispatcher, NotificationService, SmsOutbox};
 use orderdesk_signin::OidcClient;
 use poem::endpoint::BoxEndpoint;
@@ -42,6 +42,7 @@ pub struct Application {
     shutdown_timeout: Duration,
     stop_dispatcher: watch::Sender<bool>,
     dispatcher: Option<JoinHandle<()>>,
+    sweeper: JoinHandle<()>,
 }
 
 /// The SMS side: the order service's outbox, and the dispatcher to start.
@@ -232,11 +233,30 @@ fn services(
     Ok(Services {
         customers: CustomerService::new(customers, clock.clone(), defaults.phone_region),
         orders: order_service,
-        notifications: NotificationService::new(notifications, orders, clock, Arc::new(sms.signal.clone())),
+        notifications: NotificationService::new(notifications, orders, clock.clone(), Arc::new(sms.signal.clone())),
         reports: Arc::new(SqlOrderReports::new(db.clone())),
+        idempotency: IdempotencyService::new(
+            Arc::new(SeaOrmIdempotencyRepository::new(db.clone())),
+            clock.clone(),
+            settings.idempotency.retention(),
+        ),
         health: Arc::new(SeaOrmHealthCheck::new(db.clone())),
         tokens,
     })
+}
+
+/// Deletes expired idempotency keys now and every ten minutes (lookups already ignore them;
+/// this keeps the table small).
+async fn sweep_idempotency_keys(keys: IdempotencyService) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match keys.sweep().await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "expired idempotency keys deleted"),
+            Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot sweep idempotency keys"),
+        }
+    }
 }
 
 /// Starts the outbox dispatcher unless it is turned off or SMS is disabled.
@@ -307,7 +327,9 @@ impl Application {
         let options =
             HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web, rate_limit };
         let limits = settings.server.connection_limits();
-        let endpoint = app(services(&db, settings, tokens, &sms)?, options);
+        let services = services(&db, settings, tokens, &sms)?;
+        let sweeper = tokio::spawn(sweep_idempotency_keys(services.idempotency.clone()));
+        let endpoint = app(services, options);
         let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();
         let (stop_dispatcher, stop) = watch::channel(false);
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);
@@ -318,6 +340,7 @@ impl Application {
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
             stop_dispatcher,
             dispatcher,
+            sweeper,
         })
     }
 
@@ -334,6 +357,7 @@ impl Application {
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.endpoint, shutdown, Some(self.shutdown_timeout))
             .await;
+        self.sweeper.abort();
         let _ = self.stop_dispatcher.send(true);
         if let Some(dispatcher) = self.dispatcher {
             let _ = tokio::time::timeout(self.shutdown_timeout, dispatcher).await;

@@ -1,6 +1,7 @@
 //! [`CustomerRepository`] on sea-orm.
 
 use async_trait::async_trait;
+use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::ports::CustomerRepository;
 use orderdesk_domain::{
     Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError,
@@ -8,10 +9,12 @@ use orderdesk_domain::{
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use super::entity::customers::{self, Column, Entity};
-use super::error::{audit, corrupt, repo_error};
+use super::error::{audit, corrupt, repo_error, stored_version};
+use super::idempotency::insert_record;
 
 /// Customers in the `customers` table.
 #[derive(Debug, Clone)]
@@ -36,6 +39,7 @@ fn to_row(customer: &Customer) -> customers::ActiveModel {
         updated_at: Set(customer.updated_at()),
         created_by: Set(customer.audit().created_by.clone()),
         updated_by: Set(customer.audit().updated_by.clone()),
+        version: Set(i32::from_ne_bytes(customer.audit().version.to_ne_bytes())),
     }
 }
 
@@ -49,38 +53,61 @@ fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
         name,
         code,
         phone,
-        audit(row.created_at, row.created_by, row.updated_at, row.updated_by),
+        audit(row.created_at, row.created_by, row.updated_at, row.updated_by, row.version),
     ))
+}
+
+impl SeaOrmCustomerRepository {
+    /// After a conditional write changed nothing: the row is gone, or at another version.
+    async fn why_unchanged(&self, id: CustomerId) -> RepoError {
+        match Entity::find_by_id(id.as_uuid()).one(&self.db).await {
+            Ok(Some(_)) => RepoError::VersionMismatch,
+            Ok(None) => RepoError::NotFound,
+            Err(e) => repo_error(e),
+        }
+    }
 }
 
 #[async_trait]
 impl CustomerRepository for SeaOrmCustomerRepository {
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
-    async fn insert(&self, customer: &Customer) -> Result<(), RepoError> {
-        Entity::insert(to_row(customer)).exec_without_returning(&self.db).await.map_err(repo_error)?;
-        Ok(())
+    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError> {
+        let Some(record) = record else {
+            Entity::insert(to_row(customer)).exec_without_returning(&self.db).await.map_err(repo_error)?;
+            return Ok(());
+        };
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        insert_record(&txn, &record).await?;
+        Entity::insert(to_row(customer)).exec_without_returning(&txn).await.map_err(repo_error)?;
+        txn.commit().await.map_err(repo_error)
     }
 
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
-    async fn update(&self, customer: &Customer) -> Result<(), RepoError> {
-        let result = Entity::update_many()
+    async fn update(&self, customer: &Customer, expected_version: Option<u32>) -> Result<(), RepoError> {
+        let mut update = Entity::update_many()
             .col_expr(Column::Name, Expr::value(customer.name().as_str()))
             .col_expr(Column::Code, Expr::value(customer.code().as_str()))
             .col_expr(Column::CodeKey, Expr::value(customer.code().key()))
             .col_expr(Column::Phone, Expr::value(customer.phone().as_str()))
             .col_expr(Column::UpdatedAt, Expr::value(customer.updated_at()))
             .col_expr(Column::UpdatedBy, Expr::value(customer.audit().updated_by.clone()))
-            .filter(Column::Id.eq(customer.id().as_uuid()))
-            .exec(&self.db)
-            .await
-            .map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
+            .col_expr(Column::Version, Expr::value(stored_version(customer.audit().version)))
+            .filter(Column::Id.eq(customer.id().as_uuid()));
+        if let Some(expected) = expected_version {
+            update = update.filter(Column::Version.eq(stored_version(expected)));
+        }
+        let result = update.exec(&self.db).await.map_err(repo_error)?;
+        if result.rows_affected == 0 { Err(self.why_unchanged(customer.id()).await) } else { Ok(()) }
     }
 
     #[tracing::instrument(skip(self))]
-    async fn delete(&self, id: CustomerId) -> Result<(), RepoError> {
-        let result = Entity::delete_by_id(id.as_uuid()).exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
+    async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), RepoError> {
+        let mut delete = Entity::delete_many().filter(Column::Id.eq(id.as_uuid()));
+        if let Some(expected) = expected_version {
+            delete = delete.filter(Column::Version.eq(stored_version(expected)));
+        }
+        let result = delete.exec(&self.db).await.map_err(repo_error)?;
+        if result.rows_affected == 0 { Err(self.why_unchanged(id).await) } else { Ok(()) }
     }
 
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {

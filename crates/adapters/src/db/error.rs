@@ -65,6 +65,13 @@ pub(crate) fn audit(
     created_by: Option<String>,
     updated_at: chrono::DateTime<chrono::Utc>,
     updated_by: Option<String>,
+    version: i32,
 ) -> orderdesk_domain::AuditTrail {
-    orderdesk_domain::AuditTrail { created_at, created_by, updated_at, updated_by }
+    let version = u32::from_ne_bytes(version.to_ne_bytes());
+    orderdesk_domain::AuditTrail { created_at, created_by, updated_at, updated_by, version }
+}
+
+/// A version as stored in an `INTEGER` column (the same bits).
+pub(crate) fn stored_version(version: u32) -> i32 {
+    i32::from_ne_bytes(version.to_ne_bytes())
 }

@@ -3,6 +3,7 @@
 mod customers;
 mod entity;
 mod error;
+mod idempotency;
 mod notifications;
 mod orders;
 mod reports;
@@ -20,6 +21,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 
 pub use customers::SeaOrmCustomerRepository;
+pub use idempotency::SeaOrmIdempotencyRepository;
 pub use notifications::SeaOrmNotificationRepository;
 pub use orders::SeaOrmOrderRepository;
 pub use reports::SqlOrderReports;

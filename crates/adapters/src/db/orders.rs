@@ -1,6 +1,7 @@
 //! [`OrderRepository`] on sea-orm.
 
 use async_trait::async_trait;
+use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::ports::{OrderFilter, OrderRepository};
 use orderdesk_domain::{
     Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, Page, PageRequest, RepoError,
@@ -12,7 +13,8 @@ use sea_orm::{
 };
 
 use super::entity::orders::{self, Column, Entity};
-use super::error::{audit, corrupt, repo_error};
+use super::error::{audit, corrupt, repo_error, stored_version};
+use super::idempotency::insert_record;
 
 /// Orders in the `orders` table; amounts as integer minor units plus currency code.
 #[derive(Debug, Clone)]
@@ -38,6 +40,7 @@ fn to_row(order: &Order) -> orders::ActiveModel {
         updated_at: Set(order.updated_at()),
         created_by: Set(order.audit().created_by.clone()),
         updated_by: Set(order.audit().updated_by.clone()),
+        version: Set(stored_version(order.audit().version)),
     }
 }
 
@@ -51,41 +54,67 @@ pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
         item,
         amount,
         row.ordered_at,
-        audit(row.created_at, row.created_by, row.updated_at, row.updated_by),
+        audit(row.created_at, row.created_by, row.updated_at, row.updated_by, row.version),
     ))
+}
+
+impl SeaOrmOrderRepository {
+    /// After a conditional write changed nothing: the row is gone, or at another version.
+    async fn why_unchanged(&self, id: OrderId) -> RepoError {
+        match Entity::find_by_id(id.as_uuid()).one(&self.db).await {
+            Ok(Some(_)) => RepoError::VersionMismatch,
+            Ok(None) => RepoError::NotFound,
+            Err(e) => repo_error(e),
+        }
+    }
 }
 
 #[async_trait]
 impl OrderRepository for SeaOrmOrderRepository {
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
-    async fn insert(&self, order: &Order, notifications: &[Notification]) -> Result<(), RepoError> {
-        // One transaction: an order is never stored without its SMS, nor an SMS without its order.
+    async fn insert(
+        &self,
+        order: &Order,
+        notifications: &[Notification],
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError> {
+        // One transaction: an order is never stored without its SMS, nor an SMS without its
+        // order, nor either without the idempotency record of the request that created them.
         let txn = self.db.begin().await.map_err(repo_error)?;
+        if let Some(record) = &record {
+            insert_record(&txn, record).await?;
+        }
         Entity::insert(to_row(order)).exec_without_returning(&txn).await.map_err(repo_error)?;
         super::notifications::insert_all(&txn, notifications).await?;
         txn.commit().await.map_err(repo_error)
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
-    async fn update(&self, order: &Order) -> Result<(), RepoError> {
-        let result = Entity::update_many()
+    async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError> {
+        let mut update = Entity::update_many()
             .col_expr(Column::Item, Expr::value(order.item().as_str()))
             .col_expr(Column::AmountMinor, Expr::value(order.amount().minor_units()))
             .col_expr(Column::Currency, Expr::value(order.amount().currency().code()))
             .col_expr(Column::OrderedAt, Expr::value(order.ordered_at()))
             .col_expr(Column::UpdatedAt, Expr::value(order.updated_at()))
             .col_expr(Column::UpdatedBy, Expr::value(order.audit().updated_by.clone()))
-            .filter(Column::Id.eq(order.id().as_uuid()))
-            .exec(&self.db)
-            .await
-            .map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
+            .col_expr(Column::Version, Expr::value(stored_version(order.audit().version)))
+            .filter(Column::Id.eq(order.id().as_uuid()));
+        if let Some(expected) = expected_version {
+            update = update.filter(Column::Version.eq(stored_version(expected)));
+        }
+        let result = update.exec(&self.db).await.map_err(repo_error)?;
+        if result.rows_affected == 0 { Err(self.why_unchanged(order.id()).await) } else { Ok(()) }
     }
 
     #[tracing::instrument(skip(self))]
-    async fn delete(&self, id: OrderId) -> Result<(), RepoError> {
-        let result = Entity::delete_by_id(id.as_uuid()).exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(RepoError::NotFound) } else { Ok(()) }
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError> {
+        let mut delete = Entity::delete_many().filter(Column::Id.eq(id.as_uuid()));
+        if let Some(expected) = expected_version {
+            delete = delete.filter(Column::Version.eq(stored_version(expected)));
+        }
+        let result = delete.exec(&self.db).await.map_err(repo_error)?;
+        if result.rows_affected == 0 { Err(self.why_unchanged(id).await) } else { Ok(()) }
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {

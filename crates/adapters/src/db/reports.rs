@@ -41,6 +41,7 @@ struct OverviewRow {
     updated_at: DateTime<Utc>,
     created_by: Option<String>,
     updated_by: Option<String>,
+    version: i32,
     customer_name: String,
     sms_status: Option<String>,
 }
@@ -59,7 +60,7 @@ struct DayRow {
 const SPLIT: i128 = 1_000_000_000;
 
 const OVERVIEW: &str = "SELECT o.id, o.customer_id, o.item, o.amount_minor, o.currency, o.ordered_at, o.created_at, \
-     o.updated_at, o.created_by, o.updated_by, c.name AS customer_name, \
+     o.updated_at, o.created_by, o.updated_by, o.version, c.name AS customer_name, \
      (SELECT n.status FROM notifications n WHERE n.order_id = o.id ORDER BY n.id DESC LIMIT 1) AS sms_status \
      FROM orders o JOIN customers c ON c.id = o.customer_id";
 
@@ -94,6 +95,7 @@ impl OrderReports for SqlOrderReports {
                 updated_at: row.updated_at,
                 created_by: row.created_by,
                 updated_by: row.updated_by,
+                version: row.version,
             })?;
             items.push(OrderOverview { order, customer_name: row.customer_name, sms_status });
         }

@@ -10,7 +10,7 @@ async fn customer_round_trips_unchanged() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let alice = customer("ALICE-1");
-        repo.insert(&alice).await.unwrap();
+        repo.insert(&alice, None).await.unwrap();
         assert_eq!(repo.find(alice.id()).await.unwrap(), Some(alice), "{:?}", db.backend);
         assert_eq!(repo.find(CustomerId::generate()).await.unwrap(), None);
     })
@@ -21,8 +21,8 @@ async fn customer_round_trips_unchanged() {
 async fn code_is_unique_ignoring_case() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
-        repo.insert(&customer("Shop-7")).await.unwrap();
-        assert!(matches!(repo.insert(&customer("shop-7")).await, Err(RepoError::Duplicate)));
+        repo.insert(&customer("Shop-7"), None).await.unwrap();
+        assert!(matches!(repo.insert(&customer("shop-7"), None).await, Err(RepoError::Duplicate)));
     })
     .await;
 }
@@ -32,7 +32,7 @@ async fn concurrent_creates_with_one_code_give_exactly_one_success() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let attempts: Vec<_> = (0..8).map(|_| customer("RACE")).collect();
-        let results = futures_util::future::join_all(attempts.iter().map(|c| repo.insert(c))).await;
+        let results = futures_util::future::join_all(attempts.iter().map(|c| repo.insert(c, None))).await;
         let successes = results.iter().filter(|r| r.is_ok()).count();
         let duplicates = results.iter().filter(|r| matches!(r, Err(RepoError::Duplicate))).count();
         assert_eq!((successes, duplicates), (1, 7), "{:?}: {results:?}", db.backend);
@@ -46,16 +46,16 @@ async fn update_changes_fields_and_respects_uniqueness() {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let taken = customer("TAKEN");
         let mut bob = customer("BOB");
-        repo.insert(&taken).await.unwrap();
-        repo.insert(&bob).await.unwrap();
+        repo.insert(&taken, None).await.unwrap();
+        repo.insert(&bob, None).await.unwrap();
 
         bob.change(None, Some(CustomerCode::parse("bob-2").unwrap()), None, now(), &actor());
-        repo.update(&bob).await.unwrap();
+        repo.update(&bob, None).await.unwrap();
         assert_eq!(repo.find(bob.id()).await.unwrap().unwrap(), bob);
 
         bob.change(None, Some(CustomerCode::parse("taken").unwrap()), None, now(), &actor());
-        assert!(matches!(repo.update(&bob).await, Err(RepoError::Duplicate)));
-        assert!(matches!(repo.update(&customer("GHOST")).await, Err(RepoError::NotFound)));
+        assert!(matches!(repo.update(&bob, None).await, Err(RepoError::Duplicate)));
+        assert!(matches!(repo.update(&customer("GHOST"), None).await, Err(RepoError::NotFound)));
     })
     .await;
 }
@@ -66,17 +66,17 @@ async fn customer_with_orders_cannot_be_deleted() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let alice = customer("ALICE");
-        customers.insert(&alice).await.unwrap();
+        customers.insert(&alice, None).await.unwrap();
         let first = order(&alice, "10.00", day(1));
-        orders.insert(&first, &[]).await.unwrap();
+        orders.insert(&first, &[], None).await.unwrap();
 
-        let r = customers.delete(alice.id()).await;
+        let r = customers.delete(alice.id(), None).await;
         assert!(matches!(r, Err(RepoError::ForeignKey)), "{:?} {r:?}", db.backend);
         assert!(customers.find(alice.id()).await.unwrap().is_some());
 
-        orders.delete(first.id()).await.unwrap();
-        customers.delete(alice.id()).await.unwrap();
-        assert!(matches!(customers.delete(alice.id()).await, Err(RepoError::NotFound)));
+        orders.delete(first.id(), None).await.unwrap();
+        customers.delete(alice.id(), None).await.unwrap();
+        assert!(matches!(customers.delete(alice.id(), None).await, Err(RepoError::NotFound)));
     })
     .await;
 }
@@ -88,7 +88,7 @@ async fn list_pages_newest_first_without_gaps() {
         let mut ids = Vec::new();
         for n in 0..7 {
             let c = customer(&format!("C{n}"));
-            repo.insert(&c).await.unwrap();
+            repo.insert(&c, None).await.unwrap();
             ids.push(c.id());
         }
         ids.reverse();

@@ -32,7 +32,7 @@ struct Shop {
 impl Shop {
     async fn open(db: &TestDatabase) -> Self {
         let alice = customer("A");
-        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice).await.unwrap();
+        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None).await.unwrap();
         Self {
             orders: SeaOrmOrderRepository::new(db.connection.clone()),
             outbox: SeaOrmNotificationRepository::new(db.connection.clone()),
@@ -44,7 +44,7 @@ impl Shop {
     async fn sent_sms(&self, message_id: &str) -> Notification {
         let o = order(&self.alice, "1", day(1));
         let n = notification_for(&o, &self.alice);
-        self.orders.insert(&o, std::slice::from_ref(&n)).await.unwrap();
+        self.orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
         let claimed = self.outbox.claim_due(&claim("w", now(), 30), 1).await.unwrap().remove(0);
         let receipt = SmsReceipt { message_id: message_id.into(), status: "Success".into(), cost: None };
         let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
@@ -67,13 +67,13 @@ async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
     on_each_backend(|db| async move {
         let Shop { orders, outbox, alice } = Shop::open(&db).await;
         let good = order(&alice, "10", day(1));
-        orders.insert(&good, &[notification_for(&good, &alice)]).await.unwrap();
+        orders.insert(&good, &[notification_for(&good, &alice)], None).await.unwrap();
         assert_eq!(outbox.list_for_order(good.id()).await.unwrap().len(), 1);
 
         // The order insert fails (unknown customer): its notification must not exist either.
         let ghost = customer("GHOST");
         let orphan = order(&ghost, "10", day(1));
-        let result = orders.insert(&orphan, &[notification_for(&orphan, &ghost)]).await;
+        let result = orders.insert(&orphan, &[notification_for(&orphan, &ghost)], None).await;
         assert!(matches!(result, Err(RepoError::ForeignKey)), "{:?}", db.backend);
         assert!(outbox.list_for_order(orphan.id()).await.unwrap().is_empty());
         assert_eq!(outbox.claim_due(&claim("w", now(), 30), 10).await.unwrap().len(), 1, "only the good one is due");
@@ -87,7 +87,7 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
         let Shop { orders, outbox, alice } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
         let n = notification_for(&o, &alice);
-        orders.insert(&o, std::slice::from_ref(&n)).await.unwrap();
+        orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
         assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&n));
 
         let t0 = now();
@@ -118,7 +118,7 @@ async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
         let Shop { orders, outbox, alice } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
         let n = notification_for(&o, &alice);
-        orders.insert(&o, std::slice::from_ref(&n)).await.unwrap();
+        orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
 
         let t0 = now();
         let lease = chrono::Duration::seconds(30);
@@ -184,10 +184,10 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice).await.unwrap();
+        customers.insert(&alice, None).await.unwrap();
         for _ in 0..500 {
             let o = order(&alice, "1", day(1));
-            orders.insert(&o, &[notification_for(&o, &alice)]).await.unwrap();
+            orders.insert(&o, &[notification_for(&o, &alice)], None).await.unwrap();
         }
         let total = Arc::new(AtomicUsize::new(0));
         let dispatcher = |name: &'static str| {

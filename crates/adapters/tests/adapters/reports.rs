@@ -14,15 +14,15 @@ async fn the_overview_gives_each_order_its_customer_name_and_newest_sms_status()
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let reports = SqlOrderReports::new(db.connection.clone());
         let (alice, bob) = (customer("A"), customer("B"));
-        customers.insert(&alice).await.unwrap();
-        customers.insert(&bob).await.unwrap();
+        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&bob, None).await.unwrap();
         let first = order(&alice, "1", day(1));
         orders
-            .insert(&first, &[Notification::new(first.id(), alice.phone().clone(), "hi".into(), now())])
+            .insert(&first, &[Notification::new(first.id(), alice.phone().clone(), "hi".into(), now())], None)
             .await
             .unwrap();
         let second = order(&bob, "2", day(2));
-        orders.insert(&second, &[]).await.unwrap();
+        orders.insert(&second, &[], None).await.unwrap();
 
         let page = reports.overview(PageRequest::new(None, Some(1)).unwrap()).await.unwrap();
         assert_eq!(page.items.len(), 1);
@@ -47,16 +47,16 @@ async fn daily_totals_group_by_utc_day_and_currency_in_the_period() {
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let reports = SqlOrderReports::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice).await.unwrap();
+        customers.insert(&alice, None).await.unwrap();
         let late = Utc.with_ymd_and_hms(2026, 11, 2, 23, 59, 59).unwrap();
-        orders.insert(&order(&alice, "10.50", late), &[]).await.unwrap();
-        orders.insert(&order(&alice, "0.25", late - Duration::hours(23)), &[]).await.unwrap();
+        orders.insert(&order(&alice, "10.50", late), &[], None).await.unwrap();
+        orders.insert(&order(&alice, "0.25", late - Duration::hours(23)), &[], None).await.unwrap();
         let mut dollars = order(&alice, "3", late);
         let usd = Money::parse("3", Currency::parse("USD").unwrap()).unwrap();
         dollars.change(None, Some(usd), None, now(), &crate::actor());
-        orders.insert(&dollars, &[]).await.unwrap();
-        orders.insert(&order(&alice, "99", late + Duration::seconds(1)), &[]).await.unwrap();
-        orders.insert(&order(&alice, "99", day(1) - Duration::seconds(1)), &[]).await.unwrap();
+        orders.insert(&dollars, &[], None).await.unwrap();
+        orders.insert(&order(&alice, "99", late + Duration::seconds(1)), &[], None).await.unwrap();
+        orders.insert(&order(&alice, "99", day(1) - Duration::seconds(1)), &[], None).await.unwrap();
 
         let from = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         let to = Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap();
@@ -80,7 +80,7 @@ async fn daily_revenue_beyond_the_64_bit_range_is_exact() {
     on_each_backend(|db| async move {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice).await.unwrap();
+        customers.insert(&alice, None).await.unwrap();
         let backend = db.connection.get_database_backend();
         let (uuid, ts, customer) = match db.backend {
             Backend::Postgres => ("gen_random_uuid()", "'2026-11-05T12:00:00Z'::timestamptz", "$1"),

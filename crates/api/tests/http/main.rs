@@ -8,15 +8,17 @@ mod notifications;
 mod openapi;
 mod orders;
 mod rate_limit;
+mod retries;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use orderdesk_adapters::memory::InMemoryStore;
 use orderdesk_api::{HttpOptions, Services, app};
 use orderdesk_domain::auth::{MockTokenVerifier, TokenVerifier};
 use orderdesk_domain::notification::MessageTemplate;
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
-use orderdesk_domain::service::{CustomerService, NotificationService, OrderService, SmsOutbox};
+use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService, SmsOutbox};
 use orderdesk_domain::{Currency, PhoneRegion};
 use orderdesk_domain::{Permission, Principal, TokenRejection};
 use poem::endpoint::BoxEndpoint;
@@ -33,7 +35,8 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
         customers: CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default()),
         orders: OrderService::new(store.clone(), customers, clock.clone(), Currency::parse("KES").unwrap()),
         notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
-        reports: store,
+        reports: store.clone(),
+        idempotency: IdempotencyService::new(store, Arc::new(SystemClock), Duration::from_secs(3600)),
         health,
         tokens: tokens(),
     }
@@ -83,8 +86,9 @@ pub fn memory_services() -> Services {
         customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
         orders: OrderService::new(store.clone(), store.clone(), clock.clone(), Currency::parse("KES").unwrap())
             .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal) }),
-        notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
+        notifications: NotificationService::new(store.clone(), store.clone(), clock.clone(), Arc::new(NoSignal)),
         reports: store.clone(),
+        idempotency: IdempotencyService::new(store.clone(), clock, Duration::from_secs(3600)),
         health: store,
         tokens: tokens(),
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::{Collector, CustomerError, RepoError};
+use crate::idempotency::Recorder;
 use crate::ports::{Clock, CustomerRepository};
 use crate::{Actor, Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion};
 
@@ -47,13 +48,30 @@ impl CustomerService {
     /// # Errors
     /// [`CustomerError::Validation`] listing every bad field, [`CustomerError::DuplicateCode`], or storage.
     pub async fn create(&self, draft: CustomerDraft, actor: &Actor) -> Result<Customer, CustomerError> {
+        self.create_recorded(draft, actor, None).await
+    }
+
+    /// [`CustomerService::create`], storing the response for the request's idempotency key in
+    /// the same transaction.
+    ///
+    /// # Errors
+    /// As [`CustomerService::create`], and [`CustomerError::KeyTaken`] when a request with the
+    /// same key was stored first.
+    pub async fn create_recorded(
+        &self,
+        draft: CustomerDraft,
+        actor: &Actor,
+        recorder: Option<Recorder<'_, Customer>>,
+    ) -> Result<Customer, CustomerError> {
         let mut errors = Collector::default();
         let name = errors.check("name", CustomerName::parse(&draft.name));
         let code = errors.check("code", CustomerCode::parse(&draft.code));
         let phone = errors.check("phone", PhoneNumber::parse(&draft.phone, self.phone_region));
         let ((name, code), phone) = errors.finish(name.zip(code).zip(phone))?;
-        let customer = Customer::new(name, code, phone, self.clock.now(), actor);
-        self.customers.insert(&customer).await.map_err(|e| write_error(e, &customer))?;
+        let now = self.clock.now();
+        let customer = Customer::new(name, code, phone, now, actor);
+        let record = recorder.map(|r| r.record(&customer, now));
+        self.customers.insert(&customer, record).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
 
@@ -79,15 +97,17 @@ impl CustomerService {
         self.customers.search(text.trim(), limit).await.map_err(CustomerError::Storage)
     }
 
-    /// Applies a partial update.
+    /// Applies a partial update; with `expected_version` (`If-Match`), only to that version.
     ///
     /// # Errors
-    /// [`CustomerError::NotFound`], [`CustomerError::Validation`], [`CustomerError::DuplicateCode`], or storage.
+    /// [`CustomerError::NotFound`], [`CustomerError::PreconditionFailed`],
+    /// [`CustomerError::Validation`], [`CustomerError::DuplicateCode`], or storage.
     pub async fn update(
         &self,
         id: CustomerId,
         changes: CustomerChanges,
         actor: &Actor,
+        expected_version: Option<u32>,
     ) -> Result<Customer, CustomerError> {
         let mut errors = Collector::default();
         let name = changes.name.map(|n| errors.check("name", CustomerName::parse(&n)));
@@ -96,18 +116,23 @@ impl CustomerService {
         errors.finish(Some(()))?;
 
         let mut customer = self.get(id).await?;
+        if expected_version.is_some_and(|v| v != customer.audit().version) {
+            return Err(CustomerError::PreconditionFailed(id));
+        }
         customer.change(name.flatten(), code.flatten(), phone.flatten(), self.clock.now(), actor);
-        self.customers.update(&customer).await.map_err(|e| write_error(e, &customer))?;
+        self.customers.update(&customer, expected_version).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
 
-    /// Deletes a customer that has no orders.
+    /// Deletes a customer that has no orders; with `expected_version` (`If-Match`), only that version.
     ///
     /// # Errors
-    /// [`CustomerError::NotFound`], [`CustomerError::HasOrders`], or storage.
-    pub async fn delete(&self, id: CustomerId) -> Result<(), CustomerError> {
-        self.customers.delete(id).await.map_err(|e| match e {
+    /// [`CustomerError::NotFound`], [`CustomerError::PreconditionFailed`],
+    /// [`CustomerError::HasOrders`], or storage.
+    pub async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), CustomerError> {
+        self.customers.delete(id, expected_version).await.map_err(|e| match e {
             RepoError::NotFound => CustomerError::NotFound(id),
+            RepoError::VersionMismatch => CustomerError::PreconditionFailed(id),
             RepoError::ForeignKey => CustomerError::HasOrders(id),
             other => CustomerError::Storage(other),
         })
@@ -118,6 +143,8 @@ fn write_error(error: RepoError, customer: &Customer) -> CustomerError {
     match error {
         RepoError::Duplicate => CustomerError::DuplicateCode(customer.code().as_str().to_owned()),
         RepoError::NotFound => CustomerError::NotFound(customer.id()),
+        RepoError::VersionMismatch => CustomerError::PreconditionFailed(customer.id()),
+        RepoError::KeyTaken => CustomerError::KeyTaken,
         other => CustomerError::Storage(other),
     }
 }
@@ -151,9 +178,9 @@ mod tests {
     async fn create_stores_a_normalised_customer() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
-            .withf(|c| c.phone().as_str() == "+254712345678" && c.name().as_str() == "Alice")
+            .withf(|c, _| c.phone().as_str() == "+254712345678" && c.name().as_str() == "Alice")
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         let customer = service(repo).create(draft(), &actor()).await.unwrap();
         assert_eq!(customer.created_at(), customer.updated_at());
     }
@@ -174,7 +201,7 @@ mod tests {
     #[tokio::test]
     async fn duplicate_code_is_reported_as_such() {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_insert().returning(|_| Err(RepoError::Duplicate));
+        repo.expect_insert().returning(|_, _| Err(RepoError::Duplicate));
         let result = service(repo).create(draft(), &actor()).await;
         assert!(matches!(result, Err(CustomerError::DuplicateCode(code)) if code == "A-1"));
     }
@@ -182,9 +209,9 @@ mod tests {
     #[tokio::test]
     async fn deleting_a_customer_with_orders_is_refused() {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_delete().returning(|_| Err(RepoError::ForeignKey));
+        repo.expect_delete().returning(|_, _| Err(RepoError::ForeignKey));
         let id = CustomerId::generate();
-        assert!(matches!(service(repo).delete(id).await, Err(CustomerError::HasOrders(i)) if i == id));
+        assert!(matches!(service(repo).delete(id, None).await, Err(CustomerError::HasOrders(i)) if i == id));
     }
 
     #[tokio::test]
@@ -194,6 +221,6 @@ mod tests {
         repo.expect_update().never();
         let id = CustomerId::generate();
         let changes = CustomerChanges { name: Some("Bob".into()), ..Default::default() };
-        assert!(matches!(service(repo).update(id, changes, &actor()).await, Err(CustomerError::NotFound(_))));
+        assert!(matches!(service(repo).update(id, changes, &actor(), None).await, Err(CustomerError::NotFound(_))));
     }
 }

@@ -1,10 +1,12 @@
 //! Use cases. Services depend only on ports, held as `Arc<dyn Port>`.
 
 mod customers;
+mod idempotency;
 mod notifications;
 mod orders;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
+pub use idempotency::{IdempotencyError, IdempotencyService};
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
+use crate::idempotency::Recorder;
 use crate::notification::MessageTemplate;
 use crate::order::order_time;
 use crate::ports::{Clock, CustomerRepository, OrderFilter, OrderRepository, OutboxSignal};
@@ -96,6 +97,22 @@ impl OrderService {
     /// # Errors
     /// [`OrderError::Validation`] listing every bad field (an unknown customer is one), or storage.
     pub async fn create(&self, draft: OrderDraft, actor: &Actor) -> Result<Order, OrderError> {
+        self.create_recorded(draft, actor, None).await
+    }
+
+    /// [`OrderService::create`], storing the response for the request's idempotency key in the
+    /// same transaction as the order and its SMS: a retry never creates a second order nor
+    /// texts the customer twice.
+    ///
+    /// # Errors
+    /// As [`OrderService::create`], and [`OrderError::KeyTaken`] when a request with the same
+    /// key was stored first.
+    pub async fn create_recorded(
+        &self,
+        draft: OrderDraft,
+        actor: &Actor,
+        recorder: Option<Recorder<'_, Order>>,
+    ) -> Result<Order, OrderError> {
         let mut errors = Collector::default();
         let item = errors.check("item", ItemName::parse(&draft.item));
         let currency = match &draft.currency {
@@ -123,8 +140,10 @@ impl OrderService {
             }
             None => None,
         };
-        self.orders.insert(&order, notification.as_slice()).await.map_err(|e| match e {
+        let record = recorder.map(|r| r.record(&order, now));
+        self.orders.insert(&order, notification.as_slice(), record).await.map_err(|e| match e {
             RepoError::ForeignKey => unknown_customer(),
+            RepoError::KeyTaken => OrderError::KeyTaken,
             other => OrderError::Storage(other),
         })?;
         if let Some(outbox) = &self.sms {
@@ -165,12 +184,22 @@ impl OrderService {
         self.orders.list(filter, page).await.map_err(OrderError::Storage)
     }
 
-    /// Applies a partial update. Changing only the currency re-checks the stored amount in it.
+    /// Applies a partial update; with `expected_version` (`If-Match`), only to that version.
+    /// Changing only the currency re-checks the stored amount in it.
     ///
     /// # Errors
-    /// [`OrderError::NotFound`], [`OrderError::Validation`], or storage.
-    pub async fn update(&self, id: OrderId, changes: OrderChanges, actor: &Actor) -> Result<Order, OrderError> {
+    /// [`OrderError::NotFound`], [`OrderError::PreconditionFailed`], [`OrderError::Validation`], or storage.
+    pub async fn update(
+        &self,
+        id: OrderId,
+        changes: OrderChanges,
+        actor: &Actor,
+        expected_version: Option<u32>,
+    ) -> Result<Order, OrderError> {
         let mut order = self.get(id).await?;
+        if expected_version.is_some_and(|v| v != order.audit().version) {
+            return Err(OrderError::PreconditionFailed(id));
+        }
         let mut errors = Collector::default();
         let item = changes.item.map(|i| errors.check("item", ItemName::parse(&i)));
         let currency = match &changes.currency {
@@ -189,20 +218,24 @@ impl OrderService {
 
         let ordered_at = ordered_at.flatten();
         order.change(item.flatten(), amount.flatten(), ordered_at, self.clock.now(), actor);
-        self.orders.update(&order).await.map_err(|e| match e {
-            RepoError::NotFound => OrderError::NotFound(id),
-            other => OrderError::Storage(other),
-        })?;
+        self.orders.update(&order, expected_version).await.map_err(|e| order_write_error(e, id))?;
         Ok(order)
     }
 
+    /// Deletes an order; with `expected_version` (`If-Match`), only that version.
+    ///
     /// # Errors
-    /// [`OrderError::NotFound`], or storage.
-    pub async fn delete(&self, id: OrderId) -> Result<(), OrderError> {
-        self.orders.delete(id).await.map_err(|e| match e {
-            RepoError::NotFound => OrderError::NotFound(id),
-            other => OrderError::Storage(other),
-        })
+    /// [`OrderError::NotFound`], [`OrderError::PreconditionFailed`], or storage.
+    pub async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), OrderError> {
+        self.orders.delete(id, expected_version).await.map_err(|e| order_write_error(e, id))
+    }
+}
+
+fn order_write_error(error: RepoError, id: OrderId) -> OrderError {
+    match error {
+        RepoError::NotFound => OrderError::NotFound(id),
+        RepoError::VersionMismatch => OrderError::PreconditionFailed(id),
+        other => OrderError::Storage(other),
     }
 }
 
@@ -234,14 +267,18 @@ mod tests {
         let order = order.clone();
         let mut orders = MockOrderRepository::new();
         orders.expect_find().returning(move |_| Ok(Some(order.clone())));
-        orders.expect_update().returning(|_| Ok(()));
+        orders.expect_update().returning(|_, _| Ok(()));
         orders
     }
 
     #[tokio::test]
     async fn create_uses_default_currency_and_now() {
         let mut orders = MockOrderRepository::new();
-        orders.expect_insert().withf(|_, sms| sms.is_empty()).times(1).returning(|_, _| Ok(()));
+        orders
+            .expect_insert()
+            .withf(|_, sms, record| sms.is_empty() && record.is_none())
+            .times(1)
+            .returning(|_, _, _| Ok(()));
         let order = service(orders, MockCustomerRepository::new())
             .create(draft(CustomerId::generate()), &actor())
             .await
@@ -260,11 +297,11 @@ mod tests {
         let mut orders = MockOrderRepository::new();
         orders
             .expect_insert()
-            .withf(|order, sms| {
+            .withf(|order, sms, _| {
                 sms.len() == 1 && sms[0].order_id == order.id() && sms[0].recipient.as_str() == "+254712345678"
             })
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let template = MessageTemplate::new("{item} {amount}", "UTC").unwrap();
         let outbox = SmsOutbox { template, signal: Arc::new(crate::ports::NoSignal) };
         service(orders, customers).with_sms(outbox).create(draft(alice.id()), &actor()).await.unwrap();
@@ -273,7 +310,7 @@ mod tests {
     #[tokio::test]
     async fn order_for_unknown_customer_is_a_customer_id_validation_error() {
         let mut orders = MockOrderRepository::new();
-        orders.expect_insert().returning(|_, _| Err(RepoError::ForeignKey));
+        orders.expect_insert().returning(|_, _, _| Err(RepoError::ForeignKey));
         let result =
             service(orders, MockCustomerRepository::new()).create(draft(CustomerId::generate()), &actor()).await;
         let Err(OrderError::Validation(errors)) = result else { panic!("expected validation error") };
@@ -300,9 +337,9 @@ mod tests {
         let order = Order::new(CustomerId::generate(), ItemName::parse("Flour").unwrap(), money, now, now, &actor());
         let service = service(stored(&order), MockCustomerRepository::new());
         let to_yen = OrderChanges { currency: Some("JPY".into()), ..Default::default() };
-        assert!(matches!(service.update(order.id(), to_yen, &actor()).await, Err(OrderError::Validation(_))));
+        assert!(matches!(service.update(order.id(), to_yen, &actor(), None).await, Err(OrderError::Validation(_))));
         let to_usd = OrderChanges { currency: Some("usd".into()), ..Default::default() };
-        let changed = service.update(order.id(), to_usd, &actor()).await.unwrap();
+        let changed = service.update(order.id(), to_usd, &actor(), None).await.unwrap();
         assert_eq!(changed.amount().to_string(), "250.50 USD");
         assert!(changed.updated_at() >= order.updated_at());
     }

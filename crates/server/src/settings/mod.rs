@@ -6,6 +6,7 @@
 mod auth;
 mod database;
 mod domain;
+mod idempotency;
 mod log;
 mod rate_limit;
 mod server;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use database::{DatabaseSection, mask_url_password};
 pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
+pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
 pub use rate_limit::RateLimitSettings;
 pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
@@ -45,6 +47,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
+    pub idempotency: IdempotencySettings,
     pub log: LogSettings,
 }
 
@@ -137,6 +140,7 @@ impl Settings {
         self.database.validate()?;
         self.http.validate()?;
         self.rate_limit.validate()?;
+        self.idempotency.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         sms::validate(&self.sms, self.profile)?;
         self.web.validate(&self.auth, self.profile)

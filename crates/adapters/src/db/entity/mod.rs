@@ -2,6 +2,7 @@
 
 pub(crate) mod customers;
 pub(crate) mod delivery_reports;
+pub(crate) mod idempotency_keys;
 pub(crate) mod notification_attempts;
 pub(crate) mod notifications;
 pub(crate) mod orders;

@@ -14,6 +14,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,90 @@
+//! [`IdempotencyRepository`] on sea-orm, and the write the creating repositories make in
+//! their transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use orderdesk_domain::RepoError;
+use orderdesk_domain::idempotency::{IdempotencyKey, IdempotencyRecord, IdempotentRequest, StoredResponse};
+use orderdesk_domain::ports::IdempotencyRepository;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::entity::idempotency_keys::{self, Column, Entity};
+use super::error::{corrupt, repo_error};
+
+/// Stored responses in the `idempotency_keys` table.
+#[derive(Debug, Clone)]
+pub struct SeaOrmIdempotencyRepository {
+    db: DatabaseConnection,
+}
+
+impl SeaOrmIdempotencyRepository {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+/// Writes `record` inside the creating transaction, first: an expired row for the same key is
+/// replaced; a live one makes the whole transaction fail with [`RepoError::KeyTaken`]. On
+/// PostgreSQL a concurrent transaction inserting the same key waits here until this one ends.
+pub(crate) async fn insert_record<C: ConnectionTrait>(db: &C, record: &IdempotencyRecord) -> Result<(), RepoError> {
+    let request = &record.request;
+    Entity::delete_many()
+        .filter(Column::Subject.eq(request.subject.as_str()))
+        .filter(Column::IdempotencyKey.eq(request.key.as_str()))
+        .filter(Column::ExpiresAt.lte(record.created_at))
+        .exec(db)
+        .await
+        .map_err(repo_error)?;
+    let row = idempotency_keys::ActiveModel {
+        subject: Set(request.subject.clone()),
+        idempotency_key: Set(request.key.as_str().to_owned()),
+        operation: Set(request.operation.clone()),
+        fingerprint: Set(request.fingerprint.clone()),
+        status: Set(i32::from(record.response.status)),
+        location: Set(record.response.location.clone()),
+        body: Set(record.response.body.clone()),
+        created_at: Set(record.created_at),
+        expires_at: Set(record.expires_at),
+    };
+    Entity::insert(row).exec_without_returning(db).await.map_err(|e| match repo_error(e) {
+        RepoError::Duplicate => RepoError::KeyTaken,
+        other => other,
+    })?;
+    Ok(())
+}
+
+fn to_domain(row: idempotency_keys::Model) -> Result<IdempotencyRecord, RepoError> {
+    Ok(IdempotencyRecord {
+        request: IdempotentRequest {
+            subject: row.subject,
+            key: IdempotencyKey::parse(&row.idempotency_key).map_err(|e| corrupt("idempotency key", e))?,
+            operation: row.operation,
+            fingerprint: row.fingerprint,
+        },
+        response: StoredResponse {
+            status: u16::try_from(row.status).map_err(|e| corrupt("stored status", e))?,
+            location: row.location,
+            body: row.body,
+        },
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+    })
+}
+
+#[async_trait]
+impl IdempotencyRepository for SeaOrmIdempotencyRepository {
+    async fn find(&self, subject: &str, key: &str, now: DateTime<Utc>) -> Result<Option<IdempotencyRecord>, RepoError> {
+        let row = Entity::find_by_id((subject.to_owned(), key.to_owned()))
+            .filter(Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await
+            .map_err(repo_error)?;
+        row.map(to_domain).transpose()
+    }
+
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<u64, RepoError> {
+        let result =
+            Entity::delete_many().filter(Column::ExpiresAt.lte(now)).exec(&self.db).await.map_err(repo_error)?;
+        Ok(result.rows_affected)
+    }
+}
