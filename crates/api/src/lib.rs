@@ -15,6 +15,7 @@ pub mod middleware;
 mod orders;
 pub mod pages;
 pub mod problem;
+pub mod rate_limit;
 pub mod security;
 mod tags;
 pub mod webhooks;
@@ -68,11 +69,13 @@ pub struct HttpOptions {
     pub webhook_secret: Option<String>,
     /// The web dashboard and sign-in pages; not served when `None`.
     pub web: Option<pages::WebOptions>,
+    /// Per-client request rate limit; none when `None`.
+    pub rate_limit: Option<rate_limit::RateLimitOptions>,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, dev_issuer: None, webhook_secret: None, web: None }
+        Self { max_body_bytes: 64 * 1024, dev_issuer: None, webhook_secret: None, web: None, rate_limit: None }
     }
 }
 
@@ -95,6 +98,7 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
+    let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone()));
     // The API is nested at the root first, so the exact page routes below take precedence.
     // Documents answer GET (and HEAD) only; other methods get a 405 problem.
     let docs = poem::get(docs.around(middleware::docs_headers));
@@ -131,6 +135,8 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         .data(services.tokens.clone())
         .data(services)
         .around(move |ep, req| middleware::limit_body(ep, req, limit))
+        // Before the body is read, so a throttled client costs little.
+        .around(move |ep, req| rate_limit::limit(ep, req, limiter.clone()))
         .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
         .around(middleware::request_context)
 }

@@ -73,6 +73,8 @@ problem_kinds! {
         "Send request bodies as application/json.";
     Validation: "validation-error", UNPROCESSABLE_ENTITY, "Invalid input",
         "The request is well-formed but some fields are invalid; `errors` lists each field and why.";
+    RateLimited: "rate-limited", TOO_MANY_REQUESTS, "Too many requests",
+        "This client (the subject of its access token, or its address when it sends none) is over the server's rate limit. Wait the number of seconds in Retry-After, then retry.";
     Internal: "internal-error", INTERNAL_SERVER_ERROR, "Internal server error",
         "An unexpected error; it was logged with the request id. Retrying may help.";
     Unavailable: "service-unavailable", SERVICE_UNAVAILABLE, "Service temporarily unavailable",
@@ -209,6 +211,9 @@ pub enum ApiError {
     /// Some fields are invalid; see `errors`.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Box<Problem>>),
+    /// The client is over its rate limit; retry after `Retry-After` seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Box<Problem>>, #[oai(header = "Retry-After")] u32),
     /// An unexpected error.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Box<Problem>>),
@@ -245,6 +250,7 @@ impl ApiError {
             413 => Self::PayloadTooLarge(body),
             415 => Self::UnsupportedMediaType(body),
             422 => Self::Unprocessable(body),
+            429 => Self::TooManyRequests(body, 1),
             503 => Self::Unavailable(body, 1),
             _ => Self::Internal(body),
         }
@@ -269,6 +275,7 @@ impl ApiError {
             | Self::PayloadTooLarge(p)
             | Self::UnsupportedMediaType(p)
             | Self::Unprocessable(p)
+            | Self::TooManyRequests(p, _)
             | Self::Internal(p)
             | Self::Unavailable(p, _) => &p.0,
         }
@@ -286,6 +293,11 @@ impl ApiError {
         let description = format!("This operation requires the {permission} permission");
         let challenge = www_authenticate(Some(("insufficient_scope", &description, Some(permission.as_str()))));
         Self::Forbidden(Json(Box::new(Problem::new(ProblemType::Forbidden, description))), challenge)
+    }
+
+    /// 429 with `Retry-After: seconds`.
+    pub fn rate_limited(detail: impl Into<String>, retry_after_seconds: u32) -> Self {
+        Self::TooManyRequests(Json(Box::new(Problem::new(ProblemType::RateLimited, detail))), retry_after_seconds)
     }
 
     /// 500 for a wiring bug; the detail goes to the log only.

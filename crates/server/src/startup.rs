@@ -316,7 +316,16 @@ impl Application {
         if webhook_secret.is_none() && sms.gateway.is_some() {
             tracing::warn!("sms.webhook_secret is not set: delivery reports will be refused");
         }
-        let options = HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web };
+        let rate_limit = settings.rate_limit();
+        if let Some(limit) = rate_limit {
+            tracing::info!(
+                requests_per_second = limit.requests_per_second,
+                burst = limit.burst,
+                "rate limit per client"
+            );
+        }
+        let options =
+            HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web, rate_limit };
         let limits = settings.server.connection_limits();
         let services = services(&db, settings, tokens, &sms)?;
         let sweeper = tokio::spawn(sweep_idempotency_keys(services.idempotency.clone()));

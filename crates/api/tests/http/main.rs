@@ -7,6 +7,7 @@ mod errors;
 mod notifications;
 mod openapi;
 mod orders;
+mod rate_limit;
 mod retries;
 
 use std::sync::Arc;

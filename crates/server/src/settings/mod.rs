@@ -8,6 +8,7 @@ mod database;
 mod domain;
 mod idempotency;
 mod log;
+mod rate_limit;
 mod server;
 mod sms;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use database::{DatabaseSection, mask_url_password};
 pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
 pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
+pub use rate_limit::RateLimitSettings;
 pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
 pub use web::WebSettings;
 
@@ -42,6 +44,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub web: WebSettings,
     pub http: HttpSettings,
+    pub rate_limit: RateLimitSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
@@ -136,6 +139,7 @@ impl Settings {
         self.server.validate()?;
         self.database.validate()?;
         self.http.validate()?;
+        self.rate_limit.validate()?;
         self.idempotency.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         sms::validate(&self.sms, self.profile)?;

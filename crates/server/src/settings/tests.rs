@@ -172,3 +172,41 @@ fn the_dev_issuer_refuses_a_non_loopback_bind_unless_explicitly_allowed() {
         Ok(())
     });
 }
+
+#[test]
+fn rate_limit_is_off_in_dev_and_on_in_production_by_default() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    Jail::expect_with(|jail| {
+        // Without config files, the profile decides.
+        assert_eq!(load_in(jail).unwrap().rate_limit(), None);
+        jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
+        jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+        jail.set_env("ORDERDESK_SMS__PROVIDER", "log");
+        jail.set_env("ORDERDESK_WEB__COOKIE_SECRET", "0123456789abcdef0123456789abcdef");
+        jail.set_env("ORDERDESK_PROFILE", "production");
+        let limit = load_in(jail).unwrap().rate_limit().unwrap();
+        assert_eq!((limit.requests_per_second.get(), limit.burst.get()), (10, 20));
+        // With the shipped files, the same.
+        let from_files = Settings::from_figment(Settings::figment(&shipped).unwrap()).unwrap();
+        assert!(from_files.rate_limit().is_some());
+        jail.set_env("ORDERDESK_PROFILE", "dev");
+        let from_files = Settings::from_figment(Settings::figment(&shipped).unwrap()).unwrap();
+        assert_eq!(from_files.rate_limit(), None);
+        Ok(())
+    });
+}
+
+#[test]
+fn rate_limit_settings_come_from_the_environment_and_are_checked() {
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_RATE_LIMIT__ENABLED", "true");
+        jail.set_env("ORDERDESK_RATE_LIMIT__REQUESTS_PER_SECOND", "5");
+        jail.set_env("ORDERDESK_RATE_LIMIT__BURST", "7");
+        let limit = load_in(jail).unwrap().rate_limit().unwrap();
+        assert_eq!((limit.requests_per_second.get(), limit.burst.get()), (5, 7));
+        jail.set_env("ORDERDESK_RATE_LIMIT__BURST", "0");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("rate_limit.burst"), "{error}");
+        Ok(())
+    });
+}

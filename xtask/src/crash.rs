@@ -1,0 +1,609 @@
+//! `cargo xtask crash-test`: the release server under concurrent order creation is killed with
+//! SIGKILL and restarted on the same database (SQLite, and PostgreSQL when
+//! `ORDERDESK_TEST_POSTGRES_URL` is set); then no acknowledged order may be missing, each order
+//! has one SMS and the SMS reach a fake Africa's Talking, and no Idempotency-Key made two orders.
+//! Only 127.0.0.1 is contacted; every loop is bounded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+
+const WORKERS: usize = 8;
+const REQUESTS_PER_WORKER: usize = 150;
+/// The server is killed once this many orders were acknowledged, or after `KILL_AFTER`.
+const KILL_AT_ACKNOWLEDGED: usize = 200;
+const KILL_AFTER: Duration = Duration::from_secs(20);
+/// The dead process's SMS leases must expire before another process sends them.
+const LEASE_SECONDS: &str = "6";
+const SMS_WAIT: Duration = Duration::from_secs(60);
+const FIGURES_START: &str = "<!-- crash-test figures: start -->";
+const FIGURES_END: &str = "<!-- crash-test figures: end -->";
+
+/// What one run found.
+#[derive(Debug, Default)]
+struct Figures {
+    backend: String,
+    idempotency_supported: bool,
+    orders_sent: usize,
+    requests_sent: usize,
+    acknowledged: usize,
+    found_after_crash: usize,
+    unacknowledged_but_stored: usize,
+    acknowledged_missing: usize,
+    orders_without_one_notification: usize,
+    sms_sent: usize,
+    sms_missing: usize,
+    sms_sent_twice: usize,
+    duplicate_orders_per_key: usize,
+    replays: usize,
+}
+
+impl Figures {
+    fn failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        let checks = [
+            (self.acknowledged_missing, "acknowledged orders missing after the crash"),
+            (self.orders_without_one_notification, "orders without exactly one notification"),
+            (self.sms_missing, "SMS never reached the provider"),
+        ];
+        for (count, what) in checks {
+            if count > 0 {
+                failures.push(format!("{}: {count} {what}", self.backend));
+            }
+        }
+        if self.idempotency_supported && self.duplicate_orders_per_key > 0 {
+            failures
+                .push(format!("{}: {} idempotency keys made two orders", self.backend, self.duplicate_orders_per_key));
+        }
+        failures
+    }
+
+    fn table_row(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            self.backend,
+            self.orders_sent,
+            self.requests_sent,
+            self.acknowledged,
+            self.found_after_crash,
+            self.unacknowledged_but_stored,
+            self.acknowledged_missing,
+            self.orders_without_one_notification,
+            self.sms_sent,
+            self.sms_sent_twice,
+            if self.idempotency_supported {
+                format!("{} ({} replays)", self.duplicate_orders_per_key, self.replays)
+            } else {
+                format!("{} (no Idempotency-Key support)", self.duplicate_orders_per_key)
+            },
+            self.sms_missing,
+        )
+    }
+}
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "--release", "--package", "orderdesk-server"])
+        .status()?;
+    ensure!(status.success(), "cannot build the release server");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let binary = target.join("release/orderdesk");
+
+    let mut all = Vec::new();
+    let scratch = std::env::temp_dir().join(format!("orderdesk-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let sqlite = format!("sqlite://{}", scratch.join("sqlite/orderdesk.db").display());
+    std::fs::create_dir_all(scratch.join("sqlite"))?;
+    all.push(run_once(&binary, "SQLite", &sqlite, &scratch.join("sqlite"))?);
+    match std::env::var("ORDERDESK_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("orderdesk_crash_{}", std::process::id());
+            psql(&admin_url, &format!("CREATE DATABASE {name}"))?;
+            let url = database_url(&admin_url, &name);
+            std::fs::create_dir_all(scratch.join("postgres"))?;
+            let result = run_once(&binary, "PostgreSQL", &url, &scratch.join("postgres"));
+            let dropped = psql(&admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            all.push(result?);
+            dropped?;
+        }
+        _ => println!("note: PostgreSQL crash test skipped (ORDERDESK_TEST_POSTGRES_URL is not set)"),
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    write_figures(&root.join("docs/reliability.md"), &all)?;
+    let failures: Vec<String> = all.iter().flat_map(Figures::failures).collect();
+    ensure!(failures.is_empty(), "crash test failed:\n  {}", failures.join("\n  "));
+    println!("crash test passed");
+    Ok(())
+}
+
+fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+    let output = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql]).output()?;
+    ensure!(output.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(())
+}
+
+/// The admin URL with its database name replaced.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// One server process with its environment; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Setup<'a> {
+    binary: &'a Path,
+    dir: &'a Path,
+    port: u16,
+    database_url: &'a str,
+    sms_url: String,
+}
+
+impl Setup<'_> {
+    fn command(&self) -> Command {
+        let mut command = Command::new(self.binary);
+        command
+            .current_dir(self.dir)
+            .env_remove("RUST_LOG")
+            .env("ORDERDESK_PROFILE", "dev")
+            .env("ORDERDESK_CONFIG_DIR", self.dir.join("no-config"))
+            .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{}", self.port))
+            .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join("data"))
+            .env("ORDERDESK_DATABASE__URL", self.database_url)
+            .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
+            .env("ORDERDESK_SMS__PROVIDER", "africastalking")
+            .env("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &self.sms_url)
+            .env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "crash-test-key")
+            .env("ORDERDESK_SMS__POLL_INTERVAL_MS", "200")
+            .env("ORDERDESK_SMS__INITIAL_BACKOFF_MS", "200")
+            .env("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "3000")
+            .env("ORDERDESK_SMS__LEASE_SECONDS", LEASE_SECONDS)
+            .env("ORDERDESK_LOG__FORMAT", "json")
+            .env("ORDERDESK_LOG__FILTER", "warn");
+        command
+    }
+
+    fn start(&self, log_name: &str) -> anyhow::Result<Server> {
+        let log = std::fs::File::create(self.dir.join(log_name))?;
+        let child = self.command().stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).spawn()?;
+        let server = Server { child };
+        let client = http_client()?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let ready = client.get(format!("{}/readyz", self.base())).send();
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("the server did not become ready; see {}", self.dir.join(log_name).display())
+    }
+
+    fn token(&self) -> anyhow::Result<String> {
+        let output = self.command().args(["token", "--expires-in", "3600", "--subject", "crash-test"]).output()?;
+        ensure!(output.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8(output.stdout)?;
+        stdout.lines().last().map(str::to_owned).context("orderdesk token printed nothing")
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn http_client() -> anyhow::Result<reqwest::blocking::Client> {
+    Ok(reqwest::blocking::Client::builder().timeout(Duration::from_secs(15)).no_proxy().build()?)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// One logical order: its marker (in `item`), its key if any, and what the server said.
+#[derive(Debug, Clone)]
+struct Sent {
+    marker: String,
+    key: Option<String>,
+    body: Value,
+    /// Order ids from 2xx answers (a replay repeats the first one).
+    acknowledged: Vec<String>,
+    /// A request got no answer (the server died under it).
+    unanswered: bool,
+    /// Answers marked `Idempotent-Replayed: true`.
+    replays: usize,
+}
+
+fn run_once(binary: &Path, backend: &str, database_url: &str, dir: &Path) -> anyhow::Result<Figures> {
+    println!("== crash test on {backend}");
+    let fake = FakeSmsProvider::start()?;
+    let setup = Setup { binary, dir, port: free_port()?, database_url, sms_url: fake.url() };
+    let server = setup.start("first.log")?;
+    let token = setup.token()?;
+    let client = http_client()?;
+    let auth = format!("Bearer {token}");
+    let customer: Value = client
+        .post(format!("{}/api/v1/customers", setup.base()))
+        .header("authorization", &auth)
+        .json(&json!({"name": "Crash Test", "code": "CRASH-01", "phone": "+254711000001"}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let customer_id = customer["id"].as_str().context("customer without id")?.to_owned();
+    let idempotency_supported = probe_idempotency(&client, &setup.base(), &auth, &customer_id)?;
+    if !idempotency_supported {
+        println!("warning: the server does not replay Idempotency-Key requests; duplicates are reported, not failed");
+    }
+
+    // Load, and SIGKILL in the middle of it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let (stop, acknowledged, requests) = (stop.clone(), acknowledged.clone(), requests.clone());
+            let (base, auth, customer_id) = (setup.base(), auth.clone(), customer_id.clone());
+            std::thread::spawn(move || worker(w, &base, &auth, &customer_id, &stop, &acknowledged, &requests))
+        })
+        .collect();
+    let started = Instant::now();
+    while acknowledged.load(Ordering::SeqCst) < KILL_AT_ACKNOWLEDGED && started.elapsed() < KILL_AFTER {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(server); // SIGKILL
+    stop.store(true, Ordering::SeqCst);
+    let mut sent: Vec<Sent> = Vec::new();
+    for worker in workers {
+        sent.extend(worker.join().map_err(|_| anyhow::anyhow!("a load worker panicked"))??);
+    }
+    println!("killed after {} ms, {} acknowledged", started.elapsed().as_millis(), acknowledged.load(Ordering::SeqCst));
+
+    // Restart on the same database; clients retry their unanswered keyed requests.
+    let _server = setup.start("second.log")?;
+    for order in sent.iter_mut().filter(|s| s.unanswered && s.key.is_some()) {
+        let answer = post_order(&client, &setup.base(), &auth, &order.body, order.key.as_deref())?;
+        order.replays += usize::from(answer.replayed);
+        order.acknowledged.extend(answer.order_id);
+        requests.fetch_add(1, Ordering::SeqCst);
+    }
+    verify(&client, &setup.base(), &auth, &fake, backend, &sent, requests.load(Ordering::SeqCst))
+        .map(|figures| Figures { idempotency_supported: idempotency_supported || figures.replays > 0, ..figures })
+        .inspect(|figures| println!("{figures:#?}"))
+}
+
+/// Same key and body twice: supported when the second answer says it is a replay.
+fn probe_idempotency(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    auth: &str,
+    customer_id: &str,
+) -> anyhow::Result<bool> {
+    let body = json!({"customer_id": customer_id, "item": "crash-probe", "amount": "1.00"});
+    let key = format!("crash-probe-{}", std::process::id());
+    post_order(client, base, auth, &body, Some(&key))?;
+    for _ in 0..5 {
+        let retry = post_order(client, base, auth, &body, Some(&key))?;
+        if retry.replayed {
+            return Ok(true);
+        }
+        println!("idempotency probe: a retry was answered {} without Idempotent-Replayed", retry.status);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(false)
+}
+
+struct Answer {
+    status: u16,
+    order_id: Option<String>,
+    replayed: bool,
+}
+
+fn post_order(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    auth: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> anyhow::Result<Answer> {
+    let mut request = client.post(format!("{base}/api/v1/orders")).header("authorization", auth).json(body);
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let response = request.send()?;
+    let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v.as_bytes() == b"true");
+    let status = response.status().as_u16();
+    if !response.status().is_success() {
+        return Ok(Answer { status, order_id: None, replayed });
+    }
+    let order: Value = response.json()?;
+    Ok(Answer { status, order_id: order["id"].as_str().map(str::to_owned), replayed })
+}
+
+/// One load worker: a third of its orders have no key, the rest a key retried once at once.
+fn worker(
+    w: usize,
+    base: &str,
+    auth: &str,
+    customer_id: &str,
+    stop: &AtomicBool,
+    acknowledged: &AtomicUsize,
+    requests: &AtomicUsize,
+) -> anyhow::Result<Vec<Sent>> {
+    let client = http_client()?;
+    let run = std::process::id();
+    let mut sent = Vec::new();
+    for i in 0..REQUESTS_PER_WORKER {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let marker = format!("crash-{run}-w{w}-{i}");
+        let key = (i % 3 != 0).then(|| format!("key-{marker}"));
+        let body = json!({"customer_id": customer_id, "item": marker, "amount": "100.00"});
+        let mut order = Sent { marker, key, body, acknowledged: Vec::new(), unanswered: false, replays: 0 };
+        let attempts = if order.key.is_some() { 2 } else { 1 };
+        for _ in 0..attempts {
+            requests.fetch_add(1, Ordering::SeqCst);
+            match post_order(&client, base, auth, &order.body, order.key.as_deref()) {
+                Ok(answer) => {
+                    order.replays += usize::from(answer.replayed);
+                    if let Some(id) = answer.order_id {
+                        if order.acknowledged.is_empty() {
+                            acknowledged.fetch_add(1, Ordering::SeqCst);
+                        }
+                        order.acknowledged.push(id);
+                    }
+                }
+                Err(_) => {
+                    order.unanswered = true;
+                    break;
+                }
+            }
+        }
+        sent.push(order);
+    }
+    Ok(sent)
+}
+
+/// Every order this run stored, by id, with its item.
+fn list_orders(client: &reqwest::blocking::Client, base: &str, auth: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut orders = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let mut request = client.get(format!("{base}/api/v1/orders")).header("authorization", auth);
+        request = request.query(&[("limit", "200")]);
+        if let Some(cursor) = &cursor {
+            request = request.query(&[("cursor", cursor.as_str())]);
+        }
+        let page: Value = request.send()?.error_for_status()?.json()?;
+        for order in page["items"].as_array().into_iter().flatten() {
+            let id = order["id"].as_str().unwrap_or_default().to_owned();
+            orders.push((id, order["item"].as_str().unwrap_or_default().to_owned()));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return Ok(orders),
+        }
+    }
+    bail!("more than 1000 pages of orders")
+}
+
+fn verify(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    auth: &str,
+    fake: &FakeSmsProvider,
+    backend: &str,
+    sent: &[Sent],
+    requests_sent: usize,
+) -> anyhow::Result<Figures> {
+    let stored = list_orders(client, base, auth)?;
+    let mut per_marker: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, item) in &stored {
+        per_marker.entry(item.as_str()).or_default().push(id.as_str());
+    }
+    let stored_ids: std::collections::HashSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    let mut figures = Figures {
+        backend: backend.to_owned(),
+        orders_sent: sent.len(),
+        requests_sent,
+        replays: sent.iter().map(|s| s.replays).sum(),
+        found_after_crash: sent.iter().filter(|s| per_marker.contains_key(s.marker.as_str())).count(),
+        ..Figures::default()
+    };
+    for order in sent {
+        let found = per_marker.get(order.marker.as_str()).map_or(0, Vec::len);
+        let acknowledged: std::collections::BTreeSet<&str> = order.acknowledged.iter().map(String::as_str).collect();
+        figures.acknowledged += usize::from(!acknowledged.is_empty());
+        figures.acknowledged_missing += acknowledged.iter().filter(|id| !stored_ids.contains(*id)).count();
+        figures.unacknowledged_but_stored += usize::from(acknowledged.is_empty() && found > 0);
+        if found > 1 || acknowledged.len() > 1 {
+            figures.duplicate_orders_per_key += 1;
+        }
+    }
+
+    // Each order of this run: exactly one SMS, and it reaches the provider after the restart.
+    let ours: Vec<&str> = sent.iter().filter_map(|s| per_marker.get(s.marker.as_str())).flatten().copied().collect();
+    for id in &ours {
+        let list: Value = client
+            .get(format!("{base}/api/v1/orders/{id}/notifications"))
+            .header("authorization", auth)
+            .send()?
+            .error_for_status()?
+            .json()?;
+        figures.orders_without_one_notification += usize::from(list["items"].as_array().map_or(0, Vec::len) != 1);
+    }
+    let deadline = Instant::now() + SMS_WAIT;
+    loop {
+        let messages = fake.messages();
+        let mut per_reference: BTreeMap<&str, usize> = BTreeMap::new();
+        for id in &ours {
+            // The template's {reference}: the id's last 8 hex digits, upper case.
+            let reference = id[id.len().saturating_sub(8)..].to_ascii_uppercase();
+            per_reference.insert(*id, messages.iter().filter(|m| m.contains(&reference)).count());
+        }
+        figures.sms_sent = per_reference.values().filter(|&&n| n > 0).count();
+        figures.sms_sent_twice = per_reference.values().filter(|&&n| n > 1).count();
+        figures.sms_missing = ours.len() - figures.sms_sent;
+        if figures.sms_missing == 0 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(figures)
+}
+
+fn write_figures(path: &Path, all: &[Figures]) -> anyhow::Result<()> {
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let mut section = String::from(
+        "| Database | Orders sent | Requests (with retries) | Acknowledged (2xx) | Found after the crash | \
+         Stored, not acknowledged | Acknowledged but missing | Orders without exactly one SMS | SMS at the provider | \
+         SMS sent twice | Orders duplicated by a key | SMS never sent |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for figures in all {
+        section.push_str(&figures.table_row());
+        section.push('\n');
+    }
+    let generated = format!("{FIGURES_START}\n{section}{FIGURES_END}");
+    let text = match (existing.find(FIGURES_START), existing.find(FIGURES_END)) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{generated}{}", &existing[..start], &existing[end + FIGURES_END.len()..])
+        }
+        _ => format!("{existing}\n## Figures of the last run\n\n{generated}\n"),
+    };
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// An Africa's Talking stand-in on 127.0.0.1: accepts every send (201, status 101) and keeps
+/// each message's text.
+struct FakeSmsProvider {
+    port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for FakeSmsProvider {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl FakeSmsProvider {
+    fn start() -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (recorded, stopped) = (messages.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let sequence = AtomicUsize::new(0);
+            while !stopped.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let _ = serve_send(stream, &recorded, &sequence);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Ok(Self { port, messages, stop })
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.messages.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// One `POST /version1/messaging` (form body), answered as the contract says; one per connection.
+fn serve_send(stream: TcpStream, recorded: &Mutex<Vec<String>>, sequence: &AtomicUsize) -> anyhow::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut length = 0;
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    for _ in 0..100 {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length.min(1 << 20)];
+    reader.read_exact(&mut body)?;
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let (status, answer) = match (request_line.starts_with("POST /version1/messaging"), form.get("message")) {
+        (true, Some(message)) => {
+            let number = form.get("to").cloned().unwrap_or_default();
+            if let Ok(mut messages) = recorded.lock() {
+                messages.push(message.clone());
+            }
+            let id = format!("ATXid_{:032x}", sequence.fetch_add(1, Ordering::SeqCst));
+            let recipient = json!({"statusCode": 101, "number": number, "status": "Success",
+                "cost": "KES 0.8000", "messageId": id, "messageParts": 1});
+            let data = json!({"SMSMessageData": {"Message": "Sent to 1/1 Total Cost: KES 0.8000",
+                "Recipients": [recipient]}});
+            ("201 Created", data.to_string())
+        }
+        _ => ("404 Not Found", "{}".to_owned()),
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+        answer.len()
+    )?;
+    stream.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_name_is_replaced_in_the_admin_url() {
+        assert_eq!(
+            database_url("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    }
+}
