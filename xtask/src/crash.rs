@@ -1,20 +1,20 @@
-//! `cargo xtask crash-test`: the release server under concurrent order creation is killed with
+//! `cargo xtask crash-test [--release]`: the server under concurrent order creation is killed with
 //! SIGKILL and restarted on the same database (SQLite, and PostgreSQL when
 //! `ORDERDESK_TEST_POSTGRES_URL` is set); then no acknowledged order may be missing, each order
 //! has one SMS and the SMS reach a fake Africa's Talking, and no Idempotency-Key made two orders.
 //! Only 127.0.0.1 is contacted; every loop is bounded.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
+
+use crate::support::{Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, server_binary};
 
 const WORKERS: usize = 8;
 const REQUESTS_PER_WORKER: usize = 150;
@@ -89,14 +89,8 @@ impl Figures {
     }
 }
 
-pub fn run(root: &Path) -> anyhow::Result<()> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root)
-        .args(["build", "--release", "--package", "orderdesk-server"])
-        .status()?;
-    ensure!(status.success(), "cannot build the release server");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join("release/orderdesk");
+pub fn run(root: &Path, build: Build) -> anyhow::Result<()> {
+    let binary = server_binary(root, build)?;
 
     let mut all = Vec::new();
     let scratch = std::env::temp_dir().join(format!("orderdesk-crash-{}", std::process::id()));
@@ -106,14 +100,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     all.push(run_once(&binary, "SQLite", &sqlite, &scratch.join("sqlite"))?);
     match std::env::var("ORDERDESK_TEST_POSTGRES_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("orderdesk_crash_{}", std::process::id());
-            psql(&admin_url, &format!("CREATE DATABASE {name}"))?;
-            let url = database_url(&admin_url, &name);
+            let database = TempDatabase::create(&admin_url, "crash")?;
             std::fs::create_dir_all(scratch.join("postgres"))?;
-            let result = run_once(&binary, "PostgreSQL", &url, &scratch.join("postgres"));
-            let dropped = psql(&admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            all.push(result?);
-            dropped?;
+            all.push(run_once(&binary, "PostgreSQL", &database.url(), &scratch.join("postgres"))?);
         }
         _ => println!("note: PostgreSQL crash test skipped (ORDERDESK_TEST_POSTGRES_URL is not set)"),
     }
@@ -124,37 +113,6 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     ensure!(failures.is_empty(), "crash test failed:\n  {}", failures.join("\n  "));
     println!("crash test passed");
     Ok(())
-}
-
-fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
-    let output = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql]).output()?;
-    ensure!(output.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&output.stderr));
-    Ok(())
-}
-
-/// The admin URL with its database name replaced.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
-    let base = match base.rfind('/') {
-        Some(slash) if slash > "postgres://".len() => &base[..slash],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-/// One server process with its environment; killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 struct Setup<'a> {
@@ -215,14 +173,6 @@ impl Setup<'_> {
     fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-}
-
-fn http_client() -> anyhow::Result<reqwest::blocking::Client> {
-    Ok(reqwest::blocking::Client::builder().timeout(Duration::from_secs(15)).no_proxy().build()?)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// One logical order: its marker (in `item`), its key if any, and what the server said.
@@ -498,112 +448,4 @@ fn write_figures(path: &Path, all: &[Figures]) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())
-}
-
-/// An Africa's Talking stand-in on 127.0.0.1: accepts every send (201, status 101) and keeps
-/// each message's text.
-struct FakeSmsProvider {
-    port: u16,
-    messages: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for FakeSmsProvider {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-impl FakeSmsProvider {
-    fn start() -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (recorded, stopped) = (messages.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let sequence = AtomicUsize::new(0);
-            while !stopped.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let _ = serve_send(stream, &recorded, &sequence);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Ok(Self { port, messages, stop })
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn messages(&self) -> Vec<String> {
-        self.messages.lock().map(|m| m.clone()).unwrap_or_default()
-    }
-}
-
-/// One `POST /version1/messaging` (form body), answered as the contract says; one per connection.
-fn serve_send(stream: TcpStream, recorded: &Mutex<Vec<String>>, sequence: &AtomicUsize) -> anyhow::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut length = 0;
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    for _ in 0..100 {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length.min(1 << 20)];
-    reader.read_exact(&mut body)?;
-    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let (status, answer) = match (request_line.starts_with("POST /version1/messaging"), form.get("message")) {
-        (true, Some(message)) => {
-            let number = form.get("to").cloned().unwrap_or_default();
-            if let Ok(mut messages) = recorded.lock() {
-                messages.push(message.clone());
-            }
-            let id = format!("ATXid_{:032x}", sequence.fetch_add(1, Ordering::SeqCst));
-            let recipient = json!({"statusCode": 101, "number": number, "status": "Success",
-                "cost": "KES 0.8000", "messageId": id, "messageParts": 1});
-            let data = json!({"SMSMessageData": {"Message": "Sent to 1/1 Total Cost: KES 0.8000",
-                "Recipients": [recipient]}});
-            ("201 Created", data.to_string())
-        }
-        _ => ("404 Not Found", "{}".to_owned()),
-    };
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-        answer.len()
-    )?;
-    stream.flush()?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_database_name_is_replaced_in_the_admin_url() {
-        assert_eq!(
-            database_url("postgres://postgres@127.0.0.1:5432/test", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
-    }
 }

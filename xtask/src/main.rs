@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: developer commands that need no extra tools.
 
 mod crash;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,9 +18,10 @@ commands:
                    build its docs with missing docs denied, and package it
   token [ARGS]     print a dev access token (`orderdesk token`; e.g. --permissions read:orders)
   bench            run the benchmarks (criterion; release build)
-  crash-test       kill the release server (SIGKILL) under concurrent order creation,
-                   restart it, check no order or SMS is lost or doubled (SQLite, and
-                   PostgreSQL with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md";
+  crash-test [--release]
+                   kill the server (SIGKILL) under concurrent order creation, restart
+                   it, check no order or SMS is lost or doubled (SQLite, and PostgreSQL
+                   with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,7 +33,8 @@ fn main() -> anyhow::Result<()> {
         ["domain"] => check_domain_crate(),
         ["token", rest @ ..] => run_server_command("token", rest),
         ["bench"] => bench(),
-        ["crash-test"] => crash::run(&workspace_root()),
+        ["crash-test"] => crash::run(&workspace_root(), support::Build::Debug),
+        ["crash-test", "--release"] => crash::run(&workspace_root(), support::Build::Release),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown command {args:?}")

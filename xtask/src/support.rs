@@ -1,0 +1,211 @@
+//! What several xtask commands share: the server binary, server processes on loopback, a fake
+//! Africa's Talking, throwaway PostgreSQL databases. Only 127.0.0.1 is contacted.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::ensure;
+use serde_json::json;
+
+/// Which build of `orderdesk` a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// The dev profile: shares the artifacts `cargo test` already built (CI's choice).
+    Debug,
+    /// Optimised: for figures that depend on speed (benchmarks).
+    Release,
+}
+
+/// Builds the server and returns the path of its binary.
+pub fn server_binary(root: &Path, build: Build) -> anyhow::Result<PathBuf> {
+    let mut args = vec!["build", "--quiet", "--package", "orderdesk-server"];
+    if build == Build::Release {
+        args.push("--release");
+    }
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(&args)
+        .status()?;
+    ensure!(status.success(), "cannot build the server: cargo {}", args.join(" "));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok(target.join(if build == Build::Release { "release" } else { "debug" }).join("orderdesk"))
+}
+
+pub fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+    let output = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql]).output()?;
+    ensure!(output.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(())
+}
+
+/// The admin URL with its database name replaced.
+pub fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A throwaway PostgreSQL database beside the admin URL's one, dropped when this is dropped.
+pub struct TempDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl TempDatabase {
+    /// Creates `orderdesk_<purpose>_<pid>` next to the database of `admin_url`.
+    pub fn create(admin_url: &str, purpose: &str) -> anyhow::Result<Self> {
+        let name = format!("orderdesk_{purpose}_{}", std::process::id());
+        psql(admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        psql(admin_url, &format!("CREATE DATABASE {name}"))?;
+        Ok(Self { admin_url: admin_url.to_owned(), name })
+    }
+
+    pub fn url(&self) -> String {
+        database_url(&self.admin_url, &self.name)
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        let _ = psql(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// One server process with its environment; killed (SIGKILL) when dropped.
+pub struct Server {
+    pub child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn http_client() -> anyhow::Result<reqwest::blocking::Client> {
+    Ok(reqwest::blocking::Client::builder().timeout(Duration::from_secs(15)).no_proxy().build()?)
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// An Africa's Talking stand-in on 127.0.0.1: accepts every send (201, status 101) and keeps
+/// each message's text.
+pub struct FakeSmsProvider {
+    port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for FakeSmsProvider {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl FakeSmsProvider {
+    pub fn start() -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (recorded, stopped) = (messages.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let sequence = AtomicUsize::new(0);
+            while !stopped.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let _ = serve_send(stream, &recorded, &sequence);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Ok(Self { port, messages, stop })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// One `POST /version1/messaging` (form body), answered as the contract says; one per connection.
+fn serve_send(stream: TcpStream, recorded: &Mutex<Vec<String>>, sequence: &AtomicUsize) -> anyhow::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut length = 0;
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    for _ in 0..100 {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length.min(1 << 20)];
+    reader.read_exact(&mut body)?;
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let (status, answer) = match (request_line.starts_with("POST /version1/messaging"), form.get("message")) {
+        (true, Some(message)) => {
+            let number = form.get("to").cloned().unwrap_or_default();
+            if let Ok(mut messages) = recorded.lock() {
+                messages.push(message.clone());
+            }
+            let id = format!("ATXid_{:032x}", sequence.fetch_add(1, Ordering::SeqCst));
+            let recipient = json!({"statusCode": 101, "number": number, "status": "Success",
+                "cost": "KES 0.8000", "messageId": id, "messageParts": 1});
+            let data = json!({"SMSMessageData": {"Message": "Sent to 1/1 Total Cost: KES 0.8000",
+                "Recipients": [recipient]}});
+            ("201 Created", data.to_string())
+        }
+        _ => ("404 Not Found", "{}".to_owned()),
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+        answer.len()
+    )?;
+    stream.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_name_is_replaced_in_the_admin_url() {
+        assert_eq!(
+            database_url("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    }
+}
