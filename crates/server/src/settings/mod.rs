@@ -11,6 +11,7 @@ mod database;
 mod domain;
 mod idempotency;
 mod log;
+mod observability;
 mod rate_limit;
 mod server;
 mod sms;
@@ -31,6 +32,7 @@ pub use database::{DatabaseSection, mask_url_password};
 pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
 pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
+pub use observability::{CorsSettings, MetricsSettings};
 pub use rate_limit::RateLimitSettings;
 pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
 pub use web::WebSettings;
@@ -52,6 +54,8 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+    pub cors: CorsSettings,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -82,7 +86,8 @@ const BUILT_IN: [(&str, &str); 3] = [
 const NOT_SETTINGS: [&str; 2] = ["CONFIG_DIR", "TEST_POSTGRES_URL"];
 
 /// Settings that may come only from the environment, with their variables.
-const SECRETS: [(&str, &str); 4] = [
+const SECRETS: [(&str, &str); 5] = [
+    ("metrics.token", "ORDERDESK_METRICS__TOKEN"),
     ("sms.africastalking.api_key", "ORDERDESK_SMS__AFRICASTALKING__API_KEY"),
     ("sms.webhook_secret", "ORDERDESK_SMS__WEBHOOK_SECRET"),
     ("auth.client_secret", "ORDERDESK_AUTH__CLIENT_SECRET"),
@@ -202,6 +207,8 @@ impl Settings {
         self.idempotency.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         sms::validate(&self.sms, self.profile)?;
+        self.metrics.validate()?;
+        self.cors.validate()?;
         self.web.validate(&self.auth, self.profile)
     }
 
