@@ -157,6 +157,8 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         // Before the body is read, so a throttled client costs little.
         .around(move |ep, req| rate_limit::limit(ep, req, limiter.clone()))
         .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
+        // Boxed here, or the nested endpoint types grow past the compiler's depth limit.
+        .boxed()
         // Outside authentication and rate limits: preflights need neither.
         .around(move |ep, req| cors::cors(ep, req, cors.clone()))
         .around(metrics::track)

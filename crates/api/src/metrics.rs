@@ -132,4 +132,20 @@ mod tests {
         assert_eq!(route_label(""), "/");
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap_or(Method::GET)), "other");
     }
+
+    #[tokio::test]
+    async fn other_peers_need_the_token() {
+        let render: Render = Arc::new(|| Box::pin(async { "up 1\n".to_owned() }));
+        let token = "a-long-metrics-token-0123";
+        let open = poem::test::TestClient::new(endpoint(MetricsOptions { render: render.clone(), token: None }));
+        // The test client's peer is not loopback.
+        open.get("/").send().await.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+        let guarded = poem::test::TestClient::new(endpoint(MetricsOptions { render, token: Some(token.into()) }));
+        guarded.get("/").send().await.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+        let wrong = guarded.get("/").header("authorization", "Bearer a-long-metrics-token-0124").send().await;
+        wrong.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+        let right = guarded.get("/").header("authorization", format!("Bearer {token}")).send().await;
+        right.assert_status_is_ok();
+        right.assert_text("up 1\n").await;
+    }
 }

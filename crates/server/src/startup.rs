@@ -349,7 +349,7 @@ impl Application {
         let services = services(&db, settings, tokens, &sms)?;
         let sweeper = tokio::spawn(sweep_idempotency_keys(services.idempotency.clone()));
         let endpoint = app(services, options);
-        let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response();
+        let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();
         let endpoint = endpoint.around(crate::telemetry::trace_context).boxed();
         let (stop_dispatcher, stop) = watch::channel(false);
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);
