@@ -30,10 +30,9 @@ async fn the_request_trace_goes_to_the_provider_and_other_sends_start_their_own(
     let fake = FakeAfricasTalking::start().await;
     let gateway = gateway(&fake, 2_000);
     let request = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned();
-    let in_request =
-        orderdesk_adapters::http::TRACEPARENT.scope(request.clone(), gateway.send(&phone("+254712345678"), "a"));
-    in_request.await.unwrap();
-    gateway.send(&phone("+254712345678"), "b").await.unwrap();
+    let to = phone("+254712345678");
+    orderdesk_adapters::http::TRACEPARENT.scope(request.clone(), gateway.send(&to, "a")).await.unwrap();
+    gateway.send(&to, "b").await.unwrap();
     let seen = fake.traceparents().await;
     assert_eq!(seen[0], request);
     assert_eq!(seen[1].len(), 55, "{seen:?}");

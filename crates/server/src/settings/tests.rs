@@ -261,3 +261,52 @@ fn rate_limit_settings_come_from_the_environment_and_are_checked() {
         Ok(())
     });
 }
+
+#[test]
+fn cors_origins_are_a_list_or_commas_and_are_checked() {
+    Jail::expect_with(|jail| {
+        assert!(load_in(jail).unwrap().cors.allowed_origins.is_empty(), "none by default");
+        jail.set_env("ORDERDESK_CORS__ALLOWED_ORIGINS", "https://shop.example, http://localhost:3000");
+        let origins = load_in(jail).unwrap().cors.allowed_origins;
+        assert_eq!(origins, ["https://shop.example", "http://localhost:3000"]);
+        jail.set_env("ORDERDESK_CORS__ALLOWED_ORIGINS", "https://shop.example/");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("cors.allowed_origins"), "{error}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "[cors]\nallowed_origins = [\"https://a.example\", \"https://b.example\"]\n",
+        )?;
+        assert_eq!(load_in(jail).unwrap().cors.allowed_origins, ["https://a.example", "https://b.example"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn the_metrics_token_comes_from_the_environment_only() {
+    Jail::expect_with(|jail| {
+        let settings = load_in(jail).unwrap();
+        assert!(settings.metrics.enabled && settings.metrics.token.is_none());
+        jail.set_env("ORDERDESK_METRICS__TOKEN", "scraper-token-0123456789");
+        jail.set_env("ORDERDESK_METRICS__ENABLED", "false");
+        let settings = load_in(jail).unwrap();
+        assert_eq!(
+            settings.metrics.token.as_ref().map(|t| t.expose().to_owned()).as_deref(),
+            Some("scraper-token-0123456789")
+        );
+        assert!(!settings.metrics.enabled);
+        assert!(!settings.to_masked_toml().contains("scraper-token"));
+        jail.set_env("ORDERDESK_METRICS__TOKEN", "short");
+        assert!(load_in(jail).unwrap_err().to_string().contains("metrics.token"));
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[metrics]\ntoken = \"in-a-file-0123456789\"\n")?;
+        assert!(load_in(jail).unwrap_err().to_string().contains("ORDERDESK_METRICS__TOKEN"));
+        Ok(())
+    });
+}
