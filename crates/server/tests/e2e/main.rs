@@ -9,6 +9,7 @@ mod connections;
 mod descriptors;
 mod hardening;
 mod helpers;
+mod ops;
 mod pages;
 mod process;
 mod sms;
