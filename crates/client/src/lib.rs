@@ -37,10 +37,8 @@ impl Client {
         let mut authorization = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
         authorization.set_sensitive(true);
         let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::AUTHORIZATION, authorization)]);
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?;
+        let http =
+            reqwest::Client::builder().default_headers(headers).timeout(std::time::Duration::from_secs(30)).build()?;
         Ok(Self::new_with_client(base_url.trim_end_matches('/'), http))
     }
 }
