@@ -44,6 +44,9 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 /// - 1xx/3xx responses (the 304 of a conditional GET) would give one operation two success
 ///   types, which progenitor refuses; the client sends no `If-None-Match` unless asked, and a
 ///   304 then arrives as `Error::UnexpectedResponse`.
+/// - Each status may narrow the problem (`allOf: [Problem]` with its `type` as an enum), but
+///   progenitor gives an operation one error type, taken from the first status; every error is
+///   therefore read as the plain `Problem` (compare `type_` with the documented values).
 /// - The Africa's Talking webhook is for the SMS provider, not API clients.
 /// - Inline schemas' `title` would become type names (a sentence, for amounts); the
 ///   description says the same.
@@ -57,9 +60,12 @@ fn prepare(document: &mut Value) {
                 if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) {
                     let renamed: Vec<(String, Value)> = std::mem::take(content)
                         .into_iter()
-                        .map(|(media_type, value)| {
-                            let json = media_type.starts_with("application/problem+json");
-                            (if json { "application/json".to_owned() } else { media_type }, value)
+                        .map(|(media_type, mut value)| {
+                            if !media_type.starts_with("application/problem+json") {
+                                return (media_type, value);
+                            }
+                            widen_problem(&mut value);
+                            ("application/json".to_owned(), value)
                         })
                         .collect();
                     content.extend(renamed);
@@ -76,4 +82,14 @@ fn prepare(document: &mut Value) {
             }
         }
     }
+}
+
+/// A problem body's schema `allOf: [{$ref}]` plus narrowing becomes just the `$ref`.
+fn widen_problem(media: &mut Value) {
+    let Some(schema) = media.get_mut("schema") else { return };
+    let base = match schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([only]) if only.get("$ref").is_some() => only.clone(),
+        _ => return,
+    };
+    *schema = base;
 }
