@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: developer commands that need no extra tools.
 
+mod clients;
 mod crash;
 mod support;
 
@@ -21,7 +22,8 @@ commands:
   crash-test [--release]
                    kill the server (SIGKILL) under concurrent order creation, restart
                    it, check no order or SMS is lost or doubled (SQLite, and PostgreSQL
-                   with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md";
+                   with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md
+  clients          regenerate the Rust and TypeScript clients, run their life cycles on a real server";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         ["bench"] => bench(),
         ["crash-test"] => crash::run(&workspace_root(), support::Build::Debug),
         ["crash-test", "--release"] => crash::run(&workspace_root(), support::Build::Release),
+        ["clients"] => clients::run(&workspace_root()),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown command {args:?}")

@@ -5,6 +5,7 @@ mod access_log;
 mod api;
 mod auth;
 mod browser;
+mod clients;
 mod connections;
 mod descriptors;
 mod hardening;
