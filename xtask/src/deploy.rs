@@ -28,7 +28,7 @@ const DEV_AUDIENCE: &str = "orderdesk-dev";
 const READY_WITHIN: Duration = Duration::from_secs(60);
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 const INSTALL_LIMIT: Duration = Duration::from_secs(600);
-/// Longer than the server's shutdown_timeout_seconds would be wrong here: the drain is short.
+/// As the unit's TimeoutStopSec: the drain after SIGTERM must end by then.
 const STOP_WITHIN: Duration = Duration::from_secs(45);
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
