@@ -54,7 +54,7 @@ fn run_against_server(root: &Path, binary: &Path, scratch: &Path, typescript: &P
             .current_dir(scratch)
             .env_remove("RUST_LOG")
             .env("ORDERDESK_PROFILE", "dev")
-            .env("ORDERDESK_CONFIG_DIR", scratch.join("no-config"))
+            .env_remove("ORDERDESK_CONFIG_DIR")
             .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("ORDERDESK_SERVER__DATA_DIR", scratch.join("data"))
             .env("ORDERDESK_DATABASE__URL", format!("sqlite://{}", scratch.join("orderdesk.db").display()))
