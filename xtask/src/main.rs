@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: developer commands that need no extra tools.
 
 mod crash;
+mod fuzz;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,10 @@ commands:
   crash-test [--release]
                    kill the server (SIGKILL) under concurrent order creation, restart
                    it, check no order or SMS is lost or doubled (SQLite, and PostgreSQL
-                   with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md";
+                   with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md
+  fuzz-api         schemathesis (pinned, in a venv under target/) against the debug server:
+                   no 5xx, no answer the document contradicts, no forbidden request
+                   accepted; figures to docs/api.md";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         ["bench"] => bench(),
         ["crash-test"] => crash::run(&workspace_root(), support::Build::Debug),
         ["crash-test", "--release"] => crash::run(&workspace_root(), support::Build::Release),
+        ["fuzz-api"] => fuzz::run(&workspace_root()),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown command {args:?}")

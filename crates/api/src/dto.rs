@@ -98,14 +98,17 @@ impl Example for NewCustomerBody {
 pub struct CustomerChangesBody {
     /// As in `NewCustomer`.
     #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub name: Option<String>,
     /// As in `NewCustomer`.
     #[oai(validator(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_-]+$"))]
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub code: Option<String>,
     /// As in `NewCustomer`.
     #[oai(validator(min_length = 1, max_length = 64))]
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub phone: Option<String>,
 }
@@ -210,9 +213,11 @@ pub struct NewOrderBody {
     #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$"))]
     pub amount: String,
     /// ISO 4217 code; the server's default (KES) when absent (`null` is refused).
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub currency: Option<String>,
     /// When the customer ordered (RFC 3339); now when absent (`null` is refused).
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub ordered_at: Option<DateTime<Utc>>,
 }
@@ -238,16 +243,20 @@ impl Example for NewOrderBody {
 pub struct OrderChangesBody {
     /// As in `NewOrder`.
     #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub item: Option<String>,
     /// As in `NewOrder`.
     #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$"))]
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub amount: Option<String>,
     /// As in `NewOrder`.
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub currency: Option<String>,
     /// As in `NewOrder`.
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub ordered_at: Option<DateTime<Utc>>,
 }
