@@ -16,7 +16,7 @@ use crate::support::{Build, Server, free_port, http_client, server_binary};
 /// Pinned, so a new release cannot turn CI red on its own.
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// Test cases per operation and phase; with the fixed seed the run takes about a minute.
-const MAX_EXAMPLES: &str = "60";
+const MAX_EXAMPLES: &str = "100";
 const SEED: &str = "20261129";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_headers_conformance,response_schema_conformance,negative_data_rejection";
@@ -83,7 +83,8 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
         ensure!(Instant::now() < deadline, "the server did not become ready; see {}", dir.join("server.log").display());
         std::thread::sleep(Duration::from_millis(100));
     }
-    let output = server_command(binary, dir, port).args(["token", "--expires-in", "3600", "--subject", "fuzz-api"]).output()?;
+    let output =
+        server_command(binary, dir, port).args(["token", "--expires-in", "3600", "--subject", "fuzz-api"]).output()?;
     ensure!(output.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&output.stderr));
     let token = String::from_utf8(output.stdout)?.lines().last().context("orderdesk token printed nothing")?.to_owned();
     let auth = format!("Bearer {token}");
@@ -91,16 +92,23 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
     // A customer and an order with a sent SMS, so the operations on one resource reach their
     // real answers (not only 404) and the notification shape is checked.
     let post = |path: &str, body: Value| -> anyhow::Result<String> {
-        let created: Value =
-            client.post(format!("{base}{path}")).header("authorization", &auth).json(&body).send()?.error_for_status()?.json()?;
+        let created: Value = client
+            .post(format!("{base}{path}"))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()?
+            .error_for_status()?
+            .json()?;
         created["id"].as_str().map(str::to_owned).context("created without an id")
     };
     let customer = post("/api/v1/customers", json!({"name": "Fuzz", "code": "FUZZ-01", "phone": "+254711000001"}))?;
-    let order = post("/api/v1/orders", json!({"customer_id": customer, "item": "Maize flour 2kg", "amount": "250.50"}))?;
+    let order =
+        post("/api/v1/orders", json!({"customer_id": customer, "item": "Maize flour 2kg", "amount": "250.50"}))?;
     let notifications = format!("{base}/api/v1/orders/{order}/notifications");
     let sent = Instant::now() + Duration::from_secs(20);
     loop {
-        let list: Value = client.get(&notifications).header("authorization", &auth).send()?.error_for_status()?.json()?;
+        let list: Value =
+            client.get(&notifications).header("authorization", &auth).send()?.error_for_status()?.json()?;
         if list["items"][0]["status"] == "sent" {
             break;
         }
@@ -125,7 +133,7 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
         "--checks",
         CHECKS,
         "--phases",
-        "examples,coverage,fuzzing",
+        "examples,coverage,fuzzing,stateful",
         "--max-examples",
         MAX_EXAMPLES,
         "--seed",
@@ -161,7 +169,7 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
     }
     let figures = format!(
         "Last run: schemathesis {SCHEMATHESIS_VERSION}, {tested} operations, {generated} test cases generated, \
-         failures: 0, {seconds} s (checks `{}`; phases examples, coverage, fuzzing; at most {MAX_EXAMPLES} \
+         failures: 0, {seconds} s (checks `{}`; phases examples, coverage, fuzzing, stateful; at most {MAX_EXAMPLES} \
          examples per operation and phase; seed {SEED}).",
         CHECKS.replace(',', "`, `"),
     );

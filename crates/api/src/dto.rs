@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 use orderdesk_domain::{Customer, Order, Page};
-use poem_openapi::types::Example;
 use poem_openapi::Object;
+use poem_openapi::types::Example;
 use serde::Deserialize;
 use uuid::Uuid;
 

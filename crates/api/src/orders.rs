@@ -193,12 +193,8 @@ impl OrdersApi {
         // The body before If-Match, so an invalid body is refused whatever the version.
         let body = body.parse()?;
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
-        let changes = OrderChanges {
-            item: body.item,
-            amount: body.amount,
-            currency: body.currency,
-            ordered_at: body.ordered_at,
-        };
+        let changes =
+            OrderChanges { item: body.item, amount: body.amount, currency: body.currency, ordered_at: body.ordered_at };
         let order = services.orders.update(OrderId::from_uuid(id.0), changes, caller.actor(), expected).await?;
         let tag = etag(order.audit().version);
         Ok(OrderChanged::Ok(Json(order.into()), tag))

@@ -119,9 +119,12 @@ fn each_operation_lists_only_its_own_problems() {
         ["204", "400", "401", "403", "404", "409", "412", "429", "500", "503"]
     );
     assert_eq!(statuses("/readyz", "get"), ["200", "500", "503"]);
-    let conflict = &doc["paths"]["/api/v1/customers"]["post"]["responses"]["409"]["content"]["application/problem+json"]
-        ["schema"];
-    assert_eq!(conflict["properties"]["type"]["enum"], json!(["/problems/duplicate-code", "/problems/idempotency-key-in-use"]));
+    let conflict =
+        &doc["paths"]["/api/v1/customers"]["post"]["responses"]["409"]["content"]["application/problem+json"]["schema"];
+    assert_eq!(
+        conflict["properties"]["type"]["enum"],
+        json!(["/problems/duplicate-code", "/problems/idempotency-key-in-use"])
+    );
 
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
