@@ -414,6 +414,33 @@ mod tests {
         }
         assert_eq!(ApiError::new(ProblemType::MethodNotAllowed, "x").into_response().status().as_u16(), 405);
     }
+
+    #[test]
+    fn an_error_set_documents_exactly_its_statuses_and_types() {
+        let statuses: Vec<u16> = Errors::<RetryErrors>::meta().responses.iter().filter_map(|r| r.status).collect();
+        assert_eq!(statuses, [401, 403, 404, 409, 429, 500, 503]);
+        let retry = Problem::new(ProblemType::NotificationNotRetryable, "x");
+        assert!(Errors::<RetryErrors>::documents(&retry));
+        assert!(!Errors::<RetryErrors>::documents(&Problem::new(ProblemType::DuplicateCode, "x")));
+        // Every kind is documented by some operation except the router's own 405.
+        let sets = [
+            CreateCustomerErrors::PROBLEMS,
+            CreateOrderErrors::PROBLEMS,
+            ListErrors::PROBLEMS,
+            ListOfOneErrors::PROBLEMS,
+            GetErrors::PROBLEMS,
+            UpdateCustomerErrors::PROBLEMS,
+            UpdateOrderErrors::PROBLEMS,
+            DeleteCustomerErrors::PROBLEMS,
+            DeleteOrderErrors::PROBLEMS,
+            RetryErrors::PROBLEMS,
+            WebhookErrors::PROBLEMS,
+            ReadinessErrors::PROBLEMS,
+        ];
+        for kind in ProblemType::ALL.iter().filter(|k| **k != ProblemType::MethodNotAllowed) {
+            assert!(sets.iter().any(|set| set.contains(kind)), "{} is in no operation's set", kind.slug());
+        }
+    }
 }
 
 /// The problems one operation can answer with. The document lists exactly these: one
