@@ -99,6 +99,7 @@ impl CustomersApi {
         let caller = auth.require(Permission::WriteCustomers)?;
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createCustomer", body.bytes())?;
         let body = body.parse()?;
+        body.check_as_sent()?;
         let draft = CustomerDraft { name: body.name, code: body.code, phone: body.phone };
         let respond = |c: &Customer| idempotency::stored_created(location(c), &CustomerBody::from(c.clone()));
         let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
@@ -182,6 +183,7 @@ impl CustomersApi {
         let caller = auth.require(Permission::WriteCustomers)?;
         // The body before If-Match, so an invalid body is refused whatever the version.
         let body = body.parse()?;
+        body.check_as_sent()?;
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         let changes = CustomerChanges { name: body.name, code: body.code, phone: body.phone };
         let customer =

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
-use orderdesk_domain::{Customer, Order, Page};
+use orderdesk_domain::{Customer, CustomerName, ItemName, Order, Page};
 use poem_openapi::Object;
 use poem_openapi::types::Example;
 use serde::Deserialize;
@@ -111,6 +111,55 @@ pub struct CustomerChangesBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub phone: Option<String>,
+}
+
+/// The document's limits hold for the text as sent; the domain trims before it checks, so
+/// `" A-1 "` or 201 characters ending in a space would otherwise pass.
+fn as_sent(texts: &[(&str, Option<&str>, usize)], code: Option<&str>) -> Result<(), ApiError> {
+    let mut fields = Vec::new();
+    for (field, text, max) in texts {
+        if text.is_some_and(|t| t.chars().count() > *max) {
+            fields
+                .push(FieldProblem { field: (*field).to_owned(), message: format!("is longer than {max} characters") });
+        }
+    }
+    if code.is_some_and(|c| c.trim() != c) {
+        fields.push(FieldProblem { field: "code".into(), message: "must not begin or end with white space".into() });
+    }
+    if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
+}
+
+impl NewCustomerBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        let texts = [("name", Some(self.name.as_str()), CustomerName::MAX_CHARS)];
+        as_sent(&texts, Some(&self.code))
+    }
+}
+
+impl CustomerChangesBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        as_sent(&[("name", self.name.as_deref(), CustomerName::MAX_CHARS)], self.code.as_deref())
+    }
+}
+
+impl NewOrderBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        as_sent(&[("item", Some(self.item.as_str()), ItemName::MAX_CHARS)], None)
+    }
+}
+
+impl OrderChangesBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        as_sent(&[("item", self.item.as_deref(), ItemName::MAX_CHARS)], None)
+    }
 }
 
 /// An optional request field: it may be absent, but `null` is refused like any other wrong
@@ -325,6 +374,21 @@ mod tests {
         assert!(serde_json::from_str::<NewOrderBody>(&format!("{order}}}")).is_ok());
         assert!(serde_json::from_str::<NewOrderBody>(&format!(r#"{order}, "currency": null}}"#)).is_err());
         assert!(serde_json::from_str::<NewOrderBody>(&format!(r#"{order}, "ordered_at": null}}"#)).is_err());
+    }
+
+    #[test]
+    fn limits_hold_for_the_text_as_sent() {
+        let customer =
+            |name: &str, code: &str| NewCustomerBody { name: name.into(), code: code.into(), phone: "1".into() };
+        assert!(customer(&"é".repeat(200), "A-1").check_as_sent().is_ok());
+        assert!(customer(&format!("{} ", "é".repeat(200)), "A-1").check_as_sent().is_err());
+        assert!(customer("Amina", " A-1").check_as_sent().is_err());
+        assert!(CustomerChangesBody { code: Some("A-1\n".into()), ..Default::default() }.check_as_sent().is_err());
+        assert!(
+            OrderChangesBody { item: Some(format!("{}\t", "x".repeat(200))), ..Default::default() }
+                .check_as_sent()
+                .is_err()
+        );
     }
 
     #[test]

@@ -89,6 +89,7 @@ impl OrdersApi {
         let caller = auth.require(Permission::WriteOrders)?;
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createOrder", body.bytes())?;
         let body = body.parse()?;
+        body.check_as_sent()?;
         let draft = OrderDraft {
             customer_id: CustomerId::from_uuid(body.customer_id),
             item: body.item,
@@ -192,6 +193,7 @@ impl OrdersApi {
         let caller = auth.require(Permission::WriteOrders)?;
         // The body before If-Match, so an invalid body is refused whatever the version.
         let body = body.parse()?;
+        body.check_as_sent()?;
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         let changes =
             OrderChanges { item: body.item, amount: body.amount, currency: body.currency, ordered_at: body.ordered_at };
