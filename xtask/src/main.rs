@@ -3,6 +3,7 @@
 mod clients;
 mod crash;
 mod deploy;
+mod fuzz;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -34,7 +35,10 @@ commands (`cargo xtask <command> --help` shows one):
                    kill the server (SIGKILL) under concurrent order creation, restart
                    it, check no order or SMS is lost or doubled (SQLite, and PostgreSQL
                    with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md
-  clients          regenerate the Rust and TypeScript clients, run their life cycles on a real server";
+  clients          regenerate the Rust and TypeScript clients, run their life cycles on a real server
+  fuzz-api         schemathesis (pinned, in a venv under target/) against the debug server:
+                   no 5xx, no answer the document contradicts, no forbidden request
+                   accepted; figures to docs/api.md";
 
 fn main() -> anyhow::Result<()> {
     // reqwest has TLS (deploy-check) without a default provider; ring, as the server uses.
@@ -63,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         ["bench"] => bench(),
         ["crash-test"] => crash::run(&workspace_root(), support::Build::Debug),
         ["crash-test", "--release"] => crash::run(&workspace_root(), support::Build::Release),
+        ["fuzz-api"] => fuzz::run(&workspace_root()),
         ["clients"] => clients::run(&workspace_root()),
         _ => unknown(&args),
     }

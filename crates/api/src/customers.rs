@@ -13,7 +13,10 @@ use crate::conditional::{self, etag};
 use crate::dto::{CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderListBody, decode_cursor};
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
-use crate::problem::ApiError;
+use crate::problem::{
+    ApiError, CreateCustomerErrors, DeleteCustomerErrors, Errors, GetErrors, ListErrors, ListOfOneErrors,
+    UpdateCustomerErrors,
+};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 
@@ -90,12 +93,13 @@ impl CustomersApi {
         auth: BearerAuth,
         body: JsonBody<NewCustomerBody>,
         /// Makes retries safe: the same key and body give the first response again.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))]
         idempotency_key: Header<Option<String>>,
-    ) -> Result<CustomerCreated, ApiError> {
+    ) -> Result<CustomerCreated, Errors<CreateCustomerErrors>> {
         let caller = auth.require(Permission::WriteCustomers)?;
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createCustomer", body.bytes())?;
         let body = body.parse()?;
+        body.check_as_sent()?;
         let draft = CustomerDraft { name: body.name, code: body.code, phone: body.phone };
         let respond = |c: &Customer| idempotency::stored_created(location(c), &CustomerBody::from(c.clone()));
         let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
@@ -128,7 +132,7 @@ impl CustomersApi {
         limit: Query<Option<u64>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<CustomerListBody>, ApiError> {
+    ) -> Result<Json<CustomerListBody>, Errors<ListErrors>> {
         auth.require(Permission::ReadCustomers)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         Ok(Json(services.customers.list(page).await?.into()))
@@ -148,7 +152,7 @@ impl CustomersApi {
         /// The `ETag` you hold: 304 if the customer is unchanged.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-    ) -> Result<CustomerRead, ApiError> {
+    ) -> Result<CustomerRead, Errors<GetErrors>> {
         auth.require(Permission::ReadCustomers)?;
         let customer = services.customers.get(CustomerId::from_uuid(id.0)).await?;
         let version = customer.audit().version;
@@ -175,10 +179,12 @@ impl CustomersApi {
         /// The `ETag` the change is based on, or `*`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-    ) -> Result<CustomerChanged, ApiError> {
+    ) -> Result<CustomerChanged, Errors<UpdateCustomerErrors>> {
         let caller = auth.require(Permission::WriteCustomers)?;
-        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
+        // The body before If-Match, so an invalid body is refused whatever the version.
         let body = body.parse()?;
+        body.check_as_sent()?;
+        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         let changes = CustomerChanges { name: body.name, code: body.code, phone: body.phone };
         let customer =
             services.customers.update(CustomerId::from_uuid(id.0), changes, caller.actor(), expected).await?;
@@ -201,7 +207,7 @@ impl CustomersApi {
         /// The `ETag` of the version to delete, or `*`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-    ) -> Result<Deleted, ApiError> {
+    ) -> Result<Deleted, Errors<DeleteCustomerErrors>> {
         auth.require(Permission::WriteCustomers)?;
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         services.customers.delete(CustomerId::from_uuid(id.0), expected).await?;
@@ -224,7 +230,7 @@ impl CustomersApi {
         limit: Query<Option<u64>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<OrderListBody>, ApiError> {
+    ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
         auth.require(Permission::ReadOrders)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let query = OrderListQuery { customer_id: Some(CustomerId::from_uuid(id.0)), ..Default::default() };

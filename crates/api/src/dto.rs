@@ -4,9 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
-use orderdesk_domain::{Customer, Order, Page};
+use orderdesk_domain::{Customer, CustomerName, ItemName, Order, Page};
+use poem_openapi::Object;
 use poem_openapi::types::Example;
-use poem_openapi::{NewType, Object};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -25,9 +25,11 @@ pub struct CustomerBody {
     pub phone: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Token subject of whoever created it.
+    /// Token subject of whoever created it; absent when not recorded.
+    #[oai(skip_serializing_if_is_none)]
     pub created_by: Option<String>,
-    /// Token subject of whoever changed it last.
+    /// Token subject of whoever changed it last; absent when not recorded.
+    #[oai(skip_serializing_if_is_none)]
     pub updated_by: Option<String>,
 }
 
@@ -78,6 +80,7 @@ pub struct NewCustomerBody {
     pub code: String,
     /// Phone number; without a `+country` prefix the server's default region (KE) is assumed.
     /// Stored and returned in E.164.
+    #[oai(validator(min_length = 1, max_length = 64))]
     pub phone: String,
 }
 
@@ -87,16 +90,82 @@ impl Example for NewCustomerBody {
     }
 }
 
-/// Changes to a customer; absent fields stay as they are.
+/// Changes to a customer; absent fields stay as they are. No field can be cleared, so `null`
+/// is refused (422).
 #[derive(Debug, Clone, Default, Object, Deserialize)]
 #[oai(rename = "CustomerChanges", example)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerChangesBody {
+    /// As in `NewCustomer`.
     #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub name: Option<String>,
+    /// As in `NewCustomer`.
     #[oai(validator(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_-]+$"))]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub code: Option<String>,
+    /// As in `NewCustomer`.
+    #[oai(validator(min_length = 1, max_length = 64))]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub phone: Option<String>,
+}
+
+/// The document's limits hold for the text as sent; the domain trims before it checks, so
+/// `" A-1 "` or 201 characters ending in a space would otherwise pass.
+fn as_sent(texts: &[(&str, Option<&str>, usize)], code: Option<&str>) -> Result<(), ApiError> {
+    let mut fields = Vec::new();
+    for (field, text, max) in texts {
+        if text.is_some_and(|t| t.chars().count() > *max) {
+            fields
+                .push(FieldProblem { field: (*field).to_owned(), message: format!("is longer than {max} characters") });
+        }
+    }
+    if code.is_some_and(|c| c.trim() != c) {
+        fields.push(FieldProblem { field: "code".into(), message: "must not begin or end with white space".into() });
+    }
+    if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
+}
+
+impl NewCustomerBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        let texts = [("name", Some(self.name.as_str()), CustomerName::MAX_CHARS)];
+        as_sent(&texts, Some(&self.code))
+    }
+}
+
+impl CustomerChangesBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        as_sent(&[("name", self.name.as_deref(), CustomerName::MAX_CHARS)], self.code.as_deref())
+    }
+}
+
+impl NewOrderBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        as_sent(&[("item", Some(self.item.as_str()), ItemName::MAX_CHARS)], None)
+    }
+}
+
+impl OrderChangesBody {
+    /// # Errors
+    /// 422 when a field breaks the document's limits as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        as_sent(&[("item", self.item.as_deref(), ItemName::MAX_CHARS)], None)
+    }
+}
+
+/// An optional request field: it may be absent, but `null` is refused like any other wrong
+/// type (serde would read it as absent).
+fn not_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 impl Example for CustomerChangesBody {
@@ -137,9 +206,11 @@ pub struct OrderBody {
     pub ordered_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Token subject of whoever created it.
+    /// Token subject of whoever created it; absent when not recorded.
+    #[oai(skip_serializing_if_is_none)]
     pub created_by: Option<String>,
-    /// Token subject of whoever changed it last.
+    /// Token subject of whoever changed it last; absent when not recorded.
+    #[oai(skip_serializing_if_is_none)]
     pub updated_by: Option<String>,
 }
 
@@ -177,38 +248,6 @@ impl Example for OrderBody {
     }
 }
 
-/// A positive decimal amount. Send a string such as `"250.50"`; a JSON number is read from
-/// its exact text and accepted only with at most the currency's minor digits (never rounded).
-#[derive(Debug, Clone, PartialEq, Eq, NewType)]
-#[oai(rename = "Amount", example)]
-pub struct Amount(pub String);
-
-impl Example for Amount {
-    fn example() -> Self {
-        Self("250.50".into())
-    }
-}
-
-impl<'de> Deserialize<'de> for Amount {
-    /// Takes the amount's exact text: a JSON string's content, or a JSON number exactly as the
-    /// client wrote it (never through a double, which would round `250.499999999999999999`
-    /// to `250.5`). Too many digits are refused by the domain, never rounded.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let raw = <Box<serde_json::value::RawValue>>::deserialize(deserializer)?;
-        let text = raw.get().trim();
-        if text.starts_with('"') {
-            return serde_json::from_str::<String>(text).map(Amount).map_err(D::Error::custom);
-        }
-        let numeric = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-        if numeric {
-            Ok(Amount(text.to_owned()))
-        } else {
-            Err(D::Error::custom("expected a decimal string such as \"250.50\""))
-        }
-    }
-}
-
 /// A new order.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(rename = "NewOrder", example)]
@@ -218,10 +257,17 @@ pub struct NewOrderBody {
     /// What was ordered, 1-200 characters.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub item: String,
-    pub amount: Amount,
-    /// ISO 4217 code; the server's default (KES) when absent.
+    /// A positive decimal string such as `"250.50"`, with at most the currency's minor digits
+    /// and 15 digits in all. Never a JSON number.
+    #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$"))]
+    pub amount: String,
+    /// ISO 4217 code; the server's default (KES) when absent (`null` is refused).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub currency: Option<String>,
-    /// When the customer ordered (RFC 3339); now when absent.
+    /// When the customer ordered (RFC 3339); now when absent (`null` is refused).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub ordered_at: Option<DateTime<Utc>>,
 }
 
@@ -230,29 +276,43 @@ impl Example for NewOrderBody {
         Self {
             customer_id: CustomerBody::example().id,
             item: "Maize flour 2kg".into(),
-            amount: Amount::example(),
+            amount: "250.50".into(),
             currency: Some("KES".into()),
             ordered_at: None,
         }
     }
 }
 
-/// Changes to an order; absent fields stay as they are. Changing only `currency`
-/// re-checks the stored amount against the new currency's minor digits.
+/// Changes to an order; absent fields stay as they are. No field can be cleared, so `null`
+/// is refused (422). Changing only `currency` re-checks the stored amount against the new
+/// currency's minor digits.
 #[derive(Debug, Clone, Default, Object, Deserialize)]
 #[oai(rename = "OrderChanges", example)]
 #[serde(deny_unknown_fields)]
 pub struct OrderChangesBody {
+    /// As in `NewOrder`.
     #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub item: Option<String>,
-    pub amount: Option<Amount>,
+    /// As in `NewOrder`.
+    #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$"))]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub amount: Option<String>,
+    /// As in `NewOrder`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub currency: Option<String>,
+    /// As in `NewOrder`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
     pub ordered_at: Option<DateTime<Utc>>,
 }
 
 impl Example for OrderChangesBody {
     fn example() -> Self {
-        Self { amount: Some(Amount("300.00".into())), ..Default::default() }
+        Self { amount: Some("300.00".into()), ..Default::default() }
     }
 }
 
@@ -301,17 +361,40 @@ mod tests {
     }
 
     #[test]
-    fn amounts_accept_strings_and_exact_numbers() {
-        let parse = |json: &str| serde_json::from_str::<Amount>(json).map(|a| a.0);
-        assert_eq!(parse("\"250.50\"").unwrap(), "250.50");
-        assert_eq!(parse("250.5").unwrap(), "250.5");
-        assert_eq!(parse("7").unwrap(), "7");
-        // Numbers keep their exact text: more digits than KES allows are refused later, not rounded.
-        assert_eq!(parse("0.30000000000000004").unwrap(), "0.30000000000000004");
-        assert_eq!(parse("250.499999999999999999").unwrap(), "250.499999999999999999");
-        assert_eq!(parse("1e2").unwrap(), "1e2");
-        assert!(parse("true").is_err());
-        assert!(parse("null").is_err());
+    fn optional_fields_may_be_absent_but_not_null() {
+        let changes: CustomerChangesBody = serde_json::from_str(r#"{"name": "Amina"}"#).unwrap();
+        assert_eq!((changes.name.as_deref(), changes.phone), (Some("Amina"), None));
+        for body in [r#"{"phone": null}"#, r#"{"name": null}"#, r#"{"code": null}"#] {
+            assert!(serde_json::from_str::<CustomerChangesBody>(body).is_err(), "{body}");
+        }
+        for body in [r#"{"amount": null}"#, r#"{"currency": null}"#, r#"{"ordered_at": null}"#, r#"{"item": null}"#] {
+            assert!(serde_json::from_str::<OrderChangesBody>(body).is_err(), "{body}");
+        }
+        let order = r#"{"customer_id": "019abc00-0000-7000-8000-000000000001", "item": "x", "amount": "1.00""#;
+        assert!(serde_json::from_str::<NewOrderBody>(&format!("{order}}}")).is_ok());
+        assert!(serde_json::from_str::<NewOrderBody>(&format!(r#"{order}, "currency": null}}"#)).is_err());
+        assert!(serde_json::from_str::<NewOrderBody>(&format!(r#"{order}, "ordered_at": null}}"#)).is_err());
+    }
+
+    #[test]
+    fn limits_hold_for_the_text_as_sent() {
+        let customer =
+            |name: &str, code: &str| NewCustomerBody { name: name.into(), code: code.into(), phone: "1".into() };
+        assert!(customer(&"é".repeat(200), "A-1").check_as_sent().is_ok());
+        assert!(customer(&format!("{} ", "é".repeat(200)), "A-1").check_as_sent().is_err());
+        assert!(customer("Amina", " A-1").check_as_sent().is_err());
+        assert!(CustomerChangesBody { code: Some("A-1\n".into()), ..Default::default() }.check_as_sent().is_err());
+        assert!(
+            OrderChangesBody { item: Some(format!("{}\t", "x".repeat(200))), ..Default::default() }
+                .check_as_sent()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn amounts_are_strings_never_numbers() {
+        let order = r#"{"customer_id": "019abc00-0000-7000-8000-000000000001", "item": "x", "amount": 250.5}"#;
+        assert!(serde_json::from_str::<NewOrderBody>(order).is_err());
     }
 }
 
@@ -323,6 +406,8 @@ pub struct AttemptBody {
     pub attempted_at: DateTime<Utc>,
     /// `sent`, `retry` or `failed`.
     pub outcome: String,
+    /// Why the attempt failed; absent when it succeeded.
+    #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
 }
 
@@ -340,14 +425,30 @@ pub struct NotificationBody {
     /// Attempts in the current budget.
     pub attempts: u32,
     pub attempt_log: Vec<AttemptBody>,
+    /// When the next attempt is due; only while `pending`.
+    #[oai(skip_serializing_if_is_none)]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last attempt's error; absent if none failed.
+    #[oai(skip_serializing_if_is_none)]
     pub last_error: Option<String>,
+    /// The provider's id for the message; absent until it is sent.
+    #[oai(skip_serializing_if_is_none)]
     pub provider_message_id: Option<String>,
+    /// The provider's answer to the send; absent until it is sent.
+    #[oai(skip_serializing_if_is_none)]
     pub provider_status: Option<String>,
+    /// The provider's price for the message (e.g. `KES 0.8000`); absent when it names none.
+    #[oai(skip_serializing_if_is_none)]
     pub cost: Option<String>,
-    /// The provider's latest delivery report status (`Success`, `Failed`, `Buffered`, ...).
+    /// The provider's latest delivery report status (`Success`, `Failed`, `Buffered`, ...);
+    /// absent until a report arrives.
+    #[oai(skip_serializing_if_is_none)]
     pub delivery_status: Option<String>,
+    /// Why the provider could not deliver; absent unless a report says so.
+    #[oai(skip_serializing_if_is_none)]
     pub delivery_failure_reason: Option<String>,
+    /// When the provider accepted it; absent until then.
+    #[oai(skip_serializing_if_is_none)]
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

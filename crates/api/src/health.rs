@@ -5,7 +5,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use crate::Services;
-use crate::problem::{ApiError, ProblemType};
+use crate::problem::{ApiError, Errors, ProblemType, ReadinessErrors};
 use crate::tags::ApiTags;
 
 /// Probe endpoints.
@@ -33,7 +33,7 @@ impl HealthApi {
     ///
     /// 200 when the database answers, else 503.
     #[oai(path = "/readyz", method = "get", operation_id = "readiness")]
-    async fn readyz(&self, services: Data<&Services>) -> Result<Json<HealthBody>, ApiError> {
+    async fn readyz(&self, services: Data<&Services>) -> Result<Json<HealthBody>, Errors<ReadinessErrors>> {
         services.health.ping().await.map_err(|e| {
             tracing::warn!(error.cause_chain = ?e, "readiness check failed");
             ApiError::new(ProblemType::Unavailable, "the database does not answer")

@@ -13,6 +13,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(ProblemType::MalformedRequest, "the request body is empty; send a JSON object"));
     }
+    // serde would also read a struct from an array of its fields (`[]` as an empty change).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+            return Err(ApiError::new(ProblemType::MalformedRequest, "malformed JSON: expected a JSON object"));
+        }
+        let field = FieldProblem { field: "body".into(), message: "must be a JSON object".into() };
+        return Err(ApiError::validation(vec![field]));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -74,6 +82,8 @@ mod tests {
             (r#"{"name": "a", "count": -1}"#, "count"),
             (r#"{"name": "a", "count": 1, "extra": true}"#, "extra"),
             ("[]", "body"),
+            ("[\"a\", 1]", "body"),
+            ("null", "body"),
         ];
         for (body, field) in cases {
             let error = parse::<Sample>(body.as_bytes()).unwrap_err();

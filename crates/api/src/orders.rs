@@ -15,7 +15,9 @@ use crate::customers::{Deleted, page_request};
 use crate::dto::{NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody, OrderListBody};
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
-use crate::problem::ApiError;
+use crate::problem::{
+    CreateOrderErrors, DeleteOrderErrors, Errors, GetErrors, ListOfOneErrors, RetryErrors, UpdateOrderErrors,
+};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 
@@ -81,16 +83,17 @@ impl OrdersApi {
         auth: BearerAuth,
         body: JsonBody<NewOrderBody>,
         /// Makes retries safe: the same key and body give the first response again.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))]
         idempotency_key: Header<Option<String>>,
-    ) -> Result<OrderCreated, ApiError> {
+    ) -> Result<OrderCreated, Errors<CreateOrderErrors>> {
         let caller = auth.require(Permission::WriteOrders)?;
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createOrder", body.bytes())?;
         let body = body.parse()?;
+        body.check_as_sent()?;
         let draft = OrderDraft {
             customer_id: CustomerId::from_uuid(body.customer_id),
             item: body.item,
-            amount: body.amount.0,
+            amount: body.amount,
             currency: body.currency,
             ordered_at: body.ordered_at,
         };
@@ -134,7 +137,7 @@ impl OrdersApi {
         limit: Query<Option<u64>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<OrderListBody>, ApiError> {
+    ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
         auth.require(Permission::ReadOrders)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let query = OrderListQuery {
@@ -159,7 +162,7 @@ impl OrdersApi {
         /// The `ETag` you hold: 304 if the order is unchanged.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-    ) -> Result<OrderRead, ApiError> {
+    ) -> Result<OrderRead, Errors<GetErrors>> {
         auth.require(Permission::ReadOrders)?;
         let order = services.orders.get(OrderId::from_uuid(id.0)).await?;
         let version = order.audit().version;
@@ -186,16 +189,14 @@ impl OrdersApi {
         /// The `ETag` the change is based on, or `*`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-    ) -> Result<OrderChanged, ApiError> {
+    ) -> Result<OrderChanged, Errors<UpdateOrderErrors>> {
         let caller = auth.require(Permission::WriteOrders)?;
-        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
+        // The body before If-Match, so an invalid body is refused whatever the version.
         let body = body.parse()?;
-        let changes = OrderChanges {
-            item: body.item,
-            amount: body.amount.map(|a| a.0),
-            currency: body.currency,
-            ordered_at: body.ordered_at,
-        };
+        body.check_as_sent()?;
+        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
+        let changes =
+            OrderChanges { item: body.item, amount: body.amount, currency: body.currency, ordered_at: body.ordered_at };
         let order = services.orders.update(OrderId::from_uuid(id.0), changes, caller.actor(), expected).await?;
         let tag = etag(order.audit().version);
         Ok(OrderChanged::Ok(Json(order.into()), tag))
@@ -215,7 +216,7 @@ impl OrdersApi {
         /// The `ETag` of the version to delete, or `*`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-    ) -> Result<Deleted, ApiError> {
+    ) -> Result<Deleted, Errors<DeleteOrderErrors>> {
         auth.require(Permission::WriteOrders)?;
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         services.orders.delete(OrderId::from_uuid(id.0), expected).await?;
@@ -235,7 +236,7 @@ impl OrdersApi {
         services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
-    ) -> Result<Json<NotificationListBody>, ApiError> {
+    ) -> Result<Json<NotificationListBody>, Errors<GetErrors>> {
         let caller = auth.require(Permission::ReadOrders)?;
         let reveal = caller.has(Permission::ReadCustomers);
         let views = services.notifications.list_for_order(OrderId::from_uuid(id.0)).await?;
@@ -260,7 +261,7 @@ impl OrdersApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         nid: Path<Uuid>,
-    ) -> Result<Json<NotificationBody>, ApiError> {
+    ) -> Result<Json<NotificationBody>, Errors<RetryErrors>> {
         let caller = auth.require(Permission::WriteOrders)?;
         let reveal = caller.has(Permission::ReadCustomers);
         let notification =

@@ -1,13 +1,16 @@
 //! RFC 9457 problem details: the one error shape of the API, with stable `type` URIs.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use orderdesk_domain::service::{IdempotencyError, NotificationError};
 use orderdesk_domain::{CustomerError, OrderError, Permission, RepoError, TokenRejection, ValidationErrors};
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
-use poem_openapi::types::Example;
+use poem_openapi::registry::{MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{Example, ToJSON};
 use poem_openapi::{ApiResponse, Object};
+use serde_json::Value;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -410,5 +413,185 @@ mod tests {
             assert_eq!(ProblemType::from_slug(kind.slug()), Some(kind));
         }
         assert_eq!(ApiError::new(ProblemType::MethodNotAllowed, "x").into_response().status().as_u16(), 405);
+    }
+
+    #[test]
+    fn an_error_set_documents_exactly_its_statuses_and_types() {
+        let statuses: Vec<u16> = Errors::<RetryErrors>::meta().responses.iter().filter_map(|r| r.status).collect();
+        assert_eq!(statuses, [401, 403, 404, 409, 429, 500, 503]);
+        let retry = Problem::new(ProblemType::NotificationNotRetryable, "x");
+        assert!(Errors::<RetryErrors>::documents(&retry));
+        assert!(!Errors::<RetryErrors>::documents(&Problem::new(ProblemType::DuplicateCode, "x")));
+        // Every kind is documented by some operation except the router's own 405.
+        let sets = [
+            CreateCustomerErrors::PROBLEMS,
+            CreateOrderErrors::PROBLEMS,
+            ListErrors::PROBLEMS,
+            ListOfOneErrors::PROBLEMS,
+            GetErrors::PROBLEMS,
+            UpdateCustomerErrors::PROBLEMS,
+            UpdateOrderErrors::PROBLEMS,
+            DeleteCustomerErrors::PROBLEMS,
+            DeleteOrderErrors::PROBLEMS,
+            RetryErrors::PROBLEMS,
+            WebhookErrors::PROBLEMS,
+            ReadinessErrors::PROBLEMS,
+        ];
+        for kind in ProblemType::ALL.iter().filter(|k| **k != ProblemType::MethodNotAllowed) {
+            assert!(sets.iter().any(|set| set.contains(kind)), "{} is in no operation's set", kind.slug());
+        }
+    }
+}
+
+/// The problems one operation can answer with. The document lists exactly these: one
+/// response per status, its `type` values as an enum, and an example.
+pub trait ErrorSet: Send + Sync + 'static {
+    const PROBLEMS: &'static [ProblemType];
+}
+
+/// Declares marker types implementing [`ErrorSet`].
+macro_rules! error_sets {
+    ($($(#[$doc:meta])* $name:ident: [$($kind:ident),+ $(,)?];)+) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl ErrorSet for $name {
+                const PROBLEMS: &'static [ProblemType] = &[$(ProblemType::$kind,)+];
+            }
+        )+
+    };
+}
+
+error_sets! {
+    /// `createCustomer`.
+    CreateCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, DuplicateCode, IdempotencyKeyInUse,
+        RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, IdempotencyKeyReused, RateLimited,
+        Internal, Unavailable];
+    /// `createOrder`: an unknown `customer_id` is a 422 on that field.
+    CreateOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, IdempotencyKeyInUse,
+        RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, IdempotencyKeyReused, RateLimited,
+        Internal, Unavailable];
+    /// The lists: a bad `limit`, `cursor` or filter is a 422.
+    ListErrors: [Unauthenticated, Forbidden, Validation, RateLimited, Internal, Unavailable];
+    /// `listCustomerOrders`, `listOrders`: also 404 for an unknown customer.
+    ListOfOneErrors: [Unauthenticated, Forbidden, NotFound, Validation, RateLimited, Internal, Unavailable];
+    /// Reads of one resource.
+    GetErrors: [Unauthenticated, Forbidden, NotFound, RateLimited, Internal, Unavailable];
+    /// `updateCustomer`.
+    UpdateCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, DuplicateCode,
+        PreconditionFailed, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited,
+        Internal, Unavailable];
+    /// `updateOrder`.
+    UpdateOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, PreconditionFailed,
+        RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
+    /// `deleteCustomer`.
+    DeleteCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, CustomerHasOrders,
+        PreconditionFailed, RateLimited, Internal, Unavailable];
+    /// `deleteOrder`.
+    DeleteOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, PreconditionFailed, RateLimited,
+        Internal, Unavailable];
+    /// `retryOrderNotification`.
+    RetryErrors: [Unauthenticated, Forbidden, NotFound, NotificationNotRetryable, RateLimited, Internal,
+        Unavailable];
+    /// `receiveDeliveryReport`: a wrong secret is a 401.
+    WebhookErrors: [MalformedRequest, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,
+        Internal, Unavailable];
+    /// `readiness` (probes are not rate limited).
+    ReadinessErrors: [Internal, Unavailable];
+}
+
+/// An [`ApiError`] documented as one of the problems of `S`.
+pub struct Errors<S> {
+    pub error: ApiError,
+    set: PhantomData<fn() -> S>,
+}
+
+impl<S: ErrorSet> Errors<S> {
+    /// Whether the set documents this problem (same `type`).
+    pub fn documents(problem: &Problem) -> bool {
+        S::PROBLEMS.iter().any(|kind| kind.uri() == problem.problem_type)
+    }
+}
+
+impl<S: ErrorSet> From<ApiError> for Errors<S> {
+    fn from(error: ApiError) -> Self {
+        if !Self::documents(error.problem()) {
+            tracing::warn!(r#type = %error.problem().problem_type, "problem not in the operation's documented set");
+        }
+        Self { error, set: PhantomData }
+    }
+}
+
+macro_rules! errors_from {
+    ($($source:ty),+) => {
+        $(impl<S: ErrorSet> From<$source> for Errors<S> {
+            fn from(error: $source) -> Self {
+                ApiError::from(error).into()
+            }
+        })+
+    };
+}
+
+errors_from!(ValidationErrors, CustomerError, OrderError, IdempotencyError, NotificationError);
+
+impl<S> fmt::Debug for Errors<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<S> fmt::Display for Errors<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<S> From<Errors<S>> for poem::Error {
+    fn from(errors: Errors<S>) -> Self {
+        errors.error.into()
+    }
+}
+
+impl<S: Send> poem::IntoResponse for Errors<S> {
+    fn into_response(self) -> poem::Response {
+        self.error.into_response()
+    }
+}
+
+/// An example body for a problem of this kind.
+fn example_problem(kind: ProblemType) -> Problem {
+    match kind {
+        ProblemType::Validation => Problem::example(),
+        _ => Problem::new(kind, kind.description()),
+    }
+}
+
+impl<S: ErrorSet> ApiResponse for Errors<S> {
+    fn meta() -> MetaResponses {
+        let mut responses = Vec::new();
+        for mut response in ApiError::meta().responses {
+            let kinds: Vec<ProblemType> =
+                S::PROBLEMS.iter().copied().filter(|k| Some(k.status().as_u16()) == response.status).collect();
+            let Some(&first) = kinds.first() else { continue };
+            let types = kinds.iter().map(|k| Value::String(k.uri())).collect();
+            let type_schema = MetaSchema { enum_items: types, ..MetaSchema::new("string") };
+            let example = example_problem(first).to_json();
+            let schema = MetaSchema {
+                all_of: vec![MetaSchemaRef::Reference("Problem".to_owned())],
+                properties: vec![("type", MetaSchemaRef::Inline(Box::new(type_schema)))],
+                example,
+                ..MetaSchema::ANY
+            };
+            for content in &mut response.content {
+                content.schema = MetaSchemaRef::Inline(Box::new(schema.clone()));
+            }
+            responses.push(response);
+        }
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        ApiError::register(registry);
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::Services;
 use crate::body::FormBody;
-use crate::problem::{ApiError, ProblemType};
+use crate::problem::{ApiError, Errors, ProblemType, WebhookErrors};
 use crate::tags::ApiTags;
 
 /// The form fields Africa's Talking posts. Unknown fields are ignored.
@@ -65,10 +65,10 @@ impl WebhooksApi {
         services: Data<&Services>,
         secret: Path<String>,
         body: FormBody<DeliveryReportForm>,
-    ) -> Result<PlainText<&'static str>, ApiError> {
+    ) -> Result<PlainText<&'static str>, Errors<WebhookErrors>> {
         if !self.secret_matches(&secret.0) {
             tracing::warn!("delivery report with a wrong secret refused");
-            return Err(ApiError::new(ProblemType::Unauthenticated, "unknown webhook secret"));
+            return Err(ApiError::new(ProblemType::Unauthenticated, "unknown webhook secret").into());
         }
         let raw = String::from_utf8_lossy(body.bytes()).into_owned();
         let form = body.parse()?;

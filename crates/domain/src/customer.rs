@@ -66,6 +66,8 @@ pub struct CustomerCode(String);
 impl CustomerCode {
     /// The longest code accepted, in characters.
     pub const MAX_CHARS: usize = 32;
+    /// The characters [`Self::parse`] accepts, as a regular expression (for API documents).
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_-]+$";
 
     /// Parses a code, trimming surrounding whitespace.
     ///
@@ -119,6 +121,9 @@ impl Default for PhoneRegion {
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
+    /// The longest input accepted, in bytes after trimming.
+    pub const MAX_INPUT_BYTES: usize = 64;
+
     /// Parses a number; one without a `+country` prefix is read in `region`.
     ///
     /// # Errors
@@ -129,7 +134,7 @@ impl PhoneNumber {
             return Err(InvalidValue::Empty);
         }
         // The metadata parser copes badly with absurd inputs; no real number is this long.
-        if input.len() > 64 {
+        if input.len() > Self::MAX_INPUT_BYTES {
             return Err(InvalidValue::Phone);
         }
         let number = phonenumber::parse(Some(region.0), input).map_err(|_| InvalidValue::Phone)?;

@@ -62,6 +62,9 @@ impl Money {
     /// The largest amount accepted, in minor units: 15 digits, so any value also survives
     /// a round trip through an IEEE double unchanged.
     pub const MAX_MINOR_UNITS: i64 = 999_999_999_999_999;
+    /// The text [`Self::parse`] reads as a number, as a regular expression (for API documents);
+    /// it must also be positive, fit the currency's minor digits and 15 digits.
+    pub const PATTERN: &'static str = "^[0-9]+(\\.[0-9]+)?$";
 
     /// Parses a decimal string such as `"250.50"` in `currency`.
     ///

@@ -1,4 +1,4 @@
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::client;
 
@@ -56,4 +56,88 @@ async fn server_serves_the_document_and_interactive_docs() {
     let docs = client.get("/docs").send().await;
     docs.assert_status_is_ok();
     assert!(docs.0.into_body().into_string().await.unwrap().contains("swagger"));
+}
+
+/// Length, pattern and range constraints in the document are the domain's own.
+#[test]
+fn document_constraints_come_from_the_domain_constants() {
+    use orderdesk_domain::idempotency::IdempotencyKey;
+    use orderdesk_domain::{CustomerCode, CustomerName, ItemName, Money, PageRequest, PhoneNumber};
+
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let n = |v: usize| Some(v as u64);
+    for name in ["NewCustomer", "CustomerChanges"] {
+        let fields = &schemas[name]["properties"];
+        assert_eq!(fields["name"]["maxLength"].as_u64(), n(CustomerName::MAX_CHARS), "{name}.name");
+        assert_eq!(fields["name"]["minLength"].as_u64(), Some(1), "{name}.name");
+        assert_eq!(fields["code"]["maxLength"].as_u64(), n(CustomerCode::MAX_CHARS), "{name}.code");
+        assert_eq!(fields["code"]["pattern"], CustomerCode::PATTERN, "{name}.code");
+        assert_eq!(fields["phone"]["maxLength"].as_u64(), n(PhoneNumber::MAX_INPUT_BYTES), "{name}.phone");
+    }
+    for name in ["NewOrder", "OrderChanges"] {
+        let fields = &schemas[name]["properties"];
+        assert_eq!(fields["item"]["maxLength"].as_u64(), n(ItemName::MAX_CHARS), "{name}.item");
+        assert_eq!(fields["amount"]["pattern"], Money::PATTERN, "{name}.amount");
+        assert_eq!(fields["amount"]["type"], "string", "{name}.amount");
+    }
+    let (mut limits, mut keys) = (0, 0);
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                let schema = &parameter["schema"];
+                match parameter["name"].as_str().unwrap() {
+                    "limit" => {
+                        limits += 1;
+                        assert_eq!(schema["maximum"].as_f64(), Some(PageRequest::MAX_LIMIT as f64), "{method} {path}");
+                        assert_eq!(schema["minimum"].as_f64(), Some(1.0), "{method} {path}");
+                    }
+                    "Idempotency-Key" => {
+                        keys += 1;
+                        assert_eq!(schema["maxLength"].as_u64(), n(IdempotencyKey::MAX_LEN), "{method} {path}");
+                        assert_eq!(schema["minLength"].as_u64(), Some(1), "{method} {path}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert_eq!((limits, keys), (3, 2), "every list has `limit`, every create `Idempotency-Key`");
+}
+
+/// Each operation lists its own error statuses, each with its `type` values and an example.
+#[test]
+fn each_operation_lists_only_its_own_problems() {
+    let doc = document();
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(statuses("/api/v1/customers/{id}", "get"), ["200", "304", "401", "403", "404", "429", "500", "503"]);
+    assert_eq!(statuses("/api/v1/orders", "get"), ["200", "401", "403", "404", "422", "429", "500", "503"]);
+    assert_eq!(
+        statuses("/api/v1/customers/{id}", "delete"),
+        ["204", "400", "401", "403", "404", "409", "412", "429", "500", "503"]
+    );
+    assert_eq!(statuses("/readyz", "get"), ["200", "500", "503"]);
+    let conflict =
+        &doc["paths"]["/api/v1/customers"]["post"]["responses"]["409"]["content"]["application/problem+json"]["schema"];
+    assert_eq!(
+        conflict["properties"]["type"]["enum"],
+        json!(["/problems/duplicate-code", "/problems/idempotency-key-in-use"])
+    );
+
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !status.starts_with(['4', '5']) {
+                    continue;
+                }
+                let schema = &response["content"]["application/problem+json"]["schema"];
+                let types = schema["properties"]["type"]["enum"].as_array().expect("a `type` enum");
+                let example = &schema["example"];
+                assert!(types.contains(&example["type"]), "{method} {path} {status}: example of another type");
+                assert_eq!(example["status"].as_u64().map(|s| s.to_string()).as_deref(), Some(status.as_str()));
+            }
+        }
+    }
 }
