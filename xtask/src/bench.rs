@@ -4,7 +4,7 @@
 //! transaction (`pgbench` on PostgreSQL, a direct loop on SQLite). Prints a Markdown table and
 //! writes it into docs/benchmarks.md between markers. Only 127.0.0.1 is contacted.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -50,8 +50,7 @@ fn parse_duration(text: &str) -> anyhow::Result<Duration> {
 }
 
 fn parse(args: &[&str]) -> anyhow::Result<Options> {
-    let mut options =
-        Options { db: None, duration: Duration::from_secs(10), connections: vec![32], criterion: false };
+    let mut options = Options { db: None, duration: Duration::from_secs(10), connections: vec![32], criterion: false };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -115,7 +114,9 @@ pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         Some(db) => vec![db],
         None if postgres.is_some() => vec![Db::Sqlite, Db::Postgres],
         None => {
-            println!("note: PostgreSQL skipped (ORDERDESK_TEST_POSTGRES_URL is not set and nothing answers at 127.0.0.1:5432)");
+            println!(
+                "note: PostgreSQL skipped (ORDERDESK_TEST_POSTGRES_URL is not set and nothing answers at 127.0.0.1:5432)"
+            );
             vec![Db::Sqlite]
         }
     };
@@ -423,7 +424,9 @@ fn markdown(report: &Report, options: &Options) -> String {
         std::thread::available_parallelism().map_or(0, usize::from),
         WRK_THREADS,
     );
-    out.push_str("| Database | Connections | Scenario | Requests/s | p50 (ms) | p99 (ms) | Errors | Server peak RSS (MB) |\n");
+    out.push_str(
+        "| Database | Connections | Scenario | Requests/s | p50 (ms) | p99 (ms) | Errors | Server peak RSS (MB) |\n",
+    );
     out.push_str("|---|---|---|---|---|---|---|---|\n");
     for r in &report.rows {
         out.push_str(&format!(
@@ -432,7 +435,9 @@ fn markdown(report: &Report, options: &Options) -> String {
         ));
     }
     if !report.limits.is_empty() {
-        out.push_str("\n| Database | Connections | Database limit for create order | tx/s | orderdesk creates/s | Ratio |\n");
+        out.push_str(
+            "\n| Database | Connections | Database limit for create order | tx/s | orderdesk creates/s | Ratio |\n",
+        );
         out.push_str("|---|---|---|---|---|---|\n");
         for (db, connections, what, tps) in &report.limits {
             let creates = report
@@ -460,12 +465,13 @@ fn machine() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
-            info.lines().find_map(|l| Some(l.strip_prefix("model name")?.trim_start_matches([' ', '\t', ':']).to_owned()))
+            info.lines()
+                .find_map(|l| Some(l.strip_prefix("model name")?.trim_start_matches([' ', '\t', ':']).to_owned()))
         })
         .unwrap_or_else(|| "an unknown CPU".into())
 }
 
-fn write_figures(path: &PathBuf, table: &str) -> anyhow::Result<()> {
+fn write_figures(path: &Path, table: &str) -> anyhow::Result<()> {
     let existing = std::fs::read_to_string(path).unwrap_or_default();
     let generated = format!("{FIGURES_START}\n{table}{FIGURES_END}");
     let text = match (existing.find(FIGURES_START), existing.find(FIGURES_END)) {
