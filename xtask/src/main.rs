@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: developer commands that need no extra tools.
 
+mod bench;
 mod clients;
 mod crash;
 mod deploy;
@@ -30,7 +31,9 @@ commands (`cargo xtask <command> --help` shows one):
   domain           check the domain crate as others embed it: run its examples,
                    build its docs with missing docs denied, and package it
   token [ARGS]     print a dev access token (`orderdesk token`; e.g. --permissions read:orders)
-  bench            run the benchmarks (criterion; release build)
+  bench [--db sqlite|postgres] [--duration 10s] [--connections 32[,64]] [--criterion]
+                   the release server under wrk load, and the database's own limit
+                   (pgbench / a direct SQLite loop); table to docs/benchmarks.md
   crash-test [--release]
                    kill the server (SIGKILL) under concurrent order creation, restart
                    it, check no order or SMS is lost or doubled (SQLite, and PostgreSQL
@@ -64,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         ["deps"] => check_dependency_rule(),
         ["domain"] => check_domain_crate(),
         ["token", rest @ ..] => run_server_command("token", rest),
-        ["bench"] => bench(),
+        ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["crash-test"] => crash::run(&workspace_root(), support::Build::Debug),
         ["crash-test", "--release"] => crash::run(&workspace_root(), support::Build::Release),
         ["fuzz-api"] => fuzz::run(&workspace_root()),
@@ -133,16 +136,6 @@ fn run_server_command(command: &str, args: &[&str]) -> anyhow::Result<()> {
     let status =
         cargo().args(["run", "--quiet", "--package", "orderdesk-server", "--", command]).args(args).status()?;
     ensure!(status.success(), "orderdesk {command} failed");
-    Ok(())
-}
-
-fn bench() -> anyhow::Result<()> {
-    let status = cargo()
-        .args(["bench", "--package", "orderdesk-adapters", "--features", "test-support", "--bench", "verify"])
-        .status()?;
-    ensure!(status.success(), "token benchmark failed");
-    let status = cargo().args(["bench", "--package", "orderdesk-server", "--bench", "load"]).status()?;
-    ensure!(status.success(), "load benchmark failed");
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! [`TokenVerifier`] on a JWKS: keys cached in memory, refetched single-flight and rate
-//! limited on an unknown `kid`, kept when the issuer is unreachable.
+//! limited on an unknown `kid`, kept when the issuer is unreachable. Successful verifications
+//! are remembered (see [`VerifiedTokens`]) so a client's repeated calls skip the RSA check.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -8,10 +9,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use orderdesk_domain::auth::{Principal, TokenRejection, TokenVerifier};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::AuthSettings;
@@ -64,6 +66,7 @@ struct Inner {
     keys: RwLock<Arc<KeySet>>,
     /// Held while fetching: concurrent refreshes wait and then reuse the result.
     refresh: Mutex<RefreshState>,
+    verified: Option<VerifiedTokens>,
 }
 
 #[derive(Default)]
@@ -76,6 +79,66 @@ struct CachedKey {
     key: DecodingKey,
     /// The JWK's `alg`, when it names one: the key verifies only that algorithm.
     algorithm: Option<Algorithm>,
+    /// RFC 7638 thumbprint: tells a re-published key from new material under the same `kid`.
+    thumbprint: String,
+}
+
+/// The key that verified a token: its `kid` and thumbprint.
+#[derive(Clone, PartialEq, Eq)]
+struct KeyRef {
+    kid: String,
+    thumbprint: String,
+}
+
+impl KeySet {
+    fn holds(&self, key: &KeyRef) -> bool {
+        self.keys.get(&key.kid).is_some_and(|k| k.thumbprint == key.thumbprint)
+    }
+}
+
+/// Successful verifications by SHA-256 of the token: a bounded `quick_cache` (S3-FIFO
+/// eviction, sharded locks; a hit costs a hash and a lookup instead of ~130 µs of RSA). An
+/// entry is served only while the token's `exp` passes the same leeway rule as a fresh
+/// verification, and only while the key that verified it is still in the JWKS. Rejections are
+/// never cached, so every refusal is decided afresh.
+struct VerifiedTokens {
+    cache: quick_cache::sync::Cache<[u8; 32], Arc<Verified>>,
+}
+
+struct Verified {
+    principal: Principal,
+    exp: u64,
+    key: KeyRef,
+}
+
+impl VerifiedTokens {
+    fn digest(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The remembered principal, if the token is unexpired and its key is still published.
+    fn get(&self, digest: &[u8; 32], keys: &KeySet, leeway: u64) -> Option<Principal> {
+        let hit = self.cache.get(digest)?;
+        if !unexpired(hit.exp, leeway) || !keys.holds(&hit.key) {
+            self.cache.remove(digest);
+            return None;
+        }
+        Some(hit.principal.clone())
+    }
+
+    fn insert(&self, digest: [u8; 32], verified: Verified) {
+        self.cache.insert(digest, Arc::new(verified));
+    }
+
+    /// Forgets tokens whose key left (or changed in) a freshly fetched key set.
+    fn retain_keys(&self, keys: &KeySet) {
+        self.cache.retain(|_, v| keys.holds(&v.key));
+    }
+}
+
+/// jsonwebtoken's own `exp` rule (`exp < now - leeway` is expired), for cache hits.
+fn unexpired(exp: u64, leeway: u64) -> bool {
+    exp.saturating_add(leeway) >= now_seconds()
 }
 
 #[derive(Default)]
@@ -129,6 +192,8 @@ impl JwksTokenVerifier {
                 http,
                 keys: RwLock::new(Arc::new(KeySet::default())),
                 refresh: Mutex::new(RefreshState::default()),
+                verified: (settings.token_cache_capacity > 0)
+                    .then(|| VerifiedTokens { cache: quick_cache::sync::Cache::new(settings.token_cache_capacity) }),
             }),
         })
     }
@@ -141,6 +206,11 @@ impl JwksTokenVerifier {
         let mut state = self.inner.refresh.lock().await;
         state.last_attempt = Some(Instant::now());
         self.inner.fetch_and_store(&mut state).await
+    }
+
+    /// How many verified tokens are remembered now (bounded by `auth.token_cache_capacity`).
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.verified.as_ref().map_or(0, |v| v.cache.len())
     }
 }
 
@@ -189,6 +259,9 @@ impl Inner {
         tracing::info!(jwks_uri = %url, keys = keys.len(), "fetched signing keys");
         metrics::counter!("orderdesk_jwks_refreshes_total", "result" => "ok").increment(1);
         let set = Arc::new(KeySet { keys, fetched_at: Some(Instant::now()) });
+        if let Some(verified) = &self.verified {
+            verified.retain_keys(&set);
+        }
         *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
         Ok(())
     }
@@ -260,7 +333,8 @@ fn usable_key(value: serde_json::Value) -> Option<(String, CachedKey)> {
         None => None,
     };
     let key = DecodingKey::from_jwk(&jwk).ok()?;
-    Some((kid, CachedKey { key, algorithm }))
+    let thumbprint = jwk.thumbprint(ThumbprintHash::SHA256).ok()?;
+    Some((kid, CachedKey { key, algorithm, thumbprint }))
 }
 
 fn rejection(kind: &ErrorKind) -> TokenRejection {
@@ -292,6 +366,14 @@ impl JwksTokenVerifier {
     /// # Errors
     /// A [`TokenRejection`] saying what is wrong with the token.
     pub async fn verify_claims<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenRejection> {
+        self.verify_with_key(token).await.map(|(claims, _)| claims)
+    }
+
+    /// [`Self::verify_claims`], also naming the key that verified the token.
+    async fn verify_with_key<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(T, KeyRef), TokenRejection> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenRejection::TooLarge);
         }
@@ -316,7 +398,7 @@ impl JwksTokenVerifier {
         if data.claims.iat.is_some_and(|iat| iat > now_seconds() + self.inner.leeway) {
             return Err(TokenRejection::NotYetValid);
         }
-        Ok(data.claims.rest)
+        Ok((data.claims.rest, KeyRef { kid, thumbprint: cached.thumbprint.clone() }))
     }
 }
 
@@ -340,12 +422,30 @@ impl TokenVerifier for JwksTokenVerifier {
 
 impl JwksTokenVerifier {
     async fn verify_principal(&self, token: &str) -> Result<Principal, TokenRejection> {
-        let claims: Claims = self.verify_claims(token).await?;
+        let cache = self.inner.verified.as_ref().filter(|_| token.len() <= MAX_TOKEN_BYTES);
+        let digest = cache.map(|_| VerifiedTokens::digest(token));
+        if let (Some(cache), Some(digest)) = (cache, &digest) {
+            let keys = self.inner.key_set();
+            if let Some(principal) = cache.get(digest, &keys, self.inner.leeway) {
+                // Hits still age the keys, so a key that leaves the JWKS is noticed.
+                if keys.fetched_at.is_some_and(|at| at.elapsed() > self.inner.cache_ttl) {
+                    self.inner.refresh_in_background();
+                }
+                return Ok(principal);
+            }
+        }
+        let (claims, key): (Claims, KeyRef) = self.verify_with_key(token).await?;
         let subject = claims.sub.filter(|s| !s.is_empty()).ok_or(TokenRejection::MissingSubject)?;
         let principal = Principal::from_claims(subject, claims.permissions.as_deref(), claims.scope.as_deref());
-        Ok(match claims.exp.and_then(|exp| chrono::DateTime::from_timestamp(exp, 0)) {
+        let principal = match claims.exp.and_then(|exp| chrono::DateTime::from_timestamp(exp, 0)) {
             Some(exp) => principal.expiring_at(exp),
             None => principal,
-        })
+        };
+        // `exp` is a required claim, so every verified token has one to bound its entry.
+        if let (Some(cache), Some(digest), Some(exp)) = (cache, digest, claims.exp.and_then(|e| u64::try_from(e).ok()))
+        {
+            cache.insert(digest, Verified { principal: principal.clone(), exp, key });
+        }
+        Ok(principal)
     }
 }

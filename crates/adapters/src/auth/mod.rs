@@ -28,6 +28,9 @@ pub struct AuthSettings {
     pub jwks_min_refresh_seconds: u64,
     /// How long fetched keys are used before they are refreshed in the background.
     pub jwks_cache_seconds: u64,
+    /// How many successfully verified tokens are remembered (each until its `exp`, or until its
+    /// key leaves the JWKS), so a client's repeated calls skip the RSA check. 0: off.
+    pub token_cache_capacity: usize,
     /// The JWKS URL; discovered from `{issuer}.well-known/openid-configuration` when empty.
     pub jwks_uri: String,
     /// Timeout for discovery and JWKS requests.
@@ -50,6 +53,7 @@ impl Default for AuthSettings {
             leeway_seconds: 30,
             jwks_min_refresh_seconds: 30,
             jwks_cache_seconds: 600,
+            token_cache_capacity: 10_000,
             jwks_uri: String::new(),
             http_timeout_ms: 5_000,
             client_id: String::new(),

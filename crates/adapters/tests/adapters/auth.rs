@@ -181,3 +181,82 @@ async fn dev_issuer_key_is_private_and_reused_and_its_tokens_verify_through_jwks
     assert_eq!(principal, Principal::new("dev-user", [Permission::ReadOrders]).expiring_at(exp));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// The verified-token cache: a hit is never an easier path than a fresh verification.
+
+#[tokio::test]
+async fn a_cached_token_is_refused_once_it_expires() {
+    let auth0 = FakeAuth0::start().await;
+    let verifier = verifier(&AuthSettings { leeway_seconds: 0, ..auth0.settings() });
+    let exp = orderdesk_adapters::testing::auth0::now() + 1;
+    let token = auth0.token_with(json!({"exp": exp}));
+    verifier.verify(&token).await.unwrap();
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(verifier.cached_tokens(), 1);
+
+    // jsonwebtoken refuses `exp < now - leeway`; the cache must agree the moment that holds.
+    while orderdesk_adapters::testing::auth0::now() <= exp {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(verifier.verify(&token).await, Err(TokenRejection::Expired));
+    assert_eq!(verifier.cached_tokens(), 0, "the expired entry is dropped");
+}
+
+#[tokio::test]
+async fn a_key_leaving_the_jwks_evicts_the_tokens_it_verified() {
+    let auth0 = FakeAuth0::start().await;
+    let verifier = verifier(&auth0.settings());
+    let old = auth0.sign(0, &auth0.claims());
+    verifier.verify(&old).await.unwrap();
+    assert_eq!(verifier.cached_tokens(), 1);
+
+    // Key 0 is withdrawn; a token under key 1 makes the verifier refetch the set.
+    auth0.publish(&[1]).await;
+    let new = auth0.sign(1, &auth0.claims());
+    verifier.verify(&new).await.unwrap();
+    assert_eq!(verifier.cached_tokens(), 1, "only the token of the published key is left");
+    assert_eq!(verifier.verify(&old).await, Err(TokenRejection::UnknownKey));
+    assert!(verifier.verify(&new).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_token_cache_stays_within_its_capacity() {
+    let auth0 = FakeAuth0::start().await;
+    let verifier = verifier(&AuthSettings { token_cache_capacity: 4, ..auth0.settings() });
+    let tokens: Vec<String> = (0..20).map(|i| auth0.token_with(json!({"sub": format!("client-{i}")}))).collect();
+    for _ in 0..2 {
+        for (i, token) in tokens.iter().enumerate() {
+            assert_eq!(verifier.verify(token).await.unwrap().subject(), format!("client-{i}"));
+            assert!(verifier.cached_tokens() <= 4, "{} entries", verifier.cached_tokens());
+        }
+    }
+
+    let off = self::verifier(&AuthSettings { token_cache_capacity: 0, ..auth0.settings() });
+    assert!(off.verify(&tokens[0]).await.is_ok());
+    assert!(off.verify(&tokens[0]).await.is_ok());
+    assert_eq!(off.cached_tokens(), 0);
+}
+
+#[tokio::test]
+async fn a_different_token_with_the_same_claims_is_verified_afresh() {
+    let auth0 = FakeAuth0::start().await;
+    let verifier = verifier(&auth0.settings());
+    let claims = auth0.claims();
+    let good = auth0.sign(0, &claims);
+    verifier.verify(&good).await.unwrap();
+
+    // Same header and claims, the signature of a key that is not published: only the bytes differ.
+    let other = auth0.sign(2, &claims);
+    let (signed_part, _) = good.rsplit_once('.').unwrap();
+    let (_, foreign_signature) = other.rsplit_once('.').unwrap();
+    let forged = format!("{signed_part}.{foreign_signature}");
+    assert_eq!(verifier.verify(&forged).await, Err(TokenRejection::BadSignature));
+    assert_eq!(verifier.verify(&other).await, Err(TokenRejection::UnknownKey));
+
+    // Every attack is still refused for its own reason while a good token is cached.
+    assert!(verifier.verify(&good).await.is_ok());
+    for (name, token) in auth0.attacks() {
+        assert!(verifier.verify(&token).await.is_err(), "{name}");
+    }
+    assert_eq!(verifier.cached_tokens(), 1);
+}

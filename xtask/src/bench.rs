@@ -1,0 +1,511 @@
+//! `cargo xtask bench [--db sqlite|postgres] [--duration 10s] [--connections 32[,64]] [--criterion]`:
+//! the release server (SMS to the `log` provider, rate limiting off, a dev-issuer token on every
+//! request) under wrk load, beside the database's own limit for the same create-order
+//! transaction (`pgbench` on PostgreSQL, a direct loop on SQLite). Prints a Markdown table and
+//! writes it into docs/benchmarks.md between markers. Only 127.0.0.1 is contacted.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+
+use crate::support::{Build, Server, TempDatabase, free_port, http_client, server_binary};
+
+const FIGURES_START: &str = "<!-- bench figures: start -->";
+const FIGURES_END: &str = "<!-- bench figures: end -->";
+const SEED_CUSTOMERS: usize = 20;
+const SEED_ORDERS: usize = 1_000;
+const WRK_THREADS: &str = "2";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    fn name(self) -> &'static str {
+        match self {
+            Db::Sqlite => "SQLite",
+            Db::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Options {
+    db: Option<Db>,
+    duration: Duration,
+    connections: Vec<u32>,
+    criterion: bool,
+}
+
+fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let seconds = text.strip_suffix('s').unwrap_or(text);
+    let seconds: u64 = seconds.parse().with_context(|| format!("--duration {text:?}: expected e.g. 10s"))?;
+    ensure!(seconds > 0, "--duration must be at least 1s");
+    Ok(Duration::from_secs(seconds))
+}
+
+fn parse(args: &[&str]) -> anyhow::Result<Options> {
+    let mut options = Options { db: None, duration: Duration::from_secs(10), connections: vec![32], criterion: false };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match *arg {
+            "--db" => {
+                options.db = Some(match *value()? {
+                    "sqlite" => Db::Sqlite,
+                    "postgres" => Db::Postgres,
+                    other => bail!("--db {other:?}: expected sqlite or postgres"),
+                });
+            }
+            "--duration" => options.duration = parse_duration(value()?)?,
+            "--connections" => {
+                options.connections = value()?
+                    .split(',')
+                    .map(|c| c.trim().parse::<u32>().with_context(|| format!("--connections {c:?}")))
+                    .collect::<anyhow::Result<_>>()?;
+                ensure!(options.connections.iter().all(|&c| c >= 2), "--connections: at least 2 (wrk runs 2 threads)");
+            }
+            "--criterion" => options.criterion = true,
+            other => bail!("unknown bench option {other:?}"),
+        }
+    }
+    Ok(options)
+}
+
+/// One wrk scenario's result.
+#[derive(Debug, Clone)]
+struct Row {
+    db: &'static str,
+    connections: u32,
+    scenario: &'static str,
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    peak_rss_mb: f64,
+}
+
+/// Everything one database's run measured.
+#[derive(Debug, Default)]
+struct Report {
+    rows: Vec<Row>,
+    /// (database, connections, what, tx/s) of the database's own limit.
+    limits: Vec<(&'static str, u32, String, f64)>,
+    /// (what, milliseconds) on SQLite.
+    ready: Vec<(&'static str, f64)>,
+}
+
+pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let options = parse(args)?;
+    if options.criterion {
+        let status = crate::cargo()
+            .args(["bench", "--package", "orderdesk-adapters", "--features", "test-support", "--bench", "verify"])
+            .status()?;
+        ensure!(status.success(), "token benchmark failed");
+    }
+    ensure_tool("wrk", &["--version"], "wrk")?;
+    let postgres = postgres_admin_url();
+    let databases: Vec<Db> = match options.db {
+        Some(db) => vec![db],
+        None if postgres.is_some() => vec![Db::Sqlite, Db::Postgres],
+        None => {
+            println!(
+                "note: PostgreSQL skipped (ORDERDESK_TEST_POSTGRES_URL is not set and nothing answers at 127.0.0.1:5432)"
+            );
+            vec![Db::Sqlite]
+        }
+    };
+    if databases.contains(&Db::Postgres) {
+        ensure_tool("pgbench", &["--version"], "postgresql-contrib")?;
+    }
+    let binary = server_binary(root, Build::Release)?;
+    let scratch = std::env::temp_dir().join(format!("orderdesk-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let mut report = Report::default();
+    let result = databases.iter().try_for_each(|&db| {
+        let dir = scratch.join(db.name());
+        std::fs::create_dir_all(&dir)?;
+        match db {
+            Db::Sqlite => {
+                let url = format!("sqlite://{}", dir.join("orderdesk.db").display());
+                run_database(root, &binary, db, &url, &dir, &options, &mut report)
+            }
+            Db::Postgres => {
+                let admin = postgres.as_deref().context("no PostgreSQL: set ORDERDESK_TEST_POSTGRES_URL")?;
+                let database = TempDatabase::create(admin, "bench")?;
+                run_database(root, &binary, db, &database.url(), &dir, &options, &mut report)
+            }
+        }
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    result?;
+    let table = markdown(&report, &options);
+    println!("\n{table}");
+    write_figures(&root.join("docs/benchmarks.md"), &table)
+}
+
+/// `ORDERDESK_TEST_POSTGRES_URL`, else a local server at 127.0.0.1:5432 if one answers.
+fn postgres_admin_url() -> Option<String> {
+    if let Ok(url) = std::env::var("ORDERDESK_TEST_POSTGRES_URL")
+        && !url.is_empty()
+    {
+        return Some(url);
+    }
+    let local = "postgres://postgres@127.0.0.1:5432/postgres";
+    let answers = Command::new("psql")
+        .args([local, "-qtAc", "SELECT 1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    answers.then(|| local.to_owned())
+}
+
+/// Installs the Debian package `package` when `tool` does not run.
+fn ensure_tool(tool: &str, probe: &[&str], package: &str) -> anyhow::Result<()> {
+    let runs = |t: &str| Command::new(t).args(probe).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    if runs(tool) {
+        return Ok(());
+    }
+    println!("installing {package} (apt-get) for {tool}");
+    let install = || Command::new("apt-get").args(["install", "-y", "-q", package]).status();
+    if !install().is_ok_and(|s| s.success()) {
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        ensure!(install()?.success(), "cannot install {package}: run `apt-get install -y {package}`");
+    }
+    ensure!(runs(tool), "{tool} does not run after installing {package}");
+    Ok(())
+}
+
+struct Setup<'a> {
+    binary: &'a Path,
+    dir: &'a Path,
+    port: u16,
+    database_url: &'a str,
+}
+
+impl Setup<'_> {
+    fn command(&self) -> Command {
+        let mut command = Command::new(self.binary);
+        command
+            .current_dir(self.dir)
+            .env_remove("RUST_LOG")
+            .env("ORDERDESK_PROFILE", "dev")
+            .env("ORDERDESK_CONFIG_DIR", self.dir.join("no-config"))
+            .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{}", self.port))
+            .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join("data"))
+            .env("ORDERDESK_DATABASE__URL", self.database_url)
+            .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
+            .env("ORDERDESK_SMS__PROVIDER", "log")
+            .env("ORDERDESK_LOG__FORMAT", "json")
+            .env("ORDERDESK_LOG__FILTER", "warn");
+        command
+    }
+
+    /// Starts the server and returns it with the time from spawn to the first 200 on /readyz.
+    fn start(&self, log_name: &str) -> anyhow::Result<(Server, Duration)> {
+        let log = std::fs::File::create(self.dir.join(log_name))?;
+        let started = Instant::now();
+        let child = self.command().stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).spawn()?;
+        let server = Server { child };
+        let client = http_client()?;
+        while started.elapsed() < Duration::from_secs(60) {
+            let ready = client.get(format!("{}/readyz", self.base())).send();
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok((server, started.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        bail!("the server did not become ready; see {}", self.dir.join(log_name).display())
+    }
+
+    fn token(&self) -> anyhow::Result<String> {
+        let output = self.command().args(["token", "--expires-in", "7200", "--subject", "bench"]).output()?;
+        ensure!(output.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8(output.stdout)?;
+        stdout.lines().last().map(str::to_owned).context("orderdesk token printed nothing")
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Peak resident set (VmHWM) of a process, in MB.
+fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM in /proc/PID/status")?;
+    let kb: f64 = line.split_whitespace().nth(1).context("VmHWM without a value")?.parse()?;
+    Ok(kb / 1024.0)
+}
+
+fn run_database(
+    root: &Path,
+    binary: &Path,
+    db: Db,
+    database_url: &str,
+    dir: &Path,
+    options: &Options,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    println!("== {} ({}s per scenario, connections {:?})", db.name(), options.duration.as_secs(), options.connections);
+    let setup = Setup { binary, dir, port: free_port()?, database_url };
+    let (server, first) = setup.start("server-first.log")?;
+    let (server, again) = if db == Db::Sqlite {
+        drop(server);
+        let (server, again) = setup.start("server.log")?;
+        report.ready.push(("first start (creates the database, migrates, makes the dev key)", ms(first)));
+        report.ready.push(("restart on the existing database", ms(again)));
+        (server, again)
+    } else {
+        (server, first)
+    };
+    println!("ready after {:.0} ms (first start), {:.0} ms (restart)", ms(first), ms(again));
+    let pid = server.child.id();
+    let token = setup.token()?;
+    let (customers, orders) = seed(&setup.base(), &token)?;
+    let orders_file = dir.join("orders.txt");
+    std::fs::write(&orders_file, orders.join("\n"))?;
+
+    let scenarios: [(&'static str, &str); 4] = [
+        ("create order", "create_order.lua"),
+        ("get order by id", "get_order.lua"),
+        ("list 50 orders", "list_orders.lua"),
+        ("create customer", "create_customer.lua"),
+    ];
+    let scripts = root.join("xtask/bench");
+    for (run, &connections) in options.connections.iter().enumerate() {
+        for (scenario, script) in scenarios {
+            let mut wrk = Command::new("wrk");
+            wrk.current_dir(&scripts)
+                .args(["--threads", WRK_THREADS, "--timeout", "5s", "--latency"])
+                .arg(format!("--connections={connections}"))
+                .arg(format!("--duration={}s", options.duration.as_secs()))
+                .args(["--script", script, &setup.base()])
+                .env("ORDERDESK_BENCH_TOKEN", &token)
+                .env("ORDERDESK_BENCH_CUSTOMERS", customers.join(","))
+                .env("ORDERDESK_BENCH_ORDERS", &orders_file)
+                .env("ORDERDESK_BENCH_RUN", format!("{}{run}", std::process::id()));
+            let output = wrk.output().context("cannot run wrk")?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            ensure!(output.status.success(), "wrk {script} failed: {}", String::from_utf8_lossy(&output.stderr));
+            let row = parse_wrk(&stdout, db.name(), connections, scenario, peak_rss_mb(pid)?)
+                .with_context(|| format!("unexpected wrk output:\n{stdout}"))?;
+            println!(
+                "{scenario:<16} c={connections:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  peak RSS {:.1} MB",
+                row.requests_per_second, row.p50_ms, row.p99_ms, row.errors, row.peak_rss_mb
+            );
+            report.rows.push(row);
+        }
+    }
+    drop(server);
+
+    for &connections in &options.connections {
+        let customer = customers.first().context("no customer seeded")?;
+        let (what, tps) = match db {
+            Db::Postgres => ("pgbench, same statements", pgbench(root, database_url, customer, connections, options)?),
+            Db::Sqlite => ("direct loop, same statements", sqlite_loop(root, dir, customer, options)?),
+        };
+        println!("{} limit ({what}, {connections} clients): {tps:.0} tx/s", db.name());
+        report.limits.push((db.name(), connections, what.to_owned(), tps));
+    }
+    Ok(())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+/// Customers and orders for the read scenarios; returns their ids.
+fn seed(base: &str, token: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let client = http_client()?;
+    let auth = format!("Bearer {token}");
+    let run = std::process::id();
+    let mut customers = Vec::new();
+    for i in 0..SEED_CUSTOMERS {
+        let body = json!({"name": format!("Seed customer {i}"), "code": format!("SEED-{run}-{i}"),
+            "phone": format!("+2547110{i:05}")});
+        let customer: Value = client
+            .post(format!("{base}/api/v1/customers"))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()?
+            .error_for_status()?
+            .json()?;
+        customers.push(customer["id"].as_str().context("customer without id")?.to_owned());
+    }
+    let mut orders = Vec::new();
+    for i in 0..SEED_ORDERS {
+        let body = json!({"customer_id": customers[i % customers.len()], "item": format!("Seed item {i}"),
+            "amount": "99.90"});
+        let order: Value = client
+            .post(format!("{base}/api/v1/orders"))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()?
+            .error_for_status()?
+            .json()?;
+        orders.push(order["id"].as_str().context("order without id")?.to_owned());
+    }
+    Ok((customers, orders))
+}
+
+/// Reads the `ORDERDESK_BENCH` line that xtask/bench/common.lua prints.
+fn parse_wrk(stdout: &str, db: &'static str, connections: u32, scenario: &'static str, rss: f64) -> Option<Row> {
+    let line = stdout.lines().find_map(|l| l.strip_prefix("ORDERDESK_BENCH "))?;
+    let field = |name: &str| -> Option<f64> {
+        line.split_whitespace().find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+    };
+    let requests = field("requests")?;
+    let seconds = field("duration_us")? / 1e6;
+    Some(Row {
+        db,
+        connections,
+        scenario,
+        requests_per_second: requests / seconds.max(1e-9),
+        p50_ms: field("p50_us")? / 1e3,
+        p99_ms: field("p99_us")? / 1e3,
+        errors: (field("status_errors")? + field("socket_errors")?) as u64,
+        peak_rss_mb: rss,
+    })
+}
+
+/// pgbench running orderdesk's create-order statements (xtask/bench/create_order.pgbench)
+/// with `connections` clients on the server's own (migrated) database.
+fn pgbench(root: &Path, url: &str, customer: &str, connections: u32, options: &Options) -> anyhow::Result<f64> {
+    let script = root.join("xtask/bench/create_order.pgbench");
+    let output = Command::new("pgbench")
+        .args(["--no-vacuum", "--protocol=prepared", "--jobs", WRK_THREADS])
+        .arg(format!("--client={connections}"))
+        .arg(format!("--time={}", options.duration.as_secs()))
+        .arg(format!("--define=customer_id={customer}"))
+        .arg(format!("--file={}", script.display()))
+        .arg(url)
+        .output()
+        .context("cannot run pgbench")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    ensure!(output.status.success(), "pgbench failed: {}{stdout}", String::from_utf8_lossy(&output.stderr));
+    // "tps = 7812.345678 (without initial connection time)"
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no tps in pgbench output:\n{stdout}"))
+}
+
+/// The same statements straight on the SQLite file, with the server's settings (WAL,
+/// synchronous=NORMAL, foreign keys): xtask/bench/sqlite_limit.py.
+fn sqlite_loop(root: &Path, dir: &Path, customer: &str, options: &Options) -> anyhow::Result<f64> {
+    let output = Command::new("python3")
+        .arg(root.join("xtask/bench/sqlite_limit.py"))
+        .arg(dir.join("orderdesk.db"))
+        .arg(customer)
+        .arg(options.duration.as_secs().to_string())
+        .output()
+        .context("cannot run python3")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    ensure!(output.status.success(), "sqlite_limit.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = ")?.trim().parse().ok())
+        .with_context(|| format!("no tps in sqlite_limit.py output:\n{stdout}"))
+}
+
+fn markdown(report: &Report, options: &Options) -> String {
+    let mut out = format!(
+        "Run: `cargo xtask bench --duration {}s --connections {}` on {} ({} cores), wrk {} threads.\n\n",
+        options.duration.as_secs(),
+        options.connections.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+        machine(),
+        std::thread::available_parallelism().map_or(0, usize::from),
+        WRK_THREADS,
+    );
+    out.push_str(
+        "| Database | Connections | Scenario | Requests/s | p50 (ms) | p99 (ms) | Errors | Server peak RSS (MB) |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    for r in &report.rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} |\n",
+            r.db, r.connections, r.scenario, r.requests_per_second, r.p50_ms, r.p99_ms, r.errors, r.peak_rss_mb
+        ));
+    }
+    if !report.limits.is_empty() {
+        out.push_str(
+            "\n| Database | Connections | Database limit for create order | tx/s | orderdesk creates/s | Ratio |\n",
+        );
+        out.push_str("|---|---|---|---|---|---|\n");
+        for (db, connections, what, tps) in &report.limits {
+            let creates = report
+                .rows
+                .iter()
+                .find(|r| r.db == *db && r.connections == *connections && r.scenario == "create order")
+                .map_or(0.0, |r| r.requests_per_second);
+            out.push_str(&format!(
+                "| {db} | {connections} | {what} | {tps:.0} | {creates:.0} | {:.0}% |\n",
+                100.0 * creates / tps.max(1e-9)
+            ));
+        }
+    }
+    if !report.ready.is_empty() {
+        out.push_str("\n| SQLite start | Ready after (ms) |\n|---|---|\n");
+        for (what, ms) in &report.ready {
+            out.push_str(&format!("| {what} | {ms:.0} |\n"));
+        }
+    }
+    out
+}
+
+/// The CPU model, from /proc/cpuinfo.
+fn machine() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| Some(l.strip_prefix("model name")?.trim_start_matches([' ', '\t', ':']).to_owned()))
+        })
+        .unwrap_or_else(|| "an unknown CPU".into())
+}
+
+fn write_figures(path: &Path, table: &str) -> anyhow::Result<()> {
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = format!("{FIGURES_START}\n{table}{FIGURES_END}");
+    let text = match (existing.find(FIGURES_START), existing.find(FIGURES_END)) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{generated}{}", &existing[..start], &existing[end + FIGURES_END.len()..])
+        }
+        _ => format!("{existing}\n## Figures of the last run\n\n{generated}\n"),
+    };
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_with_defaults() {
+        let o = parse(&[]).unwrap();
+        assert_eq!((o.db, o.duration, o.connections), (None, Duration::from_secs(10), vec![32]));
+        let o = parse(&["--db", "postgres", "--duration", "3s", "--connections", "32,64"]).unwrap();
+        assert_eq!((o.db, o.duration, o.connections), (Some(Db::Postgres), Duration::from_secs(3), vec![32, 64]));
+        assert!(parse(&["--db", "mysql"]).is_err());
+        assert!(parse(&["--duration"]).is_err());
+    }
+
+    #[test]
+    fn the_wrk_summary_line_is_read() {
+        let out = "Running 1s test\nORDERDESK_BENCH requests=2500 duration_us=1000000 p50_us=1500 p99_us=9000 \
+                   status_errors=2 socket_errors=1\n";
+        let row = parse_wrk(out, "SQLite", 32, "create order", 30.0).unwrap();
+        assert_eq!(row.requests_per_second, 2500.0);
+        assert_eq!((row.p50_ms, row.p99_ms, row.errors), (1.5, 9.0, 3));
+        assert!(parse_wrk("no summary", "SQLite", 32, "x", 0.0).is_none());
+    }
+}
