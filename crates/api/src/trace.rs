@@ -25,6 +25,14 @@ impl TraceContext {
         }
     }
 
+    /// A context whose ids were chosen elsewhere (the OpenTelemetry span exported for the
+    /// request), so logs, headers and the export agree; `None` unless they are W3C-valid.
+    pub fn from_ids(trace_id: &str, span_id: &str, flags: u8) -> Option<Self> {
+        let flags = format!("{flags:02x}");
+        parse(&format!("00-{trace_id}-{span_id}-{flags}"))?;
+        Some(Self { trace_id: trace_id.to_owned(), span_id: span_id.to_owned(), flags })
+    }
+
     /// 32 lowercase hex digits.
     pub fn trace_id(&self) -> &str {
         &self.trace_id

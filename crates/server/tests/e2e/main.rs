@@ -10,6 +10,7 @@ mod descriptors;
 mod hardening;
 mod helpers;
 mod ops;
+mod otlp;
 mod pages;
 mod process;
 mod sms;
