@@ -90,6 +90,15 @@ mod tests {
     }
 
     #[test]
+    fn ids_chosen_elsewhere_are_used_when_valid() {
+        let context = TraceContext::from_ids("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1);
+        let traceparent = context.map(|c| c.traceparent());
+        assert_eq!(traceparent.as_deref(), Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert_eq!(TraceContext::from_ids("00000000000000000000000000000000", "00f067aa0ba902b7", 1), None);
+        assert_eq!(TraceContext::from_ids("4bf92f3577b34da6a3ce929d0e0e4736", "0000000000000000", 0), None);
+    }
+
+    #[test]
     fn invalid_traceparents_start_a_new_trace() {
         for invalid in [
             "",

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Endpoint, EndpointExt, Request, Route, Server};
+use poem::{EndpointExt, Request, Route, Server};
 
 use crate::process::ServerProcess;
 
