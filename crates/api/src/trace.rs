@@ -25,6 +25,14 @@ impl TraceContext {
         }
     }
 
+    /// A context whose ids were chosen elsewhere (the OpenTelemetry span exported for the
+    /// request), so logs, headers and the export agree; `None` unless they are W3C-valid.
+    pub fn from_ids(trace_id: &str, span_id: &str, flags: u8) -> Option<Self> {
+        let flags = format!("{flags:02x}");
+        parse(&format!("00-{trace_id}-{span_id}-{flags}"))?;
+        Some(Self { trace_id: trace_id.to_owned(), span_id: span_id.to_owned(), flags })
+    }
+
     /// 32 lowercase hex digits.
     pub fn trace_id(&self) -> &str {
         &self.trace_id
@@ -79,6 +87,15 @@ mod tests {
         assert!(outgoing.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && outgoing.ends_with("-01"));
         assert_ne!(outgoing, incoming);
         assert_eq!(parse(&outgoing).map(|(t, _)| t), Some(context.trace_id().to_owned()));
+    }
+
+    #[test]
+    fn ids_chosen_elsewhere_are_used_when_valid() {
+        let context = TraceContext::from_ids("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1);
+        let traceparent = context.map(|c| c.traceparent());
+        assert_eq!(traceparent.as_deref(), Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert_eq!(TraceContext::from_ids("00000000000000000000000000000000", "00f067aa0ba902b7", 1), None);
+        assert_eq!(TraceContext::from_ids("4bf92f3577b34da6a3ce929d0e0e4736", "0000000000000000", 0), None);
     }
 
     #[test]

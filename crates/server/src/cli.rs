@@ -69,10 +69,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { permissions, expires_in, subject } => print_token(permissions, expires_in, &subject),
         Command::Serve => {
             let settings = Settings::load()?;
-            telemetry::init(&settings.log);
+            let telemetry = telemetry::init_with_export(&settings.log, &settings.telemetry)?;
             let app = Application::build(&settings).await?;
             tracing::info!(profile = settings.profile.name(), address = %app.local_addr(), "orderdesk listening; API docs at /docs");
-            app.run_until(shutdown_signal()).await.context("server failed")
+            let served = app.run_until(shutdown_signal()).await.context("server failed");
+            telemetry.shutdown().await;
+            served
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Logging: readable in development, JSON in production; every line inside a request
 //! carries that request's id and trace id (from the span the API middleware opens).
 //! Metrics: the Prometheus recorder and what `GET /metrics` samples. Trace context: W3C
-//! `traceparent` in, out, and on outgoing calls.
+//! `traceparent` in, out, and on outgoing calls; with `telemetry.otlp_endpoint`, each request's
+//! span is also exported over OTLP/HTTP.
 
 use std::sync::{Arc, OnceLock};
 
@@ -14,19 +15,93 @@ use orderdesk_domain::NotificationStatus;
 use orderdesk_domain::ports::NotificationRepository;
 use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::FmtSpan;
+use tracing::Instrument;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry};
 
-use crate::settings::{LogFormat, LogSettings};
+use crate::settings::{LogFormat, LogSettings, TelemetrySettings};
 
-/// Installs the global subscriber once; later calls (tests) are ignored.
+/// Target of the per-request span that is exported; the log output leaves it out (the API's
+/// `request` span already carries the same fields there).
+const EXPORTED_SPAN_TARGET: &str = "orderdesk::otlp";
+
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Installs the global subscriber once, logging only; later calls (tests) are ignored.
 pub fn init(settings: &LogSettings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE);
-    let _ = match settings.format {
-        LogFormat::Pretty => builder.compact().try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+    install(settings, None);
+}
+
+/// The OTLP pipeline, when on; [`Telemetry::shutdown`] flushes the spans still queued.
+#[must_use = "call shutdown to flush queued spans"]
+pub struct Telemetry {
+    #[cfg(feature = "otlp")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Exports what is queued and stops the exporter (bounded by the SDK's export timeout).
+    pub async fn shutdown(self) {
+        #[cfg(feature = "otlp")]
+        if let Some(provider) = self.provider {
+            // The SDK blocks on its export thread, which sends through this runtime.
+            let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            if let Ok(Err(error)) = flushed {
+                tracing::warn!(%error, "could not flush the spans queued for OTLP export");
+            }
+        }
+    }
+}
+
+/// [`init`], plus OTLP export of request spans when `telemetry.otlp_endpoint` is set. Call it
+/// inside the Tokio runtime: the exporter sends through it.
+///
+/// # Errors
+/// The exporter cannot be built, or the endpoint is set in a build without the `otlp` feature.
+pub fn init_with_export(log: &LogSettings, telemetry: &TelemetrySettings) -> anyhow::Result<Telemetry> {
+    let Some(url) = telemetry.otlp_traces_url() else {
+        install(log, None);
+        return Ok(Telemetry {
+            #[cfg(feature = "otlp")]
+            provider: None,
+        });
     };
+    #[cfg(feature = "otlp")]
+    {
+        let (provider, layer) = otlp::pipeline(&url, &telemetry.service_name)?;
+        if install(log, Some(layer)) {
+            otlp::ENABLED.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        tracing::info!(endpoint = %url, "exporting request spans over OTLP/HTTP");
+        Ok(Telemetry { provider: Some(provider) })
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        install(log, None);
+        anyhow::bail!(
+            "telemetry.otlp_endpoint is set ({url}), but this orderdesk was built without the `otlp` feature; \
+             rebuild with `--features otlp` or unset it"
+        )
+    }
+}
+
+/// Whether this call installed the subscriber.
+fn install(settings: &LogSettings, export: Option<BoxedLayer>) -> bool {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
+    let not_exported_span = tracing_subscriber::filter::filter_fn(|meta| meta.target() != EXPORTED_SPAN_TARGET);
+    let fmt: BoxedLayer = match settings.format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+    };
+    let mut layers = vec![fmt.with_filter(filter).with_filter(not_exported_span).boxed()];
+    layers.extend(export);
+    tracing_subscriber::registry().with(layers).try_init().is_ok()
 }
 
 /// Bucket bounds of the request latency histogram, in seconds.
@@ -87,14 +162,135 @@ async fn sample_gauges(db: &DatabaseConnection, outbox: &SeaOrmNotificationRepos
 
 /// Continues the caller's W3C trace (or starts one) around a request: the context goes in
 /// request data (the request's log span shows its trace id), outgoing calls made for the
-/// request send it, and the response's `traceparent` names this server's span.
+/// request send it, and the response's `traceparent` names this server's span. With OTLP
+/// export on, that span is the exported one, so its ids are the ones sent on.
 pub async fn trace_context<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let context = TraceContext::continue_or_start(req.header(TRACEPARENT));
+    #[cfg(feature = "otlp")]
+    let (span, exported) = otlp::server_span(&req);
+    #[cfg(not(feature = "otlp"))]
+    let (span, exported) = (tracing::Span::none(), None);
+    let context = exported.unwrap_or_else(|| TraceContext::continue_or_start(req.header(TRACEPARENT)));
     let traceparent = context.traceparent();
     req.set_data(context);
-    let mut response = TRACEPARENT_SCOPE.scope(traceparent.clone(), next.call(req)).await?.into_response();
+    let result = TRACEPARENT_SCOPE.scope(traceparent.clone(), next.call(req)).instrument(span.clone()).await;
+    let mut response = result?.into_response();
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
     if let Ok(value) = HeaderValue::from_str(&traceparent) {
         response.headers_mut().insert(TRACEPARENT, value);
     }
     Ok(response)
+}
+
+#[cfg(feature = "otlp")]
+mod otlp {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use anyhow::Context as _;
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry::trace::{TraceContextExt, TracerProvider};
+    use opentelemetry_http::{
+        Bytes, HeaderExtractor, HttpClient, HttpError, Request as HttpRequest, Response as HttpResponse,
+    };
+    use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+    use opentelemetry_sdk::Resource;
+    use opentelemetry_sdk::propagation::TraceContextPropagator;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use orderdesk_api::trace::TraceContext;
+    use poem::Request;
+    use tracing::Span;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::layer::Layer;
+
+    use super::{BoxedLayer, EXPORTED_SPAN_TARGET};
+
+    /// Set once the export layer is the installed subscriber's.
+    pub static ENABLED: AtomicBool = AtomicBool::new(false);
+
+    /// The provider (kept to flush it) and the layer that feeds it the request spans, with the
+    /// events logged inside them as span events.
+    pub fn pipeline(url: &str, service_name: &str) -> anyhow::Result<(SdkTracerProvider, BoxedLayer)> {
+        let client = ReqwestOnTokio {
+            client: orderdesk_adapters::http::client(Duration::from_secs(10))
+                .context("cannot build the HTTP client for OTLP export")?,
+            runtime: tokio::runtime::Handle::try_current().context("OTLP export needs the Tokio runtime")?,
+        };
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_http_client(client)
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(url)
+            .build()
+            .with_context(|| format!("invalid configuration: telemetry.otlp_endpoint: cannot export to {url}"))?;
+        let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
+        let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
+        let tracer = provider.tracer("orderdesk");
+        // Only the request span is exported; events (not spans) inside it become its events.
+        let only_request_spans = filter_fn(|meta| {
+            if meta.is_span() {
+                meta.target() == EXPORTED_SPAN_TARGET
+            } else {
+                meta.target().starts_with("orderdesk") && *meta.level() <= tracing::Level::INFO
+            }
+        });
+        let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(only_request_spans).boxed();
+        Ok((provider, layer))
+    }
+
+    /// The exported span of a request, a child of the caller's `traceparent` span when valid,
+    /// and the trace context naming it; a disabled span and `None` when export is off.
+    pub fn server_span(req: &Request) -> (Span, Option<TraceContext>) {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return (Span::none(), None);
+        }
+        let method = req.method().as_str();
+        // The path as logged: tokens in paths are masked there too.
+        let path = orderdesk_api::middleware::loggable_path(req.uri().path());
+        let span = tracing::info_span!(
+            target: EXPORTED_SPAN_TARGET,
+            "HTTP request",
+            otel.name = %format!("{method} {path}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            url.path = %path,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let caller = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
+        let _ = span.set_parent(caller);
+        let context = span.context();
+        let ids = context.span().span_context().clone();
+        let exported =
+            TraceContext::from_ids(&ids.trace_id().to_string(), &ids.span_id().to_string(), ids.trace_flags().to_u8());
+        (span, exported)
+    }
+
+    /// Sends the exporter's requests with the workspace's reqwest client on the server's Tokio
+    /// runtime: the SDK's batch processor runs on its own thread, outside any runtime.
+    #[derive(Debug)]
+    struct ReqwestOnTokio {
+        client: reqwest::Client,
+        runtime: tokio::runtime::Handle,
+    }
+
+    #[async_trait::async_trait]
+    impl HttpClient for ReqwestOnTokio {
+        async fn send_bytes(&self, request: HttpRequest<Bytes>) -> Result<HttpResponse<Bytes>, HttpError> {
+            let client = self.client.clone();
+            let sent = self.runtime.spawn(async move {
+                let response = client.execute(reqwest::Request::try_from(request)?).await?;
+                let mut answer = HttpResponse::builder().status(response.status());
+                if let Some(headers) = answer.headers_mut() {
+                    headers.extend(response.headers().clone());
+                }
+                Ok::<_, HttpError>(answer.body(response.bytes().await?)?)
+            });
+            sent.await?
+        }
+    }
 }

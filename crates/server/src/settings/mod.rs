@@ -15,6 +15,7 @@ mod observability;
 mod rate_limit;
 mod server;
 mod sms;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 mod web;
@@ -35,6 +36,7 @@ pub use log::{LogFormat, LogSettings};
 pub use observability::{CorsSettings, MetricsSettings};
 pub use rate_limit::RateLimitSettings;
 pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
+pub use telemetry::TelemetrySettings;
 pub use web::WebSettings;
 
 /// Everything the server can be told.
@@ -56,6 +58,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub cors: CorsSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -209,6 +212,7 @@ impl Settings {
         sms::validate(&self.sms, self.profile)?;
         self.metrics.validate()?;
         self.cors.validate()?;
+        self.telemetry.validate()?;
         self.web.validate(&self.auth, self.profile)
     }
 

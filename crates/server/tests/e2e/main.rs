@@ -11,6 +11,7 @@ mod descriptors;
 mod hardening;
 mod helpers;
 mod ops;
+mod otlp;
 mod pages;
 mod process;
 mod sms;

@@ -70,6 +70,19 @@ impl ServerProcess {
         Self { child, log, dir }
     }
 
+    /// Sends SIGTERM and waits (at most 30 s) for the process to exit; whether it exited cleanly.
+    pub async fn terminate(&mut self) -> bool {
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not exit after SIGTERM:\n{}", self.log());
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
