@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod connections;
 mod descriptors;
+mod dispatch;
 mod hardening;
 mod helpers;
 mod pages;
