@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: developer commands that need no extra tools.
 
 mod crash;
+mod scale;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,12 @@ commands:
   crash-test [--release]
                    kill the server (SIGKILL) under concurrent order creation, restart
                    it, check no order or SMS is lost or doubled (SQLite, and PostgreSQL
-                   with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md";
+                   with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md
+  scale-test [--release]
+                   two API processes and `orderdesk dispatch` on one PostgreSQL
+                   (ORDERDESK_TEST_POSTGRES_URL; skipped without it): LISTEN/NOTIFY
+                   wake-up, SIGKILL of an API process and a dispatcher under load,
+                   nothing lost or doubled; figures to docs/reliability.md";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +41,8 @@ fn main() -> anyhow::Result<()> {
         ["bench"] => bench(),
         ["crash-test"] => crash::run(&workspace_root(), support::Build::Debug),
         ["crash-test", "--release"] => crash::run(&workspace_root(), support::Build::Release),
+        ["scale-test"] => scale::run(&workspace_root(), support::Build::Debug),
+        ["scale-test", "--release"] => scale::run(&workspace_root(), support::Build::Release),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown command {args:?}")

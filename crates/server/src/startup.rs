@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use orderdesk_adapters::SeaOrmSessionRepository;
 use orderdesk_adapters::auth::{AuthSettings, DevIssuer, HttpOidcClient, JwksTokenVerifier};
+use orderdesk_adapters::db::listen_for_outbox;
 use orderdesk_adapters::secret::Secret;
 use orderdesk_adapters::sms::{
     AfricasTalkingSmsGateway, LogSmsGateway, SmsProvider, TokioOutboxSignal, run_dispatcher,
@@ -15,7 +16,6 @@ use orderdesk_adapters::{
     DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate,
 };
-use orderdesk_adapters::db::listen_for_outbox;
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
 use orderdesk_domain::PhoneNumber;

@@ -74,11 +74,13 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
 async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_of_its_batch() {
     let (first, second, third) = (pending(), pending(), pending());
     let mut repo = MockNotificationRepository::new();
-    let due = vec![first.clone(), second.clone(), third.clone()];
+    let due = [first.clone(), second.clone(), third.clone()];
     repo.expect_claim_due().times(1).returning(move |claim, _| Ok(due.iter().filter_map(|n| claim.apply(n)).collect()));
     let first_id = first.id;
     repo.expect_store()
-        .withf(move |_, next, attempt| next.id == first_id && next.status == NotificationStatus::Sent && attempt.is_some())
+        .withf(move |_, next, attempt| {
+            next.id == first_id && next.status == NotificationStatus::Sent && attempt.is_some()
+        })
         .times(1)
         .returning(|_, _, _| Ok(true));
     let released_ids = [second.id, third.id];
