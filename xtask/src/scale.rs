@@ -28,7 +28,7 @@ const KILL_API_AT: usize = 120;
 const KILL_DISPATCHER_AT: usize = 220;
 const LEASE_SECONDS: u64 = 5;
 /// Each send at the fake provider takes this long, so dispatchers hold claims under load.
-const SEND_DELAY: Duration = Duration::from_millis(15);
+const SEND_DELAY: Duration = Duration::from_millis(25);
 /// The dispatcher of the wake-up check polls this rarely: only NOTIFY can wake it in time.
 const SLOW_POLL_MS: &str = "30000";
 const WAKE_LIMIT: Duration = Duration::from_secs(2);
@@ -316,8 +316,20 @@ fn exercise(cluster: &Cluster, fake: &FakeSmsProvider) -> anyhow::Result<Figures
     while acknowledged.load(Ordering::SeqCst) < KILL_DISPATCHER_AT && load.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(2));
     }
+    // Kill it while it holds claims, so the takeover is exercised (bounded wait).
+    let holding = format!(
+        "SELECT count(*) FROM notifications WHERE status = 'sending' AND lease_owner LIKE 'orderdesk-{first_pid}-%'"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.query(&holding)?.first().and_then(|row| row.first()).is_none_or(|n| n == "0")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     drop(first); // SIGKILL
     let killed_at = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64();
+    // A commit the dead process had already sent still completes: read its claims after.
+    std::thread::sleep(Duration::from_millis(500));
     let orphaned = cluster.query(&format!(
         "SELECT id, extract(epoch FROM lease_until) FROM notifications \
          WHERE status = 'sending' AND lease_owner LIKE 'orderdesk-{first_pid}-%'"

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use orderdesk_adapters::SeaOrmIdempotencyRepository;
 use orderdesk_adapters::db::backup_sqlite;
+use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::IdempotencyService;
 use tokio::sync::watch;
@@ -33,6 +34,9 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> any
         tracing::info!("sms.dispatcher=false applies to `serve`; `orderdesk dispatch` always dispatches");
         settings.sms.dispatcher = true;
     }
+    // Loads the phone-number metadata now (each claimed SMS parses its recipient); lazily,
+    // the first SMS would wait for it (over a second in a debug build).
+    let _ = PhoneNumber::parse("+254712345678", settings.domain_defaults()?.phone_region);
     let (stop, stopped) = watch::channel(false);
     let dispatcher = start_dispatcher(&db, &settings, &sms, stopped).context("the dispatcher did not start")?;
     let keys = IdempotencyService::new(
