@@ -19,13 +19,18 @@ const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(30);
 /// turns true, calling `signal.notify()` for every notification, and once after each
 /// (re)connection for the ones that may have been missed meanwhile.
 pub async fn listen_for_outbox(url: String, signal: impl OutboxSignal, mut stop: watch::Receiver<bool>) {
-    let mut delay = Duration::from_millis(500);
+    const FIRST_DELAY: Duration = Duration::from_millis(500);
+    let mut delay = FIRST_DELAY;
     let mut failed_before = false;
     while !*stop.borrow() {
+        let mut listened = false;
         let failure = tokio::select! {
-            failure = listen_once(&url, &signal, &mut failed_before) => failure,
+            failure = listen_once(&url, &signal, failed_before, &mut listened) => failure,
             _ = stop.changed() => break,
         };
+        if listened {
+            delay = FIRST_DELAY;
+        }
         tracing::warn!(error = %failure, retry_in_ms = delay.as_millis(), "outbox listener lost its connection; dispatchers poll until it is back");
         failed_before = true;
         tokio::select! {
@@ -38,7 +43,12 @@ pub async fn listen_for_outbox(url: String, signal: impl OutboxSignal, mut stop:
 }
 
 /// One connection's life; returns why it ended.
-async fn listen_once(url: &str, signal: &impl OutboxSignal, failed_before: &mut bool) -> sea_orm::sqlx::Error {
+async fn listen_once(
+    url: &str,
+    signal: &impl OutboxSignal,
+    failed_before: bool,
+    listened: &mut bool,
+) -> sea_orm::sqlx::Error {
     let mut listener = match PgListener::connect(url).await {
         Ok(listener) => listener,
         Err(error) => return error,
@@ -46,7 +56,8 @@ async fn listen_once(url: &str, signal: &impl OutboxSignal, failed_before: &mut 
     if let Err(error) = listener.listen(OUTBOX_CHANNEL).await {
         return error;
     }
-    if *failed_before {
+    *listened = true;
+    if failed_before {
         tracing::info!(channel = OUTBOX_CHANNEL, "outbox listener reconnected");
     } else {
         tracing::info!(channel = OUTBOX_CHANNEL, "outbox listener ready");
@@ -56,10 +67,10 @@ async fn listen_once(url: &str, signal: &impl OutboxSignal, failed_before: &mut 
     loop {
         match listener.try_recv().await {
             Ok(Some(_)) => signal.notify(),
-            // The connection dropped: sqlx reconnects on the next call; notifications sent in
-            // between are lost, so look once.
+            // The connection dropped and sqlx has reconnected; notifications sent in between
+            // are lost, so look once.
             Ok(None) => {
-                tracing::warn!("outbox listener reconnecting");
+                tracing::warn!("outbox listener lost its connection and reconnected");
                 signal.notify();
             }
             Err(error) => return error,
