@@ -130,7 +130,7 @@ impl Setup<'_> {
             .current_dir(self.dir)
             .env_remove("RUST_LOG")
             .env("ORDERDESK_PROFILE", "dev")
-            .env("ORDERDESK_CONFIG_DIR", self.dir.join("no-config"))
+            .env_remove("ORDERDESK_CONFIG_DIR")
             .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{}", self.port))
             .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join("data"))
             .env("ORDERDESK_DATABASE__URL", self.database_url)

@@ -178,7 +178,7 @@ impl Cluster {
             .env_remove("RUST_LOG")
             .env_remove("DATABASE_URL")
             .env("ORDERDESK_PROFILE", "dev")
-            .env("ORDERDESK_CONFIG_DIR", self.dir.join("no-config"))
+            .env_remove("ORDERDESK_CONFIG_DIR")
             .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join(format!("data-{name}")))
             .env("ORDERDESK_DATABASE__URL", &self.database_url)

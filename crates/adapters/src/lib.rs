@@ -17,5 +17,6 @@ pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
 };
+pub use db::{PoolStats, pool_stats};
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

@@ -281,6 +281,12 @@ impl NotificationRepository for InMemoryStore {
             .collect())
     }
 
+    async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError> {
+        let tables = self.tables();
+        let due = tables.notifications.values().filter(|n| n.status == NotificationStatus::Pending);
+        Ok(due.map(|n| n.next_attempt_at).filter(|at| *at <= now).min())
+    }
+
     async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError> {
         self.tables().delivery_reports.push((received_at, report.clone()));
         Ok(())

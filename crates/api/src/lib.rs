@@ -6,11 +6,13 @@
 
 pub mod body;
 pub mod conditional;
+pub mod cors;
 mod customers;
 pub mod dto;
 mod health;
 pub mod idempotency;
 pub mod json;
+pub mod metrics;
 pub mod middleware;
 mod orders;
 pub mod pages;
@@ -18,6 +20,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod security;
 mod tags;
+pub mod trace;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -71,11 +74,23 @@ pub struct HttpOptions {
     pub web: Option<pages::WebOptions>,
     /// Per-client request rate limit; none when `None`.
     pub rate_limit: Option<rate_limit::RateLimitOptions>,
+    /// `GET /metrics`; not served when `None`.
+    pub metrics: Option<metrics::MetricsOptions>,
+    /// Browser origins allowed to call the API (CORS); none when empty.
+    pub cors: cors::AllowedOrigins,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, dev_issuer: None, webhook_secret: None, web: None, rate_limit: None }
+        Self {
+            max_body_bytes: 64 * 1024,
+            dev_issuer: None,
+            webhook_secret: None,
+            web: None,
+            rate_limit: None,
+            metrics: None,
+            cors: cors::AllowedOrigins::default(),
+        }
     }
 }
 
@@ -98,6 +113,7 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
+    let cors = options.cors;
     let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone()));
     // The API is nested at the root first, so the exact page routes below take precedence.
     // Documents answer GET (and HEAD) only; other methods get a 405 problem.
@@ -111,6 +127,9 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         routes = routes
             .at("/.well-known/jwks.json", json_document(documents.jwks))
             .at("/.well-known/openid-configuration", json_document(documents.discovery));
+    }
+    if let Some(metrics) = options.metrics {
+        routes = routes.at("/metrics", metrics::endpoint(metrics));
     }
     let mut home = None;
     if let Some(web) = options.web {
@@ -138,6 +157,11 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         // Before the body is read, so a throttled client costs little.
         .around(move |ep, req| rate_limit::limit(ep, req, limiter.clone()))
         .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
+        // Boxed here, or the nested endpoint types grow past the compiler's depth limit.
+        .boxed()
+        // Outside authentication and rate limits: preflights need neither.
+        .around(move |ep, req| cors::cors(ep, req, cors.clone()))
+        .around(metrics::track)
         .around(middleware::request_context)
 }
 

@@ -96,6 +96,7 @@ pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result
         method = %req.method(),
         path = %loggable_path(req.uri().path()),
         subject = tracing::field::Empty,
+        trace_id = crate::trace::trace_id(&req),
     );
     async move {
         let started = Instant::now();

@@ -167,6 +167,17 @@ pub trait NotificationRepository: Send + Sync {
     /// A storage failure.
     async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError>;
 
+    /// When the longest-waiting due SMS became due: the earliest `next_attempt_at` of pending
+    /// notifications at or before `now` (for the outbox-age metric). `None` when none is due or
+    /// the store does not say.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError> {
+        let _ = now;
+        Ok(None)
+    }
+
     /// Keeps a delivery report as received, for audit, whatever it is about.
     ///
     /// # Errors

@@ -25,7 +25,7 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
-    /// Print the effective configuration, secrets masked.
+    /// Print the sources read and the effective configuration, secrets masked.
     Config,
     /// Print the OpenAPI document.
     Openapi,
@@ -61,7 +61,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config => {
-            print!("{}", Settings::load()?.to_masked_toml());
+            let (settings, sources) = Settings::load_with_sources()?;
+            print!("{}", crate::settings::describe_sources(&sources));
+            print!("{}", settings.to_masked_toml());
             Ok(())
         }
         Command::Migrate => {

@@ -77,6 +77,18 @@ pub(crate) fn sms(settings: &Settings) -> anyhow::Result<Sms> {
     Ok(Sms { outbox, signal, gateway })
 }
 
+/// `GET /metrics` unless `metrics.enabled` is off.
+fn metrics_options(settings: &Settings, db: &DatabaseConnection) -> Option<orderdesk_api::metrics::MetricsOptions> {
+    if !settings.metrics.enabled {
+        return None;
+    }
+    let handle = crate::telemetry::prometheus()?;
+    Some(orderdesk_api::metrics::MetricsOptions {
+        render: crate::telemetry::metrics_render(db.clone(), handle),
+        token: settings.metrics.token.as_ref().map(|t| t.expose().to_owned()),
+    })
+}
+
 /// Opens the database and applies migrations when configured.
 ///
 /// # Errors
@@ -330,13 +342,21 @@ impl Application {
                 "rate limit per client"
             );
         }
-        let options =
-            HttpOptions { max_body_bytes: settings.http.max_body_bytes, dev_issuer, webhook_secret, web, rate_limit };
+        let options = HttpOptions {
+            max_body_bytes: settings.http.max_body_bytes,
+            dev_issuer,
+            webhook_secret,
+            web,
+            rate_limit,
+            metrics: metrics_options(settings, &db),
+            cors: orderdesk_api::cors::AllowedOrigins::new(settings.cors.allowed_origins.clone()),
+        };
         let limits = settings.server.connection_limits();
         let services = services(&db, settings, tokens, &sms)?;
         let sweeper = tokio::spawn(sweep_idempotency_keys(services.idempotency.clone()));
         let endpoint = app(services, options);
         let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();
+        let endpoint = endpoint.around(crate::telemetry::trace_context).boxed();
         let (stop_dispatcher, stop) = watch::channel(false);
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);
         Ok(Self {

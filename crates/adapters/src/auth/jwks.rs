@@ -171,7 +171,7 @@ impl Inner {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
         let http_error = |source| FetchError::Http { url: url.to_owned(), source };
-        let response = self.http.get(url).send().await.map_err(http_error)?;
+        let response = self.http.get(url).headers(crate::http::trace_headers()).send().await.map_err(http_error)?;
         response.error_for_status().map_err(http_error)?.json().await.map_err(http_error)
     }
 
@@ -187,6 +187,7 @@ impl Inner {
             return Err(FetchError::NoKeys { url });
         }
         tracing::info!(jwks_uri = %url, keys = keys.len(), "fetched signing keys");
+        metrics::counter!("orderdesk_jwks_refreshes_total", "result" => "ok").increment(1);
         let set = Arc::new(KeySet { keys, fetched_at: Some(Instant::now()) });
         *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
         Ok(())
@@ -209,6 +210,7 @@ impl Inner {
         state.last_attempt = Some(Instant::now());
         if let Err(error) = self.fetch_and_store(&mut state).await {
             tracing::warn!(%error, "cannot refresh signing keys; keeping the cached ones");
+            metrics::counter!("orderdesk_jwks_refreshes_total", "result" => "error").increment(1);
             if keys.keys.is_empty() {
                 return Err(TokenRejection::KeysUnavailable);
             }
@@ -227,6 +229,7 @@ impl Inner {
             state.last_attempt = Some(Instant::now());
             if let Err(error) = inner.fetch_and_store(&mut state).await {
                 tracing::warn!(%error, "background key refresh failed; keeping the cached keys");
+                metrics::counter!("orderdesk_jwks_refreshes_total", "result" => "error").increment(1);
             }
         });
     }
@@ -328,6 +331,15 @@ struct WithIssuedAt<T> {
 #[async_trait]
 impl TokenVerifier for JwksTokenVerifier {
     async fn verify(&self, token: &str) -> Result<Principal, TokenRejection> {
+        let verified = self.verify_principal(token).await;
+        verified.inspect_err(|r| {
+            metrics::counter!("orderdesk_token_rejections_total", "reason" => format!("{r:?}")).increment(1)
+        })
+    }
+}
+
+impl JwksTokenVerifier {
+    async fn verify_principal(&self, token: &str) -> Result<Principal, TokenRejection> {
         let claims: Claims = self.verify_claims(token).await?;
         let subject = claims.sub.filter(|s| !s.is_empty()).ok_or(TokenRejection::MissingSubject)?;
         let principal = Principal::from_claims(subject, claims.permissions.as_deref(), claims.scope.as_deref());

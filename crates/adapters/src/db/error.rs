@@ -7,6 +7,9 @@ use sea_orm::{DbErr, RuntimeErr, SqlErr};
 const SQLITE_RETRYABLE: [&str; 6] = ["5", "6", "261", "262", "517", "773"];
 
 pub(crate) fn repo_error(error: DbErr) -> RepoError {
+    if matches!(error, DbErr::ConnectionAcquire(_)) {
+        metrics::counter!("orderdesk_db_pool_acquire_failures_total").increment(1);
+    }
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => return RepoError::Duplicate,
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => return RepoError::ForeignKey,

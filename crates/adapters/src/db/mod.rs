@@ -31,6 +31,46 @@ pub use orders::SeaOrmOrderRepository;
 pub use reports::SqlOrderReports;
 pub use sessions::SeaOrmSessionRepository;
 
+/// A connection pool's state, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open, idle or lent out.
+    pub open: u32,
+    pub idle: u32,
+    /// The pool's size limit.
+    pub max: u32,
+}
+
+impl PoolStats {
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
+/// The state of `db`'s pool now (sqlx does not count the tasks waiting for a connection).
+pub fn pool_stats(db: &DatabaseConnection) -> Option<PoolStats> {
+    let idle = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            Some(PoolStats {
+                open: pool.size(),
+                idle: idle(pool.num_idle()),
+                max: pool.options().get_max_connections(),
+            })
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            Some(PoolStats {
+                open: pool.size(),
+                idle: idle(pool.num_idle()),
+                max: pool.options().get_max_connections(),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Database settings, nested by the server under `database`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]

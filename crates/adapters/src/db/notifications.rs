@@ -145,6 +145,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         };
         log.insert(&txn).await.map_err(repo_error)?;
         txn.commit().await.map_err(repo_error)?;
+        metrics::counter!("orderdesk_sms_attempts_total", "result" => attempt.outcome.as_str().to_owned()).increment(1);
         Ok(true)
     }
 
@@ -206,7 +207,21 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .collect())
     }
 
+    async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError> {
+        let oldest: Option<Option<DateTime<Utc>>> = Entity::find()
+            .select_only()
+            .column_as(Column::NextAttemptAt.min(), "oldest")
+            .filter(Column::Status.eq(NotificationStatus::Pending.as_str()))
+            .filter(Column::NextAttemptAt.lte(now))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(repo_error)?;
+        Ok(oldest.flatten())
+    }
+
     async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError> {
+        metrics::counter!("orderdesk_sms_delivery_reports_total", "status" => report.status.clone()).increment(1);
         let audit = delivery_reports::ActiveModel {
             id: Set(Uuid::now_v7()),
             provider_message_id: Set(report.provider_message_id.chars().take(64).collect()),

@@ -111,6 +111,7 @@ impl SmsGateway for AfricasTalkingSmsGateway {
         let response = self
             .http
             .post(&self.endpoint)
+            .headers(crate::http::trace_headers())
             .header("apiKey", self.api_key.expose())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)

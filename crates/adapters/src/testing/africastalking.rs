@@ -163,6 +163,14 @@ impl FakeAfricasTalking {
         lock(&self.state).accepted.clone()
     }
 
+    /// The `traceparent` header of every request received so far (empty when absent).
+    pub async fn traceparents(&self) -> Vec<String> {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        let header =
+            |r: &wiremock::Request| r.headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        requests.iter().map(|r| header(r).unwrap_or_default()).collect()
+    }
+
     /// Every request received so far, accepted or not.
     pub fn requests(&self) -> usize {
         lock(&self.state).requests

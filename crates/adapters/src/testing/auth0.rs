@@ -91,6 +91,14 @@ impl FakeAuth0 {
         self.server.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == JWKS_PATH).count()
     }
 
+    /// The `traceparent` header of every request received so far (empty when absent).
+    pub async fn traceparents(&self) -> Vec<String> {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        let header =
+            |r: &wiremock::Request| r.headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        requests.iter().map(|r| header(r).unwrap_or_default()).collect()
+    }
+
     /// Verifier settings for this tenant; keys may be refetched at once.
     pub fn settings(&self) -> AuthSettings {
         AuthSettings {

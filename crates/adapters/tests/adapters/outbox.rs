@@ -269,3 +269,23 @@ async fn each_delivery_status_maps_to_the_right_notification_state() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_oldest_due_sms_is_found_for_the_outbox_age_metric() {
+    on_each_backend(|db| async move {
+        let shop = Shop::open(&db).await;
+        let later = now() + chrono::Duration::seconds(60);
+        assert_eq!(shop.outbox.oldest_due_at(later).await.unwrap(), None);
+        let o = order(&shop.alice, "1", day(1));
+        let n = notification_for(&o, &shop.alice);
+        shop.orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+        let millis = |at: Option<chrono::DateTime<Utc>>| at.map(|t| t.timestamp_millis());
+        let due = shop.outbox.oldest_due_at(later).await.unwrap();
+        assert_eq!(millis(due), millis(Some(n.next_attempt_at)), "{:?}", db.backend);
+        let before = n.next_attempt_at - chrono::Duration::seconds(1);
+        assert_eq!(shop.outbox.oldest_due_at(before).await.unwrap(), None, "not due yet");
+        shop.outbox.claim_due(&claim("w", later, 30), 1).await.unwrap();
+        assert_eq!(shop.outbox.oldest_due_at(later).await.unwrap(), None, "claimed: no longer waiting");
+    })
+    .await;
+}

@@ -26,6 +26,20 @@ async fn an_accepted_sms_returns_the_provider_id_and_cost() {
 }
 
 #[tokio::test]
+async fn the_request_trace_goes_to_the_provider_and_other_sends_start_their_own() {
+    let fake = FakeAfricasTalking::start().await;
+    let gateway = gateway(&fake, 2_000);
+    let request = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned();
+    let to = phone("+254712345678");
+    orderdesk_adapters::http::TRACEPARENT.scope(request.clone(), gateway.send(&to, "a")).await.unwrap();
+    gateway.send(&to, "b").await.unwrap();
+    let seen = fake.traceparents().await;
+    assert_eq!(seen[0], request);
+    assert_eq!(seen[1].len(), 55, "{seen:?}");
+    assert!(seen[1].starts_with("00-") && !seen[1].contains("4bf92f3577b34da6a3ce929d0e0e4736"), "{seen:?}");
+}
+
+#[tokio::test]
 async fn each_per_recipient_failure_is_classified() {
     let fake = FakeAfricasTalking::start().await;
     let gateway = gateway(&fake, 2_000);

@@ -1,13 +1,17 @@
-//! Typed settings: built-in defaults < `config/default.toml` < `config/{profile}.toml` <
-//! `DATABASE_URL` < `ORDERDESK_*` environment variables (nested keys split on `__`).
-//! A `.env` file in the working directory is read first, for local use. Each section checks
-//! itself in its own module; this one only loads.
+//! Typed settings: code defaults < the repository's `config/default.toml` and
+//! `config/{profile}.toml`, built into the binary < the operator's `default.toml` and
+//! `{profile}.toml` in `ORDERDESK_CONFIG_DIR` (when set) < `DATABASE_URL` < `ORDERDESK_*`
+//! environment variables (nested keys split on `__`). The working directory's `config/` is not
+//! read: a binary behaves the same wherever it is started. A `.env` file in the working
+//! directory is read first, for local use. Each section checks itself in its own module; this
+//! one only loads.
 
 mod auth;
 mod database;
 mod domain;
 mod idempotency;
 mod log;
+mod observability;
 mod rate_limit;
 mod server;
 mod sms;
@@ -28,6 +32,7 @@ pub use database::{DatabaseSection, mask_url_password};
 pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
 pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
+pub use observability::{CorsSettings, MetricsSettings};
 pub use rate_limit::RateLimitSettings;
 pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
 pub use web::WebSettings;
@@ -49,6 +54,8 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+    pub cors: CorsSettings,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -68,8 +75,19 @@ impl Profile {
     }
 }
 
+/// The profile files built into the binary, so it needs no files at run time.
+const BUILT_IN: [(&str, &str); 3] = [
+    ("default", include_str!("../../../../config/default.toml")),
+    ("dev", include_str!("../../../../config/dev.toml")),
+    ("production", include_str!("../../../../config/production.toml")),
+];
+
+/// Environment variables that are not settings.
+const NOT_SETTINGS: [&str; 2] = ["CONFIG_DIR", "TEST_POSTGRES_URL"];
+
 /// Settings that may come only from the environment, with their variables.
-const SECRETS: [(&str, &str); 4] = [
+const SECRETS: [(&str, &str); 5] = [
+    ("metrics.token", "ORDERDESK_METRICS__TOKEN"),
     ("sms.africastalking.api_key", "ORDERDESK_SMS__AFRICASTALKING__API_KEY"),
     ("sms.webhook_secret", "ORDERDESK_SMS__WEBHOOK_SECRET"),
     ("auth.client_secret", "ORDERDESK_AUTH__CLIENT_SECRET"),
@@ -77,41 +95,87 @@ const SECRETS: [(&str, &str); 4] = [
 ];
 
 impl Settings {
-    /// Loads from `.env`, the config directory (`ORDERDESK_CONFIG_DIR`, default `./config`) and the environment.
+    /// Loads from `.env`, the built-in profile files, `ORDERDESK_CONFIG_DIR` and the environment.
     ///
     /// # Errors
-    /// A file or variable has a value of the wrong type or an invalid value; the message names the key.
+    /// `ORDERDESK_CONFIG_DIR` is set but is not a directory, or a file or variable has a value of
+    /// the wrong type or an invalid value; the message names the key.
     pub fn load() -> anyhow::Result<Self> {
-        // A missing .env is normal; a malformed one is reported.
-        if let Err(e) = dotenvy::dotenv()
-            && !e.not_found()
-        {
-            return Err(e).context("cannot read .env");
-        }
-        let dir = std::env::var_os("ORDERDESK_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
-        Self::from_figment(Self::figment(&dir)?)
+        Ok(Self::load_with_sources()?.0)
     }
 
-    /// The layered sources, without reading `.env`.
+    /// [`Settings::load`], with the sources read, in order (later ones win), for `orderdesk config`.
+    ///
+    /// # Errors
+    /// As [`Settings::load`].
+    pub fn load_with_sources() -> anyhow::Result<(Self, Vec<String>)> {
+        // A missing .env is normal; a malformed one is reported.
+        let dotenv = match dotenvy::dotenv() {
+            Ok(path) => Some(path),
+            Err(e) if e.not_found() => None,
+            Err(e) => return Err(e).context("cannot read .env"),
+        };
+        let dir = config_dir()?;
+        let (figment, mut sources) = Self::figment_with_sources(dir.as_deref())?;
+        if let Some(path) = dotenv {
+            sources.insert(0, format!(".env file {} (into the environment)", path.display()));
+        }
+        Ok((Self::from_figment(figment)?, sources))
+    }
+
+    /// The layered sources, without reading `.env`; `dir` is the operator's config directory.
     ///
     /// # Errors
     /// `ORDERDESK_PROFILE` names no known profile.
-    pub fn figment(dir: &Path) -> anyhow::Result<Figment> {
+    pub fn figment(dir: Option<&Path>) -> anyhow::Result<Figment> {
+        Ok(Self::figment_with_sources(dir)?.0)
+    }
+
+    fn figment_with_sources(dir: Option<&Path>) -> anyhow::Result<(Figment, Vec<String>)> {
         let profile = match std::env::var("ORDERDESK_PROFILE").as_deref() {
             Err(_) | Ok("") | Ok("dev") => Profile::Dev,
             Ok("production") => Profile::Production,
             Ok(other) => bail!("ORDERDESK_PROFILE: unknown profile {other:?} (expected \"dev\" or \"production\")"),
         };
-        Ok(Figment::from(Serialized::defaults(Settings::default()))
-            .merge(Toml::file(dir.join("default.toml")))
-            .merge(Toml::file(dir.join(format!("{}.toml", profile.name()))))
+        let mut sources = Vec::new();
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        for (name, text) in BUILT_IN.into_iter().filter(|(name, _)| ["default", profile.name()].contains(name)) {
+            figment = figment.merge(Toml::string(text));
+            sources.push(format!("built-in config/{name}.toml"));
+        }
+        match dir {
+            Some(dir) => {
+                for name in ["default", profile.name()] {
+                    let path = dir.join(format!("{name}.toml"));
+                    // Either file may be absent; the directory itself was checked by the caller.
+                    if path.is_file() {
+                        sources.push(path.display().to_string());
+                        figment = figment.merge(Toml::file_exact(path));
+                    }
+                }
+            }
+            None => sources.push("no operator files (ORDERDESK_CONFIG_DIR is not set)".into()),
+        }
+        let mut variables: Vec<String> = std::env::vars_os()
+            .filter_map(|(key, _)| key.into_string().ok())
+            .filter(|key| {
+                key == "DATABASE_URL"
+                    || key.strip_prefix("ORDERDESK_").is_some_and(|rest| !NOT_SETTINGS.contains(&rest))
+            })
+            .collect();
+        variables.sort();
+        if !variables.is_empty() {
+            sources.push(format!("environment: {}", variables.join(", ")));
+        }
+        let figment = figment
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
             .merge(
                 Env::prefixed("ORDERDESK_")
-                    .ignore(&["CONFIG_DIR", "TEST_POSTGRES_URL"])
+                    .ignore(&NOT_SETTINGS)
                     .map(|key| key.as_str().to_ascii_lowercase().replace("__", ".").into()),
             )
-            .merge(Serialized::default("profile", profile)))
+            .merge(Serialized::default("profile", profile));
+        Ok((figment, sources))
     }
 
     /// Extracts and validates.
@@ -143,6 +207,8 @@ impl Settings {
         self.idempotency.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         sms::validate(&self.sms, self.profile)?;
+        self.metrics.validate()?;
+        self.cors.validate()?;
         self.web.validate(&self.auth, self.profile)
     }
 
@@ -162,6 +228,35 @@ impl Settings {
         let mut shown = self.clone();
         shown.database.connection.url = mask_url_password(&shown.database.connection.url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render settings: {e}\n"))
+    }
+}
+
+/// The sources as TOML comments, to head `orderdesk config`'s output.
+pub fn describe_sources(sources: &[String]) -> String {
+    let mut text = String::from("# Sources read, later ones winning:\n");
+    for source in sources {
+        text.push_str("#   ");
+        text.push_str(source);
+        text.push('\n');
+    }
+    text.push('\n');
+    text
+}
+
+/// `ORDERDESK_CONFIG_DIR`, which must be a directory when it is set.
+fn config_dir() -> anyhow::Result<Option<PathBuf>> {
+    match std::env::var_os("ORDERDESK_CONFIG_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if !dir.is_dir() {
+                bail!(
+                    "ORDERDESK_CONFIG_DIR is {}, which is not a directory (unset it to run on the built-in profile files)",
+                    dir.display()
+                );
+            }
+            Ok(Some(dir))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -6,16 +6,67 @@ use figment::Jail;
 use orderdesk_adapters::sms::SmsProvider;
 
 fn load_in(jail: &Jail) -> anyhow::Result<Settings> {
-    Settings::from_figment(Settings::figment(&jail.directory().join("config"))?)
+    Settings::from_figment(Settings::figment(Some(&jail.directory().join("config")))?)
+}
+
+/// Auth0 and an SMS provider, which the production profile requires.
+fn production_env(jail: &mut Jail) {
+    jail.set_env("ORDERDESK_PROFILE", "production");
+    jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
+    jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
+    jail.set_env("ORDERDESK_SMS__PROVIDER", "log");
 }
 
 #[test]
 fn defaults_need_no_files() {
     Jail::expect_with(|jail| {
-        let settings = load_in(jail).unwrap();
-        assert_eq!(settings, Settings::default());
+        let settings = Settings::from_figment(Settings::figment(None).unwrap()).unwrap();
+        assert_eq!(settings.profile, Profile::Dev);
         assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.database.connection.url, "sqlite://data/orderdesk.db");
+        assert_eq!(settings.log.format, LogFormat::Pretty);
+        assert_eq!(load_in(jail).unwrap(), settings, "an empty config directory changes nothing");
+        Ok(())
+    });
+}
+
+#[test]
+fn the_production_profile_is_built_in() {
+    Jail::expect_with(|jail| {
+        production_env(jail);
+        // Files in the working directory's config/ are not read.
+        jail.create_dir("config")?;
+        jail.create_file("config/production.toml", "[database]\nmax_connections = 99\n")?;
+        let (settings, sources) = Settings::load_with_sources().unwrap();
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert!(!settings.database.migrate_on_start);
+        assert_eq!(settings.database.connection.max_connections, 16);
+        assert_eq!(settings.server.bind.to_string(), "0.0.0.0:8080");
+        assert_eq!(settings.rate_limit.enabled, Some(true));
+        assert_eq!(sources[..2], ["built-in config/default.toml", "built-in config/production.toml"]);
+        assert!(sources[2].contains("ORDERDESK_CONFIG_DIR is not set"), "{sources:?}");
+        assert!(
+            sources[3].contains("ORDERDESK_PROFILE") && sources[3].contains("ORDERDESK_AUTH__ISSUER"),
+            "{sources:?}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn operator_files_come_from_the_config_dir_which_must_exist() {
+    Jail::expect_with(|jail| {
+        production_env(jail);
+        jail.set_env("ORDERDESK_CONFIG_DIR", jail.directory().join("etc").display().to_string());
+        let error = Settings::load().unwrap_err().to_string();
+        assert!(error.contains("ORDERDESK_CONFIG_DIR") && error.contains("not a directory"), "{error}");
+        jail.create_dir("etc")?;
+        jail.create_file("etc/production.toml", "[database]\nmax_connections = 40\n")?;
+        let (settings, sources) = Settings::load_with_sources().unwrap();
+        assert_eq!(settings.database.connection.max_connections, 40);
+        assert_eq!(settings.log.format, LogFormat::Json, "built-in production values still apply");
+        let file = jail.directory().join("etc/production.toml").display().to_string();
+        assert_eq!(sources[2], file, "{sources:?}");
         Ok(())
     });
 }
@@ -187,10 +238,10 @@ fn rate_limit_is_off_in_dev_and_on_in_production_by_default() {
         let limit = load_in(jail).unwrap().rate_limit().unwrap();
         assert_eq!((limit.requests_per_second.get(), limit.burst.get()), (10, 20));
         // With the shipped files, the same.
-        let from_files = Settings::from_figment(Settings::figment(&shipped).unwrap()).unwrap();
+        let from_files = Settings::from_figment(Settings::figment(Some(&shipped)).unwrap()).unwrap();
         assert!(from_files.rate_limit().is_some());
         jail.set_env("ORDERDESK_PROFILE", "dev");
-        let from_files = Settings::from_figment(Settings::figment(&shipped).unwrap()).unwrap();
+        let from_files = Settings::from_figment(Settings::figment(Some(&shipped)).unwrap()).unwrap();
         assert_eq!(from_files.rate_limit(), None);
         Ok(())
     });
@@ -207,6 +258,55 @@ fn rate_limit_settings_come_from_the_environment_and_are_checked() {
         jail.set_env("ORDERDESK_RATE_LIMIT__BURST", "0");
         let error = load_in(jail).unwrap_err().to_string();
         assert!(error.contains("rate_limit.burst"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn cors_origins_are_a_list_or_commas_and_are_checked() {
+    Jail::expect_with(|jail| {
+        assert!(load_in(jail).unwrap().cors.allowed_origins.is_empty(), "none by default");
+        jail.set_env("ORDERDESK_CORS__ALLOWED_ORIGINS", "https://shop.example, http://localhost:3000");
+        let origins = load_in(jail).unwrap().cors.allowed_origins;
+        assert_eq!(origins, ["https://shop.example", "http://localhost:3000"]);
+        jail.set_env("ORDERDESK_CORS__ALLOWED_ORIGINS", "https://shop.example/");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("cors.allowed_origins"), "{error}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "[cors]\nallowed_origins = [\"https://a.example\", \"https://b.example\"]\n",
+        )?;
+        assert_eq!(load_in(jail).unwrap().cors.allowed_origins, ["https://a.example", "https://b.example"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn the_metrics_token_comes_from_the_environment_only() {
+    Jail::expect_with(|jail| {
+        let settings = load_in(jail).unwrap();
+        assert!(settings.metrics.enabled && settings.metrics.token.is_none());
+        jail.set_env("ORDERDESK_METRICS__TOKEN", "scraper-token-0123456789");
+        jail.set_env("ORDERDESK_METRICS__ENABLED", "false");
+        let settings = load_in(jail).unwrap();
+        assert_eq!(
+            settings.metrics.token.as_ref().map(|t| t.expose().to_owned()).as_deref(),
+            Some("scraper-token-0123456789")
+        );
+        assert!(!settings.metrics.enabled);
+        assert!(!settings.to_masked_toml().contains("scraper-token"));
+        jail.set_env("ORDERDESK_METRICS__TOKEN", "short");
+        assert!(load_in(jail).unwrap_err().to_string().contains("metrics.token"));
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[metrics]\ntoken = \"in-a-file-0123456789\"\n")?;
+        assert!(load_in(jail).unwrap_err().to_string().contains("ORDERDESK_METRICS__TOKEN"));
         Ok(())
     });
 }

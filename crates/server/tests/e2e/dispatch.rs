@@ -20,7 +20,7 @@ fn orderdesk(dir: &Path, database: &str) -> Command {
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .env_remove("DATABASE_URL")
-        .env("ORDERDESK_CONFIG_DIR", dir.join("no-config"))
+        .env_remove("ORDERDESK_CONFIG_DIR")
         .env("ORDERDESK_SERVER__DATA_DIR", dir.join("data"))
         .env("ORDERDESK_DATABASE__URL", database)
         .env("ORDERDESK_SMS__PROVIDER", "log")

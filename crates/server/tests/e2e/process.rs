@@ -40,7 +40,7 @@ impl ServerProcess {
         let mut child = command
             .current_dir(&dir)
             .env_remove("RUST_LOG")
-            .env("ORDERDESK_CONFIG_DIR", dir.join("no-config"))
+            .env_remove("ORDERDESK_CONFIG_DIR")
             .env("ORDERDESK_SERVER__BIND", "127.0.0.1:0")
             .env("ORDERDESK_SERVER__DATA_DIR", dir.join("data"))
             .env("ORDERDESK_DATABASE__URL", format!("sqlite://{}", dir.join("orderdesk.db").display()))

@@ -1,0 +1,151 @@
+//! Prometheus metrics: every request counted by route template, method and status, with its
+//! latency, and `GET /metrics`. The API records through the `metrics` facade only; the server
+//! owns the exporter and hands over a function that renders the text exposition format.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{Method, header};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
+use subtle::ConstantTimeEq;
+
+use crate::middleware::error_response;
+use crate::problem::{Problem, ProblemType};
+
+/// Requests answered, by `method`, `route` (the route template, never the raw path) and `status`.
+pub const REQUESTS: &str = "orderdesk_http_requests_total";
+/// Time to answer, in seconds, by `method` and `route`.
+pub const DURATION: &str = "orderdesk_http_request_duration_seconds";
+/// The `route` label of requests that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Renders the current metrics in the Prometheus text format (sampling gauges first).
+pub type Render = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>;
+
+/// `GET /metrics`: what to render and who may read it.
+#[derive(Clone)]
+pub struct MetricsOptions {
+    pub render: Render,
+    /// Bearer token for peers other than loopback; without it only loopback peers may scrape.
+    pub token: Option<String>,
+}
+
+/// The response of `next`, with framework errors turned into problem responses here (as the
+/// outer middleware would) so that the matched route template is not lost with the error.
+pub(crate) fn respond(result: poem::Result<impl IntoResponse>) -> Response {
+    match result {
+        Ok(response) => response.into_response(),
+        Err(error) => {
+            let pattern = error.data::<PathPattern>().cloned();
+            let mut response = error_response(error);
+            if let Some(pattern) = pattern {
+                response.set_data(pattern);
+            }
+            response
+        }
+    }
+}
+
+/// Counts and times every request.
+pub async fn track<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let method = method_label(req.method());
+    let started = Instant::now();
+    let response = respond(next.call(req).await);
+    let route = response.data::<PathPattern>().map_or_else(|| UNMATCHED.to_owned(), |p| route_label(&p.0));
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!(DURATION, "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
+    Ok(response)
+}
+
+/// Standard methods by name; anything else as `other`, so clients cannot add label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The template as the OpenAPI document writes it (`/api/v1/orders/{id}`). The delivery-report
+/// route's secret segment is a parameter, so it never appears in a label.
+fn route_label(pattern: &str) -> String {
+    let shown: Vec<String> = pattern
+        .split('/')
+        .map(|segment| match segment.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None if segment.starts_with('*') => "{rest}".to_owned(),
+            None => segment.to_owned(),
+        })
+        .collect();
+    let shown = shown.join("/");
+    if shown.is_empty() { "/".to_owned() } else { shown }
+}
+
+/// `GET /metrics`: open to loopback peers, to others only with `Authorization: Bearer <token>`.
+pub fn endpoint(options: MetricsOptions) -> impl Endpoint<Output = Response> {
+    poem::get(poem::endpoint::make(move |req: Request| {
+        let options = options.clone();
+        async move {
+            if !may_scrape(&req, options.token.as_deref()) {
+                return Problem::new(
+                    ProblemType::Unauthenticated,
+                    "metrics are open to loopback; from elsewhere send Authorization: Bearer <metrics.token>",
+                )
+                .into_response();
+            }
+            let body = (options.render)().await;
+            Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+        }
+    }))
+}
+
+fn may_scrape(req: &Request, token: Option<&str>) -> bool {
+    if req.remote_addr().as_socket_addr().is_some_and(|peer| peer.ip().to_canonical().is_loopback()) {
+        return true;
+    }
+    let Some(expected) = token else { return false };
+    let presented = req.header(header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    // Constant time in the contents; only the length can show.
+    presented.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_labels_are_templates() {
+        assert_eq!(route_label("/api/v1/orders/:id"), "/api/v1/orders/{id}");
+        assert_eq!(
+            route_label("/webhooks/africastalking/delivery-reports/:secret"),
+            "/webhooks/africastalking/delivery-reports/{secret}"
+        );
+        assert_eq!(route_label("/docs/*path"), "/docs/{rest}");
+        assert_eq!(route_label(""), "/");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap_or(Method::GET)), "other");
+    }
+
+    #[tokio::test]
+    async fn other_peers_need_the_token() {
+        let render: Render = Arc::new(|| Box::pin(async { "up 1\n".to_owned() }));
+        let token = "a-long-metrics-token-0123";
+        let open = poem::test::TestClient::new(endpoint(MetricsOptions { render: render.clone(), token: None }));
+        // The test client's peer is not loopback.
+        open.get("/").send().await.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+        let guarded = poem::test::TestClient::new(endpoint(MetricsOptions { render, token: Some(token.into()) }));
+        guarded.get("/").send().await.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+        let wrong = guarded.get("/").header("authorization", "Bearer a-long-metrics-token-0124").send().await;
+        wrong.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+        let right = guarded.get("/").header("authorization", format!("Bearer {token}")).send().await;
+        right.assert_status_is_ok();
+        right.assert_text("up 1\n").await;
+    }
+}

@@ -1,0 +1,251 @@
+//! The generated Rust client (`orderdesk-client`) drives the whole API life cycle against the
+//! real `orderdesk` binary: what a Rust service generated from `docs/openapi.json` meets.
+//!
+//! By default the test starts the binary itself, with an SMS provider that always fails so a
+//! notification reaches `failed` and its retry is accepted. With `ORDERDESK_CLIENT_TEST_BASE_URL`
+//! and `ORDERDESK_CLIENT_TEST_TOKEN` it runs against that server instead (`cargo xtask clients`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use orderdesk_client::types::{Notification, Order, Problem};
+use orderdesk_client::{Client, Error, ResponseValue};
+use orderdesk_server::settings::Settings;
+use orderdesk_server::startup::dev_issuer;
+use uuid::Uuid;
+
+use crate::process::ServerProcess;
+
+/// A server for the test: the one named in the environment, or the real binary started here.
+struct Target {
+    client: Client,
+    /// The server was started here with an SMS provider that always fails.
+    sms_fails: bool,
+    _server: Option<(ServerProcess, TempDir)>,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn target() -> Target {
+    let external = (std::env::var("ORDERDESK_CLIENT_TEST_BASE_URL"), std::env::var("ORDERDESK_CLIENT_TEST_TOKEN"));
+    if let (Ok(base_url), Ok(token)) = external {
+        println!("client life cycle against {base_url}");
+        return Target {
+            client: Client::with_bearer_token(&base_url, &token).unwrap(),
+            sms_fails: false,
+            _server: None,
+        };
+    }
+    // Nothing listens on this port once the listener is dropped: every send fails at once.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data_dir = TempDir(std::env::temp_dir().join(format!("orderdesk-client-{}", Uuid::now_v7().simple())));
+    let data_dir_text = data_dir.0.display().to_string();
+    let sms_url = format!("http://127.0.0.1:{closed_port}");
+    let server = ServerProcess::start(
+        &[
+            ("ORDERDESK_SERVER__DATA_DIR", &data_dir_text),
+            ("ORDERDESK_RATE_LIMIT__ENABLED", "false"),
+            ("ORDERDESK_SMS__PROVIDER", "africastalking"),
+            ("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &sms_url),
+            ("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "client-test-key"),
+            ("ORDERDESK_SMS__MAX_ATTEMPTS", "1"),
+            ("ORDERDESK_SMS__POLL_INTERVAL_MS", "100"),
+            ("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "2000"),
+        ],
+        None,
+    );
+    let address = server.address().await;
+    // The token from the server's own dev issuer, as `orderdesk token` would print it.
+    let mut settings = Settings::default();
+    settings.server.data_dir = data_dir.0.clone();
+    let token = dev_issuer(&settings, address)
+        .unwrap()
+        .mint("client-test", &orderdesk_domain::Permission::ALL, Duration::from_secs(600))
+        .unwrap();
+    let client = Client::with_bearer_token(&format!("http://{address}"), &token).unwrap();
+    Target { client, sms_fails: true, _server: Some((server, data_dir)) }
+}
+
+// Fields are read through `as_str()`/`to_string()` so the test compiles whether the document
+// types them as plain strings, constrained strings or enums.
+
+/// The problem of an error response; panics on any other outcome.
+fn problem<T: std::fmt::Debug>(result: Result<ResponseValue<T>, Error<Problem>>) -> (u16, Problem) {
+    match result {
+        Err(Error::ErrorResponse(response)) => (response.status().as_u16(), response.into_inner()),
+        other => panic!("expected a problem response, got {other:?}"),
+    }
+}
+
+fn at(hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, hour, 0, 0).unwrap()
+}
+
+fn etag<T>(response: &ResponseValue<T>) -> String {
+    response.headers().get("etag").expect("an ETag header").to_str().unwrap().to_owned()
+}
+
+/// Waits (at most 30 s) until the dispatcher is done with the order's SMS for now.
+async fn settled_notification(client: &Client, order: &Order) -> Notification {
+    for _ in 0..300 {
+        let list = client.list_order_notifications().id(order.id).send().await.unwrap().into_inner();
+        assert_eq!(list.items.len(), 1, "one SMS per order: {list:?}");
+        let notification = list.items.into_iter().next().unwrap();
+        assert_eq!(notification.order_id, order.id);
+        if !matches!(notification.status.to_string().as_str(), "pending" | "sending") {
+            return notification;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the order's SMS never left pending/sending");
+}
+
+#[tokio::test]
+async fn the_generated_rust_client_drives_the_whole_life_cycle() {
+    let Target { client, sms_fails, _server } = target().await;
+    let client = &client;
+    let run = Uuid::now_v7().simple().to_string();
+
+    // Health, then customers.
+    assert_eq!(client.readiness().send().await.unwrap().into_inner().status, "ok");
+    let customer = client
+        .create_customer()
+        .body_map(|b| b.name("Amina Wanjiru").code(format!("RS-{}", &run[20..])).phone("0712 345 678"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(customer.status().as_u16(), 201);
+    let customer = customer.into_inner();
+    assert_eq!(customer.phone.as_str(), "+254712345678");
+    let other = client
+        .create_customer()
+        .body_map(|b| b.name("Baraka Otieno").code(format!("RT-{}", &run[20..])).phone("0733 000 111"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Orders: three for the customer at known times, one for another customer.
+    let mut orders = Vec::new();
+    for (hour, amount) in [(9, "250.50"), (11, "100.00"), (13, "75.25")] {
+        let order = client
+            .create_order()
+            .body_map(|b| b.customer_id(customer.id).item("Maize flour 2kg").amount(amount).ordered_at(Some(at(hour))))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((order.amount.as_str(), order.currency.as_str()), (amount, "KES"));
+        assert_eq!(order.ordered_at, at(hour));
+        orders.push(order);
+    }
+    client
+        .create_order()
+        .body_map(|b| b.customer_id(other.id).item("Sugar 1kg").amount("120.00").ordered_at(Some(at(11))))
+        .send()
+        .await
+        .unwrap();
+
+    // Filters: one customer's orders in [10:00, 13:00) is the 11:00 one alone.
+    let filtered = client
+        .list_orders()
+        .customer_id(customer.id)
+        .ordered_from(at(10))
+        .ordered_to(at(13))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(filtered.items.iter().map(|o| o.id).collect::<Vec<_>>(), vec![orders[1].id]);
+    assert_eq!(filtered.next_cursor, None);
+
+    // Cursor paging: pages of two cover the customer's three orders once each.
+    let first = client.list_orders().customer_id(customer.id).limit(2_u64).send().await.unwrap().into_inner();
+    assert_eq!(first.items.len(), 2);
+    let cursor = first.next_cursor.clone().expect("a next_cursor after a full page");
+    let second =
+        client.list_orders().customer_id(customer.id).limit(2_u64).cursor(cursor).send().await.unwrap().into_inner();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.next_cursor, None, "the last page has no next_cursor");
+    let mut paged: Vec<Uuid> = first.items.iter().chain(&second.items).map(|o| o.id).collect();
+    let mut created: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+    paged.sort();
+    created.sort();
+    assert_eq!(paged, created);
+
+    // Get, then patch without If-Match (last write wins) and with it (only that version).
+    let got = client.get_order().id(orders[0].id).send().await.unwrap();
+    let old_etag = etag(&got);
+    assert_eq!(got.into_inner(), orders[0]);
+    // `try_into` also fits when the document gives amounts a pattern (a constrained type).
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    let patched = client
+        .update_order()
+        .id(orders[0].id)
+        .body_map(|b| b.amount(Some("300.00".try_into().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    let new_etag = etag(&patched);
+    assert_ne!(new_etag, old_etag);
+    assert_eq!(patched.into_inner().amount.as_str(), "300.00");
+    let (status, stale) = problem(
+        client
+            .update_order()
+            .id(orders[0].id)
+            .if_match(old_etag)
+            .body_map(|b| b.item(Some("Maize flour 5kg".try_into().unwrap())))
+            .send()
+            .await,
+    );
+    assert_eq!((status, stale.type_.to_string().as_str()), (412, "/problems/precondition-failed"));
+    let patched = client
+        .update_order()
+        .id(orders[0].id)
+        .if_match(new_etag)
+        .body_map(|b| b.item(Some("Maize flour 5kg".try_into().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((patched.item.as_str(), patched.amount.as_str()), ("Maize flour 5kg", "300.00"));
+
+    // The order's SMS, and its retry: accepted once failed, else refused with 409.
+    let notification = settled_notification(client, &orders[0]).await;
+    if sms_fails {
+        assert_eq!(notification.status.to_string(), "failed", "{notification:?}");
+        assert!(notification.last_error.is_some(), "{notification:?}");
+    }
+    let retried = client.retry_order_notification().id(orders[0].id).nid(notification.id).send().await;
+    if matches!(notification.status.to_string().as_str(), "failed" | "undelivered") {
+        let retried = retried.unwrap().into_inner();
+        assert_eq!(retried.id, notification.id);
+        assert!(matches!(retried.status.to_string().as_str(), "pending" | "sending"), "{retried:?}");
+    } else {
+        let (status, refused) = problem(retried);
+        assert_eq!((status, refused.type_.to_string().as_str()), (409, "/problems/notification-not-retryable"));
+    }
+
+    // A validation problem, typed, with the field named.
+    let (status, invalid) = problem(
+        client
+            .create_order()
+            .body_map(|b| b.customer_id(customer.id).item("Maize flour 2kg").amount("12.345"))
+            .send()
+            .await,
+    );
+    assert_eq!((status, invalid.type_.to_string().as_str()), (422, "/problems/validation-error"));
+    assert!(invalid.errors.iter().any(|e| e.field == "amount"), "{invalid:?}");
+
+    // Delete, then the order is a typed 404.
+    let deleted = client.delete_order().id(orders[2].id).send().await.unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    let (status, missing) = problem(client.get_order().id(orders[2].id).send().await);
+    assert_eq!((status, missing.type_.to_string().as_str(), missing.status), (404, "/problems/not-found", 404));
+}

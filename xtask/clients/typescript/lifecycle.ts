@@ -1,0 +1,169 @@
+// The orderdesk life cycle through a TypeScript client: types generated from docs/openapi.json
+// by openapi-typescript, calls made with openapi-fetch. `cargo xtask clients` runs it against a
+// real server: ORDERDESK_BASE_URL (e.g. http://127.0.0.1:8080) and ORDERDESK_TOKEN (a bearer token).
+// tsc checks every call and field against the generated types before it runs.
+
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/orderdesk.js";
+
+type Problem = components["schemas"]["Problem"];
+type Order = components["schemas"]["Order"];
+type Notification = components["schemas"]["Notification"];
+
+// Node's globals without @types/node: only what this script reads.
+declare const process: { env: Record<string, string | undefined>; exitCode?: number };
+
+function check(condition: boolean, what: string, detail?: unknown): asserts condition {
+  if (!condition) {
+    throw new Error(`${what}${detail === undefined ? "" : `: ${JSON.stringify(detail)}`}`);
+  }
+}
+
+/** The problem of a failed call, checked to be problem+json with the expected status and type. */
+function expectProblem(
+  result: { error?: unknown; response: Response },
+  status: number,
+  type: string,
+): Problem {
+  check(result.response.status === status, `expected ${status}, got ${result.response.status}`, result.error);
+  const contentType = result.response.headers.get("content-type") ?? "";
+  check(contentType.startsWith("application/problem+json"), "a problem+json body", contentType);
+  const problem = result.error as Problem;
+  check(problem.type === type && problem.status === status, `problem type ${type}`, problem);
+  return problem;
+}
+
+const at = (hour: number) => new Date(Date.UTC(2026, 2, 1, hour)).toISOString();
+const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const baseUrl = process.env.ORDERDESK_BASE_URL;
+  const token = process.env.ORDERDESK_TOKEN;
+  check(!!baseUrl && !!token, "ORDERDESK_BASE_URL and ORDERDESK_TOKEN must be set");
+  const client = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
+  const run = Date.now().toString(36);
+  let steps = 0;
+  const step = (what: string) => {
+    steps += 1;
+    console.log(`ok ${steps} - ${what}`);
+  };
+
+  const ready = await client.GET("/readyz");
+  check(ready.data?.status === "ok", "readyz", ready.error);
+  step("readiness");
+
+  const created = await client.POST("/api/v1/customers", {
+    body: { name: "Amina Wanjiru", code: `TS-${run}`, phone: "0712 345 678" },
+  });
+  check(created.response.status === 201 && !!created.data, "customer created", created.error);
+  const customer = created.data;
+  check(customer.phone === "+254712345678", "phone in E.164", customer);
+  const other = await client.POST("/api/v1/customers", {
+    body: { name: "Baraka Otieno", code: `TT-${run}`, phone: "0733 000 111" },
+  });
+  check(!!other.data, "second customer created", other.error);
+  step("create customers");
+
+  const orders: Order[] = [];
+  for (const [hour, amount] of [[9, "250.50"], [11, "100.00"], [13, "75.25"]] as const) {
+    const { data, error } = await client.POST("/api/v1/orders", {
+      body: { customer_id: customer.id, item: "Maize flour 2kg", amount, ordered_at: at(hour) },
+    });
+    check(!!data, "order created", error);
+    check(data.amount === amount && data.currency === "KES", "amount kept exactly as a string", data);
+    check(sameInstant(data.ordered_at, at(hour)), "ordered_at kept", data);
+    orders.push(data);
+  }
+  const otherOrder = await client.POST("/api/v1/orders", {
+    body: { customer_id: other.data.id, item: "Sugar 1kg", amount: "120.00", ordered_at: at(11) },
+  });
+  check(!!otherOrder.data, "other customer's order created", otherOrder.error);
+  step("create orders");
+
+  const filtered = await client.GET("/api/v1/orders", {
+    params: { query: { customer_id: customer.id, ordered_from: at(10), ordered_to: at(13) } },
+  });
+  check(!!filtered.data, "filtered list", filtered.error);
+  const filteredIds = filtered.data.items.map((o) => o.id);
+  check(filteredIds.length === 1 && filteredIds[0] === orders[1].id, "[10:00, 13:00) holds the 11:00 order", filteredIds);
+  check(filtered.data.next_cursor == null, "one page only", filtered.data);
+  step("list with customer_id and time range");
+
+  const first = await client.GET("/api/v1/orders", { params: { query: { customer_id: customer.id, limit: 2 } } });
+  check(first.data?.items.length === 2 && !!first.data.next_cursor, "a full first page with next_cursor", first.data);
+  const second = await client.GET("/api/v1/orders", {
+    params: { query: { customer_id: customer.id, limit: 2, cursor: first.data.next_cursor } },
+  });
+  check(second.data?.items.length === 1 && second.data.next_cursor == null, "a last page without next_cursor", second.data);
+  const paged = [...first.data.items, ...second.data.items].map((o) => o.id).sort();
+  check(JSON.stringify(paged) === JSON.stringify(orders.map((o) => o.id).sort()), "pages cover each order once", paged);
+  step("cursor paging");
+
+  const id = orders[0].id;
+  const got = await client.GET("/api/v1/orders/{id}", { params: { path: { id } } });
+  check(got.data?.id === id, "get order", got.error);
+  const oldEtag = got.response.headers.get("etag");
+  check(!!oldEtag, "an ETag on GET");
+  step("get");
+
+  const patched = await client.PATCH("/api/v1/orders/{id}", { params: { path: { id } }, body: { amount: "300.00" } });
+  check(patched.data?.amount === "300.00", "patch without If-Match", patched.error);
+  const newEtag = patched.response.headers.get("etag");
+  check(!!newEtag && newEtag !== oldEtag, "a new ETag after the change", newEtag);
+  const stale = await client.PATCH("/api/v1/orders/{id}", {
+    params: { path: { id }, header: { "If-Match": oldEtag } },
+    body: { item: "Maize flour 5kg" },
+  });
+  expectProblem(stale, 412, "/problems/precondition-failed");
+  const current = await client.PATCH("/api/v1/orders/{id}", {
+    params: { path: { id }, header: { "If-Match": newEtag } },
+    body: { item: "Maize flour 5kg" },
+  });
+  check(current.data?.item === "Maize flour 5kg" && current.data.amount === "300.00", "patch with If-Match", current.error);
+  step("patch without and with If-Match");
+
+  let notification: Notification | undefined;
+  for (let i = 0; i < 300; i += 1) {
+    const list = await client.GET("/api/v1/orders/{id}/notifications", { params: { path: { id } } });
+    check(list.data?.items.length === 1, "one SMS per order", list.data ?? list.error);
+    notification = list.data.items[0];
+    if (notification.status !== "pending" && notification.status !== "sending") break;
+    await sleep(100);
+  }
+  check(!!notification && notification.order_id === id, "the order's notification", notification);
+  check(notification.status !== "pending" && notification.status !== "sending", "the SMS settled", notification);
+  step(`notifications list (SMS ${notification.status})`);
+
+  const retried = await client.POST("/api/v1/orders/{id}/notifications/{nid}/retry", {
+    params: { path: { id, nid: notification.id } },
+  });
+  if (notification.status === "failed" || notification.status === "undelivered") {
+    check(retried.data?.id === notification.id, "retry accepted", retried.error);
+  } else {
+    expectProblem(retried, 409, "/problems/notification-not-retryable");
+  }
+  step("notification retry");
+
+  const invalid = await client.POST("/api/v1/orders", {
+    body: { customer_id: customer.id, item: "Maize flour 2kg", amount: "12.345" },
+  });
+  const problem = expectProblem(invalid, 422, "/problems/validation-error");
+  check(!!problem.errors?.some((e) => e.field === "amount"), "the invalid field is named", problem);
+  step("validation problem (422)");
+
+  const removed = orders[2].id;
+  const deleted = await client.DELETE("/api/v1/orders/{id}", { params: { path: { id: removed } } });
+  check(deleted.response.status === 204, "delete", deleted.error);
+  const missing = await client.GET("/api/v1/orders/{id}", { params: { path: { id: removed } } });
+  expectProblem(missing, 404, "/problems/not-found");
+  step("delete, then a typed 404");
+
+  console.log(`${steps} passed, 0 failed`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`TypeScript client life cycle failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.log("0 passed, 1 failed");
+  process.exitCode = 1;
+});

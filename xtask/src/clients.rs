@@ -1,0 +1,138 @@
+//! `cargo xtask clients`: regenerates the Rust and TypeScript clients from `docs/openapi.json`
+//! and runs each one's life-cycle test against one real server (debug build, SQLite, the `log`
+//! SMS provider, rate limit off, a dev token). Only 127.0.0.1 is contacted.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+
+use crate::support::{Build, Server, free_port, http_client, server_binary};
+
+/// The Rust life cycle: a module of the server's end-to-end tests, pointed at our server.
+const RUST_TEST: &str = "clients::the_generated_rust_client_drives_the_whole_life_cycle";
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let typescript = root.join("xtask/clients/typescript");
+    let started = Instant::now();
+
+    println!("== Rust client: generate and build (orderdesk-client, e2e test)");
+    // The same build as `cargo test --workspace`, so CI reuses its artifacts.
+    let status = cargo(root).args(["test", "--workspace", "--test", "e2e", "--no-run", "--quiet"]).status()?;
+    ensure!(status.success(), "cannot generate or build the Rust client (orderdesk-client) and its test");
+
+    println!("== TypeScript client: npm ci, openapi-typescript, tsc");
+    for (what, args) in [
+        ("npm ci", &["ci", "--no-audit", "--no-fund", "--loglevel=error"][..]),
+        ("openapi-typescript", &["run", "--silent", "generate"][..]),
+        ("tsc", &["run", "--silent", "build"][..]),
+    ] {
+        run_quietly(Command::new("npm").current_dir(&typescript).args(args), what)?;
+    }
+
+    println!("== server: debug build on SQLite, log SMS provider, rate limit off");
+    let binary = server_binary(root, Build::Debug)?;
+    let scratch = std::env::temp_dir().join(format!("orderdesk-clients-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let result = run_against_server(root, &binary, &scratch, &typescript);
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    result?;
+    println!("clients: both generated clients passed their life cycle in {}s", started.elapsed().as_secs());
+    Ok(())
+}
+
+fn run_against_server(root: &Path, binary: &Path, scratch: &Path, typescript: &Path) -> anyhow::Result<()> {
+    let port = free_port()?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let log_path = scratch.join("server.log");
+    let server_command = || {
+        let mut command = Command::new(binary);
+        command
+            .current_dir(scratch)
+            .env_remove("RUST_LOG")
+            .env("ORDERDESK_PROFILE", "dev")
+            .env_remove("ORDERDESK_CONFIG_DIR")
+            .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("ORDERDESK_SERVER__DATA_DIR", scratch.join("data"))
+            .env("ORDERDESK_DATABASE__URL", format!("sqlite://{}", scratch.join("orderdesk.db").display()))
+            .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
+            .env("ORDERDESK_SMS__PROVIDER", "log")
+            .env("ORDERDESK_SMS__POLL_INTERVAL_MS", "100")
+            .env("ORDERDESK_LOG__FILTER", "warn");
+        command
+    };
+
+    let log = std::fs::File::create(&log_path)?;
+    let child = server_command().stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).spawn()?;
+    let _server = Server { child };
+    wait_ready(&base_url).with_context(|| format!("see the server log {}", log_path.display()))?;
+
+    let token = server_command().args(["token", "--expires-in", "3600", "--subject", "xtask-clients"]).output()?;
+    ensure!(token.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&token.stderr));
+    let token = String::from_utf8(token.stdout)?
+        .lines()
+        .last()
+        .map(str::to_owned)
+        .context("orderdesk token printed nothing")?;
+
+    println!("== Rust client life cycle against {base_url}");
+    let rust = cargo(root)
+        .args(["test", "--workspace", "--test", "e2e", "--", RUST_TEST, "--exact"])
+        .env("ORDERDESK_CLIENT_TEST_BASE_URL", &base_url)
+        .env("ORDERDESK_CLIENT_TEST_TOKEN", &token)
+        .output()?;
+    let rust_stdout = String::from_utf8_lossy(&rust.stdout);
+    ensure!(
+        rust.status.success() && rust_stdout.contains("test result: ok. 1 passed"),
+        "the Rust client life cycle failed (server log: {}):\n{rust_stdout}{}",
+        log_path.display(),
+        String::from_utf8_lossy(&rust.stderr)
+    );
+    println!("Rust client: 1 passed");
+
+    println!("== TypeScript client life cycle against {base_url}");
+    let status = Command::new("node")
+        .current_dir(typescript)
+        .arg("build/lifecycle.js")
+        .env("ORDERDESK_BASE_URL", &base_url)
+        .env("ORDERDESK_TOKEN", &token)
+        .status()
+        .context("cannot run node (Node.js 20 or later is needed)")?;
+    ensure!(status.success(), "the TypeScript client life cycle failed (server log: {})", log_path.display());
+    Ok(())
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root);
+    command
+}
+
+/// Runs `command`, showing its output only when it fails.
+fn run_quietly(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let output = command.output().with_context(|| format!("cannot start {what}"))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn wait_ready(base_url: &str) -> anyhow::Result<()> {
+    let client = http_client()?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client.get(format!("{base_url}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the server did not become ready at {base_url} within 60 s")
+}
