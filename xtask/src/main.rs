@@ -5,6 +5,7 @@ mod clients;
 mod crash;
 mod deploy;
 mod fuzz;
+mod scale;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,11 @@ commands (`cargo xtask <command> --help` shows one):
                    kill the server (SIGKILL) under concurrent order creation, restart
                    it, check no order or SMS is lost or doubled (SQLite, and PostgreSQL
                    with ORDERDESK_TEST_POSTGRES_URL); figures to docs/reliability.md
+  scale-test [--release]
+                   two API processes and `orderdesk dispatch` on one PostgreSQL
+                   (ORDERDESK_TEST_POSTGRES_URL; skipped without it): LISTEN/NOTIFY
+                   wake-up, SIGKILL of an API process and a dispatcher under load,
+                   nothing lost or doubled; figures to docs/reliability.md
   clients          regenerate the Rust and TypeScript clients, run their life cycles on a real server
   fuzz-api         schemathesis (pinned, in a venv under target/) against the debug server:
                    no 5xx, no answer the document contradicts, no forbidden request
@@ -71,6 +77,8 @@ fn main() -> anyhow::Result<()> {
         ["crash-test"] => crash::run(&workspace_root(), support::Build::Debug),
         ["crash-test", "--release"] => crash::run(&workspace_root(), support::Build::Release),
         ["fuzz-api"] => fuzz::run(&workspace_root()),
+        ["scale-test"] => scale::run(&workspace_root(), support::Build::Debug),
+        ["scale-test", "--release"] => scale::run(&workspace_root(), support::Build::Release),
         ["clients"] => clients::run(&workspace_root()),
         _ => unknown(&args),
     }

@@ -138,6 +138,30 @@ impl FakeSmsProvider {
         Ok(Self { port, messages, stop })
     }
 
+    /// Like [`Self::start`], but each send takes `delay` (one at a time), so a dispatcher
+    /// killed under load is caught holding claims.
+    pub fn start_with_delay(delay: Duration) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (recorded, stopped) = (messages.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let sequence = AtomicUsize::new(0);
+            while !stopped.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        std::thread::sleep(delay);
+                        let _ = serve_send(stream, &recorded, &sequence);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Ok(Self { port, messages, stop })
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -1,5 +1,6 @@
-//! Command line: `orderdesk [serve|migrate|config|openapi]`.
+//! Command line: `orderdesk [serve|migrate|config|openapi|token|dispatch|backup]`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -40,6 +41,13 @@ pub enum Command {
         #[arg(long, default_value = "dev-user")]
         subject: String,
     },
+    /// Run the SMS dispatcher without HTTP (beside API processes started with sms.dispatcher=false).
+    Dispatch,
+    /// Write a consistent copy of the SQLite database to PATH (a new file) while servers run.
+    Backup {
+        /// Where to write the copy; must not exist.
+        path: PathBuf,
+    },
 }
 
 /// Runs the chosen command.
@@ -67,6 +75,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { permissions, expires_in, subject } => print_token(permissions, expires_in, &subject),
+        Command::Dispatch => {
+            let settings = Settings::load()?;
+            telemetry::init(&settings.log);
+            crate::dispatch::run(&settings, shutdown_signal()).await
+        }
+        Command::Backup { path } => {
+            let settings = Settings::load()?;
+            telemetry::init(&settings.log);
+            crate::dispatch::backup(&settings, &path).await
+        }
         Command::Serve => {
             let settings = Settings::load()?;
             let telemetry = telemetry::init_with_export(&settings.log, &settings.telemetry)?;

@@ -2,6 +2,7 @@
 //! No business logic lives here.
 
 pub mod cli;
+pub mod dispatch;
 pub mod listener;
 pub mod settings;
 pub mod startup;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use orderdesk_adapters::SeaOrmSessionRepository;
 use orderdesk_adapters::auth::{AuthSettings, DevIssuer, HttpOidcClient, JwksTokenVerifier};
+use orderdesk_adapters::db::listen_for_outbox;
 use orderdesk_adapters::secret::Secret;
 use orderdesk_adapters::sms::{
     AfricasTalkingSmsGateway, LogSmsGateway, SmsProvider, TokioOutboxSignal, run_dispatcher,
@@ -46,13 +47,13 @@ pub struct Application {
 }
 
 /// The SMS side: the order service's outbox, and the dispatcher to start.
-struct Sms {
+pub(crate) struct Sms {
     outbox: Option<SmsOutbox>,
     signal: TokioOutboxSignal,
-    gateway: Option<Arc<dyn SmsGateway>>,
+    pub(crate) gateway: Option<Arc<dyn SmsGateway>>,
 }
 
-fn sms(settings: &Settings) -> anyhow::Result<Sms> {
+pub(crate) fn sms(settings: &Settings) -> anyhow::Result<Sms> {
     let provider = settings.sms_provider()?;
     let signal = TokioOutboxSignal::default();
     let timeout = Duration::from_millis(settings.sms.request_timeout_ms);
@@ -259,7 +260,7 @@ fn services(
 
 /// Deletes expired idempotency keys now and every ten minutes (lookups already ignore them;
 /// this keeps the table small).
-async fn sweep_idempotency_keys(keys: IdempotencyService) {
+pub(crate) async fn sweep_idempotency_keys(keys: IdempotencyService) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -272,7 +273,7 @@ async fn sweep_idempotency_keys(keys: IdempotencyService) {
 }
 
 /// Starts the outbox dispatcher unless it is turned off or SMS is disabled.
-fn start_dispatcher(
+pub(crate) fn start_dispatcher(
     db: &DatabaseConnection,
     settings: &Settings,
     sms: &Sms,
@@ -299,6 +300,11 @@ fn start_dispatcher(
         Duration::from_secs(settings.sms.lease_seconds),
     );
     let poll = Duration::from_millis(settings.sms.poll_interval_ms);
+    if !settings.database.connection.is_sqlite() {
+        // Orders created by other processes wake this dispatcher at once (LISTEN/NOTIFY).
+        let url = settings.database.connection.url.clone();
+        tokio::spawn(listen_for_outbox(url, sms.signal.clone(), stop.clone()));
+    }
     Some(tokio::spawn(run_dispatcher(dispatcher, sms.signal.notified(), poll, stop)))
 }
 

@@ -1,9 +1,11 @@
 //! sea-orm persistence on SQLite (embedded default) and PostgreSQL.
 
+mod backup;
 mod customers;
 mod entity;
 mod error;
 mod idempotency;
+mod listener;
 mod notifications;
 mod orders;
 mod reports;
@@ -20,9 +22,11 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 
+pub use backup::{BackupError, backup_sqlite};
 pub use customers::SeaOrmCustomerRepository;
 pub use idempotency::SeaOrmIdempotencyRepository;
-pub use notifications::SeaOrmNotificationRepository;
+pub use listener::listen_for_outbox;
+pub use notifications::{OUTBOX_CHANNEL, SeaOrmNotificationRepository};
 pub use orders::SeaOrmOrderRepository;
 pub use reports::SqlOrderReports;
 pub use sessions::SeaOrmSessionRepository;
@@ -99,7 +103,7 @@ impl DatabaseSettings {
     }
 
     /// The file a SQLite URL points at, if any (none for in-memory databases).
-    fn sqlite_file(&self) -> Option<&Path> {
+    pub fn sqlite_file(&self) -> Option<&Path> {
         let rest = self.url.strip_prefix("sqlite://").or_else(|| self.url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && !path.starts_with(":memory:") && !self.url.contains("mode=memory"))

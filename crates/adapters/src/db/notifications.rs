@@ -119,7 +119,17 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         attempt: Option<Attempt>,
     ) -> Result<bool, RepoError> {
         let Some(attempt) = attempt else {
-            return store_over(&self.db, previous_version, next).await;
+            if next.status != NotificationStatus::Pending {
+                return store_over(&self.db, previous_version, next).await;
+            }
+            // Re-queued by hand or released by a stopping dispatcher: due now, so wake the others.
+            let txn = self.db.begin().await.map_err(repo_error)?;
+            let stored = store_over(&txn, previous_version, next).await?;
+            if stored {
+                notify_dispatchers(&txn).await?;
+            }
+            txn.commit().await.map_err(repo_error)?;
+            return Ok(stored);
         };
         let txn = self.db.begin().await.map_err(repo_error)?;
         if !store_over(&txn, previous_version, next).await? {
@@ -263,6 +273,21 @@ async fn store_over<C: ConnectionTrait>(db: &C, previous_version: u32, next: &No
 pub(crate) async fn insert_all<C: ConnectionTrait>(db: &C, notifications: &[Notification]) -> Result<(), RepoError> {
     for notification in notifications {
         Entity::insert(to_row(notification)).exec_without_returning(db).await.map_err(repo_error)?;
+    }
+    if !notifications.is_empty() {
+        notify_dispatchers(db).await?;
+    }
+    Ok(())
+}
+
+/// The PostgreSQL channel that wakes dispatchers in other processes (see [`super::listener`]).
+pub const OUTBOX_CHANNEL: &str = "orderdesk_outbox";
+
+/// On PostgreSQL, wakes every listening dispatcher when the surrounding transaction commits
+/// (a rolled-back one notifies nobody). SQLite has no listeners: dispatchers poll.
+async fn notify_dispatchers<C: ConnectionTrait>(db: &C) -> Result<(), RepoError> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(&format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')")).await.map_err(repo_error)?;
     }
     Ok(())
 }

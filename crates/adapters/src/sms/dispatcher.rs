@@ -24,7 +24,9 @@ impl OutboxSignal for TokioOutboxSignal {
     }
 }
 
-/// Runs until `stop` turns true. Other processes' orders are found by polling.
+/// Runs until `stop` turns true; a stop during a batch finishes the SMS in hand and releases
+/// the rest. Other processes' orders wake it through [`crate::db::listen_for_outbox`] on
+/// PostgreSQL, and are found by polling otherwise.
 pub async fn run_dispatcher(
     dispatcher: NotificationDispatcher,
     wake: Arc<Notify>,
@@ -32,8 +34,10 @@ pub async fn run_dispatcher(
     mut stop: watch::Receiver<bool>,
 ) {
     tracing::info!("sms dispatcher started");
+    let stopping = stop.clone();
+    let stopping = move || *stopping.borrow();
     while !*stop.borrow() {
-        match dispatcher.run_once().await {
+        match dispatcher.run_once_unless(&stopping).await {
             // A full batch may mean more are due: go again at once.
             Ok(handled) if handled > 0 => continue,
             Ok(_) => {}

@@ -11,6 +11,7 @@ mod outbox;
 mod reports;
 mod sessions;
 mod sms;
+mod wakeups;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use orderdesk_domain::{

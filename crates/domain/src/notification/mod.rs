@@ -296,6 +296,21 @@ impl Notification {
         Some(next)
     }
 
+    /// Hands a claim back unsent (a dispatcher shutting down): pending and due again now, so
+    /// another dispatcher takes it at once instead of after the lease. `None` unless `worker`
+    /// holds it.
+    pub fn release(&self, worker: &str, now: DateTime<Utc>) -> Option<Self> {
+        let holds = self.lease.as_ref().is_some_and(|lease| lease.owner == worker);
+        if self.status != NotificationStatus::Sending || !holds {
+            return None;
+        }
+        let mut next = self.changed(now);
+        next.status = NotificationStatus::Pending;
+        next.lease = None;
+        next.next_attempt_at = now;
+        Some(next)
+    }
+
     /// The state after `worker`'s send ended with `result`, and the attempt to log. Accepted:
     /// sent, with a fresh delivery state for the new message. Temporary failure: pending again
     /// after the policy's backoff. Permanent failure, a second timeout or the last attempt: failed.

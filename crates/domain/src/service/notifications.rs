@@ -183,14 +183,42 @@ impl NotificationDispatcher {
     /// # Errors
     /// Storage failures (the batch's leases then expire and another run picks them up).
     pub async fn run_once(&self) -> Result<usize, RepoError> {
+        self.run_once_unless(&|| false).await
+    }
+
+    /// Like [`Self::run_once`], but checks `stopping` before each send: once it says yes, the
+    /// rest of the batch is released (pending again) for other dispatchers, not held until
+    /// the lease expires.
+    ///
+    /// # Errors
+    /// Storage failures (the batch's leases then expire and another run picks them up).
+    pub async fn run_once_unless(&self, stopping: &(dyn Fn() -> bool + Sync)) -> Result<usize, RepoError> {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
         let claim = Claim { worker: self.worker.clone(), now, lease_until };
         let claimed = self.notifications.claim_due(&claim, self.batch).await?;
-        for notification in &claimed {
+        for (sent, notification) in claimed.iter().enumerate() {
+            if stopping() {
+                self.release(&claimed[sent..]).await?;
+                return Ok(sent);
+            }
             self.send(notification).await?;
         }
         Ok(claimed.len())
+    }
+
+    /// Gives unsent claims back; one whose store fails is taken over after its lease.
+    async fn release(&self, unsent: &[Notification]) -> Result<(), RepoError> {
+        let now = self.clock.now();
+        for notification in unsent {
+            if let Some(released) = notification.release(&self.worker, now) {
+                self.notifications.store(notification.version, &released, None).await?;
+            }
+        }
+        if !unsent.is_empty() {
+            tracing::info!(released = unsent.len(), "unsent sms claims released for other dispatchers");
+        }
+        Ok(())
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), RepoError> {

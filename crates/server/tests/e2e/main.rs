@@ -8,6 +8,7 @@ mod browser;
 mod clients;
 mod connections;
 mod descriptors;
+mod dispatch;
 mod hardening;
 mod helpers;
 mod ops;

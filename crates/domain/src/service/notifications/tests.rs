@@ -71,6 +71,53 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
 }
 
 #[tokio::test]
+async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_of_its_batch() {
+    let (first, second, third) = (pending(), pending(), pending());
+    let mut repo = MockNotificationRepository::new();
+    let due = [first.clone(), second.clone(), third.clone()];
+    repo.expect_claim_due().times(1).returning(move |claim, _| Ok(due.iter().filter_map(|n| claim.apply(n)).collect()));
+    let first_id = first.id;
+    repo.expect_store()
+        .withf(move |_, next, attempt| {
+            next.id == first_id && next.status == NotificationStatus::Sent && attempt.is_some()
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let released_ids = [second.id, third.id];
+    repo.expect_store()
+        .withf(move |version, next, attempt| {
+            released_ids.contains(&next.id)
+                && *version == 1
+                && next.status == NotificationStatus::Pending
+                && next.lease.is_none()
+                && attempt.is_none()
+        })
+        .times(2)
+        .returning(|_, _, _| Ok(true));
+    let sends = Arc::new(AtomicUsize::new(0));
+    let counted = sends.clone();
+    let mut gateway = MockSmsGateway::new();
+    gateway.expect_send().times(1).returning(move |_, _| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Ok(SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None })
+    });
+    // Stop is asked while the first SMS is being sent.
+    let stopping = || sends.load(Ordering::SeqCst) > 0;
+    assert_eq!(dispatcher(repo, gateway).run_once_unless(&stopping).await.unwrap(), 1);
+}
+
+#[test]
+fn only_the_lease_holder_can_release_a_claim() {
+    let now = Utc::now();
+    let claimed = pending().claim("w1", now, now + chrono::Duration::seconds(30)).unwrap();
+    assert!(claimed.release("w2", now).is_none());
+    let released = claimed.release("w1", now).unwrap();
+    assert_eq!(released.status, NotificationStatus::Pending);
+    assert!(released.is_due(now));
+    assert!(pending().release("w1", now).is_none(), "not claimed");
+}
+
+#[tokio::test]
 async fn nothing_claimed_means_nothing_sent() {
     let mut repo = MockNotificationRepository::new();
     repo.expect_claim_due().returning(|_, _| Ok(Vec::new()));

@@ -1,0 +1,102 @@
+//! `orderdesk dispatch` (the SMS dispatcher without HTTP) and `orderdesk backup PATH`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use orderdesk_adapters::SeaOrmIdempotencyRepository;
+use orderdesk_adapters::db::backup_sqlite;
+use orderdesk_domain::PhoneNumber;
+use orderdesk_domain::ports::SystemClock;
+use orderdesk_domain::service::IdempotencyService;
+use tokio::sync::watch;
+
+use crate::settings::{Settings, mask_url_password};
+use crate::startup::{open_database, sms, start_dispatcher, sweep_idempotency_keys};
+
+/// Sends the outbox until `shutdown` completes: the same settings and migration rules as
+/// `serve` (nothing is migrated when `database.migrate_on_start` is false), no HTTP. On
+/// shutdown the SMS in hand is finished and the rest of its batch released; claims still
+/// held after `server.shutdown_timeout_seconds` are taken over by other dispatchers after
+/// `sms.lease_seconds`.
+///
+/// # Errors
+/// Database, migration or SMS settings failures.
+pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let db = open_database(settings).await?;
+    let sms = sms(settings)?;
+    if sms.gateway.is_none() {
+        bail!("sms.provider is `disabled`: there is nothing to dispatch");
+    }
+    let mut settings = settings.clone();
+    if !settings.sms.dispatcher {
+        tracing::info!("sms.dispatcher=false applies to `serve`; `orderdesk dispatch` always dispatches");
+        settings.sms.dispatcher = true;
+    }
+    // Loads the phone-number metadata now (each claimed SMS parses its recipient); lazily,
+    // the first SMS would wait for it (over a second in a debug build).
+    let _ = PhoneNumber::parse("+254712345678", settings.domain_defaults()?.phone_region);
+    let (stop, stopped) = watch::channel(false);
+    let dispatcher = start_dispatcher(&db, &settings, &sms, stopped).context("the dispatcher did not start")?;
+    let keys = IdempotencyService::new(
+        Arc::new(SeaOrmIdempotencyRepository::new(db.clone())),
+        Arc::new(SystemClock),
+        settings.idempotency.retention(),
+    );
+    let sweeper = tokio::spawn(sweep_idempotency_keys(keys));
+    tracing::info!(
+        profile = settings.profile.name(),
+        database = %mask_url_password(&settings.database.connection.url),
+        poll_interval_ms = settings.sms.poll_interval_ms,
+        lease_seconds = settings.sms.lease_seconds,
+        listen = !settings.database.connection.is_sqlite(),
+        "orderdesk dispatcher ready"
+    );
+    shutdown.await;
+    sweeper.abort();
+    let _ = stop.send(true);
+    let timeout = Duration::from_secs(settings.server.shutdown_timeout_seconds);
+    match tokio::time::timeout(timeout, dispatcher).await {
+        Ok(_) => tracing::info!("orderdesk dispatcher stopped"),
+        Err(_) => tracing::warn!(
+            lease_seconds = settings.sms.lease_seconds,
+            "an SMS send outlived the shutdown timeout; its claim is taken over after the lease"
+        ),
+    }
+    db.close().await.context("cannot close the database")?;
+    Ok(())
+}
+
+/// Writes a consistent copy of the SQLite database to `target` (a new file, mode 0600)
+/// while servers keep running. PostgreSQL is refused with the procedure to use instead.
+///
+/// # Errors
+/// Not SQLite, no database file, an existing `target`, or the copy failed.
+pub async fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
+    let connection = &settings.database.connection;
+    let url = mask_url_password(&connection.url);
+    if !connection.is_sqlite() {
+        bail!(
+            "`orderdesk backup` copies SQLite databases; {url} is PostgreSQL: back it up with pg_dump, e.g. \
+             `pg_dump --format=custom --file=orderdesk.dump \"$DATABASE_URL\"` (restore with pg_restore); \
+             see docs/deploy/backup.md"
+        );
+    }
+    let file = connection.sqlite_file().context("database.url is an in-memory database: nothing to back up")?;
+    if !file.is_file() {
+        bail!("no database at {} (database.url {url})", file.display());
+    }
+    if target.exists() {
+        bail!("{} exists; a backup never overwrites a file", target.display());
+    }
+    let mut settings = settings.clone();
+    settings.database.migrate_on_start = false;
+    settings.database.connection.max_connections = 1;
+    let db = open_database(&settings).await?;
+    let written = backup_sqlite(&db, target).await;
+    let _ = db.close().await;
+    written.with_context(|| format!("cannot back up {url} to {}", target.display()))?;
+    println!("backup of {url} written to {}", target.display());
+    Ok(())
+}
