@@ -285,7 +285,7 @@ pub const OUTBOX_CHANNEL: &str = "orderdesk_outbox";
 
 /// On PostgreSQL, wakes every listening dispatcher when the surrounding transaction commits
 /// (a rolled-back one notifies nobody). SQLite has no listeners: dispatchers poll.
-async fn notify_dispatchers<C: ConnectionTrait>(db: &C) -> Result<(), RepoError> {
+pub(crate) async fn notify_dispatchers<C: ConnectionTrait>(db: &C) -> Result<(), RepoError> {
     if db.get_database_backend() == DatabaseBackend::Postgres {
         db.execute_unprepared(&format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')")).await.map_err(repo_error)?;
     }

@@ -58,9 +58,10 @@ pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
     ))
 }
 
-/// The order row and its outbox rows. PostgreSQL takes them as one statement (the order insert
-/// as a data-modifying CTE; foreign keys are checked at its end): one round trip fewer per
-/// create. SQLite allows no DML in a CTE, and its statements cross no network.
+/// The order row and its outbox rows, then the wake-up for dispatchers in other processes
+/// (PostgreSQL `NOTIFY`, delivered at commit). PostgreSQL takes the rows as one statement (the
+/// order insert as a data-modifying CTE; foreign keys are checked at its end): one round trip
+/// fewer per create. SQLite allows no DML in a CTE, and its statements cross no network.
 async fn insert_with_outbox<C: ConnectionTrait>(
     db: &C,
     order: &Order,
@@ -76,7 +77,7 @@ async fn insert_with_outbox<C: ConnectionTrait>(
     let mut outbox = super::entity::notifications::Entity::insert_many(rows).into_query();
     outbox.with_cte(WithClause::new().cte(new_order).to_owned());
     db.execute(&outbox).await.map_err(repo_error)?;
-    Ok(())
+    super::notifications::notify_dispatchers(db).await
 }
 
 #[async_trait]
