@@ -60,7 +60,7 @@ fn server_command(binary: &Path, dir: &Path, port: u16) -> Command {
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .env("ORDERDESK_PROFILE", "dev")
-        .env("ORDERDESK_CONFIG_DIR", dir.join("no-config"))
+        .env_remove("ORDERDESK_CONFIG_DIR")
         .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("ORDERDESK_SERVER__DATA_DIR", dir.join("data"))
         .env("ORDERDESK_DATABASE__URL", format!("sqlite://{}", dir.join("data/orderdesk.db").display()))
