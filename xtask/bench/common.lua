@@ -21,7 +21,9 @@ function next_unique()
    counter = counter + 1
    return string.format("%d-%d-%d", run_id or 0, thread_id or 0, counter)
 end
-run_id = tonumber(os.getenv("ORDERDESK_BENCH_RUN") or "0")
+-- A number (it goes into customer codes and phone-free ids); an unset or bad value is an error,
+-- since two runs with one id would collide on unique codes.
+run_id = tonumber(os.getenv("ORDERDESK_BENCH_RUN") or "") or error("ORDERDESK_BENCH_RUN must be a number")
 
 function done(summary, latency, requests)
    local e = summary.errors

@@ -313,7 +313,7 @@ fn run_database(
                 .env("ORDERDESK_BENCH_TOKEN", &token)
                 .env("ORDERDESK_BENCH_CUSTOMERS", customers.join(","))
                 .env("ORDERDESK_BENCH_ORDERS", &orders_file)
-                .env("ORDERDESK_BENCH_RUN", format!("{}r{run}", std::process::id()));
+                .env("ORDERDESK_BENCH_RUN", format!("{}{run}", std::process::id()));
             let output = wrk.output().context("cannot run wrk")?;
             let stdout = String::from_utf8_lossy(&output.stdout);
             ensure!(output.status.success(), "wrk {script} failed: {}", String::from_utf8_lossy(&output.stderr));
