@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 
-use crate::support::{Build, Server, TempDatabase, free_port, http_client, server_binary};
+use crate::support::{Build, Server, TempDatabase, free_port, http_client, orderdesk_command, server_binary};
 
 const FIGURES_START: &str = "<!-- bench figures: start -->";
 const FIGURES_END: &str = "<!-- bench figures: end -->";
@@ -193,20 +193,8 @@ struct Setup<'a> {
 
 impl Setup<'_> {
     fn command(&self) -> Command {
-        let mut command = Command::new(self.binary);
-        command
-            .current_dir(self.dir)
-            .env_remove("RUST_LOG")
-            .env("ORDERDESK_PROFILE", "dev")
-            .env_remove("ORDERDESK_CONFIG_DIR")
-            .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{}", self.port))
-            .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join("data"))
-            .env("ORDERDESK_DATABASE__URL", self.database_url)
-            .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
-            .env("ORDERDESK_SMS__PROVIDER", "log")
-            .env("ORDERDESK_SMS__DISPATCHER", self.dispatcher.to_string())
-            .env("ORDERDESK_LOG__FORMAT", "json")
-            .env("ORDERDESK_LOG__FILTER", "warn");
+        let mut command = orderdesk_command(self.binary, self.dir, self.port, self.database_url);
+        command.env("ORDERDESK_SMS__PROVIDER", "log").env("ORDERDESK_SMS__DISPATCHER", self.dispatcher.to_string());
         command
     }
 

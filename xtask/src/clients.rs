@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
-use crate::support::{Build, Server, free_port, http_client, server_binary};
+use crate::support::{Build, Server, free_port, http_client, orderdesk_command, server_binary};
 
 /// The Rust life cycle: a module of the server's end-to-end tests, pointed at our server.
 const RUST_TEST: &str = "clients::the_generated_rust_client_drives_the_whole_life_cycle";
@@ -49,19 +49,9 @@ fn run_against_server(root: &Path, binary: &Path, scratch: &Path, typescript: &P
     let base_url = format!("http://127.0.0.1:{port}");
     let log_path = scratch.join("server.log");
     let server_command = || {
-        let mut command = Command::new(binary);
-        command
-            .current_dir(scratch)
-            .env_remove("RUST_LOG")
-            .env("ORDERDESK_PROFILE", "dev")
-            .env_remove("ORDERDESK_CONFIG_DIR")
-            .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("ORDERDESK_SERVER__DATA_DIR", scratch.join("data"))
-            .env("ORDERDESK_DATABASE__URL", format!("sqlite://{}", scratch.join("orderdesk.db").display()))
-            .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
-            .env("ORDERDESK_SMS__PROVIDER", "log")
-            .env("ORDERDESK_SMS__POLL_INTERVAL_MS", "100")
-            .env("ORDERDESK_LOG__FILTER", "warn");
+        let database_url = format!("sqlite://{}", scratch.join("orderdesk.db").display());
+        let mut command = orderdesk_command(binary, scratch, port, &database_url);
+        command.env("ORDERDESK_SMS__PROVIDER", "log").env("ORDERDESK_SMS__POLL_INTERVAL_MS", "100");
         command
     };
 

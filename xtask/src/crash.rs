@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 
-use crate::support::{Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, server_binary};
+use crate::support::{
+    Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, orderdesk_command, server_binary,
+};
 
 const WORKERS: usize = 8;
 const REQUESTS_PER_WORKER: usize = 150;
@@ -125,25 +127,15 @@ struct Setup<'a> {
 
 impl Setup<'_> {
     fn command(&self) -> Command {
-        let mut command = Command::new(self.binary);
+        let mut command = orderdesk_command(self.binary, self.dir, self.port, self.database_url);
         command
-            .current_dir(self.dir)
-            .env_remove("RUST_LOG")
-            .env("ORDERDESK_PROFILE", "dev")
-            .env_remove("ORDERDESK_CONFIG_DIR")
-            .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{}", self.port))
-            .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join("data"))
-            .env("ORDERDESK_DATABASE__URL", self.database_url)
-            .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
             .env("ORDERDESK_SMS__PROVIDER", "africastalking")
             .env("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &self.sms_url)
             .env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "crash-test-key")
             .env("ORDERDESK_SMS__POLL_INTERVAL_MS", "200")
             .env("ORDERDESK_SMS__INITIAL_BACKOFF_MS", "200")
             .env("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "3000")
-            .env("ORDERDESK_SMS__LEASE_SECONDS", LEASE_SECONDS)
-            .env("ORDERDESK_LOG__FORMAT", "json")
-            .env("ORDERDESK_LOG__FILTER", "warn");
+            .env("ORDERDESK_SMS__LEASE_SECONDS", LEASE_SECONDS);
         command
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 
-use crate::support::{Build, Server, free_port, http_client, server_binary};
+use crate::support::{Build, Server, free_port, http_client, orderdesk_command, server_binary};
 
 /// Pinned, so a new release cannot turn CI red on its own.
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
@@ -55,19 +55,9 @@ fn schemathesis(venv: &Path) -> anyhow::Result<PathBuf> {
 }
 
 fn server_command(binary: &Path, dir: &Path, port: u16) -> Command {
-    let mut command = Command::new(binary);
-    command
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("ORDERDESK_PROFILE", "dev")
-        .env_remove("ORDERDESK_CONFIG_DIR")
-        .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("ORDERDESK_SERVER__DATA_DIR", dir.join("data"))
-        .env("ORDERDESK_DATABASE__URL", format!("sqlite://{}", dir.join("data/orderdesk.db").display()))
-        .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
-        .env("ORDERDESK_SMS__PROVIDER", "log")
-        .env("ORDERDESK_LOG__FORMAT", "json")
-        .env("ORDERDESK_LOG__FILTER", "warn");
+    let database_url = format!("sqlite://{}", dir.join("data/orderdesk.db").display());
+    let mut command = orderdesk_command(binary, dir, port, &database_url);
+    command.env("ORDERDESK_SMS__PROVIDER", "log");
     command
 }
 

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
 
-use crate::support::{Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, server_binary};
+use crate::support::{
+    Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, orderdesk_command, server_binary,
+};
 
 const WORKERS: usize = 8;
 const ORDERS_PER_WORKER: usize = 50;
@@ -172,25 +174,18 @@ impl Api {
 
 impl Cluster {
     fn command(&self, name: &str, port: u16) -> Command {
-        let mut command = Command::new(&self.binary);
+        let mut command = orderdesk_command(&self.binary, &self.dir, port, &self.database_url);
         command
-            .current_dir(&self.dir)
-            .env_remove("RUST_LOG")
-            .env_remove("DATABASE_URL")
-            .env("ORDERDESK_PROFILE", "dev")
-            .env_remove("ORDERDESK_CONFIG_DIR")
-            .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
+            // The processes read their own log lines (readiness, wake-ups): the default filter.
+            .env_remove("ORDERDESK_LOG__FILTER")
             .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join(format!("data-{name}")))
-            .env("ORDERDESK_DATABASE__URL", &self.database_url)
             .env("ORDERDESK_DATABASE__MIGRATE_ON_START", "false")
-            .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
             .env("ORDERDESK_SMS__PROVIDER", "africastalking")
             .env("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &self.sms_url)
             .env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "scale-test-key")
             .env("ORDERDESK_SMS__INITIAL_BACKOFF_MS", "200")
             .env("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "3000")
-            .env("ORDERDESK_SMS__LEASE_SECONDS", LEASE_SECONDS.to_string())
-            .env("ORDERDESK_LOG__FORMAT", "json");
+            .env("ORDERDESK_SMS__LEASE_SECONDS", LEASE_SECONDS.to_string());
         command
     }
 

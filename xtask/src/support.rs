@@ -56,6 +56,27 @@ pub fn database_url(admin_url: &str, name: &str) -> String {
     }
 }
 
+/// `orderdesk` as the checks run it: dev profile, built-in profiles only (`ORDERDESK_CONFIG_DIR`
+/// unset), nothing inherited from `RUST_LOG` or `DATABASE_URL`, bound to 127.0.0.1:`port`, data
+/// under `dir/data`, the given database, rate limiting off, JSON logs at `warn`. Callers add
+/// what their check needs; a later `env` of the same name wins.
+pub fn orderdesk_command(binary: &Path, dir: &Path, port: u16, database_url: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
+        .env_remove("ORDERDESK_CONFIG_DIR")
+        .env("ORDERDESK_PROFILE", "dev")
+        .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("ORDERDESK_SERVER__DATA_DIR", dir.join("data"))
+        .env("ORDERDESK_DATABASE__URL", database_url)
+        .env("ORDERDESK_RATE_LIMIT__ENABLED", "false")
+        .env("ORDERDESK_LOG__FORMAT", "json")
+        .env("ORDERDESK_LOG__FILTER", "warn");
+    command
+}
+
 /// A throwaway PostgreSQL database beside the admin URL's one, dropped when this is dropped.
 pub struct TempDatabase {
     admin_url: String,
