@@ -139,24 +139,7 @@ impl Drop for FakeSmsProvider {
 
 impl FakeSmsProvider {
     pub fn start() -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (recorded, stopped) = (messages.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let sequence = AtomicUsize::new(0);
-            while !stopped.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let _ = serve_send(stream, &recorded, &sequence);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Ok(Self { port, messages, stop })
+        Self::start_with_delay(Duration::ZERO)
     }
 
     /// Like [`Self::start`], but each send takes `delay` (one at a time), so a dispatcher
