@@ -13,8 +13,6 @@ use serde_json::{Value, json};
 
 use crate::support::{Build, Server, TempDatabase, free_port, http_client, orderdesk_command, server_binary};
 
-const FIGURES_START: &str = "<!-- bench figures: start -->";
-const FIGURES_END: &str = "<!-- bench figures: end -->";
 const SEED_CUSTOMERS: usize = 20;
 const SEED_ORDERS: usize = 1_000;
 const WRK_THREADS: &str = "2";
@@ -146,7 +144,7 @@ pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     result?;
     let table = markdown(&report, &options);
     println!("\n{table}");
-    write_figures(&root.join("docs/benchmarks.md"), &table)
+    crate::support::write_figures(&root.join("docs/benchmarks.md"), "bench", &table, Some("Figures of the last run"))
 }
 
 /// `ORDERDESK_TEST_POSTGRES_URL`, else a local server at 127.0.0.1:5432 if one answers.
@@ -486,20 +484,6 @@ fn machine() -> String {
                 .find_map(|l| Some(l.strip_prefix("model name")?.trim_start_matches([' ', '\t', ':']).to_owned()))
         })
         .unwrap_or_else(|| "an unknown CPU".into())
-}
-
-fn write_figures(path: &Path, table: &str) -> anyhow::Result<()> {
-    let existing = std::fs::read_to_string(path).unwrap_or_default();
-    let generated = format!("{FIGURES_START}\n{table}{FIGURES_END}");
-    let text = match (existing.find(FIGURES_START), existing.find(FIGURES_END)) {
-        (Some(start), Some(end)) if start < end => {
-            format!("{}{generated}{}", &existing[..start], &existing[end + FIGURES_END.len()..])
-        }
-        _ => format!("{existing}\n## Figures of the last run\n\n{generated}\n"),
-    };
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -26,8 +26,6 @@ const KILL_AFTER: Duration = Duration::from_secs(20);
 /// The dead process's SMS leases must expire before another process sends them.
 const LEASE_SECONDS: &str = "6";
 const SMS_WAIT: Duration = Duration::from_secs(60);
-const FIGURES_START: &str = "<!-- crash-test figures: start -->";
-const FIGURES_END: &str = "<!-- crash-test figures: end -->";
 
 /// What one run found.
 #[derive(Debug, Default)]
@@ -420,7 +418,6 @@ fn verify(
 }
 
 fn write_figures(path: &Path, all: &[Figures]) -> anyhow::Result<()> {
-    let existing = std::fs::read_to_string(path).unwrap_or_default();
     let mut section = String::from(
         "| Database | Orders sent | Requests (with retries) | Acknowledged (2xx) | Found after the crash | \
          Stored, not acknowledged | Acknowledged but missing | Orders without exactly one SMS | SMS at the provider | \
@@ -430,14 +427,5 @@ fn write_figures(path: &Path, all: &[Figures]) -> anyhow::Result<()> {
         section.push_str(&figures.table_row());
         section.push('\n');
     }
-    let generated = format!("{FIGURES_START}\n{section}{FIGURES_END}");
-    let text = match (existing.find(FIGURES_START), existing.find(FIGURES_END)) {
-        (Some(start), Some(end)) if start < end => {
-            format!("{}{generated}{}", &existing[..start], &existing[end + FIGURES_END.len()..])
-        }
-        _ => format!("{existing}\n## Figures of the last run\n\n{generated}\n"),
-    };
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    crate::support::write_figures(path, "crash-test", &section, Some("Figures of the last run"))
 }

@@ -20,8 +20,6 @@ const MAX_EXAMPLES: &str = "100";
 const SEED: &str = "20261129";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_headers_conformance,response_schema_conformance,negative_data_rejection";
-const FIGURES_START: &str = "<!-- fuzz-api figures: start -->";
-const FIGURES_END: &str = "<!-- fuzz-api figures: end -->";
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
@@ -183,10 +181,5 @@ fn figure(report: &str, label: &str) -> Option<u64> {
 }
 
 fn write_figures(path: &Path, figures: &str) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (Some(start), Some(end)) = (text.find(FIGURES_START), text.find(FIGURES_END)) else {
-        bail!("{} lacks the {FIGURES_START} / {FIGURES_END} markers", path.display());
-    };
-    let updated = format!("{}{FIGURES_START}\n{figures}\n{}", &text[..start], &text[end..]);
-    std::fs::write(path, updated).with_context(|| format!("cannot write {}", path.display()))
+    crate::support::write_figures(path, "fuzz-api", &format!("{figures}\n"), None)
 }

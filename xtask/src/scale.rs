@@ -36,8 +36,6 @@ const SLOW_POLL_MS: &str = "30000";
 const WAKE_LIMIT: Duration = Duration::from_secs(2);
 const WAKE_PROBES: usize = 3;
 const SMS_WAIT: Duration = Duration::from_secs(90);
-const FIGURES_START: &str = "<!-- scale-test figures: start -->";
-const FIGURES_END: &str = "<!-- scale-test figures: end -->";
 
 pub fn run(root: &Path, build: Build) -> anyhow::Result<()> {
     let admin_url = match std::env::var("ORDERDESK_TEST_POSTGRES_URL") {
@@ -463,15 +461,5 @@ fn worker(
 }
 
 fn write_figures(path: &Path, figures: &Figures) -> anyhow::Result<()> {
-    let existing = std::fs::read_to_string(path).unwrap_or_default();
-    let generated = format!("{FIGURES_START}\n{}{FIGURES_END}", figures.table());
-    let text = match (existing.find(FIGURES_START), existing.find(FIGURES_END)) {
-        (Some(start), Some(end)) if start < end => {
-            format!("{}{generated}{}", &existing[..start], &existing[end + FIGURES_END.len()..])
-        }
-        _ => format!("{existing}\n## Scale-out test: figures of the last run\n\n{generated}\n"),
-    };
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    crate::support::write_figures(path, "scale-test", &figures.table(), Some("Scale-out test: figures of the last run"))
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::ensure;
+use anyhow::{Context, bail, ensure};
 use serde_json::json;
 
 /// Which build of `orderdesk` a command runs.
@@ -75,6 +75,26 @@ pub fn orderdesk_command(binary: &Path, dir: &Path, port: u16, database_url: &st
         .env("ORDERDESK_LOG__FORMAT", "json")
         .env("ORDERDESK_LOG__FILTER", "warn");
     command
+}
+
+/// Puts `body` between `<!-- {name} figures: start -->` and `<!-- {name} figures: end -->` in the
+/// document at `path`. Without the markers: appends them under `heading`, or fails when there is
+/// none (the document must already say where its figures go).
+pub fn write_figures(path: &Path, name: &str, body: &str, heading: Option<&str>) -> anyhow::Result<()> {
+    let (start_marker, end_marker) =
+        (format!("<!-- {name} figures: start -->"), format!("<!-- {name} figures: end -->"));
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = format!("{start_marker}\n{body}{end_marker}");
+    let text = match (existing.find(&start_marker), existing.find(&end_marker), heading) {
+        (Some(start), Some(end), _) if start < end => {
+            format!("{}{generated}{}", &existing[..start], &existing[end + end_marker.len()..])
+        }
+        (_, _, Some(heading)) => format!("{existing}\n## {heading}\n\n{generated}\n"),
+        (_, _, None) => bail!("{} lacks the {start_marker} / {end_marker} markers", path.display()),
+    };
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 /// A throwaway PostgreSQL database beside the admin URL's one, dropped when this is dropped.
