@@ -12,6 +12,7 @@ mod m20261126_000004_create_notifications;
 mod m20261126_000005_create_sessions;
 mod m20261128_000006_add_notification_version;
 mod m20261129_000007_versions_and_idempotency_keys;
+mod m20261130_000008_sms_retry_window_and_early_reports;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_sessions::Migration),
             Box::new(m20261128_000006_add_notification_version::Migration),
             Box::new(m20261129_000007_versions_and_idempotency_keys::Migration),
+            Box::new(m20261130_000008_sms_retry_window_and_early_reports::Migration),
         ]
     }
 }

@@ -291,6 +291,14 @@ impl NotificationRepository for InMemoryStore {
         self.tables().delivery_reports.push((received_at, report.clone()));
         Ok(())
     }
+
+    async fn delivery_reports_for(&self, message_id: &str) -> Result<Vec<DeliveryReport>, RepoError> {
+        let tables = self.tables();
+        let mut reports: Vec<_> =
+            tables.delivery_reports.iter().filter(|(_, r)| r.provider_message_id == message_id).cloned().collect();
+        reports.sort_by_key(|(at, _)| *at);
+        Ok(reports.into_iter().map(|(_, r)| r).collect())
+    }
 }
 
 #[async_trait]

@@ -269,6 +269,12 @@ pub struct NewOrderBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub ordered_at: Option<DateTime<Utc>>,
+    /// Whether to text the customer; `true` when absent (`null` is refused). Send `false` when
+    /// loading historical orders. An order whose `ordered_at` is older than the setting
+    /// `sms.max_order_age_hours` is never texted.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub notify: Option<bool>,
 }
 
 impl Example for NewOrderBody {
@@ -279,6 +285,7 @@ impl Example for NewOrderBody {
             amount: "250.50".into(),
             currency: Some("KES".into()),
             ordered_at: None,
+            notify: None,
         }
     }
 }
@@ -406,6 +413,9 @@ pub struct AttemptBody {
     pub attempted_at: DateTime<Utc>,
     /// `sent`, `retry` or `failed`.
     pub outcome: String,
+    /// The E.164 number this attempt texted (a retry by hand uses the customer's current
+    /// number); masked (`***5678`) unless the caller has `read:customers`.
+    pub recipient: String,
     /// Why the attempt failed; absent when it succeeded.
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
@@ -475,6 +485,7 @@ impl NotificationBody {
                     number: a.number,
                     attempted_at: a.attempted_at,
                     outcome: a.outcome.as_str().to_owned(),
+                    recipient: if reveal_recipient { a.recipient.as_str().to_owned() } else { a.recipient.masked() },
                     error: a.error,
                 })
                 .collect(),

@@ -142,8 +142,9 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     }
     routes
         // The API's root nest owns "/" in poem's router, so the home page is dispatched here.
-        .around(move |ep, req| {
+        .around(move |ep, mut req| {
             let home = home.clone();
+            webhooks::trim_trailing_slash(&mut req);
             async move {
                 match home {
                     Some(pages) if req.uri().path() == "/" => pages.call(req).await,

@@ -96,6 +96,7 @@ impl OrdersApi {
             amount: body.amount,
             currency: body.currency,
             ordered_at: body.ordered_at,
+            notify: body.notify.unwrap_or(true),
         };
         let respond = |o: &Order| idempotency::stored_created(location(o), &OrderBody::from(o.clone()));
         let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));

@@ -15,6 +15,22 @@ use crate::body::FormBody;
 use crate::problem::{ApiError, Errors, ProblemType, WebhookErrors};
 use crate::tags::ApiTags;
 
+/// Africa's Talking's dashboard takes callback URLs as typed: one ending in `/` reaches the
+/// same handler as one without.
+pub(crate) fn trim_trailing_slash(req: &mut poem::Request) {
+    let path = req.uri().path();
+    if !(path.starts_with("/webhooks/") && path.len() > "/webhooks/".len() && path.ends_with('/')) {
+        return;
+    }
+    let trimmed = match req.uri().query() {
+        Some(query) => format!("{}?{query}", path.trim_end_matches('/')),
+        None => path.trim_end_matches('/').to_owned(),
+    };
+    if let Ok(uri) = trimmed.parse() {
+        *req.uri_mut() = uri;
+    }
+}
+
 /// The form fields Africa's Talking posts. Unknown fields are ignored.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(rename = "DeliveryReport")]

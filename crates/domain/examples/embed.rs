@@ -136,8 +136,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kenya = PhoneRegion::parse("KE")?;
     let customers = CustomerService::new(store.clone(), clock.clone(), kenya);
     let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi")?;
-    let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES")?)
-        .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal) });
+    let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES")?).with_sms(SmsOutbox {
+        template,
+        signal: Arc::new(NoSignal),
+        max_order_age: chrono::Duration::hours(24),
+    });
     let clerk = Actor::new("shop|clerk-1");
 
     // A local number is stored in E.164.
@@ -152,6 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         amount: amount.into(),
         currency: None,
         ordered_at: None,
+        notify: true,
     };
     let order = orders.create(draft("250.50"), &clerk).await?;
     println!("order {} for {}", order.id(), order.amount());

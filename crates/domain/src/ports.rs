@@ -183,6 +183,13 @@ pub trait NotificationRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError>;
+
+    /// The kept delivery reports about provider message `message_id`, oldest first, with the
+    /// fields they arrived with (so one that came before its send was recorded can be applied).
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn delivery_reports_for(&self, message_id: &str) -> Result<Vec<DeliveryReport>, RepoError>;
 }
 
 /// An order as a list shows it: with its customer's name and its SMS status.

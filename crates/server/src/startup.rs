@@ -20,7 +20,6 @@ use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
 use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::auth::TokenVerifier;
-use orderdesk_domain::notification::RetryPolicy;
 use orderdesk_domain::ports::SmsGateway;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::{CustomerService, IdempotencyService, OrderService};
@@ -69,11 +68,11 @@ pub(crate) fn sms(settings: &Settings) -> anyhow::Result<Sms> {
         }
         SmsProvider::Disabled => None,
     };
-    let outbox = gateway
-        .is_some()
-        .then(|| settings.sms_template())
-        .transpose()?
-        .map(|template| SmsOutbox { template, signal: Arc::new(signal.clone()) });
+    let outbox = gateway.is_some().then(|| settings.sms_template()).transpose()?.map(|template| SmsOutbox {
+        template,
+        signal: Arc::new(signal.clone()),
+        max_order_age: settings.sms_max_order_age(),
+    });
     Ok(Sms { outbox, signal, gateway })
 }
 
@@ -243,10 +242,11 @@ fn services(
     if let Some(outbox) = sms.outbox.clone() {
         order_service = order_service.with_sms(outbox);
     }
+    let signal = Arc::new(sms.signal.clone());
     Ok(Services {
+        notifications: NotificationService::new(notifications, orders, customers.clone(), clock.clone(), signal),
         customers: CustomerService::new(customers, clock.clone(), defaults.phone_region),
         orders: order_service,
-        notifications: NotificationService::new(notifications, orders, clock.clone(), Arc::new(sms.signal.clone())),
         reports: Arc::new(SqlOrderReports::new(db.clone())),
         idempotency: IdempotencyService::new(
             Arc::new(SeaOrmIdempotencyRepository::new(db.clone())),
@@ -284,11 +284,8 @@ pub(crate) fn start_dispatcher(
         tracing::info!("sms.dispatcher is off: another process must send the outbox");
         return None;
     }
-    let policy = RetryPolicy {
-        max_attempts: settings.sms.max_attempts,
-        initial_backoff: Duration::from_millis(settings.sms.initial_backoff_ms),
-        max_backoff: Duration::from_millis(settings.sms.max_backoff_ms),
-    };
+    // Checked at start-up (settings::sms::validate).
+    let policy = settings.sms_retry_policy().unwrap_or_default();
     let id = uuid::Uuid::now_v7().simple().to_string();
     let worker = format!("orderdesk-{}-{}", std::process::id(), &id[id.len() - 8..]);
     let dispatcher = NotificationDispatcher::new(

@@ -41,6 +41,7 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
         attempts: Set(i32::try_from(n.attempts).unwrap_or(i32::MAX)),
         timed_out: Set(n.timed_out),
         next_attempt_at: Set(n.next_attempt_at),
+        retry_since: Set(Some(n.retry_since)),
         lease_owner: Set(n.lease.as_ref().map(|l| l.owner.clone())),
         lease_until: Set(n.lease.as_ref().map(|l| l.until)),
         provider_message_id: Set(n.provider_message_id.clone()),
@@ -67,6 +68,7 @@ fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
         status,
         attempts: u32::try_from(row.attempts).unwrap_or(0),
         next_attempt_at: row.next_attempt_at,
+        retry_since: row.retry_since.unwrap_or(row.created_at),
         lease: row.lease_owner.zip(row.lease_until).map(|(owner, until)| Lease { owner, until }),
         provider_message_id: row.provider_message_id,
         provider_status: row.provider_status,
@@ -142,6 +144,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             attempted_at: Set(attempt.attempted_at),
             outcome: Set(attempt.outcome.as_str().to_owned()),
             error: Set(attempt.error.clone()),
+            recipient: Set(Some(attempt.recipient.as_str().to_owned())),
         };
         log.insert(&txn).await.map_err(repo_error)?;
         txn.commit().await.map_err(repo_error)?;
@@ -177,12 +180,16 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .all(&self.db)
             .await
             .map_err(repo_error)?;
+        // Attempts from before the column existed were filled in by the migration.
         rows.into_iter()
             .map(|r| {
+                let recipient = r.recipient.as_deref().ok_or_else(|| corrupt("attempt recipient", "missing"))?;
                 Ok(Attempt {
                     number: u32::try_from(r.number).unwrap_or(0),
                     attempted_at: r.attempted_at,
                     outcome: AttemptResult::parse(&r.outcome).ok_or_else(|| corrupt("attempt outcome", &r.outcome))?,
+                    recipient: PhoneNumber::parse(recipient, PhoneRegion::default())
+                        .map_err(|e| corrupt("attempt recipient", e))?,
                     error: r.error,
                 })
             })
@@ -221,16 +228,40 @@ impl NotificationRepository for SeaOrmNotificationRepository {
     }
 
     async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError> {
-        metrics::counter!("orderdesk_sms_delivery_reports_total", "status" => report.status.clone()).increment(1);
+        metrics::counter!("orderdesk_sms_delivery_reports_total", "status" => report.status_label()).increment(1);
         let audit = delivery_reports::ActiveModel {
             id: Set(Uuid::now_v7()),
             provider_message_id: Set(report.provider_message_id.chars().take(64).collect()),
             status: Set(report.status.chars().take(32).collect()),
             payload: Set(report.raw.clone()),
             received_at: Set(received_at),
+            phone_number: Set(report.phone_number.as_ref().map(|p| p.chars().take(64).collect())),
+            network_code: Set(report.network_code.as_ref().map(|c| c.chars().take(32).collect())),
+            failure_reason: Set(report.failure_reason.clone()),
         };
         delivery_reports::Entity::insert(audit).exec_without_returning(&self.db).await.map_err(repo_error)?;
         Ok(())
+    }
+
+    async fn delivery_reports_for(&self, message_id: &str) -> Result<Vec<DeliveryReport>, RepoError> {
+        let rows = delivery_reports::Entity::find()
+            .filter(delivery_reports::Column::ProviderMessageId.eq(message_id))
+            .order_by_asc(delivery_reports::Column::ReceivedAt)
+            .order_by_asc(delivery_reports::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(repo_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DeliveryReport {
+                provider_message_id: r.provider_message_id,
+                status: r.status,
+                phone_number: r.phone_number,
+                network_code: r.network_code,
+                failure_reason: r.failure_reason,
+                raw: r.payload,
+            })
+            .collect())
     }
 }
 

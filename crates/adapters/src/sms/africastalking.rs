@@ -13,7 +13,11 @@ use serde::Deserialize;
 use super::AfricasTalkingSettings;
 use crate::secret::Secret;
 
-/// Sends through Africa's Talking. The API key goes only into the `apiKey` header.
+/// The most of an answer body read: a send's answer for one recipient is a few hundred bytes.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Sends through Africa's Talking. The API key goes only into the `apiKey` header, and only
+/// to the configured host: no redirect is followed ([`crate::http::client`]).
 #[derive(Clone)]
 pub struct AfricasTalkingSmsGateway {
     http: reqwest::Client,
@@ -69,9 +73,11 @@ impl AfricasTalkingSmsGateway {
 fn classify_recipient(recipient: Recipient) -> Result<SmsReceipt, SmsError> {
     let reason = format!("{} ({})", recipient.status, recipient.status_code);
     match recipient.status_code {
+        // Accepted but unnamed: it may be on its way, so this is an unclear outcome (retried
+        // at most once), never a plain temporary failure (retried until sms.retry_for).
         100..=102 => match recipient.message_id.filter(|id| !id.is_empty() && id != "None") {
             Some(message_id) => Ok(SmsReceipt { message_id, status: recipient.status, cost: recipient.cost }),
-            None => Err(SmsError::Retryable(format!("accepted without a message id: {reason}"))),
+            None => Err(SmsError::Ambiguous(format!("accepted without a message id: {reason}"))),
         },
         // CouldNotRoute, DND window, AT internal and gateway errors: worth another try.
         407 | 409 | 500 | 501 => Err(SmsError::Retryable(reason)),
@@ -81,11 +87,12 @@ fn classify_recipient(recipient: Recipient) -> Result<SmsReceipt, SmsError> {
     }
 }
 
-/// A 2xx body: the single recipient's outcome, or the whole request refused.
+/// A 2xx (or 409) body: the single recipient's outcome, or the whole request refused. A body
+/// that cannot be read may hide an accepted send, so it is an unclear outcome.
 fn classify_body(body: &str) -> Result<SmsReceipt, SmsError> {
     let envelope: Envelope = serde_json::from_str(body).map_err(|_| {
         let snippet: String = body.chars().take(120).collect();
-        SmsError::Retryable(format!("unexpected answer from Africa's Talking: {snippet:?}"))
+        SmsError::Ambiguous(format!("unreadable answer from Africa's Talking: {snippet:?}"))
     })?;
     match envelope.data.recipients.into_iter().next() {
         Some(recipient) => classify_recipient(recipient),
@@ -126,11 +133,12 @@ impl SmsGateway for AfricasTalkingSmsGateway {
                 }
             })?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| {
-            if e.is_timeout() {
+        let body = crate::http::read_bounded(response, MAX_ANSWER_BYTES).await.map_err(|e| {
+            // The request reached the provider: what it did is unknown unless it said 4xx/5xx.
+            if status.is_success() || matches!(&e, crate::http::BodyError::Transport(t) if t.is_timeout()) {
                 SmsError::Ambiguous(format!("answer cut off: {e}"))
             } else {
-                SmsError::Retryable(e.to_string())
+                SmsError::Retryable(format!("answer cut off: {e}"))
             }
         })?;
         match status {
@@ -143,6 +151,10 @@ impl SmsGateway for AfricasTalkingSmsGateway {
             s if s.is_server_error() => Err(SmsError::Retryable(format!("Africa's Talking answered {s}"))),
             // 409 carries the recipient (Nigerian DND); other 4xx are our mistakes.
             StatusCode::CONFLICT => classify_body(&body),
+            s if s.is_redirection() => Err(SmsError::Permanent(format!(
+                "Africa's Talking answered {s} (a redirect; not followed, so the API key stays with the configured \
+                 host): check sms.africastalking.base_url"
+            ))),
             s => Err(SmsError::Permanent(format!(
                 "Africa's Talking answered {s}: {}",
                 body.chars().take(120).collect::<String>()

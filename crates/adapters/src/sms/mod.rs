@@ -73,9 +73,19 @@ pub struct SmsSettings {
     pub africastalking: AfricasTalkingSettings,
     /// The secret in the delivery-report callback path (environment only: `ORDERDESK_SMS__WEBHOOK_SECRET`).
     pub webhook_secret: Option<Secret>,
-    pub max_attempts: u32,
+    /// The delay before the second attempt; doubled per attempt up to `max_backoff_ms`, jittered.
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
+    /// How long temporary failures (an outage) are retried before an SMS is given up, as a
+    /// duration such as `"24h"` or `"90m"`.
+    pub retry_for: String,
+    /// An order whose `ordered_at` is more than this many hours old is stored without an SMS.
+    pub max_order_age_hours: u64,
+    /// Every message is cut to fit this many SMS segments (1 to 10).
+    pub max_segments: u8,
+    /// Send GSM-7 look-alikes for typographic quotes, dashes, ellipses and no-break spaces, so
+    /// one such character does not turn the whole message into UCS-2.
+    pub transliterate: bool,
     /// Bound on each call to the provider.
     pub request_timeout_ms: u64,
     /// Run the dispatcher in this process.
@@ -96,9 +106,12 @@ impl Default for SmsSettings {
             provider: None,
             africastalking: AfricasTalkingSettings::default(),
             webhook_secret: None,
-            max_attempts: 6,
             initial_backoff_ms: 2_000,
-            max_backoff_ms: 300_000,
+            max_backoff_ms: 600_000,
+            retry_for: "24h".into(),
+            max_order_age_hours: 24,
+            max_segments: 1,
+            transliterate: true,
             request_timeout_ms: 10_000,
             dispatcher: true,
             poll_interval_ms: 1_000,

@@ -1,7 +1,8 @@
 //! A fake Africa's Talking on loopback, following the contract: `POST /version1/messaging`
 //! with the `apiKey` header and a form body, 201 JSON per recipient, failures chosen by the
 //! recipient number's last three digits (the status code, e.g. `...403` → InvalidPhoneNumber),
-//! and switchable outages (500, 401, slow, the sandbox's "currently not available").
+//! and switchable faults: outages (500, 401, slow, a 200 with a plain-text notice), answers whose
+//! outcome is unclear (accepted without a message id, an endless body) and a redirect.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,6 +30,12 @@ pub enum Mode {
     Slow(Duration),
     /// HTTP 200 with a plain-text notice, as the sandbox sometimes does.
     NotAvailable,
+    /// HTTP 201 with the recipient accepted (101) but `messageId` "None": the SMS is sent.
+    AcceptedWithoutId,
+    /// HTTP 201 whose body is a valid start followed by a megabyte of padding: the SMS is sent.
+    Oversized,
+    /// HTTP 307 to this URL (another host), as a misconfigured proxy would.
+    Redirect(String),
 }
 
 /// One SMS the fake accepted.
@@ -88,8 +95,9 @@ impl Respond for Responder {
                     .insert_header("content-type", "text/plain")
                     .set_body_string("The service is currently not available. Please try again later.");
             }
+            Mode::Redirect(to) => return ResponseTemplate::new(307).insert_header("location", to.as_str()),
             Mode::Slow(delay) => delay,
-            Mode::Unauthorized | Mode::Normal => Duration::ZERO,
+            _ => Duration::ZERO,
         };
         let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body).into_owned().collect();
         let key = request.headers.get("apikey").and_then(|v| v.to_str().ok());
@@ -111,6 +119,14 @@ impl Respond for Responder {
             let failing = matches!(code, 401..=409 | 500..=502);
             if failing {
                 recipients.push(json!({"statusCode": code, "number": number, "status": status_name(code), "cost": "0", "messageId": "None"}));
+            } else if mode == Mode::AcceptedWithoutId {
+                state.accepted.push(AcceptedSms {
+                    message_id: String::new(),
+                    to: number.to_owned(),
+                    message: message.clone(),
+                    from: form.get("from").cloned(),
+                });
+                recipients.push(json!({"statusCode": 101, "number": number, "status": "Success", "cost": "KES 0.8000", "messageId": "None"}));
             } else {
                 let message_id = format!("ATXid_{}", uuid::Uuid::now_v7().simple());
                 state.accepted.push(AcceptedSms {
@@ -128,6 +144,12 @@ impl Respond for Responder {
             "Message": format!("Sent to {accepted}/{} Total Cost: {cost}", recipients.len()),
             "Recipients": recipients,
         }});
+        if mode == Mode::Oversized {
+            let padded = format!("{body}{}", " ".repeat(1 << 20));
+            return ResponseTemplate::new(201)
+                .insert_header("content-type", "application/json")
+                .set_body_string(padded);
+        }
         ResponseTemplate::new(201).set_body_json(body).set_delay(delay)
     }
 }

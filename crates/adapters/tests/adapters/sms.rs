@@ -80,9 +80,10 @@ async fn outages_and_bad_credentials_are_classified() {
     fake.set_mode(Mode::Down);
     assert!(matches!(gateway(&fake, 2_000).send(&to, "hi").await, Err(SmsError::Retryable(_))));
 
+    // A 2xx that cannot be read may hide an accepted send: unclear, retried at most once.
     fake.set_mode(Mode::NotAvailable);
     let error = gateway(&fake, 2_000).send(&to, "hi").await.unwrap_err();
-    assert!(matches!(&error, SmsError::Retryable(reason) if reason.contains("currently not available")), "{error}");
+    assert!(matches!(&error, SmsError::Ambiguous(reason) if reason.contains("currently not available")), "{error}");
 
     fake.set_mode(Mode::Slow(Duration::from_millis(800)));
     assert!(matches!(gateway(&fake, 200).send(&to, "hi").await, Err(SmsError::Ambiguous(_))));
@@ -109,4 +110,27 @@ async fn unreachable_provider_is_retryable() {
     settings.base_url = "http://127.0.0.1:9".into();
     let gateway = AfricasTalkingSmsGateway::new(&settings, Duration::from_secs(2)).unwrap();
     assert!(matches!(gateway.send(&phone("+254712345678"), "hi").await, Err(SmsError::Retryable(_))));
+}
+
+#[tokio::test]
+async fn an_accepted_send_without_a_message_id_or_with_an_endless_answer_is_an_unclear_outcome() {
+    let fake = FakeAfricasTalking::start().await;
+    let to = phone("+254712345678");
+    fake.set_mode(Mode::AcceptedWithoutId);
+    let error = gateway(&fake, 2_000).send(&to, "hi").await.unwrap_err();
+    assert!(matches!(&error, SmsError::Ambiguous(reason) if reason.contains("without a message id")), "{error}");
+    fake.set_mode(Mode::Oversized);
+    let error = gateway(&fake, 5_000).send(&to, "hi").await.unwrap_err();
+    assert!(matches!(&error, SmsError::Ambiguous(reason) if reason.contains("longer than")), "{error}");
+    assert_eq!(fake.accepted().len(), 2, "both were sent: retrying freely would text twice");
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_key_never_reaches_the_other_host() {
+    let fake = FakeAfricasTalking::start().await;
+    let elsewhere = wiremock::MockServer::start().await;
+    fake.set_mode(Mode::Redirect(format!("{}/version1/messaging", elsewhere.uri())));
+    let error = gateway(&fake, 2_000).send(&phone("+254712345678"), "hi").await.unwrap_err();
+    assert!(matches!(&error, SmsError::Permanent(reason) if reason.contains("307")), "{error}");
+    assert!(elsewhere.received_requests().await.unwrap_or_default().is_empty(), "nothing reached the other host");
 }

@@ -337,6 +337,7 @@ pub(super) async fn create_order(state: Data<&Arc<WebState>>, jar: &CookieJar, b
         amount: form.amount.clone(),
         currency: None,
         ordered_at: None,
+        notify: true,
     };
     match state.services.orders.create(draft, &Actor::new(session.subject.clone())).await {
         Ok(_) => redirect("/dashboard?created=order"),

@@ -122,7 +122,7 @@ pub struct Notification {
     pub id: NotificationId,
     /// The order it announces.
     pub order_id: OrderId,
-    /// The customer's phone number at the time of the order.
+    /// The number texted: the customer's at the time of the order, or at the last retry by hand.
     pub recipient: PhoneNumber,
     /// The rendered SMS text.
     pub message: String,
@@ -132,6 +132,9 @@ pub struct Notification {
     pub attempts: u32,
     /// When it is next due to be sent (meaningful while pending).
     pub next_attempt_at: DateTime<Utc>,
+    /// When the current retry window opened: creation, or the last retry by hand. Temporary
+    /// failures are retried until [`RetryPolicy::retry_for`] has passed since then.
+    pub retry_since: DateTime<Utc>,
     /// The dispatcher sending it, while [`NotificationStatus::Sending`].
     pub lease: Option<Lease>,
     /// The provider's id for the current message, once it accepted it; delivery reports refer to it.
@@ -197,6 +200,8 @@ pub struct Attempt {
     pub attempted_at: DateTime<Utc>,
     /// What it came to.
     pub outcome: AttemptResult,
+    /// The number this attempt texted.
+    pub recipient: PhoneNumber,
     /// Why it failed; `None` when it was sent.
     pub error: Option<String>,
 }
@@ -255,6 +260,7 @@ impl Notification {
             status: NotificationStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
+            retry_since: now,
             lease: None,
             provider_message_id: None,
             provider_status: None,
@@ -334,7 +340,7 @@ impl Notification {
         next.attempts = number;
         next.timed_out = self.timed_out || ambiguous;
         next.lease = None;
-        let (outcome, error) = match policy.after(self.id, number, result, self.timed_out, now) {
+        let (outcome, error) = match policy.after(self.id, number, result, self.timed_out, self.retry_since, now) {
             AttemptOutcome::Sent(receipt) => {
                 next.status = NotificationStatus::Sent;
                 next.provider_message_id = Some(receipt.message_id);
@@ -358,20 +364,24 @@ impl Notification {
                 (AttemptResult::Failed, Some(error))
             }
         };
-        Ok((next, Attempt { number, attempted_at: now, outcome, error }))
+        let recipient = self.recipient.clone();
+        Ok((next, Attempt { number, attempted_at: now, outcome, recipient, error }))
     }
 
-    /// Pending again now, with a fresh attempt budget and no message yet: reports about the
-    /// earlier message no longer apply, and the re-send starts its own delivery state.
+    /// Pending again now, to `recipient` (the customer's current number, so a corrected phone
+    /// is texted), with a fresh retry window and no message yet: reports about the earlier
+    /// message no longer apply, and the re-send starts its own delivery state.
     ///
     /// # Errors
     /// [`NotRetryable`] unless it failed or was undelivered.
-    pub fn requeue(&self, now: DateTime<Utc>) -> Result<Self, NotRetryable> {
+    pub fn requeue(&self, recipient: PhoneNumber, now: DateTime<Utc>) -> Result<Self, NotRetryable> {
         if !self.status.is_retryable_by_hand() {
             return Err(NotRetryable(self.status));
         }
         let mut next = self.changed(now);
         next.status = NotificationStatus::Pending;
+        next.recipient = recipient;
+        next.retry_since = now;
         next.attempts = 0;
         next.timed_out = false;
         next.next_attempt_at = now;
@@ -386,12 +396,13 @@ impl Notification {
 
     /// Applies a provider delivery report about the current message, monotonically: a final
     /// status (delivered or not) is never replaced, and a report naming another phone number
-    /// than the one texted is ignored.
+    /// than the one texted is ignored. Numbers are compared as numbers: `254733111222` and
+    /// `+254733111222` are one recipient (Africa's Talking writes either).
     pub fn apply_delivery_report(&self, report: &DeliveryReport, now: DateTime<Utc>) -> ReportDecision {
         if self.provider_message_id.as_deref() != Some(report.provider_message_id.as_str()) {
             return ReportDecision::Ignore(IgnoredReport::OtherMessage);
         }
-        if report.phone_number.as_deref().is_some_and(|phone| phone != self.recipient.as_str()) {
+        if report.phone_number.as_deref().is_some_and(|phone| !same_number(&self.recipient, phone)) {
             return ReportDecision::Ignore(IgnoredReport::WrongRecipient);
         }
         if let Some(current) = self.delivery_status.as_deref() {
@@ -441,16 +452,23 @@ pub struct DeliveryReport {
     pub raw: String,
 }
 
-/// What happened to a delivery report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportEffect {
-    /// The notification's delivery status changed.
-    Applied,
-    /// A duplicate, or an interim status after a final one: nothing changed.
-    Ignored,
-    /// No notification has this provider id.
-    UnknownMessage,
+/// Whether `written` (E.164 with or without its `+`) is `recipient`'s number.
+fn same_number(recipient: &PhoneNumber, written: &str) -> bool {
+    let digits = written.trim().strip_prefix('+').unwrap_or(written.trim());
+    digits.bytes().all(|b| b.is_ascii_digit()) && recipient.as_str().strip_prefix('+') == Some(digits)
 }
+
+impl DeliveryReport {
+    /// The status as a metric label: one of [`DELIVERY_STATUSES`], or `other` for anything
+    /// else, so no value from a request becomes a label as it is.
+    pub fn status_label(&self) -> &'static str {
+        DELIVERY_STATUSES.into_iter().find(|s| *s == self.status).unwrap_or("other")
+    }
+}
+
+/// Every delivery-report status Africa's Talking documents (contract §2.3).
+pub const DELIVERY_STATUSES: [&str; 8] =
+    ["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed", "AbsentSubscriber", "Expired"];
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
-//! What the provider said about a send, and what to do next: exponential backoff with jitter,
-//! bounded attempts, and a timeout retried once only (the provider has no idempotency key).
+//! What the provider said about a send, and what to do next: capped exponential backoff with
+//! jitter inside a retry window (`sms.retry_for`), and an unclear outcome retried once only
+//! (Africa's Talking has no idempotency key; contract §1.6).
 
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -25,9 +26,10 @@ pub enum SmsError {
     /// Nothing was sent (connection refused, 5xx, provider says try later): retry.
     #[error("temporary failure: {0}")]
     Retryable(String),
-    /// The request may or may not have reached the provider (timeout): retried at most once,
-    /// since the provider has no idempotency key.
-    #[error("no answer in time: {0}")]
+    /// The request may have been acted on but the answer does not say so (a timeout, a 2xx
+    /// body that cannot be read, a recipient accepted without a message id): retried at most
+    /// once, since the provider has no idempotency key.
+    #[error("outcome unknown: {0}")]
     Ambiguous(String),
     /// Retrying cannot help (invalid number, bad credentials, no balance, blacklisted).
     #[error("permanent failure: {0}")]
@@ -53,32 +55,41 @@ pub enum AttemptOutcome {
     },
 }
 
-/// Exponential backoff with jitter, bounded attempts.
+/// Capped exponential backoff with jitter, within a retry window: an outage of minutes or
+/// hours only delays an SMS; sending gives up once `retry_for` has passed since the window
+/// opened ([`super::Notification::retry_since`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// How many attempts at most before giving up (default 6).
-    pub max_attempts: u32,
-    /// The delay before the second attempt, before jitter (default 2 s).
+    /// The delay before the second attempt, before jitter (`sms.initial_backoff_ms`).
     pub initial_backoff: Duration,
-    /// The longest delay between attempts, before jitter (default 300 s).
+    /// The longest delay between attempts, before jitter (`sms.max_backoff_ms`).
     pub max_backoff: Duration,
+    /// How long after the window opened temporary failures are still retried (`sms.retry_for`).
+    pub retry_for: Duration,
 }
 
 impl Default for RetryPolicy {
+    /// 2 s, doubling up to 10 minutes, for 24 hours.
     fn default() -> Self {
-        Self { max_attempts: 6, initial_backoff: Duration::from_secs(2), max_backoff: Duration::from_secs(300) }
+        Self {
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            retry_for: Duration::from_secs(24 * 3600),
+        }
     }
 }
 
 impl RetryPolicy {
     /// Decides the next step after attempt number `attempt` (1-based) of `id` ended with `result`.
-    /// `previous_ambiguous` says whether an earlier attempt already timed out.
+    /// `previous_ambiguous` says whether an earlier attempt already ended without a clear answer;
+    /// `retry_since` is when the retry window opened.
     pub fn after(
         &self,
         id: NotificationId,
         attempt: u32,
         result: Result<SmsReceipt, SmsError>,
         previous_ambiguous: bool,
+        retry_since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> AttemptOutcome {
         let error = match result {
@@ -86,13 +97,16 @@ impl RetryPolicy {
             Err(SmsError::Permanent(reason)) => return AttemptOutcome::GiveUp { error: reason },
             Err(SmsError::Ambiguous(reason)) if previous_ambiguous => {
                 return AttemptOutcome::GiveUp {
-                    error: format!("{reason} (second timeout; not retried to avoid a duplicate SMS)"),
+                    error: format!("{reason} (second unclear outcome; not retried to avoid a duplicate SMS)"),
                 };
             }
             Err(e) => e.to_string(),
         };
-        if attempt >= self.max_attempts {
-            return AttemptOutcome::GiveUp { error: format!("{error} (gave up after {attempt} attempts)") };
+        let deadline = retry_since + chrono::Duration::from_std(self.retry_for).unwrap_or(chrono::Duration::MAX);
+        if now >= deadline {
+            return AttemptOutcome::GiveUp {
+                error: format!("{error} (gave up after {attempt} attempts: the retry window of sms.retry_for ended)"),
+            };
         }
         AttemptOutcome::RetryAt { at: now + self.backoff(id, attempt), error }
     }
@@ -113,32 +127,41 @@ impl RetryPolicy {
 mod tests {
     use super::*;
 
-    #[test]
-    fn retry_policy_backs_off_then_gives_up() {
-        let policy = RetryPolicy {
-            max_attempts: 3,
+    fn policy(retry_for_secs: u64) -> RetryPolicy {
+        RetryPolicy {
             initial_backoff: Duration::from_secs(10),
             max_backoff: Duration::from_secs(15),
-        };
+            retry_for: Duration::from_secs(retry_for_secs),
+        }
+    }
+
+    #[test]
+    fn temporary_failures_back_off_until_the_window_ends() {
+        let policy = policy(3600);
         let id = NotificationId::generate();
-        let now = Utc::now();
-        let retry = |attempt| policy.after(id, attempt, Err(SmsError::Retryable("500".into())), false, now);
-        let AttemptOutcome::RetryAt { at, .. } = retry(1) else { panic!("should retry") };
-        assert!(at >= now + chrono::Duration::seconds(5) && at < now + chrono::Duration::seconds(10));
-        let AttemptOutcome::RetryAt { at, .. } = retry(2) else { panic!("should retry") };
-        assert!(at < now + chrono::Duration::seconds(15), "capped at max_backoff");
-        assert!(matches!(retry(3), AttemptOutcome::GiveUp { .. }));
+        let since = Utc::now();
+        let retry = |attempt, now| policy.after(id, attempt, Err(SmsError::Retryable("500".into())), false, since, now);
+        let AttemptOutcome::RetryAt { at, .. } = retry(1, since) else { panic!("should retry") };
+        assert!(at >= since + chrono::Duration::seconds(5) && at < since + chrono::Duration::seconds(10));
+        let AttemptOutcome::RetryAt { at, .. } = retry(2, since) else { panic!("should retry") };
+        assert!(at < since + chrono::Duration::seconds(15), "capped at max_backoff");
+        // Many attempts are fine while the window is open: an outage only delays.
+        assert!(matches!(retry(500, since + chrono::Duration::seconds(3599)), AttemptOutcome::RetryAt { .. }));
+        assert!(matches!(retry(501, since + chrono::Duration::seconds(3600)), AttemptOutcome::GiveUp { .. }));
+    }
+
+    #[test]
+    fn permanent_failures_give_up_and_unclear_outcomes_are_retried_once() {
+        let policy = policy(3600);
+        let (id, now) = (NotificationId::generate(), Utc::now());
+        let after = |result, previous| policy.after(id, 1, result, previous, now, now);
         assert!(matches!(
-            policy.after(id, 1, Err(SmsError::Permanent("invalid number".into())), false, now),
+            after(Err(SmsError::Permanent("invalid number".into())), false),
             AttemptOutcome::GiveUp { .. }
         ));
-        assert!(matches!(
-            policy.after(id, 1, Err(SmsError::Ambiguous("timeout".into())), false, now),
-            AttemptOutcome::RetryAt { .. }
-        ));
-        assert!(matches!(
-            policy.after(id, 2, Err(SmsError::Ambiguous("timeout".into())), true, now),
-            AttemptOutcome::GiveUp { .. }
-        ));
+        assert!(matches!(after(Err(SmsError::Ambiguous("timeout".into())), false), AttemptOutcome::RetryAt { .. }));
+        assert!(matches!(after(Err(SmsError::Ambiguous("timeout".into())), true), AttemptOutcome::GiveUp { .. }));
+        // A temporary failure after an unclear one is still retried.
+        assert!(matches!(after(Err(SmsError::Retryable("503".into())), true), AttemptOutcome::RetryAt { .. }));
     }
 }

@@ -16,8 +16,17 @@ fn pending() -> Notification {
     Notification::new(OrderId::generate(), phone, "hello".into(), t(0))
 }
 
+fn phone(number: &str) -> PhoneNumber {
+    PhoneNumber::parse(number, PhoneRegion::default()).unwrap()
+}
+
+/// Retries for 10 minutes.
 fn policy() -> RetryPolicy {
-    RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_secs(10), max_backoff: Duration::from_secs(60) }
+    RetryPolicy {
+        initial_backoff: Duration::from_secs(10),
+        max_backoff: Duration::from_secs(60),
+        retry_for: Duration::from_secs(600),
+    }
 }
 
 fn receipt(id: &str) -> SmsReceipt {
@@ -95,21 +104,32 @@ fn a_temporary_failure_waits_for_the_backoff() {
 }
 
 #[test]
-fn a_permanent_failure_and_the_last_attempt_give_up() {
+fn a_permanent_failure_gives_up_and_an_outage_only_delays_until_the_window_ends() {
     let c = claimed(&pending(), "w1", 0);
     let (n, attempt) =
         c.record_attempt("w1", Err(SmsError::Permanent("InvalidPhoneNumber".into())), &policy(), t(1)).unwrap();
     assert_eq!((n.status, attempt.outcome), (NotificationStatus::Failed, AttemptResult::Failed));
 
+    // An outage: every attempt fails temporarily; each is retried while the window is open.
     let mut n = pending();
-    for attempt in 1..=3 {
-        n.next_attempt_at = t(0);
-        let c = claimed(&n, "w1", 0);
-        let (next, logged) = c.record_attempt("w1", Err(SmsError::Retryable("500".into())), &policy(), t(1)).unwrap();
-        assert_eq!(logged.number, attempt);
+    let mut at = 0;
+    while n.status == NotificationStatus::Pending {
+        at = n.next_attempt_at.signed_duration_since(t(0)).num_seconds() + 1;
+        let c = claimed(&n, "w1", at);
+        let (next, logged) = c.record_attempt("w1", Err(SmsError::Retryable("503".into())), &policy(), t(at)).unwrap();
+        assert_eq!(logged.number, n.attempts + 1);
         n = next;
     }
-    assert_eq!(n.status, NotificationStatus::Failed, "every attempt was used");
+    assert_eq!(n.status, NotificationStatus::Failed);
+    assert!(at >= 600 && n.attempts > 10, "gave up only after sms.retry_for, at {at} s after {} attempts", n.attempts);
+
+    // The provider recovers inside the window: the SMS is sent.
+    let c = claimed(&pending(), "w1", 0);
+    let (n, _) =
+        c.record_attempt("w1", Err(SmsError::Retryable("connection refused".into())), &policy(), t(1)).unwrap();
+    let c = claimed(&n, "w1", 599);
+    let (n, _) = c.record_attempt("w1", Ok(receipt("late")), &policy(), t(599)).unwrap();
+    assert_eq!(n.status, NotificationStatus::Sent);
 }
 
 #[test]
@@ -125,11 +145,13 @@ fn a_timeout_is_retried_once_only() {
 
 #[test]
 fn only_failed_or_undelivered_notifications_are_requeued_with_a_fresh_budget() {
-    assert_eq!(pending().requeue(t(1)), Err(NotRetryable(NotificationStatus::Pending)));
-    assert_eq!(sent("a").requeue(t(2)), Err(NotRetryable(NotificationStatus::Sent)));
+    let current = phone("+254712345678");
+    assert_eq!(pending().requeue(current.clone(), t(1)), Err(NotRetryable(NotificationStatus::Pending)));
+    assert_eq!(sent("a").requeue(current.clone(), t(2)), Err(NotRetryable(NotificationStatus::Sent)));
     let undelivered = applied(&sent("a"), &report("a", "Failed"));
-    let requeued = undelivered.requeue(t(9)).unwrap();
+    let requeued = undelivered.requeue(current, t(9)).unwrap();
     assert_eq!((requeued.status, requeued.attempts, requeued.timed_out), (NotificationStatus::Pending, 0, false));
+    assert_eq!(requeued.retry_since, t(9), "a fresh retry window");
     assert_eq!((requeued.provider_message_id.clone(), requeued.delivery_status.clone()), (None, None));
     assert!(requeued.is_due(t(9)));
 }
@@ -166,7 +188,7 @@ fn a_report_naming_another_phone_number_is_ignored() {
 fn a_resent_message_gets_its_own_delivery_state() {
     // Failed -> retried by hand -> re-sent as a new message -> its Success is applied.
     let undelivered = applied(&sent("first"), &report("first", "Failed"));
-    let requeued = undelivered.requeue(t(10)).unwrap();
+    let requeued = undelivered.requeue(phone("+254712345678"), t(10)).unwrap();
     assert_eq!(
         requeued.apply_delivery_report(&report("first", "Failed"), t(11)),
         ReportDecision::Ignore(IgnoredReport::OtherMessage),
@@ -177,6 +199,44 @@ fn a_resent_message_gets_its_own_delivery_state() {
     assert_eq!(resent.delivery_status, None);
     let delivered = applied(&resent, &report("second", "Success"));
     assert_eq!(delivered.status, NotificationStatus::Delivered);
+}
+
+#[test]
+fn a_retry_by_hand_texts_the_corrected_number_and_each_attempt_records_its_number() {
+    let first = claimed(&pending(), "w1", 0);
+    let (failed, attempt) =
+        first.record_attempt("w1", Err(SmsError::Permanent("InvalidPhoneNumber".into())), &policy(), t(1)).unwrap();
+    assert_eq!(attempt.recipient.as_str(), "+254712345678");
+    let requeued = failed.requeue(phone("0733 111 222"), t(5)).unwrap();
+    assert_eq!(requeued.recipient.as_str(), "+254733111222");
+    let c = claimed(&requeued, "w1", 5);
+    let (sent, attempt) = c.record_attempt("w1", Ok(receipt("b")), &policy(), t(6)).unwrap();
+    assert_eq!((sent.status, attempt.recipient.as_str()), (NotificationStatus::Sent, "+254733111222"));
+}
+
+#[test]
+fn reports_match_the_recipient_as_a_number_with_or_without_its_plus() {
+    for written in ["254712345678", "+254712345678", " +254712345678 "] {
+        let r = DeliveryReport { phone_number: Some(written.into()), ..report("a", "Success") };
+        assert_eq!(applied(&sent("a"), &r).status, NotificationStatus::Delivered, "{written:?}");
+    }
+    for other in ["254712345679", "0712345678", "+254 712 345 678", "2547123456780", ""] {
+        let r = DeliveryReport { phone_number: Some(other.into()), ..report("a", "Success") };
+        assert_eq!(
+            sent("a").apply_delivery_report(&r, t(5)),
+            ReportDecision::Ignore(IgnoredReport::WrongRecipient),
+            "{other:?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_report_statuses_are_one_metric_label() {
+    assert_eq!(report("a", "Buffered").status_label(), "Buffered");
+    assert_eq!(report("a", "AbsentSubscriber").status_label(), "AbsentSubscriber");
+    for odd in ["buffered", "Delivered", "x\nEvil", ""] {
+        assert_eq!(report("a", odd).status_label(), "other");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::error::RepoError;
 use crate::notification::{Attempt, AttemptResult, Claim, DeliveryReport, ReportDecision, RetryPolicy};
-use crate::ports::{Clock, NotificationRepository, OrderRepository, OutboxSignal, SmsGateway};
+use crate::ports::{Clock, CustomerRepository, NotificationRepository, OrderRepository, OutboxSignal, SmsGateway};
 use crate::{Notification, NotificationId, NotificationStatus, OrderId};
 
 /// How often a transition is re-read and re-applied when another writer got there first.
@@ -60,19 +60,21 @@ pub struct NotificationView {
 pub struct NotificationService {
     notifications: Arc<dyn NotificationRepository>,
     orders: Arc<dyn OrderRepository>,
+    customers: Arc<dyn CustomerRepository>,
     clock: Arc<dyn Clock>,
     signal: Arc<dyn OutboxSignal>,
 }
 
 impl NotificationService {
-    /// `signal` wakes the dispatcher after a re-queue.
+    /// `signal` wakes the dispatcher after a re-queue; `customers` gives a retry the current number.
     pub fn new(
         notifications: Arc<dyn NotificationRepository>,
         orders: Arc<dyn OrderRepository>,
+        customers: Arc<dyn CustomerRepository>,
         clock: Arc<dyn Clock>,
         signal: Arc<dyn OutboxSignal>,
     ) -> Self {
-        Self { notifications, orders, clock, signal }
+        Self { notifications, orders, customers, clock, signal }
     }
 
     /// An order's notifications with their attempts.
@@ -91,12 +93,17 @@ impl NotificationService {
         Ok(views)
     }
 
-    /// Re-queues a failed or undelivered notification of `order_id`.
+    /// Re-queues a failed or undelivered notification of `order_id`, to the customer's current
+    /// number (a corrected phone is texted, not the one the first attempts used).
     ///
     /// # Errors
     /// [`NotificationError::NotFound`] (also when it belongs to another order),
+    /// [`NotificationError::OrderNotFound`] when the order or its customer is gone,
     /// [`NotificationError::NotRetryable`], or storage.
     pub async fn retry(&self, order_id: OrderId, id: NotificationId) -> Result<Notification, NotificationError> {
+        let order = self.orders.find(order_id).await?.ok_or(NotificationError::OrderNotFound(order_id))?;
+        let customer =
+            self.customers.find(order.customer_id()).await?.ok_or(NotificationError::OrderNotFound(order_id))?;
         for _ in 0..STORE_TRIES {
             let current = self
                 .notifications
@@ -105,7 +112,7 @@ impl NotificationService {
                 .filter(|n| n.order_id == order_id)
                 .ok_or(NotificationError::NotFound(id))?;
             let requeued = current
-                .requeue(self.clock.now())
+                .requeue(customer.phone().clone(), self.clock.now())
                 .map_err(|e| NotificationError::NotRetryable { id, status: e.0.as_str() })?;
             if self.notifications.store(current.version, &requeued, None).await? {
                 self.signal.notify();
@@ -128,28 +135,43 @@ impl NotificationService {
     ///
     /// # Errors
     /// Storage only (the provider then sends the report again).
+    /// A report for a message not yet recorded (it can arrive before the dispatcher stores the
+    /// send's answer) stays kept and is applied when the message id is stored
+    /// ([`NotificationDispatcher`]).
+    ///
+    /// # Errors
+    /// Storage only (the provider then sends the report again).
     pub async fn record_delivery_report(&self, report: &DeliveryReport) -> Result<ReportEffect, NotificationError> {
         let now = self.clock.now();
         self.notifications.log_delivery_report(report, now).await?;
-        for _ in 0..STORE_TRIES {
-            let Some(current) = self.notifications.find_by_provider_message_id(&report.provider_message_id).await?
-            else {
-                return Ok(ReportEffect::UnknownMessage);
-            };
-            match current.apply_delivery_report(report, now) {
-                ReportDecision::Ignore(why) => {
-                    tracing::info!(notification_id = %current.id, reason = %why, "delivery report ignored");
-                    return Ok(ReportEffect::Ignored);
-                }
-                ReportDecision::Apply(next) => {
-                    if self.notifications.store(current.version, &next, None).await? {
-                        return Ok(ReportEffect::Applied);
-                    }
+        Ok(apply_report(self.notifications.as_ref(), report, now).await?)
+    }
+}
+
+/// Applies `report` to the notification whose current message it names, re-reading when
+/// another writer got there first.
+async fn apply_report(
+    notifications: &dyn NotificationRepository,
+    report: &DeliveryReport,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ReportEffect, RepoError> {
+    for _ in 0..STORE_TRIES {
+        let Some(current) = notifications.find_by_provider_message_id(&report.provider_message_id).await? else {
+            return Ok(ReportEffect::UnknownMessage);
+        };
+        match current.apply_delivery_report(report, now) {
+            ReportDecision::Ignore(why) => {
+                tracing::info!(notification_id = %current.id, reason = %why, "delivery report ignored");
+                return Ok(ReportEffect::Ignored);
+            }
+            ReportDecision::Apply(next) => {
+                if notifications.store(current.version, &next, None).await? {
+                    return Ok(ReportEffect::Applied);
                 }
             }
         }
-        Err(NotificationError::Storage(RepoError::Unavailable("the notification kept changing".into())))
     }
+    Err(RepoError::Unavailable("the notification kept changing".into()))
 }
 
 /// Drains the outbox: claims due notifications under a lease, sends them, records outcomes.
@@ -242,6 +264,20 @@ impl NotificationDispatcher {
         }
         if !self.notifications.store(notification.version, &next, Some(attempt)).await? {
             tracing::warn!(notification_id = %id, "lease lost before the outcome was recorded");
+            return Ok(());
+        }
+        if let Some(message_id) = &next.provider_message_id {
+            self.apply_early_reports(message_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies delivery reports that arrived before the send's answer was stored (kept by
+    /// [`NotificationService::record_delivery_report`] as unknown), oldest first.
+    async fn apply_early_reports(&self, message_id: &str) -> Result<(), RepoError> {
+        for report in self.notifications.delivery_reports_for(message_id).await? {
+            let effect = apply_report(self.notifications.as_ref(), &report, self.clock.now()).await?;
+            tracing::info!(provider_message_id = message_id, status = %report.status, ?effect, "early delivery report");
         }
         Ok(())
     }

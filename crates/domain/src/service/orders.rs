@@ -24,6 +24,9 @@ pub struct OrderDraft {
     pub currency: Option<String>,
     /// When the customer ordered; now when `None`.
     pub ordered_at: Option<DateTime<Utc>>,
+    /// Whether to text the customer (`false` when loading historical orders). Even when true,
+    /// an order older than [`SmsOutbox::max_order_age`] is stored without an SMS.
+    pub notify: bool,
 }
 
 /// Raw input for a partial update; `None` leaves a field as it is.
@@ -50,13 +53,25 @@ pub struct OrderListQuery {
     pub ordered_to: Option<DateTime<Utc>>,
 }
 
-/// How new orders are announced by SMS: the text, and whom to wake once it is stored.
+/// How new orders are announced by SMS: the text, whom to wake once it is stored, and how
+/// old an order may be and still be texted.
 #[derive(Clone)]
 pub struct SmsOutbox {
     /// Renders each order's SMS text.
     pub template: MessageTemplate,
     /// Woken after an order and its notification are stored.
     pub signal: Arc<dyn OutboxSignal>,
+    /// An order whose `ordered_at` is further than this before now is stored without an SMS
+    /// (`sms.max_order_age_hours`): loading the old system's orders must not text every
+    /// past customer.
+    pub max_order_age: chrono::Duration,
+}
+
+impl SmsOutbox {
+    /// Whether an order placed at `ordered_at` is texted at `now`.
+    fn texts(&self, draft_notify: bool, ordered_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        draft_notify && now.signed_duration_since(ordered_at) <= self.max_order_age
+    }
 }
 
 /// The order use cases.
@@ -129,7 +144,7 @@ impl OrderService {
         let unknown_customer =
             || OrderError::from(ValidationErrors::single("customer_id", InvalidValue::UnknownReference));
         let notification = match &self.sms {
-            Some(outbox) => {
+            Some(outbox) if outbox.texts(draft.notify, ordered_at, now) => {
                 let customer = self
                     .customers
                     .find(draft.customer_id)
@@ -138,7 +153,7 @@ impl OrderService {
                     .ok_or_else(unknown_customer)?;
                 Some(Notification::new(order.id(), customer.phone().clone(), outbox.template.render(&order), now))
             }
-            None => None,
+            _ => None,
         };
         let record = recorder.map(|r| r.record(&order, now));
         self.orders.insert(&order, notification.as_slice(), record).await.map_err(|e| match e {
@@ -146,7 +161,7 @@ impl OrderService {
             RepoError::KeyTaken => OrderError::KeyTaken,
             other => OrderError::Storage(other),
         })?;
-        if let Some(outbox) = &self.sms {
+        if let (Some(outbox), Some(_)) = (&self.sms, &notification) {
             outbox.signal.notify();
         }
         Ok(order)
@@ -256,7 +271,14 @@ mod tests {
     }
 
     fn draft(customer_id: CustomerId) -> OrderDraft {
-        OrderDraft { customer_id, item: "Flour".into(), amount: "250.50".into(), currency: None, ordered_at: None }
+        OrderDraft {
+            customer_id,
+            item: "Flour".into(),
+            amount: "250.50".into(),
+            currency: None,
+            ordered_at: None,
+            notify: true,
+        }
     }
 
     fn service(orders: MockOrderRepository, customers: MockCustomerRepository) -> OrderService {
@@ -302,9 +324,33 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _| Ok(()));
+        service(orders, customers).with_sms(outbox()).create(draft(alice.id()), &actor()).await.unwrap();
+    }
+
+    fn outbox() -> SmsOutbox {
         let template = MessageTemplate::new("{item} {amount}", "UTC").unwrap();
-        let outbox = SmsOutbox { template, signal: Arc::new(crate::ports::NoSignal) };
-        service(orders, customers).with_sms(outbox).create(draft(alice.id()), &actor()).await.unwrap();
+        SmsOutbox { template, signal: Arc::new(crate::ports::NoSignal), max_order_age: chrono::Duration::hours(24) }
+    }
+
+    #[tokio::test]
+    async fn historical_orders_and_notify_false_are_stored_without_an_sms() {
+        let alice = customer();
+        let now = Utc::now();
+        let cases = [
+            (true, Some(now - chrono::Duration::hours(25)), 0),
+            (true, Some(now - chrono::Duration::hours(23)), 1),
+            (true, None, 1),
+            (false, None, 0),
+        ];
+        for (notify, ordered_at, texts) in cases {
+            let mut customers = MockCustomerRepository::new();
+            let found = alice.clone();
+            customers.expect_find().returning(move |_| Ok(Some(found.clone())));
+            let mut orders = MockOrderRepository::new();
+            orders.expect_insert().withf(move |_, sms, _| sms.len() == texts).times(1).returning(|_, _, _| Ok(()));
+            let draft = OrderDraft { notify, ordered_at, ..draft(alice.id()) };
+            service(orders, customers).with_sms(outbox()).create(draft, &actor()).await.unwrap();
+        }
     }
 
     #[tokio::test]

@@ -2,7 +2,9 @@
 
 use anyhow::bail;
 use orderdesk_adapters::sms::{SmsProvider, SmsSettings};
-use orderdesk_domain::notification::MessageTemplate;
+use std::time::Duration;
+
+use orderdesk_domain::notification::{MessageTemplate, RetryPolicy};
 
 use super::{Profile, Settings};
 
@@ -23,6 +25,37 @@ impl Settings {
     pub fn sms_template(&self) -> anyhow::Result<MessageTemplate> {
         template(&self.sms)
     }
+
+    /// The dispatcher's retry policy from `sms.initial_backoff_ms`, `sms.max_backoff_ms` and
+    /// `sms.retry_for`.
+    ///
+    /// # Errors
+    /// `sms.retry_for` is not a duration.
+    pub fn sms_retry_policy(&self) -> anyhow::Result<RetryPolicy> {
+        Ok(RetryPolicy {
+            initial_backoff: Duration::from_millis(self.sms.initial_backoff_ms),
+            max_backoff: Duration::from_millis(self.sms.max_backoff_ms),
+            retry_for: retry_for(&self.sms)?,
+        })
+    }
+
+    /// `sms.max_order_age_hours` as a duration.
+    pub fn sms_max_order_age(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::try_from(self.sms.max_order_age_hours).unwrap_or(i64::MAX / 3_600_000))
+    }
+}
+
+fn retry_for(sms: &SmsSettings) -> anyhow::Result<Duration> {
+    let retry_for = humantime::parse_duration(sms.retry_for.trim()).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid configuration: sms.retry_for {:?} is not a duration such as \"24h\" ({e})",
+            sms.retry_for
+        )
+    })?;
+    if retry_for < Duration::from_secs(60) || retry_for > Duration::from_secs(30 * 24 * 3600) {
+        bail!("invalid configuration: sms.retry_for must be between 1 minute and 30 days (it is {:?})", sms.retry_for);
+    }
+    Ok(retry_for)
 }
 
 fn provider(sms: &SmsSettings, profile: Profile) -> anyhow::Result<SmsProvider> {
@@ -61,8 +94,18 @@ pub fn validate(sms: &SmsSettings, profile: Profile) -> anyhow::Result<()> {
             "invalid configuration: sms.webhook_secret must be at least 16 characters (it is the webhook's only credential)"
         );
     }
-    if sms.max_attempts == 0 || sms.request_timeout_ms == 0 {
-        bail!("invalid configuration: sms.max_attempts and sms.request_timeout_ms must be greater than 0");
+    retry_for(sms)?;
+    if sms.request_timeout_ms == 0 || sms.initial_backoff_ms == 0 {
+        bail!("invalid configuration: sms.request_timeout_ms and sms.initial_backoff_ms must be greater than 0");
+    }
+    if sms.max_backoff_ms < sms.initial_backoff_ms {
+        bail!("invalid configuration: sms.max_backoff_ms must be at least sms.initial_backoff_ms");
+    }
+    if !(1..=10).contains(&sms.max_segments) {
+        bail!("invalid configuration: sms.max_segments must be between 1 and 10 (it is {})", sms.max_segments);
+    }
+    if sms.max_order_age_hours > 24 * 366 {
+        bail!("invalid configuration: sms.max_order_age_hours must be at most 8784 (a year)");
     }
     if sms.lease_seconds * 1000 <= sms.request_timeout_ms {
         bail!(

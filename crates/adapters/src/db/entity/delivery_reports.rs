@@ -9,6 +9,9 @@ pub struct Model {
     pub status: String,
     pub payload: String,
     pub received_at: DateTimeUtc,
+    pub phone_number: Option<String>,
+    pub network_code: Option<String>,
+    pub failure_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ pub struct Model {
     pub attempted_at: DateTimeUtc,
     pub outcome: String,
     pub error: Option<String>,
+    pub recipient: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ pub struct Model {
     pub attempts: i32,
     pub timed_out: bool,
     pub next_attempt_at: DateTimeUtc,
+    pub retry_since: Option<DateTimeUtc>,
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTimeUtc>,
     pub provider_message_id: Option<String>,

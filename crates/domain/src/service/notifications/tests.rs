@@ -9,8 +9,10 @@ use mockall::Sequence;
 
 use super::*;
 use crate::notification::{SmsError, SmsReceipt};
-use crate::ports::{MockNotificationRepository, MockOrderRepository, MockSmsGateway, SystemClock};
-use crate::{PhoneNumber, PhoneRegion};
+use crate::ports::{
+    MockCustomerRepository, MockNotificationRepository, MockOrderRepository, MockSmsGateway, SystemClock,
+};
+use crate::{Actor, Currency, Customer, CustomerCode, CustomerName, ItemName, Money, Order, PhoneNumber, PhoneRegion};
 
 fn pending() -> Notification {
     let phone = PhoneNumber::parse("+254712345678", PhoneRegion::default()).unwrap();
@@ -38,7 +40,36 @@ impl OutboxSignal for CountingSignal {
 }
 
 fn service(repo: MockNotificationRepository, signal: Arc<CountingSignal>) -> NotificationService {
-    NotificationService::new(Arc::new(repo), Arc::new(MockOrderRepository::new()), Arc::new(SystemClock), signal)
+    let (orders, customers) = (MockOrderRepository::new(), MockCustomerRepository::new());
+    NotificationService::new(Arc::new(repo), Arc::new(orders), Arc::new(customers), Arc::new(SystemClock), signal)
+}
+
+/// A service whose order `order_id` belongs to a customer now at `phone`.
+fn service_with_customer(
+    repo: MockNotificationRepository,
+    signal: Arc<CountingSignal>,
+    order_id: OrderId,
+    phone: &str,
+) -> NotificationService {
+    let actor = Actor::new("t");
+    let phone = PhoneNumber::parse(phone, PhoneRegion::default()).unwrap();
+    let (name, code) = (CustomerName::parse("Alice").unwrap(), CustomerCode::parse("A").unwrap());
+    let customer = Customer::new(name, code, phone, Utc::now(), &actor);
+    let money = Money::parse("5", Currency::parse("KES").unwrap()).unwrap();
+    let order = Order::new(customer.id(), ItemName::parse("Tea").unwrap(), money, Utc::now(), Utc::now(), &actor);
+    let order = Order::restore(
+        order_id,
+        order.customer_id(),
+        order.item().clone(),
+        order.amount(),
+        order.ordered_at(),
+        order.audit().clone(),
+    );
+    let mut orders = MockOrderRepository::new();
+    orders.expect_find().returning(move |id| Ok((id == order_id).then(|| order.clone())));
+    let mut customers = MockCustomerRepository::new();
+    customers.expect_find().returning(move |_| Ok(Some(customer.clone())));
+    NotificationService::new(Arc::new(repo), Arc::new(orders), Arc::new(customers), Arc::new(SystemClock), signal)
 }
 
 #[tokio::test]
@@ -61,6 +92,11 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_, _, _| Ok(true));
+    repo.expect_delivery_reports_for()
+        .withf(|id| id == "ATXid_1")
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Vec::new()));
     let mut gateway = MockSmsGateway::new();
     gateway
         .expect_send()
@@ -94,6 +130,7 @@ async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_o
         })
         .times(2)
         .returning(|_, _, _| Ok(true));
+    repo.expect_delivery_reports_for().times(1).returning(|_| Ok(Vec::new()));
     let sends = Arc::new(AtomicUsize::new(0));
     let counted = sends.clone();
     let mut gateway = MockSmsGateway::new();
@@ -172,11 +209,12 @@ async fn retry_requeues_only_a_failed_notification_of_that_order_and_wakes_the_d
         .times(1)
         .returning(|_, _, _| Ok(true));
     let signal = Arc::new(CountingSignal::default());
-    let service = service(repo, signal.clone());
+    let service = service_with_customer(repo, signal.clone(), order_id, "+254733111222");
 
-    assert!(matches!(service.retry(OrderId::generate(), id).await, Err(NotificationError::NotFound(_))));
+    assert!(matches!(service.retry(OrderId::generate(), id).await, Err(NotificationError::OrderNotFound(_))));
     let requeued = service.retry(order_id, id).await.unwrap();
     assert_eq!((requeued.status, requeued.attempts), (NotificationStatus::Pending, 0));
+    assert_eq!(requeued.recipient.as_str(), "+254733111222", "the customer's current number");
     assert_eq!(signal.0.load(Ordering::SeqCst), 1);
 }
 
@@ -188,7 +226,7 @@ async fn retry_of_a_sent_notification_is_refused() {
     let mut repo = MockNotificationRepository::new();
     repo.expect_find().returning(move |_| Ok(Some(sent.clone())));
     repo.expect_store().never();
-    let result = service(repo, Arc::default()).retry(order_id, id).await;
+    let result = service_with_customer(repo, Arc::default(), order_id, "+254712345678").retry(order_id, id).await;
     assert!(matches!(result, Err(NotificationError::NotRetryable { status: "sent", .. })));
 }
 
@@ -230,4 +268,44 @@ async fn a_report_about_no_current_message_is_logged_and_unknown() {
     repo.expect_store().never();
     let effect = service(repo, Arc::default()).record_delivery_report(&report("Success")).await.unwrap();
     assert_eq!(effect, ReportEffect::UnknownMessage);
+}
+
+#[tokio::test]
+async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
+    let n = pending();
+    let mut repo = MockNotificationRepository::new();
+    let due = n.clone();
+    repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&due).into_iter().collect()));
+    let stored_sent = Arc::new(std::sync::Mutex::new(None::<Notification>));
+    let keep = stored_sent.clone();
+    let mut seq = Sequence::new();
+    repo.expect_store()
+        .withf(|_, next, attempt| next.status == NotificationStatus::Sent && attempt.is_some())
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_, next, _| {
+            *keep.lock().unwrap() = Some(next.clone());
+            Ok(true)
+        });
+    repo.expect_delivery_reports_for()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(vec![report("Buffered"), report("Success")]));
+    let current = stored_sent.clone();
+    repo.expect_find_by_provider_message_id().returning(move |_| Ok(current.lock().unwrap().clone()));
+    let delivered = stored_sent.clone();
+    repo.expect_store().withf(|_, _, attempt| attempt.is_none()).times(2).in_sequence(&mut seq).returning(
+        move |_, next, _| {
+            *delivered.lock().unwrap() = Some(next.clone());
+            Ok(true)
+        },
+    );
+    let mut gateway = MockSmsGateway::new();
+    gateway
+        .expect_send()
+        .returning(|_, _| Ok(SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None }));
+    dispatcher(repo, gateway).run_once().await.unwrap();
+    let last = stored_sent.lock().unwrap().clone().unwrap();
+    assert_eq!(last.status, NotificationStatus::Delivered);
+    assert_eq!(last.delivery_status.as_deref(), Some("Success"));
 }
