@@ -136,7 +136,7 @@ impl OrderService {
                     .await
                     .map_err(OrderError::Storage)?
                     .ok_or_else(unknown_customer)?;
-                Some(Notification::new(order.id(), customer.phone().clone(), outbox.template.render(&order), now))
+                Some(Notification::new(order.id(), customer.phone().clone(), outbox.template.render(&order).text, now))
             }
             None => None,
         };
@@ -302,7 +302,7 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _| Ok(()));
-        let template = MessageTemplate::new("{item} {amount}", "UTC").unwrap();
+        let template = MessageTemplate::new("{item} {amount}", "UTC", 1, true).unwrap();
         let outbox = SmsOutbox { template, signal: Arc::new(crate::ports::NoSignal) };
         service(orders, customers).with_sms(outbox).create(draft(alice.id()), &actor()).await.unwrap();
     }
