@@ -430,6 +430,11 @@ pub struct NotificationBody {
     /// E.164 number texted; masked (`***5678`) unless the caller has `read:customers`.
     pub recipient: String,
     pub message: String,
+    /// `gsm7` or `ucs2`: how the message is encoded (3GPP TS 23.038).
+    pub encoding: String,
+    /// How many SMS segments the message is billed as (at most the setting `sms.max_segments`
+    /// for messages written since it applies).
+    pub segments: u32,
     /// `pending`, `sending`, `sent`, `delivered`, `undelivered` or `failed`.
     pub status: String,
     /// Attempts in the current budget.
@@ -472,11 +477,14 @@ impl NotificationBody {
         reveal_recipient: bool,
     ) -> Self {
         let pending = n.status == orderdesk_domain::NotificationStatus::Pending;
+        let length = n.length();
         Self {
             id: n.id.as_uuid(),
             order_id: n.order_id.as_uuid(),
             recipient: if reveal_recipient { n.recipient.as_str().to_owned() } else { n.recipient.masked() },
             message: n.message,
+            encoding: length.encoding.as_str().to_owned(),
+            segments: u32::try_from(length.segments).unwrap_or(u32::MAX),
             status: n.status.as_str().to_owned(),
             attempts: n.attempts,
             attempt_log: attempts

@@ -135,7 +135,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = Arc::new(SystemClock);
     let kenya = PhoneRegion::parse("KE")?;
     let customers = CustomerService::new(store.clone(), clock.clone(), kenya);
-    let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi")?;
+    let template = MessageTemplate::new(
+        MessageTemplate::DEFAULT,
+        "Africa/Nairobi",
+        MessageTemplate::DEFAULT_MAX_SEGMENTS,
+        MessageTemplate::DEFAULT_TRANSLITERATE,
+    )?;
     let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES")?).with_sms(SmsOutbox {
         template,
         signal: Arc::new(NoSignal),

@@ -24,6 +24,7 @@ fn notification_for(o: &orderdesk_domain::Order, c: &orderdesk_domain::Customer)
 
 /// Repositories on one test database, with one customer.
 struct Shop {
+    customers: SeaOrmCustomerRepository,
     orders: SeaOrmOrderRepository,
     outbox: SeaOrmNotificationRepository,
     alice: Customer,
@@ -32,8 +33,10 @@ struct Shop {
 impl Shop {
     async fn open(db: &TestDatabase) -> Self {
         let alice = customer("A");
-        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None).await.unwrap();
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        customers.insert(&alice, None).await.unwrap();
         Self {
+            customers,
             orders: SeaOrmOrderRepository::new(db.connection.clone()),
             outbox: SeaOrmNotificationRepository::new(db.connection.clone()),
             alice,
@@ -56,6 +59,7 @@ impl Shop {
         NotificationService::new(
             Arc::new(self.outbox.clone()),
             Arc::new(self.orders.clone()),
+            Arc::new(self.customers.clone()),
             Arc::new(SystemClock),
             Arc::new(NoSignal),
         )
@@ -65,7 +69,7 @@ impl Shop {
 #[tokio::test]
 async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
     on_each_backend(|db| async move {
-        let Shop { orders, outbox, alice } = Shop::open(&db).await;
+        let Shop { orders, outbox, alice, .. } = Shop::open(&db).await;
         let good = order(&alice, "10", day(1));
         orders.insert(&good, &[notification_for(&good, &alice)], None).await.unwrap();
         assert_eq!(outbox.list_for_order(good.id()).await.unwrap().len(), 1);
@@ -84,7 +88,7 @@ async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
 #[tokio::test]
 async fn every_field_round_trips_and_a_stale_write_is_refused() {
     on_each_backend(|db| async move {
-        let Shop { orders, outbox, alice } = Shop::open(&db).await;
+        let Shop { orders, outbox, alice, .. } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
         let n = notification_for(&o, &alice);
         orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
@@ -115,7 +119,7 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
 #[tokio::test]
 async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
     on_each_backend(|db| async move {
-        let Shop { orders, outbox, alice } = Shop::open(&db).await;
+        let Shop { orders, outbox, alice, .. } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
         let n = notification_for(&o, &alice);
         orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();

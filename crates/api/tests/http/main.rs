@@ -33,8 +33,8 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
     let clock = Arc::new(SystemClock);
     Services {
         customers: CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default()),
-        orders: OrderService::new(store.clone(), customers, clock.clone(), Currency::parse("KES").unwrap()),
-        notifications: NotificationService::new(store.clone(), store.clone(), clock, Arc::new(NoSignal)),
+        orders: OrderService::new(store.clone(), customers.clone(), clock.clone(), Currency::parse("KES").unwrap()),
+        notifications: NotificationService::new(store.clone(), store.clone(), customers, clock, Arc::new(NoSignal)),
         reports: store.clone(),
         idempotency: IdempotencyService::new(store, Arc::new(SystemClock), Duration::from_secs(3600)),
         health,
@@ -81,12 +81,18 @@ pub fn client() -> Client {
 pub fn memory_services() -> Services {
     let store = Arc::new(InMemoryStore::default());
     let clock = Arc::new(SystemClock);
-    let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi").unwrap();
+    let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi", 1, true).unwrap();
     Services {
         customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
         orders: OrderService::new(store.clone(), store.clone(), clock.clone(), Currency::parse("KES").unwrap())
-            .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal) }),
-        notifications: NotificationService::new(store.clone(), store.clone(), clock.clone(), Arc::new(NoSignal)),
+            .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal), max_order_age: chrono::Duration::hours(24) }),
+        notifications: NotificationService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+            Arc::new(NoSignal),
+        ),
         reports: store.clone(),
         idempotency: IdempotencyService::new(store.clone(), clock, Duration::from_secs(3600)),
         health: store,

@@ -4,6 +4,7 @@
 //! [`Notification`] that returns the new state; repositories only store what these methods
 //! decided, and only if nothing changed the row since it was read ([`Notification::version`]).
 
+mod encoding;
 mod policy;
 mod template;
 
@@ -15,8 +16,9 @@ use uuid::Uuid;
 use crate::customer::PhoneNumber;
 use crate::order::OrderId;
 
+pub use encoding::{SmsEncoding, SmsLength, gsm7_septets, transliterate};
 pub use policy::{AttemptOutcome, RetryPolicy, SmsError, SmsReceipt};
-pub use template::MessageTemplate;
+pub use template::{MessageTemplate, RenderedSms, TemplateError};
 
 /// Identifies a notification (UUIDv7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -274,6 +276,12 @@ impl Notification {
             sent_at: None,
             version: 0,
         }
+    }
+
+    /// How the message travels: its encoding (GSM-7 or UCS-2) and how many segments it is
+    /// billed as. Derived from the stored text, so it always matches what is sent.
+    pub fn length(&self) -> SmsLength {
+        SmsEncoding::measure(&self.message)
     }
 
     /// A copy to change: the next version, changed at `now`.

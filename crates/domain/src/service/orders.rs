@@ -151,7 +151,7 @@ impl OrderService {
                     .await
                     .map_err(OrderError::Storage)?
                     .ok_or_else(unknown_customer)?;
-                Some(Notification::new(order.id(), customer.phone().clone(), outbox.template.render(&order), now))
+                Some(Notification::new(order.id(), customer.phone().clone(), outbox.template.render(&order).text, now))
             }
             _ => None,
         };
@@ -328,7 +328,7 @@ mod tests {
     }
 
     fn outbox() -> SmsOutbox {
-        let template = MessageTemplate::new("{item} {amount}", "UTC").unwrap();
+        let template = MessageTemplate::new("{item} {amount}", "UTC", 1, true).unwrap();
         SmsOutbox { template, signal: Arc::new(crate::ports::NoSignal), max_order_age: chrono::Duration::hours(24) }
     }
 

@@ -4,7 +4,7 @@ use anyhow::bail;
 use orderdesk_adapters::sms::{SmsProvider, SmsSettings};
 use std::time::Duration;
 
-use orderdesk_domain::notification::{MessageTemplate, RetryPolicy};
+use orderdesk_domain::notification::{MessageTemplate, RetryPolicy, TemplateError};
 
 use super::{Profile, Settings};
 
@@ -71,11 +71,18 @@ fn provider(sms: &SmsSettings, profile: Profile) -> anyhow::Result<SmsProvider> 
 }
 
 fn template(sms: &SmsSettings) -> anyhow::Result<MessageTemplate> {
-    MessageTemplate::new(&sms.template, &sms.time_zone).map_err(|e| match e {
-        orderdesk_domain::InvalidValue::Empty => {
-            anyhow::anyhow!("invalid configuration: sms.template must not be empty")
+    MessageTemplate::new(&sms.template, &sms.time_zone, sms.max_segments, sms.transliterate).map_err(|e| match e {
+        TemplateError::Empty => anyhow::anyhow!("invalid configuration: sms.template must not be empty"),
+        TemplateError::TimeZone(_) => {
+            anyhow::anyhow!("invalid configuration: sms.time_zone {:?} is not an IANA time zone", sms.time_zone)
         }
-        _ => anyhow::anyhow!("invalid configuration: sms.time_zone {:?} is not an IANA time zone", sms.time_zone),
+        TemplateError::NoSegments => anyhow::anyhow!("invalid configuration: sms.max_segments must be at least 1"),
+        too_long @ TemplateError::TooLong { .. } => {
+            anyhow::anyhow!(
+                "invalid configuration: sms.template with sms.max_segments = {}: {too_long}",
+                sms.max_segments
+            )
+        }
     })
 }
 
