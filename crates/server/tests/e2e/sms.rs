@@ -204,3 +204,171 @@ async fn a_retried_sms_is_marked_delivered_by_the_new_messages_report() {
     })
     .await;
 }
+
+async fn post_order_json(app: &TestApp, body: Value) -> reqwest::Response {
+    app.http.post(app.url("/api/v1/orders")).json(&body).send().await.unwrap()
+}
+
+/// An outage of several attempts (5xx, then connection refused) only delays the SMS: with the
+/// shipped retry window it is sent once the provider is back, exactly once.
+#[tokio::test]
+async fn an_outage_of_many_attempts_only_delays_the_sms_on_each_database() {
+    for backend in orderdesk_adapters::testing::backends() {
+        let fake = FakeAfricasTalking::start().await;
+        fake.set_mode(Mode::Down);
+        with_database(backend, |db| async move {
+            let app = spawn_app_with(&db, with_fake(&fake)).await;
+            let customer: Value = app.post_customer("OUT-1").await.json().await.unwrap();
+            let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+            // More attempts than the old six-attempt budget allowed.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while fake.requests() < 8 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let waiting = notifications(&app, &order).await.remove(0);
+            assert_eq!(waiting["status"], "pending", "{waiting}");
+            assert!(waiting["attempts"].as_u64().unwrap() >= 7, "{waiting}");
+            fake.set_mode(Mode::Normal);
+            let sent = wait_for_status(&app, &order, "sent").await;
+            assert_eq!(sent["status"], "sent", "{sent}");
+            assert_eq!(fake.accepted().len(), 1, "texted once");
+        })
+        .await;
+    }
+}
+
+/// An accepted send whose answer names no message id may have gone out: it is retried at
+/// most once, never until the window ends.
+#[tokio::test]
+async fn an_unclear_answer_is_retried_once_only() {
+    for backend in orderdesk_adapters::testing::backends() {
+        let fake = FakeAfricasTalking::start().await;
+        fake.set_mode(Mode::AcceptedWithoutId);
+        with_database(backend, |db| async move {
+            let app = spawn_app_with(&db, with_fake(&fake)).await;
+            let customer: Value = app.post_customer("AMB-1").await.json().await.unwrap();
+            let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+            let failed = wait_for_status(&app, &order, "failed").await;
+            assert_eq!(failed["attempts"], 2, "{failed}");
+            assert!(failed["last_error"].as_str().unwrap().contains("not retried"), "{failed}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert_eq!(fake.requests(), 2, "two sends at most, never six");
+        })
+        .await;
+    }
+}
+
+/// A retry by hand after the phone was corrected texts the current number; each attempt
+/// shows the number it used.
+#[tokio::test]
+async fn a_retry_after_the_phone_was_corrected_texts_the_current_number() {
+    for backend in orderdesk_adapters::testing::backends() {
+        let fake = FakeAfricasTalking::start().await;
+        with_database(backend, |db| async move {
+            let app = spawn_app_with(&db, with_fake(&fake)).await;
+            // The fake refuses numbers ending in 403 as InvalidPhoneNumber.
+            let body = serde_json::json!({"name": "Baraka", "code": "FIX-1", "phone": "0712 345 403"});
+            let customer: Value =
+                app.http.post(app.url("/api/v1/customers")).json(&body).send().await.unwrap().json().await.unwrap();
+            let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+            let failed = wait_for_status(&app, &order, "failed").await;
+            assert_eq!(failed["attempt_log"][0]["recipient"], "+254712345403");
+
+            let url = app.url(&format!("/api/v1/customers/{}", customer["id"].as_str().unwrap()));
+            let fixed = app.http.patch(url).json(&serde_json::json!({"phone": "0733 111 222"})).send().await.unwrap();
+            assert_eq!(fixed.status(), StatusCode::OK);
+            let retry = app.url(&format!(
+                "/api/v1/orders/{}/notifications/{}/retry",
+                order["id"].as_str().unwrap(),
+                failed["id"].as_str().unwrap()
+            ));
+            assert_eq!(app.http.post(retry).send().await.unwrap().status(), StatusCode::OK);
+            let accepted = fake.wait_for_accepted(1, Duration::from_secs(5)).await;
+            assert_eq!(accepted[0].to, "+254733111222");
+            let sent = wait_for_status(&app, &order, "sent").await;
+            assert_eq!(sent["recipient"], "+254733111222");
+            let numbers: Vec<&str> =
+                sent["attempt_log"].as_array().unwrap().iter().map(|a| a["recipient"].as_str().unwrap()).collect();
+            assert_eq!(numbers, ["+254712345403", "+254733111222"]);
+        })
+        .await;
+    }
+}
+
+/// A report that arrives before the send's answer is stored is kept and applied once it is;
+/// reports match the number with or without `+`; a trailing slash reaches the same handler.
+#[tokio::test]
+async fn an_early_report_is_applied_when_the_message_id_is_stored() {
+    for backend in orderdesk_adapters::testing::backends() {
+        let fake = FakeAfricasTalking::start().await;
+        // The provider holds its answer while the report overtakes it.
+        fake.set_mode(Mode::Slow(Duration::from_millis(700)));
+        with_database(backend, |db| async move {
+            let app = spawn_app_with(&db, with_fake(&fake)).await;
+            let customer: Value = app.post_customer("EARLY-1").await.json().await.unwrap();
+            let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+            let accepted = fake.wait_for_accepted(1, Duration::from_secs(5)).await;
+            let id = accepted[0].message_id.clone();
+            assert_eq!(notifications(&app, &order).await[0]["status"], "sending", "the answer is still on its way");
+            let url = app.url(&format!("/webhooks/africastalking/delivery-reports/{SECRET}/"));
+            let form = [("id", id.as_str()), ("status", "Success"), ("phoneNumber", "254712345678")];
+            let response = app.anonymous.post(url).form(&form).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "a trailing slash reaches the handler");
+            let delivered = wait_for_status(&app, &order, "delivered").await;
+            assert_eq!(delivered["delivery_status"], "Success", "{delivered}");
+        })
+        .await;
+    }
+}
+
+/// Loading history does not text: `notify: false`, or an `ordered_at` older than
+/// `sms.max_order_age_hours`.
+#[tokio::test]
+async fn historical_orders_are_stored_without_an_sms() {
+    for backend in orderdesk_adapters::testing::backends() {
+        let fake = FakeAfricasTalking::start().await;
+        with_database(backend, |db| async move {
+            let app = spawn_app_with(&db, with_fake(&fake)).await;
+            let customer: Value = app.post_customer("OLD-1").await.json().await.unwrap();
+            let id = &customer["id"];
+            let quiet = serde_json::json!({"customer_id": id, "item": "Tea", "amount": "5", "notify": false});
+            let old = serde_json::json!({"customer_id": id, "item": "Tea", "amount": "5", "ordered_at": "2025-01-02T09:00:00Z"});
+            let null = serde_json::json!({"customer_id": id, "item": "Tea", "amount": "5", "notify": null});
+            for body in [quiet, old] {
+                let response = post_order_json(&app, body).await;
+                assert_eq!(response.status(), StatusCode::CREATED);
+                let order: Value = response.json().await.unwrap();
+                assert!(notifications(&app, &order).await.is_empty(), "no SMS for {order}");
+            }
+            assert_eq!(post_order_json(&app, null).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            let texted: Value = app.post_order(id, "5").await.json().await.unwrap();
+            let sent = wait_for_status(&app, &texted, "sent").await;
+            assert_eq!((sent["encoding"].as_str(), sent["segments"].as_u64()), (Some("gsm7"), Some(1)), "{sent}");
+            assert_eq!(fake.accepted().len(), 1, "only the current order was texted");
+        })
+        .await;
+    }
+}
+
+/// A typographic apostrophe is sent as `'`, and a non-GSM item is cut to one UCS-2 segment.
+#[tokio::test]
+async fn items_are_sent_in_one_segment_as_gsm7_where_they_can_be() {
+    let fake = FakeAfricasTalking::start().await;
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app_with(&db, with_fake(&fake)).await;
+        let customer: Value = app.post_customer("SEG-1").await.json().await.unwrap();
+        let id = &customer["id"];
+        let shoes = serde_json::json!({"customer_id": id, "item": "Men’s shoes size 42", "amount": "5"});
+        let long = "Чай ☕ ".repeat(20);
+        let tea = serde_json::json!({"customer_id": id, "item": long.trim(), "amount": "5"});
+        for body in [shoes, tea] {
+            let order: Value = post_order_json(&app, body).await.json().await.unwrap();
+            let sent = wait_for_status(&app, &order, "sent").await;
+            assert_eq!(sent["segments"], 1, "{sent}");
+        }
+        let accepted = fake.wait_for_accepted(2, Duration::from_secs(5)).await;
+        assert!(accepted[0].message.contains("Men's shoes size 42"), "{}", accepted[0].message);
+        assert!(accepted[1].message.contains("...") && accepted[1].message.encode_utf16().count() <= 70);
+    })
+    .await;
+}
