@@ -1,15 +1,14 @@
 //! The customer aggregate and its value objects.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use phonenumber::{Mode, country};
 use uuid::Uuid;
 
 use crate::audit::AuditTrail;
 use crate::auth::Actor;
 use crate::error::InvalidValue;
+pub use crate::phone::{PhoneNumber, PhoneRegion};
 use crate::text::bounded_text;
 
 /// Identifies a customer. New ids are UUIDv7, so they sort by creation time.
@@ -93,67 +92,6 @@ impl CustomerCode {
     /// The case-folded form that uniqueness is checked on.
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()
-    }
-}
-
-/// The region assumed for phone numbers written without a country code (ISO 3166 alpha-2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhoneRegion(country::Id);
-
-impl PhoneRegion {
-    /// Parses an ISO 3166 alpha-2 code such as `KE`.
-    ///
-    /// # Errors
-    /// [`InvalidValue::Region`] for a code the phone-number metadata does not know.
-    pub fn parse(code: &str) -> Result<Self, InvalidValue> {
-        country::Id::from_str(&code.trim().to_ascii_uppercase()).map(Self).map_err(|_| InvalidValue::Region)
-    }
-}
-
-impl Default for PhoneRegion {
-    fn default() -> Self {
-        Self(country::Id::KE)
-    }
-}
-
-/// A phone number validated against the numbering plan, held in E.164 form (`+254712345678`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhoneNumber(String);
-
-impl PhoneNumber {
-    /// The longest input accepted, in bytes after trimming.
-    pub const MAX_INPUT_BYTES: usize = 64;
-
-    /// Parses a number; one without a `+country` prefix is read in `region`.
-    ///
-    /// # Errors
-    /// [`InvalidValue::Empty`] or [`InvalidValue::Phone`].
-    pub fn parse(input: &str, region: PhoneRegion) -> Result<Self, InvalidValue> {
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(InvalidValue::Empty);
-        }
-        // The metadata parser copes badly with absurd inputs; no real number is this long.
-        if input.len() > Self::MAX_INPUT_BYTES {
-            return Err(InvalidValue::Phone);
-        }
-        let number = phonenumber::parse(Some(region.0), input).map_err(|_| InvalidValue::Phone)?;
-        if !phonenumber::is_valid(&number) {
-            return Err(InvalidValue::Phone);
-        }
-        Ok(Self(number.format().mode(Mode::E164).to_string()))
-    }
-    /// The E.164 form.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// `+254712345678` → `***5678`: enough to tell numbers apart (in logs, or for a caller
-    /// without `read:customers`), not to text them.
-    pub fn masked(&self) -> String {
-        let digits: Vec<char> = self.0.chars().filter(char::is_ascii_digit).collect();
-        let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
-        format!("***{tail}")
     }
 }
 
@@ -243,35 +181,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn kenya() -> PhoneRegion {
-        PhoneRegion::default()
-    }
-
-    #[test]
-    fn local_kenyan_number_is_normalised_to_e164() {
-        let phone = PhoneNumber::parse(" 0712 345 678 ", kenya()).unwrap();
-        assert_eq!(phone.as_str(), "+254712345678");
-    }
-
-    #[test]
-    fn international_number_ignores_default_region() {
-        let phone = PhoneNumber::parse("+44 20 7946 0958", kenya()).unwrap();
-        assert_eq!(phone.as_str(), "+442079460958");
-    }
-
-    #[test]
-    fn invalid_numbers_are_refused() {
-        for bad in ["", "12", "+254 1", "not a phone", "+999123456789"] {
-            assert!(PhoneNumber::parse(bad, kenya()).is_err(), "{bad:?} should be refused");
-        }
-    }
-
-    #[test]
-    fn unknown_region_is_refused() {
-        assert_eq!(PhoneRegion::parse("XX"), Err(InvalidValue::Region));
-        assert!(PhoneRegion::parse("tz").is_ok());
-    }
-
     #[test]
     fn code_key_ignores_case_but_spelling_is_kept() {
         let code = CustomerCode::parse("Alice-01").unwrap();
@@ -311,24 +220,6 @@ mod tests {
                 prop_assert_eq!(name.as_str(), input.trim());
                 prop_assert!(!name.as_str().is_empty());
                 prop_assert!(name.as_str().chars().count() <= 200);
-            }
-        }
-
-        #[test]
-        fn phone_parsing_never_panics_and_yields_e164(input in "\\PC{0,40}") {
-            if let Ok(phone) = PhoneNumber::parse(&input, kenya()) {
-                prop_assert!(phone.as_str().starts_with('+'));
-                prop_assert!(phone.as_str()[1..].bytes().all(|b| b.is_ascii_digit()));
-                // Normalisation is idempotent.
-                prop_assert_eq!(PhoneNumber::parse(phone.as_str(), kenya()).unwrap(), phone);
-            }
-        }
-
-        #[test]
-        fn kenyan_mobile_numbers_round_trip(rest in "[0-9]{8}") {
-            let local = format!("07{rest}");
-            if let Ok(phone) = PhoneNumber::parse(&local, kenya()) {
-                prop_assert_eq!(phone.as_str(), format!("+2547{rest}"));
             }
         }
     }
