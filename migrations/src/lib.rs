@@ -32,3 +32,36 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// How a database's schema compares with this binary's migrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// This binary's migrations the database has not applied, oldest first (all of them for an
+    /// empty database).
+    pub pending: Vec<String>,
+    /// Migrations the database has applied that this binary does not know: a newer binary
+    /// migrated it (a rolling upgrade in progress).
+    pub unknown: Vec<String>,
+}
+
+/// Compares the database's applied migrations with this binary's, without writing anything
+/// (no `seaql_migrations` table is created when it is missing).
+///
+/// # Errors
+/// The database cannot be read.
+pub async fn schema_status(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<SchemaStatus, DbErr> {
+    use sea_orm_migration::sea_orm::EntityTrait;
+    use sea_orm_migration::seaql_migrations;
+
+    let applied: std::collections::BTreeSet<String> =
+        if SchemaManager::new(db).has_table(Migrator::migration_table_name().to_string()).await? {
+            seaql_migrations::Entity::find().all(db).await?.into_iter().map(|m| m.version).collect()
+        } else {
+            Default::default()
+        };
+    let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    Ok(SchemaStatus {
+        pending: known.iter().filter(|name| !applied.contains(*name)).cloned().collect(),
+        unknown: applied.iter().filter(|name| !known.contains(name)).cloned().collect(),
+    })
+}

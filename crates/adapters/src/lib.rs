@@ -17,6 +17,6 @@ pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
 };
-pub use db::{PoolStats, pool_stats};
+pub use db::{PoolStats, SchemaStatus, pool_stats, schema_status};
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

@@ -14,7 +14,7 @@ use orderdesk_adapters::sms::{
 };
 use orderdesk_adapters::{
     DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
-    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate,
+    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate, schema_status,
 };
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
@@ -88,17 +88,39 @@ fn metrics_options(settings: &Settings, db: &DatabaseConnection) -> Option<order
     })
 }
 
-/// Opens the database and applies migrations when configured.
+/// Opens the database, applies migrations when `database.migrate_on_start` says so, and
+/// refuses a schema older than this binary (every call would fail). A schema newer than the
+/// binary (a rolling upgrade: a newer binary already migrated it) is allowed and logged.
 ///
 /// # Errors
-/// The database cannot be opened or a migration fails.
+/// The database cannot be opened, a migration fails, or migrations are pending.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = mask_url_password(&settings.database.connection.url);
     let db = connect(&settings.database.connection).await.with_context(|| format!("cannot open database {url}"))?;
-    if settings.database.migrate_on_start {
-        migrate(&db).await.with_context(|| format!("cannot migrate database {url}"))?;
+    let status = schema_status(&db).await.with_context(|| format!("cannot read the schema of {url}"))?;
+    if !status.unknown.is_empty() {
+        tracing::warn!(
+            newer_migrations = %status.unknown.join(", "),
+            "the database schema is newer than this binary (a rolling upgrade?); starting without migrating"
+        );
     }
-    Ok(db)
+    if status.pending.is_empty() {
+        return Ok(db);
+    }
+    if settings.database.migrate_on_start && status.unknown.is_empty() {
+        migrate(&db).await.with_context(|| format!("cannot migrate database {url}"))?;
+        return Ok(db);
+    }
+    anyhow::bail!(
+        "the database {url} lacks {} migration(s) this binary needs ({}); run `orderdesk migrate` first{}",
+        status.pending.len(),
+        status.pending.join(", "),
+        if status.unknown.is_empty() {
+            " (or set database.migrate_on_start = true)"
+        } else {
+            ": it also has migrations this binary does not know, so it is not migrated automatically"
+        }
+    )
 }
 
 /// The audience of dev tokens when `auth.audience` is not set.

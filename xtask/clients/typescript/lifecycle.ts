@@ -33,7 +33,10 @@ function expectProblem(
   return problem;
 }
 
-const at = (hour: number) => new Date(Date.UTC(2026, 2, 1, hour)).toISOString();
+// Today at `hour` UTC: recent enough to be texted (sms.max_order_age_hours).
+const today = new Date();
+const at = (hour: number) =>
+  new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), hour)).toISOString();
 const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -198,6 +198,16 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+pub use orderdesk_migrations::SchemaStatus;
+
+/// How the database's schema compares with this binary's migrations (read-only).
+///
+/// # Errors
+/// The database cannot be read.
+pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbErr> {
+    orderdesk_migrations::schema_status(db).await
+}
+
 /// Readiness: the database answers a ping.
 #[derive(Debug, Clone)]
 pub struct SeaOrmHealthCheck {

@@ -1,18 +1,20 @@
 //! The generated Rust client (`orderdesk-client`) drives the whole API life cycle against the
 //! real `orderdesk` binary: what a Rust service generated from `docs/openapi.json` meets.
 //!
-//! By default the test starts the binary itself, with an SMS provider that always fails so a
-//! notification reaches `failed` and its retry is accepted. With `ORDERDESK_CLIENT_TEST_BASE_URL`
+//! By default the test starts the binary itself, with a fake Africa's Talking that refuses the
+//! credentials (a permanent failure) so a notification reaches `failed` and its retry is accepted. With `ORDERDESK_CLIENT_TEST_BASE_URL`
 //! and `ORDERDESK_CLIENT_TEST_TOKEN` it runs against that server instead (`cargo xtask clients`).
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use orderdesk_client::types::{Notification, Order, Problem};
 use orderdesk_client::{Client, Error, ResponseValue};
 use orderdesk_server::settings::Settings;
 use orderdesk_server::startup::dev_issuer;
 use uuid::Uuid;
+
+use orderdesk_adapters::testing::africastalking::{FakeAfricasTalking, Mode};
 
 use crate::process::ServerProcess;
 
@@ -21,7 +23,7 @@ struct Target {
     client: Client,
     /// The server was started here with an SMS provider that always fails.
     sms_fails: bool,
-    _server: Option<(ServerProcess, TempDir)>,
+    _server: Option<(ServerProcess, TempDir, FakeAfricasTalking)>,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -42,11 +44,12 @@ async fn target() -> Target {
             _server: None,
         };
     }
-    // Nothing listens on this port once the listener is dropped: every send fails at once.
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Refuses the credentials (401): a permanent failure, so the SMS is `failed` at once.
+    let fake = FakeAfricasTalking::start().await;
+    fake.set_mode(Mode::Unauthorized);
     let data_dir = TempDir(std::env::temp_dir().join(format!("orderdesk-client-{}", Uuid::now_v7().simple())));
     let data_dir_text = data_dir.0.display().to_string();
-    let sms_url = format!("http://127.0.0.1:{closed_port}");
+    let sms_url = fake.server.uri();
     let server = ServerProcess::start(
         &[
             ("ORDERDESK_SERVER__DATA_DIR", &data_dir_text),
@@ -54,7 +57,6 @@ async fn target() -> Target {
             ("ORDERDESK_SMS__PROVIDER", "africastalking"),
             ("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &sms_url),
             ("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "client-test-key"),
-            ("ORDERDESK_SMS__MAX_ATTEMPTS", "1"),
             ("ORDERDESK_SMS__POLL_INTERVAL_MS", "100"),
             ("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "2000"),
         ],
@@ -69,7 +71,7 @@ async fn target() -> Target {
         .mint("client-test", &orderdesk_domain::Permission::ALL, Duration::from_secs(600))
         .unwrap();
     let client = Client::with_bearer_token(&format!("http://{address}"), &token).unwrap();
-    Target { client, sms_fails: true, _server: Some((server, data_dir)) }
+    Target { client, sms_fails: true, _server: Some((server, data_dir, fake)) }
 }
 
 // Fields are read through `as_str()`/`to_string()` so the test compiles whether the document
@@ -83,8 +85,10 @@ fn problem<T: std::fmt::Debug>(result: Result<ResponseValue<T>, Error<Problem>>)
     }
 }
 
+/// Today at `hour` UTC: recent enough to be texted (`sms.max_order_age_hours`).
 fn at(hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, hour, 0, 0).unwrap()
+    let today = Utc::now().date_naive();
+    Utc.with_ymd_and_hms(today.year(), today.month(), today.day(), hour, 0, 0).unwrap()
 }
 
 fn etag<T>(response: &ResponseValue<T>) -> String {

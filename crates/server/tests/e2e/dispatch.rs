@@ -74,19 +74,46 @@ fn dispatch_until_ready_then_terminate(dir: &Path, migrate: &str) -> Output {
     Output { status, stdout: std::fs::read(&path).unwrap(), stderr: Vec::new() }
 }
 
+/// `serve` and `dispatch` on a database that lacks migrations, with `migrate_on_start=false`:
+/// both refuse to start, naming the pending migrations and `orderdesk migrate`.
+fn refuses_a_database_behind_the_binary(dir: &Path, command: &str) {
+    let output = orderdesk(dir, &sqlite_url(dir))
+        .arg(command)
+        .env("ORDERDESK_DATABASE__MIGRATE_ON_START", "false")
+        .env("ORDERDESK_SERVER__BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success(), "{command} started on an unmigrated database: {text}");
+    assert!(text.contains("orderdesk migrate") && text.contains("m20261126_000001_create_customers"), "{text}");
+}
+
 #[tokio::test]
 async fn dispatch_migrates_only_when_told_to_and_stops_cleanly_on_sigterm() {
     let dir = scratch();
-    let output = dispatch_until_ready_then_terminate(&dir, "false");
+    for command in ["serve", "dispatch"] {
+        refuses_a_database_behind_the_binary(&dir, command);
+    }
+    assert!(!migrated(&dir).await, "migrate_on_start=false must not migrate");
+
+    let output = dispatch_until_ready_then_terminate(&dir, "true");
     let log = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{log}");
     assert!(log.contains("sms dispatcher started") && log.contains("orderdesk dispatcher stopped"), "{log}");
     assert!(log.contains("sms.dispatcher=false applies to `serve`"), "{log}");
-    assert!(!migrated(&dir).await, "migrate_on_start=false must not migrate");
-
-    let output = dispatch_until_ready_then_terminate(&dir, "true");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
     assert!(migrated(&dir).await, "migrated when told to");
+
+    // A newer binary migrated further (a rolling upgrade): this one starts and says so.
+    let db = connect(&DatabaseSettings { url: sqlite_url(&dir), ..Default::default() }).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_future', 0)")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let output = dispatch_until_ready_then_terminate(&dir, "false");
+    let log = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("newer than this binary") && log.contains("m20991231_000001_future"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
