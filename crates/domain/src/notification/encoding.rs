@@ -5,6 +5,10 @@
 //! table, reached with the escape code 0x1B), and TS 23.040 §9.2.3.24.1 (concatenated short
 //! messages: the user-data header takes 6 octets of the 140, leaving 153 septets or 67 UCS-2
 //! characters a segment).
+//!
+//! A test replays `data/sms/lengths.tsv`, generated inputs measured by the `gsm0338` codec and
+//! Twilio's `sms-segments-calculator` (see `data/sms/README.md` for where they depart from the
+//! specs), through [`SmsEncoding::measure`].
 
 use std::borrow::Cow;
 
@@ -254,6 +258,9 @@ pub(crate) fn gsm7_lossy(text: &str) -> Cow<'_, str> {
     }
     Cow::Owned(out)
 }
+
+#[cfg(test)]
+mod reference_tests;
 
 #[cfg(test)]
 mod tests {
