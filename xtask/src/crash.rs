@@ -130,6 +130,7 @@ impl Setup<'_> {
             .env("ORDERDESK_SMS__PROVIDER", "africastalking")
             .env("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &self.sms_url)
             .env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "crash-test-key")
+            .env("ORDERDESK_SMS__AFRICASTALKING__USERNAME", "sandbox")
             .env("ORDERDESK_SMS__POLL_INTERVAL_MS", "200")
             .env("ORDERDESK_SMS__INITIAL_BACKOFF_MS", "200")
             .env("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "3000")

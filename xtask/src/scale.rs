@@ -181,6 +181,7 @@ impl Cluster {
             .env("ORDERDESK_SMS__PROVIDER", "africastalking")
             .env("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &self.sms_url)
             .env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "scale-test-key")
+            .env("ORDERDESK_SMS__AFRICASTALKING__USERNAME", "sandbox")
             .env("ORDERDESK_SMS__INITIAL_BACKOFF_MS", "200")
             .env("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "3000")
             .env("ORDERDESK_SMS__LEASE_SECONDS", LEASE_SECONDS.to_string());

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use orderdesk_adapters::SeaOrmIdempotencyRepository;
 use orderdesk_adapters::db::backup_sqlite;
+use orderdesk_adapters::{DatabaseSettings, connect};
 use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::IdempotencyService;
@@ -73,6 +74,15 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> any
 ///
 /// # Errors
 /// Not SQLite, no database file, an existing `target`, or the copy failed.
+/// `file:copy.db`, `FILE:x?mode=rwc`: a scheme before any `/` (RFC 3986 §3.1).
+fn looks_like_uri(target: &Path) -> bool {
+    let text = target.to_string_lossy();
+    let Some((scheme, _)) = text.split_once(':') else { return false };
+    !scheme.contains('/')
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
 pub async fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
     let connection = &settings.database.connection;
     let url = mask_url_password(&connection.url);
@@ -87,13 +97,18 @@ pub async fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
     if !file.is_file() {
         bail!("no database at {} (database.url {url})", file.display());
     }
+    if looks_like_uri(target) {
+        bail!(
+            "{} looks like a URI; SQLite would read it as one and could write elsewhere: give a file path",
+            target.display()
+        );
+    }
     if target.exists() {
         bail!("{} exists; a backup never overwrites a file", target.display());
     }
-    let mut settings = settings.clone();
-    settings.database.migrate_on_start = false;
-    settings.database.connection.max_connections = 1;
-    let db = open_database(&settings).await?;
+    // Any schema can be backed up, older or newer than this binary: no schema check here.
+    let connection = DatabaseSettings { max_connections: 1, ..connection.clone() };
+    let db = connect(&connection).await.with_context(|| format!("cannot open database {url}"))?;
     let written = backup_sqlite(&db, target).await;
     let _ = db.close().await;
     written.with_context(|| format!("cannot back up {url} to {}", target.display()))?;

@@ -26,10 +26,11 @@ pub enum SmsProvider {
 }
 
 /// Africa's Talking account settings, nested under `sms.africastalking`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct AfricasTalkingSettings {
-    /// The app's username; `sandbox` selects the sandbox.
+    /// The app's username; `sandbox` selects the sandbox. Required with an API key (no default,
+    /// so a live key is never sent to the sandbox by accident).
     pub username: String,
     /// The API key (environment only: `ORDERDESK_SMS__AFRICASTALKING__API_KEY`).
     pub api_key: Option<Secret>,
@@ -39,11 +40,6 @@ pub struct AfricasTalkingSettings {
     pub base_url: String,
 }
 
-impl Default for AfricasTalkingSettings {
-    fn default() -> Self {
-        Self { username: "sandbox".into(), api_key: None, sender_id: None, base_url: String::new() }
-    }
-}
 
 impl AfricasTalkingSettings {
     pub const LIVE_URL: &'static str = "https://api.africastalking.com";

@@ -4,7 +4,7 @@
 use anyhow::bail;
 use orderdesk_adapters::auth::AuthSettings;
 
-use super::{Profile, ServerSettings, Settings};
+use super::{Profile, ServerSettings, Settings, in_range};
 
 impl Settings {
     /// Whether the server runs its own dev issuer (dev profile, no tenant configured).
@@ -24,6 +24,10 @@ pub fn validate(auth: &AuthSettings, profile: Profile, server: &ServerSettings) 
         );
     }
     auth.check_algorithms().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    in_range("auth.leeway_seconds", auth.leeway_seconds, 0, 300)?;
+    in_range("auth.http_timeout_ms", auth.http_timeout_ms, 100, 60_000)?;
+    in_range("auth.jwks_min_refresh_seconds", auth.jwks_min_refresh_seconds, 1, 3_600)?;
+    in_range("auth.jwks_cache_seconds", auth.jwks_cache_seconds, 1, 86_400)?;
     if auth.issuer.is_empty() {
         return check_dev_issuer_bind(auth, server);
     }

@@ -24,6 +24,12 @@ impl DatabaseSection {
     /// An unsupported URL scheme or an empty pool.
     pub fn validate(&self) -> anyhow::Result<()> {
         let url = &self.connection.url;
+        if url.trim().is_empty() {
+            bail!(
+                "invalid configuration: database.url is required (DATABASE_URL or ORDERDESK_DATABASE__URL, \
+                 e.g. postgres://orderdesk@db/orderdesk or sqlite:///var/lib/orderdesk/orderdesk.db)"
+            );
+        }
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             bail!("invalid configuration: database.url must start with sqlite:, postgres:// or postgresql://");
         }

@@ -85,8 +85,20 @@ const BUILT_IN: [(&str, &str); 3] = [
     ("production", include_str!("../../../../config/production.toml")),
 ];
 
-/// Environment variables that are not settings.
-const NOT_SETTINGS: [&str; 2] = ["CONFIG_DIR", "TEST_POSTGRES_URL"];
+/// `ORDERDESK_*` environment variables that are not settings (the test and benchmark
+/// harnesses' own); any other one must name a setting.
+const NOT_SETTINGS: [&str; 10] = [
+    "CONFIG_DIR",
+    "TEST_POSTGRES_URL",
+    "CLIENT_TEST_BASE_URL",
+    "CLIENT_TEST_TOKEN",
+    "BASE_URL",
+    "TOKEN",
+    "BENCH_CUSTOMERS",
+    "BENCH_ORDERS",
+    "BENCH_RUN",
+    "BENCH_TOKEN",
+];
 
 /// Settings that may come only from the environment, with their variables.
 const SECRETS: [(&str, &str); 5] = [
@@ -196,6 +208,7 @@ impl Settings {
             }
         }
         let settings: Settings = figment.extract().map_err(describe_figment_error)?;
+        refuse_unknown_keys(&figment)?;
         settings.validate()?;
         Ok(settings)
     }
@@ -262,6 +275,74 @@ fn config_dir() -> anyhow::Result<Option<PathBuf>> {
         }
         _ => Ok(None),
     }
+}
+
+/// Refuses a key no setting reads (a typo would otherwise be ignored in silence), naming the
+/// closest known key and where the unknown one came from.
+fn refuse_unknown_keys(figment: &Figment) -> anyhow::Result<()> {
+    let value: figment::value::Value = figment.extract().map_err(describe_figment_error)?;
+    let mut unknown = Vec::new();
+    let _: Settings = serde_ignored::deserialize(&value, |path| unknown.push(path.to_string()))
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let known = known_keys();
+    // serde cannot report what a `#[serde(flatten)]` section ignores: compare its keys.
+    for section in FLATTENED_SECTIONS {
+        if let Some(dict) = figment.find_value(section).ok().as_ref().and_then(|v| v.as_dict()) {
+            let keys = dict.keys().map(|name| format!("{section}.{name}"));
+            unknown.extend(keys.filter(|key| !known.contains(key)));
+        }
+    }
+    let Some(key) = unknown.first() else { return Ok(()) };
+    let closest = known
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(key, candidate), candidate))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score > 0.7)
+        .map(|(_, candidate)| format!("; did you mean {candidate}?"))
+        .unwrap_or_default();
+    let source = figment
+        .find_metadata(key)
+        .map(|m| match &m.source {
+            Some(source) => format!(" (from {} {source})", m.name),
+            None => format!(" (from {})", m.name),
+        })
+        .unwrap_or_default();
+    bail!("invalid configuration: unknown setting {key}{source}{closest}")
+}
+
+/// Refuses a value that cannot be meant (a poll interval of 0, a leeway of hours), naming the
+/// key and its allowed range.
+///
+/// # Errors
+/// `value` is outside `min..=max`.
+pub(crate) fn in_range<T: PartialOrd + std::fmt::Display>(key: &str, value: T, min: T, max: T) -> anyhow::Result<()> {
+    if value < min || value > max {
+        bail!("invalid configuration: {key} must be between {min} and {max} (it is {value})");
+    }
+    Ok(())
+}
+
+/// Sections whose struct flattens another (`database` = the adapters' connection settings +
+/// `migrate_on_start`).
+const FLATTENED_SECTIONS: [&str; 1] = ["database"];
+
+/// Every setting's key in config-file form (`sms.retry_for`), read from the defaults and the
+/// secrets (optional settings absent from the defaults).
+fn known_keys() -> Vec<String> {
+    fn walk(prefix: &str, value: &figment::value::Value, keys: &mut Vec<String>) {
+        if let Some(dict) = value.as_dict() {
+            for (name, inner) in dict {
+                let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                walk(&key, inner, keys);
+                keys.push(key);
+            }
+        }
+    }
+    let mut keys: Vec<String> = SECRETS.iter().map(|(key, _)| (*key).to_owned()).collect();
+    if let Ok(defaults) = Figment::from(Serialized::defaults(Settings::default())).extract::<figment::value::Value>() {
+        walk("", &defaults, &mut keys);
+    }
+    keys
 }
 
 /// Names each failing key in its config-file form (`server.bind`) and says where the value came from.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use orderdesk_domain::notification::{MessageTemplate, RetryPolicy, TemplateError};
 
-use super::{Profile, Settings};
+use super::{Profile, Settings, in_range};
 
 impl Settings {
     /// The SMS provider in effect: as configured, else Africa's Talking when it has an API key,
@@ -53,7 +53,7 @@ fn retry_for(sms: &SmsSettings) -> anyhow::Result<Duration> {
         )
     })?;
     if retry_for < Duration::from_secs(60) || retry_for > Duration::from_secs(30 * 24 * 3600) {
-        bail!("invalid configuration: sms.retry_for must be between 1 minute and 30 days (it is {:?})", sms.retry_for);
+        bail!("invalid configuration: sms.retry_for must be between 1m and 30d (it is {:?})", sms.retry_for);
     }
     Ok(retry_for)
 }
@@ -90,6 +90,7 @@ fn template(sms: &SmsSettings) -> anyhow::Result<MessageTemplate> {
 /// The first invalid `sms.*` setting, naming its key.
 pub fn validate(sms: &SmsSettings, profile: Profile) -> anyhow::Result<()> {
     let provider = provider(sms, profile)?;
+    in_range("sms.max_segments", sms.max_segments, 1, 10)?;
     template(sms)?;
     if provider == SmsProvider::Africastalking && sms.africastalking.api_key.is_none() {
         bail!(
@@ -102,17 +103,18 @@ pub fn validate(sms: &SmsSettings, profile: Profile) -> anyhow::Result<()> {
         );
     }
     retry_for(sms)?;
-    if sms.request_timeout_ms == 0 || sms.initial_backoff_ms == 0 {
-        bail!("invalid configuration: sms.request_timeout_ms and sms.initial_backoff_ms must be greater than 0");
-    }
-    if sms.max_backoff_ms < sms.initial_backoff_ms {
-        bail!("invalid configuration: sms.max_backoff_ms must be at least sms.initial_backoff_ms");
-    }
-    if !(1..=10).contains(&sms.max_segments) {
-        bail!("invalid configuration: sms.max_segments must be between 1 and 10 (it is {})", sms.max_segments);
-    }
-    if sms.max_order_age_hours > 24 * 366 {
-        bail!("invalid configuration: sms.max_order_age_hours must be at most 8784 (a year)");
+    in_range("sms.request_timeout_ms", sms.request_timeout_ms, 100, 120_000)?;
+    in_range("sms.initial_backoff_ms", sms.initial_backoff_ms, 10, 3_600_000)?;
+    in_range("sms.max_backoff_ms", sms.max_backoff_ms, sms.initial_backoff_ms, 86_400_000)?;
+    in_range("sms.poll_interval_ms", sms.poll_interval_ms, 10, 600_000)?;
+    in_range("sms.lease_seconds", sms.lease_seconds, 1, 3_600)?;
+    in_range("sms.max_order_age_hours", sms.max_order_age_hours, 0, 24 * 366)?;
+    let at = &sms.africastalking;
+    if (at.api_key.is_some() || provider == SmsProvider::Africastalking) && at.username.trim().is_empty() {
+        bail!(
+            "invalid configuration: sms.africastalking.username is required with an Africa's Talking API key \
+             (ORDERDESK_SMS__AFRICASTALKING__USERNAME: your app's username, or \"sandbox\" for the sandbox)"
+        );
     }
     if sms.lease_seconds * 1000 <= sms.request_timeout_ms {
         bail!(

@@ -5,6 +5,9 @@ use super::*;
 use figment::Jail;
 use orderdesk_adapters::sms::SmsProvider;
 
+/// Production requires a database URL; validation does not connect.
+const PRODUCTION_DATABASE: &str = "postgres://orderdesk@db.example/orderdesk";
+
 fn load_in(jail: &Jail) -> anyhow::Result<Settings> {
     Settings::from_figment(Settings::figment(Some(&jail.directory().join("config")))?)
 }
@@ -12,6 +15,7 @@ fn load_in(jail: &Jail) -> anyhow::Result<Settings> {
 /// Auth0 and an SMS provider, which the production profile requires.
 fn production_env(jail: &mut Jail) {
     jail.set_env("ORDERDESK_PROFILE", "production");
+    jail.set_env("ORDERDESK_DATABASE__URL", PRODUCTION_DATABASE);
     jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
     jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
     jail.set_env("ORDERDESK_SMS__PROVIDER", "log");
@@ -78,6 +82,7 @@ fn profile_file_overrides_default_file_and_env_overrides_both() {
         jail.create_file("config/default.toml", "[server]\nbind = \"127.0.0.1:9000\"\n[log]\nformat = \"pretty\"\n")?;
         jail.create_file("config/production.toml", "[log]\nformat = \"json\"\n[database]\nmax_connections = 20\n")?;
         jail.set_env("ORDERDESK_PROFILE", "production");
+        jail.set_env("ORDERDESK_DATABASE__URL", PRODUCTION_DATABASE);
         jail.set_env("ORDERDESK_DATABASE__MAX_CONNECTIONS", "30");
         jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
         jail.set_env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example");
@@ -127,6 +132,7 @@ fn invalid_settings_name_their_key() {
 fn production_refuses_to_start_without_auth0_settings() {
     Jail::expect_with(|jail| {
         jail.set_env("ORDERDESK_PROFILE", "production");
+        jail.set_env("ORDERDESK_DATABASE__URL", PRODUCTION_DATABASE);
         let error = load_in(jail).unwrap_err().to_string();
         assert!(error.contains("auth.issuer") && error.contains("auth.audience"), "{error}");
         jail.set_env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/");
@@ -160,10 +166,82 @@ fn auth_settings_are_checked() {
 }
 
 #[test]
+fn production_needs_a_database_url_and_an_api_key_needs_a_username() {
+    Jail::expect_with(|jail| {
+        production_env(jail);
+        jail.set_env("ORDERDESK_DATABASE__URL", "");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("database.url") && error.contains("DATABASE_URL"), "{error}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "atsk_123");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("sms.africastalking.username"), "{error}");
+        jail.set_env("ORDERDESK_SMS__AFRICASTALKING__USERNAME", "sandbox");
+        assert!(load_in(jail).unwrap().sms.africastalking.is_sandbox());
+        Ok(())
+    });
+}
+
+#[test]
+fn values_that_cannot_be_meant_are_refused_with_their_range() {
+    let cases = [
+        ("ORDERDESK_SMS__POLL_INTERVAL_MS", "0", "sms.poll_interval_ms"),
+        ("ORDERDESK_SMS__INITIAL_BACKOFF_MS", "0", "sms.initial_backoff_ms"),
+        ("ORDERDESK_AUTH__LEEWAY_SECONDS", "7200", "auth.leeway_seconds"),
+        ("ORDERDESK_SMS__RETRY_FOR", "5s", "sms.retry_for"),
+        ("ORDERDESK_SMS__MAX_SEGMENTS", "0", "sms.max_segments"),
+    ];
+    for (variable, value, key) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env(variable, value);
+            let error = load_in(jail).unwrap_err().to_string();
+            assert!(error.contains(key) && error.contains("between"), "{variable}={value}: {error}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn unknown_keys_are_refused_with_the_closest_known_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_SMS__RETRY_FRO", "24h");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(
+            error.contains("unknown setting sms.retry_fro") && error.contains("did you mean sms.retry_for"),
+            "{error}"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "[database]
+max_conections = 4
+",
+        )?;
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("unknown setting database.max_conections"), "{error}");
+        assert!(error.contains("did you mean database.max_connections"), "{error}");
+        assert!(error.contains("default.toml"), "names the file: {error}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("ORDERDESK_SMS__MAX_ATTEMPTS", "6");
+        assert!(load_in(jail).unwrap_err().to_string().contains("unknown setting sms.max_attempts"));
+        jail.set_env("ORDERDESK_SMS__MAX_ATTEMPTS", "");
+        Ok(())
+    });
+}
+
+#[test]
 fn sms_provider_defaults_and_secret_rules() {
     Jail::expect_with(|jail| {
         assert_eq!(load_in(jail).unwrap().sms_provider().unwrap(), SmsProvider::Log, "dev default without a key");
         jail.set_env("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "atsk_123");
+        jail.set_env("ORDERDESK_SMS__AFRICASTALKING__USERNAME", "sandbox");
         assert_eq!(load_in(jail).unwrap().sms_provider().unwrap(), SmsProvider::Africastalking);
         jail.set_env("ORDERDESK_SMS__WEBHOOK_SECRET", "short");
         assert!(load_in(jail).unwrap_err().to_string().contains("sms.webhook_secret"));
@@ -235,6 +313,7 @@ fn rate_limit_is_off_in_dev_and_on_in_production_by_default() {
         jail.set_env("ORDERDESK_SMS__PROVIDER", "log");
         jail.set_env("ORDERDESK_WEB__COOKIE_SECRET", "0123456789abcdef0123456789abcdef");
         jail.set_env("ORDERDESK_PROFILE", "production");
+        jail.set_env("ORDERDESK_DATABASE__URL", PRODUCTION_DATABASE);
         let limit = load_in(jail).unwrap().rate_limit().unwrap();
         assert_eq!((limit.requests_per_second.get(), limit.burst.get()), (10, 20));
         // With the shipped files, the same.

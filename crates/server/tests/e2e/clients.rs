@@ -57,6 +57,7 @@ async fn target() -> Target {
             ("ORDERDESK_SMS__PROVIDER", "africastalking"),
             ("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &sms_url),
             ("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "client-test-key"),
+            ("ORDERDESK_SMS__AFRICASTALKING__USERNAME", "sandbox"),
             ("ORDERDESK_SMS__POLL_INTERVAL_MS", "100"),
             ("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "2000"),
         ],

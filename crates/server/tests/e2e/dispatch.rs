@@ -133,6 +133,17 @@ async fn backup_writes_a_private_copy_once_and_points_postgresql_to_pg_dump() {
         assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
+    for uri in ["file:copy.db", "FILE:copy.db?mode=rwc"] {
+        let refused = orderdesk(&dir, &sqlite_url(&dir)).arg("backup").arg(uri).output().unwrap();
+        assert!(!refused.status.success(), "{uri} accepted");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("URI"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(!dir.join("copy.db").exists() && !dir.join(uri).exists(), "nothing written for {uri}");
+    }
+
     let again = orderdesk(&dir, &sqlite_url(&dir)).arg("backup").arg(&target).output().unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"), "{}", String::from_utf8_lossy(&again.stderr));

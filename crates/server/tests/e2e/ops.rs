@@ -21,6 +21,7 @@ fn the_binary_carries_its_profiles() {
             .current_dir(&dir)
             .env_clear()
             .env("ORDERDESK_PROFILE", "production")
+            .env("ORDERDESK_DATABASE__URL", "postgres://orderdesk@db.example/orderdesk")
             .env("ORDERDESK_AUTH__ISSUER", "https://tenant.eu.auth0.com/")
             .env("ORDERDESK_AUTH__AUDIENCE", "https://api.orderdesk.example")
             .env("ORDERDESK_SMS__PROVIDER", "disabled")
@@ -168,7 +169,8 @@ async fn an_incoming_traceparent_is_logged_and_returned() {
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     let server = ServerProcess::start(&[], None);
     let address = server.address().await;
-    let client = reqwest::Client::new();
+    // The project's client installs the TLS provider reqwest needs, whichever test runs first.
+    let client = orderdesk_adapters::http::client(std::time::Duration::from_secs(10)).unwrap();
     let response = client
         .get(format!("http://{address}/healthz"))
         .header("traceparent", format!("00-{TRACE}-00f067aa0ba902b7-01"))
