@@ -110,6 +110,7 @@ pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
 /// pages at `/problems/{slug}`, inside the middleware pipeline.
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
     let api = api_service(options.webhook_secret.clone());
+    let labels = Arc::new(route_labels(&api.spec()));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = options.max_body_bytes;
@@ -162,8 +163,20 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         .boxed()
         // Outside authentication and rate limits: preflights need neither.
         .around(move |ep, req| cors::cors(ep, req, cors.clone()))
-        .around(metrics::track)
+        .around(move |ep, req| metrics::track(ep, req, labels.clone()))
         .around(middleware::request_context)
+}
+
+/// Every route's template for metrics: the document's paths, the pages and the fixed routes.
+fn route_labels(document: &str) -> metrics::RouteLabels {
+    let paths: Vec<String> = serde_json::from_str::<serde_json::Value>(document)
+        .ok()
+        .and_then(|doc| doc.get("paths")?.as_object().map(|paths| paths.keys().cloned().collect()))
+        .unwrap_or_default();
+    let fixed = ["/", "/openapi.json", "/docs/{rest}", "/docs", "/problems/{slug}", "/metrics"];
+    let pages = pages::PATHS.iter().chain(&pages::DEV_ISSUER_PATHS).chain(&fixed);
+    let known = ["/.well-known/jwks.json", "/.well-known/openid-configuration"];
+    metrics::RouteLabels::new(paths.into_iter().chain(pages.chain(&known).map(|p| (*p).to_owned())))
 }
 
 /// The OpenAPI document as JSON, without a database or any port (for `cargo xtask openapi`

@@ -2,6 +2,7 @@
 //! latency, and `GET /metrics`. The API records through the `metrics` facade only; the server
 //! owns the exporter and hands over a function that renders the text exposition format.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -48,12 +49,52 @@ pub(crate) fn respond(result: poem::Result<impl IntoResponse>) -> Response {
     }
 }
 
+/// The route templates requests are counted under, as the OpenAPI document writes them
+/// (`/api/v1/orders/{id}`): poem names the API's path parameters by position (`:param0`),
+/// and a page router attached at its full path repeats it (`/dashboard/dashboard`).
+#[derive(Debug, Clone, Default)]
+pub struct RouteLabels {
+    by_shape: HashMap<String, String>,
+}
+
+impl RouteLabels {
+    /// `templates` in the document's form: `/api/v1/orders/{id}`, `/docs/{rest}`.
+    pub fn new(templates: impl IntoIterator<Item = String>) -> Self {
+        Self { by_shape: templates.into_iter().map(|t| (shape(&t), t)).collect() }
+    }
+
+    /// The label of a matched route `pattern` (poem's form, e.g. `/api/v1/orders/:param0`).
+    pub fn label(&self, pattern: &str) -> String {
+        let shape = shape(pattern);
+        let half = (shape.len() % 2 == 0).then(|| shape.split_at(shape.len() / 2)).filter(|(a, b)| a == b);
+        self.by_shape
+            .get(&shape)
+            .or_else(|| half.and_then(|(first, _)| self.by_shape.get(first)))
+            .cloned()
+            .unwrap_or_else(|| route_label(pattern))
+    }
+}
+
+/// A path with every parameter segment (`:id`, `{id}`, `*rest`) written as `{}`.
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|segment| if segment.starts_with([':', '{', '*']) { "{}" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Counts and times every request.
-pub async fn track<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+pub async fn track<E: Endpoint>(next: E, req: Request, labels: Arc<RouteLabels>) -> poem::Result<Response> {
     let method = method_label(req.method());
+    let segments = req.uri().path().trim_end_matches('/').matches('/').count();
     let started = Instant::now();
     let response = respond(next.call(req).await);
-    let route = response.data::<PathPattern>().map_or_else(|| UNMATCHED.to_owned(), |p| route_label(&p.0));
+    let route = response
+        .data::<PathPattern>()
+        .map(|p| labels.label(&p.0))
+        // The API is nested at `/`, so a path no route matched still carries the pattern `/`.
+        .filter(|label| label.contains("{rest}") || label.trim_end_matches('/').matches('/').count() == segments)
+        .unwrap_or_else(|| UNMATCHED.to_owned());
     let status = response.status().as_u16().to_string();
     metrics::counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!(DURATION, "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
@@ -131,6 +172,15 @@ mod tests {
         assert_eq!(route_label("/docs/*path"), "/docs/{rest}");
         assert_eq!(route_label(""), "/");
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap_or(Method::GET)), "other");
+    }
+
+    #[test]
+    fn labels_are_the_documents_templates() {
+        let labels = RouteLabels::new(["/api/v1/orders/{id}".to_owned(), "/dashboard".to_owned()]);
+        assert_eq!(labels.label("/api/v1/orders/:param0"), "/api/v1/orders/{id}");
+        assert_eq!(labels.label("/dashboard/dashboard"), "/dashboard");
+        assert_eq!(labels.label("/dashboard"), "/dashboard");
+        assert_eq!(labels.label("/problems/:slug"), "/problems/{slug}", "unknown patterns keep their own names");
     }
 
     #[tokio::test]

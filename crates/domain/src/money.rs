@@ -12,14 +12,39 @@ use crate::error::InvalidValue;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Currency(iso_currency::Currency);
 
+/// Where the ISO 4217 list comes from: the `iso_currency` crate's table (list one, with each
+/// code's minor unit and whether it is withdrawn, a fund or a special unit). To refresh it,
+/// raise the crate's version in the workspace manifest and here; a test names it.
+pub const ISO_4217_SOURCE: &str = "iso_currency 0.7.1";
+
 impl Currency {
-    /// Parses a three-letter code; case is ignored.
+    /// The codes [`Self::parse`] accepts, as a regular expression (for API documents).
+    pub const PATTERN: &'static str = "^[A-Z]{3}$";
+
+    /// Parses an active ISO 4217 code written as three upper-case letters (`KES`).
     ///
     /// # Errors
-    /// [`InvalidValue::Currency`] for unknown codes and for units without a minor unit (gold, SDR, ...).
+    /// [`InvalidValue::Currency`] for anything else: lower case or padding, unknown codes,
+    /// withdrawn codes (`BGN`, `HRK`, `CUC`, `SLL`, `ZWL`, ...), funds (`BOV`, `CLF`, ...),
+    /// and special units without a minor unit (gold, SDR, the test code `XTS`).
     pub fn parse(code: &str) -> Result<Self, InvalidValue> {
-        let code = code.trim().to_ascii_uppercase();
-        let currency = iso_currency::Currency::from_code(&code).ok_or(InvalidValue::Currency)?;
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(InvalidValue::Currency);
+        }
+        let currency = Self::from_stored(code)?;
+        if !currency.0.flags().is_empty() {
+            return Err(InvalidValue::Currency);
+        }
+        Ok(currency)
+    }
+
+    /// A code read back from storage: any ISO 4217 code with a minor unit, withdrawn ones
+    /// included, so orders taken before a code was withdrawn stay readable.
+    ///
+    /// # Errors
+    /// [`InvalidValue::Currency`] for codes ISO 4217 never had, or without a minor unit.
+    pub fn from_stored(code: &str) -> Result<Self, InvalidValue> {
+        let currency = iso_currency::Currency::from_code(code).ok_or(InvalidValue::Currency)?;
         currency.exponent().ok_or(InvalidValue::Currency)?;
         Ok(Self(currency))
     }
@@ -201,8 +226,26 @@ mod tests {
     }
 
     #[test]
+    fn only_active_iso_4217_codes_in_upper_case_are_accepted() {
+        assert_eq!(ISO_4217_SOURCE, "iso_currency 0.7.1", "refresh the crate and this name together");
+        for active in ["KES", "TZS", "UGX", "NGN", "EUR", "SLE", "ZWG", "XCG", "VED"] {
+            assert!(Currency::parse(active).is_ok(), "{active}");
+        }
+        let withdrawn = ["BGN", "HRK", "CUC", "SLL", "ZWL"];
+        let funds_and_special = ["BOV", "CLF", "COU", "MXV", "USN", "UYI", "CHE", "CHW", "XTS", "XXX", "XAU", "XDR"];
+        for refused in
+            withdrawn.iter().chain(&funds_and_special).chain(&["kes", "Kes", " KES", "KES ", "KESH", "ZZZ", ""])
+        {
+            assert_eq!(Currency::parse(refused), Err(InvalidValue::Currency), "{refused:?}");
+        }
+        for stored in withdrawn {
+            assert!(Currency::from_stored(stored).is_ok(), "{stored} orders stay readable");
+        }
+    }
+
+    #[test]
     fn currencies_carry_their_minor_digits() {
-        assert_eq!(Currency::parse("jpy").unwrap().minor_digits(), 0);
+        assert_eq!(Currency::parse("JPY").unwrap().minor_digits(), 0);
         assert_eq!(Currency::parse("KWD").unwrap().minor_digits(), 3);
         assert_eq!(Money::parse("1.5", Currency::parse("JPY").unwrap()), Err(InvalidValue::TooManyDecimals { max: 0 }));
         assert_eq!(Currency::parse("XAU"), Err(InvalidValue::Currency));

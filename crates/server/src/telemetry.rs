@@ -117,9 +117,38 @@ pub fn prometheus() -> Option<PrometheusHandle> {
             let installed = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(orderdesk_api::metrics::DURATION.into()), &LATENCY_BUCKETS)
                 .and_then(PrometheusBuilder::install_recorder);
-            installed.map_err(|error| tracing::warn!(%error, "metrics are not recorded")).ok()
+            let handle = installed.map_err(|error| tracing::warn!(%error, "metrics are not recorded")).ok()?;
+            describe_metrics();
+            Some(handle)
         })
         .clone()
+}
+
+/// The HELP line of every metric the process records (`promtool check metrics` wants one).
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    use orderdesk_api::metrics::{DURATION, REQUESTS};
+    describe_counter!(REQUESTS, "HTTP requests answered, by method, route template and status.");
+    describe_histogram!(DURATION, Unit::Seconds, "Time to answer an HTTP request, by method and route template.");
+    describe_gauge!("orderdesk_db_pool_connections", "Database pool connections, by state (in_use, idle).");
+    describe_gauge!("orderdesk_db_pool_max_connections", "The database pool's size (database.max_connections).");
+    describe_counter!(
+        "orderdesk_db_pool_acquire_failures_total",
+        "Requests that waited database.acquire_timeout_ms for a connection and got none."
+    );
+    describe_gauge!("orderdesk_sms_outbox", "SMS notifications in the outbox, by status.");
+    describe_gauge!(
+        "orderdesk_sms_oldest_due_age_seconds",
+        Unit::Seconds,
+        "How long the longest-waiting due SMS has been due (0 when none is)."
+    );
+    describe_counter!("orderdesk_sms_attempts_total", "Attempts to hand an SMS to the provider, by result.");
+    describe_counter!(
+        "orderdesk_sms_delivery_reports_total",
+        "Delivery reports received, by status (unknown statuses as other)."
+    );
+    describe_counter!("orderdesk_jwks_refreshes_total", "Fetches of the token issuer's JWKS, by result.");
+    describe_counter!("orderdesk_token_rejections_total", "Access tokens refused, by reason.");
 }
 
 /// What `GET /metrics` serves: gauges sampled now (pool, outbox), then everything recorded.

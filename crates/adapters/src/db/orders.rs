@@ -46,7 +46,7 @@ fn to_row(order: &Order) -> orders::ActiveModel {
 
 pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
     let item = ItemName::parse(&row.item).map_err(|e| corrupt("order item", e))?;
-    let currency = Currency::parse(&row.currency).map_err(|e| corrupt("order currency", e))?;
+    let currency = Currency::from_stored(&row.currency).map_err(|e| corrupt("order currency", e))?;
     let amount = Money::from_minor_units(row.amount_minor, currency).map_err(|e| corrupt("order amount", e))?;
     Ok(Order::restore(
         OrderId::from_uuid(row.id),

@@ -123,7 +123,7 @@ impl OrderReports for SqlOrderReports {
             .map(|row| {
                 Ok(DailyTotal {
                     day: NaiveDate::parse_from_str(&row.day, "%Y-%m-%d").map_err(|e| corrupt("order date", e))?,
-                    currency: Currency::parse(&row.currency).map_err(|e| corrupt("order currency", e))?,
+                    currency: Currency::from_stored(&row.currency).map_err(|e| corrupt("order currency", e))?,
                     orders: u64::try_from(row.orders).unwrap_or(0),
                     revenue_minor: i128::from(row.high) * SPLIT + i128::from(row.low),
                 })

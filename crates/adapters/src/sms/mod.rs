@@ -40,7 +40,6 @@ pub struct AfricasTalkingSettings {
     pub base_url: String,
 }
 
-
 impl AfricasTalkingSettings {
     pub const LIVE_URL: &'static str = "https://api.africastalking.com";
     pub const SANDBOX_URL: &'static str = "https://api.sandbox.africastalking.com";

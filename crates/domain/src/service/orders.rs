@@ -384,7 +384,9 @@ mod tests {
         let service = service(stored(&order), MockCustomerRepository::new());
         let to_yen = OrderChanges { currency: Some("JPY".into()), ..Default::default() };
         assert!(matches!(service.update(order.id(), to_yen, &actor(), None).await, Err(OrderError::Validation(_))));
-        let to_usd = OrderChanges { currency: Some("usd".into()), ..Default::default() };
+        let lower_case = OrderChanges { currency: Some("usd".into()), ..Default::default() };
+        assert!(matches!(service.update(order.id(), lower_case, &actor(), None).await, Err(OrderError::Validation(_))));
+        let to_usd = OrderChanges { currency: Some("USD".into()), ..Default::default() };
         let changed = service.update(order.id(), to_usd, &actor(), None).await.unwrap();
         assert_eq!(changed.amount().to_string(), "250.50 USD");
         assert!(changed.updated_at() >= order.updated_at());

@@ -74,19 +74,29 @@ async fn metrics_count_requests_by_route_template_and_sample_the_pool_and_outbox
         let order = app.post_order(&customer["id"], "10.00").await;
         assert_eq!(order.status(), StatusCode::CREATED);
         let refused = app.anonymous.get(app.url("/api/v1/customers")).bearer_auth("not-a-jwt").send().await.unwrap();
+        app.anonymous.get(app.url("/dashboard")).send().await.unwrap();
+        assert_eq!(app.anonymous.get(app.url("/no/such/route")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
         let response = app.anonymous.get(app.url("/metrics")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "loopback peers need no token");
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
         let text = response.text().await.unwrap();
-        let get_by_id = r#"orderdesk_http_requests_total{method="GET",route="/api/v1/customers/{param0}",status="200"}"#;
+        let get_by_id = r#"orderdesk_http_requests_total{method="GET",route="/api/v1/customers/{id}",status="200"}"#;
         assert!(sample(&text, get_by_id).is_some_and(|n| n >= 3.0), "{text}");
         let created = r#"orderdesk_http_requests_total{method="POST",route="/api/v1/customers",status="201"}"#;
         assert!(sample(&text, created).is_some_and(|n| n >= 1.0), "{text}");
         assert!(!text.contains(id), "no ids in labels");
+        assert!(!text.contains("param0"), "{text}");
+        let page = r#"orderdesk_http_requests_total{method="GET",route="/dashboard",status="#;
+        assert!(text.lines().any(|l| l.starts_with(page)), "{text}");
+        let lost = r#"orderdesk_http_requests_total{method="GET",route="unmatched",status="404"}"#;
+        assert!(sample(&text, lost).is_some(), "{text}");
+        for name in ["orderdesk_http_requests_total", "orderdesk_sms_outbox", "orderdesk_db_pool_connections"] {
+            assert!(text.contains(&format!("# HELP {name} ")), "{name} has no HELP:\n{text}");
+        }
         let bucket =
-            r#"orderdesk_http_request_duration_seconds_bucket{method="GET",route="/api/v1/customers/{param0}",le="+Inf"}"#;
+            r#"orderdesk_http_request_duration_seconds_bucket{method="GET",route="/api/v1/customers/{id}",le="+Inf"}"#;
         assert!(sample(&text, bucket).is_some_and(|n| n >= 3.0), "{text}");
         assert!(sample(&text, r#"orderdesk_token_rejections_total{reason="Malformed"}"#).is_some(), "{text}");
         assert!(sample(&text, r#"orderdesk_jwks_refreshes_total{result="ok"}"#).is_some(), "{text}");
@@ -187,4 +197,36 @@ async fn an_incoming_traceparent_is_logged_and_returned() {
     let fresh = fresh.headers()["traceparent"].to_str().unwrap().to_owned();
     assert_eq!(fresh.len(), 55, "{fresh}");
     assert!(!fresh.contains(TRACE));
+}
+
+/// `promtool check metrics` (Debian package `prometheus`) accepts `GET /metrics`: HELP and TYPE
+/// lines, names and units. Skipped with a reason where promtool is missing; CI installs it.
+#[tokio::test]
+async fn the_metrics_pass_promtool() {
+    let Ok(version) = Command::new("promtool").arg("--version").output() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must run promtool: install the Debian package prometheus");
+        eprintln!("note: promtool is not installed; skipped (apt-get install prometheus)");
+        return;
+    };
+    assert!(version.status.success());
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app(&db).await;
+        let customer: Value = app.post_customer("PROMTOOL-1").await.json().await.unwrap();
+        app.post_order(&customer["id"], "10.00").await;
+        app.anonymous.get(app.url("/api/v1/customers")).bearer_auth("not-a-jwt").send().await.unwrap();
+        let text = app.anonymous.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let mut check = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        check.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let output = check.wait_with_output().unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
+    })
+    .await;
 }
