@@ -66,7 +66,7 @@ impl RouteLabels {
     /// The label of a matched route `pattern` (poem's form, e.g. `/api/v1/orders/:param0`).
     pub fn label(&self, pattern: &str) -> String {
         let shape = shape(pattern);
-        let half = (shape.len() % 2 == 0).then(|| shape.split_at(shape.len() / 2)).filter(|(a, b)| a == b);
+        let half = shape.len().is_multiple_of(2).then(|| shape.split_at(shape.len() / 2)).filter(|(a, b)| a == b);
         self.by_shape
             .get(&shape)
             .or_else(|| half.and_then(|(first, _)| self.by_shape.get(first)))
