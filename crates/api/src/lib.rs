@@ -8,6 +8,7 @@ pub mod body;
 pub mod conditional;
 pub mod cors;
 mod customers;
+mod docs;
 pub mod dto;
 mod health;
 pub mod idempotency;
@@ -112,18 +113,19 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let api = api_service(options.webhook_secret.clone());
     let labels = Arc::new(route_labels(&api.spec()));
     let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let docs = docs::docs_page(api.swagger_ui_html());
     let limit = options.max_body_bytes;
     let cors = options.cors;
     let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone()));
     // The API is nested at the root first, so the exact page routes below take precedence.
     // Documents answer GET (and HEAD) only; other methods get a 405 problem.
-    let docs = poem::get(docs.around(middleware::docs_headers));
+
     let mut routes = Route::new()
         .nest("/", api)
         .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
-        .at("/problems/:slug", poem::get(problem_page));
+        .at("/problems/:slug", poem::get(problem_page))
+        .at("/favicon.ico", docs::favicon());
     if let Some(documents) = options.dev_issuer {
         routes = routes
             .at("/.well-known/jwks.json", json_document(documents.jwks))

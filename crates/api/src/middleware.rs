@@ -161,58 +161,6 @@ fn too_large_detail(limit: usize) -> String {
     }
 }
 
-/// Security headers for the interactive docs (`/docs`): no framing, and a Content-Security-Policy
-/// that runs only the page's own inline scripts (allowed by their SHA-256, computed from the
-/// page served), talks only to this server and loads nothing from elsewhere. Swagger UI styles
-/// elements at run time, so styles stay `'unsafe-inline'`.
-pub async fn docs_headers<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let mut response = next.call(req).await?.into_response();
-    let html = response.content_type().is_some_and(|ct| ct.starts_with("text/html"));
-    let script_src = if html {
-        let body = response.take_body().into_bytes().await?;
-        let hashes = inline_script_hashes(&body);
-        response.set_body(body);
-        hashes
-    } else {
-        String::new()
-    };
-    let policy = format!(
-        "default-src 'none'; script-src{script_src}; style-src 'unsafe-inline'; img-src 'self' data:; \
-         font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    );
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    Ok(response)
-}
-
-/// `" 'sha256-…' 'sha256-…'"`: one source per inline `<script>` of the page.
-fn inline_script_hashes(html: &[u8]) -> String {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let mut sources = String::new();
-    let mut rest = html;
-    while let Some(open) = find(rest, b"<script") {
-        let after_open = &rest[open..];
-        let Some(tag_end) = find(after_open, b">") else { break };
-        let content = &after_open[tag_end + 1..];
-        let Some(close) = find(content, b"</script>") else { break };
-        let digest = Sha256::digest(&content[..close]);
-        sources.push_str(" 'sha256-");
-        sources.push_str(&base64::engine::general_purpose::STANDARD.encode(digest));
-        sources.push('\'');
-        rest = &content[close..];
-    }
-    if sources.is_empty() { " 'none'".to_owned() } else { sources }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
-}
-
 /// Converts framework errors (routing, parameters, content type) into problem+json.
 pub fn error_response(error: poem::Error) -> Response {
     if error.is::<NotFoundError>() || error.is::<ParsePathError>() {
@@ -312,16 +260,6 @@ mod tests {
         for path in ["/", "/api/v1/orders/0193", "/healthz", "/webhooks/africastalking/delivery-reports"] {
             assert_eq!(loggable_path(path), path);
         }
-    }
-
-    #[test]
-    fn inline_scripts_are_allowed_by_their_sha256() {
-        let page = b"<html><script>alert('hi')</script><p>x</p><script charset=\"UTF-8\">\n  let x = 1;\n</script>";
-        assert_eq!(
-            inline_script_hashes(page),
-            " 'sha256-XTqNqFSUlZHAW7f/OGNYSOEzxKhjdAAGMXoid2VEbJk=' 'sha256-A2jmBYlPp/F4lo/1Kz8Dq7g9bhRinYgnzxYyprQnoCQ='"
-        );
-        assert_eq!(inline_script_hashes(b"<p>no scripts</p>"), " 'none'");
     }
 
     #[test]
