@@ -116,7 +116,8 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let docs = docs::docs_page(api.swagger_ui_html());
     let limit = options.max_body_bytes;
     let cors = options.cors;
-    let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone()));
+    let sessions = options.web.as_ref().map(|web| web.sessions.clone());
+    let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone(), sessions));
     // The API is nested at the root first, so the exact page routes below take precedence.
     // Documents answer GET (and HEAD) only; other methods get a 405 problem.
 

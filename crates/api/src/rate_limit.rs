@@ -1,6 +1,7 @@
 //! Per-client rate limits (GCRA through `governor`, one bucket per client): a client is the
-//! subject of a valid bearer token, else its address. Limits are per process. Depends on the
-//! domain's `TokenVerifier` port only.
+//! subject of a valid bearer token, else the user of a live dashboard session, else its
+//! address (behind the documented nginx every anonymous client shares one). Limits are per
+//! process. Depends on the domain's `TokenVerifier` and the sign-in `SessionRepository` ports.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -13,6 +14,8 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use orderdesk_domain::Principal;
 use orderdesk_domain::auth::TokenVerifier;
 use poem::web::headers::authorization::Bearer;
+use orderdesk_signin::SessionRepository;
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::headers::{Authorization, HeaderMapExt};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
@@ -63,17 +66,24 @@ struct Inner {
     buckets: DefaultKeyedRateLimiter<Client>,
     options: RateLimitOptions,
     tokens: Arc<dyn TokenVerifier>,
+    sessions: Option<Arc<dyn SessionRepository>>,
     started: Instant,
     next_sweep_ms: AtomicU64,
 }
 
 impl RateLimiter {
-    pub fn new(options: RateLimitOptions, tokens: Arc<dyn TokenVerifier>) -> Self {
+    /// `sessions`: the dashboard's sessions, so a signed-in user is limited as themselves.
+    pub fn new(
+        options: RateLimitOptions,
+        tokens: Arc<dyn TokenVerifier>,
+        sessions: Option<Arc<dyn SessionRepository>>,
+    ) -> Self {
         let quota = Quota::per_second(options.requests_per_second).allow_burst(options.burst);
         let inner = Inner {
             buckets: DefaultKeyedRateLimiter::keyed(quota),
             options,
             tokens,
+            sessions,
             started: Instant::now(),
             next_sweep_ms: AtomicU64::new(SWEEP_INTERVAL_MS),
         };
@@ -88,6 +98,12 @@ impl RateLimiter {
             let client = Client::Subject(principal.subject().to_owned());
             req.set_data(VerifiedBearer { token: bearer.token().to_owned(), principal });
             return client;
+        }
+        if let Some(sessions) = &self.inner.sessions
+            && let Some(token) = session_cookie(req)
+            && let Ok(Some(session)) = sessions.find(&token, chrono::Utc::now()).await
+        {
+            return Client::Subject(session.subject);
         }
         match req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip) {
             Some(IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_none() => {
@@ -123,15 +139,22 @@ impl RateLimiter {
         }
     }
 
-    /// 429 with `Retry-After` in whole seconds, rounded up, at least 1.
-    fn too_many_requests(&self, wait: Duration) -> Response {
+    /// 429 with `Retry-After` in whole seconds, rounded up, at least 1: problem+json for the
+    /// API, an HTML page for the dashboard's pages.
+    fn too_many_requests(&self, wait: Duration, page: bool) -> Response {
         let seconds = retry_after_seconds(wait);
         let RateLimitOptions { requests_per_second, burst } = self.inner.options;
         let detail = format!(
             "this client sent more than {requests_per_second} requests per second (bursts of {burst}); \
              retry after {seconds} s"
         );
-        ApiError::rate_limited(detail, seconds).into_response()
+        if !page {
+            return ApiError::rate_limited(detail, seconds).into_response();
+        }
+        let text = format!("Too many requests came from you at once. Please wait {seconds} s and try again.");
+        let mut response = crate::pages::message(StatusCode::TOO_MANY_REQUESTS, "Please slow down", text);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
     }
 
     /// Number of clients currently tracked.
@@ -146,6 +169,16 @@ fn retry_after_seconds(wait: Duration) -> u32 {
     u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
+/// The dashboard session token from the `Cookie` header, if any.
+fn session_cookie(req: &Request) -> Option<String> {
+    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|cookies| {
+        cookies.split(';').find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == crate::pages::SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+        })
+    })
+}
+
 fn is_exempt(path: &str) -> bool {
     EXEMPT_PATHS.contains(&path) || path.starts_with(EXEMPT_PREFIX)
 }
@@ -158,7 +191,7 @@ pub async fn limit<E: Endpoint>(next: E, mut req: Request, limiter: Option<RateL
     {
         let client = limiter.client(&mut req).await;
         if let Err(wait) = limiter.check(&client) {
-            return Ok(limiter.too_many_requests(wait));
+            return Ok(limiter.too_many_requests(wait, crate::pages::is_page(req.uri().path())));
         }
     }
     next.call(req).await.map(IntoResponse::into_response)

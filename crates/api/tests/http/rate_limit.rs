@@ -15,6 +15,10 @@ use poem::test::{TestClient, TestResponse};
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Addr, EndpointExt, IntoEndpoint, Request, RequestParts};
 
+use orderdesk_api::pages::WebOptions;
+use orderdesk_signin::Session;
+use orderdesk_signin::ports::MockSessionRepository;
+
 use crate::{Client, assert_problem, memory_services};
 
 const BURST: u32 = 3;
@@ -54,11 +58,16 @@ fn with_peer(req: Request) -> Request {
 
 /// A client of an app limited to one request per second with bursts of [`BURST`].
 fn limited_client(tokens: Arc<SubjectTokens>) -> Client {
+    limited_client_with(tokens, None)
+}
+
+/// The same, with the dashboard: every session cookie `<subject>-session` is a live session.
+fn limited_client_with(tokens: Arc<SubjectTokens>, web: Option<WebOptions>) -> Client {
     let mut services = memory_services();
     services.tokens = tokens;
     let one = NonZeroU32::MIN;
     let rate_limit = RateLimitOptions { requests_per_second: one, burst: NonZeroU32::new(BURST).unwrap() };
-    let options = HttpOptions { rate_limit: Some(rate_limit), ..HttpOptions::default() };
+    let options = HttpOptions { rate_limit: Some(rate_limit), web, ..HttpOptions::default() };
     let endpoint = app(services, options).into_endpoint().before(|req| async move { Ok(with_peer(req)) });
     TestClient::new(endpoint.map_to_response().boxed())
 }
@@ -141,4 +150,64 @@ async fn probes_are_never_limited() {
         list_customers(&client, None, "192.0.2.1:4000").await.assert_status(StatusCode::UNAUTHORIZED);
     }
     assert_problem(list_customers(&client, None, "192.0.2.1:4000").await, 429, "rate-limited").await;
+}
+
+fn dashboard() -> WebOptions {
+    let mut sessions = MockSessionRepository::new();
+    sessions.expect_find().returning(|token, now| {
+        Ok(token.strip_suffix("-session").map(|subject| Session {
+            subject: subject.to_owned(),
+            name: subject.to_owned(),
+            email: None,
+            picture: None,
+            permissions: Permission::ALL.into_iter().collect(),
+            csrf_token: "csrf".into(),
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+        }))
+    });
+    WebOptions {
+        public_url: "http://127.0.0.1:8080".into(),
+        secure_cookies: false,
+        session_ttl: std::time::Duration::from_secs(3600),
+        cookie_key: vec![7; 64],
+        oidc: None,
+        sessions: Arc::new(sessions),
+        dev_issuer: None,
+    }
+}
+
+async fn dashboard_page(client: &Client, session: Option<&str>, peer: &str) -> TestResponse {
+    let request = client.get("/dashboard").header("x-test-peer", peer);
+    match session {
+        Some(token) => request.header("cookie", format!("orderdesk_session={token}")).send().await,
+        None => request.send().await,
+    }
+}
+
+/// Behind the documented nginx every client has its address: signed-in users are limited as
+/// themselves, not with every anonymous client; a 429 on a page is a page.
+#[tokio::test]
+async fn dashboard_users_are_limited_by_their_session_and_a_page_429_is_html() {
+    let client = limited_client_with(Arc::new(SubjectTokens::default()), Some(dashboard()));
+    let proxy = "127.0.0.1:4000";
+    for _ in 0..BURST {
+        dashboard_page(&client, None, proxy).await;
+    }
+    let anonymous = dashboard_page(&client, None, proxy).await;
+    anonymous.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    anonymous.assert_content_type("text/html; charset=utf-8");
+    assert!(anonymous.0.headers().contains_key("retry-after"));
+    let page = anonymous.0.into_body().into_string().await.unwrap();
+    assert!(page.contains("<h1>") && page.contains("try again"), "{page}");
+
+    // The same address, signed in: each user has a bucket of their own.
+    for _ in 0..BURST {
+        let alice = dashboard_page(&client, Some("alice-session"), proxy).await;
+        assert_ne!(alice.0.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    dashboard_page(&client, Some("alice-session"), proxy).await.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(dashboard_page(&client, Some("bob-session"), proxy).await.0.status(), StatusCode::TOO_MANY_REQUESTS);
+    // An unknown session is the address.
+    dashboard_page(&client, Some("forged"), proxy).await.assert_status(StatusCode::TOO_MANY_REQUESTS);
 }
