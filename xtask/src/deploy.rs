@@ -75,6 +75,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     println!("nginx serves https://127.0.0.1:{} (TLS) and redirects http://127.0.0.1:{}", ports.https, ports.http);
 
     check_edge(&client, &base, ports.http)?;
+    check_tls(ports.https)?;
+    println!("TLS: only forward-secret suites, no TLS 1.1, no nginx version in the Server header");
     let auth = format!("Bearer {token}");
     let before = exercise(&client, &base, &auth, 1)?;
     let served_by = upstreams_in_access_log(&dir)?;
@@ -225,10 +227,34 @@ fn check_edge(client: &Client, base: &str, http_port: u16) -> anyhow::Result<()>
 
     let response = client.get(format!("{base}/metrics")).send()?;
     ensure!(response.status() == StatusCode::NOT_FOUND, "/metrics through nginx answered {}", response.status());
+    let server = response.headers().get("server").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    ensure!(server == "nginx", "the Server header names a version: {server:?} (server_tokens off)");
 
     let big = "x".repeat(70_000);
     let response = client.post(format!("{base}/api/v1/customers")).body(big).send()?;
     ensure!(response.status() == StatusCode::PAYLOAD_TOO_LARGE, "a 70 kB body answered {}", response.status());
+    Ok(())
+}
+
+/// The TLS edge offers no suite without forward secrecy (static RSA key exchange, anonymous or
+/// null suites) and no protocol before TLS 1.2: each handshake below must fail. TLS 1.3 suites
+/// are all forward-secret. The server certificate is RSA, so static-RSA suites could be offered
+/// if the cipher list allowed them.
+fn check_tls(port: u16) -> anyhow::Result<()> {
+    let attempts: [(&str, &[&str]); 3] = [
+        ("TLS 1.2 without forward secrecy", &["-tls1_2", "-cipher", "kRSA:aNULL:eNULL:kPSK:kSRP:@SECLEVEL=0"]),
+        ("TLS 1.1", &["-tls1_1", "-cipher", "ALL:@SECLEVEL=0"]),
+        ("a forward-secret TLS 1.2 suite", &["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"]),
+    ];
+    for (what, args) in attempts {
+        let connect = format!("127.0.0.1:{port}");
+        let mut command = Command::new("openssl");
+        command.args(["s_client", "-connect", &connect, "-servername", "localhost"]).args(args);
+        let (status, output) = run_bounded(&mut command, "openssl s_client", COMMAND_LIMIT)?;
+        let negotiated = status.success() && output.contains("Cipher is") && !output.contains("Cipher is (NONE)");
+        let should_work = what.starts_with("a forward-secret");
+        ensure!(negotiated == should_work, "{what}: negotiated={negotiated}, expected {should_work}:\n{output}");
+    }
     Ok(())
 }
 
@@ -310,7 +336,8 @@ fn make_certificate(dir: &Path) -> anyhow::Result<Tls> {
             .chain(["-subj".into(), "/CN=orderdesk deploy-check CA".into(), "-keyout".into(), path("ca.key")])
             .chain(["-out".into(), path("ca.pem")])
             .collect(),
-        ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1"]
+        // RSA, so a cipher list that allowed static-RSA key exchange would offer it (check_tls).
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"]
             .into_iter()
             .map(str::to_owned)
             .chain(["-keyout".into(), path("server.key"), "-out".into(), path("server.csr")])

@@ -13,9 +13,9 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use orderdesk_domain::Principal;
 use orderdesk_domain::auth::TokenVerifier;
-use poem::web::headers::authorization::Bearer;
 use orderdesk_signin::SessionRepository;
 use poem::http::{HeaderValue, StatusCode, header};
+use poem::web::headers::authorization::Bearer;
 use poem::web::headers::{Authorization, HeaderMapExt};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
