@@ -20,6 +20,7 @@ pub mod pages;
 pub mod problem;
 pub mod rate_limit;
 pub mod security;
+mod strict;
 mod tags;
 pub mod trace;
 pub mod webhooks;
@@ -111,7 +112,9 @@ pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
 /// pages at `/problems/{slug}`, inside the middleware pipeline.
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
     let api = api_service(options.webhook_secret.clone());
-    let labels = Arc::new(route_labels(&api.spec()));
+    let document = api.spec();
+    let labels = Arc::new(route_labels(&document));
+    let declared = Arc::new(strict::DeclaredParameters::from_document(&document));
     let spec = api.spec_endpoint();
     let docs = docs::docs_page(api.swagger_ui_html());
     let limit = options.max_body_bytes;
@@ -156,6 +159,7 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
                 }
             }
         })
+        .around(move |ep, req| strict::check(ep, req, declared.clone()))
         .data(services.tokens.clone())
         .data(services)
         .around(move |ep, req| middleware::limit_body(ep, req, limit))

@@ -1,0 +1,154 @@
+//! Requests say only what the OpenAPI document lets them say: a query parameter an operation
+//! does not define is refused (a typo such as `?customer=` for `?customer_id=` would otherwise
+//! answer with every order), and so is a repeated one; a declared header that cannot be read
+//! as ASCII text is refused instead of being treated as absent (a retry without its
+//! `Idempotency-Key` would create a second order). Both are 422 `/problems/validation-error`
+//! naming the parameter. The rules come from the served document, so a new parameter needs
+//! no change here.
+
+use std::sync::Arc;
+
+use poem::http::Method;
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+use crate::problem::{ApiError, FieldProblem};
+
+/// One operation's path and parameters, from the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Operation {
+    method: Method,
+    /// Path segments; `None` for a `{parameter}` segment.
+    segments: Vec<Option<String>>,
+    query: Vec<String>,
+    headers: Vec<String>,
+}
+
+/// Every operation of the document, for matching requests.
+#[derive(Debug, Clone, Default)]
+pub struct DeclaredParameters {
+    operations: Vec<Operation>,
+}
+
+impl DeclaredParameters {
+    /// Reads the operations of an OpenAPI 3 document (JSON); anything unreadable is skipped.
+    pub fn from_document(document: &str) -> Self {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(document) else { return Self::default() };
+        let mut operations = Vec::new();
+        for (path, item) in doc.get("paths").and_then(|p| p.as_object()).into_iter().flatten() {
+            let segments = path
+                .split('/')
+                .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_owned()))
+                .collect::<Vec<_>>();
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
+                let parameters = op.get("parameters").and_then(|p| p.as_array()).cloned().unwrap_or_default();
+                let named = |place: &str| -> Vec<String> {
+                    parameters
+                        .iter()
+                        .filter(|p| p.get("in").and_then(|i| i.as_str()) == Some(place))
+                        .filter_map(|p| p.get("name")?.as_str().map(str::to_owned))
+                        .collect()
+                };
+                let (query, headers) = (named("query"), named("header"));
+                operations.push(Operation { method, segments: segments.clone(), query, headers });
+            }
+        }
+        Self { operations }
+    }
+
+    fn find(&self, method: &Method, path: &str) -> Option<&Operation> {
+        let method = if method == Method::HEAD { &Method::GET } else { method };
+        self.operations.iter().find(|op| {
+            op.method == method
+                && path.split('/').count() == op.segments.len()
+                && path.split('/').zip(&op.segments).all(|(given, declared)| match declared {
+                    Some(literal) => given == literal,
+                    None => !given.is_empty(),
+                })
+        })
+    }
+
+    /// The parameters of `req` that its operation refuses, if it matches one.
+    fn refused(&self, req: &Request) -> Vec<FieldProblem> {
+        let Some(op) = self.find(req.method(), req.uri().path()) else { return Vec::new() };
+        let mut problems = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        let query = req.uri().query().unwrap_or_default();
+        for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+            let message = if !op.query.iter().any(|q| *q == name) {
+                let takes = if op.query.is_empty() { "none".to_owned() } else { op.query.join(", ") };
+                format!("is not a parameter of this operation (it takes: {takes})")
+            } else if seen.iter().any(|s| *s == name) {
+                "is given more than once".to_owned()
+            } else {
+                seen.push(name.clone().into_owned());
+                continue;
+            };
+            if !problems.iter().any(|p: &FieldProblem| p.field == name) {
+                problems.push(FieldProblem { field: name.into_owned(), message });
+            }
+        }
+        for header in &op.headers {
+            let values: Vec<_> = req.headers().get_all(header.as_str()).iter().collect();
+            if values.iter().any(|v| v.to_str().is_err()) {
+                let message = "must be ASCII text; a value with other bytes is refused, not ignored".to_owned();
+                problems.push(FieldProblem { field: header.clone(), message });
+            } else if values.len() > 1 && header.eq_ignore_ascii_case("idempotency-key") {
+                problems.push(FieldProblem { field: header.clone(), message: "is given more than once".into() });
+            }
+        }
+        problems
+    }
+}
+
+/// Middleware: 422 naming each parameter the matched operation does not accept as sent.
+pub async fn check<E: Endpoint>(next: E, req: Request, declared: Arc<DeclaredParameters>) -> poem::Result<Response> {
+    let refused = declared.refused(&req);
+    if !refused.is_empty() {
+        return Ok(ApiError::validation(refused).into_response());
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared() -> DeclaredParameters {
+        DeclaredParameters::from_document(
+            r#"{"paths": {
+                "/api/v1/orders": {"get": {"parameters": [{"name": "customer_id", "in": "query"},
+                    {"name": "limit", "in": "query"}]}, "post": {"parameters": [{"name": "Idempotency-Key", "in": "header"}]}},
+                "/api/v1/orders/{id}": {"get": {"parameters": [{"name": "id", "in": "path"}]}}
+            }}"#,
+        )
+    }
+
+    fn refused(method: Method, uri: &str, headers: &[(&'static str, &[u8])]) -> Vec<String> {
+        let mut req = Request::builder().method(method).uri(uri.parse().unwrap()).finish();
+        for (name, value) in headers {
+            req.headers_mut().append(*name, poem::http::HeaderValue::from_bytes(value).unwrap());
+        }
+        declared().refused(&req).into_iter().map(|p| format!("{}: {}", p.field, p.message)).collect()
+    }
+
+    #[test]
+    fn unknown_and_repeated_query_parameters_are_named() {
+        assert!(refused(Method::GET, "/api/v1/orders?customer_id=x&limit=5", &[]).is_empty());
+        let typo = refused(Method::GET, "/api/v1/orders?customer=x", &[]);
+        assert_eq!(typo, ["customer: is not a parameter of this operation (it takes: customer_id, limit)"]);
+        assert_eq!(refused(Method::GET, "/api/v1/orders?limit=1&limit=2", &[]), ["limit: is given more than once"]);
+        assert_eq!(refused(Method::HEAD, "/api/v1/orders/abc?page=2", &[]).len(), 1, "HEAD is GET");
+        assert!(refused(Method::GET, "/no/such/route?x=1", &[]).is_empty(), "unmatched: the router answers");
+    }
+
+    #[test]
+    fn a_declared_header_that_is_not_ascii_is_refused() {
+        let key: &[u8] = b"retry-\xC3\xA9";
+        let refused = refused(Method::POST, "/api/v1/orders", &[("idempotency-key", key)]);
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].starts_with("Idempotency-Key: must be ASCII"), "{refused:?}");
+        let twice = [("idempotency-key", &b"a"[..]), ("idempotency-key", &b"b"[..])];
+        assert_eq!(self::refused(Method::POST, "/api/v1/orders", &twice), ["Idempotency-Key: is given more than once"]);
+    }
+}
