@@ -31,6 +31,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn shape_error(path: &str, error: serde_json::Error) -> ApiError {
+    // A number too large for a float is well-formed JSON (RFC 8259 §6 sets no limit): where a
+    // string is expected it is the wrong shape, like any other number.
+    let out_of_range = error.classify() == Category::Syntax && error.to_string().starts_with("number out of range");
+    if out_of_range {
+        let field = if matches!(path, "." | "") { "body".to_owned() } else { path.to_owned() };
+        let message = "must be a string, not a number".to_owned();
+        return ApiError::validation(vec![FieldProblem { field, message }]);
+    }
     if error.classify() != Category::Data {
         return ApiError::new(ProblemType::MalformedRequest, format!("malformed JSON: {error}"));
     }
@@ -84,6 +92,9 @@ mod tests {
             ("[]", "body"),
             ("[\"a\", 1]", "body"),
             ("null", "body"),
+            (r#"{"name": 1e400, "count": 1}"#, "name"),
+            (r#"{"name": -1e99999, "count": 1}"#, "name"),
+            (r#"{"name": 123456789012345678901234567890, "count": 1}"#, "name"),
         ];
         for (body, field) in cases {
             let error = parse::<Sample>(body.as_bytes()).unwrap_err();

@@ -495,7 +495,7 @@ error_sets! {
     RetryErrors: [Unauthenticated, Forbidden, NotFound, NotificationNotRetryable, RateLimited, Internal,
         Unavailable];
     /// `receiveDeliveryReport`: a wrong secret is a 401.
-    WebhookErrors: [MalformedRequest, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,
+    WebhookErrors: [MalformedRequest, Validation, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,
         Internal, Unavailable];
     /// `readiness` (probes are not rate limited).
     ReadinessErrors: [Internal, Unavailable];

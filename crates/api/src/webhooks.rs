@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::Services;
 use crate::body::FormBody;
-use crate::problem::{ApiError, Errors, ProblemType, WebhookErrors};
+use crate::problem::{ApiError, Errors, FieldProblem, ProblemType, WebhookErrors};
 use crate::tags::ApiTags;
 
 /// Africa's Talking's dashboard takes callback URLs as typed: one ending in `/` reaches the
@@ -46,6 +46,38 @@ pub struct DeliveryReportForm {
     pub network_code: Option<String>,
     #[oai(rename = "failureReason")]
     pub failure_reason: Option<String>,
+}
+
+impl DeliveryReportForm {
+    /// Every field is text a database stores as it is on SQLite and PostgreSQL alike: no
+    /// control characters (PostgreSQL refuses NUL), 1 to 256 characters.
+    ///
+    /// # Errors
+    /// 422 naming each field that is not.
+    fn check_text(&self) -> Result<(), ApiError> {
+        let fields = [
+            ("id", Some(&self.id)),
+            ("status", Some(&self.status)),
+            ("phoneNumber", self.phone_number.as_ref()),
+            ("networkCode", self.network_code.as_ref()),
+            ("failureReason", self.failure_reason.as_ref()),
+        ];
+        let refused: Vec<FieldProblem> = fields
+            .into_iter()
+            .filter_map(|(field, value)| {
+                let value = value?;
+                let message = if value.chars().any(char::is_control) {
+                    "must not contain control characters"
+                } else if value.is_empty() || value.chars().count() > 256 {
+                    "must be 1 to 256 characters"
+                } else {
+                    return None;
+                };
+                Some(FieldProblem { field: field.to_owned(), message: message.to_owned() })
+            })
+            .collect();
+        if refused.is_empty() { Ok(()) } else { Err(ApiError::validation(refused)) }
+    }
 }
 
 /// Webhook endpoints.
@@ -86,8 +118,12 @@ impl WebhooksApi {
             tracing::warn!("delivery report with a wrong secret refused");
             return Err(ApiError::new(ProblemType::Unauthenticated, "unknown webhook secret").into());
         }
-        let raw = String::from_utf8_lossy(body.bytes()).into_owned();
+        let raw = String::from_utf8(body.bytes().to_vec())
+            .ok()
+            .filter(|raw| !raw.contains('\0'))
+            .ok_or_else(|| ApiError::new(ProblemType::MalformedRequest, "the form is not UTF-8 text"))?;
         let form = body.parse()?;
+        form.check_text()?;
         let report = DeliveryReport {
             provider_message_id: form.id,
             status: form.status,

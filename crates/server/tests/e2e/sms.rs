@@ -372,3 +372,29 @@ async fn items_are_sent_in_one_segment_as_gsm7_where_they_can_be() {
     })
     .await;
 }
+
+/// Text PostgreSQL refuses (NUL) never reaches it: the same 422 on both databases.
+#[tokio::test]
+async fn a_report_with_a_nul_byte_is_refused_alike_on_each_database() {
+    for backend in orderdesk_adapters::testing::backends() {
+        let fake = FakeAfricasTalking::start().await;
+        with_database(backend, |db| async move {
+            let app = spawn_app_with(&db, with_fake(&fake)).await;
+            for form in [[("id", "ATXid_\0x"), ("status", "Success")], [("id", "ATXid_1"), ("status", "Suc\0cess")]] {
+                let response = report(&app, SECRET, &form).await;
+                assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+            }
+            let url = app.url(&format!("/webhooks/africastalking/delivery-reports/{SECRET}"));
+            let raw = app
+                .anonymous
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(b"id=ATXid_1&status=Success\0".to_vec())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+        })
+        .await;
+    }
+}
