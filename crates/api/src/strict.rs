@@ -21,6 +21,9 @@ struct Operation {
     segments: Vec<Option<String>>,
     query: Vec<String>,
     headers: Vec<String>,
+    /// The operation needs a token: a call without one is answered 401 by the operation
+    /// first, whatever its parameters.
+    secured: bool,
 }
 
 /// Every operation of the document, for matching requests.
@@ -50,7 +53,12 @@ impl DeclaredParameters {
                         .collect()
                 };
                 let (query, headers) = (named("query"), named("header"));
-                operations.push(Operation { method, segments: segments.clone(), query, headers });
+                let secured = op
+                    .get("security")
+                    .or_else(|| doc.get("security"))
+                    .and_then(|s| s.as_array())
+                    .is_some_and(|requirements| !requirements.is_empty());
+                operations.push(Operation { method, segments: segments.clone(), query, headers, secured });
             }
         }
         Self { operations }
@@ -71,6 +79,9 @@ impl DeclaredParameters {
     /// The parameters of `req` that its operation refuses, if it matches one.
     fn refused(&self, req: &Request) -> Vec<FieldProblem> {
         let Some(op) = self.find(req.method(), req.uri().path()) else { return Vec::new() };
+        if op.secured && !req.headers().contains_key(poem::http::header::AUTHORIZATION) {
+            return Vec::new();
+        }
         let mut problems = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         let query = req.uri().query().unwrap_or_default();
