@@ -311,7 +311,9 @@ mod tests {
         (client, GuardedStream::new(server, limits, slot, registration), registry)
     }
 
-    async fn guarded(header_read_timeout: Duration) -> (tokio::io::DuplexStream, GuardedStream<tokio::io::DuplexStream>) {
+    async fn guarded(
+        header_read_timeout: Duration,
+    ) -> (tokio::io::DuplexStream, GuardedStream<tokio::io::DuplexStream>) {
         let (client, server, _) = guarded_with(header_read_timeout, None).await;
         (client, server)
     }

@@ -77,7 +77,8 @@ mod tests {
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(text.ends_with('\n'), "{text}");
         assert!(!text.contains('\u{1b}'), "no terminal escape: {text}");
-        for escaped in ["item=Maize\\nFAKE LINE", "/x\\r\\nFAKE SPAN LINE", "flour\\u{2028}FAKE", "colour=\\u{1b}[31m"] {
+        for escaped in ["item=Maize\\nFAKE LINE", "/x\\r\\nFAKE SPAN LINE", "flour\\u{2028}FAKE", "colour=\\u{1b}[31m"]
+        {
             assert!(text.contains(escaped), "{escaped} in {text}");
         }
     }

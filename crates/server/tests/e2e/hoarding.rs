@@ -63,11 +63,9 @@ async fn healthz_answers_at_once_while_one_client_holds_every_connection_idle() 
         }
 
         let started = Instant::now();
-        let answered = tokio::time::timeout(
-            Duration::from_secs(2),
-            client_from("127.0.0.2").get(app.url("/healthz")).send(),
-        )
-        .await;
+        let answered =
+            tokio::time::timeout(Duration::from_secs(2), client_from("127.0.0.2").get(app.url("/healthz")).send())
+                .await;
         let response = answered.expect("/healthz answers within 2 s").unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         println!("/healthz with every connection held idle: {:?}", started.elapsed());
