@@ -151,6 +151,7 @@ impl Setup<'_> {
             .env("ORDERDESK_PROFILE", "production")
             .env("ORDERDESK_SERVER__BIND", format!("127.0.0.1:{}", self.ports.api[index]))
             .env("ORDERDESK_SERVER__DATA_DIR", self.dir.join(format!("api-{}", index + 1)))
+            .env("ORDERDESK_SERVER__TRUSTED_PROXIES", "127.0.0.1")
             .env("ORDERDESK_DATABASE__URL", self.database_url)
             .env("ORDERDESK_DATABASE__MIGRATE_ON_START", "false")
             .env("ORDERDESK_DATABASE__MAX_CONNECTIONS", "4")

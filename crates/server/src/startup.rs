@@ -40,6 +40,8 @@ pub struct Application {
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static, Response>,
     shutdown_timeout: Duration,
+    /// Streams per HTTP/2 connection; `None` when HTTP/2 without TLS is off.
+    http2_max_streams: Option<u32>,
     stop_dispatcher: watch::Sender<bool>,
     dispatcher: Option<JoinHandle<()>>,
     sweeper: JoinHandle<()>,
@@ -379,10 +381,11 @@ impl Application {
         let (stop_dispatcher, stop) = watch::channel(false);
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);
         Ok(Self {
-            acceptor: GuardedAcceptor::new(acceptor, limits),
+            acceptor: GuardedAcceptor::new(acceptor, limits, settings.server.client_limits()?),
             local_addr,
             endpoint,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
+            http2_max_streams: limits.http2_max_streams,
             stop_dispatcher,
             dispatcher,
             sweeper,
@@ -399,7 +402,10 @@ impl Application {
     /// # Errors
     /// The listener fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        // Without HTTP/2 the listener refuses the connection preface, so the limit is moot.
+        let streams = self.http2_max_streams.unwrap_or(1);
         let served = Server::new_with_acceptor(self.acceptor)
+            .http2_max_concurrent_streams(streams)
             .run_with_graceful_shutdown(self.endpoint, shutdown, Some(self.shutdown_timeout))
             .await;
         self.sweeper.abort();

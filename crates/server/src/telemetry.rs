@@ -4,6 +4,8 @@
 //! `traceparent` in, out, and on outgoing calls; with `telemetry.otlp_endpoint`, each request's
 //! span is also exported over OTLP/HTTP.
 
+mod escape;
+
 use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -16,7 +18,10 @@ use orderdesk_domain::ports::NotificationRepository;
 use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::{Compact, Format};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry};
 
@@ -91,7 +96,7 @@ fn install(settings: &LogSettings, export: Option<BoxedLayer>) -> bool {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
     let not_exported_span = tracing_subscriber::filter::filter_fn(|meta| meta.target() != EXPORTED_SPAN_TARGET);
     let fmt: BoxedLayer = match settings.format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
+        LogFormat::Pretty => pretty_layer(std::io::stdout).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
@@ -102,6 +107,15 @@ fn install(settings: &LogSettings, export: Option<BoxedLayer>) -> bool {
     let mut layers = vec![fmt.with_filter(filter).with_filter(not_exported_span).boxed()];
     layers.extend(export);
     tracing_subscriber::registry().with(layers).try_init().is_ok()
+}
+
+/// `log.format = "pretty"`: one compact line per event, control characters in values escaped.
+fn pretty_layer<S, W>(writer: W) -> tracing_subscriber::fmt::Layer<S, escape::EscapedFields, Format<Compact>, W>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    tracing_subscriber::fmt::layer().compact().fmt_fields(escape::EscapedFields::default()).with_writer(writer)
 }
 
 /// Bucket bounds of the request latency histogram, in seconds.

@@ -35,7 +35,7 @@ pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
 pub use observability::{CorsSettings, MetricsSettings};
 pub use rate_limit::RateLimitSettings;
-pub use server::{ConnectionLimits, HttpSettings, ServerSettings};
+pub use server::{ClientLimits, ConnectionLimits, HttpSettings, ServerSettings};
 pub use telemetry::TelemetrySettings;
 pub use web::WebSettings;
 

@@ -57,7 +57,8 @@ impl CorsSettings {
     }
 }
 
-fn list_or_commas<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+/// A TOML list, or one string of comma-separated items (as environment variables give it).
+pub(super) fn list_or_commas<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ListOrCommas {

@@ -192,6 +192,9 @@ fn values_that_cannot_be_meant_are_refused_with_their_range() {
         ("ORDERDESK_AUTH__LEEWAY_SECONDS", "7200", "auth.leeway_seconds"),
         ("ORDERDESK_SMS__RETRY_FOR", "5s", "sms.retry_for"),
         ("ORDERDESK_SMS__MAX_SEGMENTS", "0", "sms.max_segments"),
+        ("ORDERDESK_SERVER__MAX_CONNECTIONS_PER_CLIENT", "0", "server.max_connections_per_client"),
+        ("ORDERDESK_SERVER__HTTP2_MAX_CONCURRENT_STREAMS", "0", "server.http2_max_concurrent_streams"),
+        ("ORDERDESK_SERVER__HTTP2_MAX_CONCURRENT_STREAMS", "1001", "server.http2_max_concurrent_streams"),
     ];
     for (variable, value, key) in cases {
         Jail::expect_with(|jail| {
@@ -388,4 +391,33 @@ fn the_metrics_token_comes_from_the_environment_only() {
         assert!(load_in(jail).unwrap_err().to_string().contains("ORDERDESK_METRICS__TOKEN"));
         Ok(())
     });
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_cidr_ranges_and_exempt_from_the_per_client_cap() {
+    Jail::expect_with(|jail| {
+        let settings = load_in(jail).unwrap();
+        assert!(settings.server.trusted_proxies.is_empty(), "none by default");
+        assert_eq!(settings.server.max_connections_per_client, 64);
+        assert_eq!(settings.server.connection_limits().http2_max_streams, None, "HTTP/2 without TLS off by default");
+        jail.set_env("ORDERDESK_SERVER__TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1");
+        let limits = load_in(jail).unwrap().server.client_limits().unwrap();
+        for trusted in ["127.0.0.1", "10.20.30.40", "::1", "::ffff:127.0.0.1"] {
+            assert!(limits.is_trusted(trusted.parse().unwrap()), "{trusted}");
+        }
+        for other in ["127.0.0.2", "11.0.0.1", "::2"] {
+            assert!(!limits.is_trusted(other.parse().unwrap()), "{other}");
+        }
+        jail.set_env("ORDERDESK_SERVER__TRUSTED_PROXIES", "nginx.local");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("server.trusted_proxies") && error.contains("nginx.local"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn the_built_in_default_file_and_the_code_defaults_agree_on_server_settings() {
+    let file: figment::value::Value = Figment::from(Toml::string(BUILT_IN[0].1)).extract().unwrap();
+    let from_file: ServerSettings = file.find("server").unwrap().deserialize().unwrap();
+    assert_eq!(from_file, ServerSettings::default());
 }

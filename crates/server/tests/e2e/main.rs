@@ -11,6 +11,8 @@ mod descriptors;
 mod dispatch;
 mod hardening;
 mod helpers;
+mod hoarding;
+mod http2;
 mod ops;
 mod otlp;
 mod pages;
