@@ -2,6 +2,7 @@
 
 mod customers;
 mod idempotency;
+mod lifecycle;
 mod notifications;
 mod orders;
 
@@ -10,4 +11,5 @@ pub use idempotency::{IdempotencyError, IdempotencyService};
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };
+pub use lifecycle::StatusRequest;
 pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};
