@@ -14,7 +14,7 @@ use orderdesk_adapters::sms::{
 };
 use orderdesk_adapters::{
     DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
-    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate,
+    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate, raise_first_order_number,
 };
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
@@ -98,6 +98,10 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
     if settings.database.migrate_on_start {
         migrate(&db).await.with_context(|| format!("cannot migrate database {url}"))?;
     }
+    let first = settings.domain_defaults()?.first_number;
+    raise_first_order_number(&db, first)
+        .await
+        .with_context(|| format!("cannot apply orders.first_number to database {url} (are the migrations applied?)"))?;
     Ok(db)
 }
 
@@ -238,7 +242,8 @@ fn services(
     let orders = Arc::new(SeaOrmOrderRepository::new(db.clone()));
     let notifications = Arc::new(SeaOrmNotificationRepository::new(db.clone()));
     let clock = Arc::new(SystemClock);
-    let mut order_service = OrderService::new(orders.clone(), customers.clone(), clock.clone(), defaults.currency);
+    let mut order_service = OrderService::new(orders.clone(), customers.clone(), clock.clone(), defaults.currency)
+        .with_number_prefix(defaults.number_prefix.clone());
     if let Some(outbox) = sms.outbox.clone() {
         order_service = order_service.with_sms(outbox);
     }

@@ -12,9 +12,9 @@ use sea_orm::{
     QueryOrder, Statement, TransactionTrait,
 };
 
+use super::entity::notifications::{Column as SmsColumn, Entity as Sms};
 use super::entity::order_status_changes::{self, Column as HistoryColumn, Entity as History};
 use super::entity::orders::{Column, Entity};
-use super::entity::notifications::{Column as SmsColumn, Entity as Sms};
 use super::error::{corrupt, repo_error, stored_version, why_unchanged};
 use super::idempotency::insert_record;
 
@@ -29,10 +29,8 @@ pub(crate) async fn next_number(db: &DatabaseConnection) -> Result<OrderNumber, 
         "UPDATE order_number_counter SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number AS number"
     };
     let row = db.query_one_raw(Statement::from_string(backend, sql)).await.map_err(repo_error)?;
-    let number: i64 = row
-        .ok_or_else(|| corrupt("order number counter", "missing"))?
-        .try_get("", "number")
-        .map_err(repo_error)?;
+    let number: i64 =
+        row.ok_or_else(|| corrupt("order number counter", "missing"))?.try_get("", "number").map_err(repo_error)?;
     OrderNumber::new(number).map_err(|e| RepoError::Unexpected(format!("order number {number}: {e}").into()))
 }
 
@@ -58,7 +56,10 @@ pub async fn raise_first_order_number(db: &DatabaseConnection, first: OrderNumbe
 }
 
 /// The insert of one history row.
-pub(crate) fn history_insert(order_id: OrderId, change: &StatusChange) -> sea_orm::Insert<order_status_changes::ActiveModel> {
+pub(crate) fn history_insert(
+    order_id: OrderId,
+    change: &StatusChange,
+) -> sea_orm::Insert<order_status_changes::ActiveModel> {
     History::insert(order_status_changes::ActiveModel {
         order_id: Set(order_id.as_uuid()),
         version: Set(stored_version(change.version)),
@@ -87,7 +88,10 @@ pub(crate) async fn change_status(
         .col_expr(Column::Status, Expr::value(order.status().as_str()))
         .col_expr(Column::StatusChangedAt, Expr::value(Some(order.lifecycle().changed_at)))
         .col_expr(Column::CancelReason, Expr::value(cancellation.map(|c| c.reason.as_str().to_owned())))
-        .col_expr(Column::CancelNote, Expr::value(cancellation.and_then(|c| c.note.as_ref()).map(|n| n.as_str().to_owned())))
+        .col_expr(
+            Column::CancelNote,
+            Expr::value(cancellation.and_then(|c| c.note.as_ref()).map(|n| n.as_str().to_owned())),
+        )
         .col_expr(Column::UpdatedAt, Expr::value(order.updated_at()))
         .col_expr(Column::UpdatedBy, Expr::value(order.audit().updated_by.clone()))
         .col_expr(Column::Version, Expr::value(stored_version(order.audit().version)))
@@ -144,7 +148,8 @@ pub(crate) async fn delete(db: &DatabaseConnection, id: OrderId, expected: Optio
         .exec(&txn)
         .await
         .map_err(repo_error)?;
-    let sms_left = Query::select().column(SmsColumn::OrderId).from(Sms).and_where(SmsColumn::OrderId.eq(id.as_uuid())).to_owned();
+    let sms_left =
+        Query::select().column(SmsColumn::OrderId).from(Sms).and_where(SmsColumn::OrderId.eq(id.as_uuid())).to_owned();
     let mut delete = Entity::delete_many()
         .filter(Column::Id.eq(id.as_uuid()))
         .filter(Column::Status.eq(OrderStatus::Received.as_str()))

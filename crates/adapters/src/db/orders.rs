@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
-use orderdesk_domain::ports::{OrderFilter, OrderRepository};
 use orderdesk_domain::order::Lifecycle;
+use orderdesk_domain::ports::{OrderFilter, OrderRepository};
 use orderdesk_domain::{
     CancelReason, Cancellation, Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, OrderNumber,
     OrderReference, OrderStatus, Page, PageRequest, RepoError, StatusChange, StatusNote,
@@ -50,7 +50,12 @@ fn to_row(order: &Order) -> orders::ActiveModel {
         status: Set(order.status().as_str().to_owned()),
         status_changed_at: Set(Some(order.lifecycle().changed_at)),
         cancel_reason: Set(order.lifecycle().cancellation.as_ref().map(|c| c.reason.as_str().to_owned())),
-        cancel_note: Set(order.lifecycle().cancellation.as_ref().and_then(|c| c.note.as_ref()).map(|n| n.as_str().to_owned())),
+        cancel_note: Set(order
+            .lifecycle()
+            .cancellation
+            .as_ref()
+            .and_then(|c| c.note.as_ref())
+            .map(|n| n.as_str().to_owned())),
     }
 }
 

@@ -76,9 +76,7 @@ impl OrderService {
 }
 
 /// The status, the cancellation exactly when cancelling, and the note; every bad field at once.
-fn parse(
-    request: StatusRequest,
-) -> Result<(OrderStatus, Option<Cancellation>, Option<StatusNote>), ValidationErrors> {
+fn parse(request: StatusRequest) -> Result<(OrderStatus, Option<Cancellation>, Option<StatusNote>), ValidationErrors> {
     let mut errors = Collector::default();
     let to = errors.check("status", OrderStatus::parse(&request.status));
     let note = request.note.as_deref().map(|n| errors.check("note", StatusNote::parse(n)));
@@ -127,7 +125,11 @@ mod tests {
     }
 
     fn request(status: &str, reason: Option<&str>) -> StatusRequest {
-        StatusRequest { status: status.into(), note: Some(" at the gate ".into()), cancel_reason: reason.map(Into::into) }
+        StatusRequest {
+            status: status.into(),
+            note: Some(" at the gate ".into()),
+            cancel_reason: reason.map(Into::into),
+        }
     }
 
     #[tokio::test]

@@ -415,7 +415,8 @@ mod tests {
         let money = Money::parse("250.50", Currency::parse("KES").unwrap()).unwrap();
         let now = Utc::now();
         let reference = NumberPrefix::default().reference(OrderNumber::new(1).unwrap());
-        let order = Order::new(CustomerId::generate(), reference, ItemName::parse("Flour").unwrap(), money, now, now, &actor());
+        let order =
+            Order::new(CustomerId::generate(), reference, ItemName::parse("Flour").unwrap(), money, now, now, &actor());
         let service = service(stored(&order), MockCustomerRepository::new());
         let to_yen = OrderChanges { currency: Some("JPY".into()), ..Default::default() };
         assert!(matches!(service.update(order.id(), to_yen, &actor(), None).await, Err(OrderError::Validation(_))));
