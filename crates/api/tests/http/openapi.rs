@@ -102,7 +102,9 @@ fn document_constraints_come_from_the_domain_constants() {
             }
         }
     }
-    assert_eq!((limits, keys), (3, 2), "every list has `limit`, every create `Idempotency-Key`");
+    assert_eq!((limits, keys), (3, 3), "every list has `limit`, every create and status change `Idempotency-Key`");
+    let note = &schemas["OrderStatusChange"]["properties"]["note"];
+    assert_eq!(note["maxLength"].as_u64(), n(orderdesk_domain::StatusNote::MAX_CHARS));
 }
 
 /// Each operation lists its own error statuses, each with its `type` values and an example.

@@ -11,6 +11,7 @@ mod descriptors;
 mod dispatch;
 mod hardening;
 mod helpers;
+mod lifecycle;
 mod ops;
 mod otlp;
 mod pages;
