@@ -98,11 +98,17 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
     if settings.database.migrate_on_start {
         migrate(&db).await.with_context(|| format!("cannot migrate database {url}"))?;
     }
-    let first = settings.domain_defaults()?.first_number;
-    raise_first_order_number(&db, first)
-        .await
-        .with_context(|| format!("cannot apply orders.first_number to database {url} (are the migrations applied?)"))?;
     Ok(db)
+}
+
+/// Applies `orders.first_number`: raises the order-number source when it is below (never
+/// lowers it). Run by the API server at start-up and by `orderdesk migrate`.
+///
+/// # Errors
+/// A storage failure, or a schema without migration 9.
+pub async fn apply_first_order_number(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let first = settings.domain_defaults()?.first_number;
+    raise_first_order_number(db, first).await.context("cannot apply orders.first_number (are the migrations applied?)")
 }
 
 /// The audience of dev tokens when `auth.audience` is not set.
@@ -318,6 +324,7 @@ impl Application {
     /// Database, migration, auth, SMS or bind failures, with what failed in the message.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = open_database(settings).await?;
+        apply_first_order_number(&db, settings).await?;
         let bind = settings.server.bind;
         let acceptor = TcpListener::bind(bind)
             .into_acceptor()

@@ -1,18 +1,20 @@
 //! The generated Rust client (`orderdesk-client`) drives the whole API life cycle against the
 //! real `orderdesk` binary: what a Rust service generated from `docs/openapi.json` meets.
 //!
-//! By default the test starts the binary itself, with an SMS provider that always fails so a
-//! notification reaches `failed` and its retry is accepted. With `ORDERDESK_CLIENT_TEST_BASE_URL`
+//! By default the test starts the binary itself, with a fake Africa's Talking that refuses the
+//! credentials (a permanent failure) so a notification reaches `failed` and its retry is accepted. With `ORDERDESK_CLIENT_TEST_BASE_URL`
 //! and `ORDERDESK_CLIENT_TEST_TOKEN` it runs against that server instead (`cargo xtask clients`).
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use orderdesk_client::types::{Notification, Order, Problem};
 use orderdesk_client::{Client, Error, ResponseValue};
 use orderdesk_server::settings::Settings;
 use orderdesk_server::startup::dev_issuer;
 use uuid::Uuid;
+
+use orderdesk_adapters::testing::africastalking::{FakeAfricasTalking, Mode};
 
 use crate::process::ServerProcess;
 
@@ -21,7 +23,7 @@ struct Target {
     client: Client,
     /// The server was started here with an SMS provider that always fails.
     sms_fails: bool,
-    _server: Option<(ServerProcess, TempDir)>,
+    _server: Option<(ServerProcess, TempDir, FakeAfricasTalking)>,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -42,11 +44,13 @@ async fn target() -> Target {
             _server: None,
         };
     }
-    // Nothing listens on this port once the listener is dropped: every send fails at once.
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Refuses the credentials (401): a permanent failure, so the SMS is `failed` at once (an
+    // unreachable provider is only retried, for `sms.retry_for`).
+    let fake = FakeAfricasTalking::start().await;
+    fake.set_mode(Mode::Unauthorized);
     let data_dir = TempDir(std::env::temp_dir().join(format!("orderdesk-client-{}", Uuid::now_v7().simple())));
     let data_dir_text = data_dir.0.display().to_string();
-    let sms_url = format!("http://127.0.0.1:{closed_port}");
+    let sms_url = fake.server.uri();
     let server = ServerProcess::start(
         &[
             ("ORDERDESK_SERVER__DATA_DIR", &data_dir_text),
@@ -54,7 +58,7 @@ async fn target() -> Target {
             ("ORDERDESK_SMS__PROVIDER", "africastalking"),
             ("ORDERDESK_SMS__AFRICASTALKING__BASE_URL", &sms_url),
             ("ORDERDESK_SMS__AFRICASTALKING__API_KEY", "client-test-key"),
-            ("ORDERDESK_SMS__MAX_ATTEMPTS", "1"),
+            ("ORDERDESK_SMS__AFRICASTALKING__USERNAME", "sandbox"),
             ("ORDERDESK_SMS__POLL_INTERVAL_MS", "100"),
             ("ORDERDESK_SMS__REQUEST_TIMEOUT_MS", "2000"),
         ],
@@ -69,7 +73,7 @@ async fn target() -> Target {
         .mint("client-test", &orderdesk_domain::Permission::ALL, Duration::from_secs(600))
         .unwrap();
     let client = Client::with_bearer_token(&format!("http://{address}"), &token).unwrap();
-    Target { client, sms_fails: true, _server: Some((server, data_dir)) }
+    Target { client, sms_fails: true, _server: Some((server, data_dir, fake)) }
 }
 
 // Fields are read through `as_str()`/`to_string()` so the test compiles whether the document
@@ -83,8 +87,15 @@ fn problem<T: std::fmt::Debug>(result: Result<ResponseValue<T>, Error<Problem>>)
     }
 }
 
+/// Hour `hour` (9 to 13) of a window that starts 20 hours ago, fixed for the run: recent enough
+/// that every order is texted (`sms.max_order_age_hours`, 24), at known times for the filters.
 fn at(hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, hour, 0, 0).unwrap()
+    static START: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        let then = Utc::now() - chrono::Duration::hours(20);
+        Utc.with_ymd_and_hms(then.year(), then.month(), then.day(), then.hour(), 0, 0).unwrap()
+    });
+    start + chrono::Duration::hours(i64::from(hour) - 9)
 }
 
 fn etag<T>(response: &ResponseValue<T>) -> String {
@@ -243,9 +254,62 @@ async fn the_generated_rust_client_drives_the_whole_life_cycle() {
     assert_eq!((status, invalid.type_.to_string().as_str()), (422, "/problems/validation-error"));
     assert!(invalid.errors.iter().any(|e| e.field == "amount"), "{invalid:?}");
 
-    // Delete, then the order is a typed 404.
-    let deleted = client.delete_order().id(orders[2].id).send().await.unwrap();
+    // The lifecycle: one order walked from received to completed, another cancelled, each
+    // step in its history; a forbidden move and deleting an order with a history are typed 409s.
+    assert_eq!(
+        (orders[1].status.as_str(), orders[1].reference.as_str()),
+        ("received", &*format!("ORD-{}", orders[1].number))
+    );
+    for step in ["confirmed", "ready", "out_for_delivery", "completed"] {
+        #[allow(clippy::unnecessary_fallible_conversions)]
+        let moved = client
+            .change_order_status()
+            .id(orders[1].id)
+            .body_map(|b| b.status(step).note(Some(format!("now {step}").try_into().unwrap())))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(moved.status.as_str(), step);
+    }
+    let history = client.get_order_history().id(orders[1].id).send().await.unwrap().into_inner();
+    let steps: Vec<&str> = history.items.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(steps, ["received", "confirmed", "ready", "out_for_delivery", "completed"]);
+    let (status, forbidden) =
+        problem(client.change_order_status().id(orders[1].id).body_map(|b| b.status("ready")).send().await);
+    assert_eq!((status, forbidden.type_.to_string().as_str()), (409, "/problems/invalid-status-transition"));
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    let cancelled = client
+        .change_order_status()
+        .id(orders[2].id)
+        .body_map(|b| b.status("cancelled").cancel_reason(Some("customer_request".try_into().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.status.as_str(), "cancelled");
+    assert_eq!(cancelled.cancel_reason.as_deref(), Some("customer_request"));
+    let (status, kept) = problem(client.delete_order().id(orders[2].id).send().await);
+    assert_eq!((status, kept.type_.to_string().as_str()), (409, "/problems/order-has-history"));
+    let found = client
+        .list_orders()
+        .number(std::num::NonZeroU64::new(orders[2].number.into()).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.items, vec![cancelled]);
+
+    // A mistake (received, never texted) is deleted; then it is a typed 404.
+    let mistake = client
+        .create_order()
+        .body_map(|b| b.customer_id(customer.id).item("Typo").amount("1.00").notify(Some(false)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let deleted = client.delete_order().id(mistake.id).send().await.unwrap();
     assert_eq!(deleted.status().as_u16(), 204);
-    let (status, missing) = problem(client.get_order().id(orders[2].id).send().await);
+    let (status, missing) = problem(client.get_order().id(mistake.id).send().await);
     assert_eq!((status, missing.type_.to_string().as_str(), missing.status), (404, "/problems/not-found", 404));
 }
