@@ -46,9 +46,9 @@ pub enum OrderCreated {
 /// An order with its version.
 #[derive(ApiResponse)]
 pub enum OrderRead {
-    /// The order; `ETag` is its version, for `If-Match`.
+    /// The order; `ETag` is its version, for `If-Match`. (Boxed: the 304 variant is small.)
     #[oai(status = 200)]
-    Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
+    Ok(Json<Box<OrderBody>>, #[oai(header = "ETag")] String),
     /// Unchanged since the `If-None-Match` version.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -193,7 +193,7 @@ impl OrdersApi {
         if conditional::if_none_match(if_none_match.0.as_deref(), version) {
             return Ok(OrderRead::NotModified(etag(version)));
         }
-        Ok(OrderRead::Ok(Json(order.into()), etag(version)))
+        Ok(OrderRead::Ok(Json(Box::new(order.into())), etag(version)))
     }
 
     /// Change an order
