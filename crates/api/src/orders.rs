@@ -46,7 +46,8 @@ pub enum OrderCreated {
 /// An order with its version.
 #[derive(ApiResponse)]
 pub enum OrderRead {
-    /// The order; `ETag` is its version, for `If-Match`. (Boxed: the 304 variant is small.)
+    /// The order; `ETag` is its version, for `If-Match`.
+    // Boxed: the 304 variant is small.
     #[oai(status = 200)]
     Ok(Json<Box<OrderBody>>, #[oai(header = "ETag")] String),
     /// Unchanged since the `If-None-Match` version.
