@@ -165,8 +165,8 @@ async function main(): Promise<void> {
     check(moved.data?.status === status, `move to ${status}`, moved.error);
   }
   const history = await client.GET("/api/v1/orders/{id}/history", { params: { path: { id: walked.id } } });
-  const steps_ = history.data?.items.map((e) => e.status).join(",");
-  check(steps_ === "received,confirmed,ready,out_for_delivery,completed", "history oldest first", history.data ?? history.error);
+  const walkedSteps = history.data?.items.map((e) => e.status).join(",");
+  check(walkedSteps === "received,confirmed,ready,out_for_delivery,completed", "history oldest first", history.data ?? history.error);
   const backwards = await client.POST("/api/v1/orders/{id}/status", {
     params: { path: { id: walked.id } },
     body: { status: "ready" },
