@@ -170,6 +170,11 @@ async fn status_changes_keep_a_history_and_work_with_if_match_and_idempotency_ke
         assert_eq!(entries[0]["at"], order["created_at"]);
         assert_eq!((&entries[1]["note"], &entries[1]["by"]), (&json!("Packed"), &json!("dev-user")));
         assert_eq!(entries[2]["cancel_reason"], "out_of_stock");
+
+        // The SMS quotes the order's reference.
+        let sms: Value = app.http.get(format!("{url}/notifications")).send().await.unwrap().json().await.unwrap();
+        let message = sms["items"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("Order {}: ", order["reference"].as_str().unwrap())), "{message}");
     })
     .await;
 }
