@@ -1,6 +1,7 @@
 //! orderdesk's schema migrations. Every migration uses only portable builders, so the
-//! schema is identical on SQLite and PostgreSQL; later migrations stay additive because
-//! SQLite cannot alter constraints.
+//! schema is identical on SQLite and PostgreSQL (except where order numbers come from: a
+//! sequence on PostgreSQL, a counter table on SQLite; see migration 9); later migrations stay
+//! additive because SQLite cannot alter constraints.
 
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
@@ -13,6 +14,7 @@ mod m20261126_000005_create_sessions;
 mod m20261128_000006_add_notification_version;
 mod m20261129_000007_versions_and_idempotency_keys;
 mod m20261130_000008_sms_retry_window_and_early_reports;
+mod m20261130_000009_order_numbers_and_lifecycle;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_add_notification_version::Migration),
             Box::new(m20261129_000007_versions_and_idempotency_keys::Migration),
             Box::new(m20261130_000008_sms_retry_window_and_early_reports::Migration),
+            Box::new(m20261130_000009_order_numbers_and_lifecycle::Migration),
         ]
     }
 }

@@ -108,7 +108,7 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
         &config,
         format!(
             "[[operations]]\n\
-             include-operation-id = [\"getOrder\", \"updateOrder\", \"listOrderNotifications\", \"retryOrderNotification\"]\n\
+             include-operation-id = [\"getOrder\", \"updateOrder\", \"changeOrderStatus\", \"getOrderHistory\", \"listOrderNotifications\", \"retryOrderNotification\"]\n\
              parameters = {{ id = \"{order}\" }}\n\n\
              [[operations]]\n\
              include-operation-id = [\"getCustomer\", \"updateCustomer\", \"listCustomerOrders\"]\n\

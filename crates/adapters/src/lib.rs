@@ -16,6 +16,7 @@ pub mod testing;
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
+    raise_first_order_number,
 };
 pub use db::{PoolStats, SchemaStatus, pool_stats, schema_status};
 /// The pool handle [`connect`] returns; the server passes it between adapters.

@@ -17,8 +17,8 @@ use orderdesk_domain::ports::{
     OrderOverview, OrderReports, OrderRepository,
 };
 use orderdesk_domain::{
-    Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page, PageRequest,
-    RepoError,
+    Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus,
+    Page, PageRequest, RepoError, StatusChange,
 };
 
 #[derive(Debug, Default)]
@@ -29,6 +29,9 @@ struct Tables {
     attempts: Vec<(Uuid, Attempt)>,
     delivery_reports: Vec<(DateTime<Utc>, DeliveryReport)>,
     idempotency: BTreeMap<(String, String), IdempotencyRecord>,
+    /// The last order number drawn (numbers start at 1001, as the migration's counter).
+    last_number: u32,
+    history: Vec<(OrderId, StatusChange)>,
 }
 
 /// Customers, orders and their SMS kept in memory; implements every storage port.
@@ -164,6 +167,12 @@ impl CustomerRepository for InMemoryStore {
 
 #[async_trait]
 impl OrderRepository for InMemoryStore {
+    async fn next_number(&self) -> Result<OrderNumber, RepoError> {
+        let mut tables = self.tables();
+        tables.last_number = tables.last_number.max(OrderNumber::DEFAULT_FIRST - 1) + 1;
+        OrderNumber::new(i64::from(tables.last_number)).map_err(|e| RepoError::Unexpected(e.into()))
+    }
+
     async fn insert(
         &self,
         order: &Order,
@@ -178,8 +187,12 @@ impl OrderRepository for InMemoryStore {
         if tables.orders.contains_key(&order.id().as_uuid()) {
             return Err(RepoError::Duplicate);
         }
+        if tables.orders.values().any(|o| o.number() == order.number()) {
+            return Err(RepoError::Duplicate);
+        }
         keep_key(&mut tables, record);
         tables.orders.insert(order.id().as_uuid(), order.clone());
+        tables.history.push((order.id(), order.creation()));
         for notification in notifications {
             tables.notifications.insert(notification.id.as_uuid(), notification.clone());
         }
@@ -198,10 +211,37 @@ impl OrderRepository for InMemoryStore {
         let mut tables = self.tables();
         let stored = tables.orders.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
+        let attempted = |n: &Notification| {
+            n.order_id == id && (n.attempts > 0 || n.status != NotificationStatus::Pending || n.lease.is_some())
+        };
+        if stored.status() != OrderStatus::Received || tables.notifications.values().any(attempted) {
+            return Err(RepoError::ForeignKey);
+        }
         tables.orders.remove(&id.as_uuid());
-        // As ON DELETE CASCADE in the database.
+        // Only SMS never attempted are left; they and the history go, as in the database.
         tables.notifications.retain(|_, n| n.order_id != id);
+        tables.history.retain(|(order, _)| *order != id);
         Ok(())
+    }
+
+    async fn change_status(
+        &self,
+        order: &Order,
+        change: &StatusChange,
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError> {
+        let mut tables = self.tables();
+        check_key(&tables, record.as_ref())?;
+        let stored = tables.orders.get_mut(&order.id().as_uuid()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, Some(change.version.wrapping_sub(1)))?;
+        *stored = order.clone();
+        keep_key(&mut tables, record);
+        tables.history.push((order.id(), change.clone()));
+        Ok(())
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {
+        Ok(self.tables().history.iter().filter(|(order, _)| *order == id).map(|(_, change)| change.clone()).collect())
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
@@ -211,6 +251,8 @@ impl OrderRepository for InMemoryStore {
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
         let keep = |o: &Order| {
             filter.customer_id.is_none_or(|c| o.customer_id() == c)
+                && (filter.statuses.is_empty() || filter.statuses.contains(&o.status()))
+                && filter.number.is_none_or(|n| o.number() == n)
                 && filter.ordered_from.is_none_or(|from| o.ordered_at() >= from)
                 && filter.ordered_to.is_none_or(|to| o.ordered_at() < to)
         };

@@ -216,15 +216,24 @@ impl CustomersApi {
 
     /// List a customer's orders
     ///
-    /// Newest first; 404 when the customer does not exist.
+    /// Newest first, optionally only those in some statuses or the one with a number; 404
+    /// when the customer does not exist.
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/customers/:id/orders", method = "get", operation_id = "listCustomerOrders")]
+    // poem-openapi takes each query parameter as an argument.
+    #[allow(clippy::too_many_arguments)]
     async fn orders(
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
         id: Path<Uuid>,
+        /// Only orders in these statuses: one or more, comma-separated (`ready,out_for_delivery`).
+        #[oai(validator(max_length = 200))]
+        status: Query<Option<String>>,
+        /// Only the order with this number; an empty list if the customer has none with it.
+        #[oai(validator(minimum(value = "1"), maximum(value = "99999999")))]
+        number: Query<Option<i64>>,
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
@@ -233,7 +242,12 @@ impl CustomersApi {
     ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
         auth.require(Permission::ReadOrders)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
-        let query = OrderListQuery { customer_id: Some(CustomerId::from_uuid(id.0)), ..Default::default() };
+        let query = OrderListQuery {
+            customer_id: Some(CustomerId::from_uuid(id.0)),
+            status: status.0,
+            number: number.0,
+            ..Default::default()
+        };
         Ok(Json(services.orders.list(query, page).await?.into()))
     }
 }

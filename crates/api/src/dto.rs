@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
-use orderdesk_domain::{Customer, CustomerName, ItemName, Order, Page};
+use orderdesk_domain::{Customer, CustomerName, InvalidValue, ItemName, Order, Page, StatusChange, StatusNote};
 use poem_openapi::Object;
 use poem_openapi::types::Example;
 use serde::Deserialize;
@@ -156,10 +156,95 @@ impl NewOrderBody {
 
 impl OrderChangesBody {
     /// # Errors
-    /// 422 when a field breaks the document's limits as sent.
+    /// 422 when a field breaks the document's limits as sent, or names `status` (changed by
+    /// `changeOrderStatus` only).
     pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        if self.status.is_some() {
+            let elsewhere =
+                InvalidValue::ChangedElsewhere { operation: "POST /api/v1/orders/{id}/status (changeOrderStatus)" };
+            return Err(ApiError::validation(vec![FieldProblem {
+                field: "status".into(),
+                message: elsewhere.to_string(),
+            }]));
+        }
         as_sent(&[("item", self.item.as_deref(), ItemName::MAX_CHARS)], None)
     }
+}
+
+/// A status change asked for.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(rename = "OrderStatusChange", example)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChangeBody {
+    /// The status to move to: `confirmed`, `ready`, `out_for_delivery`, `completed` or
+    /// `cancelled` (or the current one, which changes nothing). Forward moves may skip steps;
+    /// `cancelled` is reachable from every status but `completed`; `completed` and `cancelled`
+    /// are final.
+    #[oai(validator(min_length = 1, max_length = 32))]
+    pub status: String,
+    /// Kept in the history; when cancelling, also the order's `cancel_note`. 1-500 characters.
+    #[oai(validator(min_length = 1, max_length = 500))]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub note: Option<String>,
+    /// Required with `cancelled`, refused otherwise: `customer_request`, `out_of_stock`,
+    /// `duplicate`, `payment_failed` or `other`.
+    #[oai(validator(min_length = 1, max_length = 32))]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub cancel_reason: Option<String>,
+}
+
+impl StatusChangeBody {
+    /// # Errors
+    /// 422 when `note` breaks the document's limit as sent.
+    pub fn check_as_sent(&self) -> Result<(), ApiError> {
+        as_sent(&[("note", self.note.as_deref(), StatusNote::MAX_CHARS)], None)
+    }
+}
+
+impl Example for StatusChangeBody {
+    fn example() -> Self {
+        Self { status: "ready".into(), note: Some("Packed, at the counter".into()), cancel_reason: None }
+    }
+}
+
+/// One entry of an order's history.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "OrderHistoryEntry")]
+pub struct HistoryEntryBody {
+    /// The status the order moved to (`received` for its creation); see `Order.status`.
+    pub status: String,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// Token subject of whoever made the change; absent for orders older than authentication.
+    #[oai(skip_serializing_if_is_none)]
+    pub by: Option<String>,
+    /// The note given with the change; absent without one.
+    #[oai(skip_serializing_if_is_none)]
+    pub note: Option<String>,
+    /// Only for the cancellation: why.
+    #[oai(skip_serializing_if_is_none)]
+    pub cancel_reason: Option<String>,
+}
+
+impl From<StatusChange> for HistoryEntryBody {
+    fn from(c: StatusChange) -> Self {
+        Self {
+            status: c.status.as_str().to_owned(),
+            at: c.at,
+            by: c.by,
+            note: c.note.map(|n| n.as_str().to_owned()),
+            cancel_reason: c.cancel_reason.map(|r| r.as_str().to_owned()),
+        }
+    }
+}
+
+/// An order's history, oldest first: its creation, then every status change.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "OrderHistory")]
+pub struct HistoryBody {
+    pub items: Vec<HistoryEntryBody>,
 }
 
 /// An optional request field: it may be absent, but `null` is refused like any other wrong
@@ -195,6 +280,24 @@ impl From<Page<Customer>> for CustomerListBody {
 #[oai(rename = "Order", example)]
 pub struct OrderBody {
     pub id: Uuid,
+    /// The order's number: unique, never reused, from `orders.first_number` (1001) up.
+    pub number: u32,
+    /// What the customer quotes: `orders.number_prefix` and the number, e.g. `"ORD-1042"`; at
+    /// most 12 characters (an M-Pesa account reference).
+    pub reference: String,
+    /// Where the order is: `received` (new orders), `confirmed`, `ready`, `out_for_delivery`,
+    /// `completed` or `cancelled`. Changed by `changeOrderStatus`. A string, not an enum: the
+    /// list may grow, so show a value you do not know as it is.
+    pub status: String,
+    /// When the order took its status (UTC).
+    pub status_changed_at: DateTime<Utc>,
+    /// Only when cancelled: `customer_request`, `out_of_stock`, `duplicate`, `payment_failed`
+    /// or `other` (a list that may grow, like `status`).
+    #[oai(skip_serializing_if_is_none)]
+    pub cancel_reason: Option<String>,
+    /// Only when cancelled with a note: the note.
+    #[oai(skip_serializing_if_is_none)]
+    pub cancel_note: Option<String>,
     pub customer_id: Uuid,
     /// What was ordered.
     pub item: String,
@@ -216,8 +319,15 @@ pub struct OrderBody {
 
 impl From<Order> for OrderBody {
     fn from(o: Order) -> Self {
+        let cancellation = o.lifecycle().cancellation.as_ref();
         Self {
             id: o.id().as_uuid(),
+            number: o.number().get(),
+            reference: o.reference().as_str().to_owned(),
+            status: o.status().as_str().to_owned(),
+            status_changed_at: o.lifecycle().changed_at,
+            cancel_reason: cancellation.map(|c| c.reason.as_str().to_owned()),
+            cancel_note: cancellation.and_then(|c| c.note.as_ref()).map(|n| n.as_str().to_owned()),
             customer_id: o.customer_id().as_uuid(),
             item: o.item().as_str().to_owned(),
             amount: o.amount().amount_string(),
@@ -235,6 +345,12 @@ impl Example for OrderBody {
     fn example() -> Self {
         Self {
             id: Uuid::from_u128(0x019abc00_0000_7000_8000_000000000002),
+            number: 1042,
+            reference: "ORD-1042".into(),
+            status: "ready".into(),
+            status_changed_at: example_time(),
+            cancel_reason: None,
+            cancel_note: None,
             customer_id: CustomerBody::example().id,
             item: "Maize flour 2kg".into(),
             amount: "250.50".into(),
@@ -315,6 +431,15 @@ pub struct OrderChangesBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub ordered_at: Option<DateTime<Utc>>,
+    /// Not accepted here: present only to refuse it with a 422 that names `changeOrderStatus`.
+    #[oai(skip)]
+    #[serde(default, deserialize_with = "present")]
+    pub status: Option<()>,
+}
+
+/// Whatever the field holds (even `null`), it was sent.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| Some(()))
 }
 
 impl Example for OrderChangesBody {

@@ -107,7 +107,13 @@ where
 /// The stored response for a created resource rendered as `body`.
 pub fn stored_created(location: String, body: &impl ToJSON) -> StoredResponse {
     let body = body.to_json().map(|json| json.to_string()).unwrap_or_default();
-    StoredResponse { status: 201, location: Some(location), body }
+    StoredResponse { status: 201, location: Some(location), etag: None, body }
+}
+
+/// The stored 200 response of a change, with the changed resource's `ETag`.
+pub fn stored_changed(etag: String, body: &impl ToJSON) -> StoredResponse {
+    let body = body.to_json().map(|json| json.to_string()).unwrap_or_default();
+    StoredResponse { status: 200, location: None, etag: Some(etag), body }
 }
 
 /// A stored response's body and `Location`, read back into the operation's types.

@@ -1,7 +1,8 @@
-//! `/api/v1/orders`: create, list (filter by customer and time), get, change, delete.
+//! `/api/v1/orders`: create, list (filter by customer, status, number and time), get, change,
+//! delete, and the lifecycle: status changes and history.
 
 use chrono::{DateTime, Utc};
-use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery};
+use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery, StatusRequest};
 use orderdesk_domain::{CustomerId, NotificationId, Order, OrderError, OrderId, Permission};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -12,11 +13,15 @@ use uuid::Uuid;
 use crate::Services;
 use crate::conditional::{self, etag};
 use crate::customers::{Deleted, page_request};
-use crate::dto::{NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody, OrderListBody};
+use crate::dto::{
+    HistoryBody, NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody, OrderListBody,
+    StatusChangeBody,
+};
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
 use crate::problem::{
-    CreateOrderErrors, DeleteOrderErrors, Errors, GetErrors, ListOfOneErrors, RetryErrors, UpdateOrderErrors,
+    ChangeStatusErrors, CreateOrderErrors, DeleteOrderErrors, Errors, GetErrors, ListOfOneErrors, RetryErrors,
+    UpdateOrderErrors,
 };
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
@@ -42,8 +47,9 @@ pub enum OrderCreated {
 #[derive(ApiResponse)]
 pub enum OrderRead {
     /// The order; `ETag` is its version, for `If-Match`.
+    // Boxed: the 304 variant is small.
     #[oai(status = 200)]
-    Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
+    Ok(Json<Box<OrderBody>>, #[oai(header = "ETag")] String),
     /// Unchanged since the `If-None-Match` version.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -55,6 +61,16 @@ pub enum OrderChanged {
     /// The order as changed; `ETag` is its new version.
     #[oai(status = 200)]
     Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
+}
+
+/// An order after a status change.
+#[derive(ApiResponse)]
+pub enum OrderStatusChanged {
+    /// The order with its status; `ETag` is its version (unchanged when it already had the
+    /// status). Replaying an `Idempotency-Key`: `Idempotent-Replayed: true` and the first
+    /// response's body and `ETag`.
+    #[oai(status = 200)]
+    Ok(Json<OrderBody>, #[oai(header = "ETag")] String, #[oai(header = "Idempotent-Replayed")] Option<String>),
 }
 
 fn location(order: &Order) -> String {
@@ -116,8 +132,8 @@ impl OrdersApi {
 
     /// List orders
     ///
-    /// Newest first, optionally only one customer's and only those ordered in
-    /// `[ordered_from, ordered_to)`.
+    /// Newest first, optionally only one customer's, only those in some statuses, only the one
+    /// with a number, and only those ordered in `[ordered_from, ordered_to)`.
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders", method = "get", operation_id = "listOrders")]
@@ -129,6 +145,12 @@ impl OrdersApi {
         auth: BearerAuth,
         /// Only this customer's orders.
         customer_id: Query<Option<Uuid>>,
+        /// Only orders in these statuses: one or more, comma-separated (`ready,out_for_delivery`).
+        #[oai(validator(max_length = 200))]
+        status: Query<Option<String>>,
+        /// Only the order with this number (`1042` for `ORD-1042`); an empty list if none has it.
+        #[oai(validator(minimum(value = "1"), maximum(value = "99999999")))]
+        number: Query<Option<i64>>,
         /// Only orders placed at or after this time (RFC 3339).
         ordered_from: Query<Option<DateTime<Utc>>>,
         /// Only orders placed before this time (RFC 3339).
@@ -143,6 +165,8 @@ impl OrdersApi {
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let query = OrderListQuery {
             customer_id: customer_id.0.map(CustomerId::from_uuid),
+            status: status.0,
+            number: number.0,
             ordered_from: ordered_from.0,
             ordered_to: ordered_to.0,
         };
@@ -170,7 +194,7 @@ impl OrdersApi {
         if conditional::if_none_match(if_none_match.0.as_deref(), version) {
             return Ok(OrderRead::NotModified(etag(version)));
         }
-        Ok(OrderRead::Ok(Json(order.into()), etag(version)))
+        Ok(OrderRead::Ok(Json(Box::new(order.into())), etag(version)))
     }
 
     /// Change an order
@@ -203,9 +227,12 @@ impl OrdersApi {
         Ok(OrderChanged::Ok(Json(order.into()), tag))
     }
 
-    /// Delete an order
+    /// Delete an order taken by mistake
     ///
-    /// With `If-Match`, only that version is deleted (412 otherwise).
+    /// Only an order still `received` with no SMS attempted (an SMS not yet attempted goes
+    /// with it); any other is 409 `order-has-history`: cancel it with `changeOrderStatus`, so
+    /// its history and SMS records (and their costs) stay. With `If-Match`, only that version
+    /// is deleted (412 otherwise).
     ///
     /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "delete", operation_id = "deleteOrder")]
@@ -222,6 +249,77 @@ impl OrdersApi {
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
         services.orders.delete(OrderId::from_uuid(id.0), expected).await?;
         Ok(Deleted::NoContent)
+    }
+
+    /// Change an order's status
+    ///
+    /// Moves the order along its lifecycle: `received` → `confirmed` → `ready` →
+    /// `out_for_delivery` → `completed`, forward only, skipping steps allowed; `cancelled`
+    /// from every status but `completed` (with `cancel_reason`); `completed` and `cancelled`
+    /// are final. A move the table forbids is 409 `invalid-status-transition` naming both
+    /// statuses. Asking for the status the order already has is 200 and changes nothing (even
+    /// with a stale `If-Match`), so a retry is safe. Each change is added to the order's history
+    /// in the same transaction.
+    ///
+    /// `If-Match` and `Idempotency-Key` work as on `updateOrder` and `createOrder`.
+    ///
+    /// Requires the `write:orders` permission.
+    #[oai(path = "/api/v1/orders/:id/status", method = "post", operation_id = "changeOrderStatus")]
+    async fn change_status(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<StatusChangeBody>,
+        /// The `ETag` the change is based on, or `*`.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+        /// Makes retries safe: the same key and body give the first response again.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<OrderStatusChanged, Errors<ChangeStatusErrors>> {
+        let caller = auth.require(Permission::WriteOrders)?;
+        let operation = format!("changeOrderStatus {}", id.0);
+        let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), &operation, body.bytes())?;
+        // The body before If-Match, so an invalid body is refused whatever the version.
+        let body = body.parse()?;
+        body.check_as_sent()?;
+        let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
+        let request = StatusRequest { status: body.status, note: body.note, cancel_reason: body.cancel_reason };
+        let respond = |o: &Order| idempotency::stored_changed(etag(o.audit().version), &OrderBody::from(o.clone()));
+        let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
+        let id = OrderId::from_uuid(id.0);
+        let change = services.orders.change_status(id, request, caller.actor(), expected, recorder);
+        let key_taken = |e: &OrderError| matches!(e, OrderError::KeyTaken);
+        match idempotency::create_once(&services.idempotency, keyed.as_ref(), key_taken, change).await? {
+            Outcome::Created(order) => {
+                let tag = etag(order.audit().version);
+                Ok(OrderStatusChanged::Ok(Json(order.into()), tag, None))
+            }
+            Outcome::Replayed(stored) => {
+                let tag = stored.etag.clone().unwrap_or_default();
+                let (body, _) = idempotency::replayed(stored)?;
+                Ok(OrderStatusChanged::Ok(Json(body), tag, Some("true".into())))
+            }
+        }
+    }
+
+    /// An order's history
+    ///
+    /// Every status the order took, oldest first: `{status, at, by, note}` (and `cancel_reason`
+    /// for the cancellation), starting with its creation (`received`).
+    ///
+    /// Requires the `read:orders` permission.
+    #[oai(path = "/api/v1/orders/:id/history", method = "get", operation_id = "getOrderHistory")]
+    async fn history(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<Json<HistoryBody>, Errors<GetErrors>> {
+        auth.require(Permission::ReadOrders)?;
+        let changes = services.orders.history(OrderId::from_uuid(id.0)).await?;
+        Ok(Json(HistoryBody { items: changes.into_iter().map(Into::into).collect() }))
     }
 
     /// List an order's SMS notifications

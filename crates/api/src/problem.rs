@@ -62,6 +62,10 @@ problem_kinds! {
         "Another customer already has this code; codes are unique ignoring case. Choose another code.";
     CustomerHasOrders: "customer-has-orders", CONFLICT, "Customer still has orders",
         "A customer with orders cannot be deleted, so no order is lost. Delete or keep the orders first.";
+    InvalidStatusTransition: "invalid-status-transition", CONFLICT, "Status change not allowed",
+        "The order cannot move from its status to the one asked for: statuses only move forward (received, confirmed, ready, out_for_delivery, completed; steps may be skipped), cancelled is reachable from every status but completed, and completed and cancelled are final. `detail` names both statuses.";
+    OrderHasHistory: "order-has-history", CONFLICT, "Order has a history",
+        "Only an order still received with no SMS attempted can be deleted. Cancel it instead: POST /api/v1/orders/{id}/status with {\"status\": \"cancelled\", \"cancel_reason\": \"...\"}; its history and SMS records stay.";
     NotificationNotRetryable: "notification-not-retryable", CONFLICT, "Notification cannot be retried",
         "Only failed or undelivered SMS can be re-queued; this one is pending, being sent, sent or delivered.";
     IdempotencyKeyInUse: "idempotency-key-in-use", CONFLICT, "Idempotency key in use",
@@ -370,6 +374,8 @@ impl From<OrderError> for ApiError {
             }
             OrderError::PreconditionFailed(_) => Self::new(ProblemType::PreconditionFailed, error.to_string()),
             OrderError::KeyTaken => Self::new(ProblemType::IdempotencyKeyInUse, error.to_string()),
+            OrderError::InvalidTransition { .. } => Self::new(ProblemType::InvalidStatusTransition, error.to_string()),
+            OrderError::HasHistory(_) => Self::new(ProblemType::OrderHasHistory, error.to_string()),
             OrderError::Storage(e) => Self::storage(e),
         }
     }
@@ -433,6 +439,7 @@ mod tests {
             UpdateOrderErrors::PROBLEMS,
             DeleteCustomerErrors::PROBLEMS,
             DeleteOrderErrors::PROBLEMS,
+            ChangeStatusErrors::PROBLEMS,
             RetryErrors::PROBLEMS,
             WebhookErrors::PROBLEMS,
             ReadinessErrors::PROBLEMS,
@@ -488,9 +495,13 @@ error_sets! {
     /// `deleteCustomer`.
     DeleteCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, CustomerHasOrders,
         PreconditionFailed, RateLimited, Internal, Unavailable];
-    /// `deleteOrder`.
-    DeleteOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, PreconditionFailed, RateLimited,
-        Internal, Unavailable];
+    /// `deleteOrder`: 409 once the order has a history (cancel it instead).
+    DeleteOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, OrderHasHistory, PreconditionFailed,
+        RateLimited, Internal, Unavailable];
+    /// `changeOrderStatus`.
+    ChangeStatusErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, InvalidStatusTransition,
+        IdempotencyKeyInUse, PreconditionFailed, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation,
+        IdempotencyKeyReused, RateLimited, Internal, Unavailable];
     /// `retryOrderNotification`.
     RetryErrors: [Unauthenticated, Forbidden, NotFound, NotificationNotRetryable, RateLimited, Internal,
         Unavailable];

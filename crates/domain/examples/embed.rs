@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::notification::MessageTemplate;
 use orderdesk_domain::ports::{CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock};
-use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox};
+use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox, StatusRequest};
 use orderdesk_domain::{
-    Actor, Currency, Customer, CustomerId, Notification, Order, OrderError, OrderId, Page, PageRequest, PhoneRegion,
-    RepoError,
+    Actor, Currency, Customer, CustomerId, Notification, NumberPrefix, Order, OrderError, OrderId, OrderNumber,
+    OrderStatus, Page, PageRequest, PhoneRegion, RepoError, StatusChange,
 };
 
 /// The embedding service's own storage: customers, orders and the SMS it must send.
@@ -23,6 +23,7 @@ struct Store {
     orders: Mutex<Vec<Order>>,
     outbox: Mutex<Vec<Notification>>,
     keys: Mutex<Vec<IdempotencyRecord>>,
+    history: Mutex<Vec<(OrderId, StatusChange)>>,
 }
 
 impl Store {
@@ -87,6 +88,10 @@ impl CustomerRepository for Store {
 
 #[async_trait]
 impl OrderRepository for Store {
+    async fn next_number(&self) -> Result<OrderNumber, RepoError> {
+        let drawn = i64::try_from(locked(&self.orders).len()).unwrap_or(i64::MAX);
+        OrderNumber::new(drawn + 1).map_err(|e| RepoError::Unexpected(e.into()))
+    }
     async fn insert(
         &self,
         order: &Order,
@@ -99,7 +104,25 @@ impl OrderRepository for Store {
         self.keep(record)?;
         locked(&self.orders).push(order.clone());
         locked(&self.outbox).extend_from_slice(notifications);
+        locked(&self.history).push((order.id(), order.creation()));
         Ok(())
+    }
+    async fn change_status(
+        &self,
+        order: &Order,
+        change: &StatusChange,
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError> {
+        let mut orders = locked(&self.orders);
+        let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or(RepoError::NotFound)?;
+        check_version(stored.audit().version, Some(change.version.wrapping_sub(1)))?;
+        self.keep(record)?;
+        *stored = order.clone();
+        locked(&self.history).push((order.id(), change.clone()));
+        Ok(())
+    }
+    async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {
+        Ok(locked(&self.history).iter().filter(|(o, _)| *o == id).map(|(_, c)| c.clone()).collect())
     }
     async fn update(&self, order: &Order, expected: Option<u32>) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
@@ -112,6 +135,9 @@ impl OrderRepository for Store {
         let mut orders = locked(&self.orders);
         let stored = orders.iter().find(|o| o.id() == id).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
+        if stored.status() != OrderStatus::Received {
+            return Err(RepoError::ForeignKey);
+        }
         orders.retain(|o| o.id() != id);
         Ok(())
     }
@@ -123,6 +149,8 @@ impl OrderRepository for Store {
             .iter()
             .rev()
             .filter(|o| filter.customer_id.is_none_or(|c| o.customer_id() == c))
+            .filter(|o| filter.statuses.is_empty() || filter.statuses.contains(&o.status()))
+            .filter(|o| filter.number.is_none_or(|n| o.number() == n))
             .cloned()
             .collect();
         Ok(Page::from_overfetch(rows, page.limit, |o| o.id().as_uuid()))
@@ -141,11 +169,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         MessageTemplate::DEFAULT_MAX_SEGMENTS,
         MessageTemplate::DEFAULT_TRANSLITERATE,
     )?;
-    let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES")?).with_sms(SmsOutbox {
-        template,
-        signal: Arc::new(NoSignal),
-        max_order_age: chrono::Duration::hours(24),
-    });
+    let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES")?)
+        .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal), max_order_age: chrono::Duration::hours(24) })
+        .with_number_prefix(NumberPrefix::parse("SHOP")?);
     let clerk = Actor::new("shop|clerk-1");
 
     // A local number is stored in E.164.
@@ -163,7 +189,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         notify: true,
     };
     let order = orders.create(draft("250.50"), &clerk).await?;
-    println!("order {} for {}", order.id(), order.amount());
+    println!("order {} for {}", order.reference().as_str(), order.amount());
+
+    // It moves along the lifecycle; the domain's transition table refuses going back.
+    let ready = StatusRequest { status: "ready".into(), ..StatusRequest::default() };
+    orders.change_status(order.id(), ready, &clerk, None, None).await?;
+    let back = StatusRequest { status: "confirmed".into(), ..StatusRequest::default() };
+    match orders.change_status(order.id(), back, &clerk, None, None).await {
+        Err(e @ OrderError::InvalidTransition { .. }) => println!("refused: {e}"),
+        other => return Err(format!("expected an invalid transition, got {other:?}").into()),
+    }
+    let history = orders.history(order.id()).await?;
+    let statuses: Vec<&str> = history.iter().map(|change| change.status.as_str()).collect();
+    println!("history: {}", statuses.join(" -> "));
 
     // Bad input names every field that is wrong.
     match orders.create(draft("250.505"), &clerk).await {

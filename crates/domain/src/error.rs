@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::{CustomerId, OrderId};
+use crate::{CustomerId, OrderId, OrderStatus};
 
 /// Why a single value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +63,24 @@ pub enum InvalidValue {
     /// Refers to a record that does not exist.
     #[error("does not exist")]
     UnknownReference,
+    /// Not an order status this server knows.
+    #[error("must be one of received, confirmed, ready, out_for_delivery, completed, cancelled")]
+    UnknownStatus,
+    /// Not a cancel reason this server knows.
+    #[error("must be one of customer_request, out_of_stock, duplicate, payment_failed, other")]
+    UnknownCancelReason,
+    /// Missing, and needed to cancel an order.
+    #[error("is required when the status is cancelled")]
+    RequiredToCancel,
+    /// Given with a status other than `cancelled`, where it would mean nothing.
+    #[error("is accepted only when the status is cancelled")]
+    OnlyWhenCancelling,
+    /// The field is changed by another operation, named here.
+    #[error("cannot be changed here; use {operation}")]
+    ChangedElsewhere {
+        /// The operation that changes it, e.g. `POST /api/v1/orders/{id}/status`.
+        operation: &'static str,
+    },
 }
 
 /// A refused value together with the input field it came from.
@@ -193,6 +211,21 @@ pub enum OrderError {
     /// The customer to list orders for does not exist.
     #[error("customer {0} not found")]
     CustomerNotFound(CustomerId),
+    /// The transition table forbids this move.
+    #[error("order {id} cannot move from {} to {}", from.as_str(), to.as_str())]
+    InvalidTransition {
+        /// The order.
+        id: OrderId,
+        /// Its current status.
+        from: OrderStatus,
+        /// The status asked for.
+        to: OrderStatus,
+    },
+    /// Only an order still `received` with no SMS attempted can be deleted; cancel it instead.
+    #[error(
+        "order {0} has a history (its status moved on, or an SMS was attempted): cancel it with POST /api/v1/orders/{0}/status instead"
+    )]
+    HasHistory(OrderId),
     /// The store failed.
     #[error(transparent)]
     Storage(RepoError),

@@ -60,6 +60,8 @@ pub struct StoredResponse {
     pub status: u16,
     /// The `Location` header, if any.
     pub location: Option<String>,
+    /// The `ETag` header, if any (kept for responses whose version is not known otherwise).
+    pub etag: Option<String>,
     /// The body.
     pub body: String,
 }
@@ -144,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_same_request_replays_and_another_is_refused() {
-        let response = StoredResponse { status: 201, location: Some("/x".into()), body: "{}".into() };
+        let response = StoredResponse { status: 201, location: Some("/x".into()), etag: None, body: "{}".into() };
         let now = Utc::now();
         let record = IdempotencyRecord::new(request("a"), response.clone(), now, Duration::from_secs(3600));
         assert_eq!(record.expires_at, now + chrono::Duration::hours(1));

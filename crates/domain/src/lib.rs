@@ -27,11 +27,13 @@ pub mod error;
 pub mod idempotency;
 pub mod money;
 pub mod notification;
+pub mod numbering;
 pub mod order;
 pub mod page;
 pub mod phone;
 pub mod ports;
 pub mod service;
+pub mod status;
 mod text;
 
 pub use audit::AuditTrail;
@@ -40,6 +42,8 @@ pub use customer::{Customer, CustomerCode, CustomerId, CustomerName, PhoneNumber
 pub use error::{CustomerError, FieldError, InvalidValue, OrderError, RepoError, ValidationErrors};
 pub use money::{Currency, Money};
 pub use notification::{Notification, NotificationId, NotificationStatus};
+pub use numbering::{NumberPrefix, OrderNumber, OrderReference};
 pub use order::{ItemName, Order, OrderId};
 pub use page::{Page, PageRequest};
 pub use phone::PHONE_METADATA_VERSION;
+pub use status::{CancelReason, Cancellation, OrderStatus, StatusChange, StatusNote};

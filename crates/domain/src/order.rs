@@ -10,6 +10,8 @@ use crate::auth::Actor;
 use crate::customer::CustomerId;
 use crate::error::InvalidValue;
 use crate::money::Money;
+use crate::numbering::{OrderNumber, OrderReference};
+use crate::status::{Cancellation, OrderStatus, StatusChange, StatusNote};
 use crate::text::bounded_text;
 
 /// Identifies an order. New ids are UUIDv7, so they sort by creation time.
@@ -56,40 +58,122 @@ impl ItemName {
     }
 }
 
+/// Where an order stands in its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// The current status.
+    pub status: OrderStatus,
+    /// When it took that status (its creation for `received`).
+    pub changed_at: DateTime<Utc>,
+    /// Why it was cancelled; `Some` exactly when the status is `cancelled`.
+    pub cancellation: Option<Cancellation>,
+}
+
 /// An order a customer placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     id: OrderId,
     customer_id: CustomerId,
+    reference: OrderReference,
     item: ItemName,
     amount: Money,
     ordered_at: DateTime<Utc>,
+    lifecycle: Lifecycle,
     audit: AuditTrail,
 }
 
 impl Order {
-    /// A new order recorded by `actor` at `now`.
+    /// A new order, `received`, recorded by `actor` at `now` under the number storage gave it.
     pub fn new(
         customer_id: CustomerId,
+        reference: OrderReference,
         item: ItemName,
         amount: Money,
         ordered_at: DateTime<Utc>,
         now: DateTime<Utc>,
         actor: &Actor,
     ) -> Self {
-        Self { id: OrderId::generate(), customer_id, item, amount, ordered_at, audit: AuditTrail::new(now, actor) }
+        let lifecycle = Lifecycle { status: OrderStatus::Received, changed_at: now, cancellation: None };
+        let audit = AuditTrail::new(now, actor);
+        Self { id: OrderId::generate(), customer_id, reference, item, amount, ordered_at, lifecycle, audit }
     }
 
-    /// Rebuilds an order from stored, already valid parts.
+    /// Rebuilds an order from stored, already valid parts; see [`Order::with_lifecycle`].
     pub fn restore(
         id: OrderId,
         customer_id: CustomerId,
+        reference: OrderReference,
         item: ItemName,
         amount: Money,
         ordered_at: DateTime<Utc>,
         audit: AuditTrail,
     ) -> Self {
-        Self { id, customer_id, item, amount, ordered_at, audit }
+        let lifecycle = Lifecycle { status: OrderStatus::Received, changed_at: audit.created_at, cancellation: None };
+        Self { id, customer_id, reference, item, amount, ordered_at, lifecycle, audit }
+    }
+
+    /// The restored order with its stored lifecycle (a restored order is `received` until then).
+    #[must_use]
+    pub fn with_lifecycle(mut self, lifecycle: Lifecycle) -> Self {
+        self.lifecycle = lifecycle;
+        self
+    }
+
+    /// Its number, unique and never reused.
+    pub fn number(&self) -> OrderNumber {
+        self.reference.number()
+    }
+    /// The reference the customer is told, e.g. `"ORD-1042"`.
+    pub fn reference(&self) -> &OrderReference {
+        &self.reference
+    }
+    /// Its status.
+    pub fn status(&self) -> OrderStatus {
+        self.lifecycle.status
+    }
+    /// Its status, when it took it, and why it was cancelled.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+
+    /// The first entry of its history: its creation, `received`.
+    pub fn creation(&self) -> StatusChange {
+        StatusChange {
+            status: OrderStatus::Received,
+            at: self.audit.created_at,
+            by: self.audit.created_by.clone(),
+            note: None,
+            cancel_reason: None,
+            version: 0,
+        }
+    }
+
+    /// Moves the order to `to` by the transition table ([`OrderStatus::can_move_to`]).
+    /// `cancellation` is given exactly when `to` is `cancelled` (the caller checks). Returns
+    /// the history entry, or `None` when the order already has that status: nothing changes.
+    ///
+    /// # Errors
+    /// The current status when the table forbids the move.
+    pub fn move_to(
+        &mut self,
+        to: OrderStatus,
+        cancellation: Option<Cancellation>,
+        note: Option<StatusNote>,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Option<StatusChange>, OrderStatus> {
+        let from = self.lifecycle.status;
+        if from == to {
+            return Ok(None);
+        }
+        if !from.can_move_to(to) {
+            return Err(from);
+        }
+        let cancel_reason = cancellation.as_ref().map(|c| c.reason);
+        self.lifecycle = Lifecycle { status: to, changed_at: now, cancellation };
+        self.audit.touch(now, actor);
+        let by = Some(actor.as_str().to_owned());
+        Ok(Some(StatusChange { status: to, at: now, by, note, cancel_reason, version: self.audit.version }))
     }
 
     /// The order's id.

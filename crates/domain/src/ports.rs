@@ -7,8 +7,8 @@ use crate::error::RepoError;
 use crate::idempotency::IdempotencyRecord;
 use crate::notification::{Attempt, Claim, DeliveryReport, SmsError, SmsReceipt};
 use crate::{
-    Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, Page,
-    PageRequest, PhoneNumber,
+    Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, OrderNumber,
+    OrderStatus, Page, PageRequest, PhoneNumber, StatusChange,
 };
 
 /// Stores customers.
@@ -58,10 +58,14 @@ pub trait CustomerRepository: Send + Sync {
 }
 
 /// Which orders to list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderFilter {
     /// Only this customer's orders.
     pub customer_id: Option<CustomerId>,
+    /// Only orders in one of these statuses; all when empty.
+    pub statuses: Vec<OrderStatus>,
+    /// Only the order with this number.
+    pub number: Option<OrderNumber>,
     /// Inclusive lower bound on `ordered_at`.
     pub ordered_from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `ordered_at`.
@@ -72,9 +76,17 @@ pub struct OrderFilter {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
-    /// Stores a new order and, in the same transaction, its SMS notifications and the
-    /// idempotency record of the request that created it: all or nothing. The record is
-    /// written first, so a concurrent retry with the same key waits for this one.
+    /// Draws the next order number (PostgreSQL: a sequence; SQLite: a one-row counter). Unique
+    /// and never handed out again, even when the create it was drawn for fails (a gap).
+    ///
+    /// # Errors
+    /// A storage failure, or [`RepoError::Unexpected`] once numbers pass [`OrderNumber::MAX`].
+    async fn next_number(&self) -> Result<OrderNumber, RepoError>;
+
+    /// Stores a new order, its first history entry ([`Order::creation`]) and, in the same
+    /// transaction, its SMS notifications and the idempotency record of the request that
+    /// created it: all or nothing. The record is written first, so a concurrent retry with the
+    /// same key waits for this one.
     ///
     /// # Errors
     /// [`RepoError::KeyTaken`] when the record's key is stored already,
@@ -93,10 +105,33 @@ pub trait OrderRepository: Send + Sync {
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], or a storage failure.
     async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError>;
 
-    /// Deletes an order; with `expected_version`, only if it is still at that version.
+    /// Stores a status change: the order's new status (and cancellation) and the history
+    /// entry `change`, with the idempotency record of the request, in one transaction; only if
+    /// the stored order is still at the version before the change (`change.version - 1`).
     ///
     /// # Errors
-    /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], or a storage failure.
+    /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::KeyTaken`], or a
+    /// storage failure.
+    async fn change_status(
+        &self,
+        order: &Order,
+        change: &StatusChange,
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError>;
+
+    /// An order's history, oldest first (its creation first). Empty for an unknown order.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError>;
+
+    /// Deletes an order that is still `received` and has no SMS attempted, with its history
+    /// and its SMS not yet attempted, in one transaction; with `expected_version`, only if it
+    /// is still at that version. SMS that were attempted (and their costs) are never deleted.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::ForeignKey`] when
+    /// the order moved on from `received` or an SMS was attempted, or a storage failure.
     async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError>;
 
     /// Finds an order by id.

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use orderdesk_domain::Permission;
 
 use crate::settings::Settings;
-use crate::startup::{Application, dev_issuer, open_database, shutdown_signal};
+use crate::startup::{Application, apply_first_order_number, dev_issuer, open_database, shutdown_signal};
 use crate::telemetry;
 
 /// Order management for small businesses: customers, orders and SMS notifications.
@@ -70,7 +70,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut settings = Settings::load()?;
             telemetry::init(&settings.log);
             settings.database.migrate_on_start = true;
-            open_database(&settings).await?;
+            let db = open_database(&settings).await?;
+            apply_first_order_number(&db, &settings).await?;
             tracing::info!("migrations applied");
             Ok(())
         }

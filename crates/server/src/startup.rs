@@ -14,7 +14,8 @@ use orderdesk_adapters::sms::{
 };
 use orderdesk_adapters::{
     DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
-    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate, schema_status,
+    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate, raise_first_order_number,
+    schema_status,
 };
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
@@ -123,6 +124,16 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
             ": it also has migrations this binary does not know, so it is not migrated automatically"
         }
     )
+}
+
+/// Applies `orders.first_number`: raises the order-number source when it is below (never
+/// lowers it). Run by the API server at start-up and by `orderdesk migrate`.
+///
+/// # Errors
+/// A storage failure, or a schema without migration 9.
+pub async fn apply_first_order_number(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let first = settings.domain_defaults()?.first_number;
+    raise_first_order_number(db, first).await.context("cannot apply orders.first_number (are the migrations applied?)")
 }
 
 /// The audience of dev tokens when `auth.audience` is not set.
@@ -262,7 +273,8 @@ fn services(
     let orders = Arc::new(SeaOrmOrderRepository::new(db.clone()));
     let notifications = Arc::new(SeaOrmNotificationRepository::new(db.clone()));
     let clock = Arc::new(SystemClock);
-    let mut order_service = OrderService::new(orders.clone(), customers.clone(), clock.clone(), defaults.currency);
+    let mut order_service = OrderService::new(orders.clone(), customers.clone(), clock.clone(), defaults.currency)
+        .with_number_prefix(defaults.number_prefix.clone());
     if let Some(outbox) = sms.outbox.clone() {
         order_service = order_service.with_sms(outbox);
     }
@@ -337,6 +349,7 @@ impl Application {
     /// Database, migration, auth, SMS or bind failures, with what failed in the message.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = open_database(settings).await?;
+        apply_first_order_number(&db, settings).await?;
         let bind = settings.server.bind;
         let acceptor = TcpListener::bind(bind)
             .into_acceptor()

@@ -33,10 +33,10 @@ function expectProblem(
   return problem;
 }
 
-// Today at `hour` UTC: recent enough to be texted (sms.max_order_age_hours).
-const today = new Date();
-const at = (hour: number) =>
-  new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), hour)).toISOString();
+// Hour `hour` (9 to 13) of a window that starts 20 hours ago: recent enough that every order is
+// texted (sms.max_order_age_hours, 24), at known times for the filters.
+const start = Math.floor((Date.now() - 20 * 3600e3) / 3600e3) * 3600e3;
+const at = (hour: number) => new Date(start + (hour - 9) * 3600e3).toISOString();
 const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -155,12 +155,47 @@ async function main(): Promise<void> {
   check(!!problem.errors?.some((e) => e.field === "amount"), "the invalid field is named", problem);
   step("validation problem (422)");
 
-  const removed = orders[2].id;
+  const walked = orders[1];
+  check(walked.status === "received" && walked.reference === `ORD-${walked.number}`, "a new order is received", walked);
+  for (const status of ["confirmed", "ready", "out_for_delivery", "completed"]) {
+    const moved = await client.POST("/api/v1/orders/{id}/status", {
+      params: { path: { id: walked.id } },
+      body: { status, note: `now ${status}` },
+    });
+    check(moved.data?.status === status, `move to ${status}`, moved.error);
+  }
+  const history = await client.GET("/api/v1/orders/{id}/history", { params: { path: { id: walked.id } } });
+  const walkedSteps = history.data?.items.map((e) => e.status).join(",");
+  check(walkedSteps === "received,confirmed,ready,out_for_delivery,completed", "history oldest first", history.data ?? history.error);
+  const backwards = await client.POST("/api/v1/orders/{id}/status", {
+    params: { path: { id: walked.id } },
+    body: { status: "ready" },
+  });
+  expectProblem(backwards, 409, "/problems/invalid-status-transition");
+  step("an order from received to completed, with its history");
+
+  const dropped = orders[2];
+  const cancelled = await client.POST("/api/v1/orders/{id}/status", {
+    params: { path: { id: dropped.id } },
+    body: { status: "cancelled", cancel_reason: "customer_request" },
+  });
+  check(cancelled.data?.status === "cancelled" && cancelled.data.cancel_reason === "customer_request", "cancel", cancelled.error);
+  const kept = await client.DELETE("/api/v1/orders/{id}", { params: { path: { id: dropped.id } } });
+  expectProblem(kept, 409, "/problems/order-has-history");
+  const byNumber = await client.GET("/api/v1/orders", { params: { query: { number: dropped.number, status: "cancelled" } } });
+  check(byNumber.data?.items.length === 1 && byNumber.data.items[0].id === dropped.id, "find by number and status", byNumber.data);
+  step("another order cancelled, kept with its history");
+
+  const mistake = await client.POST("/api/v1/orders", {
+    body: { customer_id: customer.id, item: "Typo", amount: "1.00", notify: false },
+  });
+  check(mistake.response.status === 201 && !!mistake.data, "a mistaken order", mistake.error);
+  const removed = mistake.data.id;
   const deleted = await client.DELETE("/api/v1/orders/{id}", { params: { path: { id: removed } } });
   check(deleted.response.status === 204, "delete", deleted.error);
   const missing = await client.GET("/api/v1/orders/{id}", { params: { path: { id: removed } } });
   expectProblem(missing, 404, "/problems/not-found");
-  step("delete, then a typed 404");
+  step("delete a mistake, then a typed 404");
 
   console.log(`${steps} passed, 0 failed`);
 }

@@ -42,6 +42,7 @@ pub(crate) async fn insert_record<C: ConnectionTrait>(db: &C, record: &Idempoten
         fingerprint: Set(request.fingerprint.clone()),
         status: Set(i32::from(record.response.status)),
         location: Set(record.response.location.clone()),
+        etag: Set(record.response.etag.clone()),
         body: Set(record.response.body.clone()),
         created_at: Set(record.created_at),
         expires_at: Set(record.expires_at),
@@ -64,6 +65,7 @@ fn to_domain(row: idempotency_keys::Model) -> Result<IdempotencyRecord, RepoErro
         response: StoredResponse {
             status: u16::try_from(row.status).map_err(|e| corrupt("stored status", e))?,
             location: row.location,
+            etag: row.etag,
             body: row.body,
         },
         created_at: row.created_at,

@@ -1,10 +1,13 @@
-//! [`OrderRepository`] on sea-orm.
+//! [`OrderRepository`] on sea-orm. Numbers, status changes, history and the delete rule
+//! are in [`super::lifecycle`].
 
 use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
+use orderdesk_domain::order::Lifecycle;
 use orderdesk_domain::ports::{OrderFilter, OrderRepository};
 use orderdesk_domain::{
-    Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, Page, PageRequest, RepoError,
+    CancelReason, Cancellation, Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, OrderNumber,
+    OrderReference, OrderStatus, Page, PageRequest, RepoError, StatusChange, StatusNote,
 };
 use sea_orm::sea_query::{CommonTableExpression, Expr, WithClause};
 use sea_orm::{
@@ -15,6 +18,7 @@ use sea_orm::{
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::idempotency::insert_record;
+use super::lifecycle;
 
 /// Orders in the `orders` table; amounts as integer minor units plus currency code.
 #[derive(Debug, Clone)]
@@ -41,6 +45,17 @@ fn to_row(order: &Order) -> orders::ActiveModel {
         created_by: Set(order.audit().created_by.clone()),
         updated_by: Set(order.audit().updated_by.clone()),
         version: Set(stored_version(order.audit().version)),
+        number: Set(i64::from(order.number().get())),
+        reference: Set(order.reference().as_str().to_owned()),
+        status: Set(order.status().as_str().to_owned()),
+        status_changed_at: Set(Some(order.lifecycle().changed_at)),
+        cancel_reason: Set(order.lifecycle().cancellation.as_ref().map(|c| c.reason.as_str().to_owned())),
+        cancel_note: Set(order
+            .lifecycle()
+            .cancellation
+            .as_ref()
+            .and_then(|c| c.note.as_ref())
+            .map(|n| n.as_str().to_owned())),
     }
 }
 
@@ -48,40 +63,73 @@ pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
     let item = ItemName::parse(&row.item).map_err(|e| corrupt("order item", e))?;
     let currency = Currency::from_stored(&row.currency).map_err(|e| corrupt("order currency", e))?;
     let amount = Money::from_minor_units(row.amount_minor, currency).map_err(|e| corrupt("order amount", e))?;
-    Ok(Order::restore(
+    let number = OrderNumber::new(row.number).map_err(|e| corrupt("order number", e))?;
+    let status = OrderStatus::parse(&row.status).map_err(|e| corrupt("order status", e))?;
+    let cancellation = match row.cancel_reason.as_deref() {
+        Some(reason) => Some(Cancellation {
+            reason: CancelReason::parse(reason).map_err(|e| corrupt("cancel reason", e))?,
+            note: row.cancel_note.map(StatusNote::restore),
+        }),
+        None => None,
+    };
+    let lifecycle = Lifecycle { status, changed_at: row.status_changed_at.unwrap_or(row.created_at), cancellation };
+    let order = Order::restore(
         OrderId::from_uuid(row.id),
         CustomerId::from_uuid(row.customer_id),
+        OrderReference::restore(number, row.reference),
         item,
         amount,
         row.ordered_at,
         audit(row.created_at, row.created_by, row.updated_at, row.updated_by, row.version),
-    ))
+    );
+    Ok(order.with_lifecycle(lifecycle))
 }
 
-/// The order row and its outbox rows, then the wake-up for dispatchers in other processes
-/// (PostgreSQL `NOTIFY`, delivered at commit). PostgreSQL takes the rows as one statement (the
-/// order insert as a data-modifying CTE; foreign keys are checked at its end): one round trip
-/// fewer per create. SQLite allows no DML in a CTE, and its statements cross no network.
+/// The order row, its first history row and its outbox rows, then the wake-up for dispatchers
+/// in other processes (PostgreSQL `NOTIFY`, delivered at commit). PostgreSQL takes the rows as
+/// one statement (the order and outbox inserts as data-modifying CTEs; foreign keys are checked
+/// at its end): one round trip per create for all of them. SQLite allows no DML in a CTE, and
+/// its statements cross no network.
 async fn insert_with_outbox<C: ConnectionTrait>(
     db: &C,
     order: &Order,
     notifications: &[Notification],
 ) -> Result<(), RepoError> {
     let order_insert = Entity::insert(to_row(order));
-    if db.get_database_backend() != DbBackend::Postgres || notifications.is_empty() {
-        order_insert.exec_without_returning(db).await.map_err(repo_error)?;
+    let creation = lifecycle::history_insert(order.id(), &order.creation());
+    if db.get_database_backend() != DbBackend::Postgres {
+        order_insert.exec_without_returning(db).await.map_err(number_taken)?;
+        creation.exec_without_returning(db).await.map_err(repo_error)?;
         return super::notifications::insert_all(db, notifications).await;
     }
-    let new_order = CommonTableExpression::new().query(order_insert.into_query()).table_name("new_order").to_owned();
-    let rows = notifications.iter().map(super::notifications::to_row);
-    let mut outbox = super::entity::notifications::Entity::insert_many(rows).into_query();
-    outbox.with_cte(WithClause::new().cte(new_order).to_owned());
-    db.execute(&outbox).await.map_err(repo_error)?;
-    super::notifications::notify_dispatchers(db).await
+    let mut ctes = WithClause::new();
+    ctes.cte(CommonTableExpression::new().query(order_insert.into_query()).table_name("new_order").to_owned());
+    if !notifications.is_empty() {
+        let rows = notifications.iter().map(super::notifications::to_row);
+        let outbox = super::entity::notifications::Entity::insert_many(rows).into_query();
+        ctes.cte(CommonTableExpression::new().query(outbox).table_name("new_outbox").to_owned());
+    }
+    let mut statement = creation.into_query();
+    statement.with_cte(ctes);
+    db.execute(&statement).await.map_err(number_taken)?;
+    if notifications.is_empty() { Ok(()) } else { super::notifications::notify_dispatchers(db).await }
+}
+
+/// A unique violation on a new order can only be its number: one drawn below a number given
+/// while `orders.first_number` was raised by another process's start-up. Retrying draws anew.
+fn number_taken(error: sea_orm::DbErr) -> RepoError {
+    match repo_error(error) {
+        RepoError::Duplicate => RepoError::Unavailable("order number already taken; retry".into()),
+        other => other,
+    }
 }
 
 #[async_trait]
 impl OrderRepository for SeaOrmOrderRepository {
+    async fn next_number(&self) -> Result<OrderNumber, RepoError> {
+        lifecycle::next_number(&self.db).await
+    }
+
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
     async fn insert(
         &self,
@@ -121,14 +169,23 @@ impl OrderRepository for SeaOrmOrderRepository {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(order_id = %order.id(), status = order.status().as_str()))]
+    async fn change_status(
+        &self,
+        order: &Order,
+        change: &StatusChange,
+        record: Option<IdempotencyRecord>,
+    ) -> Result<(), RepoError> {
+        lifecycle::change_status(&self.db, order, change, record).await
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {
+        lifecycle::history(&self.db, id).await
+    }
+
     #[tracing::instrument(skip(self))]
     async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError> {
-        let mut delete = Entity::delete_many().filter(Column::Id.eq(id.as_uuid()));
-        if let Some(expected) = expected_version {
-            delete = delete.filter(Column::Version.eq(stored_version(expected)));
-        }
-        let result = delete.exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(why_unchanged::<Entity>(&self.db, id.as_uuid()).await) } else { Ok(()) }
+        lifecycle::delete(&self.db, id, expected_version).await
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
@@ -142,6 +199,12 @@ impl OrderRepository for SeaOrmOrderRepository {
         }
         if let Some(customer_id) = filter.customer_id {
             query = query.filter(Column::CustomerId.eq(customer_id.as_uuid()));
+        }
+        if !filter.statuses.is_empty() {
+            query = query.filter(Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(number) = filter.number {
+            query = query.filter(Column::Number.eq(i64::from(number.get())));
         }
         if let Some(from) = filter.ordered_from {
             query = query.filter(Column::OrderedAt.gte(from));

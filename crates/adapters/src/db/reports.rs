@@ -42,6 +42,12 @@ struct OverviewRow {
     created_by: Option<String>,
     updated_by: Option<String>,
     version: i32,
+    number: i64,
+    reference: String,
+    status: String,
+    status_changed_at: Option<DateTime<Utc>>,
+    cancel_reason: Option<String>,
+    cancel_note: Option<String>,
     customer_name: String,
     sms_status: Option<String>,
 }
@@ -60,7 +66,8 @@ struct DayRow {
 const SPLIT: i128 = 1_000_000_000;
 
 const OVERVIEW: &str = "SELECT o.id, o.customer_id, o.item, o.amount_minor, o.currency, o.ordered_at, o.created_at, \
-     o.updated_at, o.created_by, o.updated_by, o.version, c.name AS customer_name, \
+     o.updated_at, o.created_by, o.updated_by, o.version, o.number, o.reference, o.status, o.status_changed_at, \
+     o.cancel_reason, o.cancel_note, c.name AS customer_name, \
      (SELECT n.status FROM notifications n WHERE n.order_id = o.id ORDER BY n.id DESC LIMIT 1) AS sms_status \
      FROM orders o JOIN customers c ON c.id = o.customer_id";
 
@@ -96,6 +103,12 @@ impl OrderReports for SqlOrderReports {
                 created_by: row.created_by,
                 updated_by: row.updated_by,
                 version: row.version,
+                number: row.number,
+                reference: row.reference,
+                status: row.status,
+                status_changed_at: row.status_changed_at,
+                cancel_reason: row.cancel_reason,
+                cancel_note: row.cancel_note,
             })?;
             items.push(OrderOverview { order, customer_name: row.customer_name, sms_status });
         }

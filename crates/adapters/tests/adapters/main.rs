@@ -5,6 +5,7 @@
 mod auth;
 mod customers;
 mod idempotency;
+mod lifecycle;
 mod migrations;
 mod orders;
 mod outbox;
@@ -14,8 +15,11 @@ mod sms;
 mod wakeups;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use orderdesk_domain::{
-    Actor, Currency, Customer, CustomerCode, CustomerName, ItemName, Money, Order, PhoneNumber, PhoneRegion,
+    Actor, Currency, Customer, CustomerCode, CustomerName, ItemName, Money, NumberPrefix, Order, OrderNumber,
+    PhoneNumber, PhoneRegion,
 };
 
 pub fn now() -> DateTime<Utc> {
@@ -36,9 +40,25 @@ pub fn actor() -> Actor {
     Actor::new("auth0|repo-test")
 }
 
+/// An order with a number no other test order has (far above what the counters hand out).
 pub fn order(customer: &Customer, amount: &str, ordered_at: DateTime<Utc>) -> Order {
+    static NEXT: AtomicI64 = AtomicI64::new(50_000_000);
+    let number = OrderNumber::new(NEXT.fetch_add(1, Ordering::Relaxed)).unwrap();
+    numbered(customer, amount, ordered_at, number)
+}
+
+pub fn numbered(customer: &Customer, amount: &str, ordered_at: DateTime<Utc>, number: OrderNumber) -> Order {
     let money = Money::parse(amount, Currency::parse("KES").unwrap()).unwrap();
-    Order::new(customer.id(), ItemName::parse("Maize flour 2kg").unwrap(), money, ordered_at, now(), &actor())
+    let reference = NumberPrefix::default().reference(number);
+    Order::new(
+        customer.id(),
+        reference,
+        ItemName::parse("Maize flour 2kg").unwrap(),
+        money,
+        ordered_at,
+        now(),
+        &actor(),
+    )
 }
 
 pub fn day(d: u32) -> DateTime<Utc> {

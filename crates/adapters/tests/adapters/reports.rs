@@ -88,8 +88,9 @@ async fn daily_revenue_beyond_the_64_bit_range_is_exact() {
         };
         let sql = format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9400) \
-             INSERT INTO orders (id, customer_id, item, amount_minor, currency, ordered_at, created_at, updated_at) \
-             SELECT {uuid}, {customer}, 'Gold', 999999999999999, 'KES', {ts}, {ts}, {ts} FROM n"
+             INSERT INTO orders (id, customer_id, item, amount_minor, currency, ordered_at, created_at, updated_at, \
+             number, reference) \
+             SELECT {uuid}, {customer}, 'Gold', 999999999999999, 'KES', {ts}, {ts}, {ts}, i, 'ORD-' || i FROM n"
         );
         let statement = Statement::from_sql_and_values(backend, sql, [alice.id().as_uuid().into()]);
         db.connection.execute_raw(statement).await.unwrap();

@@ -47,10 +47,14 @@ pub(super) struct CustomerRow {
 }
 
 pub(super) struct OrderRow {
+    /// The order's reference, e.g. `ORD-1042`.
+    reference: String,
     ordered_at: String,
     customer: String,
     item: String,
     amount: String,
+    /// Its lifecycle status, e.g. `out_for_delivery`.
+    status: String,
     sms: String,
 }
 
@@ -146,6 +150,8 @@ async fn render(
             next_page = page.next.map(encode_cursor);
             let names_visible = can(Permission::ReadCustomers);
             let rows = page.items.into_iter().map(|row| OrderRow {
+                reference: row.order.reference().as_str().to_owned(),
+                status: row.order.status().as_str().to_owned(),
                 ordered_at: row.order.ordered_at().format("%Y-%m-%d %H:%M UTC").to_string(),
                 // Customer names are customer data: only with read:customers.
                 customer: if names_visible { row.customer_name } else { "(hidden)".to_owned() },

@@ -102,7 +102,9 @@ fn document_constraints_come_from_the_domain_constants() {
             }
         }
     }
-    assert_eq!((limits, keys), (3, 2), "every list has `limit`, every create `Idempotency-Key`");
+    assert_eq!((limits, keys), (3, 3), "every list has `limit`, every create and status change `Idempotency-Key`");
+    let note = &schemas["OrderStatusChange"]["properties"]["note"];
+    assert_eq!(note["maxLength"].as_u64(), n(orderdesk_domain::StatusNote::MAX_CHARS));
 }
 
 /// Each operation lists its own error statuses, each with its `type` values and an example.
@@ -119,6 +121,18 @@ fn each_operation_lists_only_its_own_problems() {
         ["204", "400", "401", "403", "404", "409", "412", "429", "500", "503"]
     );
     assert_eq!(statuses("/readyz", "get"), ["200", "500", "503"]);
+    assert_eq!(
+        statuses("/api/v1/orders/{id}/status", "post"),
+        ["200", "400", "401", "403", "404", "408", "409", "412", "413", "415", "422", "429", "500", "503"]
+    );
+    let delete_conflict = &doc["paths"]["/api/v1/orders/{id}"]["delete"]["responses"]["409"]["content"]["application/problem+json"]
+        ["schema"];
+    assert_eq!(delete_conflict["properties"]["type"]["enum"], json!(["/problems/order-has-history"]));
+    // Statuses are an open list: a plain string, so generated clients accept a new value.
+    for (schema, field) in [("Order", "status"), ("Order", "cancel_reason"), ("OrderHistoryEntry", "status")] {
+        let property = &doc["components"]["schemas"][schema]["properties"][field];
+        assert_eq!((&property["type"], property.get("enum")), (&json!("string"), None), "{schema}.{field}");
+    }
     let conflict =
         &doc["paths"]["/api/v1/customers"]["post"]["responses"]["409"]["content"]["application/problem+json"]["schema"];
     assert_eq!(

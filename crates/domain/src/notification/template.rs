@@ -71,8 +71,8 @@ fn parse(template: &str) -> Vec<Segment> {
     segments
 }
 
-/// The widest `{reference}`: [`MessageTemplate::reference`] is 8 hex digits.
-const REFERENCE_WIDTH: usize = 8;
+/// The widest `{reference}`: a 4-character prefix and 8 digits ([`OrderReference::MAX_CHARS`]).
+const REFERENCE_WIDTH: usize = crate::OrderReference::MAX_CHARS;
 /// The widest `{currency}`: an ISO 4217 code.
 const CURRENCY_WIDTH: usize = 3;
 /// The widest `{amount}`: every digit [`Money::MAX_MINOR_UNITS`] has, and a decimal point
@@ -190,7 +190,7 @@ impl MessageTemplate {
     ///
     /// The template's coding is GSM-7 if its fixed text (after transliteration) is all GSM-7,
     /// else UCS-2. It is refused unless, in that coding, its fixed text, plus every placeholder
-    /// other than `{item}` at its widest (reference 8, currency 3, amount 16 — the longest
+    /// other than `{item}` at its widest (reference 12, currency 3, amount 16 — the longest
     /// [`Money`] amount string —, date 11, time 5), plus 4 units (`x...`) for each `{item}`,
     /// fits in [`SmsEncoding::guaranteed_units`]`(max_segments)`: 160 septets or 70 UTF-16
     /// code units for one segment; for two or more, 152 septets or 66 code units each (the
@@ -251,10 +251,9 @@ impl MessageTemplate {
         self.encoding
     }
 
-    /// A short reference a customer can quote: the id's last 8 hex digits, upper-case.
+    /// The reference a customer can quote: the order's, e.g. `"ORD-1042"` (at most 12 characters).
     pub fn reference(order: &Order) -> String {
-        let simple = order.id().as_uuid().simple().to_string().to_ascii_uppercase();
-        simple[simple.len() - 8..].to_owned()
+        order.reference().as_str().to_owned()
     }
 
     /// The message for `order`, filled in one pass (customer data is never read as template),
@@ -359,7 +358,8 @@ mod tests {
     fn order_with(item: &str, amount: &str, currency: &str) -> Order {
         let at = Utc.with_ymd_and_hms(2026, 11, 26, 6, 30, 0).unwrap();
         let money = Money::parse(amount, Currency::parse(currency).unwrap()).unwrap();
-        Order::new(CustomerId::generate(), ItemName::parse(item).unwrap(), money, at, at, &Actor::new("t"))
+        let reference = crate::NumberPrefix::default().reference(crate::OrderNumber::new(1042).unwrap());
+        Order::new(CustomerId::generate(), reference, ItemName::parse(item).unwrap(), money, at, at, &Actor::new("t"))
     }
 
     fn order(item: &str) -> Order {
@@ -390,7 +390,7 @@ mod tests {
         let reference = MessageTemplate::reference(&order);
         assert_eq!(sms.text, format!("Order {reference}: Maize flour 2kg, KES 250.50, 26 Nov 2026 09:30. Thanks!"));
         assert_eq!((sms.encoding, sms.segments), (SmsEncoding::Gsm7, 1));
-        assert_eq!(reference.len(), 8);
+        assert_eq!(reference, "ORD-1042");
     }
 
     #[test]
@@ -503,21 +503,23 @@ mod tests {
     fn the_default_template_fits_one_segment_with_room_for_an_item_even_in_ucs2() {
         assert_eq!(default_template().encoding(), SmsEncoding::Gsm7);
         assert_eq!(default_template().max_segments(), 1);
-        // Its fixed text in UCS-2 leaves exactly the shortest item's 4 units: one more is refused.
+        // In UCS-2 (one non-GSM character in its fixed text) it would not leave the shortest
+        // item's 4 units next to a 12-character reference.
         let err = MessageTemplate::new(&format!("ж{}", MessageTemplate::DEFAULT), "UTC", 1, true).unwrap_err();
         assert_eq!(
             err,
             TemplateError::TooLong {
                 encoding: SmsEncoding::Ucs2,
                 fixed: 24,
-                placeholders: 43,
+                placeholders: 47,
                 item: 4,
-                needed: 71,
+                needed: 75,
                 max_segments: 1,
                 limit: 70,
             }
         );
-        // So the widest order with a non-GSM item still fits one UCS-2 segment.
+        // A non-GSM item with an 8-character reference still fits one UCS-2 segment; with a
+        // longer one it is sent in GSM-7 look-alikes instead (see `render`).
         let widest = order_with("жжжжж", "9999999999999.99", "KES");
         let sms = default_template().render(&widest);
         assert_eq!((sms.encoding, sms.segments), (SmsEncoding::Ucs2, 1));
@@ -530,8 +532,8 @@ mod tests {
         let err = MessageTemplate::new(&long, "UTC", 1, true).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the SMS template does not fit 1 segment(s): in gsm7 it needs 164 septets (152 of fixed text, \
-             8 for placeholders at their widest, 4 for a shortest item) but 1 segment(s) hold 160"
+            "the SMS template does not fit 1 segment(s): in gsm7 it needs 168 septets (152 of fixed text, \
+             12 for placeholders at their widest, 4 for a shortest item) but 1 segment(s) hold 160"
         );
         assert!(MessageTemplate::new(&long, "UTC", 2, true).is_ok());
         let ucs2 = format!("{} {{item}}", "ж".repeat(150));

@@ -79,7 +79,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_stored_key_replays_the_same_request_and_refuses_another() {
-        let response = StoredResponse { status: 201, location: Some("/api/v1/orders/1".into()), body: "{}".into() };
+        let response =
+            StoredResponse { status: 201, location: Some("/api/v1/orders/1".into()), etag: None, body: "{}".into() };
         let record =
             IdempotencyRecord::new(request("a"), response.clone(), chrono::Utc::now(), Duration::from_secs(60));
         let mut keys = MockIdempotencyRepository::new();

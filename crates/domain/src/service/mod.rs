@@ -2,11 +2,13 @@
 
 mod customers;
 mod idempotency;
+mod lifecycle;
 mod notifications;
 mod orders;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
+pub use lifecycle::StatusRequest;
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };

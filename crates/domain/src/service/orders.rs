@@ -1,4 +1,5 @@
-//! Order use cases: create, get, list (optionally per customer), change, delete.
+//! Order use cases: create, get, list (optionally per customer), change, delete. The
+//! lifecycle (status changes, history) is in [`super::lifecycle`].
 
 use std::sync::Arc;
 
@@ -9,7 +10,10 @@ use crate::idempotency::Recorder;
 use crate::notification::MessageTemplate;
 use crate::order::order_time;
 use crate::ports::{Clock, CustomerRepository, OrderFilter, OrderRepository, OutboxSignal};
-use crate::{Actor, Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, Page, PageRequest};
+use crate::{
+    Actor, Currency, CustomerId, ItemName, Money, Notification, NumberPrefix, Order, OrderId, OrderNumber, OrderStatus,
+    Page, PageRequest,
+};
 
 /// Raw input for a new order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +47,14 @@ pub struct OrderChanges {
 }
 
 /// Filters for listing orders.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderListQuery {
     /// Only this customer's orders; the customer must exist.
     pub customer_id: Option<CustomerId>,
+    /// Only orders in these statuses: one or more names, comma-separated (`"ready,completed"`).
+    pub status: Option<String>,
+    /// Only the order with this number.
+    pub number: Option<i64>,
     /// Inclusive lower bound on `ordered_at`.
     pub ordered_from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `ordered_at`; must be after `ordered_from`.
@@ -77,11 +85,12 @@ impl SmsOutbox {
 /// The order use cases.
 #[derive(Clone)]
 pub struct OrderService {
-    orders: Arc<dyn OrderRepository>,
+    pub(super) orders: Arc<dyn OrderRepository>,
     customers: Arc<dyn CustomerRepository>,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     default_currency: Currency,
     sms: Option<SmsOutbox>,
+    prefix: NumberPrefix,
 }
 
 impl OrderService {
@@ -93,7 +102,13 @@ impl OrderService {
         clock: Arc<dyn Clock>,
         default_currency: Currency,
     ) -> Self {
-        Self { orders, customers, clock, default_currency, sms: None }
+        Self { orders, customers, clock, default_currency, sms: None, prefix: NumberPrefix::default() }
+    }
+
+    /// New orders' references start with `prefix` (`orders.number_prefix`; `"ORD-"` until set).
+    pub fn with_number_prefix(mut self, prefix: NumberPrefix) -> Self {
+        self.prefix = prefix;
+        self
     }
 
     /// Every new order also writes an SMS to its customer into the outbox, atomically.
@@ -138,9 +153,10 @@ impl OrderService {
         let ordered_at = draft.ordered_at.map(|t| errors.check("ordered_at", order_time(t)));
         let (item, amount) = errors.finish(item.zip(amount))?;
 
+        let number = self.orders.next_number().await.map_err(OrderError::Storage)?;
         let now = self.clock.now();
         let ordered_at = ordered_at.flatten().unwrap_or(now);
-        let order = Order::new(draft.customer_id, item, amount, ordered_at, now, actor);
+        let order = Order::new(draft.customer_id, self.prefix.reference(number), item, amount, ordered_at, now, actor);
         let unknown_customer =
             || OrderError::from(ValidationErrors::single("customer_id", InvalidValue::UnknownReference));
         let notification = match &self.sms {
@@ -181,6 +197,8 @@ impl OrderService {
         let mut errors = Collector::default();
         let from = query.ordered_from.map(|t| errors.check("ordered_from", order_time(t)));
         let to = query.ordered_to.map(|t| errors.check("ordered_to", order_time(t)));
+        let statuses = query.status.as_deref().map(|s| errors.check("status", OrderStatus::parse_list(s)));
+        let number = query.number.map(|n| errors.check("number", OrderNumber::new(n)));
         errors.finish(Some(()))?;
         let (from, to) = (from.flatten(), to.flatten());
         if let (Some(from), Some(to)) = (from, to)
@@ -195,7 +213,13 @@ impl OrderService {
         {
             return Err(OrderError::CustomerNotFound(customer_id));
         }
-        let filter = OrderFilter { customer_id: query.customer_id, ordered_from: from, ordered_to: to };
+        let filter = OrderFilter {
+            customer_id: query.customer_id,
+            statuses: statuses.flatten().unwrap_or_default(),
+            number: number.flatten(),
+            ordered_from: from,
+            ordered_to: to,
+        };
         self.orders.list(filter, page).await.map_err(OrderError::Storage)
     }
 
@@ -237,19 +261,26 @@ impl OrderService {
         Ok(order)
     }
 
-    /// Deletes an order; with `expected_version` (`If-Match`), only that version.
+    /// Deletes an order taken by mistake: only while it is `received` and no SMS was attempted
+    /// (an SMS not yet attempted goes with it); with `expected_version` (`If-Match`), only that
+    /// version. Any other order is cancelled instead, so its history and SMS costs stay.
     ///
     /// # Errors
-    /// [`OrderError::NotFound`], [`OrderError::PreconditionFailed`], or storage.
+    /// [`OrderError::NotFound`], [`OrderError::PreconditionFailed`], [`OrderError::HasHistory`],
+    /// or storage.
     pub async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), OrderError> {
-        self.orders.delete(id, expected_version).await.map_err(|e| order_write_error(e, id))
+        self.orders.delete(id, expected_version).await.map_err(|e| match e {
+            RepoError::ForeignKey => OrderError::HasHistory(id),
+            other => order_write_error(other, id),
+        })
     }
 }
 
-fn order_write_error(error: RepoError, id: OrderId) -> OrderError {
+pub(super) fn order_write_error(error: RepoError, id: OrderId) -> OrderError {
     match error {
         RepoError::NotFound => OrderError::NotFound(id),
         RepoError::VersionMismatch => OrderError::PreconditionFailed(id),
+        RepoError::KeyTaken => OrderError::KeyTaken,
         other => OrderError::Storage(other),
     }
 }
@@ -281,7 +312,8 @@ mod tests {
         }
     }
 
-    fn service(orders: MockOrderRepository, customers: MockCustomerRepository) -> OrderService {
+    fn service(mut orders: MockOrderRepository, customers: MockCustomerRepository) -> OrderService {
+        orders.expect_next_number().returning(|| Ok(OrderNumber::new(1042).unwrap()));
         OrderService::new(Arc::new(orders), Arc::new(customers), Arc::new(SystemClock), Currency::parse("KES").unwrap())
     }
 
@@ -308,6 +340,8 @@ mod tests {
         assert_eq!(order.amount().currency().code(), "KES");
         assert_eq!(order.amount().minor_units(), 25050);
         assert_eq!(order.ordered_at(), order.created_at());
+        assert_eq!((order.number().get(), order.reference().as_str()), (1042, "ORD-1042"));
+        assert_eq!(order.status(), OrderStatus::Received);
     }
 
     #[tokio::test]
@@ -380,7 +414,9 @@ mod tests {
     async fn changing_only_the_currency_rechecks_the_amount() {
         let money = Money::parse("250.50", Currency::parse("KES").unwrap()).unwrap();
         let now = Utc::now();
-        let order = Order::new(CustomerId::generate(), ItemName::parse("Flour").unwrap(), money, now, now, &actor());
+        let reference = NumberPrefix::default().reference(OrderNumber::new(1).unwrap());
+        let order =
+            Order::new(CustomerId::generate(), reference, ItemName::parse("Flour").unwrap(), money, now, now, &actor());
         let service = service(stored(&order), MockCustomerRepository::new());
         let to_yen = OrderChanges { currency: Some("JPY".into()), ..Default::default() };
         assert!(matches!(service.update(order.id(), to_yen, &actor(), None).await, Err(OrderError::Validation(_))));

@@ -1,6 +1,6 @@
 //! `customers.*` and `orders.*`: defaults the domain parses into its own values.
 
-use orderdesk_domain::{Currency, PhoneRegion};
+use orderdesk_domain::{Currency, NumberPrefix, OrderNumber, PhoneRegion};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -21,24 +21,38 @@ impl Default for CustomerSettings {
 pub struct OrderSettings {
     /// ISO 4217 currency for orders that name none.
     pub default_currency: String,
+    /// The lowest number a new order gets (1 to 99999999). Applied at start-up by raising the
+    /// number source when it is below; lowering it has no effect (numbers are never reused).
+    pub first_number: u32,
+    /// What comes before the number in an order's reference: 0 to 4 characters of `A-Z`,
+    /// `0-9`, `-` (so a reference is at most 12 characters). Orders keep the reference they
+    /// were created with.
+    pub number_prefix: String,
 }
 
 impl Default for OrderSettings {
     fn default() -> Self {
-        Self { default_currency: "KES".into() }
+        Self {
+            default_currency: "KES".into(),
+            first_number: OrderNumber::DEFAULT_FIRST,
+            number_prefix: NumberPrefix::default().as_str().to_owned(),
+        }
     }
 }
 
 /// Settings derived from [`super::Settings`] that are already parsed into domain values.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DomainDefaults {
     pub phone_region: PhoneRegion,
     pub currency: Currency,
+    pub first_number: OrderNumber,
+    pub number_prefix: NumberPrefix,
 }
 
 impl DomainDefaults {
     /// # Errors
-    /// `customers.default_phone_region` or `orders.default_currency` is not a known code.
+    /// `customers.default_phone_region` or `orders.default_currency` is not a known code,
+    /// `orders.first_number` is out of range, or `orders.number_prefix` is not 0-4 of `[A-Z0-9-]`.
     pub fn parse(customers: &CustomerSettings, orders: &OrderSettings) -> anyhow::Result<Self> {
         let phone_region = PhoneRegion::parse(&customers.default_phone_region).map_err(|e| {
             anyhow::anyhow!(
@@ -49,6 +63,16 @@ impl DomainDefaults {
         let currency = Currency::parse(&orders.default_currency).map_err(|e| {
             anyhow::anyhow!("invalid configuration: orders.default_currency {:?} {e}", orders.default_currency)
         })?;
-        Ok(Self { phone_region, currency })
+        let first_number = OrderNumber::new(i64::from(orders.first_number)).map_err(|e| {
+            anyhow::anyhow!("invalid configuration: orders.first_number {} {e} (1 to 99999999)", orders.first_number)
+        })?;
+        let number_prefix = NumberPrefix::parse(&orders.number_prefix).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid configuration: orders.number_prefix {:?} {e} (0 to 4 characters of A-Z, 0-9 and -, so \
+                 a reference fits 12 characters)",
+                orders.number_prefix
+            )
+        })?;
+        Ok(Self { phone_region, currency, first_number, number_prefix })
     }
 }

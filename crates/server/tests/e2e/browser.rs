@@ -140,6 +140,7 @@ async fn journey(app: &TestApp, client: &Client) -> Result<(), Box<dyn std::erro
     client.find(Locator::XPath("//button[text()='Take order']")).await?.click().await?;
     wait_for_text(client, "[role=status]", "Order taken").await?;
     wait_for_text(client, "#orders-table", "Maize flour 2kg").await?;
+    wait_for_text(client, "#orders-table", "ORD-1001").await?;
 
     // The SMS goes out in the background (log provider): reload until its status shows.
     let deadline = Instant::now() + Duration::from_secs(10);

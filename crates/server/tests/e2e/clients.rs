@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use orderdesk_client::types::{Notification, Order, Problem};
 use orderdesk_client::{Client, Error, ResponseValue};
 use orderdesk_server::settings::Settings;
@@ -44,7 +44,8 @@ async fn target() -> Target {
             _server: None,
         };
     }
-    // Refuses the credentials (401): a permanent failure, so the SMS is `failed` at once.
+    // Refuses the credentials (401): a permanent failure, so the SMS is `failed` at once (an
+    // unreachable provider is only retried, for `sms.retry_for`).
     let fake = FakeAfricasTalking::start().await;
     fake.set_mode(Mode::Unauthorized);
     let data_dir = TempDir(std::env::temp_dir().join(format!("orderdesk-client-{}", Uuid::now_v7().simple())));
@@ -86,10 +87,15 @@ fn problem<T: std::fmt::Debug>(result: Result<ResponseValue<T>, Error<Problem>>)
     }
 }
 
-/// Today at `hour` UTC: recent enough to be texted (`sms.max_order_age_hours`).
+/// Hour `hour` (9 to 13) of a window that starts 20 hours ago, fixed for the run: recent enough
+/// that every order is texted (`sms.max_order_age_hours`, 24), at known times for the filters.
 fn at(hour: u32) -> DateTime<Utc> {
-    let today = Utc::now().date_naive();
-    Utc.with_ymd_and_hms(today.year(), today.month(), today.day(), hour, 0, 0).unwrap()
+    static START: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        let then = Utc::now() - chrono::Duration::hours(20);
+        Utc.with_ymd_and_hms(then.year(), then.month(), then.day(), then.hour(), 0, 0).unwrap()
+    });
+    start + chrono::Duration::hours(i64::from(hour) - 9)
 }
 
 fn etag<T>(response: &ResponseValue<T>) -> String {
@@ -248,9 +254,62 @@ async fn the_generated_rust_client_drives_the_whole_life_cycle() {
     assert_eq!((status, invalid.type_.to_string().as_str()), (422, "/problems/validation-error"));
     assert!(invalid.errors.iter().any(|e| e.field == "amount"), "{invalid:?}");
 
-    // Delete, then the order is a typed 404.
-    let deleted = client.delete_order().id(orders[2].id).send().await.unwrap();
+    // The lifecycle: one order walked from received to completed, another cancelled, each
+    // step in its history; a forbidden move and deleting an order with a history are typed 409s.
+    assert_eq!(
+        (orders[1].status.as_str(), orders[1].reference.as_str()),
+        ("received", &*format!("ORD-{}", orders[1].number))
+    );
+    for step in ["confirmed", "ready", "out_for_delivery", "completed"] {
+        #[allow(clippy::unnecessary_fallible_conversions)]
+        let moved = client
+            .change_order_status()
+            .id(orders[1].id)
+            .body_map(|b| b.status(step).note(Some(format!("now {step}").try_into().unwrap())))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(moved.status.as_str(), step);
+    }
+    let history = client.get_order_history().id(orders[1].id).send().await.unwrap().into_inner();
+    let steps: Vec<&str> = history.items.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(steps, ["received", "confirmed", "ready", "out_for_delivery", "completed"]);
+    let (status, forbidden) =
+        problem(client.change_order_status().id(orders[1].id).body_map(|b| b.status("ready")).send().await);
+    assert_eq!((status, forbidden.type_.to_string().as_str()), (409, "/problems/invalid-status-transition"));
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    let cancelled = client
+        .change_order_status()
+        .id(orders[2].id)
+        .body_map(|b| b.status("cancelled").cancel_reason(Some("customer_request".try_into().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.status.as_str(), "cancelled");
+    assert_eq!(cancelled.cancel_reason.as_deref(), Some("customer_request"));
+    let (status, kept) = problem(client.delete_order().id(orders[2].id).send().await);
+    assert_eq!((status, kept.type_.to_string().as_str()), (409, "/problems/order-has-history"));
+    let found = client
+        .list_orders()
+        .number(std::num::NonZeroU64::new(orders[2].number.into()).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.items, vec![cancelled]);
+
+    // A mistake (received, never texted) is deleted; then it is a typed 404.
+    let mistake = client
+        .create_order()
+        .body_map(|b| b.customer_id(customer.id).item("Typo").amount("1.00").notify(Some(false)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let deleted = client.delete_order().id(mistake.id).send().await.unwrap();
     assert_eq!(deleted.status().as_u16(), 204);
-    let (status, missing) = problem(client.get_order().id(orders[2].id).send().await);
+    let (status, missing) = problem(client.get_order().id(mistake.id).send().await);
     assert_eq!((status, missing.type_.to_string().as_str(), missing.status), (404, "/problems/not-found", 404));
 }

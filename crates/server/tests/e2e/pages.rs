@@ -281,6 +281,7 @@ async fn dashboard_forms_validate_in_place_and_respect_permissions() {
         assert_eq!(order.status, StatusCode::SEE_OTHER);
         let dashboard = clerk.get(&app.url("/dashboard")).await;
         assert!(dashboard.body.contains("Tea") && dashboard.body.contains("150.00 KES"));
+        assert!(dashboard.body.contains("<td>ORD-1001</td>") && dashboard.body.contains("<td>received</td>"));
         assert!(dashboard.body.contains("<svg"), "the 30-day chart");
         assert!(dashboard.body.contains("<figcaption>Last 30 days: 1 orders; revenue 150.00 KES</figcaption>"));
         assert!(dashboard.body.contains("The chart as a table"), "a text equivalent");

@@ -11,6 +11,7 @@ pub struct Model {
     pub fingerprint: String,
     pub status: i32,
     pub location: Option<String>,
+    pub etag: Option<String>,
     pub body: String,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,

@@ -5,5 +5,6 @@ pub(crate) mod delivery_reports;
 pub(crate) mod idempotency_keys;
 pub(crate) mod notification_attempts;
 pub(crate) mod notifications;
+pub(crate) mod order_status_changes;
 pub(crate) mod orders;
 pub(crate) mod sessions;

@@ -15,6 +15,12 @@ pub struct Model {
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub version: i32,
+    pub number: i64,
+    pub reference: String,
+    pub status: String,
+    pub status_changed_at: Option<DateTimeUtc>,
+    pub cancel_reason: Option<String>,
+    pub cancel_note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

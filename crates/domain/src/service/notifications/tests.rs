@@ -56,10 +56,13 @@ fn service_with_customer(
     let (name, code) = (CustomerName::parse("Alice").unwrap(), CustomerCode::parse("A").unwrap());
     let customer = Customer::new(name, code, phone, Utc::now(), &actor);
     let money = Money::parse("5", Currency::parse("KES").unwrap()).unwrap();
-    let order = Order::new(customer.id(), ItemName::parse("Tea").unwrap(), money, Utc::now(), Utc::now(), &actor);
+    let reference = crate::NumberPrefix::default().reference(crate::OrderNumber::new(1001).unwrap());
+    let order =
+        Order::new(customer.id(), reference, ItemName::parse("Tea").unwrap(), money, Utc::now(), Utc::now(), &actor);
     let order = Order::restore(
         order_id,
         order.customer_id(),
+        order.reference().clone(),
         order.item().clone(),
         order.amount(),
         order.ordered_at(),
