@@ -130,7 +130,9 @@ impl CustomersApi {
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
-        /// `next_cursor` from the previous page.
+        /// `next_cursor` from the previous page (43 characters; a cursor this server did not
+        /// issue is 422).
+        #[oai(validator(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<CustomerListBody>, Errors<ListErrors>> {
         auth.require(Permission::ReadCustomers)?;
@@ -148,6 +150,7 @@ impl CustomersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The customer's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         /// The `ETag` you hold: 304 if the customer is unchanged.
         #[oai(name = "If-None-Match")]
@@ -174,6 +177,7 @@ impl CustomersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The customer's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         body: JsonBody<CustomerChangesBody>,
         /// The `ETag` the change is based on, or `*`.
@@ -203,6 +207,7 @@ impl CustomersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The customer's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         /// The `ETag` of the version to delete, or `*`.
         #[oai(name = "If-Match")]
@@ -227,6 +232,7 @@ impl CustomersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The customer's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         /// Only orders in these statuses: one or more, comma-separated (`ready,out_for_delivery`).
         #[oai(validator(max_length = 200))]
@@ -237,7 +243,9 @@ impl CustomersApi {
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
-        /// `next_cursor` from the previous page.
+        /// `next_cursor` from the previous page (43 characters; a cursor this server did not
+        /// issue is 422).
+        #[oai(validator(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
         auth.require(Permission::ReadOrders)?;

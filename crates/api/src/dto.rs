@@ -375,10 +375,11 @@ pub struct NewOrderBody {
     pub item: String,
     /// A positive decimal string such as `"250.50"`, with at most the currency's minor digits
     /// and 15 digits in all. Never a JSON number.
-    #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$"))]
+    #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$", max_length = 32))]
     pub amount: String,
-    /// ISO 4217 code; the server's default (KES) when absent (`null` is refused).
-    #[oai(skip_serializing_if_is_none)]
+    /// An active ISO 4217 code in upper case; the setting `orders.default_currency` when absent
+    /// (`null` is refused).
+    #[oai(skip_serializing_if_is_none, validator(pattern = "^[A-Z]{3}$"))]
     #[serde(default, deserialize_with = "not_null")]
     pub currency: Option<String>,
     /// When the customer ordered (RFC 3339); now when absent (`null` is refused).
@@ -419,12 +420,12 @@ pub struct OrderChangesBody {
     #[serde(default, deserialize_with = "not_null")]
     pub item: Option<String>,
     /// As in `NewOrder`.
-    #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$"))]
+    #[oai(validator(pattern = "^[0-9]+(\\.[0-9]+)?$", max_length = 32))]
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub amount: Option<String>,
     /// As in `NewOrder`.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, validator(pattern = "^[A-Z]{3}$"))]
     #[serde(default, deserialize_with = "not_null")]
     pub currency: Option<String>,
     /// As in `NewOrder`.
@@ -464,20 +465,71 @@ impl From<Page<Order>> for OrderListBody {
     }
 }
 
-/// Cursors are opaque to clients: the last row's id, base64url-encoded.
+/// The process's key for list cursors, set once by [`crate::app`] from `HttpOptions::cursor_secret`
+/// (every process behind one load balancer must share it, so a cursor from one is read by the
+/// next); a random key when none is given.
+static CURSOR_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+/// Derives the cursor key from `secret` (HMAC-SHA256 with a fixed label, so the key differs
+/// from any other use of the secret). The first call wins; later ones change nothing.
+pub fn set_cursor_secret(secret: Option<&[u8]>) {
+    CURSOR_KEY.get_or_init(|| derive_cursor_key(secret));
+}
+
+fn derive_cursor_key(secret: Option<&[u8]>) -> [u8; 32] {
+    use hmac::Mac;
+    let random;
+    let secret = match secret {
+        Some(secret) => secret,
+        None => {
+            random = orderdesk_signin::token::random_token();
+            random.as_bytes()
+        }
+    };
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(b"orderdesk list cursor v1");
+    mac.finalize().into_bytes().into()
+}
+
+/// The first 16 bytes of HMAC-SHA256(key, id): enough that a forged cursor is refused.
+fn cursor_tag(id: &Uuid) -> [u8; 16] {
+    use hmac::Mac;
+    let key = CURSOR_KEY.get_or_init(|| derive_cursor_key(None));
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("a 32-byte key is valid");
+    mac.update(id.as_bytes());
+    let full: [u8; 32] = mac.finalize().into_bytes().into();
+    let mut tag = [0; 16];
+    tag.copy_from_slice(&full[..16]);
+    tag
+}
+
+/// Characters in a cursor: base64url of the 16-byte position and its 16-byte tag.
+pub const CURSOR_CHARS: usize = 43;
+
+/// An opaque cursor for the page after `id`: the position and an HMAC tag, base64url
+/// (RFC 4648 §5) without padding, [`CURSOR_CHARS`] characters.
 pub fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
+    let mut bytes = id.as_bytes().to_vec();
+    bytes.extend_from_slice(&cursor_tag(&id));
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// # Errors
-/// A 422 on `cursor` when it was not produced by [`encode_cursor`].
+/// A 422 on `cursor` when this server did not issue it (its tag does not verify).
 pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| Uuid::from_slice(&bytes).ok()).ok_or_else(|| {
+    use subtle::ConstantTimeEq;
+    let refused = || {
         ApiError::validation(vec![FieldProblem {
             field: "cursor".into(),
             message: "is not a cursor returned by this API".into(),
         }])
-    })
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| refused())?;
+    if bytes.len() != 32 {
+        return Err(refused());
+    }
+    let id = Uuid::from_slice(&bytes[..16]).map_err(|_| refused())?;
+    if bool::from(cursor_tag(&id).ct_eq(&bytes[16..])) { Ok(id) } else { Err(refused()) }
 }
 
 #[cfg(test)]
@@ -490,6 +542,17 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
         assert!(decode_cursor("!!").is_err());
         assert!(decode_cursor("AAAA").is_err());
+        // The position alone, as cursors were before they were authenticated, is refused.
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(id.as_bytes())).is_err());
+        // A forged tag is refused; so is another position with this one's tag.
+        let mut forged = URL_SAFE_NO_PAD.decode(encode_cursor(id)).unwrap();
+        forged[31] ^= 1;
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(&forged)).is_err());
+        let other = Uuid::now_v7();
+        let mut moved = other.as_bytes().to_vec();
+        moved.extend_from_slice(&URL_SAFE_NO_PAD.decode(encode_cursor(id)).unwrap()[16..]);
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(&moved)).is_err());
+        assert_eq!(encode_cursor(id).len(), CURSOR_CHARS);
     }
 
     #[test]

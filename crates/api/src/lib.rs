@@ -80,6 +80,9 @@ pub struct HttpOptions {
     pub metrics: Option<metrics::MetricsOptions>,
     /// Browser origins allowed to call the API (CORS); none when empty.
     pub cors: cors::AllowedOrigins,
+    /// The secret list cursors are authenticated with (`web.cookie_secret`); processes behind
+    /// one load balancer must share it. `None`: a random one for this process.
+    pub cursor_secret: Option<Vec<u8>>,
 }
 
 impl Default for HttpOptions {
@@ -92,6 +95,7 @@ impl Default for HttpOptions {
             rate_limit: None,
             metrics: None,
             cors: cors::AllowedOrigins::default(),
+            cursor_secret: None,
         }
     }
 }
@@ -129,6 +133,7 @@ fn finish_document(document: &str) -> String {
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
 /// pages at `/problems/{slug}`, inside the middleware pipeline.
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
+    dto::set_cursor_secret(options.cursor_secret.as_deref());
     let api = api_service(options.webhook_secret.clone());
     let document = finish_document(&api.spec());
     let labels = Arc::new(route_labels(&document));

@@ -158,7 +158,9 @@ impl OrdersApi {
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
-        /// `next_cursor` from the previous page.
+        /// `next_cursor` from the previous page (43 characters; a cursor this server did not
+        /// issue is 422).
+        #[oai(validator(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
         auth.require(Permission::ReadOrders)?;
@@ -183,6 +185,7 @@ impl OrdersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         /// The `ETag` you hold: 304 if the order is unchanged.
         #[oai(name = "If-None-Match")]
@@ -209,6 +212,7 @@ impl OrdersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         body: JsonBody<OrderChangesBody>,
         /// The `ETag` the change is based on, or `*`.
@@ -240,6 +244,7 @@ impl OrdersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         /// The `ETag` of the version to delete, or `*`.
         #[oai(name = "If-Match")]
@@ -269,6 +274,7 @@ impl OrdersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
         body: JsonBody<StatusChangeBody>,
         /// The `ETag` the change is based on, or `*`.
@@ -315,6 +321,7 @@ impl OrdersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
     ) -> Result<Json<HistoryBody>, Errors<GetErrors>> {
         auth.require(Permission::ReadOrders)?;
@@ -334,6 +341,7 @@ impl OrdersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
     ) -> Result<Json<NotificationListBody>, Errors<GetErrors>> {
         let caller = auth.require(Permission::ReadOrders)?;
@@ -358,7 +366,9 @@ impl OrdersApi {
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
+        /// The notification's id (a UUID, from the order's notifications).
         nid: Path<Uuid>,
     ) -> Result<Json<NotificationBody>, Errors<RetryErrors>> {
         let caller = auth.require(Permission::WriteOrders)?;

@@ -111,6 +111,7 @@ impl WebhooksApi {
     async fn delivery_report(
         &self,
         services: Data<&Services>,
+        /// The setting `sms.webhook_secret`, as written in the callback URL at Africa's Talking.
         secret: Path<String>,
         body: FormBody<DeliveryReportForm>,
     ) -> Result<PlainText<&'static str>, Errors<WebhookErrors>> {

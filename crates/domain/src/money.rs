@@ -90,6 +90,9 @@ impl Money {
     /// The text [`Self::parse`] reads as a number, as a regular expression (for API documents);
     /// it must also be positive, fit the currency's minor digits and 15 digits.
     pub const PATTERN: &'static str = "^[0-9]+(\\.[0-9]+)?$";
+    /// The longest amount text accepted, leading and trailing zeros included (15 significant
+    /// digits fit with room to spare).
+    pub const MAX_CHARS: usize = 32;
 
     /// Parses a decimal string such as `"250.50"` in `currency`.
     ///
@@ -97,6 +100,9 @@ impl Money {
     /// [`InvalidValue::Decimal`], [`InvalidValue::NotPositive`], [`InvalidValue::TooManyDecimals`]
     /// or [`InvalidValue::TooLarge`].
     pub fn parse(amount: &str, currency: Currency) -> Result<Self, InvalidValue> {
+        if amount.len() > Self::MAX_CHARS {
+            return Err(InvalidValue::TooLong { max: Self::MAX_CHARS });
+        }
         let (negative, digits) = match amount.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, amount),
@@ -217,10 +223,12 @@ mod tests {
         assert_eq!(Money::parse("9999999999999.99", kes()).unwrap().minor_units(), Money::MAX_MINOR_UNITS);
         assert_eq!(Money::parse(" 1", kes()), Err(InvalidValue::Decimal));
         assert_eq!(Money::parse("10000000000000", kes()), Err(InvalidValue::TooLarge));
-        assert_eq!(Money::parse(&"9".repeat(5000), kes()), Err(InvalidValue::TooLarge));
+        assert_eq!(Money::parse(&"9".repeat(5000), kes()), Err(InvalidValue::TooLong { max: Money::MAX_CHARS }));
+        assert_eq!(Money::parse(&format!("{}1", "0".repeat(40)), kes()), Err(InvalidValue::TooLong { max: 32 }));
+        assert_eq!(Money::parse(&format!("{}1", "0".repeat(30)), kes()).unwrap().minor_units(), 100);
         assert_eq!(Money::parse("99999999999999999999999999999", kes()), Err(InvalidValue::TooLarge));
         assert_eq!(
-            Money::parse("0.0000000000000000000000000000001", kes()),
+            Money::parse("0.00000000000000000000000000001", kes()),
             Err(InvalidValue::TooManyDecimals { max: 2 })
         );
     }

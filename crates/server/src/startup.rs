@@ -244,6 +244,23 @@ fn web_options(
     }))
 }
 
+/// The secret list cursors are authenticated with: `web.cookie_secret`, else the key kept in
+/// the data directory (processes sharing it agree; set the secret when they do not).
+fn cursor_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    match &settings.web.cookie_secret {
+        Some(secret) => Ok(secret.expose().as_bytes().to_vec()),
+        None => {
+            if settings.profile == crate::settings::Profile::Production {
+                tracing::warn!(
+                    "ORDERDESK_WEB__COOKIE_SECRET is not set: list cursors are signed with a key kept in \
+                     server.data_dir, so processes behind one load balancer must share that directory or the secret"
+                );
+            }
+            dev_cookie_key(&settings.server.data_dir)
+        }
+    }
+}
+
 /// The dev profile's cookie key, created once in the data directory (mode 0600).
 fn dev_cookie_key(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     let path = data_dir.join("cookie-secret");
@@ -384,6 +401,7 @@ impl Application {
             rate_limit,
             metrics: metrics_options(settings, &db),
             cors: orderdesk_api::cors::AllowedOrigins::new(settings.cors.allowed_origins.clone()),
+            cursor_secret: Some(cursor_secret(settings)?),
         };
         let limits = settings.server.connection_limits();
         let services = services(&db, settings, tokens, &sms)?;

@@ -80,8 +80,10 @@ fn document_constraints_come_from_the_domain_constants() {
         assert_eq!(fields["item"]["maxLength"].as_u64(), n(ItemName::MAX_CHARS), "{name}.item");
         assert_eq!(fields["amount"]["pattern"], Money::PATTERN, "{name}.amount");
         assert_eq!(fields["amount"]["type"], "string", "{name}.amount");
+        assert_eq!(fields["amount"]["maxLength"].as_u64(), n(Money::MAX_CHARS), "{name}.amount");
+        assert_eq!(fields["currency"]["pattern"], orderdesk_domain::Currency::PATTERN, "{name}.currency");
     }
-    let (mut limits, mut keys) = (0, 0);
+    let (mut limits, mut keys, mut cursors) = (0, 0, 0);
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
             for parameter in op["parameters"].as_array().into_iter().flatten() {
@@ -91,6 +93,11 @@ fn document_constraints_come_from_the_domain_constants() {
                         limits += 1;
                         assert_eq!(schema["maximum"].as_f64(), Some(PageRequest::MAX_LIMIT as f64), "{method} {path}");
                         assert_eq!(schema["minimum"].as_f64(), Some(1.0), "{method} {path}");
+                    }
+                    "cursor" => {
+                        cursors += 1;
+                        let chars = n(orderdesk_api::dto::CURSOR_CHARS);
+                        assert_eq!((schema["minLength"].as_u64(), schema["maxLength"].as_u64()), (chars, chars));
                     }
                     "Idempotency-Key" => {
                         keys += 1;
@@ -102,7 +109,11 @@ fn document_constraints_come_from_the_domain_constants() {
             }
         }
     }
-    assert_eq!((limits, keys), (3, 3), "every list has `limit`, every create and status change `Idempotency-Key`");
+    assert_eq!(
+        (limits, keys, cursors),
+        (3, 3, 3),
+        "every list has `limit` and `cursor`, every create and status change `Idempotency-Key`"
+    );
     let note = &schemas["OrderStatusChange"]["properties"]["note"];
     assert_eq!(note["maxLength"].as_u64(), n(orderdesk_domain::StatusNote::MAX_CHARS));
 }
