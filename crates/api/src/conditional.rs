@@ -17,23 +17,33 @@ pub enum IfMatch {
     Any,
     /// Exactly this version.
     Version(u32),
+    /// A tag no version of ours has (a weak tag, `"07"`, `"abc"`): the write fails with 412,
+    /// but only where it would otherwise succeed (RFC 9110 §13.2.2: a missing record is still
+    /// 404, an invalid body still 422).
+    Never,
 }
+
+/// A version no record reaches: versions count changes from 0, so a record would need
+/// 4,294,967,295 of them.
+const UNREACHABLE_VERSION: u32 = u32::MAX;
 
 impl IfMatch {
     /// The version a conditional write must find stored, if any.
     pub fn expected_version(self) -> Option<u32> {
         match self {
             Self::Version(v) => Some(v),
+            Self::Never => Some(UNREACHABLE_VERSION),
             Self::Absent | Self::Any => None,
         }
     }
 }
 
-/// Reads `If-Match`. It takes `*` or one strong entity tag; a weak tag (`W/"3"`) never
-/// matches a strong comparison, so it fails as stale.
+/// Reads `If-Match`. It takes `*` or one strong entity tag, compared as an exact string
+/// (RFC 9110 §8.8.3.2 strong comparison): `"3"` names version 3, while `"03"`, `"+3"` and a
+/// weak tag (`W/"3"`) name no version ([`IfMatch::Never`]).
 ///
 /// # Errors
-/// 412 for a weak tag or one this server never issues; 400 for several tags or garbage.
+/// 400 for several tags or one that is not a quoted entity tag.
 pub fn if_match(header: Option<&str>) -> Result<IfMatch, ApiError> {
     let Some(value) = header.map(str::trim) else { return Ok(IfMatch::Absent) };
     if value == "*" {
@@ -42,15 +52,14 @@ pub fn if_match(header: Option<&str>) -> Result<IfMatch, ApiError> {
     if value.contains(',') {
         return Err(ApiError::new(ProblemType::MalformedRequest, "If-Match takes one entity tag (from ETag) or *"));
     }
-    let stale = || ApiError::new(ProblemType::PreconditionFailed, "If-Match does not name the current version");
+    let tag = value.strip_prefix("W/").unwrap_or(value);
+    let Some(inner) = tag.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return Err(ApiError::new(ProblemType::MalformedRequest, "If-Match must be a quoted entity tag or *"));
+    };
     if value.starts_with("W/") {
-        return Err(stale());
+        return Ok(IfMatch::Never);
     }
-    let quoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
-    match quoted {
-        Some(inner) => inner.parse().map(IfMatch::Version).map_err(|_| stale()),
-        None => Err(ApiError::new(ProblemType::MalformedRequest, "If-Match must be a quoted entity tag or *")),
-    }
+    Ok(inner.parse().ok().filter(|v| etag(*v) == value).map_or(IfMatch::Never, IfMatch::Version))
 }
 
 /// Whether `If-None-Match` matches the current version (weak comparison), so a GET is 304.
@@ -70,8 +79,10 @@ mod tests {
         assert_eq!(if_match(None).unwrap(), IfMatch::Absent);
         assert_eq!(if_match(Some("*")).unwrap(), IfMatch::Any);
         assert_eq!(if_match(Some("\"7\"")).unwrap(), IfMatch::Version(7));
-        assert_eq!(if_match(Some("W/\"7\"")).unwrap_err().problem().status, 412);
-        assert_eq!(if_match(Some("\"abc\"")).unwrap_err().problem().status, 412);
+        for never in ["W/\"7\"", "\"abc\"", "\"07\"", "\"+7\"", "\" 7\""] {
+            assert_eq!(if_match(Some(never)).unwrap(), IfMatch::Never, "{never}");
+        }
+        assert_eq!(IfMatch::Never.expected_version(), Some(u32::MAX));
         assert_eq!(if_match(Some("7")).unwrap_err().problem().status, 400);
         assert_eq!(if_match(Some("\"1\", \"2\"")).unwrap_err().problem().status, 400);
     }

@@ -253,6 +253,12 @@ fn not_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer:
     T::deserialize(deserializer).map(Some)
 }
 
+/// A present time: an RFC 3339 date-time exactly ([`orderdesk_domain::timestamp::parse_rfc3339`]).
+fn not_null_time<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    orderdesk_domain::timestamp::parse_rfc3339(&text).map(Some).map_err(serde::de::Error::custom)
+}
+
 impl Example for CustomerChangesBody {
     fn example() -> Self {
         Self { phone: Some("+254733000111".into()), ..Default::default() }
@@ -384,7 +390,7 @@ pub struct NewOrderBody {
     pub currency: Option<String>,
     /// When the customer ordered (RFC 3339); now when absent (`null` is refused).
     #[oai(skip_serializing_if_is_none)]
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "not_null_time")]
     pub ordered_at: Option<DateTime<Utc>>,
     /// Whether to text the customer; `true` when absent (`null` is refused). Send `false` when
     /// loading historical orders. An order whose `ordered_at` is older than the setting
@@ -430,7 +436,7 @@ pub struct OrderChangesBody {
     pub currency: Option<String>,
     /// As in `NewOrder`.
     #[oai(skip_serializing_if_is_none)]
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "not_null_time")]
     pub ordered_at: Option<DateTime<Utc>>,
     /// Not accepted here: present only to refuse it with a 422 that names `changeOrderStatus`.
     #[oai(skip)]
@@ -569,6 +575,17 @@ mod tests {
         assert!(serde_json::from_str::<NewOrderBody>(&format!("{order}}}")).is_ok());
         assert!(serde_json::from_str::<NewOrderBody>(&format!(r#"{order}, "currency": null}}"#)).is_err());
         assert!(serde_json::from_str::<NewOrderBody>(&format!(r#"{order}, "ordered_at": null}}"#)).is_err());
+        for time in
+            ["2026-11-26T09:30:60Z", "2026-11-26T09:30:00+0300", "2026-11-26T09:30:00 UTC", " 2026-11-26T09:30:00Z"]
+        {
+            let body = format!(r#"{order}, "ordered_at": "{time}"}}"#);
+            assert!(serde_json::from_str::<NewOrderBody>(&body).is_err(), "{time}");
+        }
+        let exact = format!(r#"{order}, "ordered_at": "2026-11-26T12:30:00+03:00"}}"#);
+        assert_eq!(
+            serde_json::from_str::<NewOrderBody>(&exact).unwrap().ordered_at.unwrap().to_rfc3339(),
+            "2026-11-26T09:30:00+00:00"
+        );
     }
 
     #[test]

@@ -424,7 +424,7 @@ mod tests {
     #[test]
     fn an_error_set_documents_exactly_its_statuses_and_types() {
         let statuses: Vec<u16> = Errors::<RetryErrors>::meta().responses.iter().filter_map(|r| r.status).collect();
-        assert_eq!(statuses, [401, 403, 404, 409, 429, 500, 503]);
+        assert_eq!(statuses, [401, 403, 404, 409, 422, 429, 500, 503]);
         let retry = Problem::new(ProblemType::NotificationNotRetryable, "x");
         assert!(Errors::<RetryErrors>::documents(&retry));
         assert!(!Errors::<RetryErrors>::documents(&Problem::new(ProblemType::DuplicateCode, "x")));
@@ -483,8 +483,8 @@ error_sets! {
     ListErrors: [Unauthenticated, Forbidden, Validation, RateLimited, Internal, Unavailable];
     /// `listCustomerOrders`, `listOrders`: also 404 for an unknown customer.
     ListOfOneErrors: [Unauthenticated, Forbidden, NotFound, Validation, RateLimited, Internal, Unavailable];
-    /// Reads of one resource.
-    GetErrors: [Unauthenticated, Forbidden, NotFound, RateLimited, Internal, Unavailable];
+    /// Reads of one resource: a query parameter they do not define is a 422.
+    GetErrors: [Unauthenticated, Forbidden, NotFound, Validation, RateLimited, Internal, Unavailable];
     /// `updateCustomer`.
     UpdateCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, DuplicateCode,
         PreconditionFailed, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited,
@@ -494,16 +494,16 @@ error_sets! {
         RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
     /// `deleteCustomer`.
     DeleteCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, CustomerHasOrders,
-        PreconditionFailed, RateLimited, Internal, Unavailable];
+        PreconditionFailed, Validation, RateLimited, Internal, Unavailable];
     /// `deleteOrder`: 409 once the order has a history (cancel it instead).
     DeleteOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, OrderHasHistory, PreconditionFailed,
-        RateLimited, Internal, Unavailable];
+        Validation, RateLimited, Internal, Unavailable];
     /// `changeOrderStatus`.
     ChangeStatusErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, InvalidStatusTransition,
         IdempotencyKeyInUse, PreconditionFailed, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation,
         IdempotencyKeyReused, RateLimited, Internal, Unavailable];
     /// `retryOrderNotification`.
-    RetryErrors: [Unauthenticated, Forbidden, NotFound, NotificationNotRetryable, RateLimited, Internal,
+    RetryErrors: [Unauthenticated, Forbidden, NotFound, NotificationNotRetryable, Validation, RateLimited, Internal,
         Unavailable];
     /// `receiveDeliveryReport`: a wrong secret is a 401.
     WebhookErrors: [MalformedRequest, Validation, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,

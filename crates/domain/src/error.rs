@@ -56,6 +56,10 @@ pub enum InvalidValue {
     /// A time outside the years 0001-9999 (what RFC 3339 and both databases keep in order).
     #[error("must be a time in the years 0001 to 9999")]
     TimeOutOfRange,
+    /// Not an RFC 3339 date-time exactly (`2026-11-26T09:30:00Z`, `…+03:00`): a second 60, an
+    /// offset without its colon, `UTC`, a space for `T` or surrounding spaces are refused.
+    #[error("must be an RFC 3339 date-time such as \"2026-11-26T09:30:00Z\" or \"2026-11-26T12:30:00+03:00\"")]
+    Timestamp,
     /// Text with bidirectional override or isolate controls (they can disguise what a
     /// message says), or with no visible character.
     #[error("must be visible text without direction-changing characters")]

@@ -35,6 +35,7 @@ pub mod ports;
 pub mod service;
 pub mod status;
 mod text;
+pub mod timestamp;
 
 pub use audit::AuditTrail;
 pub use auth::{Actor, Permission, Principal, TokenRejection};

@@ -125,11 +125,14 @@ fn each_operation_lists_only_its_own_problems() {
     let statuses = |path: &str, method: &str| -> Vec<String> {
         doc["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
     };
-    assert_eq!(statuses("/api/v1/customers/{id}", "get"), ["200", "304", "401", "403", "404", "429", "500", "503"]);
+    assert_eq!(
+        statuses("/api/v1/customers/{id}", "get"),
+        ["200", "304", "401", "403", "404", "422", "429", "500", "503"]
+    );
     assert_eq!(statuses("/api/v1/orders", "get"), ["200", "401", "403", "404", "422", "429", "500", "503"]);
     assert_eq!(
         statuses("/api/v1/customers/{id}", "delete"),
-        ["204", "400", "401", "403", "404", "409", "412", "429", "500", "503"]
+        ["204", "400", "401", "403", "404", "409", "412", "422", "429", "500", "503"]
     );
     assert_eq!(statuses("/readyz", "get"), ["200", "500", "503"]);
     assert_eq!(

@@ -117,3 +117,32 @@ async fn orders_have_etags_too() {
     client.get(&url).header("If-None-Match", "\"1\"").send().await.assert_status(StatusCode::NOT_MODIFIED);
     client.delete(&url).header("If-Match", "*").send().await.assert_status(StatusCode::NO_CONTENT);
 }
+
+/// RFC 9110 §13.2: a request that would fail without its `If-Match` fails the same way with
+/// it (404 for a missing record, 422 for an invalid body, weak tag or strong), and tags are
+/// compared as exact strings (`"00"` is not `"0"`).
+#[tokio::test]
+async fn preconditions_are_evaluated_after_existence_and_validity() {
+    let client = client();
+    let missing = format!("/api/v1/customers/{}", uuid::Uuid::now_v7());
+    for tag in ["\"0\"", "W/\"0\"", "\"abc\""] {
+        let patched = client.patch(&missing).header("If-Match", tag).body_json(&json!({"name": "x"})).send().await;
+        assert_problem(patched, 404, "not-found").await;
+        assert_problem(client.delete(&missing).header("If-Match", tag).send().await, 404, "not-found").await;
+    }
+    let customer = create_customer(&client, "E3").await;
+    let body = json!({"customer_id": customer["id"], "item": "Tea", "amount": "5"});
+    let url = header(&client.post("/api/v1/orders").body_json(&body).send().await, "Location").unwrap();
+    for tag in ["\"7\"", "W/\"0\""] {
+        let invalid = client.patch(&url).header("If-Match", tag).body_json(&json!({"amount": "-1"})).send().await;
+        assert_problem(invalid, 422, "validation-error").await;
+    }
+    for tag in ["\"00\"", "\"+0\"", "W/\"0\""] {
+        let stale = client.patch(&url).header("If-Match", tag).body_json(&json!({"amount": "6"})).send().await;
+        assert_problem(stale, 412, "precondition-failed").await;
+    }
+    let missing_order = format!("/api/v1/orders/{}", uuid::Uuid::now_v7());
+    let patched =
+        client.patch(&missing_order).header("If-Match", "W/\"0\"").body_json(&json!({"item": "x"})).send().await;
+    assert_problem(patched, 404, "not-found").await;
+}

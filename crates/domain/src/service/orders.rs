@@ -236,9 +236,6 @@ impl OrderService {
         expected_version: Option<u32>,
     ) -> Result<Order, OrderError> {
         let mut order = self.get(id).await?;
-        if expected_version.is_some_and(|v| v != order.audit().version) {
-            return Err(OrderError::PreconditionFailed(id));
-        }
         let mut errors = Collector::default();
         let item = changes.item.map(|i| errors.check("item", ItemName::parse(&i)));
         let currency = match &changes.currency {
@@ -254,6 +251,11 @@ impl OrderService {
         };
         let ordered_at = changes.ordered_at.map(|t| errors.check("ordered_at", order_time(t)));
         errors.finish(Some(()))?;
+        // After validation, as for customers: an invalid body is 422 whatever `If-Match` says
+        // (RFC 9110 §13.2.1), and only a request that would succeed is 412.
+        if expected_version.is_some_and(|v| v != order.audit().version) {
+            return Err(OrderError::PreconditionFailed(id));
+        }
 
         let ordered_at = ordered_at.flatten();
         order.change(item.flatten(), amount.flatten(), ordered_at, self.clock.now(), actor);
