@@ -15,7 +15,8 @@ use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, orderdesk_command, server_binary,
+    Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, mentions_reference, orderdesk_command,
+    server_binary,
 };
 
 const WORKERS: usize = 8;
@@ -331,7 +332,12 @@ fn worker(
 }
 
 /// Every order this run stored, by id, with its item.
-fn list_orders(client: &reqwest::blocking::Client, base: &str, auth: &str) -> anyhow::Result<Vec<(String, String)>> {
+/// Every order as (id, item, reference).
+fn list_orders(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    auth: &str,
+) -> anyhow::Result<Vec<(String, String, String)>> {
     let mut orders = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..1000 {
@@ -342,8 +348,8 @@ fn list_orders(client: &reqwest::blocking::Client, base: &str, auth: &str) -> an
         }
         let page: Value = request.send()?.error_for_status()?.json()?;
         for order in page["items"].as_array().into_iter().flatten() {
-            let id = order["id"].as_str().unwrap_or_default().to_owned();
-            orders.push((id, order["item"].as_str().unwrap_or_default().to_owned()));
+            let text = |field: &str| order[field].as_str().unwrap_or_default().to_owned();
+            orders.push((text("id"), text("item"), text("reference")));
         }
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
@@ -364,10 +370,12 @@ fn verify(
 ) -> anyhow::Result<Figures> {
     let stored = list_orders(client, base, auth)?;
     let mut per_marker: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (id, item) in &stored {
+    let mut references: HashMap<&str, &str> = HashMap::new();
+    for (id, item, reference) in &stored {
         per_marker.entry(item.as_str()).or_default().push(id.as_str());
+        references.insert(id.as_str(), reference.as_str());
     }
-    let stored_ids: std::collections::HashSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    let stored_ids: std::collections::HashSet<&str> = stored.iter().map(|(id, _, _)| id.as_str()).collect();
     let mut figures = Figures {
         backend: backend.to_owned(),
         orders_sent: sent.len(),
@@ -403,9 +411,9 @@ fn verify(
         let messages = fake.messages();
         let mut per_reference: BTreeMap<&str, usize> = BTreeMap::new();
         for id in &ours {
-            // The template's {reference}: the id's last 8 hex digits, upper case.
-            let reference = id[id.len().saturating_sub(8)..].to_ascii_uppercase();
-            per_reference.insert(*id, messages.iter().filter(|m| m.contains(&reference)).count());
+            let reference = references.get(id).copied().unwrap_or_default();
+            let copies = messages.iter().filter(|m| !reference.is_empty() && mentions_reference(m, reference)).count();
+            per_reference.insert(*id, copies);
         }
         figures.sms_sent = per_reference.values().filter(|&&n| n > 0).count();
         figures.sms_sent_twice = per_reference.values().filter(|&&n| n > 1).count();

@@ -19,7 +19,8 @@ use anyhow::{Context, ensure};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, orderdesk_command, server_binary,
+    Build, FakeSmsProvider, Server, TempDatabase, free_port, http_client, mentions_reference, orderdesk_command,
+    server_binary,
 };
 
 const WORKERS: usize = 8;
@@ -280,8 +281,8 @@ fn exercise(cluster: &Cluster, fake: &FakeSmsProvider) -> anyhow::Result<Figures
             .json()?;
         // From the acknowledgement: the order and its SMS are committed, NOTIFY has fired.
         let sent = Instant::now();
-        let reference = reference(order["id"].as_str().context("order without id")?);
-        while !fake.messages().iter().any(|m| m.contains(&reference)) {
+        let reference = order["reference"].as_str().context("order without reference")?.to_owned();
+        while !fake.messages().iter().any(|m| mentions_reference(m, &reference)) {
             ensure!(sent.elapsed() < Duration::from_secs(40), "the wake-up probe's SMS never arrived");
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -341,9 +342,12 @@ fn exercise(cluster: &Cluster, fake: &FakeSmsProvider) -> anyhow::Result<Figures
     // Wait for the outbox to drain (the orphans come back after their lease).
     let deadline = Instant::now() + SMS_WAIT;
     let stored = loop {
-        let stored = cluster.query("SELECT o.id, o.item, count(n.id) FROM orders o LEFT JOIN notifications n ON n.order_id = o.id GROUP BY o.id, o.item")?;
+        let stored = cluster.query(
+            "SELECT o.id, o.item, count(n.id), o.reference FROM orders o LEFT JOIN notifications n ON n.order_id = o.id \
+             GROUP BY o.id, o.item, o.reference",
+        )?;
         let messages = fake.messages();
-        let missing = stored.iter().filter(|row| !messages.iter().any(|m| m.contains(&reference(&row[0])))).count();
+        let missing = stored.iter().filter(|row| !messages.iter().any(|m| mentions_reference(m, &row[3]))).count();
         if missing == 0 || Instant::now() > deadline {
             break stored;
         }
@@ -369,7 +373,7 @@ fn exercise(cluster: &Cluster, fake: &FakeSmsProvider) -> anyhow::Result<Figures
     figures.orders_without_one_sms = stored.iter().filter(|row| row[2] != "1").count();
     let messages = fake.messages();
     for row in &stored {
-        let copies = messages.iter().filter(|m| m.contains(&reference(&row[0]))).count();
+        let copies = messages.iter().filter(|m| mentions_reference(m, &row[3])).count();
         figures.sms_at_provider += usize::from(copies > 0);
         figures.sms_sent_twice += usize::from(copies > 1);
         figures.sms_missing += usize::from(copies == 0);
@@ -396,11 +400,6 @@ fn exercise(cluster: &Cluster, fake: &FakeSmsProvider) -> anyhow::Result<Figures
     }
     figures.seconds = started.elapsed().as_secs();
     Ok(figures)
-}
-
-/// The SMS template's `{reference}`: the order id's last 8 hex digits, upper case.
-fn reference(order_id: &str) -> String {
-    order_id[order_id.len().saturating_sub(8)..].to_ascii_uppercase()
 }
 
 struct Sent {

@@ -143,6 +143,15 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Whether an SMS text names the order `reference` (`ORD-1001`, from the template's
+/// `{reference}`): an occurrence not followed by another digit, so `ORD-1001` is not found in a
+/// text about `ORD-10010`.
+pub fn mentions_reference(message: &str, reference: &str) -> bool {
+    message
+        .match_indices(reference)
+        .any(|(at, _)| !message[at + reference.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// An Africa's Talking stand-in on 127.0.0.1: accepts every send (201, status 101) and keeps
 /// each message's text.
 pub struct FakeSmsProvider {
@@ -255,5 +264,19 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/x"
         );
         assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::mentions_reference;
+
+    #[test]
+    fn a_reference_is_found_only_as_itself() {
+        assert!(mentions_reference("Order ORD-1001: Tea, KES 5.00", "ORD-1001"));
+        assert!(mentions_reference("ORD-1001", "ORD-1001"));
+        assert!(!mentions_reference("Order ORD-10010: Tea", "ORD-1001"));
+        assert!(mentions_reference("ORD-10010 then ORD-1001.", "ORD-1001"));
+        assert!(!mentions_reference("Order ORD-1002: Tea", "ORD-1001"));
     }
 }
