@@ -15,6 +15,9 @@ struct Asset {
     plain: bytes::Bytes,
     gzip: Option<bytes::Bytes>,
     etag: HeaderValue,
+    /// The gzip form's own strong tag (RFC 9110 §8.8.3: each content coding is another
+    /// representation).
+    gzip_etag: HeaderValue,
     /// Extra headers (the docs' Content-Security-Policy, ...).
     headers: Vec<(header::HeaderName, HeaderValue)>,
 }
@@ -28,14 +31,18 @@ impl Asset {
         let digest = Sha256::digest(&body);
         let tag: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         let etag = HeaderValue::from_str(&format!("\"{tag}\"")).unwrap_or(HeaderValue::from_static("\"0\""));
+        let gzip_etag =
+            HeaderValue::from_str(&format!("\"{tag}-gzip\"")).unwrap_or(HeaderValue::from_static("\"0-gzip\""));
         let gzip = compress.then(|| gzip(&body)).flatten().map(bytes::Bytes::from);
-        Self { content_type, plain: body.into(), gzip, etag, headers: Vec::new() }
+        Self { content_type, plain: body.into(), gzip, etag, gzip_etag, headers: Vec::new() }
     }
 
     fn respond(&self, req: &Request) -> Response {
-        let mut response = if if_none_match(req, &self.etag) {
+        let gzip = self.gzip.as_ref().filter(|_| accepts_gzip(req));
+        let etag = if gzip.is_some() { &self.gzip_etag } else { &self.etag };
+        let mut response = if if_none_match(req, etag) {
             Response::builder().status(StatusCode::NOT_MODIFIED).finish()
-        } else if let Some(gzip) = self.gzip.as_ref().filter(|_| accepts_gzip(req)) {
+        } else if let Some(gzip) = gzip {
             Response::builder()
                 .content_type(self.content_type)
                 .header(header::CONTENT_ENCODING, "gzip")
@@ -44,7 +51,7 @@ impl Asset {
             Response::builder().content_type(self.content_type).body(self.plain.clone())
         };
         let headers = response.headers_mut();
-        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(header::ETAG, etag.clone());
         if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECONDS}")) {
             headers.insert(header::CACHE_CONTROL, value);
         }
@@ -109,6 +116,11 @@ pub fn docs_page(html: String) -> impl Endpoint<Output = Response> {
     asset.endpoint()
 }
 
+/// `GET /openapi.json`: the document, gzip-compressed when accepted, with an entity tag.
+pub fn json_document(document: String) -> impl Endpoint<Output = Response> {
+    Asset::new("application/json", document.into_bytes(), true).endpoint()
+}
+
 /// `GET /favicon.ico`: a 16×16 icon, so browsers' automatic request is not a 404.
 pub fn favicon() -> impl Endpoint<Output = Response> {
     Asset::new("image/x-icon", include_bytes!("favicon.ico").to_vec(), false).endpoint()
@@ -164,6 +176,7 @@ mod tests {
 
         let gzipped = client.get("/").header(header::ACCEPT_ENCODING, "br, gzip;q=0.8").send().await;
         assert_eq!(gzipped.0.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_ne!(gzipped.0.headers()[header::ETAG].to_str().unwrap(), etag, "each coding has its own tag");
         assert_eq!(gzipped.0.headers()[header::VARY], "accept-encoding");
         let compressed = gzipped.0.into_body().into_bytes().await.unwrap();
         assert!(compressed.len() * 20 < html.len(), "{} of {}", compressed.len(), html.len());

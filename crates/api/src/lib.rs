@@ -138,7 +138,7 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let document = finish_document(&api.spec());
     let labels = Arc::new(route_labels(&document));
     let declared = Arc::new(strict::DeclaredParameters::from_document(&document));
-    let spec = json_document(document.clone());
+    let spec = docs::json_document(document.clone());
     let docs = docs::docs_page(api.swagger_ui_html());
     let limit = options.max_body_bytes;
     let cors = options.cors;

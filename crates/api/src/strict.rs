@@ -106,7 +106,9 @@ impl DeclaredParameters {
             } else if op.date_times.iter().any(|d| *d == name)
                 && let Err(invalid) = orderdesk_domain::timestamp::parse_rfc3339(&value)
             {
-                invalid.to_string()
+                // An unencoded `+` in a query string arrives as a space (HTML form encoding).
+                let hint = if value.contains(' ') { " (in a URL, write the offset's + as %2B)" } else { "" };
+                format!("{invalid}{hint}")
             } else {
                 seen.push(name.clone().into_owned());
                 continue;

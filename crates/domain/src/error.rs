@@ -27,7 +27,7 @@ pub enum InvalidValue {
     #[error("is not a valid phone number")]
     Phone,
     /// Not a known ISO 4217 code, or a unit without a minor unit.
-    #[error("is not a known ISO 4217 currency code")]
+    #[error("is not an active ISO 4217 currency code in upper case, such as \"KES\"")]
     Currency,
     /// Not a plain decimal number.
     #[error("is not a decimal number such as \"250.50\"")]

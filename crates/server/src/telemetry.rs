@@ -115,7 +115,13 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    tracing_subscriber::fmt::layer().compact().fmt_fields(escape::EscapedFields::default()).with_writer(writer)
+    // Colours only for a person at a terminal, never into a file or a pipe.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    tracing_subscriber::fmt::layer()
+        .compact()
+        .with_ansi(colours)
+        .fmt_fields(escape::EscapedFields::default())
+        .with_writer(writer)
 }
 
 /// Bucket bounds of the request latency histogram, in seconds.
