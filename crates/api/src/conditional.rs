@@ -64,7 +64,12 @@ pub fn if_match(header: Option<&str>) -> Result<IfMatch, ApiError> {
 
 /// Whether `If-None-Match` matches the current version (weak comparison), so a GET is 304.
 pub fn if_none_match(header: Option<&str>, version: u32) -> bool {
-    let current = etag(version);
+    none_match_names(header, &etag(version))
+}
+
+/// Whether an `If-None-Match` value names `current` (a quoted entity tag) or is `*`, by weak
+/// comparison (RFC 9110 §13.1.2): `W/"3"` names `"3"`.
+pub fn none_match_names(header: Option<&str>, current: &str) -> bool {
     header.is_some_and(|value| {
         value.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == current)
     })

@@ -18,12 +18,12 @@ struct Asset {
     /// The gzip form's own strong tag (RFC 9110 §8.8.3: each content coding is another
     /// representation).
     gzip_etag: HeaderValue,
-    /// Extra headers (the docs' Content-Security-Policy, ...).
+    /// `Cache-Control`, and extra headers (the docs' Content-Security-Policy, ...).
     headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
-/// How long a browser keeps the docs or the icon before revalidating, in seconds.
-const MAX_AGE_SECONDS: u32 = 3600;
+/// A browser keeps the docs or the icon an hour before revalidating.
+const CACHE_CONTROL: &str = "public, max-age=3600";
 
 impl Asset {
     fn new(content_type: &'static str, body: Vec<u8>, compress: bool) -> Self {
@@ -34,13 +34,18 @@ impl Asset {
         let gzip_etag =
             HeaderValue::from_str(&format!("\"{tag}-gzip\"")).unwrap_or(HeaderValue::from_static("\"0-gzip\""));
         let gzip = compress.then(|| gzip(&body)).flatten().map(bytes::Bytes::from);
-        Self { content_type, plain: body.into(), gzip, etag, gzip_etag, headers: Vec::new() }
+        let cache = HeaderValue::from_static(CACHE_CONTROL);
+        Self { content_type, plain: body.into(), gzip, etag, gzip_etag, headers: vec![(header::CACHE_CONTROL, cache)] }
     }
 
     fn respond(&self, req: &Request) -> Response {
         let gzip = self.gzip.as_ref().filter(|_| accepts_gzip(req));
         let etag = if gzip.is_some() { &self.gzip_etag } else { &self.etag };
-        let mut response = if if_none_match(req, etag) {
+        let asked = req.headers().get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok());
+        let not_modified = asked
+            .into_iter()
+            .any(|value| etag.to_str().is_ok_and(|current| crate::conditional::none_match_names(Some(value), current)));
+        let mut response = if not_modified {
             Response::builder().status(StatusCode::NOT_MODIFIED).finish()
         } else if let Some(gzip) = gzip {
             Response::builder()
@@ -52,9 +57,6 @@ impl Asset {
         };
         let headers = response.headers_mut();
         headers.insert(header::ETAG, etag.clone());
-        if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECONDS}")) {
-            headers.insert(header::CACHE_CONTROL, value);
-        }
         if self.gzip.is_some() {
             headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         }
@@ -79,16 +81,6 @@ fn accepts_gzip(req: &Request) -> bool {
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
     })
-}
-
-/// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`.
-fn if_none_match(req: &Request, etag: &HeaderValue) -> bool {
-    let Ok(ours) = etag.to_str() else { return false };
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|value| value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours))
 }
 
 fn gzip(body: &[u8]) -> Option<Vec<u8>> {
@@ -117,7 +109,7 @@ pub fn docs_page(html: String) -> impl Endpoint<Output = Response> {
 }
 
 /// `GET /openapi.json`: the document, gzip-compressed when accepted, with an entity tag.
-pub fn json_document(document: String) -> impl Endpoint<Output = Response> {
+pub fn openapi_document(document: String) -> impl Endpoint<Output = Response> {
     Asset::new("application/json", document.into_bytes(), true).endpoint()
 }
 

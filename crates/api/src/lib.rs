@@ -117,9 +117,12 @@ pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
 
 /// The document as served and committed: poem-openapi's, with `security: []` on each
 /// operation that needs no token (probes, the delivery-report webhook), so readers and
-/// linters see they are public on purpose (OpenAPI 3.0 §4.7.10.15).
-fn finish_document(document: &str) -> String {
-    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(document) else { return document.to_owned() };
+/// linters see they are public on purpose (OpenAPI 3.0 §4.7.10.15). Returned parsed (for the
+/// route labels and the parameter rules, read once) and as the text served.
+fn finish_document(document: &str) -> (serde_json::Value, String) {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(document) else {
+        return (serde_json::Value::Null, document.to_owned());
+    };
     if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
         for operation in paths.values_mut().filter_map(|item| item.as_object_mut()).flat_map(|item| item.values_mut()) {
             if let Some(operation) = operation.as_object_mut().filter(|op| !op.contains_key("security")) {
@@ -127,7 +130,8 @@ fn finish_document(document: &str) -> String {
             }
         }
     }
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| document.to_owned())
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| document.to_owned());
+    (doc, text)
 }
 
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
@@ -135,10 +139,10 @@ fn finish_document(document: &str) -> String {
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
     dto::set_cursor_secret(options.cursor_secret.as_deref());
     let api = api_service(options.webhook_secret.clone());
-    let document = finish_document(&api.spec());
-    let labels = Arc::new(route_labels(&document));
-    let declared = Arc::new(strict::DeclaredParameters::from_document(&document));
-    let spec = docs::json_document(document.clone());
+    let (parsed, document) = finish_document(&api.spec());
+    let labels = Arc::new(route_labels(&parsed));
+    let declared = Arc::new(strict::DeclaredParameters::from_document(&parsed));
+    let spec = docs::openapi_document(document.clone());
     let docs = docs::docs_page(api.swagger_ui_html());
     let limit = options.max_body_bytes;
     let cors = options.cors;
@@ -198,10 +202,11 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
 }
 
 /// Every route's template for metrics: the document's paths, the pages and the fixed routes.
-fn route_labels(document: &str) -> metrics::RouteLabels {
-    let paths: Vec<String> = serde_json::from_str::<serde_json::Value>(document)
-        .ok()
-        .and_then(|doc| doc.get("paths")?.as_object().map(|paths| paths.keys().cloned().collect()))
+fn route_labels(document: &serde_json::Value) -> metrics::RouteLabels {
+    let paths: Vec<String> = document
+        .get("paths")
+        .and_then(|paths| paths.as_object())
+        .map(|paths| paths.keys().cloned().collect())
         .unwrap_or_default();
     let fixed = ["/", "/openapi.json", "/docs/{rest}", "/docs", "/problems/{slug}", "/metrics"];
     let pages = pages::PATHS.iter().chain(&pages::DEV_ISSUER_PATHS).chain(&fixed);
@@ -212,7 +217,7 @@ fn route_labels(document: &str) -> metrics::RouteLabels {
 /// The OpenAPI document as JSON, without a database or any port (for `cargo xtask openapi`
 /// and its check).
 pub fn openapi_json() -> String {
-    finish_document(&api_service(None).spec())
+    finish_document(&api_service(None).spec()).1
 }
 
 /// A fixed JSON document, cacheable for a few minutes.

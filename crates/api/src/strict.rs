@@ -35,9 +35,8 @@ pub struct DeclaredParameters {
 }
 
 impl DeclaredParameters {
-    /// Reads the operations of an OpenAPI 3 document (JSON); anything unreadable is skipped.
-    pub fn from_document(document: &str) -> Self {
-        let Ok(doc) = serde_json::from_str::<serde_json::Value>(document) else { return Self::default() };
+    /// Reads the operations of an OpenAPI 3 document; anything unreadable is skipped.
+    pub fn from_document(doc: &serde_json::Value) -> Self {
         let mut operations = Vec::new();
         for (path, item) in doc.get("paths").and_then(|p| p.as_object()).into_iter().flatten() {
             let segments = path
@@ -74,10 +73,11 @@ impl DeclaredParameters {
 
     fn find(&self, method: &Method, path: &str) -> Option<&Operation> {
         let method = if method == Method::HEAD { &Method::GET } else { method };
+        let given: Vec<&str> = path.split('/').collect();
         self.operations.iter().find(|op| {
             op.method == method
-                && path.split('/').count() == op.segments.len()
-                && path.split('/').zip(&op.segments).all(|(given, declared)| match declared {
+                && given.len() == op.segments.len()
+                && given.iter().zip(&op.segments).all(|(given, declared)| match declared {
                     Some(literal) => given == literal,
                     None => !given.is_empty(),
                 })
@@ -144,14 +144,12 @@ mod tests {
     use super::*;
 
     fn declared() -> DeclaredParameters {
-        DeclaredParameters::from_document(
-            r#"{"paths": {
-                "/api/v1/orders": {"get": {"parameters": [{"name": "customer_id", "in": "query"},
-                    {"name": "ordered_from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                    {"name": "limit", "in": "query"}]}, "post": {"parameters": [{"name": "Idempotency-Key", "in": "header"}]}},
-                "/api/v1/orders/{id}": {"get": {"parameters": [{"name": "id", "in": "path"}]}}
-            }}"#,
-        )
+        DeclaredParameters::from_document(&serde_json::json!({"paths": {
+            "/api/v1/orders": {"get": {"parameters": [{"name": "customer_id", "in": "query"},
+                {"name": "ordered_from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                {"name": "limit", "in": "query"}]}, "post": {"parameters": [{"name": "Idempotency-Key", "in": "header"}]}},
+            "/api/v1/orders/{id}": {"get": {"parameters": [{"name": "id", "in": "path"}]}}
+        }}))
     }
 
     fn refused(method: Method, uri: &str, headers: &[(&'static str, &[u8])]) -> Vec<String> {
