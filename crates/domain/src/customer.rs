@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::audit::AuditTrail;
 use crate::auth::Actor;
 use crate::error::InvalidValue;
+use crate::language::Language;
 pub use crate::phone::{PhoneNumber, PhoneRegion};
 use crate::text::bounded_text;
 
@@ -102,16 +103,35 @@ pub struct Customer {
     name: CustomerName,
     code: CustomerCode,
     phone: PhoneNumber,
+    sms: SmsPreferences,
     audit: AuditTrail,
 }
 
+/// How a customer wants to be texted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SmsPreferences {
+    /// The language of the customer's texts.
+    pub language: Language,
+    /// The customer asked for no texts: their notifications are stored as skipped, never sent.
+    pub opted_out: bool,
+}
+
 impl Customer {
-    /// A new customer created by `actor` at `now`.
+    /// A new customer created by `actor` at `now`, texted in English until
+    /// [`Customer::with_sms_preferences`].
     pub fn new(name: CustomerName, code: CustomerCode, phone: PhoneNumber, now: DateTime<Utc>, actor: &Actor) -> Self {
-        Self { id: CustomerId::generate(), name, code, phone, audit: AuditTrail::new(now, actor) }
+        let sms = SmsPreferences::default();
+        Self { id: CustomerId::generate(), name, code, phone, sms, audit: AuditTrail::new(now, actor) }
     }
 
-    /// Rebuilds a customer from stored, already valid parts.
+    /// The same customer with these SMS preferences (at creation, or when restoring from storage).
+    pub fn with_sms_preferences(mut self, sms: SmsPreferences) -> Self {
+        self.sms = sms;
+        self
+    }
+
+    /// Rebuilds a customer from stored, already valid parts (its SMS preferences through
+    /// [`Customer::with_sms_preferences`]).
     pub fn restore(
         id: CustomerId,
         name: CustomerName,
@@ -119,7 +139,7 @@ impl Customer {
         phone: PhoneNumber,
         audit: AuditTrail,
     ) -> Self {
-        Self { id, name, code, phone, audit }
+        Self { id, name, code, phone, sms: SmsPreferences::default(), audit }
     }
 
     /// The customer's id.
@@ -137,6 +157,18 @@ impl Customer {
     /// The phone number, in E.164 form.
     pub fn phone(&self) -> &PhoneNumber {
         &self.phone
+    }
+    /// How the customer wants to be texted.
+    pub fn sms_preferences(&self) -> SmsPreferences {
+        self.sms
+    }
+    /// The language of the customer's texts.
+    pub fn language(&self) -> Language {
+        self.sms.language
+    }
+    /// Whether the customer asked for no texts.
+    pub fn sms_opt_out(&self) -> bool {
+        self.sms.opted_out
     }
     /// When the customer was created.
     pub fn created_at(&self) -> DateTime<Utc> {

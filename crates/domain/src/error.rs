@@ -70,6 +70,9 @@ pub enum InvalidValue {
     /// Not an order status this server knows.
     #[error("must be one of received, confirmed, ready, out_for_delivery, completed, cancelled")]
     UnknownStatus,
+    /// Not a language this server texts in.
+    #[error("must be one of en, sw")]
+    UnknownLanguage,
     /// Not a cancel reason this server knows.
     #[error("must be one of customer_request, out_of_stock, duplicate, payment_failed, other")]
     UnknownCancelReason,
