@@ -48,5 +48,5 @@ pub use notification::{Notification, NotificationId, NotificationStatus};
 pub use numbering::{NumberPrefix, OrderNumber, OrderReference};
 pub use order::{ItemName, Order, OrderId};
 pub use page::{Page, PageRequest};
-pub use phone::PHONE_METADATA_VERSION;
+pub use phone::{PHONE_METADATA_VERSION, PhoneLineType};
 pub use status::{CancelReason, Cancellation, OrderStatus, StatusChange, StatusNote};

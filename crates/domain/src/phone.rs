@@ -8,7 +8,9 @@
 //! from libphonenumber by `data/phone/generate.py`) and read by the `phonenumber` crate's
 //! loader; the parsing steps below follow libphonenumber's `parse` and `isValidNumber`
 //! (the crate's own parser differs from them) and are checked against a table of
-//! libphonenumber's verdicts (`data/phone/verdicts.tsv`).
+//! libphonenumber's verdicts (`data/phone/verdicts.tsv`). A number's line type
+//! ([`PhoneLineType`], [`PhoneNumber::line_type`]) is libphonenumber's `getNumberType`,
+//! checked against the same table; it decides whether an SMS is sent to the number.
 //!
 //! One rule is stricter than libphonenumber: **a letter is never a digit**. libphonenumber
 //! reads `0712 345 6O8` as `0712 345 668` (keypad letters) and drops `ext. 12`; here any
@@ -22,6 +24,10 @@ use phonenumber::country;
 use phonenumber::metadata::{Database, Descriptor, Metadata};
 
 use crate::error::InvalidValue;
+
+mod line_type;
+
+pub use line_type::PhoneLineType;
 
 /// The libphonenumber metadata version the numbering plans come from.
 pub const PHONE_METADATA_VERSION: &str = "9.0.43";
@@ -331,42 +337,27 @@ fn metadata_for(code: u16, region: &str) -> Option<&'static Metadata> {
     if region == "001" { DATABASE.by_code(&code)?.into_iter().next() } else { DATABASE.by_id(region) }
 }
 
-/// libphonenumber's `isValidNumber`: the region of the number (by leading digits or by
-/// type where several regions share the country code) has a number type the whole
-/// national significant number fits, in pattern and length.
-fn is_valid(code: u16, nsn: &str) -> bool {
-    let Some(candidates) = DATABASE.by_code(&code) else {
-        return false;
-    };
-    let meta = if let [only] = candidates[..] {
-        Some(only)
-    } else {
-        candidates.into_iter().find(|meta| match meta.leading_digits() {
-            Some(leading) => with_regex!(format!("^(?:{})", leading.as_str()), |re| re.is_match(nsn)).unwrap_or(false),
-            None => has_type(meta, nsn),
-        })
-    };
-    meta.is_some_and(|meta| has_type(meta, nsn))
+/// libphonenumber's `getRegionCodeForNumber`, as metadata: the numbering plan of the region
+/// the national significant number `nsn` of country `code` belongs to. The only region of
+/// the code; where several regions share it (+1, +7, +44 …), the first (main region first)
+/// whose leading digits start `nsn`, or, for a region without leading digits, where `nsn`
+/// has a type (`getNumberTypeHelper` is not UNKNOWN).
+fn region_metadata(code: u16, nsn: &str) -> Option<&'static Metadata> {
+    let candidates = DATABASE.by_code(&code)?;
+    if let [only] = candidates[..] {
+        return Some(only);
+    }
+    candidates.into_iter().find(|meta| match meta.leading_digits() {
+        Some(leading) => with_regex!(format!("^(?:{})", leading.as_str()), |re| re.is_match(nsn)).unwrap_or(false),
+        None => line_type::number_type(meta, nsn) != PhoneLineType::Unknown,
+    })
 }
 
-/// Whether `nsn` fits the general description and one number type of `meta`.
-fn has_type(meta: &Metadata, nsn: &str) -> bool {
-    let d = meta.descriptors();
-    matches_desc(Some(d.general()), nsn)
-        && [
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ]
-        .into_iter()
-        .any(|desc| matches_desc(desc, nsn))
+/// libphonenumber's `isValidNumber`: the number has a type (`getNumberTypeHelper` is not
+/// UNKNOWN) in the numbering plan of its region, the whole national significant number
+/// fitting the type's pattern and lengths.
+fn is_valid(code: u16, nsn: &str) -> bool {
+    region_metadata(code, nsn).is_some_and(|meta| line_type::number_type(meta, nsn) != PhoneLineType::Unknown)
 }
 
 /// libphonenumber's `isNumberMatchingDesc`: a possible length, and the whole pattern.

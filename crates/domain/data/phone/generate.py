@@ -8,7 +8,8 @@ libphonenumber metadata version it carries. This script writes, next to itself:
   `phonenumber` crate's loader (`phonenumber::metadata::Database::parse`) reads. The header
   comment names the version; `crates/domain/src/phone.rs` embeds the file with `include_str!`.
 * `verdicts.tsv`: generated inputs with libphonenumber's verdict (`parse` then
-  `is_valid_number`, then `format_number(E164)`), which the domain crate's tests replay.
+  `is_valid_number`, then `format_number(E164)`) and, for a valid number, its type
+  (`number_type`, libphonenumber's getNumberType), which the domain crate's tests replay.
 
 Usage (see README.md): `python generate.py` inside a venv with `phonenumbers==X` installed.
 """
@@ -140,7 +141,26 @@ def formats(meta):
     return out + "</availableFormats>"
 
 
+def written_pattern(meta, attr, element):
+    """The pattern of descriptor `attr` as written to the XML, or None if it is omitted."""
+    text = descriptor(meta, attr, element)
+    found = re.search(r"<nationalNumberPattern>(.*?)</nationalNumberPattern>", text)
+    return found.group(1) if found else None
+
+
+def check_same_pattern_flag(meta):
+    """The loader does not read libphonenumber's `sameMobileAndFixedLinePattern`; the Rust
+    code derives it (as libphonenumber's BuildMetadataFromXml does) from the fixed-line and
+    mobile patterns being equal, an omitted descriptor counting as no pattern. Stop if that
+    ever disagrees with the flag of the metadata."""
+    derived = written_pattern(meta, "fixed_line", "fixedLine") == written_pattern(meta, "mobile", "mobile")
+    if bool(meta.same_mobile_and_fixed_line_pattern) != derived:
+        sys.exit(f"{meta.id} {meta.country_code}: sameMobileAndFixedLinePattern is "
+                 f"{meta.same_mobile_and_fixed_line_pattern}, the XML's patterns say {derived}")
+
+
 def territory(meta):
+    check_same_pattern_flag(meta)
     attrs = f' id="{meta.id}" countryCode="{meta.country_code}"'
     optional = [
         ("internationalPrefix", meta.international_prefix),
@@ -203,14 +223,35 @@ KEYPAD = {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS
 OTHER_LETTERS = ["O", "o", "l", "I", "é", "Ж", "ß", "x"]
 
 
+# libphonenumber's PhoneNumberType → the names of the Rust `PhoneLineType::as_str`.
+TYPE_NAMES = {
+    PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+    PhoneNumberType.UNKNOWN: "unknown",
+}
+# The descriptors whose example numbers seed the type coverage rows (all but the general one).
+TYPE_DESCRIPTORS = [attr for attr, _ in DESCRIPTORS if attr not in ("general_desc", "no_international_dialling")]
+
+
 def verdict(text, region):
+    """`(E.164 or "invalid", type name or "-")`: libphonenumber's parse, isValidNumber,
+    format(E164) and, for a valid number, getNumberType."""
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        return "invalid"
+        return "invalid", "-"
     if not phonenumbers.is_valid_number(number):
-        return "invalid"
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        return "invalid", "-"
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164), TYPE_NAMES[phonenumbers.number_type(number)]
 
 
 def groups(digits, rng):
@@ -292,6 +333,66 @@ def kenya_new_ranges(rng):
     return rows
 
 
+def digits(rng, n):
+    return "".join(str(rng.randrange(10)) for _ in range(n))
+
+
+def type_coverage(rng):
+    """Numbers of every type, to check getNumberType: the example number of each type of
+    every territory and non-geographic entity (as `+CC…`, and as written nationally for
+    the regions of REGIONS) with two random variants; Kenyan, British and North American
+    numbers of each kind written nationally; random numbers of the country codes shared by
+    several regions (+1, +7, +44, +262, +590, +599, +61), whose type is the one of the
+    region the number belongs to."""
+    rows = []
+    for meta in all_metadata():
+        cc = str(meta.country_code)
+        region = meta.id if meta.id != "001" else "KE"
+        for attr in TYPE_DESCRIPTORS:
+            desc = getattr(meta, attr, None)
+            example = desc.example_number if desc is not None else None
+            if not example:
+                continue
+            rows.append(("+" + cc + example, region))
+            if meta.id in REGIONS:
+                rows.append(((meta.national_prefix or "") + example, region))
+            for _ in range(2):
+                keep = rng.randint(1, max(1, len(example) - 2))
+                rows.append(("+" + cc + example[:keep] + digits(rng, len(example) - keep), region))
+    national = [
+        # Kenya: mobiles (07…, 0110/0111, 0100-0102, the new 013x/014x/018x ranges), Nairobi
+        # and other fixed lines, toll free 0800, premium rate 0900.
+        ("KE", ["07" + digits(rng, 8) for _ in range(12)]),
+        ("KE", [p + digits(rng, 6) for p in ["0110", "0111", "0100", "0101", "0102", "0112", "0113",
+                                              "0114", "0115", "0120", "0121", "0124", "0135", "0140",
+                                              "0146", "0180", "0188"] for _ in range(2)]),
+        ("KE", ["020" + digits(rng, n) for n in (6, 6, 7, 7, 8) for _ in range(3)]),
+        ("KE", [p + digits(rng, n) for p in ["041", "051", "057", "061", "066"] for n in (6, 7)]),
+        ("KE", ["0800" + digits(rng, n) for n in (5, 6, 7) for _ in range(3)]),
+        ("KE", ["0900" + digits(rng, 6) for _ in range(6)] + ["0901" + digits(rng, 5) for _ in range(3)]),
+        # UK: freephone 0800/0808, 0845/0870 (premium rate in this metadata), 07624 (Isle of
+        # Man mobile), 070 personal numbers, 076 pagers, 07 mobiles, 01/02 fixed lines, 03, 05, 056.
+        ("GB", [p + digits(rng, 11 - len(p)) for p in ["0800", "0808", "0845", "0870", "07624", "070",
+                                                        "07640", "0776", "07911", "07700", "07400",
+                                                        "0121", "020", "01632", "0330", "0345",
+                                                        "055", "056", "09", "0500"] for _ in range(3)]),
+        # North America: fixed line or mobile, toll free, premium rate, personal numbers.
+        ("US", ["(" + str(rng.randint(201, 989)) + ") " + str(rng.randint(200, 999)) + "-" + digits(rng, 4)
+                for _ in range(20)]),
+        ("US", [p + str(rng.randint(200, 999)) + digits(rng, 4) for p in ["800", "888", "877", "900", "500",
+                                                                           "533", "700", "710"] for _ in range(2)]),
+        ("CA", [p + str(rng.randint(200, 999)) + digits(rng, 4) for p in ["416", "604", "800", "900"] for _ in range(2)]),
+    ]
+    for region, texts in national:
+        rows += [(text, region) for text in texts]
+    shared = {"1": [10], "7": [10], "44": [9, 10], "262": [9], "590": [9], "599": [7, 8], "61": [9]}
+    for cc, lens in shared.items():
+        for _ in range(25):
+            n = rng.choice(lens)
+            rows.append(("+" + cc + str(rng.randint(1, 9)) + digits(rng, n - 1), "KE"))
+    return rows
+
+
 def write_verdicts():
     rng = random.Random(SEED)
     rows = kenya_new_ranges(rng)
@@ -306,20 +407,23 @@ def write_verdicts():
                 lettered = with_letter(rng.choice(texts), rng)
                 if lettered:
                     rows.append((lettered, region))
+    # Appended with their own generator, so that the rows above stay as they were.
+    rows += type_coverage(random.Random(SEED + 1))
     seen, lines = set(), []
     letters = 0
     for text, region in rows:
         if (text, region) in seen:
             continue
         seen.add((text, region))
-        expected = verdict(text, region)
+        expected, kind = verdict(text, region)
         if any(c.isalpha() for c in text):
             # Our rule, stricter than libphonenumber: a letter is never a digit.
-            expected = "refused-letter"
+            expected, kind = "refused-letter", "-"
             letters += 1
         assert "\t" not in text and "\n" not in text
-        lines.append(f"{text}\t{region}\t{expected}\n")
-    header = f"# libphonenumber {VERSION} verdicts (generate.py, seed {SEED}): input, default region, E.164 or invalid or refused-letter\n"
+        lines.append(f"{text}\t{region}\t{expected}\t{kind}\n")
+    header = (f"# libphonenumber {VERSION} verdicts (generate.py, seed {SEED}): input, default region, "
+              "E.164 or invalid or refused-letter, number type (getNumberType) of a valid number or -\n")
     (HERE / "verdicts.tsv").write_text(header + "".join(lines), encoding="utf-8")
     return len(lines), letters
 

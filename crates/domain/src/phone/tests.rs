@@ -6,7 +6,9 @@ fn kenya() -> PhoneRegion {
 }
 
 /// libphonenumber's verdicts, written by `data/phone/generate.py`: input, default region,
-/// then the E.164 form, `invalid`, or `refused-letter` (libphonenumber may accept it; we don't).
+/// then the E.164 form, `invalid`, or `refused-letter` (libphonenumber may accept it; we don't),
+/// then the number type (`number_type`, libphonenumber's getNumberType) of a valid number,
+/// or `-`.
 const VERDICTS: &str = include_str!("../../data/phone/verdicts.tsv");
 
 #[test]
@@ -28,27 +30,122 @@ fn embedded_metadata_names_its_version() {
 #[test]
 fn agrees_with_libphonenumber_on_every_row_of_the_verdict_table() {
     let mut rows = 0;
+    let mut typed = 0;
     let mut disagreements = Vec::new();
     for line in VERDICTS.lines().filter(|l| !l.starts_with('#')) {
         let mut fields = line.split('\t');
-        let (Some(input), Some(region), Some(expected), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
+        let (Some(input), Some(region), Some(expected), Some(expected_type), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
         else {
             panic!("malformed row {line:?}");
         };
         rows += 1;
         let region = PhoneRegion::parse(region).unwrap();
-        let got = match PhoneNumber::parse(input, region) {
+        let parsed = PhoneNumber::parse(input, region);
+        let got = match &parsed {
             Ok(phone) => phone.as_str().to_owned(),
             Err(InvalidValue::Phone | InvalidValue::Empty) if expected == "refused-letter" => expected.to_owned(),
             Err(_) => "invalid".to_owned(),
         };
         if got != expected {
             disagreements.push(format!("{input:?} in {region:?}: libphonenumber {expected}, we {got}"));
+            continue;
         }
+        let got_type = parsed.as_ref().map_or("-", |phone| phone.line_type().as_str());
+        if got_type != expected_type {
+            disagreements
+                .push(format!("{input:?} in {region:?} ({got}): libphonenumber type {expected_type}, we {got_type}"));
+        }
+        typed += usize::from(expected_type != "-");
     }
     assert!(rows > 1000, "only {rows} rows");
+    assert!(typed > 1000, "only {typed} rows with a type");
     assert!(disagreements.is_empty(), "{} of {rows} rows disagree:\n{}", disagreements.len(), disagreements.join("\n"));
+}
+
+#[test]
+fn the_verdict_table_has_numbers_of_every_type_but_unknown() {
+    for kind in PhoneLineType::ALL.into_iter().filter(|&k| k != PhoneLineType::Unknown) {
+        let rows = VERDICTS.lines().filter(|l| l.ends_with(&format!("\t{}", kind.as_str()))).count();
+        assert!(rows >= 10, "only {rows} rows of type {}", kind.as_str());
+    }
+}
+
+fn line_type(input: &str, region: &str) -> PhoneLineType {
+    PhoneNumber::parse(input, PhoneRegion::parse(region).unwrap()).unwrap().line_type()
+}
+
+#[test]
+fn kenyan_mobiles_are_mobile_and_texted() {
+    for input in
+        ["0712 345 678", "0110 123456", "0111 123456", "0100 123456", "0102 123456", "0135 123456", "0180 123456"]
+    {
+        assert_eq!(line_type(input, "KE"), PhoneLineType::Mobile, "{input:?}");
+        assert!(PhoneNumber::parse(input, kenya()).unwrap().receives_sms(), "{input:?}");
+    }
+}
+
+#[test]
+fn nairobi_fixed_line_is_not_texted() {
+    let phone = PhoneNumber::parse("020 2012345", kenya()).unwrap();
+    assert_eq!(phone.line_type(), PhoneLineType::FixedLine);
+    assert!(!phone.receives_sms());
+}
+
+#[test]
+fn kenyan_toll_free_and_premium_rate_are_not_texted() {
+    let phone = PhoneNumber::parse("0800 223456", kenya()).unwrap();
+    assert_eq!(phone.line_type(), PhoneLineType::TollFree);
+    assert!(!phone.receives_sms());
+    let phone = PhoneNumber::parse("0900 223456", kenya()).unwrap();
+    assert_eq!(phone.line_type(), PhoneLineType::PremiumRate);
+    assert!(!phone.receives_sms());
+}
+
+#[test]
+fn north_american_numbers_may_be_mobile_and_are_texted() {
+    let phone = PhoneNumber::parse("+1 201 555 0123", kenya()).unwrap();
+    assert_eq!(phone.line_type(), PhoneLineType::FixedLineOrMobile);
+    assert!(phone.receives_sms());
+    assert_eq!(line_type("(416) 555-0123", "CA"), PhoneLineType::FixedLineOrMobile);
+    assert_eq!(line_type("800 234 5678", "US"), PhoneLineType::TollFree);
+}
+
+#[test]
+fn british_numbers_by_type() {
+    for (input, kind) in [
+        ("020 7946 0958", PhoneLineType::FixedLine),
+        ("07400 123456", PhoneLineType::Mobile),
+        ("0800 123 4567", PhoneLineType::TollFree),
+        ("0845 123 4567", PhoneLineType::PremiumRate),
+        ("070 1234 5678", PhoneLineType::PersonalNumber),
+        ("07640 123456", PhoneLineType::Pager),
+        ("055 1234 5678", PhoneLineType::Uan),
+        ("056 1234 5678", PhoneLineType::Voip),
+        // +44 7624 is the Isle of Man's (a region sharing +44): its mobiles.
+        ("07624 123456", PhoneLineType::Mobile),
+    ] {
+        assert_eq!(line_type(input, "GB"), kind, "{input:?}");
+    }
+}
+
+#[test]
+fn line_type_names_round_trip_uniquely() {
+    let names: std::collections::HashSet<&str> = PhoneLineType::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names.len(), PhoneLineType::ALL.len());
+    for kind in PhoneLineType::ALL {
+        assert_eq!(PhoneLineType::ALL.iter().find(|k| k.as_str() == kind.as_str()), Some(&kind));
+        assert!(kind.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{kind:?}");
+    }
+    let kinds: std::collections::HashSet<PhoneLineType> = PhoneLineType::ALL.into_iter().collect();
+    assert_eq!(kinds.len(), 12);
+}
+
+#[test]
+fn only_numbers_that_may_be_mobile_are_texted() {
+    let texted: Vec<&str> =
+        PhoneLineType::ALL.into_iter().filter(|k| k.receives_sms()).map(PhoneLineType::as_str).collect();
+    assert_eq!(texted, ["mobile", "fixed_line_or_mobile", "voip", "personal_number", "pager", "unknown"]);
 }
 
 #[test]
