@@ -212,7 +212,9 @@ impl OrderRepository for InMemoryStore {
         let stored = tables.orders.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
         let attempted = |n: &Notification| {
-            n.order_id == id && (n.attempts > 0 || n.status != NotificationStatus::Pending || n.lease.is_some())
+            n.order_id == id
+                && n.status != NotificationStatus::Skipped
+                && (n.attempts > 0 || n.status != NotificationStatus::Pending || n.lease.is_some())
         };
         if stored.status() != OrderStatus::Received || tables.notifications.values().any(attempted) {
             return Err(RepoError::ForeignKey);
@@ -228,6 +230,7 @@ impl OrderRepository for InMemoryStore {
         &self,
         order: &Order,
         change: &StatusChange,
+        notifications: &[Notification],
         record: Option<IdempotencyRecord>,
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
@@ -237,6 +240,7 @@ impl OrderRepository for InMemoryStore {
         *stored = order.clone();
         keep_key(&mut tables, record);
         tables.history.push((order.id(), change.clone()));
+        tables.notifications.extend(notifications.iter().map(|n| (n.id.as_uuid(), n.clone())));
         Ok(())
     }
 

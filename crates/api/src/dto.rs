@@ -193,6 +193,12 @@ pub struct StatusChangeBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub cancel_reason: Option<String>,
+    /// Text the customer about the new status when its event (`order.<status>`) is enabled in
+    /// the settings `sms.events`; default `true`. `false` writes no SMS, e.g. when loading
+    /// history. A change to the current status writes none either way.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub notify: Option<bool>,
 }
 
 impl StatusChangeBody {
@@ -205,7 +211,7 @@ impl StatusChangeBody {
 
 impl Example for StatusChangeBody {
     fn example() -> Self {
-        Self { status: "ready".into(), note: Some("Packed, at the counter".into()), cancel_reason: None }
+        Self { status: "ready".into(), note: Some("Packed, at the counter".into()), cancel_reason: None, notify: None }
     }
 }
 
@@ -249,7 +255,9 @@ pub struct HistoryBody {
 
 /// An optional request field: it may be absent, but `null` is refused like any other wrong
 /// type (serde would read it as absent).
-fn not_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn not_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
     T::deserialize(deserializer).map(Some)
 }
 
@@ -632,6 +640,12 @@ pub struct AttemptBody {
 pub struct NotificationBody {
     pub id: Uuid,
     pub order_id: Uuid,
+    /// What the SMS announces: `order.created`, `order.confirmed`, `order.ready`,
+    /// `order.out_for_delivery`, `order.completed` or `order.cancelled`.
+    pub event: String,
+    /// The language of `message`: `en` or `sw` (the customer's, or the setting
+    /// `customers.default_language` when the event has no text in theirs).
+    pub language: String,
     /// E.164 number texted; masked (`***5678`) unless the caller has `read:customers`.
     pub recipient: String,
     pub message: String,
@@ -640,8 +654,13 @@ pub struct NotificationBody {
     /// How many SMS segments the message is billed as (at most the setting `sms.max_segments`
     /// for messages written since it applies).
     pub segments: u32,
-    /// `pending`, `sending`, `sent`, `delivered`, `undelivered` or `failed`.
+    /// `pending`, `sending`, `sent`, `delivered`, `undelivered`, `failed` or `skipped` (never
+    /// sent, on purpose: see `skip_reason`).
     pub status: String,
+    /// Only when `skipped`: `opted_out` (the customer's `sms_opt_out`) or `not_mobile` (the
+    /// number is a fixed line, toll-free, premium-rate or other number that cannot take SMS).
+    #[oai(skip_serializing_if_is_none)]
+    pub skip_reason: Option<String>,
     /// Attempts in the current budget.
     pub attempts: u32,
     pub attempt_log: Vec<AttemptBody>,
@@ -686,6 +705,9 @@ impl NotificationBody {
         Self {
             id: n.id.as_uuid(),
             order_id: n.order_id.as_uuid(),
+            event: n.event.as_str().to_owned(),
+            language: n.language.as_str().to_owned(),
+            skip_reason: n.skip_reason.map(|r| r.as_str().to_owned()),
             recipient: if reveal_recipient { n.recipient.as_str().to_owned() } else { n.recipient.masked() },
             message: n.message,
             encoding: length.encoding.as_str().to_owned(),

@@ -20,6 +20,7 @@ pub mod pages;
 pub mod problem;
 pub mod rate_limit;
 pub mod security;
+mod sms;
 mod strict;
 mod tags;
 pub mod trace;
@@ -100,12 +101,12 @@ impl Default for HttpOptions {
     }
 }
 
-type Apis = (CustomersApi, OrdersApi, HealthApi, webhooks::WebhooksApi);
+type Apis = (CustomersApi, OrdersApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi);
 
 /// The OpenAPI service: every operation, with its schemas and error responses. Operations
 /// take the [`Services`] from request data, so the document needs none.
 pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
-    let apis = (CustomersApi, OrdersApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
+    let apis = (CustomersApi, OrdersApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
     OpenApiService::new(apis, "orderdesk", env!("CARGO_PKG_VERSION"))
         .description(
             "Customers and orders for small businesses. Errors are RFC 9457 problem+json; \

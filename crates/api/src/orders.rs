@@ -291,7 +291,12 @@ impl OrdersApi {
         let body = body.parse()?;
         body.check_as_sent()?;
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
-        let request = StatusRequest { status: body.status, note: body.note, cancel_reason: body.cancel_reason };
+        let request = StatusRequest {
+            status: body.status,
+            note: body.note,
+            cancel_reason: body.cancel_reason,
+            notify: body.notify.unwrap_or(true),
+        };
         let respond = |o: &Order| idempotency::stored_changed(etag(o.audit().version), &OrderBody::from(o.clone()));
         let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
         let id = OrderId::from_uuid(id.0);

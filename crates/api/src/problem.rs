@@ -441,6 +441,7 @@ mod tests {
             DeleteOrderErrors::PROBLEMS,
             ChangeStatusErrors::PROBLEMS,
             RetryErrors::PROBLEMS,
+            PreviewErrors::PROBLEMS,
             WebhookErrors::PROBLEMS,
             ReadinessErrors::PROBLEMS,
         ];
@@ -505,6 +506,9 @@ error_sets! {
     /// `retryOrderNotification`.
     RetryErrors: [Unauthenticated, Forbidden, NotFound, NotificationNotRetryable, Validation, RateLimited, Internal,
         Unavailable];
+    /// `previewSms`: an unknown order is a 404, an event without a text a 422.
+    PreviewErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, RequestTimeout, PayloadTooLarge,
+        UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
     /// `receiveDeliveryReport`: a wrong secret is a 401.
     WebhookErrors: [MalformedRequest, Validation, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,
         Internal, Unavailable];

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
-use orderdesk_domain::notification::MessageTemplate;
+use orderdesk_domain::notification::{MessageTemplate, SmsCatalog};
 use orderdesk_domain::ports::{CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock};
 use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox, StatusRequest};
 use orderdesk_domain::{
@@ -111,6 +111,7 @@ impl OrderRepository for Store {
         &self,
         order: &Order,
         change: &StatusChange,
+        notifications: &[Notification],
         record: Option<IdempotencyRecord>,
     ) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
@@ -118,6 +119,7 @@ impl OrderRepository for Store {
         check_version(stored.audit().version, Some(change.version.wrapping_sub(1)))?;
         self.keep(record)?;
         *stored = order.clone();
+        locked(&self.outbox).extend_from_slice(notifications);
         locked(&self.history).push((order.id(), change.clone()));
         Ok(())
     }
@@ -170,7 +172,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         MessageTemplate::DEFAULT_TRANSLITERATE,
     )?;
     let orders = OrderService::new(store.clone(), store.clone(), clock, Currency::parse("KES")?)
-        .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal), max_order_age: chrono::Duration::hours(24) })
+        .with_sms(SmsOutbox {
+            catalog: Arc::new(SmsCatalog::created_only(template)),
+            signal: Arc::new(NoSignal),
+            max_order_age: chrono::Duration::hours(24),
+        })
         .with_number_prefix(NumberPrefix::parse("SHOP")?);
     let clerk = Actor::new("shop|clerk-1");
 

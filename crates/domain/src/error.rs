@@ -73,6 +73,14 @@ pub enum InvalidValue {
     /// Not a language this server texts in.
     #[error("must be one of en, sw")]
     UnknownLanguage,
+    /// Not an SMS event this server knows.
+    #[error(
+        "must be one of order.created, order.confirmed, order.ready, order.out_for_delivery, order.completed, order.cancelled"
+    )]
+    UnknownEvent,
+    /// An SMS event without a text in the settings (`sms.events`), or SMS are disabled.
+    #[error("has no SMS text configured (settings sms.events), or SMS are disabled")]
+    NoTemplate,
     /// Not a cancel reason this server knows.
     #[error("must be one of customer_request, out_of_stock, duplicate, payment_failed, other")]
     UnknownCancelReason,

@@ -105,9 +105,10 @@ pub trait OrderRepository: Send + Sync {
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], or a storage failure.
     async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError>;
 
-    /// Stores a status change: the order's new status (and cancellation) and the history
-    /// entry `change`, with the idempotency record of the request, in one transaction; only if
-    /// the stored order is still at the version before the change (`change.version - 1`).
+    /// Stores a status change: the order's new status (and cancellation), the history entry
+    /// `change`, the SMS `notifications` announcing it and the idempotency record of the
+    /// request, in one transaction; only if the stored order is still at the version before
+    /// the change (`change.version - 1`).
     ///
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::KeyTaken`], or a
@@ -116,6 +117,7 @@ pub trait OrderRepository: Send + Sync {
         &self,
         order: &Order,
         change: &StatusChange,
+        notifications: &[Notification],
         record: Option<IdempotencyRecord>,
     ) -> Result<(), RepoError>;
 

@@ -71,8 +71,8 @@ pub(crate) fn sms(settings: &Settings) -> anyhow::Result<Sms> {
         }
         SmsProvider::Disabled => None,
     };
-    let outbox = gateway.is_some().then(|| settings.sms_template()).transpose()?.map(|template| SmsOutbox {
-        template,
+    let outbox = gateway.is_some().then(|| settings.sms_catalog()).transpose()?.map(|catalog| SmsOutbox {
+        catalog: Arc::new(catalog),
         signal: Arc::new(signal.clone()),
         max_order_age: settings.sms_max_order_age(),
     });

@@ -4,11 +4,12 @@
 
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::{
-    CancelReason, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus, RepoError, StatusChange, StatusNote,
+    CancelReason, Notification, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus, RepoError, StatusChange,
+    StatusNote,
 };
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, Statement, TransactionTrait,
 };
 
@@ -77,6 +78,7 @@ pub(crate) async fn change_status(
     db: &DatabaseConnection,
     order: &Order,
     change: &StatusChange,
+    notifications: &[Notification],
     record: Option<IdempotencyRecord>,
 ) -> Result<(), RepoError> {
     let txn = db.begin().await.map_err(repo_error)?;
@@ -105,7 +107,15 @@ pub(crate) async fn change_status(
         return Err(why_unchanged::<Entity>(db, order.id().as_uuid()).await);
     }
     history_insert(order.id(), change).exec_without_returning(&txn).await.map_err(repo_error)?;
-    txn.commit().await.map_err(repo_error)
+    if !notifications.is_empty() {
+        let rows = notifications.iter().map(super::notifications::to_row);
+        Sms::insert_many(rows).exec_without_returning(&txn).await.map_err(repo_error)?;
+    }
+    txn.commit().await.map_err(repo_error)?;
+    if notifications.iter().any(|n| n.status == NotificationStatus::Pending) {
+        super::notifications::notify_dispatchers(db).await?;
+    }
+    Ok(())
 }
 
 /// An order's history rows, oldest first.
@@ -134,17 +144,20 @@ pub(crate) async fn history(db: &DatabaseConnection, id: OrderId) -> Result<Vec<
 }
 
 /// Deletes an order still `received` with no SMS attempted, in one transaction: first its SMS
-/// not yet attempted (a dispatcher that claimed one meanwhile keeps it: the claim changed the
+/// not yet attempted or skipped (a dispatcher that claimed one meanwhile keeps it: the claim changed the
 /// row), then the order only if no SMS of it is left (its history goes with it, `ON DELETE
 /// CASCADE`). SMS that were attempted, and their costs, are never deleted.
 pub(crate) async fn delete(db: &DatabaseConnection, id: OrderId, expected: Option<u32>) -> Result<(), RepoError> {
     let txn = db.begin().await.map_err(repo_error)?;
+    let never_attempted = Condition::all()
+        .add(SmsColumn::Status.eq(NotificationStatus::Pending.as_str()))
+        .add(SmsColumn::Attempts.eq(0))
+        .add(SmsColumn::LeaseOwner.is_null())
+        .add(SmsColumn::ProviderMessageId.is_null());
+    let skipped = SmsColumn::Status.eq(NotificationStatus::Skipped.as_str());
     Sms::delete_many()
         .filter(SmsColumn::OrderId.eq(id.as_uuid()))
-        .filter(SmsColumn::Status.eq(NotificationStatus::Pending.as_str()))
-        .filter(SmsColumn::Attempts.eq(0))
-        .filter(SmsColumn::LeaseOwner.is_null())
-        .filter(SmsColumn::ProviderMessageId.is_null())
+        .filter(Condition::any().add(never_attempted).add(skipped))
         .exec(&txn)
         .await
         .map_err(repo_error)?;

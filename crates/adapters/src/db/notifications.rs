@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orderdesk_domain::notification::{Attempt, AttemptResult, Claim, DeliveryReport, Lease};
+use orderdesk_domain::notification::{Attempt, AttemptResult, Claim, DeliveryReport, Lease, SkipReason, SmsEvent};
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
-    Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
+    Language, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
 };
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
@@ -35,6 +35,9 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
     notifications::ActiveModel {
         id: Set(n.id.as_uuid()),
         order_id: Set(n.order_id.as_uuid()),
+        event: Set(n.event.as_str().to_owned()),
+        language: Set(n.language.as_str().to_owned()),
+        skip_reason: Set(n.skip_reason.map(|r| r.as_str().to_owned())),
         recipient: Set(n.recipient.as_str().to_owned()),
         message: Set(n.message.clone()),
         status: Set(n.status.as_str().to_owned()),
@@ -60,9 +63,18 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
 fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
     let status = NotificationStatus::parse(&row.status).ok_or_else(|| corrupt("notification status", &row.status))?;
     let recipient = PhoneNumber::parse(&row.recipient, PhoneRegion::default()).map_err(|e| corrupt("recipient", e))?;
+    let event = SmsEvent::parse(&row.event).map_err(|_| corrupt("notification event", &row.event))?;
+    let language = Language::parse(&row.language).map_err(|_| corrupt("notification language", &row.language))?;
+    let skip_reason = match row.skip_reason.as_deref() {
+        Some(reason) => Some(SkipReason::parse(reason).ok_or_else(|| corrupt("skip reason", reason))?),
+        None => None,
+    };
     Ok(Notification {
         id: NotificationId::from_uuid(row.id),
         order_id: OrderId::from_uuid(row.order_id),
+        event,
+        language,
+        skip_reason,
         recipient,
         message: row.message,
         status,

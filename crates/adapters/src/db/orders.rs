@@ -174,9 +174,10 @@ impl OrderRepository for SeaOrmOrderRepository {
         &self,
         order: &Order,
         change: &StatusChange,
+        notifications: &[Notification],
         record: Option<IdempotencyRecord>,
     ) -> Result<(), RepoError> {
-        lifecycle::change_status(&self.db, order, change, record).await
+        lifecycle::change_status(&self.db, order, change, notifications, record).await
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {

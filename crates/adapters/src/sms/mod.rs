@@ -5,6 +5,8 @@ mod africastalking;
 mod dispatcher;
 mod log;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub use africastalking::AfricasTalkingSmsGateway;
@@ -89,10 +91,24 @@ pub struct SmsSettings {
     pub poll_interval_ms: u64,
     /// How long a claimed SMS stays with one dispatcher before another may take it over.
     pub lease_seconds: u64,
-    /// Message template: `{reference}`, `{item}`, `{amount}`, `{currency}`, `{date}`, `{time}`.
-    pub template: String,
+    /// The texts per order event (`order.created`, `order.ready`, ...): whether each is sent,
+    /// and its template per language. Shipped in `config/default.toml`.
+    pub events: BTreeMap<String, SmsEventSettings>,
     /// IANA time zone for `{date}` and `{time}`.
     pub time_zone: String,
+}
+
+/// One order event's texts (`sms.events."<event>"`): whether it is sent, and its template in
+/// English (`en`) and Swahili (`sw`). A language without a template gets the default
+/// language's (`customers.default_language`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SmsEventSettings {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sw: Option<String>,
 }
 
 impl Default for SmsSettings {
@@ -111,7 +127,7 @@ impl Default for SmsSettings {
             dispatcher: true,
             poll_interval_ms: 1_000,
             lease_seconds: 60,
-            template: orderdesk_domain::notification::MessageTemplate::DEFAULT.into(),
+            events: BTreeMap::new(),
             time_zone: "Africa/Nairobi".into(),
         }
     }

@@ -63,17 +63,17 @@ async fn status_changes_are_stored_with_their_history_over_the_version_decided_f
 
         let note = Some(StatusNote::parse("at the counter").unwrap());
         let ready = o.move_to(OrderStatus::Ready, None, note, now(), &actor()).unwrap().unwrap();
-        orders.change_status(&o, &ready, None).await.unwrap();
+        orders.change_status(&o, &ready, &[], None).await.unwrap();
         assert_eq!(orders.find(o.id()).await.unwrap().unwrap(), o, "{:?}", db.backend);
 
         // A change decided from the old version loses.
         let mut late = stale.clone();
         let confirmed = late.move_to(OrderStatus::Confirmed, None, None, now(), &actor()).unwrap().unwrap();
-        assert!(matches!(orders.change_status(&late, &confirmed, None).await, Err(RepoError::VersionMismatch)));
+        assert!(matches!(orders.change_status(&late, &confirmed, &[], None).await, Err(RepoError::VersionMismatch)));
 
         let why = Cancellation { reason: CancelReason::OutOfStock, note: Some(StatusNote::parse("no flour").unwrap()) };
         let cancelled = o.move_to(OrderStatus::Cancelled, Some(why), None, now(), &actor()).unwrap().unwrap();
-        orders.change_status(&o, &cancelled, None).await.unwrap();
+        orders.change_status(&o, &cancelled, &[], None).await.unwrap();
         let stored = orders.find(o.id()).await.unwrap().unwrap();
         assert_eq!(stored, o, "{:?}", db.backend);
         assert_eq!(stored.lifecycle().cancellation.as_ref().unwrap().reason, CancelReason::OutOfStock);
@@ -118,7 +118,7 @@ async fn only_a_received_order_without_attempted_sms_is_deleted_and_attempted_sm
         let mut confirmed = order(&alice, "3", day(1));
         orders.insert(&confirmed, &[], None).await.unwrap();
         let change = confirmed.move_to(OrderStatus::Confirmed, None, None, now(), &actor()).unwrap().unwrap();
-        orders.change_status(&confirmed, &change, None).await.unwrap();
+        orders.change_status(&confirmed, &change, &[], None).await.unwrap();
         assert!(matches!(orders.delete(confirmed.id(), None).await, Err(RepoError::ForeignKey)));
         assert_eq!(orders.history(confirmed.id()).await.unwrap().len(), 2);
     })
@@ -139,7 +139,7 @@ async fn lists_filter_by_statuses_and_number() {
         }
         for (o, to) in [(&mut ready, OrderStatus::Ready), (&mut done, OrderStatus::Completed)] {
             let change = o.move_to(to, None, None, now(), &actor()).unwrap().unwrap();
-            orders.change_status(o, &change, None).await.unwrap();
+            orders.change_status(o, &change, &[], None).await.unwrap();
         }
         let ids = |filter: OrderFilter| {
             let orders = orders.clone();

@@ -36,6 +36,7 @@ pub(super) struct SmsCounts {
     sent: u64,
     pending: u64,
     failed: u64,
+    skipped: u64,
 }
 
 #[derive(Clone)]
@@ -175,6 +176,7 @@ async fn render(
                     NotificationStatus::Sent | NotificationStatus::Delivered => counted.sent += count,
                     NotificationStatus::Pending | NotificationStatus::Sending => counted.pending += count,
                     NotificationStatus::Failed | NotificationStatus::Undelivered => counted.failed += count,
+                    NotificationStatus::Skipped => counted.skipped += count,
                 }
             }
             sms = Some(counted);

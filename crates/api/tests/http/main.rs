@@ -16,7 +16,7 @@ use std::time::Duration;
 use orderdesk_adapters::memory::InMemoryStore;
 use orderdesk_api::{HttpOptions, Services, app};
 use orderdesk_domain::auth::{MockTokenVerifier, TokenVerifier};
-use orderdesk_domain::notification::MessageTemplate;
+use orderdesk_domain::notification::{MessageTemplate, SmsCatalog};
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
 use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService, SmsOutbox};
 use orderdesk_domain::{Currency, PhoneRegion};
@@ -85,7 +85,11 @@ pub fn memory_services() -> Services {
     Services {
         customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
         orders: OrderService::new(store.clone(), store.clone(), clock.clone(), Currency::parse("KES").unwrap())
-            .with_sms(SmsOutbox { template, signal: Arc::new(NoSignal), max_order_age: chrono::Duration::hours(24) }),
+            .with_sms(SmsOutbox {
+                catalog: Arc::new(SmsCatalog::created_only(template)),
+                signal: Arc::new(NoSignal),
+                max_order_age: chrono::Duration::hours(24),
+            }),
         notifications: NotificationService::new(
             store.clone(),
             store.clone(),

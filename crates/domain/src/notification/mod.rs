@@ -4,7 +4,9 @@
 //! [`Notification`] that returns the new state; repositories only store what these methods
 //! decided, and only if nothing changed the row since it was read ([`Notification::version`]).
 
+mod catalog;
 mod encoding;
+mod event;
 mod policy;
 mod template;
 
@@ -14,11 +16,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::customer::PhoneNumber;
+use crate::language::Language;
 use crate::order::OrderId;
 
+pub use catalog::{CatalogError, EventTexts, SmsCatalog};
 pub use encoding::{SmsEncoding, SmsLength, gsm7_septets, transliterate};
+pub use event::{SkipReason, SmsEvent};
 pub use policy::{AttemptOutcome, RetryPolicy, SmsError, SmsReceipt};
-pub use template::{MessageTemplate, RenderedSms, TemplateError};
+pub use template::{MessageTemplate, PLACEHOLDERS, RenderedSms, TemplateError, TemplateOptions, cancel_reason_text};
 
 /// Identifies a notification (UUIDv7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,12 +65,14 @@ pub enum NotificationStatus {
     Undelivered,
     /// Sending failed permanently, or every attempt was used.
     Failed,
+    /// Never sent, on purpose: see [`Notification::skip_reason`]. Final; counted apart from failed.
+    Skipped,
 }
 
 impl NotificationStatus {
     /// Every status, in life-cycle order.
-    pub const ALL: [Self; 6] =
-        [Self::Pending, Self::Sending, Self::Sent, Self::Delivered, Self::Undelivered, Self::Failed];
+    pub const ALL: [Self; 7] =
+        [Self::Pending, Self::Sending, Self::Sent, Self::Delivered, Self::Undelivered, Self::Failed, Self::Skipped];
 
     /// The stored and wire name, e.g. `pending`.
     pub fn as_str(self) -> &'static str {
@@ -76,6 +83,7 @@ impl NotificationStatus {
             Self::Delivered => "delivered",
             Self::Undelivered => "undelivered",
             Self::Failed => "failed",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -124,6 +132,12 @@ pub struct Notification {
     pub id: NotificationId,
     /// The order it announces.
     pub order_id: OrderId,
+    /// What about the order it announces.
+    pub event: SmsEvent,
+    /// The language of [`Notification::message`].
+    pub language: Language,
+    /// Why it was not sent, exactly when [`NotificationStatus::Skipped`].
+    pub skip_reason: Option<SkipReason>,
     /// The number texted: the customer's at the time of the order, or at the last retry by hand.
     pub recipient: PhoneNumber,
     /// The rendered SMS text.
@@ -257,6 +271,9 @@ impl Notification {
         Self {
             id: NotificationId::generate(),
             order_id,
+            event: SmsEvent::OrderCreated,
+            language: Language::En,
+            skip_reason: None,
             recipient,
             message,
             status: NotificationStatus::Pending,
@@ -276,6 +293,21 @@ impl Notification {
             sent_at: None,
             version: 0,
         }
+    }
+
+    /// The same notification announcing `event` in `language` (by [`Notification::new`]:
+    /// `order.created` in English).
+    pub fn for_event(mut self, event: SmsEvent, language: Language) -> Self {
+        self.event = event;
+        self.language = language;
+        self
+    }
+
+    /// The same new notification, never to be sent: [`NotificationStatus::Skipped`] for `reason`.
+    pub fn skipped(mut self, reason: SkipReason) -> Self {
+        self.status = NotificationStatus::Skipped;
+        self.skip_reason = Some(reason);
+        self
     }
 
     /// How the message travels: its encoding (GSM-7 or UCS-2) and how many segments it is

@@ -7,8 +7,10 @@ use chrono_tz::Tz;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::encoding::{self, SmsEncoding, SmsLength, gsm7_lossy};
+use crate::language::Language;
 use crate::money::Money;
 use crate::order::Order;
+use crate::status::CancelReason;
 
 /// A placeholder the template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,18 +21,26 @@ enum Field {
     Currency,
     Date,
     Time,
+    Shop,
+    CancelReason,
 }
 
 impl Field {
-    const ALL: [(&'static str, Field); 6] = [
+    const ALL: [(&'static str, Field); 8] = [
         ("reference", Field::Reference),
         ("item", Field::Item),
         ("amount", Field::Amount),
         ("currency", Field::Currency),
         ("date", Field::Date),
         ("time", Field::Time),
+        ("shop", Field::Shop),
+        ("cancel_reason", Field::CancelReason),
     ];
 }
+
+/// The placeholders a template may use, as written: `{reference}`, `{item}`, ...
+pub const PLACEHOLDERS: [&str; 8] =
+    ["reference", "item", "amount", "currency", "date", "time", "shop", "cancel_reason"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -38,18 +48,31 @@ enum Segment {
     Field(Field),
 }
 
-/// Splits a template into literal text and placeholders; an unknown `{name}` stays literal.
-fn parse(template: &str) -> Vec<Segment> {
+/// Whether `name` is written like a placeholder: ASCII letters, digits and `_`, starting with a letter.
+fn is_placeholder_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Splits a template into literal text and placeholders. A `{` that does not open a
+/// placeholder-like name (`{ }`, `{1}`, an unclosed `{`) stays literal.
+///
+/// # Errors
+/// [`TemplateError::UnknownPlaceholder`] for a `{name}` that is not one of [`PLACEHOLDERS`].
+fn parse(template: &str) -> Result<Vec<Segment>, TemplateError> {
     let mut segments = Vec::new();
     let mut text = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         text.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let field = after.find('}').and_then(|close| {
-            let name = &after[..close];
-            Field::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| (*f, close))
-        });
+        let named = after.find('}').map(|close| (&after[..close], close)).filter(|(name, _)| is_placeholder_name(name));
+        let field = match named {
+            Some((name, close)) => match Field::ALL.iter().find(|(n, _)| *n == name) {
+                Some((_, field)) => Some((*field, close)),
+                None => return Err(TemplateError::UnknownPlaceholder(name.to_owned())),
+            },
+            None => None,
+        };
         match field {
             Some((field, close)) => {
                 if !text.is_empty() {
@@ -68,7 +91,7 @@ fn parse(template: &str) -> Vec<Segment> {
     if !text.is_empty() {
         segments.push(Segment::Text(text));
     }
-    segments
+    Ok(segments)
 }
 
 /// The widest `{reference}`: a 4-character prefix and 8 digits ([`OrderReference::MAX_CHARS`]).
@@ -97,17 +120,50 @@ const fn decimal_digits(mut n: i64) -> usize {
 }
 
 impl Field {
-    /// The most characters the field's value can have (`None` for the item, which is cut to fit).
-    fn widest(self) -> Option<usize> {
+    /// The most characters the field's value can have in `language` (`None` for the item,
+    /// which is cut to fit; the shop's name is fixed text by then).
+    fn widest(self, language: Language) -> Option<usize> {
         match self {
             Field::Reference => Some(REFERENCE_WIDTH),
-            Field::Item => None,
+            Field::Item | Field::Shop => None,
             Field::Amount => Some(AMOUNT_WIDTH),
             Field::Currency => Some(CURRENCY_WIDTH),
             Field::Date => Some(DATE_WIDTH),
             Field::Time => Some(TIME_WIDTH),
+            Field::CancelReason => {
+                CancelReason::ALL.into_iter().map(|r| cancel_reason_text(r, language).chars().count()).max()
+            }
         }
     }
+}
+
+/// How a cancel reason reads in a customer's text (GSM-7 only, so it never changes the coding).
+pub fn cancel_reason_text(reason: CancelReason, language: Language) -> &'static str {
+    match (language, reason) {
+        (Language::En, CancelReason::CustomerRequest) => "at your request",
+        (Language::En, CancelReason::OutOfStock) => "out of stock",
+        (Language::En, CancelReason::Duplicate) => "duplicate order",
+        (Language::En, CancelReason::PaymentFailed) => "payment failed",
+        (Language::En, CancelReason::Other) => "other reasons",
+        (Language::Sw, CancelReason::CustomerRequest) => "kwa ombi lako",
+        (Language::Sw, CancelReason::OutOfStock) => "bidhaa imeisha",
+        (Language::Sw, CancelReason::Duplicate) => "oda imerudiwa",
+        (Language::Sw, CancelReason::PaymentFailed) => "malipo hayakufanikiwa",
+        (Language::Sw, CancelReason::Other) => "sababu nyingine",
+    }
+}
+
+/// What every template of a shop shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateOptions {
+    /// IANA time zone of `{date}` and `{time}` (setting `sms.time_zone`).
+    pub time_zone: String,
+    /// The segments a message may take, at least 1 (setting `sms.max_segments`).
+    pub max_segments: u8,
+    /// Replace typographic look-alikes by GSM-7 characters (setting `sms.transliterate`).
+    pub transliterate: bool,
+    /// What `{shop}` reads (setting `shop.name`).
+    pub shop_name: String,
 }
 
 /// Why [`MessageTemplate::new`] refused a template.
@@ -116,6 +172,11 @@ pub enum TemplateError {
     /// The template is empty or only whitespace.
     #[error("the SMS template must not be empty")]
     Empty,
+    /// A `{name}` that is not a placeholder ([`PLACEHOLDERS`]).
+    #[error(
+        "{{{0}}} is not a placeholder; use {{reference}}, {{item}}, {{amount}}, {{currency}}, {{date}}, {{time}}, {{shop}} or {{cancel_reason}}"
+    )]
+    UnknownPlaceholder(String),
     /// The time zone is not an IANA time zone name.
     #[error("{0:?} is not an IANA time zone")]
     TimeZone(String),
@@ -167,6 +228,7 @@ pub struct RenderedSms {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageTemplate {
     segments: Vec<Segment>,
+    language: Language,
     time_zone: Tz,
     max_segments: u8,
     transliterate: bool,
@@ -204,14 +266,33 @@ impl MessageTemplate {
     /// [`TemplateError::TooLong`] (with the units needed and the limit) for a template that
     /// does not leave room for an item.
     pub fn new(template: &str, time_zone: &str, max_segments: u8, transliterate: bool) -> Result<Self, TemplateError> {
+        let options =
+            TemplateOptions { time_zone: time_zone.to_owned(), max_segments, transliterate, shop_name: "".into() };
+        Self::in_language(template, &options, Language::En)
+    }
+
+    /// A template for texts in `language`: `{date}` names the month in it and
+    /// `{cancel_reason}` reads as [`cancel_reason_text`]. `{shop}` is `options.shop_name`,
+    /// taken as fixed text (measured, and transliterated, with it). Otherwise as [`Self::new`].
+    ///
+    /// # Errors
+    /// As [`Self::new`], and [`TemplateError::UnknownPlaceholder`].
+    pub fn in_language(template: &str, options: &TemplateOptions, language: Language) -> Result<Self, TemplateError> {
+        let TemplateOptions { time_zone, max_segments, transliterate, shop_name } = options;
+        let (max_segments, transliterate) = (*max_segments, *transliterate);
         if template.trim().is_empty() {
             return Err(TemplateError::Empty);
         }
-        let time_zone: Tz = time_zone.parse().map_err(|_| TemplateError::TimeZone(time_zone.to_owned()))?;
+        let time_zone: Tz = time_zone.parse().map_err(|_| TemplateError::TimeZone(time_zone.clone()))?;
         if max_segments == 0 {
             return Err(TemplateError::NoSegments);
         }
-        let mut segments = parse(template);
+        let mut segments = parse(template)?;
+        for segment in &mut segments {
+            if *segment == Segment::Field(Field::Shop) {
+                *segment = Segment::Text(shop_name.clone());
+            }
+        }
         if transliterate {
             for segment in &mut segments {
                 if let Segment::Text(text) = segment
@@ -228,7 +309,7 @@ impl MessageTemplate {
         // one unit a character in either coding.
         let fixed = SmsEncoding::measure(&fixed_text).units;
         let fields = segments.iter().filter_map(|s| if let Segment::Field(f) = s { Some(*f) } else { None });
-        let (placeholders, items) = fields.fold((0, 0), |(widths, items), field| match field.widest() {
+        let (placeholders, items) = fields.fold((0, 0), |(widths, items), field| match field.widest(language) {
             Some(width) => (widths + width, items),
             None => (widths, items + 1),
         });
@@ -238,7 +319,17 @@ impl MessageTemplate {
         if needed > limit {
             return Err(TemplateError::TooLong { encoding, fixed, placeholders, item, needed, max_segments, limit });
         }
-        Ok(Self { segments, time_zone, max_segments, transliterate, encoding })
+        Ok(Self { segments, language, time_zone, max_segments, transliterate, encoding })
+    }
+
+    /// The language the template writes in.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Whether the template uses `{cancel_reason}`.
+    pub fn uses_cancel_reason(&self) -> bool {
+        self.segments.contains(&Segment::Field(Field::CancelReason))
     }
 
     /// The segments a message may take.
@@ -279,12 +370,22 @@ impl MessageTemplate {
     ///
     /// The start-up check of [`MessageTemplate::new`] makes the last step (`...`) always fit.
     pub fn render(&self, order: &Order) -> RenderedSms {
+        self.render_with(order, order.lifecycle().cancellation.as_ref().map(|c| c.reason))
+    }
+
+    /// As [`Self::render`], with `{cancel_reason}` read from `cancel_reason` (empty when
+    /// `None`) instead of the order's own cancellation: to preview a cancellation text.
+    pub fn render_with(&self, order: &Order, cancel_reason: Option<CancelReason>) -> RenderedSms {
         let local = order.ordered_at().with_timezone(&self.time_zone);
         let reference = Self::reference(order);
         let amount = order.amount().amount_string();
         let currency = order.amount().currency().code();
-        let date = local.format("%d %b %Y").to_string();
+        let date = match self.language {
+            Language::En => local.format("%d %b %Y").to_string(),
+            Language::Sw => local.format_localized("%d %b %Y", chrono::Locale::sw_KE).to_string(),
+        };
         let time = local.format("%H:%M").to_string();
+        let cancel_reason = cancel_reason.map(|r| cancel_reason_text(r, self.language)).unwrap_or_default();
         let fill = |item: &str| {
             let mut out = String::new();
             for segment in &self.segments {
@@ -296,6 +397,9 @@ impl MessageTemplate {
                     Segment::Field(Field::Currency) => currency,
                     Segment::Field(Field::Date) => &date,
                     Segment::Field(Field::Time) => &time,
+                    Segment::Field(Field::CancelReason) => cancel_reason,
+                    // Replaced by fixed text in `in_language`.
+                    Segment::Field(Field::Shop) => "",
                 });
             }
             out
@@ -402,8 +506,53 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_unclosed_braces_stay_literal() {
-        assert_eq!(template("{x} {item} {", 1).render(&order("Tea")).text, "{x} Tea {");
+    fn unclosed_and_non_name_braces_stay_literal_and_unknown_names_are_refused() {
+        assert_eq!(template("{ } {1} {item} {", 1).render(&order("Tea")).text, "{ } {1} Tea {");
+        assert_eq!(
+            MessageTemplate::new("{x} {item}", "UTC", 1, true),
+            Err(TemplateError::UnknownPlaceholder("x".into()))
+        );
+        assert_eq!(
+            MessageTemplate::new("{Item}", "UTC", 1, true),
+            Err(TemplateError::UnknownPlaceholder("Item".into()))
+        );
+    }
+
+    fn options(shop: &str) -> TemplateOptions {
+        TemplateOptions {
+            time_zone: "Africa/Nairobi".into(),
+            max_segments: 1,
+            transliterate: true,
+            shop_name: shop.into(),
+        }
+    }
+
+    #[test]
+    fn swahili_dates_and_reasons_and_the_shop_name_as_fixed_text() {
+        let text = "{shop}: Oda {reference} ({item}) {date}: {cancel_reason}";
+        let sw = MessageTemplate::in_language(text, &options("Duka la {item} Mama"), Language::Sw).unwrap();
+        let sms = sw.render_with(&order("Chai"), Some(CancelReason::OutOfStock));
+        assert_eq!(sms.text, "Duka la {item} Mama: Oda ORD-1042 (Chai) 26 Nov 2026: bidhaa imeisha");
+        let august = Utc.with_ymd_and_hms(2026, 8, 3, 6, 30, 0).unwrap();
+        let mut order = order("Chai");
+        order.change(None, None, Some(august), august, &Actor::new("t"));
+        assert!(sw.render(&order).text.contains("03 Ago 2026"), "{}", sw.render(&order).text);
+        let en = MessageTemplate::in_language(text, &options("Shop"), Language::En).unwrap();
+        assert!(en.render(&order).text.contains("03 Aug 2026"));
+        assert!(en.render(&order).text.ends_with(": "), "no cancellation: empty reason");
+    }
+
+    #[test]
+    fn the_shop_name_counts_against_the_segment() {
+        let long = "x".repeat(157);
+        let err = MessageTemplate::in_language("{shop} {item}", &options(&long), Language::En).unwrap_err();
+        assert!(matches!(err, TemplateError::TooLong { fixed: 158, .. }), "{err:?}");
+        // The widest reason in Swahili is "malipo hayakufanikiwa" (21 characters).
+        let fits = format!("{}{{cancel_reason}}", "x".repeat(139));
+        assert!(MessageTemplate::in_language(&fits, &options(""), Language::Sw).is_ok());
+        let over = format!("{}{{cancel_reason}}", "x".repeat(140));
+        let err = MessageTemplate::in_language(&over, &options(""), Language::Sw).unwrap_err();
+        assert!(matches!(err, TemplateError::TooLong { placeholders: 21, .. }), "{err:?}");
     }
 
     #[test]

@@ -3,11 +3,12 @@
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
 use crate::idempotency::Recorder;
-use crate::service::orders::{OrderService, order_write_error};
-use crate::{Actor, CancelReason, Cancellation, Order, OrderId, OrderStatus, StatusChange, StatusNote};
+use crate::notification::SmsEvent;
+use crate::service::orders::{OrderService, any_to_send, order_write_error};
+use crate::{Actor, CancelReason, Cancellation, Notification, Order, OrderId, OrderStatus, StatusChange, StatusNote};
 
 /// Raw input for a status change.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusRequest {
     /// The status to move to, e.g. `"ready"`.
     pub status: String,
@@ -15,6 +16,15 @@ pub struct StatusRequest {
     pub note: Option<String>,
     /// Why the order is cancelled: required with `cancelled`, refused with any other status.
     pub cancel_reason: Option<String>,
+    /// Whether to text the customer when the new status's event is enabled (`false` when
+    /// loading history). By [`Default`]: `true`, as the API's `notify`.
+    pub notify: bool,
+}
+
+impl Default for StatusRequest {
+    fn default() -> Self {
+        Self { status: String::new(), note: None, cancel_reason: None, notify: true }
+    }
 }
 
 /// How often a status change is decided again when another change got in first (only
@@ -22,8 +32,9 @@ pub struct StatusRequest {
 const ATTEMPTS: usize = 3;
 
 impl OrderService {
-    /// Moves an order to another status by the transition table, writing its history entry in
-    /// the same transaction. Asking for the status it already has changes nothing (whatever
+    /// Moves an order to another status by the transition table, writing its history entry
+    /// and, when the new status's [`SmsEvent`] is enabled and `request.notify`, the SMS to
+    /// the customer in the same transaction. Asking for the status it already has changes nothing (whatever
     /// `expected_version` says, so a retry after a lost answer is safe) and stores no
     /// idempotency record. With `expected_version` (`If-Match`), only that version moves;
     /// without, a concurrent change makes it decide again on the new state.
@@ -41,6 +52,7 @@ impl OrderService {
         expected_version: Option<u32>,
         recorder: Option<Recorder<'_, Order>>,
     ) -> Result<Order, OrderError> {
+        let notify = request.notify;
         let (to, cancellation, note) = parse(request)?;
         let mut attempt = 0;
         loop {
@@ -56,13 +68,37 @@ impl OrderService {
                 Ok(None) => return Ok(order),
                 Err(from) => return Err(OrderError::InvalidTransition { id, from, to }),
             };
+            let notification = if notify { self.status_text(&order, now).await? } else { None };
             let record = recorder.as_ref().map(|r| r.record(&order, now));
-            match self.orders.change_status(&order, &change, record).await {
-                Ok(()) => return Ok(order),
+            match self.orders.change_status(&order, &change, notification.as_slice(), record).await {
+                Ok(()) => {
+                    if let Some(outbox) = self.sms.as_ref().filter(|_| any_to_send(notification.as_slice())) {
+                        outbox.signal.notify();
+                    }
+                    return Ok(order);
+                }
                 Err(RepoError::VersionMismatch) if expected_version.is_none() && attempt < ATTEMPTS => {}
                 Err(e) => return Err(order_write_error(e, id)),
             }
         }
+    }
+
+    /// The SMS announcing `order`'s (new) status, if its event is texted.
+    async fn status_text(
+        &self,
+        order: &Order,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Notification>, OrderError> {
+        let Some((outbox, event)) = self.sms.as_ref().zip(SmsEvent::for_status(order.status())) else {
+            return Ok(None);
+        };
+        if !outbox.catalog.is_enabled(event) {
+            return Ok(None);
+        }
+        let customer = self.customers.find(order.customer_id()).await.map_err(OrderError::Storage)?;
+        // The order's customer exists: a customer with orders cannot be deleted.
+        let Some(customer) = customer else { return Ok(None) };
+        Ok(outbox.compose(event, order, &customer, None, now))
     }
 
     /// An order's history, oldest first: its creation (`received`), then each status change.
@@ -129,6 +165,7 @@ mod tests {
             status: status.into(),
             note: Some(" at the gate ".into()),
             cancel_reason: reason.map(Into::into),
+            notify: true,
         }
     }
 
@@ -139,15 +176,16 @@ mod tests {
         orders.expect_find().returning(move |_| Ok(Some(stored.clone())));
         orders
             .expect_change_status()
-            .withf(|order, change, record| {
+            .withf(|order, change, notifications, record| {
                 order.status() == OrderStatus::Ready
                     && change.version == 1
                     && change.note.as_ref().map(StatusNote::as_str) == Some("at the gate")
                     && change.by.as_deref() == Some("auth0|clerk")
                     && record.is_none()
+                    && notifications.is_empty()
             })
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let service = service(orders);
         let moved = service.change_status(order().id(), request("ready", None), &actor(), None, None).await;
         assert_eq!(moved.unwrap().status(), OrderStatus::Ready);
@@ -208,7 +246,7 @@ mod tests {
         orders.expect_find().returning(move |_| {
             Ok(Some(if seen.fetch_add(1, Ordering::SeqCst) == 0 { stored.clone() } else { cancelled.clone() }))
         });
-        orders.expect_change_status().times(1).returning(|_, _, _| Err(RepoError::VersionMismatch));
+        orders.expect_change_status().times(1).returning(|_, _, _, _| Err(RepoError::VersionMismatch));
         let service = service(orders);
         let result = service.change_status(order().id(), request("completed", None), &actor(), None, None).await;
         assert!(matches!(result, Err(OrderError::InvalidTransition { from: OrderStatus::Cancelled, .. })));
@@ -220,7 +258,7 @@ mod tests {
         let stored = order();
         let mut orders = MockOrderRepository::new();
         orders.expect_find().returning(move |_| Ok(Some(stored.clone())));
-        orders.expect_change_status().times(1).returning(|_, _, _| Err(RepoError::VersionMismatch));
+        orders.expect_change_status().times(1).returning(|_, _, _, _| Err(RepoError::VersionMismatch));
         let service = service(orders);
         let result = service.change_status(order().id(), request("ready", None), &actor(), Some(0), None).await;
         assert!(matches!(result, Err(OrderError::PreconditionFailed(_))));

@@ -5,6 +5,7 @@ mod idempotency;
 mod lifecycle;
 mod notifications;
 mod orders;
+mod preview;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
@@ -13,3 +14,4 @@ pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };
 pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};
+pub use preview::{PreviewRequest, SmsPreview};

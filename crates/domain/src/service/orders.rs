@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
 use crate::idempotency::Recorder;
-use crate::notification::MessageTemplate;
+use crate::notification::{SkipReason, SmsCatalog, SmsEvent};
 use crate::order::order_time;
 use crate::ports::{Clock, CustomerRepository, OrderFilter, OrderRepository, OutboxSignal};
 use crate::{
-    Actor, Currency, CustomerId, ItemName, Money, Notification, NumberPrefix, Order, OrderId, OrderNumber, OrderStatus,
-    Page, PageRequest,
+    Actor, CancelReason, Currency, Customer, CustomerId, ItemName, Money, Notification, NumberPrefix, Order, OrderId,
+    OrderNumber, OrderStatus, Page, PageRequest,
 };
 
 /// Raw input for a new order.
@@ -61,12 +61,12 @@ pub struct OrderListQuery {
     pub ordered_to: Option<DateTime<Utc>>,
 }
 
-/// How new orders are announced by SMS: the text, whom to wake once it is stored, and how
-/// old an order may be and still be texted.
+/// How orders are announced by SMS: the texts per event and language, whom to wake once one
+/// is stored, and how old an order may be and still be texted.
 #[derive(Clone)]
 pub struct SmsOutbox {
-    /// Renders each order's SMS text.
-    pub template: MessageTemplate,
+    /// The texts of each event, in each language.
+    pub catalog: Arc<SmsCatalog>,
     /// Woken after an order and its notification are stored.
     pub signal: Arc<dyn OutboxSignal>,
     /// An order whose `ordered_at` is further than this before now is stored without an SMS
@@ -80,16 +80,59 @@ impl SmsOutbox {
     fn texts(&self, draft_notify: bool, ordered_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         draft_notify && now.signed_duration_since(ordered_at) <= self.max_order_age
     }
+
+    /// The notification announcing `event` about `order` to `customer`, in the customer's
+    /// language (or the default one), due now; `None` when the event is not texted.
+    /// `{cancel_reason}` is `cancel_reason`, else the order's own. It is
+    /// written [`NotificationStatus::Skipped`](crate::NotificationStatus::Skipped) when the
+    /// customer opted out, or when their number cannot receive SMS
+    /// ([`PhoneNumber::receives_sms`](crate::PhoneNumber::receives_sms)).
+    pub fn compose(
+        &self,
+        event: SmsEvent,
+        order: &Order,
+        customer: &Customer,
+        cancel_reason: Option<CancelReason>,
+        now: DateTime<Utc>,
+    ) -> Option<Notification> {
+        if !self.catalog.is_enabled(event) {
+            return None;
+        }
+        let cancel_reason = cancel_reason.or_else(|| order.lifecycle().cancellation.as_ref().map(|c| c.reason));
+        let (language, sms) = self.catalog.render(event, customer.language(), order, cancel_reason)?;
+        let notification =
+            Notification::new(order.id(), customer.phone().clone(), sms.text, now).for_event(event, language);
+        Some(match skip_reason(customer) {
+            Some(reason) => notification.skipped(reason),
+            None => notification,
+        })
+    }
+}
+
+/// Why `customer` is not texted, if they are not.
+fn skip_reason(customer: &Customer) -> Option<SkipReason> {
+    if customer.sms_opt_out() {
+        Some(SkipReason::OptedOut)
+    } else if !customer.phone().receives_sms() {
+        Some(SkipReason::NotMobile)
+    } else {
+        None
+    }
+}
+
+/// Whether any of `notifications` waits to be sent (a skipped one does not).
+pub(super) fn any_to_send(notifications: &[Notification]) -> bool {
+    notifications.iter().any(|n| n.status == crate::NotificationStatus::Pending)
 }
 
 /// The order use cases.
 #[derive(Clone)]
 pub struct OrderService {
     pub(super) orders: Arc<dyn OrderRepository>,
-    customers: Arc<dyn CustomerRepository>,
+    pub(super) customers: Arc<dyn CustomerRepository>,
     pub(super) clock: Arc<dyn Clock>,
     default_currency: Currency,
-    sms: Option<SmsOutbox>,
+    pub(super) sms: Option<SmsOutbox>,
     prefix: NumberPrefix,
 }
 
@@ -160,14 +203,16 @@ impl OrderService {
         let unknown_customer =
             || OrderError::from(ValidationErrors::single("customer_id", InvalidValue::UnknownReference));
         let notification = match &self.sms {
-            Some(outbox) if outbox.texts(draft.notify, ordered_at, now) => {
+            Some(outbox)
+                if outbox.texts(draft.notify, ordered_at, now) && outbox.catalog.is_enabled(SmsEvent::OrderCreated) =>
+            {
                 let customer = self
                     .customers
                     .find(draft.customer_id)
                     .await
                     .map_err(OrderError::Storage)?
                     .ok_or_else(unknown_customer)?;
-                Some(Notification::new(order.id(), customer.phone().clone(), outbox.template.render(&order).text, now))
+                outbox.compose(SmsEvent::OrderCreated, &order, &customer, None, now)
             }
             _ => None,
         };
@@ -177,7 +222,7 @@ impl OrderService {
             RepoError::KeyTaken => OrderError::KeyTaken,
             other => OrderError::Storage(other),
         })?;
-        if let (Some(outbox), Some(_)) = (&self.sms, &notification) {
+        if let Some(outbox) = self.sms.as_ref().filter(|_| any_to_send(notification.as_slice())) {
             outbox.signal.notify();
         }
         Ok(order)
@@ -364,8 +409,9 @@ mod tests {
     }
 
     fn outbox() -> SmsOutbox {
-        let template = MessageTemplate::new("{item} {amount}", "UTC", 1, true).unwrap();
-        SmsOutbox { template, signal: Arc::new(crate::ports::NoSignal), max_order_age: chrono::Duration::hours(24) }
+        let template = crate::notification::MessageTemplate::new("{item} {amount}", "UTC", 1, true).unwrap();
+        let catalog = Arc::new(SmsCatalog::created_only(template));
+        SmsOutbox { catalog, signal: Arc::new(crate::ports::NoSignal), max_order_age: chrono::Duration::hours(24) }
     }
 
     #[tokio::test]

@@ -1,7 +1,37 @@
-//! `customers.*` and `orders.*`: defaults the domain parses into its own values.
+//! `shop.*`, `customers.*` and `orders.*`: defaults the domain parses into its own values.
 
-use orderdesk_domain::{Currency, NumberPrefix, OrderNumber, PhoneRegion};
+use anyhow::bail;
+use orderdesk_domain::{Currency, Language, NumberPrefix, OrderNumber, PhoneRegion};
 use serde::{Deserialize, Serialize};
+
+/// The shop itself.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ShopSettings {
+    /// The shop's name as customers know it: `{shop}` in the SMS texts. 1 to 40 characters,
+    /// no control characters (the default is in `config/default.toml`).
+    pub name: String,
+}
+
+impl ShopSettings {
+    /// The longest name, in characters: room is left in a one-segment text for the rest.
+    pub const MAX_NAME_CHARS: usize = 40;
+
+    /// # Errors
+    /// `shop.name` empty, longer than 40 characters or with control characters.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > Self::MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            bail!(
+                "invalid configuration: shop.name {:?} must be 1 to {} characters without control characters \
+                 (it is {{shop}} in the SMS texts)",
+                self.name,
+                Self::MAX_NAME_CHARS
+            );
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
@@ -47,6 +77,17 @@ pub struct DomainDefaults {
     pub currency: Currency,
     pub first_number: OrderNumber,
     pub number_prefix: NumberPrefix,
+}
+
+impl super::Settings {
+    /// The language of customers created without one, and of texts an event has in no other.
+    ///
+    /// # Errors
+    /// Not `en` or `sw`.
+    pub fn default_language(&self) -> anyhow::Result<Language> {
+        // MERGE(#22 inbox): customers.default_language.
+        Ok(Language::En)
+    }
 }
 
 impl DomainDefaults {

@@ -30,7 +30,7 @@ use orderdesk_adapters::sms::SmsSettings;
 use serde::{Deserialize, Serialize};
 
 pub use database::{DatabaseSection, mask_url_password};
-pub use domain::{CustomerSettings, DomainDefaults, OrderSettings};
+pub use domain::{CustomerSettings, DomainDefaults, OrderSettings, ShopSettings};
 pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
 pub use observability::{CorsSettings, MetricsSettings};
@@ -52,6 +52,7 @@ pub struct Settings {
     pub web: WebSettings,
     pub http: HttpSettings,
     pub rate_limit: RateLimitSettings,
+    pub shop: ShopSettings,
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
@@ -222,7 +223,8 @@ impl Settings {
         self.rate_limit.validate()?;
         self.idempotency.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
-        sms::validate(&self.sms, self.profile)?;
+        self.shop.validate()?;
+        sms::validate(self)?;
         self.metrics.validate()?;
         self.cors.validate()?;
         self.telemetry.validate()?;
@@ -277,6 +279,12 @@ fn config_dir() -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
+/// Settings an earlier release read, with what replaced them.
+const REPLACED: [(&str, &str); 1] = [(
+    "sms.template",
+    "the texts are per event and language now: sms.events.\"order.created\".en (and .sw), see config/default.toml",
+)];
+
 /// Refuses a key no setting reads (a typo would otherwise be ignored in silence), naming the
 /// closest known key and where the unknown one came from.
 fn refuse_unknown_keys(figment: &Figment) -> anyhow::Result<()> {
@@ -293,6 +301,9 @@ fn refuse_unknown_keys(figment: &Figment) -> anyhow::Result<()> {
         }
     }
     let Some(key) = unknown.first() else { return Ok(()) };
+    if let Some((_, replacement)) = REPLACED.iter().find(|(old, _)| old == key) {
+        bail!("invalid configuration: {key} is no longer read; {replacement}");
+    }
     let closest = known
         .iter()
         .map(|candidate| (strsim::jaro_winkler(key, candidate), candidate))

@@ -1,10 +1,15 @@
-//! `sms.*`: which provider sends SMS, the message template, and the outbox's timing.
+//! `sms.*`: which provider sends SMS, the texts per order event and language, and the
+//! outbox's timing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use anyhow::bail;
 use orderdesk_adapters::sms::{SmsProvider, SmsSettings};
-use std::time::Duration;
-
-use orderdesk_domain::notification::{MessageTemplate, RetryPolicy, TemplateError};
+use orderdesk_domain::Language;
+use orderdesk_domain::notification::{
+    CatalogError, EventTexts, RetryPolicy, SmsCatalog, SmsEvent, TemplateError, TemplateOptions,
+};
 
 use super::{Profile, Settings, in_range};
 
@@ -18,12 +23,12 @@ impl Settings {
         provider(&self.sms, self.profile)
     }
 
-    /// The message template, checked.
+    /// The texts of every order event in every language, checked.
     ///
     /// # Errors
-    /// An empty template or an unknown time zone.
-    pub fn sms_template(&self) -> anyhow::Result<MessageTemplate> {
-        template(&self.sms)
+    /// The first bad `sms.events` entry, `sms.time_zone` or `shop.name`, naming the setting.
+    pub fn sms_catalog(&self) -> anyhow::Result<SmsCatalog> {
+        catalog(&self.sms, &self.shop.name, self.default_language()?)
     }
 
     /// The dispatcher's retry policy from `sms.initial_backoff_ms`, `sms.max_backoff_ms` and
@@ -70,28 +75,62 @@ fn provider(sms: &SmsSettings, profile: Profile) -> anyhow::Result<SmsProvider> 
     }
 }
 
-fn template(sms: &SmsSettings) -> anyhow::Result<MessageTemplate> {
-    MessageTemplate::new(&sms.template, &sms.time_zone, sms.max_segments, sms.transliterate).map_err(|e| match e {
-        TemplateError::Empty => anyhow::anyhow!("invalid configuration: sms.template must not be empty"),
-        TemplateError::TimeZone(_) => {
-            anyhow::anyhow!("invalid configuration: sms.time_zone {:?} is not an IANA time zone", sms.time_zone)
+/// `sms.events` as the domain reads it: each key an event name, each language its template.
+fn event_texts(sms: &SmsSettings) -> anyhow::Result<BTreeMap<SmsEvent, EventTexts>> {
+    let mut events = BTreeMap::new();
+    for (name, settings) in &sms.events {
+        let event = SmsEvent::parse(name)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: sms.events.{name:?}: the event {e}"))?;
+        let templates = [(Language::En, &settings.en), (Language::Sw, &settings.sw)]
+            .into_iter()
+            .filter_map(|(language, text)| Some((language, text.clone()?)))
+            .collect();
+        events.insert(event, EventTexts { enabled: settings.enabled, templates });
+    }
+    Ok(events)
+}
+
+fn catalog(sms: &SmsSettings, shop_name: &str, default_language: Language) -> anyhow::Result<SmsCatalog> {
+    let options = TemplateOptions {
+        time_zone: sms.time_zone.clone(),
+        max_segments: sms.max_segments,
+        transliterate: sms.transliterate,
+        shop_name: shop_name.to_owned(),
+    };
+    SmsCatalog::new(&options, default_language, &event_texts(sms)?).map_err(|e| match e {
+        CatalogError::Template { event, language, source } => {
+            let key = format!("sms.events.\"{event}\".{language}");
+            match source {
+                TemplateError::TimeZone(_) => {
+                    anyhow::anyhow!("invalid configuration: sms.time_zone {:?} is not an IANA time zone", sms.time_zone)
+                }
+                TemplateError::NoSegments => {
+                    anyhow::anyhow!("invalid configuration: sms.max_segments must be at least 1")
+                }
+                too_long @ TemplateError::TooLong { .. } => anyhow::anyhow!(
+                    "invalid configuration: {key} with sms.max_segments = {} and shop.name {shop_name:?}: {too_long}",
+                    sms.max_segments
+                ),
+                other => anyhow::anyhow!("invalid configuration: {key}: {other}"),
+            }
         }
-        TemplateError::NoSegments => anyhow::anyhow!("invalid configuration: sms.max_segments must be at least 1"),
-        too_long @ TemplateError::TooLong { .. } => {
-            anyhow::anyhow!(
-                "invalid configuration: sms.template with sms.max_segments = {}: {too_long}",
-                sms.max_segments
-            )
+        CatalogError::MissingDefault { event, language } => anyhow::anyhow!(
+            "invalid configuration: sms.events.\"{event}\" is enabled but has no template in the default language: \
+             set sms.events.\"{event}\".{language} (customers.default_language = {language:?})"
+        ),
+        other @ CatalogError::CancelReasonOutsideCancel { .. } => {
+            anyhow::anyhow!("invalid configuration: sms.events: {other}")
         }
     })
 }
 
 /// # Errors
 /// The first invalid `sms.*` setting, naming its key.
-pub fn validate(sms: &SmsSettings, profile: Profile) -> anyhow::Result<()> {
+pub fn validate(settings: &Settings) -> anyhow::Result<()> {
+    let (sms, profile) = (&settings.sms, settings.profile);
     let provider = provider(sms, profile)?;
     in_range("sms.max_segments", sms.max_segments, 1, 10)?;
-    template(sms)?;
+    settings.sms_catalog()?;
     if provider == SmsProvider::Africastalking && sms.africastalking.api_key.is_none() {
         bail!(
             "invalid configuration: sms.provider is africastalking but ORDERDESK_SMS__AFRICASTALKING__API_KEY is not set"

@@ -425,3 +425,53 @@ fn the_built_in_default_file_and_the_code_defaults_agree_on_server_settings() {
     let from_file: ServerSettings = file.find("server").unwrap().deserialize().unwrap();
     assert_eq!(from_file, ServerSettings::default());
 }
+
+#[test]
+fn the_shipped_texts_load_fit_one_segment_and_name_their_setting_when_bad() {
+    use orderdesk_domain::Language;
+    use orderdesk_domain::notification::{SmsEncoding, SmsEvent};
+    Jail::expect_with(|jail| {
+        let settings = load_in(jail).unwrap();
+        let catalog = settings.sms_catalog().unwrap();
+        let enabled: Vec<_> = SmsEvent::ALL.into_iter().filter(|e| catalog.is_enabled(*e)).collect();
+        assert_eq!(enabled, [SmsEvent::OrderCreated, SmsEvent::OrderReady, SmsEvent::OrderCancelled]);
+        for event in SmsEvent::ALL {
+            for language in Language::ALL {
+                let template = catalog.template(event, language).unwrap();
+                assert_eq!(template.language(), language, "{event} has its own {language} text");
+                assert_eq!((template.encoding(), template.max_segments()), (SmsEncoding::Gsm7, 1), "{event} {language}");
+            }
+        }
+        // The widest shop name still fits every shipped text in one segment.
+        jail.set_env("ORDERDESK_SHOP__NAME", "x".repeat(ShopSettings::MAX_NAME_CHARS));
+        assert!(load_in(jail).unwrap().sms_catalog().is_ok());
+        jail.set_env("ORDERDESK_SHOP__NAME", "x".repeat(ShopSettings::MAX_NAME_CHARS + 1));
+        assert!(load_in(jail).unwrap_err().to_string().contains("shop.name"));
+        jail.set_env("ORDERDESK_SHOP__NAME", "Mama Njeri's");
+
+        jail.create_dir("config")?;
+        let refused = [
+            ("[sms.events.\"order.ready\"]\nsw = \"{jina} tayari\"\n", "sms.events.\"order.ready\".sw"),
+            ("[sms.events.\"order.shipped\"]\nenabled = true\n", "sms.events.\"order.shipped\""),
+            ("[sms.events.\"order.ready\"]\nfr = \"prête\"\n", "unknown setting sms.events.order.ready.fr"),
+            ("[sms]\ntemplate = \"Order {reference}\"\n", "sms.events.\"order.created\".en"),
+            (
+                "[sms.events.\"order.confirmed\"]\nenabled = true\nen = \"{cancel_reason}\"\n",
+                "only order.cancelled has",
+            ),
+            (
+                &format!("[sms.events.\"order.created\"]\nen = \"{{shop}} {{item}} {}\"\n", "x".repeat(150)),
+                "sms.events.\"order.created\".en with sms.max_segments = 1",
+            ),
+        ];
+        for (file, named) in refused {
+            jail.create_file("config/default.toml", file)?;
+            let error = load_in(jail).unwrap_err().to_string();
+            assert!(error.contains(named), "{file:?}: {error}");
+        }
+        jail.create_file("config/default.toml", "[sms.events.\"order.created\"]\nen = \"\"\nsw = \"{shop}\"\n")?;
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("sms.events.\"order.created\".en") && error.contains("empty"), "{error}");
+        Ok(())
+    });
+}

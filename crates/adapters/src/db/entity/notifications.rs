@@ -6,6 +6,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub order_id: Uuid,
+    pub event: String,
+    pub language: String,
+    pub skip_reason: Option<String>,
     pub recipient: String,
     pub message: String,
     pub status: String,
