@@ -147,6 +147,19 @@ impl Settings {
         Ok(Self::figment_with_sources(dir)?.0)
     }
 
+    /// The built-in files of the dev profile alone (no operator files, no environment): the
+    /// settings of a fresh clone, for tests that start from them.
+    ///
+    /// # Errors
+    /// A built-in file does not parse (a test proves they do).
+    pub fn built_in() -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        for (name, text) in BUILT_IN.into_iter().filter(|(name, _)| ["default", "dev"].contains(name)) {
+            figment = figment.merge(Toml::string(text));
+        }
+        figment.extract().map_err(describe_figment_error)
+    }
+
     fn figment_with_sources(dir: Option<&Path>) -> anyhow::Result<(Figment, Vec<String>)> {
         let profile = match std::env::var("ORDERDESK_PROFILE").as_deref() {
             Err(_) | Ok("") | Ok("dev") => Profile::Dev,

@@ -439,7 +439,11 @@ fn the_shipped_texts_load_fit_one_segment_and_name_their_setting_when_bad() {
             for language in Language::ALL {
                 let template = catalog.template(event, language).unwrap();
                 assert_eq!(template.language(), language, "{event} has its own {language} text");
-                assert_eq!((template.encoding(), template.max_segments()), (SmsEncoding::Gsm7, 1), "{event} {language}");
+                assert_eq!(
+                    (template.encoding(), template.max_segments()),
+                    (SmsEncoding::Gsm7, 1),
+                    "{event} {language}"
+                );
             }
         }
         // The widest shop name still fits every shipped text in one segment.

@@ -19,3 +19,4 @@ mod otlp;
 mod pages;
 mod process;
 mod sms;
+mod texts;

@@ -350,12 +350,18 @@ async fn historical_orders_are_stored_without_an_sms() {
     }
 }
 
-/// A typographic apostrophe is sent as `'`, and a non-GSM item is cut to one UCS-2 segment.
+/// A typographic apostrophe is sent as `'`, and a non-GSM item is cut to one UCS-2 segment
+/// (with a text short enough to leave room for one in UCS-2's 70 units).
 #[tokio::test]
 async fn items_are_sent_in_one_segment_as_gsm7_where_they_can_be() {
     let fake = FakeAfricasTalking::start().await;
     with_database(Backend::Sqlite, |db| async move {
-        let app = spawn_app_with(&db, with_fake(&fake)).await;
+        let app = spawn_app_with(&db, |s| {
+            with_fake(&fake)(s);
+            let short = "Order {reference}: {item}, {currency} {amount}, {date} {time}. Thanks!";
+            s.sms.events.get_mut("order.created").unwrap().en = Some(short.into());
+        })
+        .await;
         let customer: Value = app.post_customer("SEG-1").await.json().await.unwrap();
         let id = &customer["id"];
         let shoes = serde_json::json!({"customer_id": id, "item": "Men’s shoes size 42", "amount": "5"});
