@@ -147,9 +147,9 @@ pub fn cancel_reason_text(reason: CancelReason, language: Language) -> &'static 
         (Language::En, CancelReason::Other) => "other reasons",
         (Language::Sw, CancelReason::CustomerRequest) => "kwa ombi lako",
         (Language::Sw, CancelReason::OutOfStock) => "bidhaa imeisha",
-        (Language::Sw, CancelReason::Duplicate) => "oda imerudiwa",
+        (Language::Sw, CancelReason::Duplicate) => "imeagizwa mara mbili",
         (Language::Sw, CancelReason::PaymentFailed) => "malipo hayakufanikiwa",
-        (Language::Sw, CancelReason::Other) => "sababu nyingine",
+        (Language::Sw, CancelReason::Other) => "kwa sababu nyingine",
     }
 }
 

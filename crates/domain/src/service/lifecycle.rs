@@ -191,6 +191,94 @@ mod tests {
         assert_eq!(moved.unwrap().status(), OrderStatus::Ready);
     }
 
+    /// Texts `order.ready` in Swahili and `order.cancelled` in English (no Swahili text).
+    fn texting(orders: MockOrderRepository, customer: crate::Customer) -> OrderService {
+        use crate::notification::{EventTexts, SmsCatalog, TemplateOptions};
+        use crate::Language;
+        let mut customers = MockCustomerRepository::new();
+        customers.expect_find().returning(move |_| Ok(Some(customer.clone())));
+        let options =
+            TemplateOptions { time_zone: "UTC".into(), max_segments: 1, transliterate: true, shop_name: "Duka".into() };
+        let texts = |pairs: &[(Language, &str)]| EventTexts {
+            enabled: true,
+            templates: pairs.iter().map(|(l, t)| (*l, (*t).to_owned())).collect(),
+        };
+        let events = std::collections::BTreeMap::from([
+            (
+                SmsEvent::OrderReady,
+                texts(&[(Language::En, "{shop}: {reference} ready"), (Language::Sw, "{shop}: {reference} tayari")]),
+            ),
+            (SmsEvent::OrderCancelled, texts(&[(Language::En, "{reference} cancelled: {cancel_reason}")])),
+        ]);
+        let catalog = Arc::new(SmsCatalog::new(&options, Language::En, &events).unwrap());
+        let outbox = crate::service::SmsOutbox {
+            catalog,
+            signal: Arc::new(crate::ports::NoSignal),
+            max_order_age: chrono::Duration::hours(24),
+        };
+        let kes = Currency::parse("KES").unwrap();
+        OrderService::new(Arc::new(orders), Arc::new(customers), Arc::new(SystemClock), kes).with_sms(outbox)
+    }
+
+    fn customer(language: crate::Language, opted_out: bool) -> crate::Customer {
+        let phone = crate::PhoneNumber::parse("0712345678", crate::PhoneRegion::default()).unwrap();
+        let name = crate::CustomerName::parse("Amina").unwrap();
+        crate::Customer::new(name, crate::CustomerCode::parse("A1").unwrap(), phone, Utc::now(), &actor())
+            .with_sms_preferences(crate::SmsPreferences { language, opted_out })
+    }
+
+    #[tokio::test]
+    async fn a_move_to_a_texted_status_writes_its_sms_in_the_customers_language_with_the_change() {
+        use crate::{Language, NotificationStatus};
+        let cases = [
+            (
+                "ready",
+                None,
+                Language::Sw,
+                false,
+                true,
+                Some(("Duka: ORD-1001 tayari", Language::Sw, NotificationStatus::Pending)),
+            ),
+            (
+                "cancelled",
+                Some("out_of_stock"),
+                Language::Sw,
+                false,
+                true,
+                Some(("ORD-1001 cancelled: out of stock", Language::En, NotificationStatus::Pending)),
+            ),
+            (
+                "ready",
+                None,
+                Language::En,
+                true,
+                true,
+                Some(("Duka: ORD-1001 ready", Language::En, NotificationStatus::Skipped)),
+            ),
+            ("ready", None, Language::Sw, false, false, None),
+            ("confirmed", None, Language::Sw, false, true, None),
+        ];
+        for (status, reason, language, opted_out, notify, expected) in cases {
+            let stored = order();
+            let mut orders = MockOrderRepository::new();
+            orders.expect_find().returning(move |_| Ok(Some(stored.clone())));
+            orders
+                .expect_change_status()
+                .withf(move |order, _, notifications, _| {
+                    let got: Vec<_> =
+                        notifications.iter().map(|n| (n.message.as_str(), n.language, n.status)).collect();
+                    let event = SmsEvent::for_status(order.status());
+                    got == expected.as_slice() && notifications.iter().all(|n| Some(n.event) == event)
+                })
+                .times(1)
+                .returning(|_, _, _, _| Ok(()));
+            let service = texting(orders, customer(language, opted_out));
+            let request = StatusRequest { notify, ..request(status, reason) };
+            let moved = service.change_status(order().id(), request, &actor(), None, None).await;
+            assert!(moved.is_ok(), "{status} {language:?} {opted_out} {notify}");
+        }
+    }
+
     #[tokio::test]
     async fn the_same_status_again_changes_nothing_even_with_a_stale_if_match() {
         let stored = order();

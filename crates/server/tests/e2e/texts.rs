@@ -72,7 +72,7 @@ async fn a_swahili_customer_gets_the_created_and_ready_texts_in_swahili_and_the_
         let ready = json!({"order_id": order["id"], "event": "order.ready"});
         let previewed: Value = preview(&app, ready.clone()).await.json().await.unwrap();
         assert_eq!(previewed["language"], "sw", "the customer's language: {previewed}");
-        assert_eq!(previewed["message"], format!("Duka la Mama: oda {reference} (Unga 2kg) iko tayari. Karibu!"));
+        assert_eq!(previewed["message"], format!("Duka la Mama: oda {reference} (Unga 2kg) iko tayari. Asante!"));
         assert_eq!((previewed["encoding"].as_str(), previewed["segments"].as_u64()), (Some("gsm7"), Some(1)));
         assert_eq!(
             previewed["characters"].as_u64(),
