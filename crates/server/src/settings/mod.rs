@@ -154,7 +154,7 @@ impl Settings {
     /// A built-in file does not parse (a test proves they do).
     pub fn built_in() -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-        for (name, text) in BUILT_IN.into_iter().filter(|(name, _)| ["default", "dev"].contains(name)) {
+        for (_, text) in BUILT_IN.into_iter().filter(|(name, _)| ["default", "dev"].contains(name)) {
             figment = figment.merge(Toml::string(text));
         }
         figment.extract().map_err(describe_figment_error)
