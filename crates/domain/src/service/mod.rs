@@ -12,4 +12,5 @@ pub use lifecycle::StatusRequest;
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };
+pub use notifications::MAX_SUMMARY_DAYS;
 pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};
