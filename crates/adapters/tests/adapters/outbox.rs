@@ -102,8 +102,8 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
         let rival = n.claim("w2", t0, t0 + chrono::Duration::seconds(30)).unwrap();
         assert!(!outbox.store(n.version, &rival, None).await.unwrap(), "{:?}", db.backend);
 
-        let receipt =
-            SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: Some("KES 0.80".into()) };
+        let cost = orderdesk_domain::notification::SmsCost::parse_provider("KES 0.8012").unwrap();
+        let receipt = SmsReceipt { cost, parts: Some(2), ..SmsReceipt::accepted("ATXid_1", "Success") };
         let (sent, attempt) = claimed.record_attempt("w1", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
         assert!(outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
         assert!(!outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap(), "a replay is refused");

@@ -358,9 +358,9 @@ impl Notification {
         let (outcome, error) = match policy.after(self.id, number, result, self.timed_out, self.retry_since, now) {
             AttemptOutcome::Sent(receipt) => {
                 charge = (receipt.cost, receipt.parts);
-                let note = receipt.unreadable_cost.map(|raw| {
-                    format!("sent; the provider's cost {raw:?} is not exact money, so no cost is kept")
-                });
+                let note = receipt
+                    .unreadable_cost
+                    .map(|raw| format!("sent; the provider's cost {raw:?} is not exact money, so no cost is kept"));
                 next.status = NotificationStatus::Sent;
                 next.provider_message_id = Some(receipt.message_id);
                 next.provider_status = Some(receipt.status);

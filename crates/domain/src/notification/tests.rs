@@ -30,7 +30,11 @@ fn policy() -> RetryPolicy {
 }
 
 fn receipt(id: &str) -> SmsReceipt {
-    SmsReceipt { cost: SmsCost::parse_provider("KES 0.8000").unwrap(), parts: Some(1), ..SmsReceipt::accepted(id, "Success") }
+    SmsReceipt {
+        cost: SmsCost::parse_provider("KES 0.8000").unwrap(),
+        parts: Some(1),
+        ..SmsReceipt::accepted(id, "Success")
+    }
 }
 
 fn claimed(n: &Notification, worker: &str, at: i64) -> Notification {

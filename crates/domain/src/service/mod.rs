@@ -9,8 +9,8 @@ mod orders;
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
 pub use lifecycle::StatusRequest;
+pub use notifications::MAX_SUMMARY_DAYS;
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };
-pub use notifications::MAX_SUMMARY_DAYS;
 pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};

@@ -175,10 +175,7 @@ async fn an_outcome_decided_after_the_lease_was_taken_over_is_dropped_by_the_sto
     repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
     repo.expect_store().times(1).returning(|_, _, _| Ok(false));
     let mut gateway = MockSmsGateway::new();
-    gateway
-        .expect_send()
-        .times(1)
-        .returning(|_, _| Ok(SmsReceipt::accepted("x", "Success")));
+    gateway.expect_send().times(1).returning(|_, _| Ok(SmsReceipt::accepted("x", "Success")));
     assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1, "handled; the lost outcome is logged");
 }
 
@@ -305,9 +302,7 @@ async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
         },
     );
     let mut gateway = MockSmsGateway::new();
-    gateway
-        .expect_send()
-        .returning(|_, _| Ok(SmsReceipt::accepted("ATXid_1", "Success")));
+    gateway.expect_send().returning(|_, _| Ok(SmsReceipt::accepted("ATXid_1", "Success")));
     dispatcher(repo, gateway).run_once().await.unwrap();
     let last = stored_sent.lock().unwrap().clone().unwrap();
     assert_eq!(last.status, NotificationStatus::Delivered);
