@@ -21,6 +21,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod security;
 mod strict;
+pub mod summary;
 mod tags;
 pub mod trace;
 pub mod webhooks;
