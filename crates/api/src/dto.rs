@@ -627,12 +627,15 @@ pub struct AttemptBody {
     pub error: Option<String>,
     /// What the provider charged for this attempt, as an exact decimal string with at least
     /// the currency's minor digits and every non-zero digit (up to six decimals): `"0.80"`,
-    /// `"0.8012"`. From Africa's Talking's `cost` (`"KES 0.8000"`). Null unless the attempt was
+    /// `"0.8012"`. From Africa's Talking's `cost` (`"KES 0.8000"`). Absent unless the attempt was
     /// sent and the provider named a charge.
+    #[oai(skip_serializing_if_is_none)]
     pub cost_amount: Option<String>,
-    /// The ISO 4217 code of `cost_amount` (`KES`); null with it.
+    /// The ISO 4217 code of `cost_amount` (`KES`); absent with it.
+    #[oai(skip_serializing_if_is_none)]
     pub cost_currency: Option<String>,
-    /// How many SMS parts the provider billed this attempt as (`messageParts`); null unless sent.
+    /// How many SMS parts the provider billed this attempt as (`messageParts`); absent unless sent.
+    #[oai(skip_serializing_if_is_none)]
     pub parts: Option<u32>,
 }
 
@@ -670,10 +673,12 @@ pub struct NotificationBody {
     #[oai(skip_serializing_if_is_none)]
     pub provider_status: Option<String>,
     /// What the SMS cost so far: the costs of every attempt in `attempt_log` added up, as an
-    /// exact decimal string (`"1.60"`). Null when no attempt had a cost, or when attempts were
-    /// charged in different currencies (then see each attempt).
+    /// exact decimal string (`"1.60"`). Absent when no attempt had a cost, or when attempts
+    /// were charged in different currencies (then see each attempt).
+    #[oai(skip_serializing_if_is_none)]
     pub cost_amount: Option<String>,
-    /// The ISO 4217 code of `cost_amount`; null with it.
+    /// The ISO 4217 code of `cost_amount`; absent with it.
+    #[oai(skip_serializing_if_is_none)]
     pub cost_currency: Option<String>,
     /// The provider's latest delivery report status (`Success`, `Failed`, `Buffered`, ...);
     /// absent until a report arrives.
