@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, RepoError, ValidationErrors};
 use crate::notification::{
-    Attempt, AttemptResult, Claim, CostTotal, DeliveryReport, NotificationSummary, ReportDecision, RetryPolicy,
+    Attempt, AttemptResult, Claim, DeliveryReport, NotificationSummary, ReportDecision, RetryPolicy,
 };
 use crate::order::order_time;
 use crate::ports::{Clock, CustomerRepository, NotificationRepository, OrderRepository, OutboxSignal, SmsGateway};
@@ -64,14 +64,6 @@ pub struct NotificationView {
     pub notification: Notification,
     /// Its send attempts, oldest first: every attempt, those before a retry by hand included.
     pub attempts: Vec<Attempt>,
-}
-
-impl NotificationView {
-    /// What the notification cost: its attempts' costs added up per currency (an account is
-    /// billed in one currency, so this is one total or none).
-    pub fn cost(&self) -> Vec<CostTotal> {
-        CostTotal::add_up(self.attempts.iter().filter_map(|a| Some((a.cost?, a.parts))))
-    }
 }
 
 /// Notification use cases for the API and the delivery-report webhook.
