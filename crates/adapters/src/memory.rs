@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 use orderdesk_domain::idempotency::IdempotencyRecord;
-use orderdesk_domain::notification::{Attempt, Claim, DeliveryReport};
+use orderdesk_domain::notification::{Attempt, Claim, CostTotal, DeliveryReport, NotificationSummary};
 use orderdesk_domain::ports::{
     CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository, OrderFilter,
     OrderOverview, OrderReports, OrderRepository,
@@ -325,6 +325,18 @@ impl NotificationRepository for InMemoryStore {
             .map(|status| (status, tables.notifications.values().filter(|n| n.status == status).count() as u64))
             .filter(|(_, count)| *count > 0)
             .collect())
+    }
+
+    async fn summary(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<NotificationSummary, RepoError> {
+        let tables = self.tables();
+        let created = tables.notifications.values().filter(|n| n.created_at >= from && n.created_at < to);
+        let counts = NotificationStatus::ALL
+            .into_iter()
+            .map(|status| (status, created.clone().filter(|n| n.status == status).count() as u64))
+            .collect();
+        let made = tables.attempts.iter().map(|(_, a)| a).filter(|a| a.attempted_at >= from && a.attempted_at < to);
+        let costs = CostTotal::add_up(made.filter_map(|a| Some((a.cost?, a.parts))));
+        Ok(NotificationSummary { from, to, counts, costs })
     }
 
     async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError> {

@@ -629,9 +629,22 @@ pub struct AttemptBody {
     /// The E.164 number this attempt texted (a retry by hand uses the customer's current
     /// number); masked (`***5678`) unless the caller has `read:customers`.
     pub recipient: String,
-    /// Why the attempt failed; absent when it succeeded.
+    /// Why the attempt failed; on a sent attempt, absent, or a note that the provider's cost
+    /// was not exact money (with its text), so none is kept.
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
+    /// What the provider charged for this attempt, as an exact decimal string with at least
+    /// the currency's minor digits and every non-zero digit (up to six decimals): `"0.80"`,
+    /// `"0.8012"`. From Africa's Talking's `cost` (`"KES 0.8000"`). Absent unless the attempt was
+    /// sent and the provider named a charge.
+    #[oai(skip_serializing_if_is_none)]
+    pub cost_amount: Option<String>,
+    /// The ISO 4217 code of `cost_amount` (`KES`); absent with it.
+    #[oai(skip_serializing_if_is_none)]
+    pub cost_currency: Option<String>,
+    /// How many SMS parts the provider billed this attempt as (`messageParts`); absent unless sent.
+    #[oai(skip_serializing_if_is_none)]
+    pub parts: Option<u32>,
 }
 
 /// An SMS sent (or to be sent) for an order.
@@ -663,6 +676,8 @@ pub struct NotificationBody {
     pub skip_reason: Option<String>,
     /// Attempts in the current budget.
     pub attempts: u32,
+    /// Every attempt, in the order made, those before a retry by hand included (their
+    /// `number` starts again at 1 after each retry by hand).
     pub attempt_log: Vec<AttemptBody>,
     /// When the next attempt is due; only while `pending`.
     #[oai(skip_serializing_if_is_none)]
@@ -676,9 +691,14 @@ pub struct NotificationBody {
     /// The provider's answer to the send; absent until it is sent.
     #[oai(skip_serializing_if_is_none)]
     pub provider_status: Option<String>,
-    /// The provider's price for the message (e.g. `KES 0.8000`); absent when it names none.
+    /// What the SMS cost so far: the costs of every attempt in `attempt_log` added up, as an
+    /// exact decimal string (`"1.60"`). Absent when no attempt had a cost, or when attempts
+    /// were charged in different currencies (then see each attempt).
     #[oai(skip_serializing_if_is_none)]
-    pub cost: Option<String>,
+    pub cost_amount: Option<String>,
+    /// The ISO 4217 code of `cost_amount`; absent with it.
+    #[oai(skip_serializing_if_is_none)]
+    pub cost_currency: Option<String>,
     /// The provider's latest delivery report status (`Success`, `Failed`, `Buffered`, ...);
     /// absent until a report arrives.
     #[oai(skip_serializing_if_is_none)]
@@ -702,6 +722,12 @@ impl NotificationBody {
     ) -> Self {
         let pending = n.status == orderdesk_domain::NotificationStatus::Pending;
         let length = n.length();
+        let total =
+            orderdesk_domain::notification::CostTotal::add_up(attempts.iter().filter_map(|a| Some((a.cost?, a.parts))));
+        let total = match total.as_slice() {
+            [one] => Some((one.amount_string(), one.currency.code().to_owned())),
+            _ => None,
+        };
         Self {
             id: n.id.as_uuid(),
             order_id: n.order_id.as_uuid(),
@@ -722,13 +748,17 @@ impl NotificationBody {
                     outcome: a.outcome.as_str().to_owned(),
                     recipient: if reveal_recipient { a.recipient.as_str().to_owned() } else { a.recipient.masked() },
                     error: a.error,
+                    cost_amount: a.cost.map(|c| c.amount_string()),
+                    cost_currency: a.cost.map(|c| c.currency().code().to_owned()),
+                    parts: a.parts,
                 })
                 .collect(),
             next_attempt_at: pending.then_some(n.next_attempt_at),
             last_error: n.last_error,
             provider_message_id: n.provider_message_id,
             provider_status: n.provider_status,
-            cost: n.cost,
+            cost_amount: total.as_ref().map(|(amount, _)| amount.clone()),
+            cost_currency: total.map(|(_, currency)| currency),
             delivery_status: n.delivery_status,
             delivery_failure_reason: n.delivery_failure_reason,
             sent_at: n.sent_at,

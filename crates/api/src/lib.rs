@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod security;
 mod sms;
 mod strict;
+pub mod summary;
 mod tags;
 pub mod trace;
 pub mod webhooks;

@@ -19,11 +19,13 @@ use crate::dto::{
 };
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
+use crate::problem::ListErrors;
 use crate::problem::{
     ChangeStatusErrors, CreateOrderErrors, DeleteOrderErrors, Errors, GetErrors, ListOfOneErrors, RetryErrors,
     UpdateOrderErrors,
 };
 use crate::security::BearerAuth;
+use crate::summary::NotificationSummaryBody;
 use crate::tags::ApiTags;
 
 /// Order endpoints, including each order's SMS notifications. The services come from request
@@ -381,5 +383,31 @@ impl OrdersApi {
         let notification =
             services.notifications.retry(OrderId::from_uuid(id.0), NotificationId::from_uuid(nid.0)).await?;
         Ok(Json(NotificationBody::new(notification, Vec::new(), reveal)))
+    }
+
+    /// Summarise SMS and their cost
+    ///
+    /// For the period `[from, to)`: `counts` has, for every status, how many notifications
+    /// created in the period are in it now; `cost` adds up the cost of every attempt made in
+    /// the period (retries and re-sends by hand each count), exactly, one entry per currency
+    /// ordered by code: `{"currency": "KES", "amount": "12.40", "attempts": 5, "parts": 7}`.
+    /// Costs are what Africa's Talking charged per attempt (`cost`, `messageParts`).
+    ///
+    /// `from` and `to` are required RFC 3339 date-times; `to` must be after `from` and at most
+    /// 366 days later, else 422 naming `to`.
+    ///
+    /// Requires the `read:orders` permission.
+    #[oai(path = "/api/v1/notifications/summary", method = "get", operation_id = "getNotificationSummary")]
+    async fn notification_summary(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        /// The period's start, inclusive (RFC 3339, e.g. `2026-11-01T00:00:00+03:00`).
+        from: Query<DateTime<Utc>>,
+        /// The period's end, exclusive (RFC 3339); after `from`, at most 366 days later.
+        to: Query<DateTime<Utc>>,
+    ) -> Result<Json<NotificationSummaryBody>, Errors<ListErrors>> {
+        auth.require(Permission::ReadOrders)?;
+        Ok(Json(services.notifications.summary(from.0, to.0).await?.into()))
     }
 }

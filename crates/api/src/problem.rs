@@ -400,6 +400,7 @@ impl From<NotificationError> for ApiError {
                 Self::new(ProblemType::NotificationNotRetryable, error.to_string())
             }
             NotificationError::Storage(e) => Self::storage(e),
+            NotificationError::Validation(errors) => errors.into(),
         }
     }
 }

@@ -96,6 +96,14 @@ pub enum InvalidValue {
         /// The operation that changes it, e.g. `POST /api/v1/orders/{id}/status`.
         operation: &'static str,
     },
+    /// A period's end too far after its start (e.g. `to` more than 366 days after `from`).
+    #[error("must be at most {max_days} days after {other}")]
+    PeriodTooLong {
+        /// The longest period allowed, in days.
+        max_days: u32,
+        /// The name of the field the period starts at.
+        other: &'static str,
+    },
 }
 
 /// A refused value together with the input field it came from.

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::error::RepoError;
 use crate::idempotency::IdempotencyRecord;
-use crate::notification::{Attempt, Claim, DeliveryReport, SmsError, SmsReceipt};
+use crate::notification::{Attempt, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
 use crate::{
     Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, OrderNumber,
     OrderStatus, Page, PageRequest, PhoneNumber, StatusChange,
@@ -203,6 +203,15 @@ pub trait NotificationRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn count_by_status(&self) -> Result<Vec<(NotificationStatus, u64)>, RepoError>;
+
+    /// SMS of the period `[from, to)`, each part one aggregate query: notifications created in
+    /// it counted by current status (statuses without any may be left out), and the costs of
+    /// attempts made in it summed exactly per currency (ordered by currency code), with their
+    /// attempt and part counts.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn summary(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<NotificationSummary, RepoError>;
 
     /// When the longest-waiting due SMS became due: the earliest `next_attempt_at` of pending
     /// notifications at or before `now` (for the outbox-age metric). `None` when none is due or

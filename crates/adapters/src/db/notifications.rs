@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orderdesk_domain::notification::{Attempt, AttemptResult, Claim, DeliveryReport, Lease, SkipReason, SmsEvent};
+use orderdesk_domain::Currency;
+use orderdesk_domain::notification::{
+    Attempt, AttemptResult, Claim, CostTotal, DeliveryReport, Lease, NotificationSummary, SkipReason, SmsCost, SmsEvent,
+};
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
     Language, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
@@ -13,6 +16,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
     DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
+use sea_orm::{FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::entity::notifications::{self, Column, Entity};
@@ -49,7 +53,6 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
         lease_until: Set(n.lease.as_ref().map(|l| l.until)),
         provider_message_id: Set(n.provider_message_id.clone()),
         provider_status: Set(n.provider_status.clone()),
-        cost: Set(n.cost.clone()),
         delivery_status: Set(n.delivery_status.clone()),
         delivery_failure_reason: Set(n.delivery_failure_reason.clone()),
         last_error: Set(n.last_error.clone()),
@@ -84,7 +87,6 @@ fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
         lease: row.lease_owner.zip(row.lease_until).map(|(owner, until)| Lease { owner, until }),
         provider_message_id: row.provider_message_id,
         provider_status: row.provider_status,
-        cost: row.cost,
         delivery_status: row.delivery_status,
         delivery_failure_reason: row.delivery_failure_reason,
         last_error: row.last_error,
@@ -157,6 +159,9 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             outcome: Set(attempt.outcome.as_str().to_owned()),
             error: Set(attempt.error.clone()),
             recipient: Set(Some(attempt.recipient.as_str().to_owned())),
+            cost_micros: Set(attempt.cost.map(|c| c.micros())),
+            cost_currency: Set(attempt.cost.map(|c| c.currency().code().to_owned())),
+            parts: Set(attempt.parts.map(|p| i32::try_from(p).unwrap_or(i32::MAX))),
         };
         log.insert(&txn).await.map_err(repo_error)?;
         txn.commit().await.map_err(repo_error)?;
@@ -187,7 +192,8 @@ impl NotificationRepository for SeaOrmNotificationRepository {
     async fn attempts(&self, id: NotificationId) -> Result<Vec<Attempt>, RepoError> {
         let rows = notification_attempts::Entity::find()
             .filter(notification_attempts::Column::NotificationId.eq(id.as_uuid()))
-            .order_by_asc(notification_attempts::Column::Number)
+            // In the order made: numbers start again at 1 after a retry by hand.
+            .order_by_asc(notification_attempts::Column::AttemptedAt)
             .order_by_asc(notification_attempts::Column::Id)
             .all(&self.db)
             .await
@@ -203,6 +209,8 @@ impl NotificationRepository for SeaOrmNotificationRepository {
                     recipient: PhoneNumber::parse(recipient, PhoneRegion::default())
                         .map_err(|e| corrupt("attempt recipient", e))?,
                     error: r.error,
+                    cost: attempt_cost(r.cost_micros, r.cost_currency.as_deref())?,
+                    parts: r.parts.and_then(|p| u32::try_from(p).ok()),
                 })
             })
             .collect()
@@ -224,6 +232,39 @@ impl NotificationRepository for SeaOrmNotificationRepository {
                 Some((NotificationStatus::parse(&status)?, u64::try_from(count).unwrap_or(0)))
             })
             .collect())
+    }
+
+    async fn summary(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<NotificationSummary, RepoError> {
+        let backend = self.db.get_database_backend();
+        let counts =
+            StatusCountRow::find_by_statement(statement(backend, SUMMARY_COUNTS, vec![from.into(), to.into()]))
+                .all(&self.db)
+                .await
+                .map_err(repo_error)?;
+        let costs = CostRow::find_by_statement(statement(backend, SUMMARY_COSTS, vec![from.into(), to.into()]))
+            .all(&self.db)
+            .await
+            .map_err(repo_error)?;
+        let counts = counts
+            .into_iter()
+            .map(|row| {
+                let status = NotificationStatus::parse(&row.status)
+                    .ok_or_else(|| corrupt("notification status", &row.status))?;
+                Ok((status, u64::try_from(row.count).unwrap_or(0)))
+            })
+            .collect::<Result<_, RepoError>>()?;
+        let costs = costs
+            .into_iter()
+            .map(|row| {
+                Ok(CostTotal {
+                    currency: Currency::from_stored(&row.currency).map_err(|e| corrupt("cost currency", e))?,
+                    micros: i128::from(row.high) * COST_SPLIT + i128::from(row.low),
+                    attempts: u64::try_from(row.attempts).unwrap_or(0),
+                    parts: u64::try_from(row.parts).unwrap_or(0),
+                })
+            })
+            .collect::<Result<_, RepoError>>()?;
+        Ok(NotificationSummary { from, to, counts, costs })
     }
 
     async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError> {
@@ -275,6 +316,51 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             })
             .collect())
     }
+}
+
+/// An attempt's stored cost: both columns or neither.
+fn attempt_cost(micros: Option<i64>, currency: Option<&str>) -> Result<Option<SmsCost>, RepoError> {
+    let (Some(micros), Some(code)) = (micros, currency) else { return Ok(None) };
+    let currency = Currency::from_stored(code).map_err(|e| corrupt("cost currency", e))?;
+    SmsCost::new(currency, micros).map(Some).map_err(|e| corrupt("cost", e))
+}
+
+#[derive(FromQueryResult)]
+struct StatusCountRow {
+    status: String,
+    count: i64,
+}
+
+#[derive(FromQueryResult)]
+struct CostRow {
+    currency: String,
+    attempts: i64,
+    parts: i64,
+    /// The sum of `cost_micros / 10^9`, and of the remainders: each fits a BIGINT for any
+    /// realistic number of attempts, and together they give the exact total in an i128.
+    high: i64,
+    low: i64,
+}
+
+const COST_SPLIT: i128 = 1_000_000_000;
+
+/// Notifications created in `[$1, $2)` by current status.
+const SUMMARY_COUNTS: &str = "SELECT status, COUNT(*) AS count FROM notifications \
+     WHERE created_at >= $1 AND created_at < $2 GROUP BY status";
+
+/// Costs of attempts made in `[$1, $2)` per currency, summed exactly as two BIGINT halves.
+const SUMMARY_COSTS: &str = "SELECT cost_currency AS currency, COUNT(*) AS attempts, \
+     CAST(COALESCE(SUM(parts), 0) AS BIGINT) AS parts, \
+     CAST(SUM(cost_micros / 1000000000) AS BIGINT) AS high, \
+     CAST(SUM(cost_micros % 1000000000) AS BIGINT) AS low \
+     FROM notification_attempts \
+     WHERE attempted_at >= $1 AND attempted_at < $2 AND cost_micros IS NOT NULL AND cost_currency IS NOT NULL \
+     GROUP BY cost_currency ORDER BY cost_currency";
+
+/// `sql` written with `$n` placeholders, which SQLite also accepts as `?n`.
+fn statement(backend: DatabaseBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    let sql = if backend == DatabaseBackend::Sqlite { sql.replace('$', "?") } else { sql.to_owned() };
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// Applies `claim` to each candidate and stores the claimed ones that are still unchanged.

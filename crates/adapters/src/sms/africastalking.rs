@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use orderdesk_domain::PhoneNumber;
-use orderdesk_domain::notification::{SmsError, SmsReceipt};
+use orderdesk_domain::notification::{SmsCost, SmsError, SmsReceipt};
 use orderdesk_domain::ports::SmsGateway;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -47,10 +47,38 @@ struct Recipient {
     status_code: u16,
     #[serde(default)]
     status: String,
+    /// `"KES 0.8000"`, or `"0"` for a refused recipient. Read as any JSON value, so an odd
+    /// one (a number, say) never makes the whole answer unreadable: the send stands.
     #[serde(default)]
-    cost: Option<String>,
+    cost: Option<serde_json::Value>,
     #[serde(default)]
     message_id: Option<String>,
+    /// How many parts the message was billed as; only on accepted sends.
+    #[serde(default)]
+    message_parts: Option<serde_json::Value>,
+}
+
+/// The recipient's `cost` as exact money. Text that is not (`"KES 0,80"`, a number) is kept
+/// as written for the attempt's log and warned about; it never fails the send.
+fn read_cost(cost: Option<serde_json::Value>) -> (Option<SmsCost>, Option<String>) {
+    let raw = match cost {
+        None | Some(serde_json::Value::Null) => return (None, None),
+        Some(serde_json::Value::String(text)) => text,
+        Some(other) => other.to_string(),
+    };
+    match SmsCost::parse_provider(&raw) {
+        Ok(cost) => (cost, None),
+        Err(why) => {
+            let raw: String = raw.chars().take(64).collect();
+            tracing::warn!(cost = %raw, reason = %why, "Africa's Talking's cost is not exact money; no cost kept");
+            (None, Some(raw))
+        }
+    }
+}
+
+/// `messageParts` as a count; anything but a whole number from 1 up is left out.
+fn read_parts(parts: Option<&serde_json::Value>) -> Option<u32> {
+    parts.and_then(serde_json::Value::as_u64).and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0)
 }
 
 impl AfricasTalkingSmsGateway {
@@ -76,7 +104,11 @@ fn classify_recipient(recipient: Recipient) -> Result<SmsReceipt, SmsError> {
         // Accepted but unnamed: it may be on its way, so this is an unclear outcome (retried
         // at most once), never a plain temporary failure (retried until sms.retry_for).
         100..=102 => match recipient.message_id.filter(|id| !id.is_empty() && id != "None") {
-            Some(message_id) => Ok(SmsReceipt { message_id, status: recipient.status, cost: recipient.cost }),
+            Some(message_id) => {
+                let parts = read_parts(recipient.message_parts.as_ref());
+                let (cost, unreadable_cost) = read_cost(recipient.cost);
+                Ok(SmsReceipt { message_id, status: recipient.status, cost, parts, unreadable_cost })
+            }
             None => Err(SmsError::Ambiguous(format!("accepted without a message id: {reason}"))),
         },
         // CouldNotRoute, DND window, AT internal and gateway errors: worth another try.

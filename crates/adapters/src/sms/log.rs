@@ -14,6 +14,7 @@ impl SmsGateway for LogSmsGateway {
     async fn send(&self, to: &PhoneNumber, message: &str) -> Result<SmsReceipt, SmsError> {
         let message_id = format!("log-{}", Uuid::now_v7().simple());
         tracing::info!(to = %to.masked(), %message, %message_id, "SMS (log provider: not sent to a phone)");
-        Ok(SmsReceipt { message_id, status: "Logged".into(), cost: None })
+        // Nothing is charged, so no cost is reported.
+        Ok(SmsReceipt::accepted(message_id, "Logged"))
     }
 }

@@ -1,6 +1,7 @@
 //! A fake Africa's Talking on loopback, following the contract: `POST /version1/messaging`
 //! with the `apiKey` header and a form body, 201 JSON per recipient, failures chosen by the
 //! recipient number's last three digits (the status code, e.g. `...403` → InvalidPhoneNumber),
+//! each accepted part priced KES 0.8000 (`cost` and `messageParts` as in contract §1.4),
 //! and switchable faults: outages (500, 401, slow, a 200 with a plain-text notice), answers whose
 //! outcome is unclear (accepted without a message id, an endless body) and a redirect.
 
@@ -17,6 +18,8 @@ use crate::sms::AfricasTalkingSettings;
 
 pub const API_KEY: &str = "atsk_test_key";
 pub const USERNAME: &str = "sandbox";
+/// What one part costs, in ten-thousandths of a shilling: KES 0.8000.
+pub const PRICE: usize = 8_000;
 
 /// How the fake answers every request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,8 @@ pub struct AcceptedSms {
 #[derive(Default)]
 struct State {
     mode: Option<Mode>,
+    /// The `cost` written for accepted recipients instead of the price of their parts.
+    cost: Option<serde_json::Value>,
     accepted: Vec<AcceptedSms>,
     requests: usize,
 }
@@ -114,6 +119,11 @@ impl Respond for Responder {
         };
         let mut recipients = Vec::new();
         let mut accepted = 0;
+        // Billed per part (contract §1.4): KES 0.8000 a part, in ten-thousandths, never a float.
+        let parts = orderdesk_domain::notification::SmsEncoding::measure(message).segments.max(1);
+        let price = |parts: usize| format!("KES {}.{:04}", parts * PRICE / 10_000, parts * PRICE % 10_000);
+        let cost = state.cost.clone().unwrap_or_else(|| json!(price(parts)));
+        let mut total_parts = 0;
         for number in to.split(',') {
             let code: u16 = number.get(number.len().saturating_sub(3)..).and_then(|s| s.parse().ok()).unwrap_or(0);
             let failing = matches!(code, 401..=409 | 500..=502);
@@ -126,7 +136,7 @@ impl Respond for Responder {
                     message: message.clone(),
                     from: form.get("from").cloned(),
                 });
-                recipients.push(json!({"statusCode": 101, "number": number, "status": "Success", "cost": "KES 0.8000", "messageId": "None"}));
+                recipients.push(json!({"statusCode": 101, "number": number, "status": "Success", "cost": cost, "messageId": "None", "messageParts": parts}));
             } else {
                 let message_id = format!("ATXid_{}", uuid::Uuid::now_v7().simple());
                 state.accepted.push(AcceptedSms {
@@ -136,10 +146,11 @@ impl Respond for Responder {
                     from: form.get("from").cloned(),
                 });
                 accepted += 1;
-                recipients.push(json!({"statusCode": 101, "number": number, "status": "Success", "cost": "KES 0.8000", "messageId": message_id, "messageParts": 1}));
+                total_parts += parts;
+                recipients.push(json!({"statusCode": 101, "number": number, "status": "Success", "cost": cost, "messageId": message_id, "messageParts": parts}));
             }
         }
-        let cost = if accepted > 0 { format!("KES {:.4}", 0.8 * f64::from(accepted)) } else { "0".into() };
+        let cost = if accepted > 0 { price(total_parts) } else { "0".into() };
         let body = json!({"SMSMessageData": {
             "Message": format!("Sent to {accepted}/{} Total Cost: {cost}", recipients.len()),
             "Recipients": recipients,
@@ -178,6 +189,12 @@ impl FakeAfricasTalking {
 
     pub fn set_mode(&self, mode: Mode) {
         lock(&self.state).mode = Some(mode);
+    }
+
+    /// Writes this `cost` (any JSON: `"KES 0,80"`, a number) for accepted recipients from now
+    /// on instead of the price of their parts (KES 0.8000 a part); `None` goes back to the price.
+    pub fn set_cost(&self, cost: Option<serde_json::Value>) {
+        lock(&self.state).cost = cost;
     }
 
     /// Every SMS accepted so far.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod costs;
 mod customers;
 mod idempotency;
 mod lifecycle;

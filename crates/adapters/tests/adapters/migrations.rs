@@ -19,6 +19,13 @@ async fn migrations_go_down_and_up_again() {
     .await;
 }
 
+/// How many migrations to go down so that `name` and every later one are undone.
+fn steps_back_to_before(name: &str) -> u32 {
+    let all = Migrator::migrations();
+    let position = all.iter().position(|m| m.name() == name).unwrap();
+    u32::try_from(all.len() - position).unwrap()
+}
+
 /// Orders stored before migration 9 get numbers in order of creation (`created_at`, then id),
 /// references, `received`, a history entry for their creation, and the number source goes on
 /// after the highest.
@@ -35,7 +42,9 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
         let connection = connect(&settings).await.unwrap();
         let alice = crate::customer("A");
         SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None).await.unwrap();
-        Migrator::down(&connection, Some(1)).await.unwrap();
+        Migrator::down(&connection, Some(steps_back_to_before("m20261130_000009_order_numbers_and_lifecycle")))
+            .await
+            .unwrap();
 
         // Ids in one order, creation times in another: creation time decides.
         let ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
@@ -86,6 +95,88 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
             assert_eq!(orders.history(order.id()).await.unwrap(), vec![order.creation()], "{:?}", db.backend);
         }
         assert_eq!(orders.next_number().await.unwrap().get(), 1004, "{:?}", db.backend);
+        connection.close().await.unwrap();
+    })
+    .await;
+}
+
+/// Costs written by binaries before migration 10 (`notifications.cost`, the provider's text of
+/// the latest send) move to that notification's latest sent attempt where they are exact money;
+/// other text gives no cost, and the old column keeps its text.
+#[tokio::test]
+async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
+    use chrono::Duration;
+    use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository};
+    use orderdesk_domain::notification::{Claim, RetryPolicy, SmsReceipt};
+    use orderdesk_domain::ports::{CustomerRepository, NotificationRepository, OrderRepository};
+    use orderdesk_domain::{Notification, NotificationStatus};
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    on_each_backend(|db| async move {
+        let settings = DatabaseSettings { max_connections: 1, ..db.settings.clone() };
+        let connection = connect(&settings).await.unwrap();
+        let alice = crate::customer("A");
+        SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None).await.unwrap();
+        let orders = SeaOrmOrderRepository::new(connection.clone());
+        let outbox = SeaOrmNotificationRepository::new(connection.clone());
+        let t0 = crate::now();
+        let mut sms = Vec::new();
+        for (i, cost) in [Some("KES 0.8000"), Some("KES 0,80"), None].into_iter().enumerate() {
+            let o = crate::order(&alice, "1", crate::day(1));
+            let n = Notification::new(o.id(), alice.phone().clone(), "hi".into(), t0);
+            orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+            // Two sends (the first message was undelivered and re-sent by hand): the cost
+            // is the latest's.
+            for send in 0..2 {
+                let at = t0 + Duration::seconds(send);
+                let claim = Claim { worker: "w".into(), now: at, lease_until: at + Duration::seconds(30) };
+                let claimed = outbox.claim_due(&claim, 10).await.unwrap().remove(0);
+                let receipt = SmsReceipt::accepted(format!("ATXid_m{i}_{send}"), "Success");
+                let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), at).unwrap();
+                assert!(outbox.store(claimed.version, &sent, Some(attempt)).await.unwrap());
+                if send == 0 {
+                    let undelivered = Notification {
+                        status: NotificationStatus::Undelivered,
+                        version: sent.version + 1,
+                        ..sent.clone()
+                    };
+                    assert!(outbox.store(sent.version, &undelivered, None).await.unwrap());
+                    let requeued = undelivered.requeue(alice.phone().clone(), at).unwrap();
+                    assert!(outbox.store(undelivered.version, &requeued, None).await.unwrap());
+                }
+            }
+            sms.push((n.id, cost));
+        }
+        Migrator::down(&connection, Some(steps_back_to_before("m20261130_000010_sms_costs"))).await.unwrap();
+        for (id, cost) in &sms {
+            let update = Query::update()
+                .table(Alias::new("notifications"))
+                .value(Alias::new("cost"), *cost)
+                .and_where(Expr::col(Alias::new("id")).eq(id.as_uuid()))
+                .to_owned();
+            connection.execute(&update).await.unwrap();
+        }
+        Migrator::up(&connection, None).await.unwrap();
+
+        let costs = |attempts: Vec<orderdesk_domain::notification::Attempt>| {
+            attempts.into_iter().map(|a| a.cost.map(|c| c.to_string())).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            costs(outbox.attempts(sms[0].0).await.unwrap()),
+            [None, Some("KES 0.80".to_owned())],
+            "{:?}",
+            db.backend
+        );
+        assert_eq!(costs(outbox.attempts(sms[1].0).await.unwrap()), [None, None], "not exact money: left");
+        assert_eq!(costs(outbox.attempts(sms[2].0).await.unwrap()), [None, None]);
+        let backend = connection.get_database_backend();
+        let kept = Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM notifications WHERE cost IS NOT NULL".to_owned(),
+        );
+        let row = connection.query_one_raw(kept).await.unwrap().unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2, "the old column keeps its text");
         connection.close().await.unwrap();
     })
     .await;

@@ -49,7 +49,7 @@ impl Shop {
         let n = notification_for(&o, &self.alice);
         self.orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
         let claimed = self.outbox.claim_due(&claim("w", now(), 30), 1).await.unwrap().remove(0);
-        let receipt = SmsReceipt { message_id: message_id.into(), status: "Success".into(), cost: None };
+        let receipt = SmsReceipt::accepted(message_id, "Success");
         let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
         assert!(self.outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
         sent
@@ -102,8 +102,8 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
         let rival = n.claim("w2", t0, t0 + chrono::Duration::seconds(30)).unwrap();
         assert!(!outbox.store(n.version, &rival, None).await.unwrap(), "{:?}", db.backend);
 
-        let receipt =
-            SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: Some("KES 0.80".into()) };
+        let cost = orderdesk_domain::notification::SmsCost::parse_provider("KES 0.8012").unwrap();
+        let receipt = SmsReceipt { cost, parts: Some(2), ..SmsReceipt::accepted("ATXid_1", "Success") };
         let (sent, attempt) = claimed.record_attempt("w1", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
         assert!(outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
         assert!(!outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap(), "a replay is refused");
@@ -135,7 +135,7 @@ async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
         assert_eq!(taken.len(), 1, "{:?}", db.backend);
         assert_eq!(taken[0].lease.as_ref().map(|l| l.owner.as_str()), Some("other"));
         // The crashed worker's late outcome was decided over an old version: refused.
-        let receipt = SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None };
+        let receipt = SmsReceipt::accepted("ATXid_1", "Success");
         let (late, attempt) = claimed.record_attempt("crashed", Ok(receipt), &RetryPolicy::default(), later).unwrap();
         assert!(!outbox.store(claimed.version, &late, Some(attempt.clone())).await.unwrap());
         assert!(outbox.attempts(n.id).await.unwrap().is_empty());

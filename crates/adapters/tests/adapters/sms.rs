@@ -19,7 +19,8 @@ async fn an_accepted_sms_returns_the_provider_id_and_cost() {
     let fake = FakeAfricasTalking::start().await;
     let receipt = gateway(&fake, 2_000).send(&phone("+254712345678"), "Order ABC received").await.unwrap();
     assert!(receipt.message_id.starts_with("ATXid_"));
-    assert_eq!(receipt.cost.as_deref(), Some("KES 0.8000"));
+    assert_eq!(receipt.cost.map(|c| (c.currency().code(), c.micros())), Some(("KES", 800_000)));
+    assert_eq!((receipt.parts, receipt.unreadable_cost), (Some(1), None));
     let accepted = fake.accepted();
     assert_eq!(accepted.len(), 1);
     assert_eq!((accepted[0].to.as_str(), accepted[0].message.as_str()), ("+254712345678", "Order ABC received"));
@@ -133,4 +134,28 @@ async fn a_redirect_is_not_followed_and_the_key_never_reaches_the_other_host() {
     let error = gateway(&fake, 2_000).send(&phone("+254712345678"), "hi").await.unwrap_err();
     assert!(matches!(&error, SmsError::Permanent(reason) if reason.contains("307")), "{error}");
     assert!(elsewhere.received_requests().await.unwrap_or_default().is_empty(), "nothing reached the other host");
+}
+
+#[tokio::test]
+async fn the_cost_is_exact_money_per_part_and_an_odd_one_never_fails_the_send() {
+    let fake = FakeAfricasTalking::start().await;
+    let gateway = gateway(&fake, 2_000);
+    let to = phone("+254712345678");
+    // 200 GSM-7 characters are two parts: KES 1.6000.
+    let long = gateway.send(&to, &"x".repeat(200)).await.unwrap();
+    assert_eq!(long.parts, Some(2));
+    assert_eq!(long.cost.map(|c| c.to_string()).as_deref(), Some("KES 1.60"));
+    for (written, kept) in [
+        (serde_json::json!("KES 0,80"), "KES 0,80"),
+        (serde_json::json!("kes 0.8000"), "kes 0.8000"),
+        (serde_json::json!(0.8), "0.8"),
+    ] {
+        fake.set_cost(Some(written));
+        let receipt = gateway.send(&to, "hi").await.expect("the send stands");
+        assert_eq!((receipt.cost, receipt.unreadable_cost.as_deref()), (None, Some(kept)));
+        assert!(receipt.message_id.starts_with("ATXid_"));
+    }
+    fake.set_cost(Some(serde_json::json!("0")));
+    let free = gateway.send(&to, "hi").await.unwrap();
+    assert_eq!((free.cost, free.unreadable_cost), (None, None), "\"0\" is no charge");
 }

@@ -17,6 +17,11 @@ fn operations(id: &str) -> Vec<(&'static str, String, &'static str)> {
         ("GET", format!("/api/v1/orders/{id}"), "read:orders"),
         ("PATCH", format!("/api/v1/orders/{id}"), "write:orders"),
         ("DELETE", format!("/api/v1/orders/{id}"), "write:orders"),
+        (
+            "GET",
+            "/api/v1/notifications/summary?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z".into(),
+            "read:orders",
+        ),
     ]
 }
 

@@ -89,3 +89,46 @@ async fn the_recipient_is_masked_without_read_customers() {
     let list = json_of(client.get(&url).send().await).await;
     assert_eq!(list["items"][0]["recipient"], "+254712345678", "shown with read:customers");
 }
+
+#[tokio::test]
+async fn the_summary_counts_every_status_of_the_period() {
+    let client = client();
+    let customer = create_customer(&client, "SUM").await;
+    create_order(&client, &customer["id"], json!("1")).await;
+    let now = chrono::Utc::now();
+    let (from, to) = ((now - chrono::Duration::hours(1)).to_rfc3339(), (now + chrono::Duration::hours(1)).to_rfc3339());
+    let url = format!("/api/v1/notifications/summary?from={}&to={}", from.replace('+', "%2B"), to.replace('+', "%2B"));
+    let summary = json_of(client.get(&url).send().await).await;
+    let counts = summary["counts"].as_object().unwrap();
+    assert_eq!(counts.len(), orderdesk_domain::NotificationStatus::ALL.len(), "{summary}");
+    assert_eq!((counts["pending"].as_u64(), counts["failed"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(summary["cost"], json!([]), "nothing was sent");
+
+    let earlier = "/api/v1/notifications/summary?from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z";
+    let empty = json_of(client.get(earlier).send().await).await;
+    assert_eq!(empty["counts"]["pending"], 0);
+    assert_eq!(empty["from"], "2020-01-01T00:00:00+00:00");
+}
+
+#[tokio::test]
+async fn the_summary_needs_a_period_of_at_most_366_days() {
+    let client = client();
+    let field = |body: serde_json::Value| body["errors"][0]["field"].as_str().unwrap_or_default().to_owned();
+    let cases = [
+        ("from=2026-11-01T00:00:00Z", "to"),
+        ("to=2026-11-01T00:00:00Z", "from"),
+        ("from=2026-11-01T00:00:00Z&to=2026-11-01T00:00:00Z", "to"),
+        ("from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "to"),
+        ("from=2026-01-01T00:00:00Z&to=2027-01-02T00:00:01Z", "to"),
+        ("from=2026-11-01&to=2026-11-02T00:00:00Z", "from"),
+        ("from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:60Z", "to"),
+        ("from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&currency=KES", "currency"),
+    ];
+    for (query, named) in cases {
+        let response = client.get(format!("/api/v1/notifications/summary?{query}")).send().await;
+        let body = assert_problem(response, 422, "validation-error").await;
+        assert_eq!(field(body.clone()), named, "{query}: {body}");
+    }
+    let year = "/api/v1/notifications/summary?from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z";
+    client.get(year).send().await.assert_status_is_ok();
+}

@@ -5,6 +5,7 @@
 //! decided, and only if nothing changed the row since it was read ([`Notification::version`]).
 
 mod catalog;
+mod cost;
 mod encoding;
 mod event;
 mod policy;
@@ -20,6 +21,7 @@ use crate::language::Language;
 use crate::order::OrderId;
 
 pub use catalog::{CatalogError, EventTexts, SmsCatalog};
+pub use cost::{CostTotal, InvalidCost, NotificationSummary, SmsCost, micros_string};
 pub use encoding::{SmsEncoding, SmsLength, gsm7_septets, transliterate};
 pub use event::{SkipReason, SmsEvent};
 pub use policy::{AttemptOutcome, RetryPolicy, SmsError, SmsReceipt};
@@ -157,8 +159,6 @@ pub struct Notification {
     pub provider_message_id: Option<String>,
     /// The provider's status in its answer to the send (e.g. `Success`).
     pub provider_status: Option<String>,
-    /// What the provider charged, as it wrote it (e.g. `KES 0.80`).
-    pub cost: Option<String>,
     /// The provider's last delivery-report status for the current message (`Success`, `Failed`, `Buffered`, ...).
     pub delivery_status: Option<String>,
     /// The failure reason from the last delivery report, if any.
@@ -218,8 +218,15 @@ pub struct Attempt {
     pub outcome: AttemptResult,
     /// The number this attempt texted.
     pub recipient: PhoneNumber,
-    /// Why it failed; `None` when it was sent.
+    /// Why it failed. On a sent attempt `None`, or a note on what the provider's answer said
+    /// that could not be kept (a cost that is not exact money, with the provider's text).
     pub error: Option<String>,
+    /// What the provider charged for this attempt (only a sent attempt has a cost; `None` when
+    /// the provider named none, charged nothing, or wrote a cost that could not be read).
+    pub cost: Option<SmsCost>,
+    /// How many parts the provider billed this attempt as (Africa's Talking's `messageParts`);
+    /// only a sent attempt has them.
+    pub parts: Option<u32>,
 }
 
 /// The dispatcher no longer holds the notification (its lease expired and another took it).
@@ -283,7 +290,6 @@ impl Notification {
             lease: None,
             provider_message_id: None,
             provider_status: None,
-            cost: None,
             delivery_status: None,
             delivery_failure_reason: None,
             last_error: None,
@@ -377,20 +383,24 @@ impl Notification {
         let number = self.attempts + 1;
         let ambiguous = matches!(result, Err(SmsError::Ambiguous(_)));
         let mut next = self.changed(now);
+        let mut charge = (None, None);
         next.attempts = number;
         next.timed_out = self.timed_out || ambiguous;
         next.lease = None;
         let (outcome, error) = match policy.after(self.id, number, result, self.timed_out, self.retry_since, now) {
             AttemptOutcome::Sent(receipt) => {
+                charge = (receipt.cost, receipt.parts);
+                let note = receipt
+                    .unreadable_cost
+                    .map(|raw| format!("sent; the provider's cost {raw:?} is not exact money, so no cost is kept"));
                 next.status = NotificationStatus::Sent;
                 next.provider_message_id = Some(receipt.message_id);
                 next.provider_status = Some(receipt.status);
-                next.cost = receipt.cost;
                 next.sent_at = Some(now);
                 next.last_error = None;
                 next.delivery_status = None;
                 next.delivery_failure_reason = None;
-                (AttemptResult::Sent, None)
+                (AttemptResult::Sent, note)
             }
             AttemptOutcome::RetryAt { at, error } => {
                 next.status = NotificationStatus::Pending;
@@ -405,7 +415,8 @@ impl Notification {
             }
         };
         let recipient = self.recipient.clone();
-        Ok((next, Attempt { number, attempted_at: now, outcome, recipient, error }))
+        let (cost, parts) = charge;
+        Ok((next, Attempt { number, attempted_at: now, outcome, recipient, error, cost, parts }))
     }
 
     /// Pending again now, to `recipient` (the customer's current number, so a corrected phone
@@ -427,7 +438,6 @@ impl Notification {
         next.next_attempt_at = now;
         next.provider_message_id = None;
         next.provider_status = None;
-        next.cost = None;
         next.sent_at = None;
         next.delivery_status = None;
         next.delivery_failure_reason = None;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::NotificationId;
+use super::{NotificationId, SmsCost};
 
 /// What the provider said about one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +16,22 @@ pub struct SmsReceipt {
     pub message_id: String,
     /// The provider's status for the send (e.g. `Success`).
     pub status: String,
-    /// What the provider charged, as it wrote it (e.g. `KES 0.80`).
-    pub cost: Option<String>,
+    /// What the provider charged, as exact money (Africa's Talking's per-recipient `cost`,
+    /// `"KES 0.8000"`, read by [`SmsCost::parse_provider`]); `None` when it named none or
+    /// charged nothing (`"0"`), or when its text could not be read (then see `unreadable_cost`).
+    pub cost: Option<SmsCost>,
+    /// How many parts the provider billed the message as (Africa's Talking's `messageParts`).
+    pub parts: Option<u32>,
+    /// The provider's cost text when it is not exact money (kept in the attempt's log instead
+    /// of a cost; the send itself succeeded).
+    pub unreadable_cost: Option<String>,
+}
+
+impl SmsReceipt {
+    /// An accepted send with no cost or part count.
+    pub fn accepted(message_id: impl Into<String>, status: impl Into<String>) -> Self {
+        Self { message_id: message_id.into(), status: status.into(), cost: None, parts: None, unreadable_cost: None }
+    }
 }
 
 /// Why a send failed, classified for the retry policy.

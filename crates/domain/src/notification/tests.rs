@@ -30,7 +30,11 @@ fn policy() -> RetryPolicy {
 }
 
 fn receipt(id: &str) -> SmsReceipt {
-    SmsReceipt { message_id: id.into(), status: "Success".into(), cost: Some("KES 0.80".into()) }
+    SmsReceipt {
+        cost: SmsCost::parse_provider("KES 0.8000").unwrap(),
+        parts: Some(1),
+        ..SmsReceipt::accepted(id, "Success")
+    }
 }
 
 fn claimed(n: &Notification, worker: &str, at: i64) -> Notification {
@@ -87,7 +91,6 @@ fn an_accepted_send_is_sent_with_its_receipt() {
     let n = sent("ATXid_1");
     assert_eq!(n.status, NotificationStatus::Sent);
     assert_eq!(n.provider_message_id.as_deref(), Some("ATXid_1"));
-    assert_eq!(n.cost.as_deref(), Some("KES 0.80"));
     assert_eq!((n.sent_at, n.attempts, n.lease.clone()), (Some(t(1)), 1, None));
     assert!(!n.is_due(t(1000)), "a sent notification is never claimed again");
 }
@@ -251,4 +254,24 @@ fn attempt_results_round_trip_their_names() {
         assert_eq!(AttemptResult::parse(result.as_str()), Some(result));
     }
     assert_eq!(AttemptResult::parse("maybe"), None);
+}
+
+#[test]
+fn a_sent_attempt_keeps_its_cost_and_parts_and_a_failed_one_has_none() {
+    let c = claimed(&pending(), "w1", 0);
+    let (_, failed) = c.record_attempt("w1", Err(SmsError::Retryable("HTTP 500".into())), &policy(), t(1)).unwrap();
+    assert_eq!((failed.cost, failed.parts), (None, None));
+    let (_, sent) = c.record_attempt("w1", Ok(receipt("ATXid_1")), &policy(), t(1)).unwrap();
+    assert_eq!(sent.cost.map(|c| c.to_string()).as_deref(), Some("KES 0.80"));
+    assert_eq!((sent.parts, sent.error), (Some(1), None));
+}
+
+#[test]
+fn an_unreadable_cost_never_fails_the_send_and_is_kept_in_the_attempts_log() {
+    let c = claimed(&pending(), "w1", 0);
+    let odd = SmsReceipt { unreadable_cost: Some("KES 0,80".into()), ..SmsReceipt::accepted("ATXid_1", "Success") };
+    let (n, attempt) = c.record_attempt("w1", Ok(odd), &policy(), t(1)).unwrap();
+    assert_eq!((n.status, attempt.outcome, attempt.cost), (NotificationStatus::Sent, AttemptResult::Sent, None));
+    assert!(attempt.error.as_deref().is_some_and(|e| e.contains("\"KES 0,80\"")), "{:?}", attempt.error);
+    assert_eq!(n.last_error, None, "the send succeeded");
 }

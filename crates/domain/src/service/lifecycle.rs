@@ -193,8 +193,8 @@ mod tests {
 
     /// Texts `order.ready` in Swahili and `order.cancelled` in English (no Swahili text).
     fn texting(orders: MockOrderRepository, customer: crate::Customer) -> OrderService {
-        use crate::notification::{EventTexts, SmsCatalog, TemplateOptions};
         use crate::Language;
+        use crate::notification::{EventTexts, SmsCatalog, TemplateOptions};
         let mut customers = MockCustomerRepository::new();
         customers.expect_find().returning(move |_| Ok(Some(customer.clone())));
         let options =

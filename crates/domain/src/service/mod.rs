@@ -10,6 +10,7 @@ mod preview;
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
 pub use lifecycle::StatusRequest;
+pub use notifications::MAX_SUMMARY_DAYS;
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
 };

@@ -5,8 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::RepoError;
-use crate::notification::{Attempt, AttemptResult, Claim, DeliveryReport, ReportDecision, RetryPolicy};
+use chrono::{DateTime, Utc};
+
+use crate::error::{Collector, InvalidValue, RepoError, ValidationErrors};
+use crate::notification::{
+    Attempt, AttemptResult, Claim, DeliveryReport, NotificationSummary, ReportDecision, RetryPolicy,
+};
+use crate::order::order_time;
 use crate::ports::{Clock, CustomerRepository, NotificationRepository, OrderRepository, OutboxSignal, SmsGateway};
 use crate::{Notification, NotificationId, NotificationStatus, OrderId};
 
@@ -33,7 +38,13 @@ pub enum NotificationError {
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] RepoError),
+    /// A parameter is invalid (a summary's period).
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
 }
+
+/// The longest period a summary covers: a year, a leap day included.
+pub const MAX_SUMMARY_DAYS: u32 = 366;
 
 /// What happened to a delivery report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +62,7 @@ pub enum ReportEffect {
 pub struct NotificationView {
     /// The notification.
     pub notification: Notification,
-    /// Its send attempts, oldest first.
+    /// Its send attempts, oldest first: every attempt, those before a retry by hand included.
     pub attempts: Vec<Attempt>,
 }
 
@@ -120,6 +131,31 @@ impl NotificationService {
             }
         }
         Err(NotificationError::Storage(RepoError::Unavailable("the notification kept changing".into())))
+    }
+
+    /// SMS of the period `[from, to)`: notifications created in it by current status (every
+    /// status, zero included) and what the attempts made in it cost, per currency.
+    ///
+    /// # Errors
+    /// [`NotificationError::Validation`] naming `from` or `to`: a time outside the years
+    /// 0001-9999, `to` not after `from`, or more than [`MAX_SUMMARY_DAYS`] days apart; or storage.
+    pub async fn summary(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<NotificationSummary, NotificationError> {
+        let mut errors = Collector::default();
+        let from = errors.check("from", order_time(from));
+        let to = errors.check("to", order_time(to));
+        let (from, to) = errors.finish(from.zip(to))?;
+        if to <= from {
+            return Err(ValidationErrors::single("to", InvalidValue::BeforeOther { other: "from" }).into());
+        }
+        if to - from > chrono::Duration::days(i64::from(MAX_SUMMARY_DAYS)) {
+            let too_long = InvalidValue::PeriodTooLong { max_days: MAX_SUMMARY_DAYS, other: "from" };
+            return Err(ValidationErrors::single("to", too_long).into());
+        }
+        Ok(self.notifications.summary(from, to).await?.with_every_status())
     }
 
     /// How many SMS are in each status.

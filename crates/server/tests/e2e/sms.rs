@@ -404,3 +404,85 @@ async fn a_report_with_a_nul_byte_is_refused_alike_on_each_database() {
         .await;
     }
 }
+
+/// Issue #22: each attempt keeps its cost (a temporary failure has none, a send and a re-send
+/// by hand each have theirs), the notification shows their total, and the summary of the
+/// period adds them up exactly; the summary refuses a missing or invalid period and needs
+/// `read:orders`.
+#[tokio::test]
+async fn the_costs_of_every_attempt_add_up_in_the_summary_on_each_database() {
+    for backend in orderdesk_adapters::testing::backends() {
+        let fake = FakeAfricasTalking::start().await;
+        fake.set_mode(Mode::Down);
+        with_database(backend, |db| async move {
+            let app = spawn_app_with(&db, with_fake(&fake)).await;
+            let from = chrono::Utc::now() - chrono::Duration::minutes(5);
+            let customer: Value = app.post_customer("COST-1").await.json().await.unwrap();
+            let order: Value = app.post_order(&customer["id"], "10").await.json().await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while fake.requests() < 1 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            fake.set_mode(Mode::Normal);
+            let first = fake.wait_for_accepted(1, Duration::from_secs(10)).await[0].message_id.clone();
+            let sent = wait_for_status(&app, &order, "sent").await;
+            assert_eq!((sent["cost_amount"].as_str(), sent["cost_currency"].as_str()), (Some("0.80"), Some("KES")));
+
+            let failed = [("id", first.as_str()), ("status", "Failed"), ("failureReason", "DeliveryFailure")];
+            assert_eq!(report(&app, SECRET, &failed).await.status(), StatusCode::OK);
+            let undelivered = wait_for_status(&app, &order, "undelivered").await;
+            let retry = app.url(&format!(
+                "/api/v1/orders/{}/notifications/{}/retry",
+                order["id"].as_str().unwrap(),
+                undelivered["id"].as_str().unwrap()
+            ));
+            assert_eq!(app.http.post(retry).send().await.unwrap().status(), StatusCode::OK);
+            fake.wait_for_accepted(2, Duration::from_secs(10)).await;
+            let resent = wait_for_status(&app, &order, "sent").await;
+
+            let log: Vec<(String, Value, Value)> = resent["attempt_log"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| (a["outcome"].as_str().unwrap().to_owned(), a["cost_amount"].clone(), a["parts"].clone()))
+                .collect();
+            let none = Value::Null;
+            assert_eq!(log[0], ("retry".to_owned(), none.clone(), none.clone()), "{resent}");
+            assert_eq!(log[1..], [("sent".into(), "0.80".into(), 1.into()), ("sent".into(), "0.80".into(), 1.into())]);
+            assert_eq!(resent["cost_amount"], "1.60", "the total of its attempts");
+
+            let to = chrono::Utc::now() + chrono::Duration::minutes(5);
+            let encode = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339().replace('+', "%2B");
+            let url = app.url(&format!("/api/v1/notifications/summary?from={}&to={}", encode(from), encode(to)));
+            let response = app.http.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let summary: Value = response.json().await.unwrap();
+            assert_eq!(summary["counts"]["sent"], 1, "{summary}");
+            assert_eq!(summary["counts"]["failed"], 0);
+            assert_eq!(
+                summary["cost"],
+                serde_json::json!([{"currency": "KES", "amount": "1.60", "attempts": 2, "parts": 2}]),
+                "{:?}",
+                db.backend
+            );
+
+            for query in [format!("from={}", encode(from)), format!("from={}&to=yesterday", encode(from))] {
+                let url = app.url(&format!("/api/v1/notifications/summary?{query}"));
+                let refused = app.http.get(&url).send().await.unwrap();
+                assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+                assert_eq!(refused.headers()["content-type"], "application/problem+json");
+                let problem: Value = refused.json().await.unwrap();
+                assert_eq!(problem["errors"][0]["field"], "to", "{problem}");
+            }
+
+            let token = orderdesk_server::startup::dev_issuer(&app.settings, app.address)
+                .unwrap()
+                .mint("clerk", &[orderdesk_domain::Permission::WriteOrders], Duration::from_secs(600))
+                .unwrap();
+            let forbidden = app.anonymous.get(&url).bearer_auth(token).send().await.unwrap();
+            assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+            assert_eq!(forbidden.headers()["content-type"], "application/problem+json");
+        })
+        .await;
+    }
+}

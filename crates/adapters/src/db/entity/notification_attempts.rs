@@ -11,6 +11,10 @@ pub struct Model {
     pub outcome: String,
     pub error: Option<String>,
     pub recipient: Option<String>,
+    /// The provider's price in millionths of the major unit (migration 10).
+    pub cost_micros: Option<i64>,
+    pub cost_currency: Option<String>,
+    pub parts: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,7 +20,6 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     pub provider_message_id: Option<String>,
     pub provider_status: Option<String>,
-    pub cost: Option<String>,
     pub delivery_status: Option<String>,
     pub delivery_failure_reason: Option<String>,
     pub last_error: Option<String>,

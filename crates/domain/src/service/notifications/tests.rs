@@ -8,6 +8,7 @@ use chrono::Utc;
 use mockall::Sequence;
 
 use super::*;
+use crate::notification::NotificationSummary;
 use crate::notification::{SmsError, SmsReceipt};
 use crate::ports::{
     MockCustomerRepository, MockNotificationRepository, MockOrderRepository, MockSmsGateway, SystemClock,
@@ -105,7 +106,7 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
         .expect_send()
         .withf(|to, text| to.as_str() == "+254712345678" && text == "Tea, KES 5.00")
         .times(1)
-        .returning(|_, _| Ok(SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None }));
+        .returning(|_, _| Ok(SmsReceipt::accepted("ATXid_1", "Success")));
     assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1);
 }
 
@@ -139,7 +140,7 @@ async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_o
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().times(1).returning(move |_, _| {
         counted.fetch_add(1, Ordering::SeqCst);
-        Ok(SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None })
+        Ok(SmsReceipt::accepted("ATXid_1", "Success"))
     });
     // Stop is asked while the first SMS is being sent.
     let stopping = || sends.load(Ordering::SeqCst) > 0;
@@ -174,10 +175,7 @@ async fn an_outcome_decided_after_the_lease_was_taken_over_is_dropped_by_the_sto
     repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
     repo.expect_store().times(1).returning(|_, _, _| Ok(false));
     let mut gateway = MockSmsGateway::new();
-    gateway
-        .expect_send()
-        .times(1)
-        .returning(|_, _| Ok(SmsReceipt { message_id: "x".into(), status: "Success".into(), cost: None }));
+    gateway.expect_send().times(1).returning(|_, _| Ok(SmsReceipt::accepted("x", "Success")));
     assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1, "handled; the lost outcome is logged");
 }
 
@@ -304,11 +302,33 @@ async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
         },
     );
     let mut gateway = MockSmsGateway::new();
-    gateway
-        .expect_send()
-        .returning(|_, _| Ok(SmsReceipt { message_id: "ATXid_1".into(), status: "Success".into(), cost: None }));
+    gateway.expect_send().returning(|_, _| Ok(SmsReceipt::accepted("ATXid_1", "Success")));
     dispatcher(repo, gateway).run_once().await.unwrap();
     let last = stored_sent.lock().unwrap().clone().unwrap();
     assert_eq!(last.status, NotificationStatus::Delivered);
     assert_eq!(last.delivery_status.as_deref(), Some("Success"));
+}
+
+#[tokio::test]
+async fn a_summary_needs_a_period_of_at_most_a_year_and_counts_every_status() {
+    use chrono::TimeZone;
+    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_summary().times(1).returning(|from, to| {
+        Ok(NotificationSummary { from, to, counts: vec![(NotificationStatus::Sent, 3)], costs: Vec::new() })
+    });
+    let service = service(repo, Arc::default());
+    let invalid = |result: Result<NotificationSummary, NotificationError>| match result {
+        Err(NotificationError::Validation(errors)) => errors.fields().iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(invalid(service.summary(from, from).await), ["to must not be earlier than from"]);
+    assert_eq!(invalid(service.summary(from, from - chrono::Duration::seconds(1)).await).len(), 1);
+    let too_long = service.summary(from, from + chrono::Duration::days(366) + chrono::Duration::microseconds(1));
+    assert_eq!(invalid(too_long.await), ["to must be at most 366 days after from"]);
+
+    let summary = service.summary(from, from + chrono::Duration::days(366)).await.unwrap();
+    assert_eq!(summary.counts.len(), NotificationStatus::ALL.len(), "a count for every status");
+    assert_eq!(summary.counts[0], (NotificationStatus::Pending, 0));
+    assert_eq!(summary.count(NotificationStatus::Sent), 3);
 }
