@@ -2,12 +2,14 @@
 
 mod customers;
 mod idempotency;
+mod inbox;
 mod lifecycle;
 mod notifications;
 mod orders;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
+pub use inbox::{Delivery, InboxError, InboxService, Received};
 pub use lifecycle::StatusRequest;
 pub use notifications::{
     NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
