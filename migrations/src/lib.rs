@@ -15,6 +15,7 @@ mod m20261128_000006_add_notification_version;
 mod m20261129_000007_versions_and_idempotency_keys;
 mod m20261130_000008_sms_retry_window_and_early_reports;
 mod m20261130_000009_order_numbers_and_lifecycle;
+mod m20261130_000011_customer_sms_preferences_and_inbox;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_versions_and_idempotency_keys::Migration),
             Box::new(m20261130_000008_sms_retry_window_and_early_reports::Migration),
             Box::new(m20261130_000009_order_numbers_and_lifecycle::Migration),
+            Box::new(m20261130_000011_customer_sms_preferences_and_inbox::Migration),
         ]
     }
 }

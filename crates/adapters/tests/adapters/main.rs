@@ -5,6 +5,7 @@
 mod auth;
 mod customers;
 mod idempotency;
+mod inbox;
 mod lifecycle;
 mod migrations;
 mod orders;
