@@ -1,6 +1,6 @@
 //! `customers.*` and `orders.*`: defaults the domain parses into its own values.
 
-use orderdesk_domain::{Currency, NumberPrefix, OrderNumber, PhoneRegion};
+use orderdesk_domain::{Currency, Language, NumberPrefix, OrderNumber, PhoneRegion};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -8,11 +8,13 @@ use serde::{Deserialize, Serialize};
 pub struct CustomerSettings {
     /// ISO 3166 region assumed for phone numbers without a country code.
     pub default_phone_region: String,
+    /// The language new customers are texted in when they name none: `en` or `sw`.
+    pub default_language: String,
 }
 
 impl Default for CustomerSettings {
     fn default() -> Self {
-        Self { default_phone_region: "KE".into() }
+        Self { default_phone_region: "KE".into(), default_language: Language::default().as_str().into() }
     }
 }
 
@@ -44,6 +46,7 @@ impl Default for OrderSettings {
 #[derive(Debug, Clone)]
 pub struct DomainDefaults {
     pub phone_region: PhoneRegion,
+    pub language: Language,
     pub currency: Currency,
     pub first_number: OrderNumber,
     pub number_prefix: NumberPrefix,
@@ -52,6 +55,7 @@ pub struct DomainDefaults {
 impl DomainDefaults {
     /// # Errors
     /// `customers.default_phone_region` or `orders.default_currency` is not a known code,
+    /// `customers.default_language` is not `en` or `sw`,
     /// `orders.first_number` is out of range, or `orders.number_prefix` is not 0-4 of `[A-Z0-9-]`.
     pub fn parse(customers: &CustomerSettings, orders: &OrderSettings) -> anyhow::Result<Self> {
         let phone_region = PhoneRegion::parse(&customers.default_phone_region).map_err(|e| {
@@ -59,6 +63,9 @@ impl DomainDefaults {
                 "invalid configuration: customers.default_phone_region {:?} {e}",
                 customers.default_phone_region
             )
+        })?;
+        let language = Language::parse(&customers.default_language).map_err(|e| {
+            anyhow::anyhow!("invalid configuration: customers.default_language {:?} {e}", customers.default_language)
         })?;
         let currency = Currency::parse(&orders.default_currency).map_err(|e| {
             anyhow::anyhow!("invalid configuration: orders.default_currency {:?} {e}", orders.default_currency)
@@ -73,6 +80,6 @@ impl DomainDefaults {
                 orders.number_prefix
             )
         })?;
-        Ok(Self { phone_region, currency, first_number, number_prefix })
+        Ok(Self { phone_region, language, currency, first_number, number_prefix })
     }
 }
