@@ -16,6 +16,7 @@ mod m20261129_000007_versions_and_idempotency_keys;
 mod m20261130_000008_sms_retry_window_and_early_reports;
 mod m20261130_000009_order_numbers_and_lifecycle;
 mod m20261130_000010_sms_costs;
+mod m20261130_000011_customer_sms_preferences_and_inbox;
 mod m20261130_000012_notification_events;
 
 /// Applies orderdesk's migrations in order.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_sms_retry_window_and_early_reports::Migration),
             Box::new(m20261130_000009_order_numbers_and_lifecycle::Migration),
             Box::new(m20261130_000010_sms_costs::Migration),
+            Box::new(m20261130_000011_customer_sms_preferences_and_inbox::Migration),
             Box::new(m20261130_000012_notification_events::Migration),
         ]
     }

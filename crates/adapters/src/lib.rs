@@ -13,6 +13,7 @@ pub mod sms;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use db::SeaOrmInboxRepository;
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,

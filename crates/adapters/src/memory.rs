@@ -10,8 +10,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
+use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::idempotency::IdempotencyRecord;
+use orderdesk_domain::inbox::IncomingMessage;
 use orderdesk_domain::notification::{Attempt, Claim, CostTotal, DeliveryReport, NotificationSummary};
+use orderdesk_domain::ports::InboxRepository;
 use orderdesk_domain::ports::{
     CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository, OrderFilter,
     OrderOverview, OrderReports, OrderRepository,
@@ -32,6 +35,8 @@ struct Tables {
     /// The last order number drawn (numbers start at 1001, as the migration's counter).
     last_number: u32,
     history: Vec<(OrderId, StatusChange)>,
+    /// Incoming messages by our id (UUIDv7, so in order of arrival).
+    inbox: BTreeMap<Uuid, IncomingMessage>,
 }
 
 /// Customers, orders and their SMS kept in memory; implements every storage port.
@@ -162,6 +167,10 @@ impl CustomerRepository for InMemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError> {
+        Ok(self.tables().customers.values().filter(|c| c.phone() == phone).cloned().collect())
     }
 }
 
@@ -394,5 +403,22 @@ impl OrderReports for InMemoryStore {
             total.revenue_minor += i128::from(order.amount().minor_units());
         }
         Ok(totals.into_values().collect())
+    }
+}
+
+#[async_trait]
+impl InboxRepository for InMemoryStore {
+    async fn insert(&self, message: &IncomingMessage) -> Result<bool, RepoError> {
+        let mut tables = self.tables();
+        if tables.inbox.values().any(|m| m.provider_id == message.provider_id) {
+            return Ok(false);
+        }
+        tables.inbox.insert(message.id, message.clone());
+        Ok(true)
+    }
+
+    async fn list_from(&self, sender: &str, page: PageRequest) -> Result<Page<IncomingMessage>, RepoError> {
+        let rows = newest_first(self.tables().inbox.iter(), page, |m: &IncomingMessage| m.sender == sender);
+        Ok(Page::from_overfetch(rows, page.limit, |m| m.id))
     }
 }

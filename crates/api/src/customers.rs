@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::conditional::{self, etag};
+use crate::dto::IncomingMessageListBody;
 use crate::dto::{CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderListBody, decode_cursor};
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
@@ -100,7 +101,13 @@ impl CustomersApi {
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createCustomer", body.bytes())?;
         let body = body.parse()?;
         body.check_as_sent()?;
-        let draft = CustomerDraft { name: body.name, code: body.code, phone: body.phone };
+        let draft = CustomerDraft {
+            name: body.name,
+            code: body.code,
+            phone: body.phone,
+            language: body.language.map(|l| l.as_str().to_owned()),
+            sms_opt_out: body.sms_opt_out,
+        };
         let respond = |c: &Customer| idempotency::stored_created(location(c), &CustomerBody::from(c.clone()));
         let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
         let create = services.customers.create_recorded(draft, caller.actor(), recorder);
@@ -189,7 +196,13 @@ impl CustomersApi {
         let body = body.parse()?;
         body.check_as_sent()?;
         let expected = conditional::if_match(if_match.0.as_deref())?.expected_version();
-        let changes = CustomerChanges { name: body.name, code: body.code, phone: body.phone };
+        let changes = CustomerChanges {
+            name: body.name,
+            code: body.code,
+            phone: body.phone,
+            language: body.language.map(|l| l.as_str().to_owned()),
+            sms_opt_out: body.sms_opt_out,
+        };
         let customer =
             services.customers.update(CustomerId::from_uuid(id.0), changes, caller.actor(), expected).await?;
         let tag = etag(customer.audit().version);
@@ -257,5 +270,33 @@ impl CustomersApi {
             ..Default::default()
         };
         Ok(Json(services.orders.list(query, page).await?.into()))
+    }
+
+    /// List a customer's incoming messages
+    ///
+    /// The text messages sent from the customer's current phone number to the shop's number
+    /// or shortcode (received through Africa's Talking's incoming-message callback), newest
+    /// first. Messages are matched by number when read: after a phone change, the new
+    /// number's messages are listed. 404 when the customer does not exist.
+    ///
+    /// Requires the `read:customers` permission.
+    #[oai(path = "/api/v1/customers/:id/messages", method = "get", operation_id = "listCustomerMessages")]
+    async fn messages(
+        &self,
+        services: Data<&Services>,
+        auth: BearerAuth,
+        /// The customer's id (a UUID, from `Location` or a list).
+        id: Path<Uuid>,
+        /// Page size, 1-200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u64>>,
+        /// `next_cursor` from the previous page (43 characters; a cursor this server did not
+        /// issue is 422).
+        #[oai(validator(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]+$"))]
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<IncomingMessageListBody>, Errors<ListOfOneErrors>> {
+        auth.require(Permission::ReadCustomers)?;
+        let page = page_request(limit.0, cursor.0.as_deref())?;
+        Ok(Json(services.inbox.list_for_customer(CustomerId::from_uuid(id.0), page).await?.into()))
     }
 }

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 use orderdesk_domain::{Customer, CustomerName, InvalidValue, ItemName, Order, Page, StatusChange, StatusNote};
+use orderdesk_domain::{Language, inbox::IncomingMessage};
 use poem_openapi::Object;
 use poem_openapi::types::Example;
 use serde::Deserialize;
@@ -23,6 +24,11 @@ pub struct CustomerBody {
     pub code: String,
     /// E.164 phone number.
     pub phone: String,
+    /// The language of the customer's texts.
+    pub language: LanguageCode,
+    /// The customer asked for no texts (by PATCH, or by texting a stop word or opting out at
+    /// Africa's Talking): their order SMS are not sent.
+    pub sms_opt_out: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Token subject of whoever created it; absent when not recorded.
@@ -40,6 +46,8 @@ impl From<Customer> for CustomerBody {
             name: c.name().as_str().to_owned(),
             code: c.code().as_str().to_owned(),
             phone: c.phone().as_str().to_owned(),
+            language: c.language().into(),
+            sms_opt_out: c.sms_opt_out(),
             created_at: c.created_at(),
             updated_at: c.updated_at(),
             created_by: c.audit().created_by.clone(),
@@ -59,6 +67,8 @@ impl Example for CustomerBody {
             name: "Amina Wanjiru".into(),
             code: "AMINA-01".into(),
             phone: "+254712345678".into(),
+            language: LanguageCode::Sw,
+            sms_opt_out: false,
             created_at: example_time(),
             updated_at: example_time(),
             created_by: Some("auth0|64f1c0ffee".into()),
@@ -82,11 +92,63 @@ pub struct NewCustomerBody {
     /// Stored and returned in E.164.
     #[oai(validator(min_length = 1, max_length = 64))]
     pub phone: String,
+    /// The language of the customer's texts; `customers.default_language` (`en`) when absent
+    /// (`null` is refused).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub language: Option<LanguageCode>,
+    /// `true`: the customer asked for no texts, so their order SMS are not sent; `false` when
+    /// absent (`null` is refused).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub sms_opt_out: Option<bool>,
 }
 
 impl Example for NewCustomerBody {
     fn example() -> Self {
-        Self { name: "Amina Wanjiru".into(), code: "AMINA-01".into(), phone: "0712 345 678".into() }
+        Self {
+            name: "Amina Wanjiru".into(),
+            code: "AMINA-01".into(),
+            phone: "0712 345 678".into(),
+            language: Some(LanguageCode::Sw),
+            sms_opt_out: None,
+        }
+    }
+}
+
+/// A language customers are texted in, by its ISO 639-1 code: `en` English, `sw` Swahili.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "Language", rename_all = "lowercase")]
+pub enum LanguageCode {
+    En,
+    Sw,
+}
+
+/// Read as a string first, so that `null` or a number is a 422 "invalid type" like any other
+/// field's, and an unknown code a 422 listing the codes ([`Language::parse`]).
+impl<'de> Deserialize<'de> for LanguageCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Language::parse(&code).map(Self::from).map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<Language> for LanguageCode {
+    fn from(language: Language) -> Self {
+        match language {
+            Language::En => Self::En,
+            Language::Sw => Self::Sw,
+        }
+    }
+}
+
+impl LanguageCode {
+    /// The code as the domain parses it ([`Language::parse`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::En => Language::En.as_str(),
+            Self::Sw => Language::Sw.as_str(),
+        }
     }
 }
 
@@ -111,6 +173,14 @@ pub struct CustomerChangesBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "not_null")]
     pub phone: Option<String>,
+    /// As in `NewCustomer`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub language: Option<LanguageCode>,
+    /// As in `NewCustomer`: `true` opts the customer out of texts, `false` back in.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub sms_opt_out: Option<bool>,
 }
 
 /// The document's limits hold for the text as sent; the domain trims before it checks, so
@@ -285,6 +355,78 @@ pub struct CustomerListBody {
 
 impl From<Page<Customer>> for CustomerListBody {
     fn from(page: Page<Customer>) -> Self {
+        Self { next_cursor: page.next.map(encode_cursor), items: page.items.into_iter().map(Into::into).collect() }
+    }
+}
+
+/// A text message a customer sent to the shop's number or shortcode (received through
+/// Africa's Talking's incoming-message callback).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "IncomingMessage", example)]
+pub struct IncomingMessageBody {
+    pub id: Uuid,
+    /// The sender's number in E.164 (AT's `from`).
+    pub from: String,
+    /// The shortcode or number it was sent to (AT's `to`).
+    pub to: String,
+    /// The text as sent (may contain line breaks).
+    pub text: String,
+    /// AT's `linkId`, for messages to a premium/on-demand shortcode; absent otherwise.
+    #[oai(skip_serializing_if_is_none)]
+    pub link_id: Option<String>,
+    /// When the customer sent it (AT's `date`, read as UTC); absent when AT's `date` was
+    /// missing or unreadable.
+    #[oai(skip_serializing_if_is_none)]
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When this server received it (UTC).
+    pub received_at: DateTime<Utc>,
+    /// The text was a stop word (`STOP`, `ACHA`, `SITISHA`, alone, ignoring case and
+    /// spacing), which opted the sender out of texts.
+    pub stop_word: bool,
+}
+
+impl From<IncomingMessage> for IncomingMessageBody {
+    fn from(m: IncomingMessage) -> Self {
+        Self {
+            id: m.id,
+            from: m.sender,
+            to: m.recipient,
+            text: m.text,
+            link_id: m.link_id,
+            sent_at: m.sent_at,
+            received_at: m.received_at,
+            stop_word: m.stop_word,
+        }
+    }
+}
+
+impl Example for IncomingMessageBody {
+    fn example() -> Self {
+        Self {
+            id: Uuid::from_u128(0x019abc00_0000_7000_8000_0000000000a1),
+            from: "+254712345678".into(),
+            to: "22384".into(),
+            text: "STOP".into(),
+            link_id: None,
+            sent_at: Some(example_time()),
+            received_at: example_time(),
+            stop_word: true,
+        }
+    }
+}
+
+/// One page of a customer's incoming messages, newest first.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "IncomingMessageList")]
+pub struct IncomingMessageListBody {
+    pub items: Vec<IncomingMessageBody>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<IncomingMessage>> for IncomingMessageListBody {
+    fn from(page: Page<IncomingMessage>) -> Self {
         Self { next_cursor: page.next.map(encode_cursor), items: page.items.into_iter().map(Into::into).collect() }
     }
 }
@@ -598,8 +740,13 @@ mod tests {
 
     #[test]
     fn limits_hold_for_the_text_as_sent() {
-        let customer =
-            |name: &str, code: &str| NewCustomerBody { name: name.into(), code: code.into(), phone: "1".into() };
+        let customer = |name: &str, code: &str| NewCustomerBody {
+            name: name.into(),
+            code: code.into(),
+            phone: "1".into(),
+            language: None,
+            sms_opt_out: None,
+        };
         assert!(customer(&"é".repeat(200), "A-1").check_as_sent().is_ok());
         assert!(customer(&format!("{} ", "é".repeat(200)), "A-1").check_as_sent().is_err());
         assert!(customer("Amina", " A-1").check_as_sent().is_err());

@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::ports::{HealthCheck, OrderReports};
+use orderdesk_domain::service::InboxService;
 use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService};
 use poem::middleware::CatchPanic;
 use poem::web::{Html, Path};
@@ -49,6 +50,8 @@ pub struct Services {
     pub customers: CustomerService,
     pub orders: OrderService,
     pub notifications: NotificationService,
+    /// Incoming messages and opt-outs (the Africa's Talking callbacks).
+    pub inbox: InboxService,
     /// Read models for the dashboard.
     pub reports: Arc<dyn OrderReports>,
     /// Stored responses of keyed creates (`Idempotency-Key`).
@@ -72,7 +75,8 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Serve the dev issuer's JWKS and discovery documents.
     pub dev_issuer: Option<IssuerDocuments>,
-    /// The delivery-report webhook's path secret; without it the webhook refuses every call.
+    /// The Africa's Talking webhooks' path secret (`sms.webhook_secret`); without it they
+    /// refuse every call.
     pub webhook_secret: Option<String>,
     /// The web dashboard and sign-in pages; not served when `None`.
     pub web: Option<pages::WebOptions>,
@@ -118,7 +122,7 @@ pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
 }
 
 /// The document as served and committed: poem-openapi's, with `security: []` on each
-/// operation that needs no token (probes, the delivery-report webhook), so readers and
+/// operation that needs no token (probes, the Africa's Talking webhooks), so readers and
 /// linters see they are public on purpose (OpenAPI 3.0 §4.7.10.15). Returned parsed (for the
 /// route labels and the parameter rules, read once) and as the text served.
 fn finish_document(document: &str) -> (serde_json::Value, String) {

@@ -28,11 +28,13 @@ fn request_id(req: &Request) -> String {
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
 
-/// The path as logged. The delivery-report webhook's path ends in its secret, so everything
-/// after a `delivery-reports` segment is masked, and everything after `webhooks` that is not
-/// part of that route, whatever the slashes, case or percent-encoding.
+/// The path as logged. The webhooks' paths end in their secret, so everything after a
+/// `delivery-reports` segment (or, under `webhooks`, an `incoming` or `opt-outs` segment) is
+/// masked, and everything after `webhooks` that is not part of those routes, whatever the
+/// slashes, case or percent-encoding.
 pub fn loggable_path(path: &str) -> Cow<'_, str> {
-    const WEBHOOK_ROUTE: [&str; 3] = ["", "africastalking", "delivery-reports"];
+    const CALLBACKS: [&str; 3] = ["delivery-reports", "incoming", "opt-outs"];
+    const WEBHOOK_ROUTE: [&str; 5] = ["", "africastalking", CALLBACKS[0], CALLBACKS[1], CALLBACKS[2]];
     let mut shown = String::with_capacity(path.len());
     let mut in_webhooks = false;
     for (i, segment) in path.split('/').enumerate() {
@@ -41,7 +43,7 @@ pub fn loggable_path(path: &str) -> Cow<'_, str> {
         let mask = if in_webhooks {
             !(whole && WEBHOOK_ROUTE.contains(&decoded.as_str()))
         } else {
-            !whole && decoded.split('/').any(|part| part == "webhooks" || part == "delivery-reports")
+            !whole && decoded.split('/').any(|part| part == "webhooks" || CALLBACKS.contains(&part))
         };
         if i > 0 {
             shown.push('/');
@@ -51,7 +53,7 @@ pub fn loggable_path(path: &str) -> Cow<'_, str> {
             return shown.into();
         }
         shown.push_str(segment);
-        if decoded == "delivery-reports" {
+        if decoded == "delivery-reports" || (in_webhooks && CALLBACKS.contains(&decoded.as_str())) {
             if path.len() > shown.len() {
                 shown.push_str("/***");
             }
@@ -241,7 +243,17 @@ mod tests {
         ] {
             assert_eq!(loggable_path(path), masked, "{path}");
         }
+        for callback in ["incoming", "opt-outs"] {
+            for path in [
+                format!("/webhooks/africastalking/{callback}/s3cret"),
+                format!("/webhooks/africastalking/{callback}/s3cret/"),
+            ] {
+                assert_eq!(loggable_path(&path), format!("/webhooks/africastalking/{callback}/***"), "{path}");
+            }
+        }
         let cases = [
+            ("/webhooks/africastalking/opt-outs%2Fs3cret", "/webhooks/africastalking/***"),
+            ("/webhooks/africastalking/Incoming/s3cret", "/webhooks/africastalking/Incoming/***"),
             ("/webhooks//africastalking/delivery-reports/s3cret", "/webhooks//africastalking/delivery-reports/***"),
             ("/webhooks/africastalking/delivery%2Dreports/s3cret", "/webhooks/africastalking/delivery%2Dreports/***"),
             ("/WEBHOOKS/africastalking/Delivery-Reports/s3cret", "/WEBHOOKS/africastalking/Delivery-Reports/***"),
@@ -257,7 +269,14 @@ mod tests {
 
     #[test]
     fn other_paths_are_logged_as_they_are() {
-        for path in ["/", "/api/v1/orders/0193", "/healthz", "/webhooks/africastalking/delivery-reports"] {
+        for path in [
+            "/",
+            "/api/v1/orders/0193",
+            "/healthz",
+            "/webhooks/africastalking/delivery-reports",
+            "/webhooks/africastalking/incoming",
+            "/api/v1/customers/0193/messages",
+        ] {
             assert_eq!(loggable_path(path), path);
         }
     }

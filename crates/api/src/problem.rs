@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use orderdesk_domain::service::InboxError;
 use orderdesk_domain::service::{IdempotencyError, NotificationError};
 use orderdesk_domain::{CustomerError, OrderError, Permission, RepoError, TokenRejection, ValidationErrors};
 use poem::http::StatusCode;
@@ -405,6 +406,25 @@ impl From<NotificationError> for ApiError {
     }
 }
 
+impl From<InboxError> for ApiError {
+    fn from(error: InboxError) -> Self {
+        match error {
+            // Only the opt-out callback names a number; its field is Africa's Talking's.
+            InboxError::InvalidPhone(reason) => Self::validation(vec![FieldProblem {
+                field: "phoneNumber".into(),
+                message: format!("{reason} (in the default region, or with its +country)"),
+            }]),
+            InboxError::CustomerNotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
+            // Another write kept winning the race for a customer: Africa's Talking may retry.
+            InboxError::Customer(CustomerError::PreconditionFailed(_)) => {
+                Self::new(ProblemType::Unavailable, "a customer kept changing during the opt-out; try again")
+            }
+            InboxError::Customer(e) => e.into(),
+            InboxError::Storage(e) => Self::storage(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use poem::IntoResponse;
@@ -510,7 +530,7 @@ error_sets! {
     /// `previewSms`: an unknown order is a 404, an event without a text a 422.
     PreviewErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, RequestTimeout, PayloadTooLarge,
         UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
-    /// `receiveDeliveryReport`: a wrong secret is a 401.
+    /// `receiveDeliveryReport`, `receiveOptOut`, `receiveIncomingMessage`: a wrong secret is a 401.
     WebhookErrors: [MalformedRequest, Validation, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,
         Internal, Unavailable];
     /// `readiness` (probes are not rate limited).
@@ -549,7 +569,7 @@ macro_rules! errors_from {
     };
 }
 
-errors_from!(ValidationErrors, CustomerError, OrderError, IdempotencyError, NotificationError);
+errors_from!(ValidationErrors, CustomerError, OrderError, IdempotencyError, NotificationError, InboxError);
 
 impl<S> fmt::Debug for Errors<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

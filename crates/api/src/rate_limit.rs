@@ -23,8 +23,8 @@ use crate::problem::ApiError;
 
 /// Probes and scrapes must keep working while a client is throttled.
 const EXEMPT_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
-/// The SMS provider's delivery reports come from a few provider addresses in bursts; a 429
-/// would lose them. A wrong path secret costs one constant-time comparison.
+/// The SMS provider's callbacks (delivery reports, incoming messages, opt-outs) come from a
+/// few provider addresses in bursts; a 429 would lose them. A wrong path secret costs one constant-time comparison.
 const EXEMPT_PREFIX: &str = "/webhooks/";
 /// How often buckets that have refilled are dropped, which bounds the keyed map.
 const SWEEP_INTERVAL_MS: u64 = 10_000;
@@ -202,8 +202,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn probes_metrics_and_delivery_reports_are_exempt() {
-        for path in ["/healthz", "/readyz", "/metrics", "/webhooks/africastalking/delivery-reports/x"] {
+    fn probes_metrics_and_webhooks_are_exempt() {
+        for path in [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/webhooks/africastalking/delivery-reports/x",
+            "/webhooks/africastalking/incoming/x",
+            "/webhooks/africastalking/opt-outs/x",
+        ] {
             assert!(is_exempt(path), "{path}");
         }
         for path in ["/", "/api/v1/orders", "/healthz/x", "/docs", "/webhooks"] {

@@ -13,7 +13,7 @@ use orderdesk_domain::ports::{CustomerRepository, NoSignal, OrderFilter, OrderRe
 use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox, StatusRequest};
 use orderdesk_domain::{
     Actor, Currency, Customer, CustomerId, Notification, NumberPrefix, Order, OrderError, OrderId, OrderNumber,
-    OrderStatus, Page, PageRequest, PhoneRegion, RepoError, StatusChange,
+    OrderStatus, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError, StatusChange,
 };
 
 /// The embedding service's own storage: customers, orders and the SMS it must send.
@@ -83,6 +83,9 @@ impl CustomerRepository for Store {
     async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         Ok(locked(&self.customers).iter().filter(|c| c.name().as_str().contains(text)).take(limit).cloned().collect())
+    }
+    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError> {
+        Ok(locked(&self.customers).iter().filter(|c| c.phone() == phone).cloned().collect())
     }
 }
 
@@ -181,7 +184,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clerk = Actor::new("shop|clerk-1");
 
     // A local number is stored in E.164.
-    let draft = CustomerDraft { name: "Amina Wanjiru".into(), code: "AMINA-01".into(), phone: "0712 345 678".into() };
+    let draft = CustomerDraft {
+        name: "Amina Wanjiru".into(),
+        code: "AMINA-01".into(),
+        phone: "0712 345 678".into(),
+        ..CustomerDraft::default()
+    };
     let amina = customers.create(draft, &clerk).await?;
     println!("customer {} {} {}", amina.code().as_str(), amina.name().as_str(), amina.phone().as_str());
 

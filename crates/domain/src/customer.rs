@@ -183,28 +183,51 @@ impl Customer {
         &self.audit
     }
 
-    /// Applies the given changes; the audit trail moves only when something changed.
-    pub fn change(
-        &mut self,
-        name: Option<CustomerName>,
-        code: Option<CustomerCode>,
-        phone: Option<PhoneNumber>,
-        now: DateTime<Utc>,
-        actor: &Actor,
-    ) {
+    /// Applies the given changes; the audit trail (`updated_at`, `updated_by`, `version`)
+    /// moves only when something changed, so setting a field to its current value (opting out
+    /// a customer who already is) keeps the version and its `ETag`.
+    pub fn change(&mut self, edit: CustomerEdit, now: DateTime<Utc>, actor: &Actor) {
         let before = self.clone();
-        if let Some(name) = name {
+        if let Some(name) = edit.name {
             self.name = name;
         }
-        if let Some(code) = code {
+        if let Some(code) = edit.code {
             self.code = code;
         }
-        if let Some(phone) = phone {
+        if let Some(phone) = edit.phone {
             self.phone = phone;
+        }
+        if let Some(language) = edit.language {
+            self.sms.language = language;
+        }
+        if let Some(opted_out) = edit.sms_opt_out {
+            self.sms.opted_out = opted_out;
         }
         if *self != before {
             self.audit.touch(now, actor);
         }
+    }
+}
+
+/// Parsed changes to a customer for [`Customer::change`]; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerEdit {
+    /// A new display name.
+    pub name: Option<CustomerName>,
+    /// A new code.
+    pub code: Option<CustomerCode>,
+    /// A new phone number.
+    pub phone: Option<PhoneNumber>,
+    /// A new language for the customer's texts.
+    pub language: Option<Language>,
+    /// Opt the customer out of texts (`true`) or back in (`false`).
+    pub sms_opt_out: Option<bool>,
+}
+
+impl CustomerEdit {
+    /// Only the opt-out flag: what an opt-out callback or a stop word changes.
+    pub fn opt_out() -> Self {
+        Self { sms_opt_out: Some(true), ..Self::default() }
     }
 }
 
@@ -236,6 +259,30 @@ mod tests {
         assert_eq!(CustomerName::parse("a\u{0}b"), Err(InvalidValue::ControlCharacters));
         assert!(CustomerName::parse(&"é".repeat(200)).is_ok());
         assert_eq!(CustomerName::parse(&"é".repeat(201)), Err(InvalidValue::TooLong { max: 200 }));
+    }
+
+    fn alice() -> Customer {
+        let phone = PhoneNumber::parse("0712345678", PhoneRegion::default()).unwrap();
+        let name = CustomerName::parse("Alice").unwrap();
+        let created = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 30, 9, 0, 0).unwrap();
+        Customer::new(name, CustomerCode::parse("A-1").unwrap(), phone, created, &Actor::new("auth0|clerk"))
+    }
+
+    #[test]
+    fn sms_preferences_change_with_the_version_only_when_they_differ() {
+        let mut customer = alice();
+        let later = customer.created_at() + chrono::Duration::minutes(5);
+        let gateway = Actor::new("africastalking");
+        customer.change(CustomerEdit { language: Some(Language::En), ..Default::default() }, later, &gateway);
+        assert_eq!(customer.audit().version, 0, "English already: nothing changed");
+        customer.change(CustomerEdit::opt_out(), later, &gateway);
+        assert!(customer.sms_opt_out());
+        assert_eq!((customer.audit().version, customer.updated_at()), (1, later));
+        assert_eq!(customer.audit().updated_by.as_deref(), Some("africastalking"));
+        customer.change(CustomerEdit::opt_out(), later + chrono::Duration::minutes(1), &gateway);
+        assert_eq!((customer.audit().version, customer.updated_at()), (1, later), "already opted out");
+        customer.change(CustomerEdit { language: Some(Language::Sw), ..Default::default() }, later, &gateway);
+        assert_eq!((customer.language(), customer.audit().version), (Language::Sw, 2));
     }
 
     proptest! {

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod customer;
 pub mod error;
 pub mod idempotency;
+pub mod inbox;
 pub mod language;
 pub mod money;
 pub mod notification;
@@ -40,7 +41,9 @@ pub mod timestamp;
 
 pub use audit::AuditTrail;
 pub use auth::{Actor, Permission, Principal, TokenRejection};
-pub use customer::{Customer, CustomerCode, CustomerId, CustomerName, PhoneNumber, PhoneRegion, SmsPreferences};
+pub use customer::{
+    Customer, CustomerCode, CustomerEdit, CustomerId, CustomerName, PhoneNumber, PhoneRegion, SmsPreferences,
+};
 pub use error::{CustomerError, FieldError, InvalidValue, OrderError, RepoError, ValidationErrors};
 pub use language::Language;
 pub use money::{Currency, Money};

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::error::RepoError;
 use crate::idempotency::IdempotencyRecord;
+use crate::inbox::IncomingMessage;
 use crate::notification::{Attempt, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
 use crate::{
     Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, OrderNumber,
@@ -55,6 +56,30 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError>;
+
+    /// Every customer with this phone number (several customers may share one), oldest first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError>;
+}
+
+/// Stores the text messages customers send in (see [`crate::inbox`]).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait InboxRepository: Send + Sync {
+    /// Stores `message` unless a message with the same `provider_id` is stored already (a
+    /// repeated callback). Returns whether it was stored.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn insert(&self, message: &IncomingMessage) -> Result<bool, RepoError>;
+
+    /// The messages whose sender is `sender` (E.164), newest first.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn list_from(&self, sender: &str, page: PageRequest) -> Result<Page<IncomingMessage>, RepoError>;
 }
 
 /// Which orders to list.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use orderdesk_adapters::SeaOrmInboxRepository;
 use orderdesk_adapters::SeaOrmSessionRepository;
 use orderdesk_adapters::auth::{AuthSettings, DevIssuer, HttpOidcClient, JwksTokenVerifier};
 use orderdesk_adapters::db::listen_for_outbox;
@@ -23,6 +24,7 @@ use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::ports::SmsGateway;
 use orderdesk_domain::ports::SystemClock;
+use orderdesk_domain::service::InboxService;
 use orderdesk_domain::service::{CustomerService, IdempotencyService, OrderService};
 use orderdesk_domain::service::{NotificationDispatcher, NotificationService, SmsOutbox};
 use orderdesk_signin::OidcClient;
@@ -296,9 +298,14 @@ fn services(
         order_service = order_service.with_sms(outbox);
     }
     let signal = Arc::new(sms.signal.clone());
+    let customer_service = CustomerService::new(customers.clone(), clock.clone(), defaults.phone_region)
+        .with_default_language(defaults.language);
+    let inbox =
+        InboxService::new(Arc::new(SeaOrmInboxRepository::new(db.clone())), customer_service.clone(), clock.clone());
     Ok(Services {
-        notifications: NotificationService::new(notifications, orders, customers.clone(), clock.clone(), signal),
-        customers: CustomerService::new(customers, clock.clone(), defaults.phone_region),
+        notifications: NotificationService::new(notifications, orders, customers, clock.clone(), signal),
+        customers: customer_service,
+        inbox,
         orders: order_service,
         reports: Arc::new(SqlOrderReports::new(db.clone())),
         idempotency: IdempotencyService::new(

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::ports::CustomerRepository;
 use orderdesk_domain::{
-    Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError,
+    Customer, CustomerCode, CustomerId, CustomerName, Language, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError,
+    SmsPreferences,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
@@ -40,6 +41,8 @@ fn to_row(customer: &Customer) -> customers::ActiveModel {
         created_by: Set(customer.audit().created_by.clone()),
         updated_by: Set(customer.audit().updated_by.clone()),
         version: Set(i32::from_ne_bytes(customer.audit().version.to_ne_bytes())),
+        language: Set(customer.language().as_str().to_owned()),
+        sms_opt_out: Set(customer.sms_opt_out()),
     }
 }
 
@@ -48,13 +51,16 @@ fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
     let code = CustomerCode::parse(&row.code).map_err(|e| corrupt("customer code", e))?;
     // Stored numbers are E.164, so the region is never consulted.
     let phone = PhoneNumber::parse(&row.phone, PhoneRegion::default()).map_err(|e| corrupt("customer phone", e))?;
+    let language = Language::parse(&row.language).map_err(|e| corrupt("customer language", e))?;
+    let sms = SmsPreferences { language, opted_out: row.sms_opt_out };
     Ok(Customer::restore(
         CustomerId::from_uuid(row.id),
         name,
         code,
         phone,
         audit(row.created_at, row.created_by, row.updated_at, row.updated_by, row.version),
-    ))
+    )
+    .with_sms_preferences(sms))
 }
 
 #[async_trait]
@@ -78,6 +84,8 @@ impl CustomerRepository for SeaOrmCustomerRepository {
             .col_expr(Column::Code, Expr::value(customer.code().as_str()))
             .col_expr(Column::CodeKey, Expr::value(customer.code().key()))
             .col_expr(Column::Phone, Expr::value(customer.phone().as_str()))
+            .col_expr(Column::Language, Expr::value(customer.language().as_str()))
+            .col_expr(Column::SmsOptOut, Expr::value(customer.sms_opt_out()))
             .col_expr(Column::UpdatedAt, Expr::value(customer.updated_at()))
             .col_expr(Column::UpdatedBy, Expr::value(customer.audit().updated_by.clone()))
             .col_expr(Column::Version, Expr::value(stored_version(customer.audit().version)))
@@ -126,6 +134,16 @@ impl CustomerRepository for SeaOrmCustomerRepository {
             .filter(Condition::any().add(name).add(code))
             .order_by_desc(Column::Id)
             .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(repo_error)?;
+        rows.into_iter().map(to_domain).collect()
+    }
+
+    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError> {
+        let rows = Entity::find()
+            .filter(Column::Phone.eq(phone.as_str()))
+            .order_by_asc(Column::Id)
             .all(&self.db)
             .await
             .map_err(repo_error)?;

@@ -1,7 +1,7 @@
 use orderdesk_adapters::testing::on_each_backend;
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmOrderRepository};
 use orderdesk_domain::ports::{CustomerRepository, OrderRepository};
-use orderdesk_domain::{CustomerCode, CustomerId, PageRequest, RepoError};
+use orderdesk_domain::{CustomerCode, CustomerEdit, CustomerId, PageRequest, RepoError};
 
 use crate::{actor, customer, day, now, order};
 
@@ -49,11 +49,19 @@ async fn update_changes_fields_and_respects_uniqueness() {
         repo.insert(&taken, None).await.unwrap();
         repo.insert(&bob, None).await.unwrap();
 
-        bob.change(None, Some(CustomerCode::parse("bob-2").unwrap()), None, now(), &actor());
+        bob.change(
+            CustomerEdit { code: Some(CustomerCode::parse("bob-2").unwrap()), ..Default::default() },
+            now(),
+            &actor(),
+        );
         repo.update(&bob, None).await.unwrap();
         assert_eq!(repo.find(bob.id()).await.unwrap().unwrap(), bob);
 
-        bob.change(None, Some(CustomerCode::parse("taken").unwrap()), None, now(), &actor());
+        bob.change(
+            CustomerEdit { code: Some(CustomerCode::parse("taken").unwrap()), ..Default::default() },
+            now(),
+            &actor(),
+        );
         assert!(matches!(repo.update(&bob, None).await, Err(RepoError::Duplicate)));
         assert!(matches!(repo.update(&customer("GHOST"), None).await, Err(RepoError::NotFound)));
     })
@@ -104,6 +112,52 @@ async fn list_pages_newest_first_without_gaps() {
             }
         }
         assert_eq!(seen, ids);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn language_and_opt_out_round_trip_and_change() {
+    use orderdesk_domain::{Language, SmsPreferences};
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        let plain = customer("PLAIN");
+        repo.insert(&plain, None).await.unwrap();
+        let stored = repo.find(plain.id()).await.unwrap().unwrap();
+        assert_eq!((stored.language(), stored.sms_opt_out()), (Language::En, false), "{:?}", db.backend);
+
+        let swahili = SmsPreferences { language: Language::Sw, opted_out: true };
+        let mut amina = customer("AMINA").with_sms_preferences(swahili);
+        repo.insert(&amina, None).await.unwrap();
+        assert_eq!(repo.find(amina.id()).await.unwrap(), Some(amina.clone()), "{:?}", db.backend);
+
+        let edit = CustomerEdit { language: Some(Language::En), sms_opt_out: Some(false), ..Default::default() };
+        amina.change(edit, now(), &actor());
+        repo.update(&amina, Some(0)).await.unwrap();
+        let stored = repo.find(amina.id()).await.unwrap().unwrap();
+        assert_eq!((stored.language(), stored.sms_opt_out(), stored.audit().version), (Language::En, false, 1));
+        assert_eq!(stored, amina);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn customers_are_found_by_phone_number_oldest_first() {
+    use orderdesk_domain::{PhoneNumber, PhoneRegion};
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        let (first, second) = (customer("SHARED-1"), customer("SHARED-2"));
+        let mut other = customer("OTHER");
+        let elsewhere = PhoneNumber::parse("+254733000111", PhoneRegion::default()).unwrap();
+        other.change(CustomerEdit { phone: Some(elsewhere.clone()), ..Default::default() }, now(), &actor());
+        for c in [&first, &second, &other] {
+            repo.insert(c, None).await.unwrap();
+        }
+        let found: Vec<CustomerId> = repo.find_by_phone(first.phone()).await.unwrap().iter().map(|c| c.id()).collect();
+        assert_eq!(found, [first.id(), second.id()], "{:?}", db.backend);
+        assert_eq!(repo.find_by_phone(&elsewhere).await.unwrap(), [other]);
+        let nobody = PhoneNumber::parse("+254700000000", PhoneRegion::default()).unwrap();
+        assert!(repo.find_by_phone(&nobody).await.unwrap().is_empty());
     })
     .await;
 }

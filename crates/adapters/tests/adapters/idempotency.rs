@@ -78,9 +78,10 @@ async fn conditional_writes_compare_versions() {
         let mut alice = customer("A");
         customers.insert(&alice, None).await.unwrap();
         let stale = alice.clone();
-        alice.change(None, None, None, now(), &crate::actor());
+        alice.change(orderdesk_domain::CustomerEdit::default(), now(), &crate::actor());
         let renamed = orderdesk_domain::CustomerName::parse("Alice W.").unwrap();
-        alice.change(Some(renamed), None, None, now(), &crate::actor());
+        let edit = orderdesk_domain::CustomerEdit { name: Some(renamed), ..Default::default() };
+        alice.change(edit, now(), &crate::actor());
         assert_eq!(alice.audit().version, 1);
         customers.update(&alice, Some(0)).await.unwrap();
         assert_eq!(customers.find(alice.id()).await.unwrap().unwrap().audit().version, 1);

@@ -6,6 +6,7 @@ mod auth;
 mod costs;
 mod customers;
 mod idempotency;
+mod inbox;
 mod lifecycle;
 mod migrations;
 mod orders;

@@ -273,7 +273,12 @@ pub(super) async fn create_customer(state: Data<&Arc<WebState>>, jar: &CookieJar
         )
         .await;
     }
-    let draft = CustomerDraft { name: form.name.clone(), code: form.code.clone(), phone: form.phone.clone() };
+    let draft = CustomerDraft {
+        name: form.name.clone(),
+        code: form.code.clone(),
+        phone: form.phone.clone(),
+        ..CustomerDraft::default()
+    };
     match state.services.customers.create(draft, &Actor::new(session.subject.clone())).await {
         Ok(_) => redirect("/dashboard?created=customer"),
         Err(error) => {

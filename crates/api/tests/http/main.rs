@@ -4,6 +4,7 @@
 mod auth;
 mod customers;
 mod errors;
+mod inbox;
 mod notifications;
 mod openapi;
 mod orders;
@@ -18,6 +19,7 @@ use orderdesk_api::{HttpOptions, Services, app};
 use orderdesk_domain::auth::{MockTokenVerifier, TokenVerifier};
 use orderdesk_domain::notification::{MessageTemplate, SmsCatalog};
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
+use orderdesk_domain::service::InboxService;
 use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService, SmsOutbox};
 use orderdesk_domain::{Currency, PhoneRegion};
 use orderdesk_domain::{Permission, Principal, TokenRejection};
@@ -31,8 +33,10 @@ pub type Client = TestClient<BoxEndpoint<'static, poem::Response>>;
 pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn HealthCheck>) -> Services {
     let store = Arc::new(InMemoryStore::default());
     let clock = Arc::new(SystemClock);
+    let customer_service = CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default());
     Services {
-        customers: CustomerService::new(customers.clone(), clock.clone(), PhoneRegion::default()),
+        inbox: InboxService::new(store.clone(), customer_service.clone(), clock.clone()),
+        customers: customer_service,
         orders: OrderService::new(store.clone(), customers.clone(), clock.clone(), Currency::parse("KES").unwrap()),
         notifications: NotificationService::new(store.clone(), store.clone(), customers, clock, Arc::new(NoSignal)),
         reports: store.clone(),
@@ -82,8 +86,10 @@ pub fn memory_services() -> Services {
     let store = Arc::new(InMemoryStore::default());
     let clock = Arc::new(SystemClock);
     let template = MessageTemplate::new(MessageTemplate::DEFAULT, "Africa/Nairobi", 1, true).unwrap();
+    let customer_service = CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default());
     Services {
-        customers: CustomerService::new(store.clone(), clock.clone(), PhoneRegion::default()),
+        inbox: InboxService::new(store.clone(), customer_service.clone(), clock.clone()),
+        customers: customer_service,
         orders: OrderService::new(store.clone(), store.clone(), clock.clone(), Currency::parse("KES").unwrap())
             .with_sms(SmsOutbox {
                 catalog: Arc::new(SmsCatalog::created_only(template)),

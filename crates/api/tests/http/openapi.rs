@@ -111,7 +111,7 @@ fn document_constraints_come_from_the_domain_constants() {
     }
     assert_eq!(
         (limits, keys, cursors),
-        (3, 3, 3),
+        (4, 3, 4),
         "every list has `limit` and `cursor`, every create and status change `Idempotency-Key`"
     );
     let note = &schemas["OrderStatusChange"]["properties"]["note"];

@@ -5,7 +5,13 @@ use std::sync::Arc;
 use crate::error::{Collector, CustomerError, RepoError};
 use crate::idempotency::Recorder;
 use crate::ports::{Clock, CustomerRepository};
-use crate::{Actor, Customer, CustomerCode, CustomerId, CustomerName, Page, PageRequest, PhoneNumber, PhoneRegion};
+use crate::{
+    Actor, Customer, CustomerCode, CustomerEdit, CustomerId, CustomerName, Language, Page, PageRequest, PhoneNumber,
+    PhoneRegion, SmsPreferences,
+};
+
+/// How often an opt-out re-reads a customer that changed under it before giving up.
+const OPT_OUT_TRIES: usize = 3;
 
 /// Raw input for a new customer, as a client sent it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +22,11 @@ pub struct CustomerDraft {
     pub code: String,
     /// The phone number, local or with `+country`; see [`PhoneNumber`].
     pub phone: String,
+    /// The language of the customer's texts (`en` or `sw`, see [`Language::parse`]); the
+    /// service's default language when `None`.
+    pub language: Option<String>,
+    /// Whether the customer asked for no texts; `false` when `None`.
+    pub sms_opt_out: Option<bool>,
 }
 
 /// Raw input for a partial update; `None` leaves a field as it is.
@@ -27,6 +38,10 @@ pub struct CustomerChanges {
     pub code: Option<String>,
     /// A new phone number.
     pub phone: Option<String>,
+    /// A new language for the customer's texts (`en` or `sw`).
+    pub language: Option<String>,
+    /// Opt out of texts (`true`) or back in (`false`).
+    pub sms_opt_out: Option<bool>,
 }
 
 /// The customer use cases.
@@ -35,12 +50,27 @@ pub struct CustomerService {
     customers: Arc<dyn CustomerRepository>,
     clock: Arc<dyn Clock>,
     phone_region: PhoneRegion,
+    default_language: Language,
 }
 
 impl CustomerService {
-    /// `phone_region` is assumed for phone numbers written without a country code.
+    /// `phone_region` is assumed for phone numbers written without a country code. New
+    /// customers are texted in English unless [`CustomerService::with_default_language`].
     pub fn new(customers: Arc<dyn CustomerRepository>, clock: Arc<dyn Clock>, phone_region: PhoneRegion) -> Self {
-        Self { customers, clock, phone_region }
+        Self { customers, clock, phone_region, default_language: Language::default() }
+    }
+
+    /// The same service, giving new customers that name no language `language`
+    /// (the setting `customers.default_language`).
+    #[must_use]
+    pub fn with_default_language(mut self, language: Language) -> Self {
+        self.default_language = language;
+        self
+    }
+
+    /// The region assumed for phone numbers written without a country code.
+    pub fn phone_region(&self) -> PhoneRegion {
+        self.phone_region
     }
 
     /// Validates and stores a new customer.
@@ -67,9 +97,14 @@ impl CustomerService {
         let name = errors.check("name", CustomerName::parse(&draft.name));
         let code = errors.check("code", CustomerCode::parse(&draft.code));
         let phone = errors.check("phone", PhoneNumber::parse(&draft.phone, self.phone_region));
-        let ((name, code), phone) = errors.finish(name.zip(code).zip(phone))?;
+        let language = match draft.language {
+            Some(language) => errors.check("language", Language::parse(&language)),
+            None => Some(self.default_language),
+        };
+        let (((name, code), phone), language) = errors.finish(name.zip(code).zip(phone).zip(language))?;
         let now = self.clock.now();
-        let customer = Customer::new(name, code, phone, now, actor);
+        let sms = SmsPreferences { language, opted_out: draft.sms_opt_out.unwrap_or(false) };
+        let customer = Customer::new(name, code, phone, now, actor).with_sms_preferences(sms);
         let record = recorder.map(|r| r.record(&customer, now));
         self.customers.insert(&customer, record).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
@@ -113,15 +148,54 @@ impl CustomerService {
         let name = changes.name.map(|n| errors.check("name", CustomerName::parse(&n)));
         let code = changes.code.map(|c| errors.check("code", CustomerCode::parse(&c)));
         let phone = changes.phone.map(|p| errors.check("phone", PhoneNumber::parse(&p, self.phone_region)));
+        let language = changes.language.map(|l| errors.check("language", Language::parse(&l)));
         errors.finish(Some(()))?;
 
         let mut customer = self.get(id).await?;
         if expected_version.is_some_and(|v| v != customer.audit().version) {
             return Err(CustomerError::PreconditionFailed(id));
         }
-        customer.change(name.flatten(), code.flatten(), phone.flatten(), self.clock.now(), actor);
+        let edit = CustomerEdit {
+            name: name.flatten(),
+            code: code.flatten(),
+            phone: phone.flatten(),
+            language: language.flatten(),
+            sms_opt_out: changes.sms_opt_out,
+        };
+        customer.change(edit, self.clock.now(), actor);
         self.customers.update(&customer, expected_version).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
+    }
+
+    /// Opts every customer with this number out of texts, each through [`Customer::change`]
+    /// (so its version and `updated_at` move, by `actor`), written only over the version it
+    /// was read at (re-read up to three times when another write got there first). Customers
+    /// already opted out are left as they are. Returns how many customers changed.
+    ///
+    /// # Errors
+    /// [`CustomerError::PreconditionFailed`] when a customer kept changing under the opt-out,
+    /// or storage.
+    pub async fn opt_out_phone(&self, phone: &PhoneNumber, actor: &Actor) -> Result<usize, CustomerError> {
+        let mut changed = 0;
+        for found in self.customers.find_by_phone(phone).await.map_err(CustomerError::Storage)? {
+            let mut current = Some(found);
+            for attempt in 1..=OPT_OUT_TRIES {
+                let Some(mut customer) = current.take().filter(|c| c.phone() == phone && !c.sms_opt_out()) else {
+                    break;
+                };
+                let read_at = customer.audit().version;
+                customer.change(CustomerEdit::opt_out(), self.clock.now(), actor);
+                match self.customers.update(&customer, Some(read_at)).await {
+                    Ok(()) => changed += 1,
+                    Err(RepoError::NotFound) => {}
+                    Err(RepoError::VersionMismatch) if attempt < OPT_OUT_TRIES => {
+                        current = self.customers.find(customer.id()).await.map_err(CustomerError::Storage)?;
+                    }
+                    Err(e) => return Err(write_error(e, &customer)),
+                }
+            }
+        }
+        Ok(changed)
     }
 
     /// Deletes a customer that has no orders; with `expected_version` (`If-Match`), only that version.
@@ -171,7 +245,7 @@ mod tests {
     }
 
     fn draft() -> CustomerDraft {
-        CustomerDraft { name: "Alice".into(), code: "A-1".into(), phone: "0712345678".into() }
+        CustomerDraft { name: "Alice".into(), code: "A-1".into(), phone: "0712345678".into(), ..Default::default() }
     }
 
     #[tokio::test]
@@ -189,12 +263,19 @@ mod tests {
     async fn create_reports_every_invalid_field_and_stores_nothing() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert().never();
-        let bad = CustomerDraft { name: " ".into(), code: "no spaces".into(), phone: "123".into() };
+        let bad = CustomerDraft {
+            name: " ".into(),
+            code: "no spaces".into(),
+            phone: "123".into(),
+            language: Some("fr".into()),
+            sms_opt_out: None,
+        };
         let Err(CustomerError::Validation(errors)) = service(repo).create(bad, &actor()).await else {
             panic!("expected validation error")
         };
         let fields: Vec<&str> = errors.fields().iter().map(|f| f.field).collect();
-        assert_eq!(fields, ["name", "code", "phone"]);
+        assert_eq!(fields, ["name", "code", "phone", "language"]);
+        assert_eq!(errors.fields()[3].reason, InvalidValue::UnknownLanguage);
         assert_eq!(errors.fields()[0], FieldError { field: "name", reason: InvalidValue::Empty });
     }
 
@@ -222,5 +303,82 @@ mod tests {
         let id = CustomerId::generate();
         let changes = CustomerChanges { name: Some("Bob".into()), ..Default::default() };
         assert!(matches!(service(repo).update(id, changes, &actor(), None).await, Err(CustomerError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn create_takes_the_default_language_unless_one_is_given() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_insert().returning(|_, _| Ok(()));
+        let swahili = service(repo).with_default_language(Language::Sw);
+        let customer = swahili.create(draft(), &actor()).await.unwrap();
+        assert_eq!((customer.language(), customer.sms_opt_out()), (Language::Sw, false));
+        let english = CustomerDraft { language: Some("en".into()), sms_opt_out: Some(true), ..draft() };
+        let customer = swahili.create(english, &actor()).await.unwrap();
+        assert_eq!((customer.language(), customer.sms_opt_out()), (Language::En, true));
+    }
+
+    #[tokio::test]
+    async fn update_refuses_an_unknown_language_before_reading() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find().never();
+        let changes = CustomerChanges { language: Some("fr".into()), ..Default::default() };
+        let result = service(repo).update(CustomerId::generate(), changes, &actor(), None).await;
+        let Err(CustomerError::Validation(errors)) = result else { panic!("expected validation error") };
+        assert_eq!(errors.fields()[0], FieldError { field: "language", reason: InvalidValue::UnknownLanguage });
+    }
+
+    fn stored(code: &str, opted_out: bool) -> Customer {
+        let phone = PhoneNumber::parse("0712345678", PhoneRegion::default()).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let customer = Customer::new(
+            CustomerName::parse("Alice").unwrap(),
+            CustomerCode::parse(code).unwrap(),
+            phone,
+            at,
+            &actor(),
+        );
+        customer.with_sms_preferences(SmsPreferences { opted_out, ..SmsPreferences::default() })
+    }
+
+    #[tokio::test]
+    async fn opting_out_a_number_changes_each_customer_not_yet_opted_out_over_its_version() {
+        let (first, second, already) = (stored("A", false), stored("B", false), stored("C", true));
+        let found = vec![first.clone(), second.clone(), already];
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find_by_phone().times(1).returning(move |_| Ok(found.clone()));
+        let first_id = first.id();
+        // The first customer changed since it was read: read again, then written.
+        let mut raced = first.clone();
+        raced.change(
+            CustomerEdit { name: Some(CustomerName::parse("Alicia").unwrap()), ..Default::default() },
+            raced.created_at(),
+            &actor(),
+        );
+        repo.expect_find().withf(move |id| *id == first_id).times(1).returning(move |_| Ok(Some(raced.clone())));
+        let mut seq = mockall::Sequence::new();
+        repo.expect_update()
+            .times(1)
+            .in_sequence(&mut seq)
+            .withf(move |c, v| c.id() == first_id && *v == Some(0))
+            .returning(|_, _| Err(RepoError::VersionMismatch));
+        repo.expect_update()
+            .times(1)
+            .in_sequence(&mut seq)
+            .withf(move |c, v| c.id() == first_id && *v == Some(1) && c.sms_opt_out() && c.audit().version == 2)
+            .returning(|_, _| Ok(()));
+        let second_id = second.id();
+        repo.expect_update()
+            .times(1)
+            .in_sequence(&mut seq)
+            .withf(move |c, v| {
+                c.id() == second_id
+                    && *v == Some(0)
+                    && c.sms_opt_out()
+                    && c.audit().updated_by.as_deref() == Some("africastalking")
+            })
+            .returning(|_, _| Ok(()));
+        let phone = first.phone().clone();
+        let changed = service(repo).opt_out_phone(&phone, &Actor::new("africastalking")).await.unwrap();
+        assert_eq!(changed, 2);
     }
 }

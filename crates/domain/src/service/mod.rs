@@ -2,6 +2,7 @@
 
 mod customers;
 mod idempotency;
+mod inbox;
 mod lifecycle;
 mod notifications;
 mod orders;
@@ -9,6 +10,7 @@ mod preview;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
+pub use inbox::{Delivery, InboxError, InboxService, Received};
 pub use lifecycle::StatusRequest;
 pub use notifications::MAX_SUMMARY_DAYS;
 pub use notifications::{

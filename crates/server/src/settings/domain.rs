@@ -38,11 +38,13 @@ impl ShopSettings {
 pub struct CustomerSettings {
     /// ISO 3166 region assumed for phone numbers without a country code.
     pub default_phone_region: String,
+    /// The language new customers are texted in when they name none: `en` or `sw`.
+    pub default_language: String,
 }
 
 impl Default for CustomerSettings {
     fn default() -> Self {
-        Self { default_phone_region: "KE".into() }
+        Self { default_phone_region: "KE".into(), default_language: Language::default().as_str().into() }
     }
 }
 
@@ -74,6 +76,7 @@ impl Default for OrderSettings {
 #[derive(Debug, Clone)]
 pub struct DomainDefaults {
     pub phone_region: PhoneRegion,
+    pub language: Language,
     pub currency: Currency,
     pub first_number: OrderNumber,
     pub number_prefix: NumberPrefix,
@@ -85,14 +88,14 @@ impl super::Settings {
     /// # Errors
     /// Not `en` or `sw`.
     pub fn default_language(&self) -> anyhow::Result<Language> {
-        // MERGE(#22 inbox): customers.default_language.
-        Ok(Language::En)
+        Ok(self.domain_defaults()?.language)
     }
 }
 
 impl DomainDefaults {
     /// # Errors
     /// `customers.default_phone_region` or `orders.default_currency` is not a known code,
+    /// `customers.default_language` is not `en` or `sw`,
     /// `orders.first_number` is out of range, or `orders.number_prefix` is not 0-4 of `[A-Z0-9-]`.
     pub fn parse(customers: &CustomerSettings, orders: &OrderSettings) -> anyhow::Result<Self> {
         let phone_region = PhoneRegion::parse(&customers.default_phone_region).map_err(|e| {
@@ -100,6 +103,9 @@ impl DomainDefaults {
                 "invalid configuration: customers.default_phone_region {:?} {e}",
                 customers.default_phone_region
             )
+        })?;
+        let language = Language::parse(&customers.default_language).map_err(|e| {
+            anyhow::anyhow!("invalid configuration: customers.default_language {:?} {e}", customers.default_language)
         })?;
         let currency = Currency::parse(&orders.default_currency).map_err(|e| {
             anyhow::anyhow!("invalid configuration: orders.default_currency {:?} {e}", orders.default_currency)
@@ -114,6 +120,6 @@ impl DomainDefaults {
                 orders.number_prefix
             )
         })?;
-        Ok(Self { phone_region, currency, first_number, number_prefix })
+        Ok(Self { phone_region, language, currency, first_number, number_prefix })
     }
 }

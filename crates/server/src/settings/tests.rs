@@ -118,6 +118,8 @@ fn invalid_settings_name_their_key() {
         ("ORDERDESK_ORDERS__FIRST_NUMBER", "0", "orders.first_number"),
         ("ORDERDESK_ORDERS__FIRST_NUMBER", "100000000", "orders.first_number"),
         ("ORDERDESK_CUSTOMERS__DEFAULT_PHONE_REGION", "ZZ", "customers.default_phone_region"),
+        ("ORDERDESK_CUSTOMERS__DEFAULT_LANGUAGE", "fr", "customers.default_language"),
+        ("ORDERDESK_CUSTOMERS__DEFAULT_LANGUAGE", "SW", "customers.default_language"),
         ("ORDERDESK_HTTP__MAX_BODY_BYTES", "lots", "http.max_body_bytes"),
         ("ORDERDESK_PROFILE", "staging", "ORDERDESK_PROFILE"),
         ("ORDERDESK_AUTH__LEEWAY_SECONDS", "soon", "auth.leeway_seconds"),

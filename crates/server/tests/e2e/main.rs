@@ -13,6 +13,7 @@ mod hardening;
 mod helpers;
 mod hoarding;
 mod http2;
+mod inbox;
 mod lifecycle;
 mod ops;
 mod otlp;

@@ -14,6 +14,9 @@ pub struct Model {
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub version: i32,
+    /// `en` or `sw`.
+    pub language: String,
+    pub sms_opt_out: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 pub(crate) mod customers;
 pub(crate) mod delivery_reports;
 pub(crate) mod idempotency_keys;
+pub(crate) mod incoming_messages;
 pub(crate) mod notification_attempts;
 pub(crate) mod notifications;
 pub(crate) mod order_status_changes;
