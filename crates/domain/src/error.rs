@@ -126,6 +126,13 @@ impl ValidationErrors {
         Self(vec![FieldError { field, reason }])
     }
 
+    /// These errors and one more failed field after them.
+    #[must_use]
+    pub fn and(mut self, field: &'static str, reason: InvalidValue) -> Self {
+        self.0.push(FieldError { field, reason });
+        self
+    }
+
     /// The failed fields, in input order.
     pub fn fields(&self) -> &[FieldError] {
         &self.0

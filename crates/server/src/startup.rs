@@ -243,6 +243,10 @@ fn web_options(
         oidc,
         sessions: Arc::new(SeaOrmSessionRepository::new(db.clone())),
         dev_issuer,
+        time_zone: settings
+            .time_zone()?
+            .parse()
+            .map_err(|_| anyhow::anyhow!("shop.time_zone is not an IANA time zone"))?,
     }))
 }
 
@@ -372,6 +376,9 @@ impl Application {
     /// # Errors
     /// Database, migration, auth, SMS or bind failures, with what failed in the message.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        if let Some(warning) = settings.renamed_settings_warning() {
+            tracing::warn!("{warning}");
+        }
         let db = open_database(settings).await?;
         apply_first_order_number(&db, settings).await?;
         let bind = settings.server.bind;

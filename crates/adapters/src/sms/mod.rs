@@ -94,8 +94,9 @@ pub struct SmsSettings {
     /// The texts per order event (`order.created`, `order.ready`, ...): whether each is sent,
     /// and its template per language. Shipped in `config/default.toml`.
     pub events: BTreeMap<String, SmsEventSettings>,
-    /// IANA time zone for `{date}` and `{time}`.
-    pub time_zone: String,
+    /// The old name of `shop.time_zone`, still read (with a warning at start-up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// One order event's texts (`sms.events."<event>"`): whether it is sent, and its template in
@@ -128,7 +129,7 @@ impl Default for SmsSettings {
             poll_interval_ms: 1_000,
             lease_seconds: 60,
             events: BTreeMap::new(),
-            time_zone: "Africa/Nairobi".into(),
+            time_zone: None,
         }
     }
 }

@@ -8,28 +8,18 @@ use std::sync::Arc;
 
 use askama::Template;
 use chrono::Utc;
-use orderdesk_domain::service::{CustomerDraft, OrderDraft};
-use orderdesk_domain::{
-    Actor, CustomerError, CustomerId, NotificationStatus, OrderError, PageRequest, Permission, ValidationErrors,
-};
+use orderdesk_domain::{NotificationStatus, PageRequest, Permission};
 use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Query};
-use poem::{Body, Response, handler};
+use poem::{Response, handler};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::chart::Chart;
-use super::{WebState, constant_time_eq, field, form_fields, html, message, redirect};
+use super::shell::Shell;
+use super::{WebState, html, redirect};
 use crate::dto::{decode_cursor, encode_cursor};
-
-pub(super) struct UserView {
-    name: String,
-    email: Option<String>,
-    picture: Option<String>,
-    initial: String,
-}
 
 #[derive(Default)]
 pub(super) struct SmsCounts {
@@ -61,27 +51,24 @@ pub(super) struct OrderRow {
 
 #[derive(Default)]
 pub(super) struct CustomerForm {
-    name: String,
-    code: String,
-    phone: String,
-    errors: HashMap<&'static str, String>,
+    pub(super) name: String,
+    pub(super) code: String,
+    pub(super) phone: String,
+    pub(super) errors: HashMap<&'static str, String>,
 }
 
 #[derive(Default)]
 pub(super) struct OrderForm {
-    customer_id: String,
-    item: String,
-    amount: String,
-    errors: HashMap<&'static str, String>,
+    pub(super) customer_id: String,
+    pub(super) item: String,
+    pub(super) amount: String,
+    pub(super) errors: HashMap<&'static str, String>,
 }
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
-    user: UserView,
-    csrf: String,
-    notice: Option<String>,
-    alert: Option<String>,
+    shell: Shell,
     /// SMS counts over every order: only with read:orders.
     sms: Option<SmsCounts>,
     chart: String,
@@ -114,7 +101,7 @@ fn customer_row(c: &orderdesk_domain::Customer) -> CustomerRow {
     }
 }
 
-async fn render(
+pub(super) async fn render(
     state: &WebState,
     session: &Session,
     query: DashboardQuery,
@@ -188,15 +175,7 @@ async fn render(
         _ => None,
     };
     let page = DashboardPage {
-        user: UserView {
-            initial: session.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default(),
-            name: session.name.clone(),
-            email: session.email.clone(),
-            picture: session.picture.clone().filter(|p| p.starts_with("https://")),
-        },
-        csrf: session.csrf_token.clone(),
-        notice,
-        alert,
+        shell: Shell::new(session, "dashboard").with_notice(notice).with_alert(alert),
         sms,
         chart: chart_html,
         query: search,
@@ -219,157 +198,4 @@ pub(super) async fn show(
 ) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
     render(&state, &session, query, StatusCode::OK, CustomerForm::default(), OrderForm::default(), None).await
-}
-
-/// Reads a form for a signed-in user with a valid CSRF token.
-async fn checked_form(
-    state: &WebState,
-    jar: &CookieJar,
-    body: Body,
-) -> Result<(Session, Vec<(String, String)>), Response> {
-    let Some((_, session)) = state.session(jar).await else { return Err(redirect("/")) };
-    let fields = form_fields(&body.into_vec().await.unwrap_or_default());
-    if !constant_time_eq(field(&fields, "csrf"), &session.csrf_token) {
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "The form has expired. Go back, reload the page and try again.",
-        ));
-    }
-    Ok((session, fields))
-}
-
-/// The message shown next to each invalid field.
-fn field_errors(errors: &ValidationErrors) -> HashMap<&'static str, String> {
-    errors.fields().iter().map(|f| (f.field, f.reason.to_string())).collect()
-}
-
-fn denied(permission: Permission) -> Option<String> {
-    Some(format!("You need the {permission} permission for that."))
-}
-
-#[handler]
-pub(super) async fn create_customer(state: Data<&Arc<WebState>>, jar: &CookieJar, body: Body) -> Response {
-    let (session, fields) = match checked_form(&state, jar, body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
-    let form = CustomerForm {
-        name: field(&fields, "name").to_owned(),
-        code: field(&fields, "code").to_owned(),
-        phone: field(&fields, "phone").to_owned(),
-        errors: HashMap::new(),
-    };
-    if !session.permissions.contains(&Permission::WriteCustomers) {
-        let alert = denied(Permission::WriteCustomers);
-        return render(
-            &state,
-            &session,
-            DashboardQuery::default(),
-            StatusCode::FORBIDDEN,
-            form,
-            OrderForm::default(),
-            alert,
-        )
-        .await;
-    }
-    let draft = CustomerDraft {
-        name: form.name.clone(),
-        code: form.code.clone(),
-        phone: form.phone.clone(),
-        ..CustomerDraft::default()
-    };
-    match state.services.customers.create(draft, &Actor::new(session.subject.clone())).await {
-        Ok(_) => redirect("/dashboard?created=customer"),
-        Err(error) => {
-            let mut form = form;
-            let status = match error {
-                CustomerError::Validation(errors) => {
-                    form.errors = field_errors(&errors);
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
-                CustomerError::DuplicateCode(_) => {
-                    form.errors.insert("code", "is already used by another customer".into());
-                    StatusCode::CONFLICT
-                }
-                other => {
-                    tracing::error!(error.cause_chain = ?other, "cannot create a customer");
-                    return message(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Not saved",
-                        "The customer could not be saved; please try again.",
-                    );
-                }
-            };
-            render(&state, &session, DashboardQuery::default(), status, form, OrderForm::default(), None).await
-        }
-    }
-}
-
-#[handler]
-pub(super) async fn create_order(state: Data<&Arc<WebState>>, jar: &CookieJar, body: Body) -> Response {
-    let (session, fields) = match checked_form(&state, jar, body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
-    let mut form = OrderForm {
-        customer_id: field(&fields, "customer_id").to_owned(),
-        item: field(&fields, "item").to_owned(),
-        amount: field(&fields, "amount").trim().to_owned(),
-        errors: HashMap::new(),
-    };
-    if !session.permissions.contains(&Permission::WriteOrders) {
-        let alert = denied(Permission::WriteOrders);
-        return render(
-            &state,
-            &session,
-            DashboardQuery::default(),
-            StatusCode::FORBIDDEN,
-            CustomerForm::default(),
-            form,
-            alert,
-        )
-        .await;
-    }
-    let Ok(customer_id) = Uuid::parse_str(&form.customer_id) else {
-        form.errors.insert("customer_id", "must be chosen from the list".into());
-        return render(
-            &state,
-            &session,
-            DashboardQuery::default(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            CustomerForm::default(),
-            form,
-            None,
-        )
-        .await;
-    };
-    let draft = OrderDraft {
-        customer_id: CustomerId::from_uuid(customer_id),
-        item: form.item.clone(),
-        amount: form.amount.clone(),
-        currency: None,
-        ordered_at: None,
-        notify: true,
-    };
-    match state.services.orders.create(draft, &Actor::new(session.subject.clone())).await {
-        Ok(_) => redirect("/dashboard?created=order"),
-        Err(OrderError::Validation(errors)) => {
-            form.errors = field_errors(&errors);
-            render(
-                &state,
-                &session,
-                DashboardQuery::default(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                CustomerForm::default(),
-                form,
-                None,
-            )
-            .await
-        }
-        Err(other) => {
-            tracing::error!(error.cause_chain = ?other, "cannot create an order");
-            message(StatusCode::SERVICE_UNAVAILABLE, "Not saved", "The order could not be saved; please try again.")
-        }
-    }
 }

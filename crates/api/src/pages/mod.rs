@@ -2,8 +2,11 @@
 //! dev issuer's sign-in page. No JavaScript; every form carries a CSRF token.
 
 mod chart;
+mod customers;
 mod dashboard;
 mod dev_issuer;
+mod orders;
+mod shell;
 mod signin;
 
 use std::collections::HashMap;
@@ -50,6 +53,8 @@ pub struct WebOptions {
     pub sessions: Arc<dyn SessionRepository>,
     /// The dev issuer's authorize, token and logout endpoints (dev profile only).
     pub dev_issuer: Option<DevIssuerOptions>,
+    /// Every time on the pages is shown in it (setting `shop.time_zone`).
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// The dev issuer's client registration.
@@ -73,14 +78,13 @@ pub fn routes(options: WebOptions, services: Services) -> impl Endpoint<Output =
     let tokens = services.tokens.clone();
     let dev = options.dev_issuer.is_some();
     let state = Arc::new(WebState { options, services, tokens, codes: Mutex::new(HashMap::new()) });
-    let mut route = Route::new()
+    let route = Route::new()
         .at("/", get(signin::home))
         .at(PATHS[0], get(signin::login))
         .at(PATHS[1], get(signin::callback))
         .at(PATHS[2], get(signin::logout_page).post(signin::logout))
-        .at(PATHS[3], get(dashboard::show))
-        .at(PATHS[4], post(dashboard::create_customer))
-        .at(PATHS[5], post(dashboard::create_order));
+        .at(PATHS[3], get(dashboard::show));
+    let mut route = orders::routes(customers::routes(route));
     if dev {
         route = route
             .at(DEV_ISSUER_PATHS[0], get(dev_issuer::authorize_page).post(dev_issuer::authorize))

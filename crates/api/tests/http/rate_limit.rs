@@ -174,6 +174,7 @@ fn dashboard() -> WebOptions {
         oidc: None,
         sessions: Arc::new(sessions),
         dev_issuer: None,
+        time_zone: chrono_tz::Africa::Nairobi,
     }
 }
 

@@ -11,9 +11,14 @@ pub struct ShopSettings {
     /// The shop's name as customers know it: `{shop}` in the SMS texts. 1 to 40 characters,
     /// no control characters (the default is in `config/default.toml`).
     pub name: String,
+    /// IANA time zone of every time shown to people: the dashboard and the SMS texts.
+    pub time_zone: String,
 }
 
 impl ShopSettings {
+    /// The zone `config/default.toml` ships; an old `sms.time_zone` may replace it.
+    pub const DEFAULT_TIME_ZONE: &'static str = "Africa/Nairobi";
+
     /// The longest name, in characters: room is left in a one-segment text for the rest.
     pub const MAX_NAME_CHARS: usize = 40;
 
@@ -83,6 +88,33 @@ pub struct DomainDefaults {
 }
 
 impl super::Settings {
+    /// `shop.time_zone`, or the old `sms.time_zone` when only that is set.
+    ///
+    /// # Errors
+    /// Both are set to different zones, or the zone is not an IANA name.
+    pub fn time_zone(&self) -> anyhow::Result<String> {
+        let zone = match self.sms.time_zone.as_deref() {
+            Some(old) if old != self.shop.time_zone && self.shop.time_zone != ShopSettings::DEFAULT_TIME_ZONE => {
+                bail!(
+                    "invalid configuration: shop.time_zone {:?} and its old name sms.time_zone {old:?} disagree; \
+                     remove sms.time_zone",
+                    self.shop.time_zone
+                )
+            }
+            Some(old) => old,
+            None => self.shop.time_zone.as_str(),
+        };
+        if zone.parse::<chrono_tz::Tz>().is_err() {
+            bail!("invalid configuration: shop.time_zone {zone:?} is not an IANA time zone such as \"Africa/Nairobi\"");
+        }
+        Ok(zone.to_owned())
+    }
+
+    /// The warning to log at start-up when the old name `sms.time_zone` is set.
+    pub fn renamed_settings_warning(&self) -> Option<&'static str> {
+        self.sms.time_zone.as_ref().map(|_| "sms.time_zone is now shop.time_zone; rename it")
+    }
+
     /// The language of customers created without one, and of texts an event has in no other.
     ///
     /// # Errors

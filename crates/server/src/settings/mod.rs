@@ -237,6 +237,7 @@ impl Settings {
         self.idempotency.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         self.shop.validate()?;
+        self.time_zone()?;
         sms::validate(self)?;
         self.metrics.validate()?;
         self.cors.validate()?;

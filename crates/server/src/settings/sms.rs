@@ -28,7 +28,7 @@ impl Settings {
     /// # Errors
     /// The first bad `sms.events` entry, `sms.time_zone` or `shop.name`, naming the setting.
     pub fn sms_catalog(&self) -> anyhow::Result<SmsCatalog> {
-        catalog(&self.sms, &self.shop.name, self.default_language()?)
+        catalog(&self.sms, &self.shop.name, &self.time_zone()?, self.default_language()?)
     }
 
     /// The dispatcher's retry policy from `sms.initial_backoff_ms`, `sms.max_backoff_ms` and
@@ -90,9 +90,14 @@ fn event_texts(sms: &SmsSettings) -> anyhow::Result<BTreeMap<SmsEvent, EventText
     Ok(events)
 }
 
-fn catalog(sms: &SmsSettings, shop_name: &str, default_language: Language) -> anyhow::Result<SmsCatalog> {
+fn catalog(
+    sms: &SmsSettings,
+    shop_name: &str,
+    time_zone: &str,
+    default_language: Language,
+) -> anyhow::Result<SmsCatalog> {
     let options = TemplateOptions {
-        time_zone: sms.time_zone.clone(),
+        time_zone: time_zone.to_owned(),
         max_segments: sms.max_segments,
         transliterate: sms.transliterate,
         shop_name: shop_name.to_owned(),
@@ -101,8 +106,8 @@ fn catalog(sms: &SmsSettings, shop_name: &str, default_language: Language) -> an
         CatalogError::Template { event, language, source } => {
             let key = format!("sms.events.\"{event}\".{language}");
             match source {
-                TemplateError::TimeZone(_) => {
-                    anyhow::anyhow!("invalid configuration: sms.time_zone {:?} is not an IANA time zone", sms.time_zone)
+                TemplateError::TimeZone(zone) => {
+                    anyhow::anyhow!("invalid configuration: shop.time_zone {zone:?} is not an IANA time zone")
                 }
                 TemplateError::NoSegments => {
                     anyhow::anyhow!("invalid configuration: sms.max_segments must be at least 1")

@@ -268,7 +268,7 @@ fn sms_provider_defaults_and_secret_rules() {
     });
     Jail::expect_with(|jail| {
         jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Mars/Olympus");
-        assert!(load_in(jail).unwrap_err().to_string().contains("sms.time_zone"));
+        assert!(load_in(jail).unwrap_err().to_string().contains("shop.time_zone \"Mars/Olympus\""));
         jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Africa/Lagos");
         jail.set_env("ORDERDESK_SMS__PROVIDER", "africastalking");
         assert!(load_in(jail).unwrap_err().to_string().contains("API_KEY"));
@@ -478,6 +478,24 @@ fn the_shipped_texts_load_fit_one_segment_and_name_their_setting_when_bad() {
         jail.create_file("config/default.toml", "[sms.events.\"order.created\"]\nen = \"\"\nsw = \"{shop}\"\n")?;
         let error = load_in(jail).unwrap_err().to_string();
         assert!(error.contains("sms.events.\"order.created\".en") && error.contains("empty"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn the_shop_time_zone_is_read_under_its_old_name_too() {
+    Jail::expect_with(|jail| {
+        assert_eq!(load_in(jail).unwrap().time_zone().unwrap(), "Africa/Nairobi");
+        assert!(load_in(jail).unwrap().renamed_settings_warning().is_none());
+        jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Africa/Kampala");
+        let old = load_in(jail).unwrap();
+        assert_eq!(old.time_zone().unwrap(), "Africa/Kampala");
+        assert!(old.renamed_settings_warning().unwrap().contains("shop.time_zone"));
+        jail.set_env("ORDERDESK_SHOP__TIME_ZONE", "Africa/Lagos");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("disagree"), "{error}");
+        jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Africa/Lagos");
+        assert_eq!(load_in(jail).unwrap().time_zone().unwrap(), "Africa/Lagos");
         Ok(())
     });
 }
