@@ -8,12 +8,16 @@ use chrono::NaiveDate;
 use orderdesk_domain::Currency;
 use orderdesk_domain::ports::DailyTotal;
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 220.0;
-const LEFT: f64 = 40.0;
-const RIGHT: f64 = 84.0;
-const TOP: f64 = 16.0;
-const BOTTOM: f64 = 30.0;
+// Sized for a phone: drawn about 320 px wide on a 390 px screen, so 13 user units of text
+// are at least 11 px there; on wider screens `max-height` keeps it from growing further.
+const WIDTH: f64 = 360.0;
+const HEIGHT: f64 = 240.0;
+const LEFT: f64 = 34.0;
+const RIGHT: f64 = 52.0;
+const TOP: f64 = 20.0;
+const BOTTOM: f64 = 28.0;
+/// Text size in user units (see `WIDTH`).
+const FONT: f64 = 13.0;
 
 /// One day of the chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +43,6 @@ impl Chart {
         let first = last - chrono::Days::new(u64::from(days.saturating_sub(1)));
         let mut chart: Vec<Day> =
             (0..days).map(|i| Day { day: first + chrono::Days::new(u64::from(i)), orders: 0, revenue: 0 }).collect();
-        let mut per_currency: Vec<(Currency, u64, i128)> = Vec::new();
         for total in totals {
             if let Some(day) = usize::try_from((total.day - first).num_days()).ok().and_then(|i| chart.get_mut(i)) {
                 day.orders += total.orders;
@@ -47,16 +50,8 @@ impl Chart {
                     day.revenue = day.revenue.saturating_add(total.revenue_minor);
                 }
             }
-            match per_currency.iter_mut().find(|(c, _, _)| *c == total.currency) {
-                Some((_, orders, revenue)) => {
-                    *orders += total.orders;
-                    *revenue = revenue.saturating_add(total.revenue_minor);
-                }
-                None => per_currency.push((total.currency, total.orders, total.revenue_minor)),
-            }
         }
-        per_currency.sort_by_key(|(c, _, _)| (*c != currency, c.code()));
-        Self { days: chart, totals: per_currency, currency }
+        Self { days: chart, totals: per_currency(totals, currency), currency }
     }
 
     /// The period's totals in words, e.g. "Last 30 days: 12 orders; revenue 3000.00 KES, 20.00 USD".
@@ -103,7 +98,7 @@ impl Chart {
         let mut out = String::new();
         let _ = write!(
             out,
-            r##"<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg" font-size="10" fill="#5b6478"><title id="chart-title">{}</title>"##,
+            r##"<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg" font-size="{FONT}" fill="#4f586b"><title id="chart-title">{}</title>"##,
             escape(&format!("Orders per day (bars) and revenue in {} (line). {}", self.currency, self.caption()))
         );
         // Grid lines with values: orders on the left, revenue on the right.
@@ -112,23 +107,24 @@ impl Chart {
             let y = base - fraction * plot_h;
             let _ = write!(
                 out,
-                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="#e3e7ef"/><text x="{lx}" y="{ty:.1}" text-anchor="end">{o}</text><text x="{rx}" y="{ty:.1}" fill="#067647">{r}</text>"##,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="#e3e7ef"/><text x="{lx}" y="{ty:.1}" text-anchor="end">{o}</text><text x="{rx}" y="{ty:.1}" fill="#05603a">{r}</text>"##,
                 x2 = WIDTH - RIGHT,
                 lx = LEFT - 4.0,
                 rx = WIDTH - RIGHT + 4.0,
-                ty = y + 3.0,
+                ty = y + FONT / 3.0,
                 o = axis_label(max_orders * fraction),
                 r = axis_label(max_revenue * fraction),
             );
         }
         let _ = write!(
             out,
-            r##"<text x="4" y="{TOP}" >orders</text><text x="{x}" y="{TOP}" fill="#067647">{c}</text>"##,
+            r##"<text x="4" y="{TOP}" >orders</text><text x="{x}" y="{TOP}" fill="#05603a">{c}</text>"##,
             x = WIDTH - RIGHT + 4.0,
             c = self.currency
         );
         let mut line = String::new();
-        let label_every = self.days.len().div_ceil(6).max(1);
+        // About four dates fit along a phone-sized axis without touching.
+        let label_every = self.days.len().div_ceil(4).max(1);
         for (i, day) in self.days.iter().enumerate() {
             let x = LEFT + i as f64 * slot;
             let h = if max_orders > 0.0 { day.orders as f64 / max_orders * plot_h } else { 0.0 };
@@ -148,7 +144,7 @@ impl Chart {
                     out,
                     r#"<text x="{cx:.1}" y="{ty}" text-anchor="middle">{label}</text>"#,
                     cx = x + slot / 2.0,
-                    ty = base + 14.0,
+                    ty = base + FONT + 4.0,
                     label = day.day.format("%d %b"),
                 );
             }
@@ -158,6 +154,22 @@ impl Chart {
         out.push_str("</svg>");
         out
     }
+}
+
+/// Orders and revenue (minor units) per currency of `totals`, `currency` first, then by code.
+pub(crate) fn per_currency(totals: &[DailyTotal], currency: Currency) -> Vec<(Currency, u64, i128)> {
+    let mut sums: Vec<(Currency, u64, i128)> = Vec::new();
+    for total in totals {
+        match sums.iter_mut().find(|(c, _, _)| *c == total.currency) {
+            Some((_, orders, revenue)) => {
+                *orders += total.orders;
+                *revenue = revenue.saturating_add(total.revenue_minor);
+            }
+            None => sums.push((total.currency, total.orders, total.revenue_minor)),
+        }
+    }
+    sums.sort_by_key(|(c, _, _)| (*c != currency, c.code()));
+    sums
 }
 
 /// The smallest of 1, 2, 2.5, 5 × 10^n at or above `value` (so grid lines fall on round numbers).

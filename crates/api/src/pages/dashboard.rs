@@ -1,14 +1,17 @@
-//! The dashboard: the user, SMS at a glance, a 30-day chart, customers (search, create) and
-//! orders (create, list newest first with their SMS status). Actions need the same
-//! permissions as the API.
+//! The dashboard's home, "Today": what a shop checks through its day from a phone: today's and
+//! this month's orders and revenue per currency, SMS spend this month, orders ready to hand
+//! over, SMS that need attention, and the 30-day chart. Each panel needs the permission the
+//! API would need for the same data.
 
 use std::collections::HashMap;
-
 use std::sync::Arc;
 
 use askama::Template;
-use chrono::Utc;
-use orderdesk_domain::{NotificationStatus, PageRequest, Permission};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use orderdesk_domain::ports::DailyTotal;
+use orderdesk_domain::service::OrderListQuery;
+use orderdesk_domain::{Currency, NotificationStatus, PageRequest, Permission};
 use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
@@ -16,39 +19,56 @@ use poem::web::{Data, Query};
 use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::chart::Chart;
+use super::chart::{Chart, per_currency};
 use super::shell::Shell;
 use super::{WebState, html, redirect};
-use crate::dto::{decode_cursor, encode_cursor};
 
+/// Orders and revenue of a period, per currency: `3 orders · 450.00 KES`.
+pub(super) struct Totals {
+    orders: u64,
+    revenue: Vec<String>,
+}
+
+/// This month's SMS by what they need.
 #[derive(Default)]
-pub(super) struct SmsCounts {
+pub(super) struct SmsMonth {
+    spend: Vec<String>,
     sent: u64,
     pending: u64,
-    failed: u64,
+    attention: u64,
     skipped: u64,
 }
 
-#[derive(Clone)]
-pub(super) struct CustomerRow {
+/// An order in one of the home page's short lists.
+pub(super) struct OrderLine {
     id: String,
-    name: String,
-    code: String,
-    phone: String,
-}
-
-pub(super) struct OrderRow {
-    /// The order's reference, e.g. `ORD-1042`.
     reference: String,
-    ordered_at: String,
     customer: String,
     item: String,
     amount: String,
-    /// Its lifecycle status, e.g. `out_for_delivery`.
+    /// The SMS status (attention list) or the order status.
     status: String,
-    sms: String,
 }
 
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    shell: Shell,
+    /// Only with read:orders.
+    today: Option<Totals>,
+    month: Option<Totals>,
+    sms: Option<SmsMonth>,
+    ready: Option<Vec<OrderLine>>,
+    attention: Option<Vec<OrderLine>>,
+    chart: String,
+    /// Taking an order starts by finding the customer (read:customers) and needs write:orders.
+    can_take_order: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct DashboardQuery {}
+
+/// Kept while the customer pages still hand their form errors back to the home page.
 #[derive(Default)]
 pub(super) struct CustomerForm {
     pub(super) name: String,
@@ -57,6 +77,7 @@ pub(super) struct CustomerForm {
     pub(super) errors: HashMap<&'static str, String>,
 }
 
+/// Kept while the customer pages still hand their form errors back to the home page.
 #[derive(Default)]
 pub(super) struct OrderForm {
     pub(super) customer_id: String,
@@ -65,137 +86,144 @@ pub(super) struct OrderForm {
     pub(super) errors: HashMap<&'static str, String>,
 }
 
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    shell: Shell,
-    /// SMS counts over every order: only with read:orders.
-    sms: Option<SmsCounts>,
-    chart: String,
-    query: String,
-    customers: Option<Vec<CustomerRow>>,
-    customer_choices: Vec<CustomerRow>,
-    orders: Option<Vec<OrderRow>>,
-    next_page: Option<String>,
-    currency: String,
-    customer_form: CustomerForm,
-    order_form: OrderForm,
-}
-
-#[derive(Deserialize, Default)]
-pub(super) struct DashboardQuery {
-    q: Option<String>,
-    after: Option<String>,
-    created: Option<String>,
-}
-
-const PAGE_SIZE: u64 = 20;
 const CHART_DAYS: u32 = 30;
+/// How many orders each short list shows.
+const SHORT_LIST: usize = 8;
+/// How many newest orders are looked through for SMS that need attention.
+const ATTENTION_WINDOW: u64 = 100;
 
-fn customer_row(c: &orderdesk_domain::Customer) -> CustomerRow {
-    CustomerRow {
-        id: c.id().to_string(),
-        name: c.name().as_str().to_owned(),
-        code: c.code().as_str().to_owned(),
-        phone: c.phone().as_str().to_owned(),
+/// Midnight starting `day` in `zone`, as a UTC instant (the earliest, should the zone skip it).
+fn local_midnight(zone: Tz, day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    zone.from_local_datetime(&midnight).earliest().map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+/// Orders and revenue per currency of `rows`, default currency first.
+fn totals(rows: &[DailyTotal], currency: Currency) -> Totals {
+    let per_currency = per_currency(rows, currency);
+    Totals {
+        orders: per_currency.iter().map(|(_, n, _)| n).sum(),
+        revenue: per_currency.iter().map(|(c, _, minor)| format!("{} {c}", c.format_total(*minor))).collect(),
     }
 }
 
-pub(super) async fn render(
+pub(super) async fn home(
     state: &WebState,
     session: &Session,
-    query: DashboardQuery,
     status: StatusCode,
-    customer_form: CustomerForm,
-    order_form: OrderForm,
     alert: Option<String>,
+    notice: Option<String>,
 ) -> Response {
     let services = &state.services;
     let can = |p| session.permissions.contains(&p);
-    let search = query.q.clone().unwrap_or_default();
-    let mut customers = None;
-    let mut choices = Vec::new();
-    if can(Permission::ReadCustomers) {
-        // One read serves both the order form's choices and, without a search, the list.
-        let newest = services.customers.list(PageRequest { before: None, limit: PageRequest::MAX_LIMIT }).await;
-        choices = newest.map(|p| p.items.iter().map(customer_row).collect()).unwrap_or_default();
-        let shown: Vec<CustomerRow> = if search.trim().is_empty() {
-            choices.iter().take(PAGE_SIZE as usize).map(CustomerRow::clone).collect()
-        } else {
-            services.customers.search(&search, PAGE_SIZE).await.unwrap_or_default().iter().map(customer_row).collect()
-        };
-        customers = Some(shown);
-    }
-    let mut orders = None;
-    let mut next_page = None;
-    let mut chart_html = String::new();
-    let mut sms = None;
+    let zone = state.options.time_zone;
     let currency = services.orders.default_currency();
+    let now = Utc::now();
+    let local_today = now.with_timezone(&zone).date_naive();
+    let today_from = local_midnight(zone, local_today);
+    let tomorrow_from = local_midnight(zone, local_today + chrono::Days::new(1));
+    let month_from = local_midnight(zone, local_today.with_day(1).unwrap_or(local_today));
+    let mut page = DashboardPage {
+        shell: Shell::new(session, "dashboard").with_notice(notice).with_alert(alert),
+        today: None,
+        month: None,
+        sms: None,
+        ready: None,
+        attention: None,
+        chart: String::new(),
+        can_take_order: can(Permission::WriteOrders) && can(Permission::ReadCustomers),
+    };
     if can(Permission::ReadOrders) {
-        let before = query.after.as_deref().and_then(|c| decode_cursor(c).ok());
-        // One query: each order with its customer's name and its newest SMS status.
-        if let Ok(page) = services.reports.overview(PageRequest { before, limit: PAGE_SIZE }).await {
-            next_page = page.next.map(encode_cursor);
-            let names_visible = can(Permission::ReadCustomers);
-            let rows = page.items.into_iter().map(|row| OrderRow {
-                reference: row.order.reference().as_str().to_owned(),
-                status: row.order.status().as_str().to_owned(),
-                ordered_at: row.order.ordered_at().format("%Y-%m-%d %H:%M UTC").to_string(),
-                // Customer names are customer data: only with read:customers.
-                customer: if names_visible { row.customer_name } else { "(hidden)".to_owned() },
-                item: row.order.item().as_str().to_owned(),
-                amount: row.order.amount().to_string(),
-                sms: row.sms_status.map_or("none", NotificationStatus::as_str).to_owned(),
+        let reports = &services.reports;
+        page.today = reports.daily_totals(today_from, tomorrow_from).await.ok().map(|rows| totals(&rows, currency));
+        page.month = reports.daily_totals(month_from, tomorrow_from).await.ok().map(|rows| totals(&rows, currency));
+        if let Ok(summary) = services.notifications.summary(month_from, tomorrow_from).await {
+            page.sms = Some(SmsMonth {
+                spend: summary.costs.iter().map(|c| format!("{} {}", c.amount_string(), c.currency)).collect(),
+                sent: summary.count(NotificationStatus::Sent) + summary.count(NotificationStatus::Delivered),
+                pending: summary.count(NotificationStatus::Pending) + summary.count(NotificationStatus::Sending),
+                attention: summary.count(NotificationStatus::Failed) + summary.count(NotificationStatus::Undelivered),
+                skipped: summary.count(NotificationStatus::Skipped),
             });
-            orders = Some(rows.collect());
         }
-        let today = Utc::now().date_naive();
-        let first = today - chrono::Days::new(u64::from(CHART_DAYS - 1));
-        let from = first.and_time(chrono::NaiveTime::MIN).and_utc();
-        let to = (today + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
-        if let Ok(totals) = services.reports.daily_totals(from, to).await {
-            chart_html = Chart::new(&totals, today, CHART_DAYS, currency).html();
+        let names = can(Permission::ReadCustomers);
+        let line = |order: &orderdesk_domain::Order, customer: String, status: &str| OrderLine {
+            id: order.id().to_string(),
+            reference: order.reference().as_str().to_owned(),
+            // Customer names are customer data: only with read:customers.
+            customer: if names { customer } else { "(hidden)".to_owned() },
+            item: order.item().as_str().to_owned(),
+            amount: order.amount().to_string(),
+            status: status.to_owned(),
+        };
+        let overview = reports.overview(PageRequest { before: None, limit: ATTENTION_WINDOW }).await;
+        if let Ok(recent) = overview {
+            let needs = |s: &NotificationStatus| {
+                matches!(s, NotificationStatus::Failed | NotificationStatus::Undelivered | NotificationStatus::Skipped)
+            };
+            let lines = recent.items.iter().filter_map(|row| {
+                let sms = row.sms_status.filter(needs)?;
+                Some(line(&row.order, row.customer_name.clone(), sms.as_str()))
+            });
+            page.attention = Some(lines.take(SHORT_LIST).collect());
         }
-        if let Ok(counts) = services.notifications.status_counts().await {
-            let mut counted = SmsCounts::default();
-            for (status, count) in counts {
-                match status {
-                    NotificationStatus::Sent | NotificationStatus::Delivered => counted.sent += count,
-                    NotificationStatus::Pending | NotificationStatus::Sending => counted.pending += count,
-                    NotificationStatus::Failed | NotificationStatus::Undelivered => counted.failed += count,
-                    NotificationStatus::Skipped => counted.skipped += count,
-                }
+        let ready = OrderListQuery { status: Some("ready".into()), ..OrderListQuery::default() };
+        if let Ok(orders) = services.orders.list(ready, PageRequest { before: None, limit: SHORT_LIST as u64 }).await {
+            let mut lines = Vec::new();
+            for order in &orders.items {
+                let name = if names {
+                    services
+                        .customers
+                        .get(order.customer_id())
+                        .await
+                        .map(|c| c.name().as_str().to_owned())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                lines.push(line(order, name, "ready"));
             }
-            sms = Some(counted);
+            page.ready = Some(lines);
+        }
+        let utc_today = now.date_naive();
+        let first = utc_today - chrono::Days::new(u64::from(CHART_DAYS - 1));
+        let from = first.and_time(chrono::NaiveTime::MIN).and_utc();
+        let to = (utc_today + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
+        if let Ok(rows) = reports.daily_totals(from, to).await {
+            page.chart = Chart::new(&rows, utc_today, CHART_DAYS, currency).html();
         }
     }
-    let notice = match query.created.as_deref() {
-        Some("customer") => Some("Customer added.".to_owned()),
-        Some("order") => Some("Order taken; the customer will get an SMS.".to_owned()),
-        _ => None,
-    };
-    let page = DashboardPage {
-        shell: Shell::new(session, "dashboard").with_notice(notice).with_alert(alert),
-        sms,
-        chart: chart_html,
-        query: search,
-        customers,
-        customer_choices: choices,
-        orders,
-        next_page,
-        currency: currency.code().to_owned(),
-        customer_form,
-        order_form,
-    };
     html(status, &page)
 }
 
+/// The notice after an action that came back here.
+fn notice(done: Option<&str>) -> Option<String> {
+    match done {
+        Some("signed-in") => Some("Signed in.".to_owned()),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct HomeQuery {
+    done: Option<String>,
+}
+
 #[handler]
-pub(super) async fn show(
-    state: Data<&Arc<WebState>>,
-    jar: &CookieJar,
-    Query(query): Query<DashboardQuery>,
-) -> Response {
+pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(query): Query<HomeQuery>) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
-    render(&state, &session, query, StatusCode::OK, CustomerForm::default(), OrderForm::default(), None).await
+    home(&state, &session, StatusCode::OK, None, notice(query.done.as_deref())).await
+}
+
+/// The home page with `status` and `alert`, for handlers that still come back here.
+pub(super) async fn render(
+    state: &WebState,
+    session: &Session,
+    _query: DashboardQuery,
+    status: StatusCode,
+    _customer_form: CustomerForm,
+    _order_form: OrderForm,
+    alert: Option<String>,
+) -> Response {
+    home(state, session, status, alert, None).await
 }
