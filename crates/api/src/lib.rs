@@ -178,6 +178,11 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         for path in pages::PATHS.iter().chain(dev_paths) {
             routes = routes.at(*path, page_routes.clone());
         }
+        // `at` matches a path exactly: the pages below these (`/dashboard/orders/{id}/…`) need
+        // their own entry, and reach the page routes with their full path.
+        for tree in pages::PAGE_TREES {
+            routes = routes.at(format!("{tree}/*rest"), page_routes.clone());
+        }
         home = Some(page_routes);
     }
     routes
