@@ -249,11 +249,15 @@ async fn rows(state: &WebState, session: &Session, zone: Tz, orders: &[Order]) -
     for order in orders {
         let customer = if can(session, Permission::ReadCustomers) {
             let id = order.customer_id();
-            if !names.contains_key(&id) {
-                let name = state.services.customers.get(id).await.ok().map(|c| c.name().as_str().to_owned());
-                names.insert(id, name);
-            }
-            names.get(&id).cloned().flatten().map(|name| (id.as_uuid().to_string(), name))
+            let name = match names.get(&id) {
+                Some(known) => known.clone(),
+                None => {
+                    let name = state.services.customers.get(id).await.ok().map(|c| c.name().as_str().to_owned());
+                    names.insert(id, name.clone());
+                    name
+                }
+            };
+            name.map(|name| (id.as_uuid().to_string(), name))
         } else {
             None
         };
