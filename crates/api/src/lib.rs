@@ -176,7 +176,12 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         let dev_paths: &[&str] = if web.dev_issuer.is_some() { &pages::DEV_ISSUER_PATHS } else { &[] };
         let page_routes = Arc::new(pages::routes(web, services.clone()));
         for path in pages::PATHS.iter().chain(dev_paths) {
-            routes = routes.at(*path, page_routes.clone());
+            routes = if pages::PAGE_TREES.contains(path) {
+                // The pages below it too (`/dashboard/orders/{id}/…`), with their full path.
+                routes.nest_no_strip(*path, page_routes.clone())
+            } else {
+                routes.at(*path, page_routes.clone())
+            };
         }
         home = Some(page_routes);
     }

@@ -27,6 +27,8 @@ use crate::Services;
 /// Every path the pages answer (the dev issuer's only when it runs), besides `/`.
 pub const PATHS: [&str; 6] =
     ["/login", "/callback", "/logout", "/dashboard", "/dashboard/customers", "/dashboard/orders"];
+/// The pages with pages below them (`/dashboard/orders/{id}`, `/dashboard/customers/{id}`).
+pub const PAGE_TREES: [&str; 2] = ["/dashboard/customers", "/dashboard/orders"];
 /// Whether `path` is a dashboard page (answered in HTML, errors included).
 pub fn is_page(path: &str) -> bool {
     path == "/" || PATHS.iter().any(|page| path == *page || path.strip_prefix(page).is_some_and(|r| r.starts_with('/')))

@@ -132,6 +132,15 @@ impl CustomerService {
         self.customers.search(text.trim(), limit).await.map_err(CustomerError::Storage)
     }
 
+    /// The customers whose phone is `phone` (a household may share one), oldest first: how
+    /// the order list finds a caller's orders from their number.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, CustomerError> {
+        self.customers.find_by_phone(phone).await.map_err(CustomerError::Storage)
+    }
+
     /// Applies a partial update; with `expected_version` (`If-Match`), only to that version.
     ///
     /// # Errors

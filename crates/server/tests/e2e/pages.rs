@@ -89,7 +89,7 @@ async fn authorize(app: &TestApp, browser: &mut Browser, decision: &str, permiss
     answer.location.unwrap()
 }
 
-const ALL: [&str; 4] = ["read:customers", "write:customers", "read:orders", "write:orders"];
+pub(crate) const ALL: [&str; 4] = ["read:customers", "write:customers", "read:orders", "write:orders"];
 
 pub async fn sign_in(app: &TestApp, browser: &mut Browser, permissions: &[&str]) -> Page {
     let callback = authorize(app, browser, "allow", permissions).await;
