@@ -177,6 +177,10 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         let page_routes = Arc::new(pages::routes(web, services.clone()));
         for path in pages::PATHS.iter().chain(dev_paths) {
             routes = routes.at(*path, page_routes.clone());
+            // The pages below a dashboard section (`/dashboard/customers/{id}`).
+            if path.starts_with("/dashboard/") {
+                routes = routes.at(format!("{path}/*rest"), page_routes.clone());
+            }
         }
         home = Some(page_routes);
     }
@@ -215,7 +219,7 @@ fn route_labels(document: &serde_json::Value) -> metrics::RouteLabels {
         .map(|paths| paths.keys().cloned().collect())
         .unwrap_or_default();
     let fixed = ["/", "/openapi.json", "/docs/{rest}", "/docs", "/problems/{slug}", "/metrics"];
-    let pages = pages::PATHS.iter().chain(&pages::DEV_ISSUER_PATHS).chain(&fixed);
+    let pages = pages::PATHS.iter().chain(&pages::SUBPATHS).chain(&pages::DEV_ISSUER_PATHS).chain(&fixed);
     let known = ["/.well-known/jwks.json", "/.well-known/openid-configuration"];
     metrics::RouteLabels::new(paths.into_iter().chain(pages.chain(&known).map(|p| (*p).to_owned())))
 }

@@ -27,6 +27,13 @@ use crate::Services;
 /// Every path the pages answer (the dev issuer's only when it runs), besides `/`.
 pub const PATHS: [&str; 6] =
     ["/login", "/callback", "/logout", "/dashboard", "/dashboard/customers", "/dashboard/orders"];
+/// The pages below a `PATHS` entry (routed through `{path}/*rest`), as metrics name them.
+pub const SUBPATHS: [&str; 4] = [
+    "/dashboard/customers/{id}",
+    "/dashboard/customers/{id}/orders",
+    "/dashboard/customers/{id}/edit",
+    "/dashboard/customers/{id}/delete",
+];
 /// Whether `path` is a dashboard page (answered in HTML, errors included).
 pub fn is_page(path: &str) -> bool {
     path == "/" || PATHS.iter().any(|page| path == *page || path.strip_prefix(page).is_some_and(|r| r.starts_with('/')))

@@ -18,6 +18,7 @@ mod lifecycle;
 mod ops;
 mod otlp;
 mod pages;
+mod pages_customers;
 mod process;
 mod sms;
 mod texts;

@@ -13,7 +13,7 @@ use poem::web::{Data, Path};
 use poem::{Body, Response, handler};
 
 use super::show::{EditForm, Failed, Forms, OrderForm, ShowQuery, render};
-use super::{Fields, Outcome, Problem, Retry, customer_id, not_found};
+use super::{CustomerPath, Fields, Outcome, Problem, Retry, not_found};
 use crate::pages::shell::{checked_form, denied};
 use crate::pages::{WebState, field, redirect};
 
@@ -31,13 +31,13 @@ const EDIT_FIELDS: &Fields = &[
 async fn begin(
     state: &WebState,
     jar: &CookieJar,
-    id: &str,
+    path: &CustomerPath,
     body: Body,
     permission: Permission,
     refused: impl FnOnce(&[(String, String)]) -> Forms,
 ) -> Result<(Session, CustomerId, Vec<(String, String)>), Response> {
     let (session, fields) = checked_form(state, jar, body).await?;
-    let Some(id) = customer_id(id) else { return Err(not_found(&session)) };
+    let Some(id) = path.customer_id() else { return Err(not_found(&session)) };
     if !session.permissions.contains(&permission) {
         let mut forms = refused(&fields);
         forms.retry = Retry { status: StatusCode::FORBIDDEN, alert: Some(denied(permission)), ..Retry::default() };
@@ -90,10 +90,10 @@ fn version(fields: &[(String, String)]) -> u32 {
 pub(super) async fn take_order(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
-    Path(id): Path<String>,
+    Path(path): Path<CustomerPath>,
     body: Body,
 ) -> Response {
-    let (session, id, fields) = match begin(&state, jar, &id, body, Permission::WriteOrders, order_form).await {
+    let (session, id, fields) = match begin(&state, jar, &path, body, Permission::WriteOrders, order_form).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -113,8 +113,13 @@ pub(super) async fn take_order(
 }
 
 #[handler]
-pub(super) async fn save_edit(state: Data<&Arc<WebState>>, jar: &CookieJar, Path(id): Path<String>, body: Body) -> Response {
-    let (session, id, fields) = match begin(&state, jar, &id, body, Permission::WriteCustomers, edit_form).await {
+pub(super) async fn save_edit(
+    state: Data<&Arc<WebState>>,
+    jar: &CookieJar,
+    Path(path): Path<CustomerPath>,
+    body: Body,
+) -> Response {
+    let (session, id, fields) = match begin(&state, jar, &path, body, Permission::WriteCustomers, edit_form).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -138,11 +143,11 @@ pub(super) async fn save_edit(state: Data<&Arc<WebState>>, jar: &CookieJar, Path
 pub(super) async fn delete_customer(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
-    Path(id): Path<String>,
+    Path(path): Path<CustomerPath>,
     body: Body,
 ) -> Response {
     let deleting = |_: &[(String, String)]| Forms { failed: Failed::Delete, ..Forms::default() };
-    let (session, id, fields) = match begin(&state, jar, &id, body, Permission::WriteCustomers, deleting).await {
+    let (session, id, fields) = match begin(&state, jar, &path, body, Permission::WriteCustomers, deleting).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };

@@ -124,9 +124,14 @@ async fn render(
 }
 
 #[handler]
-pub(super) async fn find_page(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(query): Query<FindQuery>) -> Response {
+pub(super) async fn find_page(
+    state: Data<&Arc<WebState>>,
+    jar: &CookieJar,
+    Query(query): Query<FindQuery>,
+) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
-    let status = if session.permissions.contains(&Permission::ReadCustomers) { StatusCode::OK } else { StatusCode::FORBIDDEN };
+    let status =
+        if session.permissions.contains(&Permission::ReadCustomers) { StatusCode::OK } else { StatusCode::FORBIDDEN };
     render(&state, &session, query, None, Retry { status, ..Retry::default() }).await
 }
 
@@ -146,8 +151,11 @@ pub(super) async fn create(state: Data<&Arc<WebState>>, jar: &CookieJar, body: B
     // The search the form was under stays on the page when it is shown again.
     let query = FindQuery { q: Some(field(&fields, "q").to_owned()), done: None };
     if !session.permissions.contains(&Permission::WriteCustomers) {
-        let retry =
-            Retry { status: StatusCode::FORBIDDEN, alert: Some(denied(Permission::WriteCustomers)), ..Retry::default() };
+        let retry = Retry {
+            status: StatusCode::FORBIDDEN,
+            alert: Some(denied(Permission::WriteCustomers)),
+            ..Retry::default()
+        };
         return render(&state, &session, query, Some(form), retry).await;
     }
     let draft = CustomerDraft {

@@ -14,6 +14,7 @@ use orderdesk_domain::{CustomerError, CustomerId, OrderError, ValidationErrors};
 use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::{Response, Route, get, post};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::html;
@@ -168,9 +169,18 @@ impl Problem {
     }
 }
 
-/// The customer's id from the path; `None` for anything that is not one.
-pub(super) fn customer_id(text: &str) -> Option<CustomerId> {
-    Uuid::parse_str(text).ok().map(CustomerId::from_uuid)
+/// The path of a customer's page and actions, read by name: the pages are routed through a
+/// wildcard (`/dashboard/customers/*rest`), whose parameter comes along.
+#[derive(Deserialize)]
+pub(super) struct CustomerPath {
+    id: String,
+}
+
+impl CustomerPath {
+    /// The customer's id; `None` for anything that is not one.
+    pub(super) fn customer_id(&self) -> Option<CustomerId> {
+        Uuid::parse_str(&self.id).ok().map(CustomerId::from_uuid)
+    }
 }
 
 #[derive(Template)]

@@ -14,7 +14,7 @@ use poem::web::{Data, Path, Query};
 use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::{LANGUAGES, Problem, Retry, customer_id, language_name, not_found, shell_message};
+use super::{CustomerPath, LANGUAGES, Problem, Retry, language_name, not_found, shell_message};
 use crate::dto::{decode_cursor, encode_cursor};
 use crate::pages::shell::{FormErrors, Shell, denied, local_time};
 use crate::pages::{WebState, html, redirect};
@@ -152,8 +152,7 @@ pub(super) async fn render(
 ) -> Response {
     let can = |p| session.permissions.contains(&p);
     if !can(Permission::ReadCustomers) {
-        let status =
-            if forms.retry.status == StatusCode::OK { StatusCode::FORBIDDEN } else { forms.retry.status };
+        let status = if forms.retry.status == StatusCode::OK { StatusCode::FORBIDDEN } else { forms.retry.status };
         let text = forms.retry.alert.unwrap_or_else(|| denied(Permission::ReadCustomers));
         return shell_message(session, status, "Customer", text);
     }
@@ -287,10 +286,10 @@ async fn messages(state: &WebState, id: CustomerId, query: &ShowQuery) -> Listin
 pub(super) async fn customer_page(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
-    Path(id): Path<String>,
+    Path(path): Path<CustomerPath>,
     Query(query): Query<ShowQuery>,
 ) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
-    let Some(id) = customer_id(&id) else { return not_found(&session) };
+    let Some(id) = path.customer_id() else { return not_found(&session) };
     render(&state, &session, id, query, Forms::default()).await
 }
