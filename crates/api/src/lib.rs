@@ -220,7 +220,7 @@ fn route_labels(document: &serde_json::Value) -> metrics::RouteLabels {
         .map(|paths| paths.keys().cloned().collect())
         .unwrap_or_default();
     let fixed = ["/", "/openapi.json", "/docs/{rest}", "/docs", "/problems/{slug}", "/metrics"];
-    let pages = pages::PATHS.iter().chain(&pages::DEV_ISSUER_PATHS).chain(&fixed);
+    let pages = pages::PATHS.iter().chain(&pages::SUBPATHS).chain(&pages::DEV_ISSUER_PATHS).chain(&fixed);
     let known = ["/.well-known/jwks.json", "/.well-known/openid-configuration"];
     metrics::RouteLabels::new(paths.into_iter().chain(pages.chain(&known).map(|p| (*p).to_owned())))
 }

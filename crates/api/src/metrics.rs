@@ -70,8 +70,19 @@ impl RouteLabels {
         self.by_shape
             .get(&shape)
             .or_else(|| half.and_then(|(first, _)| self.by_shape.get(first)))
+            .or_else(|| self.below_section(&shape))
             .cloned()
             .unwrap_or_else(|| route_label(pattern))
+    }
+}
+
+impl RouteLabels {
+    /// A page routed through its section's wildcard: poem joins the outer and the inner
+    /// pattern (`/dashboard/customers/*rest` + `/dashboard/customers/:id/edit`).
+    fn below_section(&self, shape: &str) -> Option<&String> {
+        let section = shape.split_once("/{}/")?.0;
+        let inner = shape.strip_prefix(section)?.strip_prefix("/{}")?;
+        inner.strip_prefix(section).filter(|rest| rest.starts_with('/')).and(self.by_shape.get(inner))
     }
 }
 
@@ -181,6 +192,13 @@ mod tests {
         assert_eq!(labels.label("/dashboard/dashboard"), "/dashboard");
         assert_eq!(labels.label("/dashboard"), "/dashboard");
         assert_eq!(labels.label("/problems/:slug"), "/problems/{slug}", "unknown patterns keep their own names");
+        let labels =
+            RouteLabels::new(["/dashboard/customers/{id}".to_owned(), "/dashboard/customers/{id}/edit".to_owned()]);
+        assert_eq!(labels.label("/dashboard/customers/*rest/dashboard/customers/:id"), "/dashboard/customers/{id}");
+        assert_eq!(
+            labels.label("/dashboard/customers/*rest/dashboard/customers/:id/edit"),
+            "/dashboard/customers/{id}/edit"
+        );
     }
 
     #[tokio::test]

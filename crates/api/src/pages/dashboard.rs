@@ -3,7 +3,6 @@
 //! over, SMS that need attention, and the 30-day chart. Each panel needs the permission the
 //! API would need for the same data.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -63,27 +62,6 @@ struct DashboardPage {
     chart: String,
     /// Taking an order starts by finding the customer (read:customers) and needs write:orders.
     can_take_order: bool,
-}
-
-#[derive(Deserialize, Default)]
-pub(super) struct DashboardQuery {}
-
-/// Kept while the customer pages still hand their form errors back to the home page.
-#[derive(Default)]
-pub(super) struct CustomerForm {
-    pub(super) name: String,
-    pub(super) code: String,
-    pub(super) phone: String,
-    pub(super) errors: HashMap<&'static str, String>,
-}
-
-/// Kept while the customer pages still hand their form errors back to the home page.
-#[derive(Default)]
-pub(super) struct OrderForm {
-    pub(super) customer_id: String,
-    pub(super) item: String,
-    pub(super) amount: String,
-    pub(super) errors: HashMap<&'static str, String>,
 }
 
 const CHART_DAYS: u32 = 30;
@@ -213,17 +191,4 @@ pub(super) struct HomeQuery {
 pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(query): Query<HomeQuery>) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
     home(&state, &session, StatusCode::OK, None, notice(query.done.as_deref())).await
-}
-
-/// The home page with `status` and `alert`, for handlers that still come back here.
-pub(super) async fn render(
-    state: &WebState,
-    session: &Session,
-    _query: DashboardQuery,
-    status: StatusCode,
-    _customer_form: CustomerForm,
-    _order_form: OrderForm,
-    alert: Option<String>,
-) -> Response {
-    home(state, session, status, alert, None).await
 }

@@ -29,6 +29,16 @@ pub const PATHS: [&str; 6] =
     ["/login", "/callback", "/logout", "/dashboard", "/dashboard/customers", "/dashboard/orders"];
 /// The pages with pages below them (`/dashboard/orders/{id}`, `/dashboard/customers/{id}`).
 pub const PAGE_TREES: [&str; 2] = ["/dashboard/customers", "/dashboard/orders"];
+/// The pages below a `PAGE_TREES` entry, as metrics name them.
+pub const SUBPATHS: [&str; 7] = [
+    "/dashboard/customers/{id}",
+    "/dashboard/customers/{id}/orders",
+    "/dashboard/customers/{id}/edit",
+    "/dashboard/customers/{id}/delete",
+    "/dashboard/orders/{id}",
+    "/dashboard/orders/{id}/status",
+    "/dashboard/orders/{id}/edit",
+];
 /// Whether `path` is a dashboard page (answered in HTML, errors included).
 pub fn is_page(path: &str) -> bool {
     path == "/" || PATHS.iter().any(|page| path == *page || path.strip_prefix(page).is_some_and(|r| r.starts_with('/')))

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{Collector, CustomerError, RepoError};
+use crate::error::{Collector, CustomerError, RepoError, ValidationErrors};
 use crate::idempotency::Recorder;
 use crate::ports::{Clock, CustomerRepository};
 use crate::{
@@ -73,6 +73,11 @@ impl CustomerService {
         self.phone_region
     }
 
+    /// The language new customers get when they name none.
+    pub fn default_language(&self) -> Language {
+        self.default_language
+    }
+
     /// Validates and stores a new customer.
     ///
     /// # Errors
@@ -132,13 +137,16 @@ impl CustomerService {
         self.customers.search(text.trim(), limit).await.map_err(CustomerError::Storage)
     }
 
-    /// The customers whose phone is `phone` (a household may share one), oldest first: how
-    /// the order list finds a caller's orders from their number.
+    /// Every customer with this phone number (several may share one), oldest first. `phone`
+    /// is read as [`PhoneNumber::parse`] reads it, in the default region: `0712 345 678` finds
+    /// `+254712345678` in Kenya.
     ///
     /// # Errors
-    /// Storage only.
-    pub async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, CustomerError> {
-        self.customers.find_by_phone(phone).await.map_err(CustomerError::Storage)
+    /// [`CustomerError::Validation`] on field `phone` when `phone` is no phone number, or storage.
+    pub async fn find_by_phone(&self, phone: &str) -> Result<Vec<Customer>, CustomerError> {
+        let phone = PhoneNumber::parse(phone, self.phone_region)
+            .map_err(|reason| CustomerError::Validation(ValidationErrors::single("phone", reason)))?;
+        self.customers.find_by_phone(&phone).await.map_err(CustomerError::Storage)
     }
 
     /// Applies a partial update; with `expected_version` (`If-Match`), only to that version.
@@ -302,6 +310,22 @@ mod tests {
         repo.expect_delete().returning(|_, _| Err(RepoError::ForeignKey));
         let id = CustomerId::generate();
         assert!(matches!(service(repo).delete(id, None).await, Err(CustomerError::HasOrders(i)) if i == id));
+    }
+
+    #[tokio::test]
+    async fn find_by_phone_reads_the_number_in_the_default_region_and_refuses_other_text() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find_by_phone()
+            .withf(|p| p.as_str() == "+254712345678")
+            .times(1)
+            .returning(|_| Ok(vec![stored("A", false), stored("B", true)]));
+        let service = service(repo);
+        let found = service.find_by_phone("0712 345 678").await.unwrap();
+        assert_eq!(found.len(), 2);
+        let Err(CustomerError::Validation(errors)) = service.find_by_phone("Amina").await else {
+            panic!("expected validation error")
+        };
+        assert_eq!(errors.fields()[0], FieldError { field: "phone", reason: InvalidValue::Phone });
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@ mod lifecycle;
 mod ops;
 mod otlp;
 mod pages;
+mod pages_customers;
 mod pages_orders;
 mod process;
 mod sms;

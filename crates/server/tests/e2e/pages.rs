@@ -229,23 +229,29 @@ async fn failed_sign_ins_are_clear_400s_and_leave_nobody_signed_in() {
 }
 
 #[tokio::test]
-async fn dashboard_forms_validate_in_place_and_respect_permissions() {
+async fn customer_forms_validate_in_place_and_respect_permissions() {
     with_database(Backend::Sqlite, |db| async move {
         let app = spawn_app(&db).await;
         let mut clerk = Browser::new();
         sign_in(&app, &mut clerk, &ALL).await;
-        let dashboard = clerk.get(&app.url("/dashboard")).await;
-        let csrf = hidden_fields(&dashboard.body).into_iter().find(|(k, _)| k == "csrf").unwrap().1;
+        // The caller-ID step: nobody has the number yet, so the new customer starts with it.
+        let find = clerk.get(&app.url("/dashboard/customers?q=0712345678")).await;
+        assert_eq!(find.status, StatusCode::OK);
+        assert!(find.body.contains("id=\"no-results\""), "nobody has the number");
+        assert!(find.body.contains("id=\"customer-phone\" name=\"phone\" value=\"0712345678\""), "phone prefilled");
+        let csrf = hidden_fields(&find.body).into_iter().find(|(k, _)| k == "csrf").unwrap().1;
 
         let bad = clerk
             .post(
                 &app.url("/dashboard/customers"),
-                &[("csrf", &csrf), ("name", "Amina"), ("code", "AM-1"), ("phone", "12")],
+                &[("csrf", &csrf), ("name", "Amina"), ("code", "AM-1"), ("phone", "12"), ("language", "sw")],
             )
             .await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("id=\"error-summary\"") && bad.body.contains("href=\"#customer-phone\""), "summary");
         assert!(bad.body.contains("id=\"customer-phone-error\""), "error next to the field");
         assert!(bad.body.contains("value=\"Amina\"") && bad.body.contains("value=\"12\""), "input kept");
+        assert!(bad.body.contains("<option value=\"sw\" selected>"), "language kept");
 
         let no_csrf = clerk
             .post(&app.url("/dashboard/customers"), &[("name", "Amina"), ("code", "AM-1"), ("phone", "0712345678")])
@@ -255,42 +261,50 @@ async fn dashboard_forms_validate_in_place_and_respect_permissions() {
         let good = clerk
             .post(
                 &app.url("/dashboard/customers"),
-                &[("csrf", &csrf), ("name", "Amina"), ("code", "AM-1"), ("phone", "0712345678")],
+                &[("csrf", &csrf), ("name", "Amina"), ("code", "AM-1"), ("phone", "0712345678"), ("language", "en")],
             )
             .await;
         assert_eq!(good.status, StatusCode::SEE_OTHER);
-        let dashboard = clerk.get(&app.url("/dashboard?q=am-")).await;
-        assert!(dashboard.body.contains("AM-1"), "search finds the customer by code");
+        let location = good.location.unwrap();
         let customer_id =
-            dashboard.body.split("<option value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-
-        let order = clerk
+            location.strip_prefix("/dashboard/customers/").unwrap().strip_suffix("?done=created").unwrap();
+        let page = clerk.get(&app.url(&location)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("id=\"notice\">Customer added.") && page.body.contains(">Amina</h1>"));
+        let duplicate = clerk
             .post(
-                &app.url("/dashboard/orders"),
-                &[("csrf", &csrf), ("customer_id", &customer_id), ("item", "Tea"), ("amount", "1.005")],
+                &app.url("/dashboard/customers"),
+                &[("csrf", &csrf), ("name", "Other"), ("code", "am-1"), ("phone", "0712345678"), ("language", "en")],
             )
             .await;
+        assert_eq!(duplicate.status, StatusCode::CONFLICT);
+        assert!(duplicate.body.contains("id=\"customer-code-error\"") && duplicate.body.contains("value=\"Other\""));
+
+        let find = clerk.get(&app.url("/dashboard/customers?q=am-")).await;
+        assert!(find.body.contains(&format!("href=\"/dashboard/customers/{customer_id}\">Amina</a>")), "by code");
+
+        let take = app.url(&format!("/dashboard/customers/{customer_id}/orders"));
+        let order = clerk.post(&take, &[("csrf", &csrf), ("item", "Tea"), ("amount", "1.005")]).await;
         assert_eq!(order.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(order.body.contains("id=\"order-amount-error\""));
-        let order = clerk
-            .post(
-                &app.url("/dashboard/orders"),
-                &[("csrf", &csrf), ("customer_id", &customer_id), ("item", "Tea"), ("amount", "150")],
-            )
-            .await;
+        assert!(order.body.contains("id=\"order-amount-error\"") && order.body.contains("href=\"#order-amount\""));
+        assert!(order.body.contains("value=\"Tea\"") && order.body.contains("value=\"1.005\""), "input kept");
+        let order = clerk.post(&take, &[("csrf", &csrf), ("item", "Tea"), ("amount", "150")]).await;
         assert_eq!(order.status, StatusCode::SEE_OTHER);
-        let dashboard = clerk.get(&app.url("/dashboard")).await;
-        assert!(dashboard.body.contains("Tea") && dashboard.body.contains("150.00 KES"));
-        assert!(dashboard.body.contains("<td>ORD-1001</td>") && dashboard.body.contains("<td>received</td>"));
-        assert!(dashboard.body.contains("<svg"), "the 30-day chart");
-        assert!(dashboard.body.contains("<figcaption>Last 30 days: 1 orders; revenue 150.00 KES</figcaption>"));
-        assert!(dashboard.body.contains("The chart as a table"), "a text equivalent");
+        let to_order = order.location.unwrap();
+        assert!(to_order.starts_with("/dashboard/orders/") && to_order.ends_with("?done=created"), "{to_order}");
+        let page = clerk.get(&app.url(&format!("/dashboard/customers/{customer_id}"))).await;
+        assert!(page.body.contains("Tea") && page.body.contains("150.00 KES") && page.body.contains(">ORD-1001</a>"));
+        assert!(page.body.contains("<span class=\"badge received\">received</span>"));
 
-        // A user whose token has only read permissions sees data but cannot write.
+        // A user whose token has only read permissions sees data but no forms, and cannot write.
         let mut viewer = Browser::new();
         sign_in(&app, &mut viewer, &["read:customers", "read:orders"]).await;
-        let dashboard = viewer.get(&app.url("/dashboard")).await;
-        let csrf = hidden_fields(&dashboard.body).into_iter().find(|(k, _)| k == "csrf").unwrap().1;
+        let page = viewer.get(&app.url(&format!("/dashboard/customers/{customer_id}"))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Tea") && !page.body.contains("method=\"post\" action=\"/dashboard/customers"));
+        let find = viewer.get(&app.url("/dashboard/customers")).await;
+        assert!(find.body.contains("id=\"q\"") && !find.body.contains("New customer"));
+        let csrf = hidden_fields(&page.body).into_iter().find(|(k, _)| k == "csrf").unwrap().1;
         let refused = viewer
             .post(
                 &app.url("/dashboard/customers"),
@@ -299,21 +313,30 @@ async fn dashboard_forms_validate_in_place_and_respect_permissions() {
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(refused.body.contains("write:customers"));
+        let take = app.url(&format!("/dashboard/customers/{customer_id}/orders"));
+        let refused = viewer.post(&take, &[("csrf", &csrf), ("item", "Tea"), ("amount", "1")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("write:orders") && !refused.body.contains("id=\"order-item\""));
+        for action in ["edit", "delete"] {
+            let url = app.url(&format!("/dashboard/customers/{customer_id}/{action}"));
+            let refused = viewer.post(&url, &[("csrf", &csrf), ("name", "X"), ("version", "0")]).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{action}");
+        }
 
-        // Regression: each panel needs its permission. Orders without read:customers show no
-        // customer names; without read:orders there are no SMS counts, chart or orders.
-        let mut order_reader = Browser::new();
-        sign_in(&app, &mut order_reader, &["read:orders"]).await;
-        let dashboard = order_reader.get(&app.url("/dashboard")).await;
-        assert!(dashboard.body.contains("Tea") && dashboard.body.contains("id=\"sms-sent\""));
-        assert!(!dashboard.body.contains("Amina"), "no customer name without read:customers");
-        assert!(dashboard.body.contains("(hidden)"));
+        // Each part needs its permission: without read:orders no orders; without
+        // read:customers no customer at all.
         let mut customer_reader = Browser::new();
         sign_in(&app, &mut customer_reader, &["read:customers"]).await;
-        let dashboard = customer_reader.get(&app.url("/dashboard")).await;
-        assert!(dashboard.body.contains("Amina"), "customers are listed");
-        assert!(!dashboard.body.contains("id=\"sms-sent\""), "no global SMS counts without read:orders");
-        assert!(!dashboard.body.contains("<svg") && !dashboard.body.contains("Tea"));
+        let page = customer_reader.get(&app.url(&format!("/dashboard/customers/{customer_id}"))).await;
+        assert!(page.body.contains(">Amina</h1>") && !page.body.contains("Tea") && page.body.contains("read:orders"));
+        let mut order_reader = Browser::new();
+        sign_in(&app, &mut order_reader, &["read:orders"]).await;
+        let page = order_reader.get(&app.url(&format!("/dashboard/customers/{customer_id}"))).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert!(!page.body.contains("Amina") && page.body.contains("read:customers"));
+        let find = order_reader.get(&app.url("/dashboard/customers?q=amina")).await;
+        assert_eq!(find.status, StatusCode::FORBIDDEN);
+        assert!(!find.body.contains("Amina"));
     })
     .await;
 }

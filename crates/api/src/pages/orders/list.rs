@@ -182,7 +182,7 @@ pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(que
             ));
             return html(StatusCode::OK, &page);
         }
-        Search::Phone(phone) => match customers.find_by_phone(&phone).await {
+        Search::Phone(phone) => match customers.find_by_phone(phone.as_str()).await {
             Ok(found) => match found.as_slice() {
                 [] => {
                     page.search_note = Some(format!("No customer has the phone number {}.", phone.as_str()));
