@@ -156,6 +156,8 @@ pub(super) async fn show(
 /// The action a notice reports (PRG: the POST redirects to `?done=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Done {
+    /// Taken on the customer's page.
+    Created,
     Moved,
     Cancelled,
     Saved,
@@ -167,10 +169,11 @@ impl Done {
         Self::ALL.into_iter().find(|d| d.as_str() == text)
     }
 
-    const ALL: [Self; 4] = [Self::Moved, Self::Cancelled, Self::Saved, Self::Resent];
+    const ALL: [Self; 5] = [Self::Created, Self::Moved, Self::Cancelled, Self::Saved, Self::Resent];
 
     pub(super) fn as_str(self) -> &'static str {
         match self {
+            Self::Created => "created",
             Self::Moved => "moved",
             Self::Cancelled => "cancelled",
             Self::Saved => "saved",
@@ -180,6 +183,7 @@ impl Done {
 
     fn notice(self, order: &Order) -> String {
         match self {
+            Self::Created => format!("Order {} taken.", order.reference().as_str()),
             Self::Moved => format!("Order moved to {}.", status_label(order.status())),
             Self::Cancelled => "Order cancelled.".to_owned(),
             Self::Saved => "Changes saved.".to_owned(),
