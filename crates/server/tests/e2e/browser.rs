@@ -250,7 +250,16 @@ async fn journey(app: &TestApp, client: &Client, fake: &FakeAfricasTalking) -> R
     choose(client, "#customer-language", "sw").await?;
     click_button(client, "Add customer").await?;
     wait_for_text(client, "[role=status]", "Customer added").await?;
-    let customer_url = client.current_url().await?.to_string();
+    let customer_url = client.current_url().await?.as_str().split('?').next().unwrap_or_default().to_owned();
+
+    // The next call from that number finds her.
+    client.find(Locator::LinkText("Customers")).await?.click().await?;
+    client.wait().for_element(Locator::Css("#q")).await?;
+    fill(client, "#q", "+254 712 345 678").await?;
+    click_button(client, "Find").await?;
+    wait_for_text(client, "#customers-table", "AMINA-01").await?;
+    client.find(Locator::LinkText("Amina Wanjiru")).await?.click().await?;
+    wait_for_url(client, &customer_url).await?;
 
     fill(client, "#order-item", "Unga 2kg").await?;
     fill(client, "#order-amount", "250.50").await?;
