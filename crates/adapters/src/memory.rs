@@ -16,7 +16,7 @@ use orderdesk_domain::inbox::IncomingMessage;
 use orderdesk_domain::notification::{Attempt, Claim, CostTotal, DeliveryReport, NotificationSummary};
 use orderdesk_domain::ports::InboxRepository;
 use orderdesk_domain::ports::{
-    CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository, OrderFilter,
+    BoardCursor, BoardPage, CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository, OrderFilter,
     OrderOverview, OrderReports, OrderRepository,
 };
 use orderdesk_domain::{
@@ -71,6 +71,28 @@ fn newest_first<'a, T: Clone + 'a>(
         .take(take)
         .cloned()
         .collect()
+}
+
+/// Whether `order` passes `filter`.
+fn matches(filter: &OrderFilter, order: &Order) -> bool {
+    filter.customer_id.is_none_or(|c| order.customer_id() == c)
+        && (filter.statuses.is_empty() || filter.statuses.contains(&order.status()))
+        && filter.number.is_none_or(|n| order.number() == n)
+        && filter.ordered_from.is_none_or(|from| order.ordered_at() >= from)
+        && filter.ordered_to.is_none_or(|to| order.ordered_at() < to)
+}
+
+/// `order` as a list shows it: with its customer's name and its newest SMS's status.
+fn overview_of(tables: &Tables, order: Order) -> OrderOverview {
+    OrderOverview {
+        customer_name: tables
+            .customers
+            .get(&order.customer_id().as_uuid())
+            .map(|c| c.name().as_str().to_owned())
+            .unwrap_or_default(),
+        sms_status: tables.notifications.values().rfind(|n| n.order_id == order.id()).map(|n| n.status),
+        order,
+    }
 }
 
 /// A conditional write's check: the stored version must be the expected one.
@@ -262,14 +284,7 @@ impl OrderRepository for InMemoryStore {
     }
 
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
-        let keep = |o: &Order| {
-            filter.customer_id.is_none_or(|c| o.customer_id() == c)
-                && (filter.statuses.is_empty() || filter.statuses.contains(&o.status()))
-                && filter.number.is_none_or(|n| o.number() == n)
-                && filter.ordered_from.is_none_or(|from| o.ordered_at() >= from)
-                && filter.ordered_to.is_none_or(|to| o.ordered_at() < to)
-        };
-        let rows = newest_first(self.tables().orders.iter(), page, keep);
+        let rows = newest_first(self.tables().orders.iter(), page, |o| matches(&filter, o));
         Ok(Page::from_overfetch(rows, page.limit, |o| o.id().as_uuid()))
     }
 }
@@ -374,25 +389,42 @@ impl OrderReports for InMemoryStore {
         let tables = self.tables();
         let rows: Vec<OrderOverview> = newest_first(tables.orders.iter(), page, |_| true)
             .into_iter()
-            .map(|order| OrderOverview {
-                customer_name: tables
-                    .customers
-                    .get(&order.customer_id().as_uuid())
-                    .map(|c| c.name().as_str().to_owned())
-                    .unwrap_or_default(),
-                sms_status: tables.notifications.values().rfind(|n| n.order_id == order.id()).map(|n| n.status),
-                order,
-            })
+            .map(|order| overview_of(&tables, order))
             .collect();
         Ok(Page::from_overfetch(rows, page.limit, |row| row.order.id().as_uuid()))
     }
 
-    async fn daily_totals(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DailyTotal>, RepoError> {
+    async fn board(
+        &self,
+        filter: &OrderFilter,
+        after: Option<BoardCursor>,
+        limit: u64,
+    ) -> Result<BoardPage, RepoError> {
+        let tables = self.tables();
+        let key = |o: &Order| (o.ordered_at(), o.id().as_uuid());
+        let mut rows: Vec<&Order> = tables
+            .orders
+            .values()
+            .filter(|o| matches(filter, o))
+            .filter(|o| after.is_none_or(|after| key(o) < (after.ordered_at, after.id.as_uuid())))
+            .collect();
+        rows.sort_by_key(|o| std::cmp::Reverse(key(o)));
+        let take = usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1);
+        let rows = rows.into_iter().take(take).map(|o| overview_of(&tables, o.clone())).collect();
+        Ok(BoardPage::from_overfetch(rows, limit))
+    }
+
+    async fn daily_totals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        zone: chrono_tz::Tz,
+    ) -> Result<Vec<DailyTotal>, RepoError> {
         let mut totals: BTreeMap<(chrono::NaiveDate, &'static str), DailyTotal> = BTreeMap::new();
         let tables = self.tables();
         for order in tables.orders.values().filter(|o| o.ordered_at() >= from && o.ordered_at() < to) {
             let currency = order.amount().currency();
-            let day = order.ordered_at().date_naive();
+            let day = order.ordered_at().with_timezone(&zone).date_naive();
             let total = totals.entry((day, currency.code())).or_insert(DailyTotal {
                 day,
                 currency,

@@ -5,7 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 use orderdesk_domain::{Customer, CustomerName, InvalidValue, ItemName, Order, Page, StatusChange, StatusNote};
-use orderdesk_domain::{Language, inbox::IncomingMessage};
+use orderdesk_domain::ports::BoardCursor;
+use orderdesk_domain::{Language, OrderId, inbox::IncomingMessage};
 use poem_openapi::Object;
 use poem_openapi::types::Example;
 use serde::Deserialize;
@@ -649,10 +650,17 @@ fn derive_cursor_key(secret: Option<&[u8]>) -> [u8; 32] {
 
 /// The first 16 bytes of HMAC-SHA256(key, id): enough that a forged cursor is refused.
 fn cursor_tag(id: &Uuid) -> [u8; 16] {
+    tag_of(&[id.as_bytes()])
+}
+
+/// The first 16 bytes of HMAC-SHA256(key, the concatenated `parts`).
+fn tag_of(parts: &[&[u8]]) -> [u8; 16] {
     use hmac::Mac;
     let key = CURSOR_KEY.get_or_init(|| derive_cursor_key(None));
     let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("a 32-byte key is valid");
-    mac.update(id.as_bytes());
+    for part in parts {
+        mac.update(part);
+    }
     let full: [u8; 32] = mac.finalize().into_bytes().into();
     let mut tag = [0; 16];
     tag.copy_from_slice(&full[..16]);
@@ -688,9 +696,71 @@ pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
     if bool::from(cursor_tag(&id).ct_eq(&bytes[16..])) { Ok(id) } else { Err(refused()) }
 }
 
+/// Labels the board cursor's tag, so that no other cursor's tag verifies as one.
+const BOARD_LABEL: &[u8] = b"board v1:";
+
+/// An opaque cursor for the board page after `cursor` (`ordered_at` descending, then id):
+/// base64url without padding of 40 bytes, the position (`ordered_at` as big-endian
+/// microseconds since the Unix epoch, then the 16-byte order id) and its 16-byte HMAC tag.
+pub fn encode_board_cursor(cursor: BoardCursor) -> String {
+    let position = board_position(cursor);
+    let mut bytes = position.to_vec();
+    bytes.extend_from_slice(&tag_of(&[BOARD_LABEL, &position]));
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// # Errors
+/// A 422 on `cursor` when this server did not issue it (not 40 bytes of base64url, or its tag
+/// does not verify).
+pub fn decode_board_cursor(cursor: &str) -> Result<BoardCursor, ApiError> {
+    use subtle::ConstantTimeEq;
+    let refused = || {
+        ApiError::validation(vec![FieldProblem {
+            field: "cursor".into(),
+            message: "is not a cursor returned by this server".into(),
+        }])
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| refused())?;
+    let (position, tag) = bytes.split_at_checked(24).filter(|(_, tag)| tag.len() == 16).ok_or_else(refused)?;
+    if !bool::from(tag_of(&[BOARD_LABEL, position]).ct_eq(tag)) {
+        return Err(refused());
+    }
+    let (micros, id) = position.split_at(8);
+    let micros = i64::from_be_bytes(micros.try_into().map_err(|_| refused())?);
+    let ordered_at = DateTime::from_timestamp_micros(micros).ok_or_else(refused)?;
+    let id = Uuid::from_slice(id).map_err(|_| refused())?;
+    Ok(BoardCursor { ordered_at, id: OrderId::from_uuid(id) })
+}
+
+fn board_position(cursor: BoardCursor) -> [u8; 24] {
+    let mut position = [0; 24];
+    position[..8].copy_from_slice(&cursor.ordered_at.timestamp_micros().to_be_bytes());
+    position[8..].copy_from_slice(cursor.id.as_uuid().as_bytes());
+    position
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn board_cursors_round_trip_and_reject_anything_else() {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T07:01:24.123456Z").unwrap().with_timezone(&Utc);
+        let cursor = BoardCursor { ordered_at: at, id: OrderId::from_uuid(Uuid::now_v7()) };
+        let text = encode_board_cursor(cursor);
+        assert_eq!(decode_board_cursor(&text).unwrap(), cursor);
+        assert!(decode_board_cursor("").is_err());
+        assert!(decode_board_cursor("!!").is_err());
+        // An id cursor is not a board cursor, nor the position alone.
+        assert!(decode_board_cursor(&encode_cursor(cursor.id.as_uuid())).is_err());
+        assert!(decode_board_cursor(&URL_SAFE_NO_PAD.encode(board_position(cursor))).is_err());
+        let mut forged = URL_SAFE_NO_PAD.decode(&text).unwrap();
+        forged[7] ^= 1;
+        assert!(decode_board_cursor(&URL_SAFE_NO_PAD.encode(&forged)).is_err());
+        let mut longer = URL_SAFE_NO_PAD.decode(&text).unwrap();
+        longer.push(0);
+        assert!(decode_board_cursor(&URL_SAFE_NO_PAD.encode(&longer)).is_err());
+    }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {

@@ -274,10 +274,47 @@ pub struct OrderOverview {
     pub sms_status: Option<NotificationStatus>,
 }
 
-/// Orders and revenue on one UTC day in one currency.
+/// Where a page of [`OrderReports::board`] ended: its last row's `ordered_at` and id. The next
+/// page starts strictly after it in the board's order (`ordered_at` descending, then id
+/// descending), so rows sharing one `ordered_at` are neither lost nor repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardCursor {
+    /// The last row's `ordered_at` (UTC, microsecond precision as stored).
+    pub ordered_at: DateTime<Utc>,
+    /// The last row's id.
+    pub id: OrderId,
+}
+
+/// One page of [`OrderReports::board`]: up to `limit` rows, newest `ordered_at` first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardPage {
+    /// The rows, `ordered_at` descending, then id descending.
+    pub items: Vec<OrderOverview>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next: Option<BoardCursor>,
+}
+
+impl BoardPage {
+    /// Builds a page from up to `limit + 1` rows fetched in board order: the extra row only
+    /// tells that another page exists.
+    pub fn from_overfetch(mut rows: Vec<OrderOverview>, limit: u64) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more {
+            rows.last().map(|row| BoardCursor { ordered_at: row.order.ordered_at(), id: row.order.id() })
+        } else {
+            None
+        };
+        Self { items: rows, next }
+    }
+}
+
+/// Orders and revenue on one local calendar day (in the zone the report was asked for) in one
+/// currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DailyTotal {
-    /// The UTC calendar day.
+    /// The calendar day in the report's time zone.
     pub day: NaiveDate,
     /// The currency of `revenue_minor`.
     pub currency: Currency,
@@ -297,12 +334,33 @@ pub trait OrderReports: Send + Sync {
     /// A storage failure.
     async fn overview(&self, page: PageRequest) -> Result<Page<OrderOverview>, RepoError>;
 
-    /// Order counts and revenue per UTC day and currency for orders placed in `[from, to)`,
-    /// oldest day first.
+    /// The order board: orders matching `filter`, newest `ordered_at` first (ties by id,
+    /// newest first), each with its customer's name and newest SMS status; at most `limit`
+    /// rows, starting after `after` (the previous page's [`BoardPage::next`]). A back-dated
+    /// order lists by the time it was ordered, not by when it was entered.
     ///
     /// # Errors
     /// A storage failure.
-    async fn daily_totals(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DailyTotal>, RepoError>;
+    async fn board(
+        &self,
+        filter: &OrderFilter,
+        after: Option<BoardCursor>,
+        limit: u64,
+    ) -> Result<BoardPage, RepoError>;
+
+    /// Order counts and revenue per day and currency for orders placed in `[from, to)`, oldest
+    /// day first (then by currency code). A day is a calendar day in `zone`: an order placed
+    /// at 22:30 UTC counts on the next day in `Africa/Nairobi` (UTC+3). `revenue_minor` is the
+    /// exact sum of the amounts in minor units.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn daily_totals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        zone: chrono_tz::Tz,
+    ) -> Result<Vec<DailyTotal>, RepoError>;
 }
 
 /// Stored responses of requests sent with an `Idempotency-Key` (written by the repositories

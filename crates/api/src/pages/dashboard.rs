@@ -113,8 +113,9 @@ pub(super) async fn home(
     };
     if can(Permission::ReadOrders) {
         let reports = &services.reports;
-        page.today = reports.daily_totals(today_from, tomorrow_from).await.ok().map(|rows| totals(&rows, currency));
-        page.month = reports.daily_totals(month_from, tomorrow_from).await.ok().map(|rows| totals(&rows, currency));
+        let daily = |from| reports.daily_totals(from, tomorrow_from, zone);
+        page.today = daily(today_from).await.ok().map(|rows| totals(&rows, currency));
+        page.month = daily(month_from).await.ok().map(|rows| totals(&rows, currency));
         if let Ok(summary) = services.notifications.summary(month_from, tomorrow_from).await {
             page.sms = Some(SmsMonth {
                 spend: summary.costs.iter().map(|c| format!("{} {}", c.amount_string(), c.currency)).collect(),
@@ -163,12 +164,10 @@ pub(super) async fn home(
             }
             page.ready = Some(lines);
         }
-        let utc_today = now.date_naive();
-        let first = utc_today - chrono::Days::new(u64::from(CHART_DAYS - 1));
-        let from = first.and_time(chrono::NaiveTime::MIN).and_utc();
-        let to = (utc_today + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
-        if let Ok(rows) = reports.daily_totals(from, to).await {
-            page.chart = Chart::new(&rows, utc_today, CHART_DAYS, currency).html();
+        // The 30 local days ending today, in the shop's zone.
+        let first = local_today - chrono::Days::new(u64::from(CHART_DAYS - 1));
+        if let Ok(rows) = daily(local_midnight(zone, first)).await {
+            page.chart = Chart::new(&rows, local_today, CHART_DAYS, currency).html();
         }
     }
     html(status, &page)

@@ -149,13 +149,80 @@ async fn the_list_pages_with_the_filters_kept() {
         let (mut clerk, _) = signed_in(&app, &ALL).await;
         let first = clerk.get(&app.url("/dashboard/orders?status=received&today=1")).await;
         assert!(first.body.contains("ORD-1021") && !first.body.contains("ORD-1001<"));
-        let older = first.body.split("href=\"").find(|s| s.contains("after=")).unwrap().split('"').next().unwrap();
-        let older = older.replace("&amp;", "&").replace("&#38;", "&");
+        let older = older_link(&first.body).unwrap();
         assert!(older.contains("status=received") && older.contains("today=1"), "{older}");
         let second = clerk.get(&app.url(&older)).await;
         assert!(second.body.contains("ORD-1001<") && !second.body.contains("ORD-1021"));
     })
     .await;
+}
+
+/// The "Older orders" link of a list page, if any.
+fn older_link(html: &str) -> Option<String> {
+    let link = html.split("href=\"").find(|s| s.contains("after="))?.split('"').next()?;
+    Some(link.replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+#[tokio::test]
+async fn the_list_is_newest_by_ordered_at_so_a_back_dated_order_lists_after_todays() {
+    for backend in backends() {
+        with_database(backend, |db| async move {
+            let app = spawn_app(&db).await;
+            let amina = customer(&app, "DATED", "0712 345 678").await;
+            order(&app, &amina, "Maize flour 2kg", None).await; // ORD-1001
+            order(&app, &amina, "Sugar 1kg", None).await; // ORD-1002
+            let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+            order(&app, &amina, "Cooking oil", Some(&yesterday)).await; // ORD-1003, entered last
+            let (mut clerk, _) = signed_in(&app, &ALL).await;
+            let list = clerk.get(&app.url("/dashboard/orders")).await;
+            assert_eq!(list.status, StatusCode::OK);
+            let at = |reference: &str| list.body.find(&format!(">{reference}</a>")).unwrap();
+            assert!(at("ORD-1002") < at("ORD-1001"), "{backend:?}");
+            assert!(at("ORD-1001") < at("ORD-1003"), "{backend:?}: yesterday's order after today's");
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn paging_across_orders_of_one_time_loses_and_repeats_nothing() {
+    for backend in backends() {
+        with_database(backend, |db| async move {
+            let app = spawn_app(&db).await;
+            let amina = customer(&app, "SAME", "0712 345 678").await;
+            // 45 orders, 30 of them at one instant, so page boundaries fall inside the tie.
+            for i in 0..45 {
+                let at = if i % 3 == 0 { "2026-11-20T10:00:00Z" } else { "2026-11-20T10:00:00.5Z" };
+                order(&app, &amina, &format!("Item {i}"), Some(at)).await;
+            }
+            let (mut clerk, _) = signed_in(&app, &ALL).await;
+            let mut url = "/dashboard/orders".to_owned();
+            let mut seen = String::new();
+            let mut pages = 0;
+            loop {
+                let page = clerk.get(&app.url(&url)).await;
+                assert_eq!(page.status, StatusCode::OK);
+                pages += 1;
+                seen.push_str(&page.body);
+                match older_link(&page.body) {
+                    Some(next) => url = next,
+                    None => break,
+                }
+            }
+            assert_eq!(pages, 3, "{backend:?}: 20 + 20 + 5");
+            for n in 1001..=1045 {
+                assert_eq!(seen.matches(&format!(">ORD-{n}</a>")).count(), 1, "{backend:?}: ORD-{n}");
+            }
+            // The later instant lists first.
+            assert!(seen.find(">ORD-1002</a>").unwrap() < seen.find(">ORD-1001</a>").unwrap(), "{backend:?}");
+
+            // A cursor this server did not issue starts from the newest.
+            let forged = clerk.get(&app.url("/dashboard/orders?after=AAAA")).await;
+            assert_eq!(forged.status, StatusCode::OK);
+            assert!(forged.body.contains(">ORD-1045</a>"), "{backend:?}");
+        })
+        .await;
+    }
 }
 
 #[tokio::test]

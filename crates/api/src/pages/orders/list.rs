@@ -1,25 +1,24 @@
-//! `GET /dashboard/orders`: the order list, newest first, filtered by status, by "ordered
-//! today" (in the shop's zone) and by a reference, number or phone number, with cursor paging
-//! that keeps the filters.
+//! `GET /dashboard/orders`: the order list, newest `ordered_at` first (one
+//! [`OrderReports::board`](orderdesk_domain::ports::OrderReports::board) query per page, with
+//! customer names and SMS status), filtered by status, by "ordered today" (in the shop's zone)
+//! and by a reference, number or phone number, with cursor paging (on `ordered_at` and id) that
+//! keeps the filters.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use orderdesk_domain::service::OrderListQuery;
-use orderdesk_domain::{CustomerId, Order, OrderStatus, PageRequest, Permission, PhoneNumber};
-use orderdesk_signin::Session;
+use orderdesk_domain::ports::{OrderFilter, OrderOverview};
+use orderdesk_domain::{InvalidValue, OrderNumber, OrderStatus, Permission, PhoneNumber, ValidationErrors};
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Query};
 use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::outcome::{Failure, Outcome, outcome};
 use super::{can, forbidden, status_label, unavailable};
-use crate::dto::{decode_cursor, encode_cursor};
+use crate::dto::{decode_board_cursor, encode_board_cursor};
 use crate::pages::shell::{FormErrors, Shell, local_time};
 use crate::pages::{WebState, html, redirect};
 
@@ -47,7 +46,7 @@ struct Row {
     id: String,
     reference: String,
     ordered_at: String,
-    /// The customer's id and name; `None` when unreadable (permission or storage).
+    /// The customer's id and name; `None` without `read:customers`.
     customer: Option<(String, String)>,
     item: String,
     amount: String,
@@ -165,8 +164,14 @@ pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(que
         time_zone: zone.name().to_owned(),
     };
 
-    let mut filter =
-        OrderListQuery { status: Some(query.status.clone()).filter(|s| !s.is_empty()), ..OrderListQuery::default() };
+    let mut filter = OrderFilter::default();
+    let mut problems: Vec<(&'static str, InvalidValue)> = Vec::new();
+    if !query.status.is_empty() {
+        match OrderStatus::parse_list(&query.status) {
+            Ok(statuses) => filter.statuses = statuses,
+            Err(reason) => problems.push(("status", reason)),
+        }
+    }
     if today {
         let (from, to) = day_bounds(zone, Utc::now().with_timezone(&zone).date_naive());
         (filter.ordered_from, filter.ordered_to) = (Some(from), Some(to));
@@ -174,7 +179,10 @@ pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(que
     let customers = &state.services.customers;
     match read_search(&query.q, customers.phone_region()) {
         Search::Nothing => {}
-        Search::Number(number) => filter.number = Some(number),
+        Search::Number(number) => match OrderNumber::new(number) {
+            Ok(number) => filter.number = Some(number),
+            Err(reason) => problems.push(("number", reason)),
+        },
         Search::Phone(_) if !page.show_customers => {
             page.search_note = Some(format!(
                 "Searching by phone number needs the {} permission; search by order reference instead.",
@@ -214,70 +222,51 @@ pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(que
             return html(StatusCode::OK, &page);
         }
     }
+    if let Some(errors) = problems.into_iter().fold(None, |errors: Option<ValidationErrors>, (field, reason)| {
+        Some(match errors {
+            Some(errors) => errors.and(field, reason),
+            None => ValidationErrors::single(field, reason),
+        })
+    }) {
+        page.errors = FormErrors::from_validation(
+            &errors,
+            &[("status", "filter-status", "Status"), ("number", "filter-q", "Reference or phone")],
+        );
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
 
-    // A cursor that is not ours (edited, or from another server) starts from the newest.
-    let before = Some(query.after.as_str()).filter(|a| !a.is_empty()).and_then(|a| decode_cursor(a).ok());
-    let listed = state.services.orders.list(filter, PageRequest { before, limit: PAGE_SIZE }).await;
-    let orders = match listed.map_err(Failure::from).map_err(outcome) {
-        Ok(orders) => orders,
-        Err(Outcome::Invalid(errors)) => {
-            page.errors = FormErrors::from_validation(
-                &errors,
-                &[("status", "filter-status", "Status"), ("number", "filter-q", "Reference or phone")],
-            );
-            return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    // A cursor that is not ours (edited, from another server, or from before a restart
+    // without a configured cursor secret) starts from the newest.
+    let after = Some(query.after.as_str()).filter(|a| !a.is_empty()).and_then(|a| decode_board_cursor(a).ok());
+    let board = match state.services.reports.board(&filter, after, PAGE_SIZE).await {
+        Ok(board) => board,
+        Err(error) => {
+            tracing::error!(error.cause_chain = ?error, "cannot list the orders");
+            return unavailable(&session);
         }
-        Err(Outcome::Missing) => {
-            page.search_note = Some("No orders match.".to_owned());
-            return html(StatusCode::OK, &page);
-        }
-        Err(_) => return unavailable(&session),
     };
-    page.older = orders.next.map(|next| list_url(&query.status, today, &query.q, Some(&encode_cursor(next))));
-    page.rows = rows(&state, &session, zone, &orders.items).await;
+    page.older = board.next.map(|next| list_url(&query.status, today, &query.q, Some(&encode_board_cursor(next))));
+    page.rows = board.items.iter().map(|row| self::row(zone, row, page.show_customers)).collect();
     if page.rows.is_empty() && !query.q.trim().is_empty() {
         page.search_note = Some(format!("No order matches “{}”.", query.q.trim()));
     }
     html(StatusCode::OK, &page)
 }
 
-/// Each order with its customer's name (only with `read:customers`; each customer read once)
-/// and its newest SMS's status.
-async fn rows(state: &WebState, session: &Session, zone: Tz, orders: &[Order]) -> Vec<Row> {
-    let mut names: HashMap<CustomerId, Option<String>> = HashMap::new();
-    let mut rows = Vec::with_capacity(orders.len());
-    for order in orders {
-        let customer = if can(session, Permission::ReadCustomers) {
-            let id = order.customer_id();
-            let name = match names.get(&id) {
-                Some(known) => known.clone(),
-                None => {
-                    let name = state.services.customers.get(id).await.ok().map(|c| c.name().as_str().to_owned());
-                    names.insert(id, name.clone());
-                    name
-                }
-            };
-            name.map(|name| (id.as_uuid().to_string(), name))
-        } else {
-            None
-        };
-        let sms = match state.services.notifications.list_for_order(order.id()).await {
-            Ok(views) => views.last().map_or("none", |v| v.notification.status.as_str()),
-            Err(_) => "unknown",
-        };
-        rows.push(Row {
-            id: order.id().as_uuid().to_string(),
-            reference: order.reference().as_str().to_owned(),
-            ordered_at: local_time(zone, order.ordered_at()),
-            customer,
-            item: order.item().as_str().to_owned(),
-            amount: order.amount().to_string(),
-            status: order.status().as_str(),
-            status_label: status_label(order.status()),
-            sms,
-        });
+/// One order as the list shows it; its customer's id and name only with `read:customers`.
+fn row(zone: Tz, row: &OrderOverview, show_customers: bool) -> Row {
+    let order = &row.order;
+    Row {
+        id: order.id().as_uuid().to_string(),
+        reference: order.reference().as_str().to_owned(),
+        ordered_at: local_time(zone, order.ordered_at()),
+        customer: show_customers.then(|| (order.customer_id().as_uuid().to_string(), row.customer_name.clone())),
+        item: order.item().as_str().to_owned(),
+        amount: order.amount().to_string(),
+        status: order.status().as_str(),
+        status_label: status_label(order.status()),
+        sms: row.sms_status.map_or("none", |s| s.as_str()),
     }
-    rows
 }
 
 #[cfg(test)]
