@@ -4,8 +4,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
-use orderdesk_domain::{Customer, CustomerName, InvalidValue, ItemName, Order, Page, StatusChange, StatusNote};
 use orderdesk_domain::ports::BoardCursor;
+use orderdesk_domain::{Customer, CustomerName, InvalidValue, ItemName, Order, Page, StatusChange, StatusNote};
 use orderdesk_domain::{Language, OrderId, inbox::IncomingMessage};
 use poem_openapi::Object;
 use poem_openapi::types::Example;

@@ -341,12 +341,8 @@ pub trait OrderReports: Send + Sync {
     ///
     /// # Errors
     /// A storage failure.
-    async fn board(
-        &self,
-        filter: &OrderFilter,
-        after: Option<BoardCursor>,
-        limit: u64,
-    ) -> Result<BoardPage, RepoError>;
+    async fn board(&self, filter: &OrderFilter, after: Option<BoardCursor>, limit: u64)
+    -> Result<BoardPage, RepoError>;
 
     /// Order counts and revenue per day and currency for orders placed in `[from, to)`, oldest
     /// day first (then by currency code). A day is a calendar day in `zone`: an order placed

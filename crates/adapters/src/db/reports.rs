@@ -116,7 +116,8 @@ fn local_day(slot: &str, backend: DatabaseBackend, zone: Tz) -> Result<NaiveDate
 
 /// Every real zone's offset from UTC is a whole number of quarter hours, so all of a
 /// 15-minute UTC slot falls on one local day.
-const SQLITE_SLOT: &str = "substr(ordered_at, 1, 14) || printf('%02d', (CAST(substr(ordered_at, 15, 2) AS INTEGER) / 15) * 15)";
+const SQLITE_SLOT: &str =
+    "substr(ordered_at, 1, 14) || printf('%02d', (CAST(substr(ordered_at, 15, 2) AS INTEGER) / 15) * 15)";
 
 #[async_trait]
 impl OrderReports for SqlOrderReports {
@@ -201,13 +202,13 @@ impl OrderReports for SqlOrderReports {
              WHERE ordered_at >= $1 AND ordered_at < $2) placed \
              GROUP BY slot, currency ORDER BY slot, currency"
         );
-        let rows =
-            DayRow::find_by_statement(self.statement(&sql, values)).all(&self.db).await.map_err(repo_error)?;
+        let rows = DayRow::find_by_statement(self.statement(&sql, values)).all(&self.db).await.map_err(repo_error)?;
         let mut days: BTreeMap<(NaiveDate, String), DailyTotal> = BTreeMap::new();
         for row in rows {
             let day = local_day(&row.slot, backend, zone)?;
             let currency = Currency::from_stored(&row.currency).map_err(|e| corrupt("order currency", e))?;
-            let total = days.entry((day, row.currency)).or_insert(DailyTotal { day, currency, orders: 0, revenue_minor: 0 });
+            let total =
+                days.entry((day, row.currency)).or_insert(DailyTotal { day, currency, orders: 0, revenue_minor: 0 });
             total.orders += u64::try_from(row.orders).unwrap_or(0);
             total.revenue_minor += i128::from(row.high) * SPLIT + i128::from(row.low);
         }

@@ -98,8 +98,10 @@ async fn daily_revenue_beyond_the_64_bit_range_is_exact() {
         db.connection.execute_raw(statement).await.unwrap();
 
         let from = Utc.with_ymd_and_hms(2026, 11, 5, 0, 0, 0).unwrap();
-        let totals =
-            SqlOrderReports::new(db.connection.clone()).daily_totals(from, from + Duration::days(1), Tz::UTC).await.unwrap();
+        let totals = SqlOrderReports::new(db.connection.clone())
+            .daily_totals(from, from + Duration::days(1), Tz::UTC)
+            .await
+            .unwrap();
         assert_eq!(totals.len(), 1, "{:?}", db.backend);
         assert_eq!(totals[0].orders, 9400);
         assert_eq!(totals[0].revenue_minor, 999_999_999_999_999i128 * 9400);
@@ -169,14 +171,16 @@ async fn board_scenario(
     let expected: Vec<_> = expected.into_iter().map(Order::id).collect();
     assert_eq!(expected.last(), Some(&back_dated.id()), "{label}: the back-dated order lists last");
     for limit in [1, 2, 3, 4, 10, 11] {
-        let listed: Vec<_> =
-            whole_board(reports, &OrderFilter::default(), limit).await.iter().map(Order::id).collect();
+        let listed: Vec<_> = whole_board(reports, &OrderFilter::default(), limit).await.iter().map(Order::id).collect();
         assert_eq!(listed, expected, "{label}: pages of {limit}");
     }
 
     let rows = reports.board(&OrderFilter::default(), None, 20).await.unwrap();
     let row = rows.items.iter().find(|r| r.order.id() == morning.id()).unwrap();
-    assert_eq!((row.sms_status, row.customer_name.as_str()), (Some(NotificationStatus::Pending), alice.name().as_str()));
+    assert_eq!(
+        (row.sms_status, row.customer_name.as_str()),
+        (Some(NotificationStatus::Pending), alice.name().as_str())
+    );
 
     // Filters: customer, status, number, period; and paging within a filter.
     let of_bob = OrderFilter { customer_id: Some(bob.id()), ..OrderFilter::default() };
@@ -213,7 +217,12 @@ async fn the_board_lists_by_ordered_at_and_pages_across_equal_times() {
 }
 
 /// Daily totals in the shop's zone on any store.
-async fn zone_scenario(customers: &dyn CustomerRepository, orders: &dyn OrderRepository, reports: &dyn OrderReports, label: &str) {
+async fn zone_scenario(
+    customers: &dyn CustomerRepository,
+    orders: &dyn OrderRepository,
+    reports: &dyn OrderReports,
+    label: &str,
+) {
     let alice = customer("Z");
     customers.insert(&alice, None).await.unwrap();
     for time in [
@@ -244,7 +253,11 @@ async fn zone_scenario(customers: &dyn CustomerRepository, orders: &dyn OrderRep
     };
     let d = |day: &str, n: u64| (day.to_owned(), n);
     let november = ("2026-11-29T00:00:00Z", "2026-12-01T00:00:00Z");
-    assert_eq!(days(chrono_tz::Africa::Nairobi, november.0, november.1).await, [d("2026-11-29", 3), d("2026-11-30", 1)], "{label}");
+    assert_eq!(
+        days(chrono_tz::Africa::Nairobi, november.0, november.1).await,
+        [d("2026-11-29", 3), d("2026-11-30", 1)],
+        "{label}"
+    );
     assert_eq!(days(Tz::UTC, november.0, november.1).await, [d("2026-11-29", 4)], "{label}");
     assert_eq!(
         days(chrono_tz::Asia::Kathmandu, november.0, november.1).await,

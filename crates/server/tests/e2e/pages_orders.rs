@@ -436,3 +436,32 @@ async fn read_only_users_see_no_actions_and_their_posts_are_refused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_dashboard_counts_days_in_the_shops_zone() {
+    use chrono::TimeZone;
+    for backend in backends() {
+        with_database(backend, |db| async move {
+            let app = spawn_app(&db).await;
+            let amina = customer(&app, "ZONE", "0712 345 678").await;
+            // Half a minute after the shop's midnight (Africa/Nairobi, UTC+3): yesterday in UTC.
+            let zone = chrono_tz::Africa::Nairobi;
+            let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+            let just_after_midnight = zone
+                .from_local_datetime(&today.and_hms_opt(0, 0, 30).unwrap())
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+                .to_rfc3339();
+            order(&app, &amina, "Maize flour 2kg", Some(&just_after_midnight)).await;
+            let (mut clerk, _) = signed_in(&app, &ALL).await;
+            let home = clerk.get(&app.url("/dashboard")).await;
+            assert_eq!(home.status, StatusCode::OK);
+            assert!(home.body.contains("<strong id=\"orders-today\">1</strong>"), "{backend:?}");
+            let row =
+                |day: chrono::NaiveDate, orders: u32| format!("<tr><td>{day}</td><td class=\"num\">{orders}</td>");
+            assert!(home.body.contains(&row(today, 1)), "{backend:?}: the chart's last day is the shop's today");
+            assert!(home.body.contains(&row(today - chrono::Days::new(1), 0)), "{backend:?}");
+        })
+        .await;
+    }
+}
