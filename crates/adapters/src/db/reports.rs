@@ -164,8 +164,8 @@ impl OrderReports for SqlOrderReports {
             conditions.push(format!("o.ordered_at < {}", bind(to.into())));
         }
         if let Some(after) = after {
-            // Bound twice rather than referred to twice: the same text on SQLite, where times
-            // are RFC 3339 UTC text that sorts as the times do.
+            // Portable keyset condition (no row values). On SQLite the bound time is written as
+            // the stored ones are (RFC 3339 UTC text), so text order is time order.
             let (before, same) = (bind(after.ordered_at.into()), bind(after.ordered_at.into()));
             let id = bind(after.id.as_uuid().into());
             conditions.push(format!("(o.ordered_at < {before} OR (o.ordered_at = {same} AND o.id < {id}))"));
