@@ -8,9 +8,8 @@ use std::sync::Arc;
 use askama::Template;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use orderdesk_domain::ports::DailyTotal;
-use orderdesk_domain::service::OrderListQuery;
-use orderdesk_domain::{Currency, NotificationStatus, PageRequest, Permission};
+use orderdesk_domain::ports::{DailyTotal, OrderFilter};
+use orderdesk_domain::{Currency, NotificationStatus, OrderStatus, PageRequest, Permission};
 use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
@@ -146,22 +145,11 @@ pub(super) async fn home(
             });
             page.attention = Some(lines.take(SHORT_LIST).collect());
         }
-        let ready = OrderListQuery { status: Some("ready".into()), ..OrderListQuery::default() };
-        if let Ok(orders) = services.orders.list(ready, PageRequest { before: None, limit: SHORT_LIST as u64 }).await {
-            let mut lines = Vec::new();
-            for order in &orders.items {
-                let name = if names {
-                    services
-                        .customers
-                        .get(order.customer_id())
-                        .await
-                        .map(|c| c.name().as_str().to_owned())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
-                lines.push(line(order, name, "ready"));
-            }
+        // One query: the ready orders with their customers' names, newest first.
+        let ready = OrderFilter { statuses: vec![OrderStatus::Ready], ..OrderFilter::default() };
+        if let Ok(board) = reports.board(&ready, None, SHORT_LIST as u64).await {
+            let lines: Vec<OrderLine> =
+                board.items.iter().map(|row| line(&row.order, row.customer_name.clone(), "ready")).collect();
             page.ready = Some(lines);
         }
         // The 30 local days ending today, in the shop's zone.
