@@ -16,7 +16,7 @@ use orderdesk_domain::inbox::IncomingMessage;
 use orderdesk_domain::notification::{Attempt, Claim, CostTotal, DeliveryReport, NotificationSummary};
 use orderdesk_domain::ports::InboxRepository;
 use orderdesk_domain::ports::{
-    BoardCursor, BoardPage, CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository,
+    BoardCursor, BoardPage, CustomerFilter, CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository,
     OrderFilter, OrderOverview, OrderReports, OrderRepository,
 };
 use orderdesk_domain::{
@@ -80,6 +80,7 @@ fn matches(filter: &OrderFilter, order: &Order) -> bool {
         && filter.number.is_none_or(|n| order.number() == n)
         && filter.ordered_from.is_none_or(|from| order.ordered_at() >= from)
         && filter.ordered_to.is_none_or(|to| order.ordered_at() < to)
+        && filter.updated_since.is_none_or(|since| order.updated_at() >= since)
 }
 
 /// `order` as a list shows it: with its customer's name and its newest SMS's status.
@@ -175,6 +176,16 @@ impl CustomerRepository for InMemoryStore {
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
         let rows = newest_first(self.tables().customers.iter(), page, |_| true);
         Ok(Page::from_overfetch(rows, page.limit, |c| c.id().as_uuid()))
+    }
+
+    async fn list_matching(&self, filter: &CustomerFilter, page: PageRequest) -> Result<Page<Customer>, RepoError> {
+        let rows = newest_first(self.tables().customers.iter(), page, |c| filter.matches(c));
+        Ok(Page::from_overfetch(rows, page.limit, |c| c.id().as_uuid()))
+    }
+
+    async fn find_many(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, RepoError> {
+        let tables = self.tables();
+        Ok(ids.iter().filter_map(|id| tables.customers.get(&id.as_uuid()).cloned()).collect())
     }
 
     async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::notification::{MessageTemplate, SmsCatalog};
-use orderdesk_domain::ports::{CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock};
+use orderdesk_domain::ports::{CustomerFilter, CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock};
 use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox, StatusRequest};
 use orderdesk_domain::{
     Actor, Currency, Customer, CustomerId, Notification, NumberPrefix, Order, OrderError, OrderId, OrderNumber,
@@ -78,6 +78,10 @@ impl CustomerRepository for Store {
     }
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
         let rows: Vec<Customer> = locked(&self.customers).iter().rev().cloned().collect();
+        Ok(Page::from_overfetch(rows, page.limit, |c| c.id().as_uuid()))
+    }
+    async fn list_matching(&self, filter: &CustomerFilter, page: PageRequest) -> Result<Page<Customer>, RepoError> {
+        let rows: Vec<Customer> = locked(&self.customers).iter().rev().filter(|c| filter.matches(c)).cloned().collect();
         Ok(Page::from_overfetch(rows, page.limit, |c| c.id().as_uuid()))
     }
     async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
@@ -156,6 +160,7 @@ impl OrderRepository for Store {
             .filter(|o| filter.customer_id.is_none_or(|c| o.customer_id() == c))
             .filter(|o| filter.statuses.is_empty() || filter.statuses.contains(&o.status()))
             .filter(|o| filter.number.is_none_or(|n| o.number() == n))
+            .filter(|o| filter.updated_since.is_none_or(|since| o.updated_at() >= since))
             .cloned()
             .collect();
         Ok(Page::from_overfetch(rows, page.limit, |o| o.id().as_uuid()))

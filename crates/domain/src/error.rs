@@ -17,6 +17,12 @@ pub enum InvalidValue {
         /// The longest length allowed, in characters.
         max: usize,
     },
+    /// Shorter than allowed (after trimming).
+    #[error("must be at least {min} characters")]
+    TooShort {
+        /// The shortest length allowed, in characters.
+        min: usize,
+    },
     /// Contains control characters.
     #[error("must not contain control characters")]
     ControlCharacters,

@@ -51,6 +51,26 @@ pub trait CustomerRepository: Send + Sync {
     /// A storage failure.
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError>;
 
+    /// Lists the customers matching every condition of `filter`, newest first (the same
+    /// order and paging as [`CustomerRepository::list`]).
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn list_matching(&self, filter: &CustomerFilter, page: PageRequest) -> Result<Page<Customer>, RepoError>;
+
+    /// The customers with these ids that exist, in any order. One query, however many ids;
+    /// the default asks [`CustomerRepository::find`] once per id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find_many(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, RepoError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.find(*id).await?);
+        }
+        Ok(found)
+    }
+
     /// Customers whose name or code contains `text` (ignoring ASCII case), newest first.
     ///
     /// # Errors
@@ -62,6 +82,32 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError>;
+}
+
+/// Which customers to list; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Only customers with this phone number (several may share one).
+    pub phone: Option<PhoneNumber>,
+    /// Only the customer whose code, lower-cased (ASCII), is this ([`crate::CustomerCode::key`]).
+    pub code_key: Option<String>,
+    /// Only customers whose name (lower-cased) or code key contains this lower-cased text,
+    /// taken literally (`%` and `_` are no wildcards).
+    pub text: Option<String>,
+    /// Only customers changed (or created) at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+impl CustomerFilter {
+    /// Whether `customer` matches, as the stores decide it.
+    pub fn matches(&self, customer: &Customer) -> bool {
+        self.phone.as_ref().is_none_or(|p| customer.phone() == p)
+            && self.code_key.as_ref().is_none_or(|k| customer.code().key() == *k)
+            && self.text.as_ref().is_none_or(|t| {
+                customer.name().as_str().to_lowercase().contains(t.as_str()) || customer.code().key().contains(t.as_str())
+            })
+            && self.updated_since.is_none_or(|since| customer.updated_at() >= since)
+    }
 }
 
 /// Stores the text messages customers send in (see [`crate::inbox`]).
@@ -95,6 +141,9 @@ pub struct OrderFilter {
     pub ordered_from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `ordered_at`.
     pub ordered_to: Option<DateTime<Utc>>,
+    /// Only orders changed (or created) at or after this time: inclusive lower bound on
+    /// `updated_at`.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// Stores orders.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
-use orderdesk_domain::ports::CustomerRepository;
+use orderdesk_domain::ports::{CustomerFilter, CustomerRepository};
 use orderdesk_domain::{
     Customer, CustomerCode, CustomerId, CustomerName, Language, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError,
     SmsPreferences,
@@ -63,6 +63,16 @@ fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
     .with_sms_preferences(sms))
 }
 
+/// The lower-cased name or the code key contains `lowered`, taken literally: `%`, `_` and
+/// `\\` are escaped, so they match only themselves.
+fn name_or_code_contains(lowered: &str) -> Condition {
+    let escaped = lowered.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let name = Expr::expr(Func::lower(Expr::col(Column::Name))).like(LikeExpr::new(pattern.clone()).escape('\\'));
+    let code = Expr::col(Column::CodeKey).like(LikeExpr::new(pattern).escape('\\'));
+    Condition::any().add(name).add(code)
+}
+
 #[async_trait]
 impl CustomerRepository for SeaOrmCustomerRepository {
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
@@ -116,22 +126,46 @@ impl CustomerRepository for SeaOrmCustomerRepository {
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
+        self.list_matching(&CustomerFilter::default(), page).await
+    }
+
+    async fn list_matching(&self, filter: &CustomerFilter, page: PageRequest) -> Result<Page<Customer>, RepoError> {
         let mut query = Entity::find().order_by_desc(Column::Id).limit(page.limit + 1);
         if let Some(before) = page.before {
             query = query.filter(Column::Id.lt(before));
+        }
+        if let Some(phone) = &filter.phone {
+            query = query.filter(Column::Phone.eq(phone.as_str()));
+        }
+        if let Some(key) = &filter.code_key {
+            query = query.filter(Column::CodeKey.eq(key.as_str()));
+        }
+        if let Some(text) = &filter.text {
+            query = query.filter(name_or_code_contains(text));
+        }
+        if let Some(since) = filter.updated_since {
+            query = query.filter(Column::UpdatedAt.gte(since));
         }
         let rows = query.all(&self.db).await.map_err(repo_error)?;
         let customers = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(customers, page.limit, |c| c.id().as_uuid()))
     }
 
-    async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
-        let escaped = text.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let name = Expr::expr(Func::lower(Expr::col(Column::Name))).like(LikeExpr::new(pattern.clone()).escape('\\'));
-        let code = Expr::col(Column::CodeKey).like(LikeExpr::new(pattern).escape('\\'));
+    async fn find_many(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows = Entity::find()
-            .filter(Condition::any().add(name).add(code))
+            .filter(Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .all(&self.db)
+            .await
+            .map_err(repo_error)?;
+        rows.into_iter().map(to_domain).collect()
+    }
+
+    async fn search(&self, text: &str, limit: u64) -> Result<Vec<Customer>, RepoError> {
+        let rows = Entity::find()
+            .filter(name_or_code_contains(&text.to_ascii_lowercase()))
             .order_by_desc(Column::Id)
             .limit(limit)
             .all(&self.db)

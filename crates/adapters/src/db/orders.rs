@@ -213,6 +213,9 @@ impl OrderRepository for SeaOrmOrderRepository {
         if let Some(to) = filter.ordered_to {
             query = query.filter(Column::OrderedAt.lt(to));
         }
+        if let Some(since) = filter.updated_since {
+            query = query.filter(Column::UpdatedAt.gte(since));
+        }
         let rows = query.all(&self.db).await.map_err(repo_error)?;
         let orders = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(orders, page.limit, |o| o.id().as_uuid()))

@@ -163,6 +163,9 @@ impl OrderReports for SqlOrderReports {
         if let Some(to) = filter.ordered_to {
             conditions.push(format!("o.ordered_at < {}", bind(to.into())));
         }
+        if let Some(since) = filter.updated_since {
+            conditions.push(format!("o.updated_at >= {}", bind(since.into())));
+        }
         if let Some(after) = after {
             // Portable keyset condition (no row values). On SQLite the bound time is written as
             // the stored ones are (RFC 3339 UTC text), so text order is time order.

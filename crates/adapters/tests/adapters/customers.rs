@@ -161,3 +161,62 @@ async fn customers_are_found_by_phone_number_oldest_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn customers_list_matching_every_filter_with_paging() {
+    use chrono::Duration;
+    use orderdesk_domain::ports::CustomerFilter;
+    use orderdesk_domain::{CustomerName, PhoneNumber, PhoneRegion};
+
+    on_each_backend(|db| async move {
+        let repo = SeaOrmCustomerRepository::new(db.connection.clone());
+        let with = |code: &str, name: &str, phone: &str| {
+            let mut c = customer(code);
+            let edit = CustomerEdit {
+                name: Some(CustomerName::parse(name).unwrap()),
+                phone: Some(PhoneNumber::parse(phone, PhoneRegion::default()).unwrap()),
+                ..Default::default()
+            };
+            c.change(edit, c.created_at(), &actor());
+            c
+        };
+        let amina = with("AMINA-01", "Amina Wanjiru", "0712345678");
+        let otieno = with("OT_1", "Otieno 100% Maize", "0712345678");
+        let baraka = with("BARAKA", "Baraka Mwangi", "0733000111");
+        for c in [&amina, &otieno, &baraka] {
+            repo.insert(c, None).await.unwrap();
+        }
+        let ids = |page: orderdesk_domain::Page<orderdesk_domain::Customer>| {
+            page.items.iter().map(|c| c.code().as_str().to_owned()).collect::<Vec<_>>()
+        };
+        let all = PageRequest::default();
+        let list = |filter: CustomerFilter, page: PageRequest| {
+            let repo = repo.clone();
+            async move { repo.list_matching(&filter, page).await.unwrap() }
+        };
+        let phone = PhoneNumber::parse("+254712345678", PhoneRegion::default()).unwrap();
+        let by_phone = CustomerFilter { phone: Some(phone.clone()), ..Default::default() };
+        assert_eq!(ids(list(by_phone.clone(), all).await), ["OT_1", "AMINA-01"], "{:?}", db.backend);
+        let by_code = CustomerFilter { code_key: Some("amina-01".into()), ..Default::default() };
+        assert_eq!(ids(list(by_code, all).await), ["AMINA-01"]);
+        let word = CustomerFilter { text: Some("wanj".into()), ..Default::default() };
+        assert_eq!(ids(list(word, all).await), ["AMINA-01"]);
+        let literal = CustomerFilter { text: Some("0%".into()), ..Default::default() };
+        assert_eq!(ids(list(literal, all).await), ["OT_1"], "% is no wildcard");
+        let underscore = CustomerFilter { text: Some("t_".into()), ..Default::default() };
+        assert_eq!(ids(list(underscore, all).await), ["OT_1"], "_ is no wildcard");
+        let later = CustomerFilter { updated_since: Some(now() + Duration::hours(1)), ..Default::default() };
+        assert!(list(later, all).await.items.is_empty());
+        let since = CustomerFilter { updated_since: Some(amina.updated_at()), ..by_phone };
+        let first = list(since.clone(), PageRequest::new(None, Some(1)).unwrap()).await;
+        assert_eq!(ids(first.clone()), ["OT_1"]);
+        let second = list(since, PageRequest::new(first.next, Some(1)).unwrap()).await;
+        assert_eq!((ids(second.clone()), second.next), (vec!["AMINA-01".to_owned()], None));
+
+        let found = repo.find_many(&[baraka.id(), CustomerId::generate(), amina.id()]).await.unwrap();
+        let mut codes: Vec<_> = found.iter().map(|c| c.code().as_str()).collect();
+        codes.sort_unstable();
+        assert_eq!(codes, ["AMINA-01", "BARAKA"]);
+    })
+    .await;
+}

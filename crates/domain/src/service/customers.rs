@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::error::{Collector, CustomerError, RepoError, ValidationErrors};
+use chrono::{DateTime, Utc};
+
+use crate::error::{Collector, CustomerError, InvalidValue, RepoError, ValidationErrors};
 use crate::idempotency::Recorder;
-use crate::ports::{Clock, CustomerRepository};
+use crate::order::order_time;
+use crate::ports::{Clock, CustomerFilter, CustomerRepository};
 use crate::{
     Actor, Customer, CustomerCode, CustomerEdit, CustomerId, CustomerName, Language, Page, PageRequest, PhoneNumber,
     PhoneRegion, SmsPreferences,
@@ -42,6 +45,28 @@ pub struct CustomerChanges {
     pub language: Option<String>,
     /// Opt out of texts (`true`) or back in (`false`).
     pub sms_opt_out: Option<bool>,
+}
+
+/// Filters for listing customers, as a client sent them; every one given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerListQuery {
+    /// Only customers with this phone number, local or with `+country` (read as
+    /// [`PhoneNumber::parse`] reads it, in the default region).
+    pub phone: Option<String>,
+    /// Only the customer with this code, ignoring case.
+    pub code: Option<String>,
+    /// Only customers whose name or code contains this text, ignoring case; after trimming,
+    /// [`CustomerListQuery::MIN_TEXT`] to [`CustomerListQuery::MAX_TEXT`] characters.
+    pub q: Option<String>,
+    /// Only customers changed (or created) at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+impl CustomerListQuery {
+    /// The fewest characters `q` may have.
+    pub const MIN_TEXT: usize = 2;
+    /// The most characters `q` may have.
+    pub const MAX_TEXT: usize = 100;
 }
 
 /// The customer use cases.
@@ -127,6 +152,46 @@ impl CustomerService {
     /// Storage only.
     pub async fn list(&self, page: PageRequest) -> Result<Page<Customer>, CustomerError> {
         self.customers.list(page).await.map_err(CustomerError::Storage)
+    }
+
+    /// Lists the customers matching every filter of `query`, newest first, paged as
+    /// [`CustomerService::list`]. A code that no customer could have matches none.
+    ///
+    /// # Errors
+    /// [`CustomerError::Validation`] naming `phone` (not a phone number), `q` (not 2-100
+    /// characters after trimming) or `updated_since` (outside years 1-9999), or storage.
+    pub async fn list_matching(
+        &self,
+        query: CustomerListQuery,
+        page: PageRequest,
+    ) -> Result<Page<Customer>, CustomerError> {
+        let mut errors = Collector::default();
+        let phone = query.phone.map(|p| errors.check("phone", PhoneNumber::parse(&p, self.phone_region)));
+        let text = query.q.map(|q| errors.check("q", search_text(&q)));
+        let since = query.updated_since.map(|t| errors.check("updated_since", order_time(t)));
+        errors.finish(Some(()))?;
+        let code_key = query.code.map(|code| match CustomerCode::parse(&code) {
+            Ok(code) => code.key(),
+            // No stored code has other characters, so this matches nothing, as it should.
+            Err(_) => code.to_ascii_lowercase(),
+        });
+        let filter = CustomerFilter { phone: phone.flatten(), code_key, text: text.flatten(), updated_since: since.flatten() };
+        self.customers.list_matching(&filter, page).await.map_err(CustomerError::Storage)
+    }
+
+    /// The customers with these ids that exist (ids repeated or unknown are left out), in one
+    /// storage query.
+    ///
+    /// # Errors
+    /// Storage only.
+    pub async fn get_many(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, CustomerError> {
+        let mut unique = ids.to_vec();
+        unique.sort_unstable_by_key(|id| id.as_uuid());
+        unique.dedup();
+        if unique.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.customers.find_many(&unique).await.map_err(CustomerError::Storage)
     }
 
     /// Customers whose name or code contains `text`, at most `limit`.
@@ -228,6 +293,19 @@ impl CustomerService {
             other => CustomerError::Storage(other),
         })
     }
+}
+
+/// `q` trimmed and lower-cased, if it has 2-100 characters.
+fn search_text(q: &str) -> Result<String, InvalidValue> {
+    let text = q.trim();
+    let chars = text.chars().count();
+    if chars < CustomerListQuery::MIN_TEXT {
+        return Err(InvalidValue::TooShort { min: CustomerListQuery::MIN_TEXT });
+    }
+    if chars > CustomerListQuery::MAX_TEXT {
+        return Err(InvalidValue::TooLong { max: CustomerListQuery::MAX_TEXT });
+    }
+    Ok(text.to_lowercase())
 }
 
 fn write_error(error: RepoError, customer: &Customer) -> CustomerError {

@@ -8,7 +8,7 @@ mod notifications;
 mod orders;
 mod preview;
 
-pub use customers::{CustomerChanges, CustomerDraft, CustomerService};
+pub use customers::{CustomerChanges, CustomerDraft, CustomerListQuery, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
 pub use inbox::{Delivery, InboxError, InboxService, Received};
 pub use lifecycle::StatusRequest;

@@ -59,6 +59,8 @@ pub struct OrderListQuery {
     pub ordered_from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `ordered_at`; must be after `ordered_from`.
     pub ordered_to: Option<DateTime<Utc>>,
+    /// Only orders changed (or created) at or after this time (incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// How orders are announced by SMS: the texts per event and language, whom to wake once one
@@ -242,6 +244,7 @@ impl OrderService {
         let mut errors = Collector::default();
         let from = query.ordered_from.map(|t| errors.check("ordered_from", order_time(t)));
         let to = query.ordered_to.map(|t| errors.check("ordered_to", order_time(t)));
+        let since = query.updated_since.map(|t| errors.check("updated_since", order_time(t)));
         let statuses = query.status.as_deref().map(|s| errors.check("status", OrderStatus::parse_list(s)));
         let number = query.number.map(|n| errors.check("number", OrderNumber::new(n)));
         errors.finish(Some(()))?;
@@ -264,6 +267,7 @@ impl OrderService {
             number: number.flatten(),
             ordered_from: from,
             ordered_to: to,
+            updated_since: since.flatten(),
         };
         self.orders.list(filter, page).await.map_err(OrderError::Storage)
     }
