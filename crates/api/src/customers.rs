@@ -1,6 +1,7 @@
 //! `/api/v1/customers`: create, list, get, change, delete, and a customer's orders.
 
-use orderdesk_domain::service::{CustomerChanges, CustomerDraft, OrderListQuery};
+use chrono::{DateTime, Utc};
+use orderdesk_domain::service::{CustomerChanges, CustomerDraft, CustomerListQuery, OrderListQuery};
 use orderdesk_domain::{Customer, CustomerError, CustomerId, PageRequest, Permission};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -11,9 +12,12 @@ use uuid::Uuid;
 use crate::Services;
 use crate::conditional::{self, etag};
 use crate::dto::IncomingMessageListBody;
-use crate::dto::{CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderListBody, decode_cursor};
+use crate::dto::{
+    CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderExpand, OrderListBody, decode_cursor,
+};
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
+use crate::orders::{check_expand, order_list};
 use crate::problem::{
     ApiError, CreateCustomerErrors, DeleteCustomerErrors, Errors, GetErrors, ListErrors, ListOfOneErrors,
     UpdateCustomerErrors,
@@ -124,16 +128,40 @@ impl CustomersApi {
         }
     }
 
-    /// List customers
+    /// List or look up customers
     ///
     /// Newest first. Follow `next_cursor` to page through all of them.
     ///
+    /// Lookups: `phone` (read as a new customer's phone is, in the shop's default region, and
+    /// compared in E.164: `0712 345 678` finds `+254712345678`; several customers may share a
+    /// number), `code` (exact, ignoring case), `q` (2-100 characters: the name or code contains
+    /// it, ignoring case) and `updated_since` (changed at or after, for incremental sync).
+    /// Filters combine: a customer must pass every one given. Paging with `cursor` keeps the
+    /// filters: send the same ones with it. An invalid `phone`, or a `q` outside 2-100
+    /// characters, is 422 naming the parameter.
+    ///
     /// Requires the `read:customers` permission.
     #[oai(path = "/api/v1/customers", method = "get", operation_id = "listCustomers")]
+    // poem-openapi takes each query parameter as an argument.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         services: Data<&Services>,
         auth: BearerAuth,
+        /// Only customers with this phone number, local (`0712 345 678`, in the shop's region)
+        /// or international (`+254712345678`); compared in E.164.
+        #[oai(validator(max_length = 64))]
+        phone: Query<Option<String>>,
+        /// Only the customer with this code, ignoring case (`amina-01` finds `AMINA-01`).
+        #[oai(validator(max_length = 32))]
+        code: Query<Option<String>>,
+        /// Only customers whose name or code contains this text, ignoring case; 2-100
+        /// characters (after trimming spaces).
+        #[oai(validator(min_length = 2, max_length = 100))]
+        q: Query<Option<String>>,
+        /// Only customers changed (or created) at or after this time (RFC 3339, e.g. the
+        /// `updated_at` of the newest customer you hold): incremental sync.
+        updated_since: Query<Option<DateTime<Utc>>>,
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
@@ -144,7 +172,8 @@ impl CustomersApi {
     ) -> Result<Json<CustomerListBody>, Errors<ListErrors>> {
         auth.require(Permission::ReadCustomers)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
-        Ok(Json(services.customers.list(page).await?.into()))
+        let query = CustomerListQuery { phone: phone.0, code: code.0, q: q.0, updated_since: updated_since.0 };
+        Ok(Json(services.customers.list_matching(query, page).await?.into()))
     }
 
     /// Get a customer
@@ -234,8 +263,11 @@ impl CustomersApi {
 
     /// List a customer's orders
     ///
-    /// Newest first, optionally only those in some statuses or the one with a number; 404
-    /// when the customer does not exist.
+    /// Newest first, optionally only those in some statuses, the one with a number, or those
+    /// changed since `updated_since`; 404 when the customer does not exist. Filters combine.
+    ///
+    /// `expand=customer` embeds the customer in each order as `customer`; it needs
+    /// `read:customers` too, else 403 `insufficient_scope`.
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/customers/:id/orders", method = "get", operation_id = "listCustomerOrders")]
@@ -253,6 +285,10 @@ impl CustomersApi {
         /// Only the order with this number; an empty list if the customer has none with it.
         #[oai(validator(minimum(value = "1"), maximum(value = "99999999")))]
         number: Query<Option<i64>>,
+        /// Only orders changed (or created) at or after this time (RFC 3339): incremental sync.
+        updated_since: Query<Option<DateTime<Utc>>>,
+        /// `customer`: embed the customer in each order (needs `read:customers` too).
+        expand: Query<Option<OrderExpand>>,
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
@@ -261,15 +297,18 @@ impl CustomersApi {
         #[oai(validator(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
-        auth.require(Permission::ReadOrders)?;
+        let caller = auth.require(Permission::ReadOrders)?;
+        let expand = check_expand(caller, expand.0)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let query = OrderListQuery {
             customer_id: Some(CustomerId::from_uuid(id.0)),
             status: status.0,
             number: number.0,
+            updated_since: updated_since.0,
             ..Default::default()
         };
-        Ok(Json(services.orders.list(query, page).await?.into()))
+        let page = services.orders.list(query, page).await?;
+        Ok(Json(order_list(&services, page, expand).await?))
     }
 
     /// List a customer's incoming messages

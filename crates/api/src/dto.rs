@@ -472,6 +472,26 @@ pub struct OrderBody {
     /// Token subject of whoever changed it last; absent when not recorded.
     #[oai(skip_serializing_if_is_none)]
     pub updated_by: Option<String>,
+    /// The order's customer, as `getCustomer` returns it: only with `expand=customer` (which
+    /// needs `read:customers` as well as `read:orders`).
+    #[oai(skip_serializing_if_is_none)]
+    pub customer: Option<CustomerBody>,
+}
+
+impl OrderBody {
+    /// The order with its customer embedded (when `customers` has it).
+    pub fn expanded(order: Order, customers: &std::collections::HashMap<Uuid, CustomerBody>) -> Self {
+        let customer = customers.get(&order.customer_id().as_uuid()).cloned();
+        Self { customer, ..order.into() }
+    }
+}
+
+/// What an order read can embed (`expand`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "OrderExpand", rename_all = "snake_case")]
+pub enum OrderExpand {
+    /// Each order's customer, as `customer` (needs `read:customers`).
+    Customer,
 }
 
 impl From<Order> for OrderBody {
@@ -494,6 +514,7 @@ impl From<Order> for OrderBody {
             updated_at: o.updated_at(),
             created_by: o.audit().created_by.clone(),
             updated_by: o.audit().updated_by.clone(),
+            customer: None,
         }
     }
 }
@@ -517,6 +538,7 @@ impl Example for OrderBody {
             updated_at: example_time(),
             created_by: Some("auth0|64f1c0ffee".into()),
             updated_by: Some("auth0|64f1c0ffee".into()),
+            customer: None,
         }
     }
 }
@@ -619,6 +641,14 @@ pub struct OrderListBody {
 impl From<Page<Order>> for OrderListBody {
     fn from(page: Page<Order>) -> Self {
         Self { next_cursor: page.next.map(encode_cursor), items: page.items.into_iter().map(Into::into).collect() }
+    }
+}
+
+impl OrderListBody {
+    /// The page with each order's customer embedded (when `customers` has it).
+    pub fn expanded(page: Page<Order>, customers: &std::collections::HashMap<Uuid, CustomerBody>) -> Self {
+        let items = page.items.into_iter().map(|o| OrderBody::expanded(o, customers)).collect();
+        Self { next_cursor: page.next.map(encode_cursor), items }
     }
 }
 

@@ -1,9 +1,11 @@
 //! `/api/v1/orders`: create, list (filter by customer, status, number and time), get, change,
 //! delete, and the lifecycle: status changes and history.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery, StatusRequest};
-use orderdesk_domain::{CustomerId, NotificationId, Order, OrderError, OrderId, Permission};
+use orderdesk_domain::{CustomerId, NotificationId, Order, OrderError, OrderId, Permission, Principal};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -14,9 +16,10 @@ use crate::Services;
 use crate::conditional::{self, etag};
 use crate::customers::{Deleted, page_request};
 use crate::dto::{
-    HistoryBody, NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody, OrderListBody,
-    StatusChangeBody,
+    CustomerBody, HistoryBody, NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody,
+    OrderExpand, OrderListBody, StatusChangeBody,
 };
+use crate::problem::ApiError;
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
 use crate::problem::ListErrors;
@@ -79,6 +82,40 @@ fn location(order: &Order) -> String {
     format!("/api/v1/orders/{}", order.id())
 }
 
+/// With `expand=customer`, the caller must also hold `read:customers` (403 naming it).
+pub(crate) fn check_expand(caller: &Principal, expand: Option<OrderExpand>) -> Result<bool, ApiError> {
+    match expand {
+        Some(OrderExpand::Customer) if !caller.has(Permission::ReadCustomers) => {
+            Err(ApiError::insufficient_permission(Permission::ReadCustomers))
+        }
+        Some(OrderExpand::Customer) => Ok(true),
+        None => Ok(false),
+    }
+}
+
+/// The customers of `orders`, by id, read in one query.
+pub(crate) async fn customers_of(
+    services: &Services,
+    orders: &[Order],
+) -> Result<HashMap<Uuid, CustomerBody>, ApiError> {
+    let ids: Vec<CustomerId> = orders.iter().map(Order::customer_id).collect();
+    let customers = services.customers.get_many(&ids).await?;
+    Ok(customers.into_iter().map(|c| (c.id().as_uuid(), CustomerBody::from(c))).collect())
+}
+
+/// A page of orders, each with its customer when `expand` is set.
+pub(crate) async fn order_list(
+    services: &Services,
+    page: orderdesk_domain::Page<Order>,
+    expand: bool,
+) -> Result<OrderListBody, ApiError> {
+    if !expand {
+        return Ok(page.into());
+    }
+    let customers = customers_of(services, &page.items).await?;
+    Ok(OrderListBody::expanded(page, &customers))
+}
+
 #[OpenApi(tag = "ApiTags::Orders")]
 impl OrdersApi {
     /// Create an order
@@ -135,7 +172,12 @@ impl OrdersApi {
     /// List orders
     ///
     /// Newest first, optionally only one customer's, only those in some statuses, only the one
-    /// with a number, and only those ordered in `[ordered_from, ordered_to)`.
+    /// with a number, only those ordered in `[ordered_from, ordered_to)`, and only those changed
+    /// since `updated_since` (for incremental sync). Filters combine: an order must pass every
+    /// one given. Paging with `cursor` keeps the filters: send the same ones with it.
+    ///
+    /// `expand=customer` embeds each order's customer as `customer` (read in one query per
+    /// page); it needs `read:customers` too, else 403 `insufficient_scope`.
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders", method = "get", operation_id = "listOrders")]
@@ -157,6 +199,11 @@ impl OrdersApi {
         ordered_from: Query<Option<DateTime<Utc>>>,
         /// Only orders placed before this time (RFC 3339).
         ordered_to: Query<Option<DateTime<Utc>>>,
+        /// Only orders changed (or created) at or after this time (RFC 3339, e.g. the
+        /// `updated_at` of the newest order you hold): incremental sync.
+        updated_since: Query<Option<DateTime<Utc>>>,
+        /// `customer`: embed each order's customer (needs `read:customers` too).
+        expand: Query<Option<OrderExpand>>,
         /// Page size, 1-200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
@@ -165,7 +212,8 @@ impl OrdersApi {
         #[oai(validator(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
-        auth.require(Permission::ReadOrders)?;
+        let caller = auth.require(Permission::ReadOrders)?;
+        let expand = check_expand(caller, expand.0)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let query = OrderListQuery {
             customer_id: customer_id.0.map(CustomerId::from_uuid),
@@ -173,13 +221,20 @@ impl OrdersApi {
             number: number.0,
             ordered_from: ordered_from.0,
             ordered_to: ordered_to.0,
+            updated_since: updated_since.0,
         };
-        Ok(Json(services.orders.list(query, page).await?.into()))
+        let page = services.orders.list(query, page).await?;
+        Ok(Json(order_list(&services, page, expand).await?))
     }
 
     /// Get an order
     ///
     /// `ETag` is the order's version; with `If-None-Match` naming it, the answer is 304.
+    ///
+    /// `expand=customer` embeds the order's customer as `customer`; it needs `read:customers`
+    /// too, else 403 `insufficient_scope`. The `ETag` stays the order's version (for
+    /// `If-Match`), so with `expand` `If-None-Match` is not applied: the customer may have
+    /// changed while the order did not.
     ///
     /// Requires the `read:orders` permission.
     #[oai(path = "/api/v1/orders/:id", method = "get", operation_id = "getOrder")]
@@ -189,17 +244,26 @@ impl OrdersApi {
         auth: BearerAuth,
         /// The order's id (a UUID, from `Location` or a list).
         id: Path<Uuid>,
-        /// The `ETag` you hold: 304 if the order is unchanged.
+        /// The `ETag` you hold: 304 if the order is unchanged (not applied with `expand`).
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
+        /// `customer`: embed the order's customer (needs `read:customers` too).
+        expand: Query<Option<OrderExpand>>,
     ) -> Result<OrderRead, Errors<GetErrors>> {
-        auth.require(Permission::ReadOrders)?;
+        let caller = auth.require(Permission::ReadOrders)?;
+        let expand = check_expand(caller, expand.0)?;
         let order = services.orders.get(OrderId::from_uuid(id.0)).await?;
         let version = order.audit().version;
-        if conditional::if_none_match(if_none_match.0.as_deref(), version) {
+        if !expand && conditional::if_none_match(if_none_match.0.as_deref(), version) {
             return Ok(OrderRead::NotModified(etag(version)));
         }
-        Ok(OrderRead::Ok(Json(Box::new(order.into())), etag(version)))
+        let body = if expand {
+            let customers = customers_of(&services, std::slice::from_ref(&order)).await?;
+            OrderBody::expanded(order, &customers)
+        } else {
+            order.into()
+        };
+        Ok(OrderRead::Ok(Json(Box::new(body)), etag(version)))
     }
 
     /// Change an order

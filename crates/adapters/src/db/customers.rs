@@ -64,7 +64,7 @@ fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
 }
 
 /// The lower-cased name or the code key contains `lowered`, taken literally: `%`, `_` and
-/// `\\` are escaped, so they match only themselves.
+/// `\` are escaped, so they match only themselves.
 fn name_or_code_contains(lowered: &str) -> Condition {
     let escaped = lowered.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     let pattern = format!("%{escaped}%");

@@ -114,6 +114,19 @@ fn document_constraints_come_from_the_domain_constants() {
         (4, 3, 4),
         "every list has `limit` and `cursor`, every create and status change `Idempotency-Key`"
     );
+    let lookup = |name: &str| {
+        let parameters = doc["paths"]["/api/v1/customers"]["get"]["parameters"].as_array().unwrap();
+        parameters.iter().find(|p| p["name"] == name).unwrap()["schema"].clone()
+    };
+    assert_eq!(lookup("phone")["maxLength"].as_u64(), n(PhoneNumber::MAX_INPUT_BYTES));
+    assert_eq!(lookup("code")["maxLength"].as_u64(), n(CustomerCode::MAX_CHARS));
+    use orderdesk_domain::service::CustomerListQuery;
+    let q = lookup("q");
+    assert_eq!(
+        (q["minLength"].as_u64(), q["maxLength"].as_u64()),
+        (n(CustomerListQuery::MIN_TEXT), n(CustomerListQuery::MAX_TEXT))
+    );
+    assert_eq!(lookup("updated_since")["format"], "date-time", "checked as strictly as ordered_from");
     let note = &schemas["OrderStatusChange"]["properties"]["note"];
     assert_eq!(note["maxLength"].as_u64(), n(orderdesk_domain::StatusNote::MAX_CHARS));
 }
