@@ -15,6 +15,7 @@ mod hoarding;
 mod http2;
 mod inbox;
 mod lifecycle;
+mod lookup;
 mod ops;
 mod otlp;
 mod pages;
