@@ -16,8 +16,8 @@ use orderdesk_domain::inbox::IncomingMessage;
 use orderdesk_domain::notification::{Attempt, Claim, CostTotal, DeliveryReport, NotificationSummary};
 use orderdesk_domain::ports::InboxRepository;
 use orderdesk_domain::ports::{
-    BoardCursor, BoardPage, CustomerFilter, CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository, NotificationRepository,
-    OrderFilter, OrderOverview, OrderReports, OrderRepository,
+    BoardCursor, BoardPage, CustomerFilter, CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository,
+    NotificationRepository, OrderFilter, OrderOverview, OrderReports, OrderRepository,
 };
 use orderdesk_domain::{
     Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus,

@@ -19,9 +19,9 @@ use crate::dto::{
     CustomerBody, HistoryBody, NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody,
     OrderExpand, OrderListBody, StatusChangeBody,
 };
-use crate::problem::ApiError;
 use crate::idempotency::{self, Outcome};
 use crate::json::JsonBody;
+use crate::problem::ApiError;
 use crate::problem::ListErrors;
 use crate::problem::{
     ChangeStatusErrors, CreateOrderErrors, DeleteOrderErrors, Errors, GetErrors, ListOfOneErrors, RetryErrors,

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::notification::{MessageTemplate, SmsCatalog};
-use orderdesk_domain::ports::{CustomerFilter, CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock};
+use orderdesk_domain::ports::{
+    CustomerFilter, CustomerRepository, NoSignal, OrderFilter, OrderRepository, SystemClock,
+};
 use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox, StatusRequest};
 use orderdesk_domain::{
     Actor, Currency, Customer, CustomerId, Notification, NumberPrefix, Order, OrderError, OrderId, OrderNumber,

@@ -104,7 +104,8 @@ impl CustomerFilter {
         self.phone.as_ref().is_none_or(|p| customer.phone() == p)
             && self.code_key.as_ref().is_none_or(|k| customer.code().key() == *k)
             && self.text.as_ref().is_none_or(|t| {
-                customer.name().as_str().to_lowercase().contains(t.as_str()) || customer.code().key().contains(t.as_str())
+                customer.name().as_str().to_lowercase().contains(t.as_str())
+                    || customer.code().key().contains(t.as_str())
             })
             && self.updated_since.is_none_or(|since| customer.updated_at() >= since)
     }

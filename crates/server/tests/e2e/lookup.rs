@@ -155,8 +155,7 @@ async fn order_lists_take_updated_since_and_order_reads_expand_the_customer() {
         for path in ["/api/v1/orders", customer_orders.as_str()] {
             let (_, changed) = get(&app.http, &app, path, &[("updated_since", &since)]).await;
             assert_eq!(ids(&changed), [str_of(&second["id"]), str_of(&first["id"])], "{backend} {path}");
-            let (_, combined) =
-                get(&app.http, &app, path, &[("updated_since", &since), ("status", "confirmed")]).await;
+            let (_, combined) = get(&app.http, &app, path, &[("updated_since", &since), ("status", "confirmed")]).await;
             assert_eq!(ids(&combined), [str_of(&first["id"])], "{backend} {path}");
             let (_, paged) = get(&app.http, &app, path, &[("updated_since", &since), ("limit", "1")]).await;
             assert_eq!(ids(&paged), [str_of(&second["id"])]);
@@ -165,7 +164,10 @@ async fn order_lists_take_updated_since_and_order_reads_expand_the_customer() {
             let (_, rest) = get(&app.http, &app, path, &query).await;
             assert_eq!(ids(&rest), [str_of(&first["id"])], "{backend} {path}");
             assert!(rest.get("next_cursor").is_none());
-            assert_refused(&get(&app.http, &app, path, &[("updated_since", "2026-11-26 09:30:00Z")]).await, "updated_since");
+            assert_refused(
+                &get(&app.http, &app, path, &[("updated_since", "2026-11-26 09:30:00Z")]).await,
+                "updated_since",
+            );
         }
 
         // expand=customer embeds the customer as getCustomer returns it.
