@@ -357,7 +357,16 @@ const IMPORT_COLUMNS: [&str; 5] = ["code", "name", "phone", "language", "sms_opt
 /// 422 for an unusable header, 413 over [`MAX_IMPORT_ROWS`] rows.
 fn read_import(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<FieldProblem>), ApiError> {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let mut reader = ::csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    // CRLF as LF: the reader then numbers a record by the line it starts on either way.
+    let mut text = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some((&byte, tail)) = rest.split_first() {
+        if !(byte == b'\r' && tail.first() == Some(&b'\n')) {
+            text.push(byte);
+        }
+        rest = tail;
+    }
+    let mut reader = ::csv::ReaderBuilder::new().flexible(true).from_reader(text.as_slice());
     let header_problem = |message: String| FieldProblem { row: Some(1), field: "header".into(), message };
     let header = match reader.headers() {
         Ok(header) => header.clone(),

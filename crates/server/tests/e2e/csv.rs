@@ -59,7 +59,7 @@ async fn the_export_is_excel_ready_csv_in_the_shops_time() {
         assert_eq!(
             lines[2],
             format!(
-                "{},2026-03-02,00:30:00,'-K1,\"Wanjirū, \"\"Shiro\"\"\",'+254712345678,\"'=cmd|' /C calc'!A0\",1250.50,KES,received,",
+                "{},2026-03-02,00:30:00,'-K1,\"Wanjirū, \"\"Shiro\"\"\",'+254712345678,'=cmd|' /C calc'!A0,1250.50,KES,received,",
                 first["reference"].as_str().unwrap()
             )
         );
