@@ -247,10 +247,11 @@ impl CsvApi {
         if !problems.is_empty() {
             // Report the readable rows' bad values too, so one answer lists every bad row.
             if let Err(ImportError::Rows(more)) = services.customers.import(rows, true, caller.actor()).await {
-                problems.extend(
-                    more.into_iter()
-                        .map(|r| FieldProblem { row: Some(r.row), field: r.field.to_owned(), message: r.message }),
-                );
+                problems.extend(more.into_iter().map(|r| FieldProblem {
+                    row: Some(r.row),
+                    field: r.field.to_owned(),
+                    message: r.message,
+                }));
             }
             problems.sort_by_key(|p| p.row);
             return Err(ApiError::validation(problems).into());
@@ -312,7 +313,11 @@ fn export_stream(
 /// `cell` made safe to open in a spreadsheet (OWASP CSV injection): one beginning with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
 }
 
 /// One page as CSV rows (RFC 4180 quoting, CRLF), after the BOM and header when `first`.

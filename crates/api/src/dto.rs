@@ -190,12 +190,19 @@ fn as_sent(texts: &[(&str, Option<&str>, usize)], code: Option<&str>) -> Result<
     let mut fields = Vec::new();
     for (field, text, max) in texts {
         if text.is_some_and(|t| t.chars().count() > *max) {
-            fields
-                .push(FieldProblem { row: None, field: (*field).to_owned(), message: format!("is longer than {max} characters") });
+            fields.push(FieldProblem {
+                row: None,
+                field: (*field).to_owned(),
+                message: format!("is longer than {max} characters"),
+            });
         }
     }
     if code.is_some_and(|c| c.trim() != c) {
-        fields.push(FieldProblem { row: None, field: "code".into(), message: "must not begin or end with white space".into() });
+        fields.push(FieldProblem {
+            row: None,
+            field: "code".into(),
+            message: "must not begin or end with white space".into(),
+        });
     }
     if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
 }

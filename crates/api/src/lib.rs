@@ -115,7 +115,8 @@ type Apis = (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, HealthApi, webho
 /// The OpenAPI service: every operation, with its schemas and error responses. Operations
 /// take the [`Services`] from request data, so the document needs none.
 pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
-    let apis = (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
+    let apis =
+        (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
     OpenApiService::new(apis, "orderdesk", env!("CARGO_PKG_VERSION"))
         .description(
             "Customers and orders for small businesses. Errors are RFC 9457 problem+json; \

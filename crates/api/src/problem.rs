@@ -180,8 +180,11 @@ impl Problem {
 
 impl Example for Problem {
     fn example() -> Self {
-        Problem::new(ProblemType::Validation, "phone is not a valid phone number")
-            .with_errors(vec![FieldProblem { row: None, field: "phone".into(), message: "is not a valid phone number".into() }])
+        Problem::new(ProblemType::Validation, "phone is not a valid phone number").with_errors(vec![FieldProblem {
+            row: None,
+            field: "phone".into(),
+            message: "is not a valid phone number".into(),
+        }])
     }
 }
 

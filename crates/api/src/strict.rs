@@ -128,7 +128,11 @@ impl DeclaredParameters {
                 let message = "must be ASCII text; a value with other bytes is refused, not ignored".to_owned();
                 problems.push(FieldProblem { row: None, field: header.clone(), message });
             } else if values.len() > 1 && header.eq_ignore_ascii_case("idempotency-key") {
-                problems.push(FieldProblem { row: None, field: header.clone(), message: "is given more than once".into() });
+                problems.push(FieldProblem {
+                    row: None,
+                    field: header.clone(),
+                    message: "is given more than once".into(),
+                });
             }
         }
         problems

@@ -26,7 +26,12 @@ impl OrderReports for Counting {
     async fn overview(&self, page: PageRequest) -> Result<Page<OrderOverview>, RepoError> {
         self.inner.overview(page).await
     }
-    async fn board(&self, filter: &OrderFilter, after: Option<BoardCursor>, limit: u64) -> Result<BoardPage, RepoError> {
+    async fn board(
+        &self,
+        filter: &OrderFilter,
+        after: Option<BoardCursor>,
+        limit: u64,
+    ) -> Result<BoardPage, RepoError> {
         self.boards.fetch_add(1, Ordering::SeqCst);
         self.inner.board(filter, after, limit).await
     }
@@ -57,7 +62,8 @@ async fn twenty_thousand_orders_stream_one_page_at_a_time() {
         orderdesk_domain::Currency::parse("KES").unwrap(),
     );
     let actor = Actor::new("seed");
-    let draft = CustomerDraft { name: "Wanjirū".into(), code: "C-1".into(), phone: "0712345678".into(), ..Default::default() };
+    let draft =
+        CustomerDraft { name: "Wanjirū".into(), code: "C-1".into(), phone: "0712345678".into(), ..Default::default() };
     let customer = services.customers.create(draft, &actor).await.unwrap();
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     for i in 0..ORDERS {

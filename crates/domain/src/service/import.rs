@@ -136,7 +136,12 @@ impl CustomerService {
     /// # Errors
     /// [`ImportError::Rows`] listing every bad value (nothing written);
     /// [`CustomerError::DuplicateCode`] when a code was taken by a concurrent write, or storage.
-    pub async fn import(&self, rows: Vec<ImportRow>, dry_run: bool, actor: &Actor) -> Result<ImportReport, ImportError> {
+    pub async fn import(
+        &self,
+        rows: Vec<ImportRow>,
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<ImportReport, ImportError> {
         let valid = self.validate_import(&rows)?;
         let keys: Vec<String> = valid.iter().map(|v| v.code.key()).collect();
         let mut tries = 0;
@@ -155,7 +160,11 @@ impl CustomerService {
                         };
                         let customer = Customer::new(v.name.clone(), v.code.clone(), v.phone.clone(), now, actor)
                             .with_sms_preferences(sms);
-                        report.rows.push(ImportedRow { row: v.row, code: v.code.as_str().into(), action: ImportAction::Created });
+                        report.rows.push(ImportedRow {
+                            row: v.row,
+                            code: v.code.as_str().into(),
+                            action: ImportAction::Created,
+                        });
                         new.push(customer);
                         continue;
                     }
@@ -186,7 +195,8 @@ impl CustomerService {
             }
             match self.customers.store_import(&new, &changed).await {
                 Ok(()) => return Ok(report),
-                Err(RepoError::VersionMismatch | RepoError::NotFound | RepoError::Duplicate) if tries < IMPORT_TRIES => {}
+                Err(RepoError::VersionMismatch | RepoError::NotFound | RepoError::Duplicate)
+                    if tries < IMPORT_TRIES => {}
                 Err(RepoError::Duplicate) => {
                     let code = new.first().map(|c| c.code().as_str().to_owned()).unwrap_or_default();
                     return Err(CustomerError::DuplicateCode(code).into());

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app_with};
 
 async fn order(app: &TestApp, customer: &Value, item: &str, amount: &str, at: &str) -> Value {
-    let body = json!({"customer_id": customer["id"], "item": item, "amount": amount, "ordered_at": at, "notify": false});
+    let body =
+        json!({"customer_id": customer["id"], "item": item, "amount": amount, "ordered_at": at, "notify": false});
     let response = app.http.post(app.url("/api/v1/orders")).json(&body).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.unwrap()
@@ -93,14 +94,20 @@ async fn an_import_creates_updates_and_twice_changes_nothing() {
                    k-3,\"Otieno, Brian\",0733000222,,yes\r\n";
 
         let dry: Value = import(&app, csv, true).await.json().await.unwrap();
-        assert_eq!((dry["dry_run"].clone(), dry["created"].clone(), dry["unchanged"].clone()), (json!(true), json!(2), json!(1)));
+        assert_eq!(
+            (dry["dry_run"].clone(), dry["created"].clone(), dry["unchanged"].clone()),
+            (json!(true), json!(2), json!(1))
+        );
         let listed: Value = app.http.get(app.url("/api/v1/customers")).send().await.unwrap().json().await.unwrap();
         assert_eq!(listed["items"].as_array().unwrap().len(), 1, "a dry run writes nothing");
 
         let first = import(&app, csv, false).await;
         assert_eq!(first.status(), StatusCode::OK);
         let first: Value = first.json().await.unwrap();
-        assert_eq!((first["created"].clone(), first["updated"].clone(), first["unchanged"].clone()), (json!(2), json!(0), json!(1)));
+        assert_eq!(
+            (first["created"].clone(), first["updated"].clone(), first["unchanged"].clone()),
+            (json!(2), json!(0), json!(1))
+        );
         assert_eq!(first["rows"][0], json!({"row": 2, "code": "amina-1", "action": "unchanged"}));
         let customers: Value = app.http.get(app.url("/api/v1/customers")).send().await.unwrap().json().await.unwrap();
         let versions = |list: &Value| -> Vec<(String, Value)> {
@@ -108,7 +115,9 @@ async fn an_import_creates_updates_and_twice_changes_nothing() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|c| (c["code"].as_str().unwrap().to_owned(), json!([c["updated_at"], c["language"], c["sms_opt_out"]])))
+                .map(|c| {
+                    (c["code"].as_str().unwrap().to_owned(), json!([c["updated_at"], c["language"], c["sms_opt_out"]]))
+                })
                 .collect();
             v.sort_by(|a, b| a.0.cmp(&b.0));
             v
@@ -117,14 +126,18 @@ async fn an_import_creates_updates_and_twice_changes_nothing() {
         assert_eq!(before.len(), 3);
 
         let again: Value = import(&app, csv, false).await.json().await.unwrap();
-        assert_eq!((again["created"].clone(), again["updated"].clone(), again["unchanged"].clone()), (json!(0), json!(0), json!(3)));
+        assert_eq!(
+            (again["created"].clone(), again["updated"].clone(), again["unchanged"].clone()),
+            (json!(0), json!(0), json!(3))
+        );
         let after: Value = app.http.get(app.url("/api/v1/customers")).send().await.unwrap().json().await.unwrap();
         assert_eq!(versions(&after), before, "a second run changes nothing");
         let url = app.url(&format!("/api/v1/customers/{}", existing["id"].as_str().unwrap()));
         let etag = app.http.get(&url).send().await.unwrap().headers()["etag"].clone();
         assert_eq!(etag, "\"0\"");
 
-        let renamed: Value = import(&app, "code,name,phone\nK-2,Kamau N.,+254722000111\n", false).await.json().await.unwrap();
+        let renamed: Value =
+            import(&app, "code,name,phone\nK-2,Kamau N.,+254722000111\n", false).await.json().await.unwrap();
         assert_eq!(renamed["rows"][0], json!({"row": 2, "code": "k-2", "action": "updated"}));
     })
     .await;
@@ -134,7 +147,8 @@ async fn an_import_creates_updates_and_twice_changes_nothing() {
 async fn bad_rows_are_all_reported_and_nothing_is_written() {
     on_each_backend(|db| async move {
         let app = spawn_app_with(&db, |_| {}).await;
-        let csv = "code,name,phone\nok-1,Good Row,0712345678\nbad code,,12\nok-2,Fine,0712345679\nok-1,Twice,0712345670\n";
+        let csv =
+            "code,name,phone\nok-1,Good Row,0712345678\nbad code,,12\nok-2,Fine,0712345679\nok-1,Twice,0712345670\n";
         let response = import(&app, csv, false).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let problem: Value = response.json().await.unwrap();
