@@ -48,12 +48,20 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 ///   progenitor gives an operation one error type, taken from the first status; every error is
 ///   therefore read as the plain `Problem` (compare `type_` with the documented values).
 /// - The Africa's Talking webhook is for the SMS provider, not API clients.
+/// - A `text/csv` request body (the customer import) is sent as bytes: progenitor takes
+///   `application/octet-stream`, and the client sets `Content-Type: text/csv` itself.
 /// - Inline schemas' `title` would become type names (a sentence, for amounts); the
 ///   description says the same.
 fn prepare(document: &mut Value) {
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         paths.retain(|path, _| !path.starts_with("/webhooks/"));
         for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+            if let Some(content) = operation.pointer_mut("/requestBody/content").and_then(Value::as_object_mut)
+                && content.remove("text/csv").is_some()
+            {
+                let bytes = serde_json::json!({"schema": {"type": "string", "format": "binary"}});
+                content.insert("application/octet-stream".to_owned(), bytes);
+            }
             let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else { continue };
             responses.retain(|status, _| !(status.starts_with('1') || status.starts_with('3')));
             for response in responses.values_mut() {

@@ -91,6 +91,16 @@ fn overview_of(tables: &Tables, order: Order) -> OrderOverview {
             .get(&order.customer_id().as_uuid())
             .map(|c| c.name().as_str().to_owned())
             .unwrap_or_default(),
+        customer_code: tables
+            .customers
+            .get(&order.customer_id().as_uuid())
+            .map(|c| c.code().as_str().to_owned())
+            .unwrap_or_default(),
+        customer_phone: tables
+            .customers
+            .get(&order.customer_id().as_uuid())
+            .map(|c| c.phone().as_str().to_owned())
+            .unwrap_or_default(),
         sms_status: tables.notifications.values().rfind(|n| n.order_id == order.id()).map(|n| n.status),
         order,
     }
@@ -204,6 +214,29 @@ impl CustomerRepository for InMemoryStore {
 
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError> {
         Ok(self.tables().customers.values().filter(|c| c.phone() == phone).cloned().collect())
+    }
+
+    async fn find_by_code_keys(&self, keys: &[String]) -> Result<Vec<Customer>, RepoError> {
+        Ok(self.tables().customers.values().filter(|c| keys.contains(&c.code().key())).cloned().collect())
+    }
+
+    /// All or nothing, under one lock.
+    async fn store_import(&self, new: &[Customer], changed: &[(Customer, u32)]) -> Result<(), RepoError> {
+        let mut tables = self.tables();
+        let mut next = tables.customers.clone();
+        for (customer, version) in changed {
+            let stored = next.get(&customer.id().as_uuid()).ok_or(RepoError::NotFound)?;
+            check_version(stored.audit().version, Some(*version))?;
+            next.insert(customer.id().as_uuid(), customer.clone());
+        }
+        for customer in new {
+            if next.values().any(|c| c.code().key() == customer.code().key()) {
+                return Err(RepoError::Duplicate);
+            }
+            next.insert(customer.id().as_uuid(), customer.clone());
+        }
+        tables.customers = next;
+        Ok(())
     }
 }
 

@@ -190,12 +190,19 @@ fn as_sent(texts: &[(&str, Option<&str>, usize)], code: Option<&str>) -> Result<
     let mut fields = Vec::new();
     for (field, text, max) in texts {
         if text.is_some_and(|t| t.chars().count() > *max) {
-            fields
-                .push(FieldProblem { field: (*field).to_owned(), message: format!("is longer than {max} characters") });
+            fields.push(FieldProblem {
+                row: None,
+                field: (*field).to_owned(),
+                message: format!("is longer than {max} characters"),
+            });
         }
     }
     if code.is_some_and(|c| c.trim() != c) {
-        fields.push(FieldProblem { field: "code".into(), message: "must not begin or end with white space".into() });
+        fields.push(FieldProblem {
+            row: None,
+            field: "code".into(),
+            message: "must not begin or end with white space".into(),
+        });
     }
     if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
 }
@@ -234,6 +241,7 @@ impl OrderChangesBody {
             let elsewhere =
                 InvalidValue::ChangedElsewhere { operation: "POST /api/v1/orders/{id}/status (changeOrderStatus)" };
             return Err(ApiError::validation(vec![FieldProblem {
+                row: None,
                 field: "status".into(),
                 message: elsewhere.to_string(),
             }]));
@@ -714,6 +722,7 @@ pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
     use subtle::ConstantTimeEq;
     let refused = || {
         ApiError::validation(vec![FieldProblem {
+            row: None,
             field: "cursor".into(),
             message: "is not a cursor returned by this API".into(),
         }])
@@ -746,6 +755,7 @@ pub fn decode_board_cursor(cursor: &str) -> Result<BoardCursor, ApiError> {
     use subtle::ConstantTimeEq;
     let refused = || {
         ApiError::validation(vec![FieldProblem {
+            row: None,
             field: "cursor".into(),
             message: "is not a cursor returned by this server".into(),
         }])

@@ -26,7 +26,7 @@ pub fn request(
 ) -> Result<Option<IdempotentRequest>, ApiError> {
     let Some(key) = key else { return Ok(None) };
     let key = IdempotencyKey::parse(key).map_err(|reason| {
-        ApiError::validation(vec![FieldProblem { field: HEADER.into(), message: reason.to_string() }])
+        ApiError::validation(vec![FieldProblem { row: None, field: HEADER.into(), message: reason.to_string() }])
     })?;
     Ok(Some(IdempotentRequest {
         subject: caller.subject().to_owned(),

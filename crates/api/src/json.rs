@@ -18,7 +18,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
             return Err(ApiError::new(ProblemType::MalformedRequest, "malformed JSON: expected a JSON object"));
         }
-        let field = FieldProblem { field: "body".into(), message: "must be a JSON object".into() };
+        let field = FieldProblem { row: None, field: "body".into(), message: "must be a JSON object".into() };
         return Err(ApiError::validation(vec![field]));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -37,7 +37,7 @@ fn shape_error(path: &str, error: serde_json::Error) -> ApiError {
     if out_of_range {
         let field = if matches!(path, "." | "") { "body".to_owned() } else { path.to_owned() };
         let message = "must be a string, not a number".to_owned();
-        return ApiError::validation(vec![FieldProblem { field, message }]);
+        return ApiError::validation(vec![FieldProblem { row: None, field, message }]);
     }
     if error.classify() != Category::Data {
         return ApiError::new(ProblemType::MalformedRequest, format!("malformed JSON: {error}"));
@@ -53,7 +53,7 @@ fn shape_error(path: &str, error: serde_json::Error) -> ApiError {
         (path, None) => path.to_owned(),
     };
     let message = if message.starts_with("missing field") { "is required".to_owned() } else { message };
-    ApiError::validation(vec![FieldProblem { field, message }])
+    ApiError::validation(vec![FieldProblem { row: None, field, message }])
 }
 
 #[cfg(test)]

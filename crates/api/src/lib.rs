@@ -7,6 +7,7 @@
 pub mod body;
 pub mod conditional;
 pub mod cors;
+mod csv;
 mod customers;
 mod docs;
 pub mod dto;
@@ -89,6 +90,8 @@ pub struct HttpOptions {
     /// The secret list cursors are authenticated with (`web.cookie_secret`); processes behind
     /// one load balancer must share it. `None`: a random one for this process.
     pub cursor_secret: Option<Vec<u8>>,
+    /// The shop's time zone (`shop.time_zone`): local times in CSV exports.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for HttpOptions {
@@ -102,16 +105,18 @@ impl Default for HttpOptions {
             metrics: None,
             cors: cors::AllowedOrigins::default(),
             cursor_secret: None,
+            time_zone: chrono_tz::UTC,
         }
     }
 }
 
-type Apis = (CustomersApi, OrdersApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi);
+type Apis = (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi);
 
 /// The OpenAPI service: every operation, with its schemas and error responses. Operations
 /// take the [`Services`] from request data, so the document needs none.
 pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
-    let apis = (CustomersApi, OrdersApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
+    let apis =
+        (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
     OpenApiService::new(apis, "orderdesk", env!("CARGO_PKG_VERSION"))
         .description(
             "Customers and orders for small businesses. Errors are RFC 9457 problem+json; \
@@ -151,6 +156,7 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let spec = docs::openapi_document(document.clone());
     let docs = docs::docs_page(api.swagger_ui_html());
     let limit = options.max_body_bytes;
+    let zone = csv::ShopZone(options.time_zone);
     let cors = options.cors;
     let sessions = options.web.as_ref().map(|web| web.sessions.clone());
     let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone(), sessions));
@@ -200,7 +206,11 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         .around(move |ep, req| strict::check(ep, req, declared.clone()))
         .data(services.tokens.clone())
         .data(services)
-        .around(move |ep, req| middleware::limit_body(ep, req, limit))
+        .data(zone)
+        .around(move |ep, req| {
+            let limit = if req.uri().path() == csv::IMPORT_PATH { limit.max(csv::IMPORT_MAX_BYTES) } else { limit };
+            middleware::limit_body(ep, req, limit)
+        })
         // Before the body is read, so a throttled client costs little.
         .around(move |ep, req| rate_limit::limit(ep, req, limiter.clone()))
         .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))

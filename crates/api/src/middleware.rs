@@ -181,7 +181,7 @@ pub fn error_response(error: poem::Error) -> Response {
         return Problem::new(ProblemType::MethodNotAllowed, "this URL does not support the method").into_response();
     }
     if let Some(e) = error.downcast_ref::<ParseParamError>() {
-        let field = FieldProblem { field: e.name.to_owned(), message: e.reason.clone() };
+        let field = FieldProblem { row: None, field: e.name.to_owned(), message: e.reason.clone() };
         return Problem::new(ProblemType::Validation, e.to_string()).with_errors(vec![field]).into_response();
     }
     if let Some(e) = error.downcast_ref::<ContentTypeError>() {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use orderdesk_domain::service::InboxError;
-use orderdesk_domain::service::{IdempotencyError, NotificationError};
+use orderdesk_domain::service::{IdempotencyError, ImportError, NotificationError};
 use orderdesk_domain::{CustomerError, OrderError, Permission, RepoError, TokenRejection, ValidationErrors};
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
@@ -76,9 +76,9 @@ problem_kinds! {
     IdempotencyKeyReused: "idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency key reused",
         "This Idempotency-Key was already used for a different request (another body or operation). Use a new key for a new request.";
     PayloadTooLarge: "payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large",
-        "The request body is over the server's limit (`http.max_body_bytes`, 64 KiB unless configured); `detail` names the limit.";
+        "The request body is over the server's limit (`http.max_body_bytes`, 64 KiB unless configured; 1 MiB and 5,000 rows for a customer import); `detail` names the limit.";
     UnsupportedMediaType: "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type",
-        "Send request bodies as application/json.";
+        "Send the request body in the media type the operation documents: application/json, or text/csv for a customer import.";
     Validation: "validation-error", UNPROCESSABLE_ENTITY, "Invalid input",
         "The request is well-formed but some fields are invalid; `errors` lists each field and why.";
     RateLimited: "rate-limited", TOO_MANY_REQUESTS, "Too many requests",
@@ -125,6 +125,10 @@ impl ProblemType {
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 #[oai(rename = "FieldError")]
 pub struct FieldProblem {
+    /// For a CSV import (`importCustomers`): the line of the file the bad value is on (the
+    /// header is line 1).
+    #[oai(skip_serializing_if_is_none)]
+    pub row: Option<u64>,
     /// The field's name in the request (a JSON path for nested fields, or a query parameter).
     pub field: String,
     /// Why the value was refused.
@@ -176,8 +180,11 @@ impl Problem {
 
 impl Example for Problem {
     fn example() -> Self {
-        Problem::new(ProblemType::Validation, "phone is not a valid phone number")
-            .with_errors(vec![FieldProblem { field: "phone".into(), message: "is not a valid phone number".into() }])
+        Problem::new(ProblemType::Validation, "phone is not a valid phone number").with_errors(vec![FieldProblem {
+            row: None,
+            field: "phone".into(),
+            message: "is not a valid phone number".into(),
+        }])
     }
 }
 
@@ -266,7 +273,14 @@ impl ApiError {
 
     /// A 422 listing the given fields.
     pub fn validation(fields: Vec<FieldProblem>) -> Self {
-        let detail = fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
+        let detail = fields
+            .iter()
+            .map(|f| match f.row {
+                Some(row) => format!("row {row}: {} {}", f.field, f.message),
+                None => format!("{} {}", f.field, f.message),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
         Self::from_problem(Problem::new(ProblemType::Validation, detail).with_errors(fields))
     }
 
@@ -314,7 +328,7 @@ impl ApiError {
         Self::new(ProblemType::Internal, "an unexpected error occurred")
     }
 
-    fn storage(error: RepoError) -> Self {
+    pub(crate) fn storage(error: RepoError) -> Self {
         match &error {
             RepoError::Unavailable(_) => {
                 tracing::warn!(error.cause_chain = ?error, error.message = %error, "storage unavailable");
@@ -346,9 +360,22 @@ impl From<ValidationErrors> for ApiError {
         let fields = errors
             .fields()
             .iter()
-            .map(|f| FieldProblem { field: f.field.to_owned(), message: f.reason.to_string() })
+            .map(|f| FieldProblem { row: None, field: f.field.to_owned(), message: f.reason.to_string() })
             .collect();
         Self::validation(fields)
+    }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::Rows(rows) => Self::validation(
+                rows.into_iter()
+                    .map(|r| FieldProblem { row: Some(r.row), field: r.field.to_owned(), message: r.message })
+                    .collect(),
+            ),
+            ImportError::Customer(error) => error.into(),
+        }
     }
 }
 
@@ -411,6 +438,7 @@ impl From<InboxError> for ApiError {
         match error {
             // Only the opt-out callback names a number; its field is Africa's Talking's.
             InboxError::InvalidPhone(reason) => Self::validation(vec![FieldProblem {
+                row: None,
                 field: "phoneNumber".into(),
                 message: format!("{reason} (in the default region, or with its +country)"),
             }]),
@@ -533,6 +561,12 @@ error_sets! {
     /// `receiveDeliveryReport`, `receiveOptOut`, `receiveIncomingMessage`: a wrong secret is a 401.
     WebhookErrors: [MalformedRequest, Validation, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,
         Internal, Unavailable];
+    /// `exportOrders`: a period over 366 days is a 422 on `ordered_to`.
+    ExportOrdersErrors: [Unauthenticated, Forbidden, Validation, RateLimited, Internal, Unavailable];
+    /// `importCustomers`: bad rows are a 422 listing each (`row`, `field`, `message`); over
+    /// 5,000 rows (or 1 MiB) a 413; a code taken by a concurrent write a 409.
+    ImportCustomersErrors: [MalformedRequest, Unauthenticated, Forbidden, DuplicateCode, RequestTimeout,
+        PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
     /// `readiness` (probes are not rate limited).
     ReadinessErrors: [Internal, Unavailable];
 }
@@ -569,7 +603,7 @@ macro_rules! errors_from {
     };
 }
 
-errors_from!(ValidationErrors, CustomerError, OrderError, IdempotencyError, NotificationError, InboxError);
+errors_from!(ValidationErrors, CustomerError, OrderError, IdempotencyError, NotificationError, InboxError, ImportError);
 
 impl<S> fmt::Debug for Errors<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -74,14 +74,19 @@ impl DeclaredParameters {
     fn find(&self, method: &Method, path: &str) -> Option<&Operation> {
         let method = if method == Method::HEAD { &Method::GET } else { method };
         let given: Vec<&str> = path.split('/').collect();
-        self.operations.iter().find(|op| {
-            op.method == method
-                && given.len() == op.segments.len()
-                && given.iter().zip(&op.segments).all(|(given, declared)| match declared {
-                    Some(literal) => given == literal,
-                    None => !given.is_empty(),
-                })
-        })
+        // A literal segment beats a parameter, as in the router (`/orders/export.csv` is not
+        // `/orders/{id}`).
+        self.operations
+            .iter()
+            .filter(|op| {
+                op.method == method
+                    && given.len() == op.segments.len()
+                    && given.iter().zip(&op.segments).all(|(given, declared)| match declared {
+                        Some(literal) => given == literal,
+                        None => !given.is_empty(),
+                    })
+            })
+            .min_by_key(|op| op.segments.iter().filter(|s| s.is_none()).count())
     }
 
     /// The parameters of `req` that its operation refuses, if it matches one.
@@ -114,16 +119,20 @@ impl DeclaredParameters {
                 continue;
             };
             if !problems.iter().any(|p: &FieldProblem| p.field == name) {
-                problems.push(FieldProblem { field: name.into_owned(), message });
+                problems.push(FieldProblem { row: None, field: name.into_owned(), message });
             }
         }
         for header in &op.headers {
             let values: Vec<_> = req.headers().get_all(header.as_str()).iter().collect();
             if values.iter().any(|v| v.to_str().is_err()) {
                 let message = "must be ASCII text; a value with other bytes is refused, not ignored".to_owned();
-                problems.push(FieldProblem { field: header.clone(), message });
+                problems.push(FieldProblem { row: None, field: header.clone(), message });
             } else if values.len() > 1 && header.eq_ignore_ascii_case("idempotency-key") {
-                problems.push(FieldProblem { field: header.clone(), message: "is given more than once".into() });
+                problems.push(FieldProblem {
+                    row: None,
+                    field: header.clone(),
+                    message: "is given more than once".into(),
+                });
             }
         }
         problems

@@ -86,7 +86,7 @@ fn check_fields(fields: &[(&str, Option<&String>)]) -> Result<(), ApiError> {
             } else {
                 return None;
             };
-            Some(FieldProblem { field: (*field).to_owned(), message: message.to_owned() })
+            Some(FieldProblem { row: None, field: (*field).to_owned(), message: message.to_owned() })
         })
         .collect();
     if refused.is_empty() { Ok(()) } else { Err(ApiError::validation(refused)) }
@@ -171,7 +171,7 @@ impl IncomingForm {
         } else {
             None
         };
-        let text = text.map(|message| FieldProblem { field: "text".into(), message: message.into() });
+        let text = text.map(|message| FieldProblem { row: None, field: "text".into(), message: message.into() });
         match (short, text) {
             (Ok(()), None) => Ok(()),
             (Ok(()), Some(text)) => Err(ApiError::validation(vec![text])),

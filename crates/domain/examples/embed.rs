@@ -93,6 +93,9 @@ impl CustomerRepository for Store {
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError> {
         Ok(locked(&self.customers).iter().filter(|c| c.phone() == phone).cloned().collect())
     }
+    async fn find_by_code_keys(&self, keys: &[String]) -> Result<Vec<Customer>, RepoError> {
+        Ok(locked(&self.customers).iter().filter(|c| keys.contains(&c.code().key())).cloned().collect())
+    }
 }
 
 #[async_trait]

@@ -82,6 +82,31 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Vec<Customer>, RepoError>;
+
+    /// The customers whose codes have these keys ([`crate::CustomerCode::key`], case-folded), in
+    /// any order; keys nobody has are left out.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find_by_code_keys(&self, keys: &[String]) -> Result<Vec<Customer>, RepoError>;
+
+    /// Stores an import: inserts `new` customers and writes `changed` ones, each only over the
+    /// version it was read at (the `u32`). This default writes one at a time, so a failure
+    /// part-way leaves the earlier writes; a repository with transactions overrides it to write
+    /// all or nothing.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] for a code taken meanwhile, [`RepoError::VersionMismatch`] or
+    /// [`RepoError::NotFound`] for a customer changed or deleted meanwhile, or a storage failure.
+    async fn store_import(&self, new: &[Customer], changed: &[(Customer, u32)]) -> Result<(), RepoError> {
+        for customer in new {
+            self.insert(customer, None).await?;
+        }
+        for (customer, version) in changed {
+            self.update(customer, Some(*version)).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Which customers to list; every condition given must hold.
@@ -320,6 +345,10 @@ pub struct OrderOverview {
     pub order: Order,
     /// Its customer's name.
     pub customer_name: String,
+    /// Its customer's code (as first given).
+    pub customer_code: String,
+    /// Its customer's phone number (E.164).
+    pub customer_phone: String,
     /// The status of its newest SMS, if it has one.
     pub sms_status: Option<NotificationStatus>,
 }

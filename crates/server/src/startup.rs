@@ -243,11 +243,13 @@ fn web_options(
         oidc,
         sessions: Arc::new(SeaOrmSessionRepository::new(db.clone())),
         dev_issuer,
-        time_zone: settings
-            .time_zone()?
-            .parse()
-            .map_err(|_| anyhow::anyhow!("shop.time_zone is not an IANA time zone"))?,
+        time_zone: shop_zone(settings)?,
     }))
+}
+
+/// `shop.time_zone`, parsed.
+fn shop_zone(settings: &Settings) -> anyhow::Result<chrono_tz::Tz> {
+    settings.time_zone()?.parse().map_err(|_| anyhow::anyhow!("shop.time_zone is not an IANA time zone"))
 }
 
 /// The secret list cursors are authenticated with: `web.cookie_secret`, else the key kept in
@@ -416,6 +418,7 @@ impl Application {
             metrics: metrics_options(settings, &db),
             cors: orderdesk_api::cors::AllowedOrigins::new(settings.cors.allowed_origins.clone()),
             cursor_secret: Some(cursor_secret(settings)?),
+            time_zone: shop_zone(settings)?,
         };
         let limits = settings.server.connection_limits();
         let services = services(&db, settings, tokens, &sms)?;

@@ -73,6 +73,28 @@ fn name_or_code_contains(lowered: &str) -> Condition {
     Condition::any().add(name).add(code)
 }
 
+/// The `UPDATE` of one customer's fields, only at `expected_version` when given.
+fn update_statement(customer: &Customer, expected_version: Option<u32>) -> sea_orm::UpdateMany<Entity> {
+    let mut update = Entity::update_many()
+        .col_expr(Column::Name, Expr::value(customer.name().as_str()))
+        .col_expr(Column::Code, Expr::value(customer.code().as_str()))
+        .col_expr(Column::CodeKey, Expr::value(customer.code().key()))
+        .col_expr(Column::Phone, Expr::value(customer.phone().as_str()))
+        .col_expr(Column::Language, Expr::value(customer.language().as_str()))
+        .col_expr(Column::SmsOptOut, Expr::value(customer.sms_opt_out()))
+        .col_expr(Column::UpdatedAt, Expr::value(customer.updated_at()))
+        .col_expr(Column::UpdatedBy, Expr::value(customer.audit().updated_by.clone()))
+        .col_expr(Column::Version, Expr::value(stored_version(customer.audit().version)))
+        .filter(Column::Id.eq(customer.id().as_uuid()));
+    if let Some(expected) = expected_version {
+        update = update.filter(Column::Version.eq(stored_version(expected)));
+    }
+    update
+}
+
+/// Code keys per `IN (...)` list: well under SQLite's and PostgreSQL's bound-parameter limits.
+const KEYS_PER_QUERY: usize = 500;
+
 #[async_trait]
 impl CustomerRepository for SeaOrmCustomerRepository {
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
@@ -89,21 +111,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
 
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
     async fn update(&self, customer: &Customer, expected_version: Option<u32>) -> Result<(), RepoError> {
-        let mut update = Entity::update_many()
-            .col_expr(Column::Name, Expr::value(customer.name().as_str()))
-            .col_expr(Column::Code, Expr::value(customer.code().as_str()))
-            .col_expr(Column::CodeKey, Expr::value(customer.code().key()))
-            .col_expr(Column::Phone, Expr::value(customer.phone().as_str()))
-            .col_expr(Column::Language, Expr::value(customer.language().as_str()))
-            .col_expr(Column::SmsOptOut, Expr::value(customer.sms_opt_out()))
-            .col_expr(Column::UpdatedAt, Expr::value(customer.updated_at()))
-            .col_expr(Column::UpdatedBy, Expr::value(customer.audit().updated_by.clone()))
-            .col_expr(Column::Version, Expr::value(stored_version(customer.audit().version)))
-            .filter(Column::Id.eq(customer.id().as_uuid()));
-        if let Some(expected) = expected_version {
-            update = update.filter(Column::Version.eq(stored_version(expected)));
-        }
-        let result = update.exec(&self.db).await.map_err(repo_error)?;
+        let result = update_statement(customer, expected_version).exec(&self.db).await.map_err(repo_error)?;
         if result.rows_affected == 0 {
             Err(why_unchanged::<Entity>(&self.db, customer.id().as_uuid()).await)
         } else {
@@ -182,5 +190,37 @@ impl CustomerRepository for SeaOrmCustomerRepository {
             .await
             .map_err(repo_error)?;
         rows.into_iter().map(to_domain).collect()
+    }
+
+    async fn find_by_code_keys(&self, keys: &[String]) -> Result<Vec<Customer>, RepoError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let rows = Entity::find()
+                .filter(Column::CodeKey.is_in(chunk.iter().cloned()))
+                .all(&self.db)
+                .await
+                .map_err(repo_error)?;
+            for row in rows {
+                found.push(to_domain(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// One transaction: every insert and update, or none.
+    #[tracing::instrument(skip_all, fields(new = new.len(), changed = changed.len()))]
+    async fn store_import(&self, new: &[Customer], changed: &[(Customer, u32)]) -> Result<(), RepoError> {
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        for (customer, version) in changed {
+            let result = update_statement(customer, Some(*version)).exec(&txn).await.map_err(repo_error)?;
+            if result.rows_affected == 0 {
+                // Changed or deleted since it was read; dropping the transaction rolls it back.
+                return Err(RepoError::VersionMismatch);
+            }
+        }
+        for rows in new.chunks(KEYS_PER_QUERY / 20) {
+            Entity::insert_many(rows.iter().map(to_row)).exec_without_returning(&txn).await.map_err(repo_error)?;
+        }
+        txn.commit().await.map_err(repo_error)
     }
 }

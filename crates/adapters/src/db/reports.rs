@@ -52,6 +52,8 @@ struct OverviewRow {
     cancel_reason: Option<String>,
     cancel_note: Option<String>,
     customer_name: String,
+    customer_code: String,
+    customer_phone: String,
     sms_status: Option<String>,
 }
 
@@ -72,7 +74,7 @@ const SPLIT: i128 = 1_000_000_000;
 
 const OVERVIEW: &str = "SELECT o.id, o.customer_id, o.item, o.amount_minor, o.currency, o.ordered_at, o.created_at, \
      o.updated_at, o.created_by, o.updated_by, o.version, o.number, o.reference, o.status, o.status_changed_at, \
-     o.cancel_reason, o.cancel_note, c.name AS customer_name, \
+     o.cancel_reason, o.cancel_note, c.name AS customer_name, c.code AS customer_code, c.phone AS customer_phone, \
      (SELECT n.status FROM notifications n WHERE n.order_id = o.id ORDER BY n.id DESC LIMIT 1) AS sms_status \
      FROM orders o JOIN customers c ON c.id = o.customer_id";
 
@@ -100,7 +102,13 @@ fn to_overview(row: OverviewRow) -> Result<OrderOverview, RepoError> {
         cancel_reason: row.cancel_reason,
         cancel_note: row.cancel_note,
     })?;
-    Ok(OrderOverview { order, customer_name: row.customer_name, sms_status })
+    Ok(OrderOverview {
+        order,
+        customer_name: row.customer_name,
+        customer_code: row.customer_code,
+        customer_phone: row.customer_phone,
+        sms_status,
+    })
 }
 
 /// The local date in `zone` of a [`DayRow::slot`].

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod csv;
 mod customers;
 mod errors;
 mod inbox;

@@ -72,8 +72,8 @@ impl CustomerListQuery {
 /// The customer use cases.
 #[derive(Clone)]
 pub struct CustomerService {
-    customers: Arc<dyn CustomerRepository>,
-    clock: Arc<dyn Clock>,
+    pub(super) customers: Arc<dyn CustomerRepository>,
+    pub(super) clock: Arc<dyn Clock>,
     phone_region: PhoneRegion,
     default_language: Language,
 }

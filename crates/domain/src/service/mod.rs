@@ -2,6 +2,7 @@
 
 mod customers;
 mod idempotency;
+mod import;
 mod inbox;
 mod lifecycle;
 mod notifications;
@@ -10,6 +11,7 @@ mod preview;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerListQuery, CustomerService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
+pub use import::{ImportAction, ImportError, ImportReport, ImportRow, ImportedRow, MAX_IMPORT_ROWS, RowError};
 pub use inbox::{Delivery, InboxError, InboxService, Received};
 pub use lifecycle::StatusRequest;
 pub use notifications::MAX_SUMMARY_DAYS;

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod clients;
 mod connections;
+mod csv;
 mod descriptors;
 mod dispatch;
 mod hardening;
