@@ -262,7 +262,7 @@ impl CsvApi {
 }
 
 /// A date for the file name: the local date of `time`.
-fn file_date(time: DateTime<Utc>, zone: Tz) -> String {
+pub(crate) fn file_date(time: DateTime<Utc>, zone: Tz) -> String {
     time.with_timezone(&zone).format("%Y-%m-%d").to_string()
 }
 
@@ -280,7 +280,7 @@ struct ExportState {
 /// The file, one chunk per page of [`EXPORT_PAGE_ROWS`] orders; the first chunk starts with
 /// the byte-order mark and the header. A page that cannot be read ends the stream with an
 /// error, so the client sees a broken transfer, never a file that looks complete.
-fn export_stream(
+pub(crate) fn export_stream(
     reports: Arc<dyn OrderReports>,
     filter: OrderFilter,
     zone: Tz,

@@ -70,7 +70,7 @@ const SHORT_LIST: usize = 8;
 const ATTENTION_WINDOW: u64 = 100;
 
 /// Midnight starting `day` in `zone`, as a UTC instant (the earliest, should the zone skip it).
-fn local_midnight(zone: Tz, day: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn local_midnight(zone: Tz, day: NaiveDate) -> DateTime<Utc> {
     let midnight = day.and_time(chrono::NaiveTime::MIN);
     zone.from_local_datetime(&midnight).earliest().map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }

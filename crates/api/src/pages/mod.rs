@@ -3,7 +3,7 @@
 
 mod chart;
 mod customers;
-mod dashboard;
+pub(crate) mod dashboard;
 mod dev_issuer;
 mod orders;
 mod shell;
@@ -30,7 +30,8 @@ pub const PATHS: [&str; 6] =
 /// The pages with pages below them (`/dashboard/orders/{id}`, `/dashboard/customers/{id}`).
 pub const PAGE_TREES: [&str; 2] = ["/dashboard/customers", "/dashboard/orders"];
 /// The pages below a `PAGE_TREES` entry, as metrics name them.
-pub const SUBPATHS: [&str; 7] = [
+pub const SUBPATHS: [&str; 8] = [
+    "/dashboard/orders/export.csv",
     "/dashboard/customers/{id}",
     "/dashboard/customers/{id}/orders",
     "/dashboard/customers/{id}/edit",

@@ -465,3 +465,28 @@ async fn the_dashboard_counts_days_in_the_shops_zone() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn the_months_orders_download_as_csv_from_the_dashboard() {
+    with_database(Backend::Sqlite, |db| async move {
+        let app = spawn_app(&db).await;
+        let amina = customer(&app, "CSV-1", "0712 345 600").await;
+        let taken = order(&app, &amina, "=HYPERLINK(\"x\")", None).await;
+        let (mut clerk, _) = signed_in(&app, &ALL).await;
+        let today = clerk.get(&app.url("/dashboard")).await;
+        assert!(today.body.contains("href=\"/dashboard/orders/export.csv\""), "the Today page links the export");
+        let file = clerk.get(&app.url("/dashboard/orders/export.csv")).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert!(file.body.starts_with('\u{feff}'), "a byte-order mark for spreadsheets");
+        assert!(file.body.contains(taken["reference"].as_str().unwrap()), "{}", file.body);
+        assert!(file.body.contains("'=HYPERLINK"), "formulas are neutralised: {}", file.body);
+        let bad = clerk.get(&app.url("/dashboard/orders/export.csv?month=2026-13")).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let empty = clerk.get(&app.url("/dashboard/orders/export.csv?month=2020-01")).await;
+        assert_eq!(empty.status, StatusCode::OK);
+        assert!(!empty.body.contains(taken["reference"].as_str().unwrap()), "another month");
+        let (mut reader, _) = signed_in(&app, &["read:customers"]).await;
+        assert_eq!(reader.get(&app.url("/dashboard/orders/export.csv")).await.status, StatusCode::FORBIDDEN);
+    })
+    .await;
+}

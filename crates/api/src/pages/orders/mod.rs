@@ -5,6 +5,7 @@
 
 mod actions;
 mod detail;
+mod export;
 mod list;
 mod outcome;
 
@@ -22,6 +23,7 @@ use super::shell::{Shell, denied};
 pub(super) fn routes(route: Route) -> Route {
     route
         .at("/dashboard/orders", get(list::show))
+        .at("/dashboard/orders/export.csv", get(export::download))
         .at("/dashboard/orders/:id", get(detail::show))
         .at("/dashboard/orders/:id/status", post(actions::change_status))
         .at("/dashboard/orders/:id/edit", post(actions::edit))
