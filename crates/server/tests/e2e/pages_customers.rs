@@ -2,7 +2,7 @@
 //! for them, editing over a stale version, deleting, and the messages they sent.
 
 use orderdesk_adapters::secret::Secret;
-use orderdesk_adapters::testing::{Backend, TestDatabase, backends, with_database};
+use orderdesk_adapters::testing::{Backend, TestDatabase, on_each_backend, with_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -45,44 +45,43 @@ fn form_field(page: &Page, action: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn a_customer_is_found_by_local_phone_code_or_name_on_each_database() {
-    for backend in backends() {
-        with_database(backend, |db| async move {
-            let app = spawn(&db).await;
-            let amina = customer(&app, "Amina Wanjiru", "AM-1", "+254712345678").await;
-            let shop = customer(&app, "Mama Mboga Shop", "AM-2", "0712 345 678").await;
-            let baraka = customer(&app, "Baraka Otieno", "B-9", "+254733000111").await;
-            let mut clerk = Browser::new();
-            sign_in(&app, &mut clerk, &ALL).await;
+    on_each_backend(|db| async move {
+        let backend = db.backend;
+        let app = spawn(&db).await;
+        let amina = customer(&app, "Amina Wanjiru", "AM-1", "+254712345678").await;
+        let shop = customer(&app, "Mama Mboga Shop", "AM-2", "0712 345 678").await;
+        let baraka = customer(&app, "Baraka Otieno", "B-9", "+254733000111").await;
+        let mut clerk = Browser::new();
+        sign_in(&app, &mut clerk, &ALL).await;
 
-            let before = clerk.get(&app.url("/dashboard/customers")).await;
-            assert_eq!(before.status, StatusCode::OK);
-            assert!(!before.body.contains(&link(&amina)), "no list of every customer before a search");
+        let before = clerk.get(&app.url("/dashboard/customers")).await;
+        assert_eq!(before.status, StatusCode::OK);
+        assert!(!before.body.contains(&link(&amina)), "no list of every customer before a search");
 
-            let by_phone = find(&mut clerk, &app, "0712 345 678").await;
-            assert_eq!(by_phone.status, StatusCode::OK, "{backend:?}");
-            assert!(by_phone.body.contains(&link(&amina)) && by_phone.body.contains(&link(&shop)), "{backend:?}");
-            assert!(!by_phone.body.contains(&link(&baraka)));
-            assert!(by_phone.body.contains("254712345678") && by_phone.body.contains("data-label=\"Phone\""));
-            assert!(!by_phone.body.contains("value=\"0712 345 678\" type=\"tel\""), "nothing prefilled");
+        let by_phone = find(&mut clerk, &app, "0712 345 678").await;
+        assert_eq!(by_phone.status, StatusCode::OK, "{backend:?}");
+        assert!(by_phone.body.contains(&link(&amina)) && by_phone.body.contains(&link(&shop)), "{backend:?}");
+        assert!(!by_phone.body.contains(&link(&baraka)));
+        assert!(by_phone.body.contains("254712345678") && by_phone.body.contains("data-label=\"Phone\""));
+        assert!(!by_phone.body.contains("value=\"0712 345 678\" type=\"tel\""), "nothing prefilled");
 
-            let by_code = find(&mut clerk, &app, "b-9").await;
-            assert!(by_code.body.contains(&link(&baraka)) && !by_code.body.contains(&link(&amina)), "{backend:?}");
-            let by_name = find(&mut clerk, &app, "wanjiru").await;
-            assert!(by_name.body.contains(&link(&amina)) && !by_name.body.contains(&link(&baraka)), "{backend:?}");
+        let by_code = find(&mut clerk, &app, "b-9").await;
+        assert!(by_code.body.contains(&link(&baraka)) && !by_code.body.contains(&link(&amina)), "{backend:?}");
+        let by_name = find(&mut clerk, &app, "wanjiru").await;
+        assert!(by_name.body.contains(&link(&amina)) && !by_name.body.contains(&link(&baraka)), "{backend:?}");
 
-            let nobody = find(&mut clerk, &app, "+254 700 000 001").await;
-            assert!(nobody.body.contains("id=\"no-results\""), "{backend:?}");
-            assert!(
-                nobody.body.contains("name=\"phone\" value=\"&#43;254 700 000 001\"")
-                    || nobody.body.contains("name=\"phone\" value=\"+254 700 000 001\""),
-                "the searched number is prefilled"
-            );
-            let by_unknown_name = find(&mut clerk, &app, "Zawadi").await;
-            assert!(by_unknown_name.body.contains("id=\"no-results\""));
-            assert!(by_unknown_name.body.contains("name=\"phone\" value=\"\""), "a name is not a phone");
-        })
-        .await;
-    }
+        let nobody = find(&mut clerk, &app, "+254 700 000 001").await;
+        assert!(nobody.body.contains("id=\"no-results\""), "{backend:?}");
+        assert!(
+            nobody.body.contains("name=\"phone\" value=\"&#43;254 700 000 001\"")
+                || nobody.body.contains("name=\"phone\" value=\"+254 700 000 001\""),
+            "the searched number is prefilled"
+        );
+        let by_unknown_name = find(&mut clerk, &app, "Zawadi").await;
+        assert!(by_unknown_name.body.contains("id=\"no-results\""));
+        assert!(by_unknown_name.body.contains("name=\"phone\" value=\"\""), "a name is not a phone");
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -138,100 +137,95 @@ async fn an_order_is_taken_on_the_customers_page_and_listed_there() {
 
 #[tokio::test]
 async fn an_edit_over_a_stale_version_shows_both_values_and_saves_only_when_repeated() {
-    for backend in backends() {
-        with_database(backend, |db| async move {
-            let app = spawn(&db).await;
-            let amina = customer(&app, "Amina Wanjiru", "AM-1", "0712 345 678").await;
-            let mut clerk = Browser::new();
-            sign_in(&app, &mut clerk, &ALL).await;
-            let page = clerk.get(&app.url(&format!("/dashboard/customers/{amina}"))).await;
-            let edit_path = format!("/dashboard/customers/{amina}/edit");
-            let version = form_field(&page, &edit_path, "version");
-            assert_eq!(version, "0");
+    on_each_backend(|db| async move {
+        let backend = db.backend;
+        let app = spawn(&db).await;
+        let amina = customer(&app, "Amina Wanjiru", "AM-1", "0712 345 678").await;
+        let mut clerk = Browser::new();
+        sign_in(&app, &mut clerk, &ALL).await;
+        let page = clerk.get(&app.url(&format!("/dashboard/customers/{amina}"))).await;
+        let edit_path = format!("/dashboard/customers/{amina}/edit");
+        let version = form_field(&page, &edit_path, "version");
+        assert_eq!(version, "0");
 
-            // Someone else renames her while the form is open.
-            let url = app.url(&format!("/api/v1/customers/{amina}"));
-            let renamed = app.http.patch(&url).json(&json!({"name": "Amina W. Kamau"})).send().await.unwrap();
-            assert_eq!(renamed.status(), StatusCode::OK);
+        // Someone else renames her while the form is open.
+        let url = app.url(&format!("/api/v1/customers/{amina}"));
+        let renamed = app.http.patch(&url).json(&json!({"name": "Amina W. Kamau"})).send().await.unwrap();
+        assert_eq!(renamed.status(), StatusCode::OK);
 
-            let form = [
-                ("csrf", csrf(&page)),
-                ("version", version),
-                ("name", "Amina Njeri".to_owned()),
-                ("phone", "0712 345 678".to_owned()),
-                ("language", "sw".to_owned()),
-                ("sms_opt_out", "on".to_owned()),
-            ];
-            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let stale = clerk.post(&app.url(&edit_path), &form).await;
-            assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{backend:?}");
-            assert!(stale.body.contains("Changed by someone else"));
-            assert!(stale.body.contains("value=\"Amina Njeri\""), "input kept");
-            assert!(stale.body.contains("Name was changed by someone else to “Amina W. Kamau”"), "current value");
-            assert!(stale.body.contains("href=\"#customer-name\""), "in the summary");
-            let stored: Value = app.http.get(&url).send().await.unwrap().json().await.unwrap();
-            assert_eq!(stored["name"], "Amina W. Kamau", "nothing written");
+        let form = [
+            ("csrf", csrf(&page)),
+            ("version", version),
+            ("name", "Amina Njeri".to_owned()),
+            ("phone", "0712 345 678".to_owned()),
+            ("language", "sw".to_owned()),
+            ("sms_opt_out", "on".to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let stale = clerk.post(&app.url(&edit_path), &form).await;
+        assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{backend:?}");
+        assert!(stale.body.contains("Changed by someone else"));
+        assert!(stale.body.contains("value=\"Amina Njeri\""), "input kept");
+        assert!(stale.body.contains("Name was changed by someone else to “Amina W. Kamau”"), "current value");
+        assert!(stale.body.contains("href=\"#customer-name\""), "in the summary");
+        let stored: Value = app.http.get(&url).send().await.unwrap().json().await.unwrap();
+        assert_eq!(stored["name"], "Amina W. Kamau", "nothing written");
 
-            // Saving again, having seen the current values, overwrites them.
-            assert_eq!(form_field(&stale, &edit_path, "version"), "1");
-            let mut again = form.clone();
-            again[1].1 = "1";
-            let saved = clerk.post(&app.url(&edit_path), &again).await;
-            assert_eq!(saved.status, StatusCode::SEE_OTHER, "{backend:?}");
-            assert_eq!(saved.location.as_deref(), Some(format!("/dashboard/customers/{amina}?done=saved").as_str()));
-            let stored: Value = app.http.get(&url).send().await.unwrap().json().await.unwrap();
-            assert_eq!((stored["name"].as_str(), stored["language"].as_str()), (Some("Amina Njeri"), Some("sw")));
-            assert_eq!(stored["sms_opt_out"], true);
-            let page = clerk.get(&app.url(saved.location.as_deref().unwrap())).await;
-            assert!(page.body.contains("Changes saved.") && page.body.contains("No SMS (opted out)"));
+        // Saving again, having seen the current values, overwrites them.
+        assert_eq!(form_field(&stale, &edit_path, "version"), "1");
+        let mut again = form.clone();
+        again[1].1 = "1";
+        let saved = clerk.post(&app.url(&edit_path), &again).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{backend:?}");
+        assert_eq!(saved.location.as_deref(), Some(format!("/dashboard/customers/{amina}?done=saved").as_str()));
+        let stored: Value = app.http.get(&url).send().await.unwrap().json().await.unwrap();
+        assert_eq!((stored["name"].as_str(), stored["language"].as_str()), (Some("Amina Njeri"), Some("sw")));
+        assert_eq!(stored["sms_opt_out"], true);
+        let page = clerk.get(&app.url(saved.location.as_deref().unwrap())).await;
+        assert!(page.body.contains("Changes saved.") && page.body.contains("No SMS (opted out)"));
 
-            let mut invalid = again.clone();
-            (invalid[1].1, invalid[3].1) = ("2", "12");
-            let refused = clerk.post(&app.url(&edit_path), &invalid).await;
-            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-            assert!(refused.body.contains("id=\"customer-phone-error\"") && refused.body.contains("value=\"12\""));
-        })
-        .await;
-    }
+        let mut invalid = again.clone();
+        (invalid[1].1, invalid[3].1) = ("2", "12");
+        let refused = clerk.post(&app.url(&edit_path), &invalid).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("id=\"customer-phone-error\"") && refused.body.contains("value=\"12\""));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_customer_with_orders_is_not_deleted_one_without_is_on_each_database() {
-    for backend in backends() {
-        with_database(backend, |db| async move {
-            let app = spawn(&db).await;
-            let amina = customer(&app, "Amina Wanjiru", "AM-1", "0712 345 678").await;
-            let baraka = customer(&app, "Baraka Otieno", "B-9", "+254733000111").await;
-            assert_eq!(app.post_order(&json!(amina), "100").await.status(), StatusCode::CREATED);
-            let mut clerk = Browser::new();
-            sign_in(&app, &mut clerk, &ALL).await;
-            let page = clerk.get(&app.url(&format!("/dashboard/customers/{baraka}"))).await;
-            let csrf = csrf(&page);
+    on_each_backend(|db| async move {
+        let backend = db.backend;
+        let app = spawn(&db).await;
+        let amina = customer(&app, "Amina Wanjiru", "AM-1", "0712 345 678").await;
+        let baraka = customer(&app, "Baraka Otieno", "B-9", "+254733000111").await;
+        assert_eq!(app.post_order(&json!(amina), "100").await.status(), StatusCode::CREATED);
+        let mut clerk = Browser::new();
+        sign_in(&app, &mut clerk, &ALL).await;
+        let page = clerk.get(&app.url(&format!("/dashboard/customers/{baraka}"))).await;
+        let csrf = csrf(&page);
 
-            let refused = clerk
-                .post(&app.url(&format!("/dashboard/customers/{amina}/delete")), &[("csrf", &csrf), ("version", "0")])
-                .await;
-            assert_eq!(refused.status, StatusCode::CONFLICT, "{backend:?}");
-            assert!(refused.body.contains("has orders") && refused.body.contains("id=\"alert\""));
-            assert_eq!(clerk.get(&app.url(&format!("/dashboard/customers/{amina}"))).await.status, StatusCode::OK);
+        let refused = clerk
+            .post(&app.url(&format!("/dashboard/customers/{amina}/delete")), &[("csrf", &csrf), ("version", "0")])
+            .await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{backend:?}");
+        assert!(refused.body.contains("has orders") && refused.body.contains("id=\"alert\""));
+        assert_eq!(clerk.get(&app.url(&format!("/dashboard/customers/{amina}"))).await.status, StatusCode::OK);
 
-            let delete = format!("/dashboard/customers/{baraka}/delete");
-            let version = form_field(&page, &delete, "version");
-            let stale = clerk.post(&app.url(&delete), &[("csrf", &csrf), ("version", "7")]).await;
-            assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{backend:?}");
-            let deleted = clerk.post(&app.url(&delete), &[("csrf", &csrf), ("version", &version)]).await;
-            assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{backend:?}");
-            let back = clerk.get(&app.url(deleted.location.as_deref().unwrap())).await;
-            assert!(back.body.contains("Customer deleted."));
-            assert_eq!(
-                clerk.get(&app.url(&format!("/dashboard/customers/{baraka}"))).await.status,
-                StatusCode::NOT_FOUND
-            );
-            let again = clerk.post(&app.url(&delete), &[("csrf", &csrf), ("version", &version)]).await;
-            assert_eq!(again.status, StatusCode::NOT_FOUND);
-        })
-        .await;
-    }
+        let delete = format!("/dashboard/customers/{baraka}/delete");
+        let version = form_field(&page, &delete, "version");
+        let stale = clerk.post(&app.url(&delete), &[("csrf", &csrf), ("version", "7")]).await;
+        assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{backend:?}");
+        let deleted = clerk.post(&app.url(&delete), &[("csrf", &csrf), ("version", &version)]).await;
+        assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{backend:?}");
+        let back = clerk.get(&app.url(deleted.location.as_deref().unwrap())).await;
+        assert!(back.body.contains("Customer deleted."));
+        assert_eq!(clerk.get(&app.url(&format!("/dashboard/customers/{baraka}"))).await.status, StatusCode::NOT_FOUND);
+        let again = clerk.post(&app.url(&delete), &[("csrf", &csrf), ("version", &version)]).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    })
+    .await;
 }
 
 #[tokio::test]
