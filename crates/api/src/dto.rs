@@ -686,9 +686,32 @@ fn derive_cursor_key(secret: Option<&[u8]>) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// The first 16 bytes of HMAC-SHA256(key, id): enough that a forged cursor is refused.
-fn cursor_tag(id: &Uuid) -> [u8; 16] {
-    tag_of(&[id.as_bytes()])
+/// base64url without padding of `position` and its tag (`label` then `position`).
+fn signed(label: &[u8], position: &[u8]) -> String {
+    let mut bytes = position.to_vec();
+    bytes.extend_from_slice(&tag_of(&[label, position]));
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The position of a cursor [`signed`] with `label`, if `cursor` is one of `len` bytes whose
+/// tag verifies (compared in constant time).
+fn verified(cursor: &str, label: &[u8], len: usize) -> Result<Vec<u8>, ApiError> {
+    use subtle::ConstantTimeEq;
+    let mut bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| refused_cursor())?;
+    if bytes.len() != len + 16 {
+        return Err(refused_cursor());
+    }
+    let tag = bytes.split_off(len);
+    if bool::from(tag_of(&[label, &bytes]).ct_eq(&tag)) { Ok(bytes) } else { Err(refused_cursor()) }
+}
+
+/// A 422 on `cursor`.
+fn refused_cursor() -> ApiError {
+    ApiError::validation(vec![FieldProblem {
+        row: None,
+        field: "cursor".into(),
+        message: "is not a cursor returned by this API".into(),
+    }])
 }
 
 /// The first 16 bytes of HMAC-SHA256(key, the concatenated `parts`).
@@ -711,28 +734,13 @@ pub const CURSOR_CHARS: usize = 43;
 /// An opaque cursor for the page after `id`: the position and an HMAC tag, base64url
 /// (RFC 4648 §5) without padding, [`CURSOR_CHARS`] characters.
 pub fn encode_cursor(id: Uuid) -> String {
-    let mut bytes = id.as_bytes().to_vec();
-    bytes.extend_from_slice(&cursor_tag(&id));
-    URL_SAFE_NO_PAD.encode(bytes)
+    signed(b"", id.as_bytes())
 }
 
 /// # Errors
 /// A 422 on `cursor` when this server did not issue it (its tag does not verify).
 pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    use subtle::ConstantTimeEq;
-    let refused = || {
-        ApiError::validation(vec![FieldProblem {
-            row: None,
-            field: "cursor".into(),
-            message: "is not a cursor returned by this API".into(),
-        }])
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| refused())?;
-    if bytes.len() != 32 {
-        return Err(refused());
-    }
-    let id = Uuid::from_slice(&bytes[..16]).map_err(|_| refused())?;
-    if bool::from(cursor_tag(&id).ct_eq(&bytes[16..])) { Ok(id) } else { Err(refused()) }
+    Uuid::from_slice(&verified(cursor, b"", 16)?).map_err(|_| refused_cursor())
 }
 
 /// Labels the board cursor's tag, so that no other cursor's tag verifies as one.
@@ -742,33 +750,18 @@ const BOARD_LABEL: &[u8] = b"board v1:";
 /// base64url without padding of 40 bytes, the position (`ordered_at` as big-endian
 /// microseconds since the Unix epoch, then the 16-byte order id) and its 16-byte HMAC tag.
 pub fn encode_board_cursor(cursor: BoardCursor) -> String {
-    let position = board_position(cursor);
-    let mut bytes = position.to_vec();
-    bytes.extend_from_slice(&tag_of(&[BOARD_LABEL, &position]));
-    URL_SAFE_NO_PAD.encode(bytes)
+    signed(BOARD_LABEL, &board_position(cursor))
 }
 
 /// # Errors
 /// A 422 on `cursor` when this server did not issue it (not 40 bytes of base64url, or its tag
 /// does not verify).
 pub fn decode_board_cursor(cursor: &str) -> Result<BoardCursor, ApiError> {
-    use subtle::ConstantTimeEq;
-    let refused = || {
-        ApiError::validation(vec![FieldProblem {
-            row: None,
-            field: "cursor".into(),
-            message: "is not a cursor returned by this server".into(),
-        }])
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| refused())?;
-    let (position, tag) = bytes.split_at_checked(24).filter(|(_, tag)| tag.len() == 16).ok_or_else(refused)?;
-    if !bool::from(tag_of(&[BOARD_LABEL, position]).ct_eq(tag)) {
-        return Err(refused());
-    }
+    let position = verified(cursor, BOARD_LABEL, 24)?;
     let (micros, id) = position.split_at(8);
-    let micros = i64::from_be_bytes(micros.try_into().map_err(|_| refused())?);
-    let ordered_at = DateTime::from_timestamp_micros(micros).ok_or_else(refused)?;
-    let id = Uuid::from_slice(id).map_err(|_| refused())?;
+    let micros = i64::from_be_bytes(micros.try_into().map_err(|_| refused_cursor())?);
+    let ordered_at = DateTime::from_timestamp_micros(micros).ok_or_else(refused_cursor)?;
+    let id = Uuid::from_slice(id).map_err(|_| refused_cursor())?;
     Ok(BoardCursor { ordered_at, id: OrderId::from_uuid(id) })
 }
 
