@@ -97,7 +97,6 @@ pub(super) async fn home(
     let currency = services.orders.default_currency();
     let now = Utc::now();
     let local_today = now.with_timezone(&zone).date_naive();
-    let today_from = local_midnight(zone, local_today);
     let tomorrow_from = local_midnight(zone, local_today + chrono::Days::new(1));
     let month_from = local_midnight(zone, local_today.with_day(1).unwrap_or(local_today));
     let mut page = DashboardPage {
@@ -112,9 +111,19 @@ pub(super) async fn home(
     };
     if can(Permission::ReadOrders) {
         let reports = &services.reports;
-        let daily = |from| reports.daily_totals(from, tomorrow_from, zone);
-        page.today = daily(today_from).await.ok().map(|rows| totals(&rows, currency));
-        page.month = daily(month_from).await.ok().map(|rows| totals(&rows, currency));
+        // One query serves today, this month and the 30-day chart: the shop's local days from
+        // the earlier of the month's first day and the chart's first day.
+        let month_first = local_today.with_day(1).unwrap_or(local_today);
+        let chart_first = local_today - chrono::Days::new(u64::from(CHART_DAYS - 1));
+        let daily = reports.daily_totals(local_midnight(zone, month_first.min(chart_first)), tomorrow_from, zone).await;
+        let since = |first: NaiveDate| -> Vec<DailyTotal> {
+            daily.iter().flatten().filter(|row| row.day >= first).copied().collect()
+        };
+        if daily.is_ok() {
+            page.today = Some(totals(&since(local_today), currency));
+            page.month = Some(totals(&since(month_first), currency));
+            page.chart = Chart::new(&since(chart_first), local_today, CHART_DAYS, currency).html();
+        }
         if let Ok(summary) = services.notifications.summary(month_from, tomorrow_from).await {
             page.sms = Some(SmsMonth {
                 spend: summary.costs.iter().map(|c| format!("{} {}", c.amount_string(), c.currency)).collect(),
@@ -151,11 +160,6 @@ pub(super) async fn home(
             let lines: Vec<OrderLine> =
                 board.items.iter().map(|row| line(&row.order, row.customer_name.clone(), "ready")).collect();
             page.ready = Some(lines);
-        }
-        // The 30 local days ending today, in the shop's zone.
-        let first = local_today - chrono::Days::new(u64::from(CHART_DAYS - 1));
-        if let Ok(rows) = daily(local_midnight(zone, first)).await {
-            page.chart = Chart::new(&rows, local_today, CHART_DAYS, currency).html();
         }
     }
     html(status, &page)
