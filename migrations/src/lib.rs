@@ -18,6 +18,7 @@ mod m20261130_000009_order_numbers_and_lifecycle;
 mod m20261130_000010_sms_costs;
 mod m20261130_000011_customer_sms_preferences_and_inbox;
 mod m20261130_000012_notification_events;
+mod m20261130_000013_events;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_sms_costs::Migration),
             Box::new(m20261130_000011_customer_sms_preferences_and_inbox::Migration),
             Box::new(m20261130_000012_notification_events::Migration),
+            Box::new(m20261130_000013_events::Migration),
         ]
     }
 }

@@ -13,12 +13,12 @@ pub mod sms;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use db::SeaOrmInboxRepository;
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
     raise_first_order_number,
 };
 pub use db::{PoolStats, SchemaStatus, pool_stats, schema_status};
+pub use db::{SeaOrmEventRepository, SeaOrmInboxRepository};
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

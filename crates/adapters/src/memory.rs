@@ -16,12 +16,12 @@ use orderdesk_domain::inbox::IncomingMessage;
 use orderdesk_domain::notification::{Attempt, Claim, CostTotal, DeliveryReport, NotificationSummary};
 use orderdesk_domain::ports::InboxRepository;
 use orderdesk_domain::ports::{
-    BoardCursor, BoardPage, CustomerFilter, CustomerRepository, DailyTotal, HealthCheck, IdempotencyRepository,
-    NotificationRepository, OrderFilter, OrderOverview, OrderReports, OrderRepository,
+    BoardCursor, BoardPage, CustomerFilter, CustomerRepository, DailyTotal, EventRepository, HealthCheck,
+    IdempotencyRepository, NotificationRepository, OrderFilter, OrderOverview, OrderReports, OrderRepository,
 };
 use orderdesk_domain::{
-    Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus,
-    Page, PageRequest, RepoError, StatusChange,
+    Customer, CustomerId, Event, EventId, EventSelector, Notification, NotificationId, NotificationStatus, Order,
+    OrderId, OrderNumber, OrderStatus, Page, PageRequest, RepoError, StatusChange,
 };
 
 #[derive(Debug, Default)]
@@ -37,6 +37,14 @@ struct Tables {
     history: Vec<(OrderId, StatusChange)>,
     /// Incoming messages by our id (UUIDv7, so in order of arrival).
     inbox: BTreeMap<Uuid, IncomingMessage>,
+    /// The event feed by id (UUIDv7, so oldest first).
+    events: BTreeMap<Uuid, Event>,
+}
+
+impl Tables {
+    fn publish(&mut self, events: &[Event]) {
+        self.events.extend(events.iter().map(|e| (e.id.as_uuid(), e.clone())));
+    }
 }
 
 /// Customers, orders and their SMS kept in memory; implements every storage port.
@@ -146,7 +154,12 @@ impl IdempotencyRepository for InMemoryStore {
 
 #[async_trait]
 impl CustomerRepository for InMemoryStore {
-    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError> {
+    async fn insert(
+        &self,
+        customer: &Customer,
+        record: Option<IdempotencyRecord>,
+        events: &[Event],
+    ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         check_key(&tables, record.as_ref())?;
         if code_taken(&tables, customer) || tables.customers.contains_key(&customer.id().as_uuid()) {
@@ -154,10 +167,16 @@ impl CustomerRepository for InMemoryStore {
         }
         keep_key(&mut tables, record);
         tables.customers.insert(customer.id().as_uuid(), customer.clone());
+        tables.publish(events);
         Ok(())
     }
 
-    async fn update(&self, customer: &Customer, expected_version: Option<u32>) -> Result<(), RepoError> {
+    async fn update(
+        &self,
+        customer: &Customer,
+        expected_version: Option<u32>,
+        events: &[Event],
+    ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.customers.get(&customer.id().as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
@@ -165,10 +184,11 @@ impl CustomerRepository for InMemoryStore {
             return Err(RepoError::Duplicate);
         }
         tables.customers.insert(customer.id().as_uuid(), customer.clone());
+        tables.publish(events);
         Ok(())
     }
 
-    async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), RepoError> {
+    async fn delete(&self, id: CustomerId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.customers.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
@@ -176,6 +196,7 @@ impl CustomerRepository for InMemoryStore {
             return Err(RepoError::ForeignKey);
         }
         tables.customers.remove(&id.as_uuid());
+        tables.publish(events);
         Ok(())
     }
 
@@ -221,7 +242,12 @@ impl CustomerRepository for InMemoryStore {
     }
 
     /// All or nothing, under one lock.
-    async fn store_import(&self, new: &[Customer], changed: &[(Customer, u32)]) -> Result<(), RepoError> {
+    async fn store_import(
+        &self,
+        new: &[Customer],
+        changed: &[(Customer, u32)],
+        events: &[Event],
+    ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let mut next = tables.customers.clone();
         for (customer, version) in changed {
@@ -236,6 +262,7 @@ impl CustomerRepository for InMemoryStore {
             next.insert(customer.id().as_uuid(), customer.clone());
         }
         tables.customers = next;
+        tables.publish(events);
         Ok(())
     }
 }
@@ -253,6 +280,7 @@ impl OrderRepository for InMemoryStore {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         check_key(&tables, record.as_ref())?;
@@ -271,18 +299,20 @@ impl OrderRepository for InMemoryStore {
         for notification in notifications {
             tables.notifications.insert(notification.id.as_uuid(), notification.clone());
         }
+        tables.publish(events);
         Ok(())
     }
 
-    async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.orders.get_mut(&order.id().as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
         *stored = order.clone();
+        tables.publish(events);
         Ok(())
     }
 
-    async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError> {
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.orders.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
@@ -298,6 +328,7 @@ impl OrderRepository for InMemoryStore {
         // Only SMS never attempted are left; they and the history go, as in the database.
         tables.notifications.retain(|_, n| n.order_id != id);
         tables.history.retain(|(order, _)| *order != id);
+        tables.publish(events);
         Ok(())
     }
 
@@ -307,6 +338,7 @@ impl OrderRepository for InMemoryStore {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         check_key(&tables, record.as_ref())?;
@@ -316,6 +348,7 @@ impl OrderRepository for InMemoryStore {
         keep_key(&mut tables, record);
         tables.history.push((order.id(), change.clone()));
         tables.notifications.extend(notifications.iter().map(|n| (n.id.as_uuid(), n.clone())));
+        tables.publish(events);
         Ok(())
     }
 
@@ -330,6 +363,38 @@ impl OrderRepository for InMemoryStore {
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
         let rows = newest_first(self.tables().orders.iter(), page, |o| matches(&filter, o));
         Ok(Page::from_overfetch(rows, page.limit, |o| o.id().as_uuid()))
+    }
+}
+
+#[async_trait]
+impl EventRepository for InMemoryStore {
+    async fn list(
+        &self,
+        selector: &EventSelector,
+        after: Option<EventId>,
+        until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<Event>, RepoError> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self
+            .tables()
+            .events
+            .values()
+            .filter(|e| after.is_none_or(|after| e.id > after) && e.created_at <= until && selector.selects(e.kind))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn find(&self, id: EventId) -> Result<Option<Event>, RepoError> {
+        Ok(self.tables().events.get(&id.as_uuid()).cloned())
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepoError> {
+        let mut tables = self.tables();
+        let count = tables.events.len();
+        tables.events.retain(|_, e| e.created_at >= before);
+        Ok((count - tables.events.len()) as u64)
     }
 }
 
@@ -358,6 +423,7 @@ impl NotificationRepository for InMemoryStore {
         previous_version: u32,
         next: &Notification,
         attempt: Option<Attempt>,
+        events: &[Event],
     ) -> Result<bool, RepoError> {
         let mut tables = self.tables();
         match tables.notifications.get_mut(&next.id.as_uuid()) {
@@ -367,6 +433,7 @@ impl NotificationRepository for InMemoryStore {
         if let Some(attempt) = attempt {
             tables.attempts.push((next.id.as_uuid(), attempt));
         }
+        tables.publish(events);
         Ok(true)
     }
 

@@ -11,6 +11,7 @@ mod csv;
 mod customers;
 mod docs;
 pub mod dto;
+pub mod events;
 mod health;
 pub mod idempotency;
 pub mod json;
@@ -33,7 +34,7 @@ use std::sync::Arc;
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::ports::{HealthCheck, OrderReports};
 use orderdesk_domain::service::InboxService;
-use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService};
+use orderdesk_domain::service::{CustomerService, EventService, IdempotencyService, NotificationService, OrderService};
 use poem::middleware::CatchPanic;
 use poem::web::{Html, Path};
 use poem::{Endpoint, EndpointExt, Route, handler};
@@ -57,6 +58,7 @@ pub struct Services {
     pub reports: Arc<dyn OrderReports>,
     /// Stored responses of keyed creates (`Idempotency-Key`).
     pub idempotency: IdempotencyService,
+    pub events: EventService,
     pub health: Arc<dyn HealthCheck>,
     /// Checks every `/api/v1` call's bearer token.
     pub tokens: Arc<dyn TokenVerifier>,
@@ -110,13 +112,20 @@ impl Default for HttpOptions {
     }
 }
 
-type Apis = (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi);
+type Apis = (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, events::EventsApi, HealthApi, webhooks::WebhooksApi);
 
 /// The OpenAPI service: every operation, with its schemas and error responses. Operations
 /// take the [`Services`] from request data, so the document needs none.
 pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
-    let apis =
-        (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, HealthApi, webhooks::WebhooksApi::new(webhook_secret));
+    let apis = (
+        CustomersApi,
+        OrdersApi,
+        csv::CsvApi,
+        sms::SmsApi,
+        events::EventsApi,
+        HealthApi,
+        webhooks::WebhooksApi::new(webhook_secret),
+    );
     OpenApiService::new(apis, "orderdesk", env!("CARGO_PKG_VERSION"))
         .description(
             "Customers and orders for small businesses. Errors are RFC 9457 problem+json; \

@@ -7,6 +7,8 @@ pub enum ApiTags {
     Customers,
     /// What customers ordered.
     Orders,
+    /// Every change, as a feed to poll and as signed webhooks.
+    Events,
     /// Liveness and readiness probes.
     Health,
     /// Callbacks from the SMS provider (authenticated by a secret in the path, not a token).

@@ -14,7 +14,7 @@ use orderdesk_domain::ports::{
 };
 use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox, StatusRequest};
 use orderdesk_domain::{
-    Actor, Currency, Customer, CustomerId, Notification, NumberPrefix, Order, OrderError, OrderId, OrderNumber,
+    Actor, Currency, Customer, CustomerId, Event, Notification, NumberPrefix, Order, OrderError, OrderId, OrderNumber,
     OrderStatus, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError, StatusChange,
 };
 
@@ -26,6 +26,7 @@ struct Store {
     outbox: Mutex<Vec<Notification>>,
     keys: Mutex<Vec<IdempotencyRecord>>,
     history: Mutex<Vec<(OrderId, StatusChange)>>,
+    events: Mutex<Vec<Event>>,
 }
 
 impl Store {
@@ -38,6 +39,11 @@ impl Store {
         }
         keys.push(record);
         Ok(())
+    }
+
+    /// Keeps the events of a change (a real store writes them in the change's transaction).
+    fn publish(&self, events: &[Event]) {
+        locked(&self.events).extend_from_slice(events);
     }
 }
 
@@ -52,27 +58,58 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[async_trait]
 impl CustomerRepository for Store {
-    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError> {
+    async fn insert(
+        &self,
+        customer: &Customer,
+        record: Option<IdempotencyRecord>,
+        events: &[Event],
+    ) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         if customers.iter().any(|c| c.code().key() == customer.code().key()) {
             return Err(RepoError::Duplicate);
         }
         self.keep(record)?;
         customers.push(customer.clone());
+        self.publish(events);
         Ok(())
     }
-    async fn update(&self, customer: &Customer, expected: Option<u32>) -> Result<(), RepoError> {
+    async fn update(&self, customer: &Customer, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         let stored = customers.iter_mut().find(|c| c.id() == customer.id()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
         *stored = customer.clone();
+        self.publish(events);
         Ok(())
     }
-    async fn delete(&self, id: CustomerId, expected: Option<u32>) -> Result<(), RepoError> {
+    async fn delete(&self, id: CustomerId, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         let stored = customers.iter().find(|c| c.id() == id).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
         customers.retain(|c| c.id() != id);
+        self.publish(events);
+        Ok(())
+    }
+    async fn store_import(
+        &self,
+        new: &[Customer],
+        changed: &[(Customer, u32)],
+        events: &[Event],
+    ) -> Result<(), RepoError> {
+        let mut customers = locked(&self.customers);
+        for (customer, version) in changed {
+            let stored = customers.iter().find(|c| c.id() == customer.id()).ok_or(RepoError::NotFound)?;
+            check_version(stored.audit().version, Some(*version))?;
+        }
+        if new.iter().any(|n| customers.iter().any(|c| c.code().key() == n.code().key())) {
+            return Err(RepoError::Duplicate);
+        }
+        for (customer, _) in changed {
+            if let Some(stored) = customers.iter_mut().find(|c| c.id() == customer.id()) {
+                *stored = customer.clone();
+            }
+        }
+        customers.extend_from_slice(new);
+        self.publish(events);
         Ok(())
     }
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
@@ -109,6 +146,7 @@ impl OrderRepository for Store {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError> {
         if !locked(&self.customers).iter().any(|c| c.id() == order.customer_id()) {
             return Err(RepoError::ForeignKey);
@@ -117,6 +155,7 @@ impl OrderRepository for Store {
         locked(&self.orders).push(order.clone());
         locked(&self.outbox).extend_from_slice(notifications);
         locked(&self.history).push((order.id(), order.creation()));
+        self.publish(events);
         Ok(())
     }
     async fn change_status(
@@ -125,6 +164,7 @@ impl OrderRepository for Store {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
         let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or(RepoError::NotFound)?;
@@ -133,19 +173,21 @@ impl OrderRepository for Store {
         *stored = order.clone();
         locked(&self.outbox).extend_from_slice(notifications);
         locked(&self.history).push((order.id(), change.clone()));
+        self.publish(events);
         Ok(())
     }
     async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {
         Ok(locked(&self.history).iter().filter(|(o, _)| *o == id).map(|(_, c)| c.clone()).collect())
     }
-    async fn update(&self, order: &Order, expected: Option<u32>) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
         let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
         *stored = order.clone();
+        self.publish(events);
         Ok(())
     }
-    async fn delete(&self, id: OrderId, expected: Option<u32>) -> Result<(), RepoError> {
+    async fn delete(&self, id: OrderId, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
         let stored = orders.iter().find(|o| o.id() == id).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
@@ -153,6 +195,7 @@ impl OrderRepository for Store {
             return Err(RepoError::ForeignKey);
         }
         orders.retain(|o| o.id() != id);
+        self.publish(events);
         Ok(())
     }
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
@@ -241,5 +284,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outbox = locked(&store.outbox);
     assert_eq!(outbox.len(), 1, "one SMS per stored order");
     println!("sms to {}: {}", outbox[0].recipient.as_str(), outbox[0].message);
+
+    // Every change wrote its event with it, for the embedding service's own feed.
+    let events: Vec<&str> = locked(&store.events).iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(events, ["customer.created", "order.created", "order.status_changed"]);
+    println!("events: {}", events.join(", "));
     Ok(())
 }

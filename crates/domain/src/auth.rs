@@ -19,11 +19,22 @@ pub enum Permission {
     ReadOrders,
     /// `write:orders`: create, change and delete orders, and re-queue their notifications.
     WriteOrders,
+    /// `read:events`: read the event feed (`GET /api/v1/events`).
+    ReadEvents,
+    /// `manage:webhooks`: create, list, rotate, test and delete webhook endpoints.
+    ManageWebhooks,
 }
 
 impl Permission {
     /// Every permission this API knows.
-    pub const ALL: [Permission; 4] = [Self::ReadCustomers, Self::WriteCustomers, Self::ReadOrders, Self::WriteOrders];
+    pub const ALL: [Permission; 6] = [
+        Self::ReadCustomers,
+        Self::WriteCustomers,
+        Self::ReadOrders,
+        Self::WriteOrders,
+        Self::ReadEvents,
+        Self::ManageWebhooks,
+    ];
 
     /// The wire name, e.g. `write:orders`.
     pub fn as_str(self) -> &'static str {
@@ -32,6 +43,8 @@ impl Permission {
             Self::WriteCustomers => "write:customers",
             Self::ReadOrders => "read:orders",
             Self::WriteOrders => "write:orders",
+            Self::ReadEvents => "read:events",
+            Self::ManageWebhooks => "manage:webhooks",
         }
     }
 

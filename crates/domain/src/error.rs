@@ -84,6 +84,11 @@ pub enum InvalidValue {
         "must be one of order.created, order.confirmed, order.ready, order.out_for_delivery, order.completed, order.cancelled"
     )]
     UnknownEvent,
+    /// Not an event type (or `<object>.*` wildcard) this server writes.
+    #[error(
+        "must be an event type such as order.created, a wildcard such as order.* (customer, order, notification), or *"
+    )]
+    UnknownEventType,
     /// An SMS event without a text in the settings (`sms.events`), or SMS are disabled.
     #[error("has no SMS text configured (settings sms.events), or SMS are disabled")]
     NoTemplate,

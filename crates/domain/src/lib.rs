@@ -24,6 +24,7 @@ pub mod audit;
 pub mod auth;
 pub mod customer;
 pub mod error;
+pub mod event;
 pub mod idempotency;
 pub mod inbox;
 pub mod language;
@@ -45,6 +46,7 @@ pub use customer::{
     Customer, CustomerCode, CustomerEdit, CustomerId, CustomerName, PhoneNumber, PhoneRegion, SmsPreferences,
 };
 pub use error::{CustomerError, FieldError, InvalidValue, OrderError, RepoError, ValidationErrors};
+pub use event::{Event, EventId, EventObject, EventSelector, EventType};
 pub use language::Language;
 pub use money::{Currency, Money};
 pub use notification::{Notification, NotificationId, NotificationStatus};

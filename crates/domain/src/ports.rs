@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::error::RepoError;
+use crate::event::{Event, EventId, EventSelector};
 use crate::idempotency::IdempotencyRecord;
 use crate::inbox::IncomingMessage;
 use crate::notification::{Attempt, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
@@ -16,28 +17,40 @@ use crate::{
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CustomerRepository: Send + Sync {
-    /// Stores a new customer and, in the same transaction, the idempotency record of the
-    /// request that created it (written first, so a concurrent retry waits for this one).
+    /// Stores a new customer and, in the same transaction, its `events` and the idempotency
+    /// record of the request that created it (written first, so a concurrent retry waits for
+    /// this one).
     ///
     /// # Errors
     /// [`RepoError::KeyTaken`] when the record's key is stored already, [`RepoError::Duplicate`]
     /// when the code (ignoring case) is taken, or a storage failure.
-    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError>;
+    async fn insert(
+        &self,
+        customer: &Customer,
+        record: Option<IdempotencyRecord>,
+        events: &[Event],
+    ) -> Result<(), RepoError>;
 
-    /// Replaces a stored customer's fields; with `expected_version`, only if the stored
-    /// customer is still at that version.
+    /// Replaces a stored customer's fields and stores `events`, in one transaction; with
+    /// `expected_version`, only if the stored customer is still at that version.
     ///
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::Duplicate`] for a
     /// taken code, or a storage failure.
-    async fn update(&self, customer: &Customer, expected_version: Option<u32>) -> Result<(), RepoError>;
+    async fn update(
+        &self,
+        customer: &Customer,
+        expected_version: Option<u32>,
+        events: &[Event],
+    ) -> Result<(), RepoError>;
 
-    /// Deletes a customer; with `expected_version`, only if it is still at that version.
+    /// Deletes a customer and stores `events`, in one transaction; with `expected_version`,
+    /// only if it is still at that version.
     ///
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::ForeignKey`] while
     /// orders refer to it, or a storage failure.
-    async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), RepoError>;
+    async fn delete(&self, id: CustomerId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError>;
 
     /// Finds a customer by id.
     ///
@@ -91,22 +104,17 @@ pub trait CustomerRepository: Send + Sync {
     async fn find_by_code_keys(&self, keys: &[String]) -> Result<Vec<Customer>, RepoError>;
 
     /// Stores an import: inserts `new` customers and writes `changed` ones, each only over the
-    /// version it was read at (the `u32`). This default writes one at a time, so a failure
-    /// part-way leaves the earlier writes; a repository with transactions overrides it to write
-    /// all or nothing.
+    /// version it was read at (the `u32`), and stores `events`, all or nothing.
     ///
     /// # Errors
     /// [`RepoError::Duplicate`] for a code taken meanwhile, [`RepoError::VersionMismatch`] or
     /// [`RepoError::NotFound`] for a customer changed or deleted meanwhile, or a storage failure.
-    async fn store_import(&self, new: &[Customer], changed: &[(Customer, u32)]) -> Result<(), RepoError> {
-        for customer in new {
-            self.insert(customer, None).await?;
-        }
-        for (customer, version) in changed {
-            self.update(customer, Some(*version)).await?;
-        }
-        Ok(())
-    }
+    async fn store_import(
+        &self,
+        new: &[Customer],
+        changed: &[(Customer, u32)],
+        events: &[Event],
+    ) -> Result<(), RepoError>;
 }
 
 /// Which customers to list; every condition given must hold.
@@ -184,7 +192,7 @@ pub trait OrderRepository: Send + Sync {
     async fn next_number(&self) -> Result<OrderNumber, RepoError>;
 
     /// Stores a new order, its first history entry ([`Order::creation`]) and, in the same
-    /// transaction, its SMS notifications and the idempotency record of the request that
+    /// transaction, its SMS notifications, its `events` and the idempotency record of the request that
     /// created it: all or nothing. The record is written first, so a concurrent retry with the
     /// same key waits for this one.
     ///
@@ -196,18 +204,19 @@ pub trait OrderRepository: Send + Sync {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError>;
 
-    /// Replaces a stored order's fields; with `expected_version`, only if the stored order is
-    /// still at that version.
+    /// Replaces a stored order's fields and stores `events`, in one transaction; with
+    /// `expected_version`, only if the stored order is still at that version.
     ///
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], or a storage failure.
-    async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError>;
+    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError>;
 
     /// Stores a status change: the order's new status (and cancellation), the history entry
-    /// `change`, the SMS `notifications` announcing it and the idempotency record of the
-    /// request, in one transaction; only if the stored order is still at the version before
+    /// `change`, the SMS `notifications` announcing it, the `events` and the idempotency
+    /// record of the request, in one transaction; only if the stored order is still at the version before
     /// the change (`change.version - 1`).
     ///
     /// # Errors
@@ -219,6 +228,7 @@ pub trait OrderRepository: Send + Sync {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError>;
 
     /// An order's history, oldest first (its creation first). Empty for an unknown order.
@@ -228,13 +238,14 @@ pub trait OrderRepository: Send + Sync {
     async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError>;
 
     /// Deletes an order that is still `received` and has no SMS attempted, with its history
-    /// and its SMS not yet attempted, in one transaction; with `expected_version`, only if it
+    /// and its SMS not yet attempted, and stores `events`, in one transaction; with
+    /// `expected_version`, only if it
     /// is still at that version. SMS that were attempted (and their costs) are never deleted.
     ///
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::ForeignKey`] when
     /// the order moved on from `received` or an SMS was attempted, or a storage failure.
-    async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError>;
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError>;
 
     /// Finds an order by id.
     ///
@@ -265,7 +276,8 @@ pub trait NotificationRepository: Send + Sync {
     async fn claim_due(&self, claim: &Claim, limit: u64) -> Result<Vec<Notification>, RepoError>;
 
     /// Stores `next` if the stored notification is still at `previous_version`, with the
-    /// attempt it logs (in one transaction). Returns whether it was stored.
+    /// attempt it logs and the `events` it makes (in one transaction). Returns whether it was
+    /// stored (nothing is written when it was not).
     ///
     /// # Errors
     /// A storage failure.
@@ -274,6 +286,7 @@ pub trait NotificationRepository: Send + Sync {
         previous_version: u32,
         next: &Notification,
         attempt: Option<Attempt>,
+        events: &[Event],
     ) -> Result<bool, RepoError>;
 
     /// # Errors
@@ -336,6 +349,44 @@ pub trait NotificationRepository: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn delivery_reports_for(&self, message_id: &str) -> Result<Vec<DeliveryReport>, RepoError>;
+}
+
+/// The event feed: the events the repositories above wrote with each change.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// Up to `limit` events of the types `selector` selects, oldest first (by id), with ids
+    /// after `after` and created at or before `until`.
+    ///
+    /// # Errors
+    /// A storage failure (a stored object that no longer reads is one).
+    async fn list(
+        &self,
+        selector: &EventSelector,
+        after: Option<EventId>,
+        until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<Event>, RepoError>;
+
+    /// One event by id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn find(&self, id: EventId) -> Result<Option<Event>, RepoError>;
+
+    /// Deletes the events created before `before`; returns how many.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+}
+
+/// Writes an event as the API shows it: `{id, type, created_at, data: {object}}` in JSON,
+/// the object as its own endpoint returns it. Implemented by the API crate, so the feed and
+/// webhook bodies cannot differ.
+pub trait EventEncoder: Send + Sync {
+    /// The event's JSON (UTF-8).
+    fn encode(&self, event: &Event) -> Vec<u8>;
 }
 
 /// An order as a list shows it: with its customer's name and its SMS status.

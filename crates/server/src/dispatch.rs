@@ -14,7 +14,7 @@ use orderdesk_domain::service::IdempotencyService;
 use tokio::sync::watch;
 
 use crate::settings::{Settings, mask_url_password};
-use crate::startup::{open_database, sms, start_dispatcher, sweep_idempotency_keys};
+use crate::startup::{event_service, open_database, sms, start_dispatcher, sweep_expired};
 
 /// Sends the outbox until `shutdown` completes: the same settings and migration rules as
 /// `serve` (nothing is migrated when `database.migrate_on_start` is false), no HTTP. On
@@ -45,7 +45,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> any
         Arc::new(SystemClock),
         settings.idempotency.retention(),
     );
-    let sweeper = tokio::spawn(sweep_idempotency_keys(keys));
+    let sweeper = tokio::spawn(sweep_expired(keys, event_service(&db, &settings)));
     tracing::info!(
         profile = settings.profile.name(),
         database = %mask_url_password(&settings.database.connection.url),

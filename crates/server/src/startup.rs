@@ -14,9 +14,9 @@ use orderdesk_adapters::sms::{
     AfricasTalkingSmsGateway, LogSmsGateway, SmsProvider, TokioOutboxSignal, run_dispatcher,
 };
 use orderdesk_adapters::{
-    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
-    SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect, migrate, raise_first_order_number,
-    schema_status,
+    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrmHealthCheck,
+    SeaOrmIdempotencyRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect,
+    migrate, raise_first_order_number, schema_status,
 };
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
@@ -25,7 +25,7 @@ use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::ports::SmsGateway;
 use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::InboxService;
-use orderdesk_domain::service::{CustomerService, IdempotencyService, OrderService};
+use orderdesk_domain::service::{CustomerService, EventService, IdempotencyService, OrderService};
 use orderdesk_domain::service::{NotificationDispatcher, NotificationService, SmsOutbox};
 use orderdesk_signin::OidcClient;
 use poem::endpoint::BoxEndpoint;
@@ -320,13 +320,23 @@ fn services(
             settings.idempotency.retention(),
         ),
         health: Arc::new(SeaOrmHealthCheck::new(db.clone())),
+        events: event_service(db, settings),
         tokens,
     })
 }
 
-/// Deletes expired idempotency keys now and every ten minutes (lookups already ignore them;
-/// this keeps the table small).
-pub(crate) async fn sweep_idempotency_keys(keys: IdempotencyService) {
+/// The event feed over `db`, keeping events `events.retention_days`.
+pub(crate) fn event_service(db: &DatabaseConnection, settings: &Settings) -> EventService {
+    EventService::new(
+        Arc::new(SeaOrmEventRepository::new(db.clone())),
+        Arc::new(SystemClock),
+        settings.events.retention(),
+    )
+}
+
+/// Deletes expired idempotency keys (lookups already ignore them; this keeps the table
+/// small) and events past `events.retention_days`, now and every ten minutes.
+pub(crate) async fn sweep_expired(keys: IdempotencyService, events: EventService) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -334,6 +344,11 @@ pub(crate) async fn sweep_idempotency_keys(keys: IdempotencyService) {
             Ok(0) => {}
             Ok(swept) => tracing::info!(swept, "expired idempotency keys deleted"),
             Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot sweep idempotency keys"),
+        }
+        match events.prune().await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "events past their retention deleted"),
+            Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot sweep old events"),
         }
     }
 }
@@ -422,7 +437,7 @@ impl Application {
         };
         let limits = settings.server.connection_limits();
         let services = services(&db, settings, tokens, &sms)?;
-        let sweeper = tokio::spawn(sweep_idempotency_keys(services.idempotency.clone()));
+        let sweeper = tokio::spawn(sweep_expired(services.idempotency.clone(), services.events.clone()));
         let endpoint = app(services, options);
         let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();
         let endpoint = endpoint.around(crate::telemetry::trace_context).boxed();

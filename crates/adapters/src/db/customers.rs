@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::ports::{CustomerFilter, CustomerRepository};
 use orderdesk_domain::{
-    Customer, CustomerCode, CustomerId, CustomerName, Language, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError,
-    SmsPreferences,
+    Customer, CustomerCode, CustomerId, CustomerName, Event, Language, Page, PageRequest, PhoneNumber, PhoneRegion,
+    RepoError, SmsPreferences,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
@@ -15,6 +15,7 @@ use sea_orm::{
 
 use super::entity::customers::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
+use super::events::insert_events;
 use super::idempotency::insert_record;
 
 /// Customers in the `customers` table.
@@ -29,7 +30,7 @@ impl SeaOrmCustomerRepository {
     }
 }
 
-fn to_row(customer: &Customer) -> customers::ActiveModel {
+pub(crate) fn to_row(customer: &Customer) -> customers::ActiveModel {
     customers::ActiveModel {
         id: Set(customer.id().as_uuid()),
         name: Set(customer.name().as_str().to_owned()),
@@ -46,7 +47,7 @@ fn to_row(customer: &Customer) -> customers::ActiveModel {
     }
 }
 
-fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
+pub(crate) fn to_domain(row: customers::Model) -> Result<Customer, RepoError> {
     let name = CustomerName::parse(&row.name).map_err(|e| corrupt("customer name", e))?;
     let code = CustomerCode::parse(&row.code).map_err(|e| corrupt("customer code", e))?;
     // Stored numbers are E.164, so the region is never consulted.
@@ -98,35 +99,50 @@ const KEYS_PER_QUERY: usize = 500;
 #[async_trait]
 impl CustomerRepository for SeaOrmCustomerRepository {
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
-    async fn insert(&self, customer: &Customer, record: Option<IdempotencyRecord>) -> Result<(), RepoError> {
-        let Some(record) = record else {
-            Entity::insert(to_row(customer)).exec_without_returning(&self.db).await.map_err(repo_error)?;
-            return Ok(());
-        };
+    async fn insert(
+        &self,
+        customer: &Customer,
+        record: Option<IdempotencyRecord>,
+        events: &[Event],
+    ) -> Result<(), RepoError> {
         let txn = self.db.begin().await.map_err(repo_error)?;
-        insert_record(&txn, &record).await?;
+        if let Some(record) = record {
+            insert_record(&txn, &record).await?;
+        }
         Entity::insert(to_row(customer)).exec_without_returning(&txn).await.map_err(repo_error)?;
+        insert_events(&txn, events).await?;
         txn.commit().await.map_err(repo_error)
     }
 
     #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
-    async fn update(&self, customer: &Customer, expected_version: Option<u32>) -> Result<(), RepoError> {
-        let result = update_statement(customer, expected_version).exec(&self.db).await.map_err(repo_error)?;
+    async fn update(
+        &self,
+        customer: &Customer,
+        expected_version: Option<u32>,
+        events: &[Event],
+    ) -> Result<(), RepoError> {
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        let result = update_statement(customer, expected_version).exec(&txn).await.map_err(repo_error)?;
         if result.rows_affected == 0 {
-            Err(why_unchanged::<Entity>(&self.db, customer.id().as_uuid()).await)
-        } else {
-            Ok(())
+            return Err(why_unchanged::<Entity>(&txn, customer.id().as_uuid()).await);
         }
+        insert_events(&txn, events).await?;
+        txn.commit().await.map_err(repo_error)
     }
 
-    #[tracing::instrument(skip(self))]
-    async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), RepoError> {
+    #[tracing::instrument(skip(self, events))]
+    async fn delete(&self, id: CustomerId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut delete = Entity::delete_many().filter(Column::Id.eq(id.as_uuid()));
         if let Some(expected) = expected_version {
             delete = delete.filter(Column::Version.eq(stored_version(expected)));
         }
-        let result = delete.exec(&self.db).await.map_err(repo_error)?;
-        if result.rows_affected == 0 { Err(why_unchanged::<Entity>(&self.db, id.as_uuid()).await) } else { Ok(()) }
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        let result = delete.exec(&txn).await.map_err(repo_error)?;
+        if result.rows_affected == 0 {
+            return Err(why_unchanged::<Entity>(&txn, id.as_uuid()).await);
+        }
+        insert_events(&txn, events).await?;
+        txn.commit().await.map_err(repo_error)
     }
 
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
@@ -209,7 +225,12 @@ impl CustomerRepository for SeaOrmCustomerRepository {
 
     /// One transaction: every insert and update, or none.
     #[tracing::instrument(skip_all, fields(new = new.len(), changed = changed.len()))]
-    async fn store_import(&self, new: &[Customer], changed: &[(Customer, u32)]) -> Result<(), RepoError> {
+    async fn store_import(
+        &self,
+        new: &[Customer],
+        changed: &[(Customer, u32)],
+        events: &[Event],
+    ) -> Result<(), RepoError> {
         let txn = self.db.begin().await.map_err(repo_error)?;
         for (customer, version) in changed {
             let result = update_statement(customer, Some(*version)).exec(&txn).await.map_err(repo_error)?;
@@ -221,6 +242,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         for rows in new.chunks(KEYS_PER_QUERY / 20) {
             Entity::insert_many(rows.iter().map(to_row)).exec_without_returning(&txn).await.map_err(repo_error)?;
         }
+        insert_events(&txn, events).await?;
         txn.commit().await.map_err(repo_error)
     }
 }

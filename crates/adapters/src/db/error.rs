@@ -80,7 +80,7 @@ pub(crate) fn stored_version(version: u32) -> i32 {
 }
 
 /// After a conditional write changed nothing: the row is gone, or at another version.
-pub(crate) async fn why_unchanged<E>(db: &sea_orm::DatabaseConnection, id: uuid::Uuid) -> RepoError
+pub(crate) async fn why_unchanged<E>(db: &impl sea_orm::ConnectionTrait, id: uuid::Uuid) -> RepoError
 where
     E: sea_orm::EntityTrait,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,

@@ -4,8 +4,8 @@
 
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::{
-    CancelReason, Notification, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus, RepoError, StatusChange,
-    StatusNote,
+    CancelReason, Event, Notification, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus, RepoError,
+    StatusChange, StatusNote,
 };
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -17,6 +17,7 @@ use super::entity::notifications::{Column as SmsColumn, Entity as Sms};
 use super::entity::order_status_changes::{self, Column as HistoryColumn, Entity as History};
 use super::entity::orders::{Column, Entity};
 use super::error::{corrupt, repo_error, stored_version, why_unchanged};
+use super::events::insert_events;
 use super::idempotency::insert_record;
 
 /// Draws the next number: `nextval` of the sequence on PostgreSQL (never rolled back), the
@@ -73,13 +74,14 @@ pub(crate) fn history_insert(
 }
 
 /// The idempotency record, the order's new status over the version before `change`, and the
-/// history row: one transaction.
+/// history row, its SMS and its events: one transaction.
 pub(crate) async fn change_status(
     db: &DatabaseConnection,
     order: &Order,
     change: &StatusChange,
     notifications: &[Notification],
     record: Option<IdempotencyRecord>,
+    events: &[Event],
 ) -> Result<(), RepoError> {
     let txn = db.begin().await.map_err(repo_error)?;
     if let Some(record) = &record {
@@ -111,6 +113,7 @@ pub(crate) async fn change_status(
         let rows = notifications.iter().map(super::notifications::to_row);
         Sms::insert_many(rows).exec_without_returning(&txn).await.map_err(repo_error)?;
     }
+    insert_events(&txn, events).await?;
     txn.commit().await.map_err(repo_error)?;
     if notifications.iter().any(|n| n.status == NotificationStatus::Pending) {
         super::notifications::notify_dispatchers(db).await?;
@@ -147,7 +150,12 @@ pub(crate) async fn history(db: &DatabaseConnection, id: OrderId) -> Result<Vec<
 /// not yet attempted or skipped (a dispatcher that claimed one meanwhile keeps it: the claim changed the
 /// row), then the order only if no SMS of it is left (its history goes with it, `ON DELETE
 /// CASCADE`). SMS that were attempted, and their costs, are never deleted.
-pub(crate) async fn delete(db: &DatabaseConnection, id: OrderId, expected: Option<u32>) -> Result<(), RepoError> {
+pub(crate) async fn delete(
+    db: &DatabaseConnection,
+    id: OrderId,
+    expected: Option<u32>,
+    events: &[Event],
+) -> Result<(), RepoError> {
     let txn = db.begin().await.map_err(repo_error)?;
     let never_attempted = Condition::all()
         .add(SmsColumn::Status.eq(NotificationStatus::Pending.as_str()))
@@ -172,6 +180,7 @@ pub(crate) async fn delete(db: &DatabaseConnection, id: OrderId, expected: Optio
     }
     let result = delete.exec(&txn).await.map_err(repo_error)?;
     if result.rows_affected == 1 {
+        insert_events(&txn, events).await?;
         return txn.commit().await.map_err(repo_error);
     }
     txn.rollback().await.map_err(repo_error)?;

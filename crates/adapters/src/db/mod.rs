@@ -4,6 +4,7 @@ mod backup;
 mod customers;
 mod entity;
 mod error;
+mod events;
 mod idempotency;
 mod inbox;
 mod lifecycle;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use backup::{BackupError, backup_sqlite};
 pub use customers::SeaOrmCustomerRepository;
+pub use events::SeaOrmEventRepository;
 pub use idempotency::SeaOrmIdempotencyRepository;
 pub use inbox::SeaOrmInboxRepository;
 pub use lifecycle::raise_first_order_number;

@@ -9,7 +9,7 @@ use orderdesk_domain::notification::{
 };
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
-    Language, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
+    Event, Language, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
 };
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::entity::notifications::{self, Column, Entity};
 use super::entity::{delivery_reports, notification_attempts};
 use super::error::{corrupt, repo_error};
+use super::events::insert_events;
 
 /// The outbox in the `notifications` table.
 #[derive(Debug, Clone)]
@@ -63,7 +64,7 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
     }
 }
 
-fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
+pub(crate) fn to_domain(row: notifications::Model) -> Result<Notification, RepoError> {
     let status = NotificationStatus::parse(&row.status).ok_or_else(|| corrupt("notification status", &row.status))?;
     let recipient = PhoneNumber::parse(&row.recipient, PhoneRegion::default()).map_err(|e| corrupt("recipient", e))?;
     let event = SmsEvent::parse(&row.event).map_err(|_| corrupt("notification event", &row.event))?;
@@ -133,16 +134,20 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         previous_version: u32,
         next: &Notification,
         attempt: Option<Attempt>,
+        events: &[Event],
     ) -> Result<bool, RepoError> {
         let Some(attempt) = attempt else {
-            if next.status != NotificationStatus::Pending {
+            if next.status != NotificationStatus::Pending && events.is_empty() {
                 return store_over(&self.db, previous_version, next).await;
             }
-            // Re-queued by hand or released by a stopping dispatcher: due now, so wake the others.
             let txn = self.db.begin().await.map_err(repo_error)?;
             let stored = store_over(&txn, previous_version, next).await?;
             if stored {
-                notify_dispatchers(&txn).await?;
+                if next.status == NotificationStatus::Pending {
+                    // Re-queued by hand or released by a stopping dispatcher: due now, so wake the others.
+                    notify_dispatchers(&txn).await?;
+                }
+                insert_events(&txn, events).await?;
             }
             txn.commit().await.map_err(repo_error)?;
             return Ok(stored);
@@ -164,6 +169,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             parts: Set(attempt.parts.map(|p| i32::try_from(p).unwrap_or(i32::MAX))),
         };
         log.insert(&txn).await.map_err(repo_error)?;
+        insert_events(&txn, events).await?;
         txn.commit().await.map_err(repo_error)?;
         metrics::counter!("orderdesk_sms_attempts_total", "result" => attempt.outcome.as_str().to_owned()).increment(1);
         Ok(true)

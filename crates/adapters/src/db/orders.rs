@@ -6,8 +6,8 @@ use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::order::Lifecycle;
 use orderdesk_domain::ports::{OrderFilter, OrderRepository};
 use orderdesk_domain::{
-    CancelReason, Cancellation, Currency, CustomerId, ItemName, Money, Notification, Order, OrderId, OrderNumber,
-    OrderReference, OrderStatus, Page, PageRequest, RepoError, StatusChange, StatusNote,
+    CancelReason, Cancellation, Currency, CustomerId, Event, ItemName, Money, Notification, Order, OrderId,
+    OrderNumber, OrderReference, OrderStatus, Page, PageRequest, RepoError, StatusChange, StatusNote,
 };
 use sea_orm::sea_query::{CommonTableExpression, Expr, WithClause};
 use sea_orm::{
@@ -17,6 +17,7 @@ use sea_orm::{
 
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
+use super::events::insert_events;
 use super::idempotency::insert_record;
 use super::lifecycle;
 
@@ -32,7 +33,7 @@ impl SeaOrmOrderRepository {
     }
 }
 
-fn to_row(order: &Order) -> orders::ActiveModel {
+pub(crate) fn to_row(order: &Order) -> orders::ActiveModel {
     orders::ActiveModel {
         id: Set(order.id().as_uuid()),
         customer_id: Set(order.customer_id().as_uuid()),
@@ -136,6 +137,7 @@ impl OrderRepository for SeaOrmOrderRepository {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError> {
         // One transaction: an order is never stored without its SMS, nor an SMS without its
         // order, nor either without the idempotency record of the request that created them.
@@ -144,11 +146,12 @@ impl OrderRepository for SeaOrmOrderRepository {
             insert_record(&txn, record).await?;
         }
         insert_with_outbox(&txn, order, notifications).await?;
+        insert_events(&txn, events).await?;
         txn.commit().await.map_err(repo_error)
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
-    async fn update(&self, order: &Order, expected_version: Option<u32>) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
         let mut update = Entity::update_many()
             .col_expr(Column::Item, Expr::value(order.item().as_str()))
             .col_expr(Column::AmountMinor, Expr::value(order.amount().minor_units()))
@@ -161,12 +164,13 @@ impl OrderRepository for SeaOrmOrderRepository {
         if let Some(expected) = expected_version {
             update = update.filter(Column::Version.eq(stored_version(expected)));
         }
-        let result = update.exec(&self.db).await.map_err(repo_error)?;
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        let result = update.exec(&txn).await.map_err(repo_error)?;
         if result.rows_affected == 0 {
-            Err(why_unchanged::<Entity>(&self.db, order.id().as_uuid()).await)
-        } else {
-            Ok(())
+            return Err(why_unchanged::<Entity>(&txn, order.id().as_uuid()).await);
         }
+        insert_events(&txn, events).await?;
+        txn.commit().await.map_err(repo_error)
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id(), status = order.status().as_str()))]
@@ -176,17 +180,18 @@ impl OrderRepository for SeaOrmOrderRepository {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
+        events: &[Event],
     ) -> Result<(), RepoError> {
-        lifecycle::change_status(&self.db, order, change, notifications, record).await
+        lifecycle::change_status(&self.db, order, change, notifications, record, events).await
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {
         lifecycle::history(&self.db, id).await
     }
 
-    #[tracing::instrument(skip(self))]
-    async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), RepoError> {
-        lifecycle::delete(&self.db, id, expected_version).await
+    #[tracing::instrument(skip(self, events))]
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+        lifecycle::delete(&self.db, id, expected_version, events).await
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {

@@ -31,14 +31,14 @@ async fn attempt(
     let claim = Claim { worker: "w".into(), now: at, lease_until: at + Duration::seconds(30) };
     let claimed = outbox.claim_due(&claim, 10).await.unwrap().into_iter().find(|c| c.id == n.id).expect("due");
     let (next, attempt) = claimed.record_attempt("w", result, &RetryPolicy::default(), at).unwrap();
-    assert!(outbox.store(claimed.version, &next, Some(attempt)).await.unwrap());
+    assert!(outbox.store(claimed.version, &next, Some(attempt), &[]).await.unwrap());
     next
 }
 
 async fn new_sms(orders: &SeaOrmOrderRepository, alice: &Customer, created_at: DateTime<Utc>) -> Notification {
     let o = order(alice, "1", day(1));
     let n = Notification::new(o.id(), alice.phone().clone(), "Order received".into(), created_at);
-    orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+    orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
     n
 }
 
@@ -47,7 +47,7 @@ async fn every_attempt_keeps_its_cost_and_the_summary_adds_them_up_exactly() {
     on_each_backend(|db| async move {
         let alice = customer("A");
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
         let service = NotificationService::new(
@@ -73,7 +73,7 @@ async fn every_attempt_keeps_its_cost_and_the_summary_adds_them_up_exactly() {
             raw: String::new(),
         };
         let ReportDecision::Apply(undelivered) = sent.apply_delivery_report(&failed, now()) else { panic!("applies") };
-        assert!(outbox.store(sent.version, &undelivered, None).await.unwrap());
+        assert!(outbox.store(sent.version, &undelivered, None, &[]).await.unwrap());
         let requeued = service.retry(n.order_id, n.id).await.unwrap();
         assert_eq!(outbox.attempts(n.id).await.unwrap().len(), 2, "a retry by hand deletes no attempt");
         let resent = attempt(&outbox, &requeued, now(), Ok(receipt("ATXid_c2", "KES 1.6012", 2))).await;
@@ -123,7 +123,7 @@ async fn every_attempt_keeps_its_cost_and_the_summary_adds_them_up_exactly() {
 async fn large_sums_stay_exact() {
     on_each_backend(|db| async move {
         let alice = customer("A");
-        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None).await.unwrap();
+        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None, &[]).await.unwrap();
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let outbox = SeaOrmNotificationRepository::new(db.connection.clone());
         let t0 = now();

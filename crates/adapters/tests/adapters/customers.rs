@@ -10,7 +10,7 @@ async fn customer_round_trips_unchanged() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let alice = customer("ALICE-1");
-        repo.insert(&alice, None).await.unwrap();
+        repo.insert(&alice, None, &[]).await.unwrap();
         assert_eq!(repo.find(alice.id()).await.unwrap(), Some(alice), "{:?}", db.backend);
         assert_eq!(repo.find(CustomerId::generate()).await.unwrap(), None);
     })
@@ -21,8 +21,8 @@ async fn customer_round_trips_unchanged() {
 async fn code_is_unique_ignoring_case() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
-        repo.insert(&customer("Shop-7"), None).await.unwrap();
-        assert!(matches!(repo.insert(&customer("shop-7"), None).await, Err(RepoError::Duplicate)));
+        repo.insert(&customer("Shop-7"), None, &[]).await.unwrap();
+        assert!(matches!(repo.insert(&customer("shop-7"), None, &[]).await, Err(RepoError::Duplicate)));
     })
     .await;
 }
@@ -32,7 +32,7 @@ async fn concurrent_creates_with_one_code_give_exactly_one_success() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let attempts: Vec<_> = (0..8).map(|_| customer("RACE")).collect();
-        let results = futures_util::future::join_all(attempts.iter().map(|c| repo.insert(c, None))).await;
+        let results = futures_util::future::join_all(attempts.iter().map(|c| repo.insert(c, None, &[]))).await;
         let successes = results.iter().filter(|r| r.is_ok()).count();
         let duplicates = results.iter().filter(|r| matches!(r, Err(RepoError::Duplicate))).count();
         assert_eq!((successes, duplicates), (1, 7), "{:?}: {results:?}", db.backend);
@@ -46,15 +46,15 @@ async fn update_changes_fields_and_respects_uniqueness() {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let taken = customer("TAKEN");
         let mut bob = customer("BOB");
-        repo.insert(&taken, None).await.unwrap();
-        repo.insert(&bob, None).await.unwrap();
+        repo.insert(&taken, None, &[]).await.unwrap();
+        repo.insert(&bob, None, &[]).await.unwrap();
 
         bob.change(
             CustomerEdit { code: Some(CustomerCode::parse("bob-2").unwrap()), ..Default::default() },
             now(),
             &actor(),
         );
-        repo.update(&bob, None).await.unwrap();
+        repo.update(&bob, None, &[]).await.unwrap();
         assert_eq!(repo.find(bob.id()).await.unwrap().unwrap(), bob);
 
         bob.change(
@@ -62,8 +62,8 @@ async fn update_changes_fields_and_respects_uniqueness() {
             now(),
             &actor(),
         );
-        assert!(matches!(repo.update(&bob, None).await, Err(RepoError::Duplicate)));
-        assert!(matches!(repo.update(&customer("GHOST"), None).await, Err(RepoError::NotFound)));
+        assert!(matches!(repo.update(&bob, None, &[]).await, Err(RepoError::Duplicate)));
+        assert!(matches!(repo.update(&customer("GHOST"), None, &[]).await, Err(RepoError::NotFound)));
     })
     .await;
 }
@@ -74,17 +74,17 @@ async fn customer_with_orders_cannot_be_deleted() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let alice = customer("ALICE");
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         let first = order(&alice, "10.00", day(1));
-        orders.insert(&first, &[], None).await.unwrap();
+        orders.insert(&first, &[], None, &[]).await.unwrap();
 
-        let r = customers.delete(alice.id(), None).await;
+        let r = customers.delete(alice.id(), None, &[]).await;
         assert!(matches!(r, Err(RepoError::ForeignKey)), "{:?} {r:?}", db.backend);
         assert!(customers.find(alice.id()).await.unwrap().is_some());
 
-        orders.delete(first.id(), None).await.unwrap();
-        customers.delete(alice.id(), None).await.unwrap();
-        assert!(matches!(customers.delete(alice.id(), None).await, Err(RepoError::NotFound)));
+        orders.delete(first.id(), None, &[]).await.unwrap();
+        customers.delete(alice.id(), None, &[]).await.unwrap();
+        assert!(matches!(customers.delete(alice.id(), None, &[]).await, Err(RepoError::NotFound)));
     })
     .await;
 }
@@ -96,7 +96,7 @@ async fn list_pages_newest_first_without_gaps() {
         let mut ids = Vec::new();
         for n in 0..7 {
             let c = customer(&format!("C{n}"));
-            repo.insert(&c, None).await.unwrap();
+            repo.insert(&c, None, &[]).await.unwrap();
             ids.push(c.id());
         }
         ids.reverse();
@@ -122,18 +122,18 @@ async fn language_and_opt_out_round_trip_and_change() {
     on_each_backend(|db| async move {
         let repo = SeaOrmCustomerRepository::new(db.connection.clone());
         let plain = customer("PLAIN");
-        repo.insert(&plain, None).await.unwrap();
+        repo.insert(&plain, None, &[]).await.unwrap();
         let stored = repo.find(plain.id()).await.unwrap().unwrap();
         assert_eq!((stored.language(), stored.sms_opt_out()), (Language::En, false), "{:?}", db.backend);
 
         let swahili = SmsPreferences { language: Language::Sw, opted_out: true };
         let mut amina = customer("AMINA").with_sms_preferences(swahili);
-        repo.insert(&amina, None).await.unwrap();
+        repo.insert(&amina, None, &[]).await.unwrap();
         assert_eq!(repo.find(amina.id()).await.unwrap(), Some(amina.clone()), "{:?}", db.backend);
 
         let edit = CustomerEdit { language: Some(Language::En), sms_opt_out: Some(false), ..Default::default() };
         amina.change(edit, now(), &actor());
-        repo.update(&amina, Some(0)).await.unwrap();
+        repo.update(&amina, Some(0), &[]).await.unwrap();
         let stored = repo.find(amina.id()).await.unwrap().unwrap();
         assert_eq!((stored.language(), stored.sms_opt_out(), stored.audit().version), (Language::En, false, 1));
         assert_eq!(stored, amina);
@@ -151,7 +151,7 @@ async fn customers_are_found_by_phone_number_oldest_first() {
         let elsewhere = PhoneNumber::parse("+254733000111", PhoneRegion::default()).unwrap();
         other.change(CustomerEdit { phone: Some(elsewhere.clone()), ..Default::default() }, now(), &actor());
         for c in [&first, &second, &other] {
-            repo.insert(c, None).await.unwrap();
+            repo.insert(c, None, &[]).await.unwrap();
         }
         let found: Vec<CustomerId> = repo.find_by_phone(first.phone()).await.unwrap().iter().map(|c| c.id()).collect();
         assert_eq!(found, [first.id(), second.id()], "{:?}", db.backend);
@@ -184,7 +184,7 @@ async fn customers_list_matching_every_filter_with_paging() {
         let otieno = with("OT_1", "Otieno 100% Maize", "0712345678");
         let baraka = with("BARAKA", "Baraka Mwangi", "0733000111");
         for c in [&amina, &otieno, &baraka] {
-            repo.insert(c, None).await.unwrap();
+            repo.insert(c, None, &[]).await.unwrap();
         }
         let ids = |page: orderdesk_domain::Page<orderdesk_domain::Customer>| {
             page.items.iter().map(|c| c.code().as_str().to_owned()).collect::<Vec<_>>()

@@ -41,7 +41,7 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
         let settings = DatabaseSettings { max_connections: 1, ..db.settings.clone() };
         let connection = connect(&settings).await.unwrap();
         let alice = crate::customer("A");
-        SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None).await.unwrap();
+        SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None, &[]).await.unwrap();
         Migrator::down(&connection, Some(steps_back_to_before("m20261130_000009_order_numbers_and_lifecycle")))
             .await
             .unwrap();
@@ -117,7 +117,7 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
         let settings = DatabaseSettings { max_connections: 1, ..db.settings.clone() };
         let connection = connect(&settings).await.unwrap();
         let alice = crate::customer("A");
-        SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None).await.unwrap();
+        SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None, &[]).await.unwrap();
         let orders = SeaOrmOrderRepository::new(connection.clone());
         let outbox = SeaOrmNotificationRepository::new(connection.clone());
         let t0 = crate::now();
@@ -125,7 +125,7 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
         for (i, cost) in [Some("KES 0.8000"), Some("KES 0,80"), None].into_iter().enumerate() {
             let o = crate::order(&alice, "1", crate::day(1));
             let n = Notification::new(o.id(), alice.phone().clone(), "hi".into(), t0);
-            orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+            orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
             // Two sends (the first message was undelivered and re-sent by hand): the cost
             // is the latest's.
             for send in 0..2 {
@@ -134,16 +134,16 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
                 let claimed = outbox.claim_due(&claim, 10).await.unwrap().remove(0);
                 let receipt = SmsReceipt::accepted(format!("ATXid_m{i}_{send}"), "Success");
                 let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), at).unwrap();
-                assert!(outbox.store(claimed.version, &sent, Some(attempt)).await.unwrap());
+                assert!(outbox.store(claimed.version, &sent, Some(attempt), &[]).await.unwrap());
                 if send == 0 {
                     let undelivered = Notification {
                         status: NotificationStatus::Undelivered,
                         version: sent.version + 1,
                         ..sent.clone()
                     };
-                    assert!(outbox.store(sent.version, &undelivered, None).await.unwrap());
+                    assert!(outbox.store(sent.version, &undelivered, None, &[]).await.unwrap());
                     let requeued = undelivered.requeue(alice.phone().clone(), at).unwrap();
-                    assert!(outbox.store(undelivered.version, &requeued, None).await.unwrap());
+                    assert!(outbox.store(undelivered.version, &requeued, None, &[]).await.unwrap());
                 }
             }
             sms.push((n.id, cost));

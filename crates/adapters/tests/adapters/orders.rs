@@ -11,10 +11,10 @@ async fn order_round_trips_with_exact_amount() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         // The largest amount: would lose cents through a float.
         let big = order(&alice, "9999999999999.99", day(3));
-        orders.insert(&big, &[], None).await.unwrap();
+        orders.insert(&big, &[], None, &[]).await.unwrap();
         let stored = orders.find(big.id()).await.unwrap().unwrap();
         assert_eq!(stored, big, "{:?}", db.backend);
         assert_eq!(stored.amount().amount_string(), "9999999999999.99");
@@ -29,7 +29,7 @@ async fn order_for_missing_customer_is_a_foreign_key_error() {
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let ghost = customer("GHOST");
         assert!(
-            matches!(orders.insert(&order(&ghost, "1", day(1)), &[], None).await, Err(RepoError::ForeignKey)),
+            matches!(orders.insert(&order(&ghost, "1", day(1)), &[], None, &[]).await, Err(RepoError::ForeignKey)),
             "{:?}",
             db.backend
         );
@@ -43,18 +43,18 @@ async fn update_and_delete_report_missing_orders() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         let mut o = order(&alice, "5", day(1));
-        orders.insert(&o, &[], None).await.unwrap();
+        orders.insert(&o, &[], None, &[]).await.unwrap();
 
         let usd = Money::parse("7.25", Currency::parse("USD").unwrap()).unwrap();
         o.change(Some(ItemName::parse("Sugar").unwrap()), Some(usd), Some(day(2)), now(), &actor());
-        orders.update(&o, None).await.unwrap();
+        orders.update(&o, None, &[]).await.unwrap();
         assert_eq!(orders.find(o.id()).await.unwrap().unwrap(), o);
 
-        orders.delete(o.id(), None).await.unwrap();
-        assert!(matches!(orders.delete(o.id(), None).await, Err(RepoError::NotFound)));
-        assert!(matches!(orders.update(&o, None).await, Err(RepoError::NotFound)));
+        orders.delete(o.id(), None, &[]).await.unwrap();
+        assert!(matches!(orders.delete(o.id(), None, &[]).await, Err(RepoError::NotFound)));
+        assert!(matches!(orders.update(&o, None, &[]).await, Err(RepoError::NotFound)));
     })
     .await;
 }
@@ -65,14 +65,14 @@ async fn list_filters_by_customer_and_half_open_time_range() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let (alice, bob) = (customer("A"), customer("B"));
-        customers.insert(&alice, None).await.unwrap();
-        customers.insert(&bob, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
+        customers.insert(&bob, None, &[]).await.unwrap();
         let a1 = order(&alice, "1", day(1));
         let a2 = order(&alice, "2", day(2));
         let a3 = order(&alice, "3", day(3));
         let b2 = order(&bob, "4", day(2));
         for o in [&a1, &a2, &a3, &b2] {
-            orders.insert(o, &[], None).await.unwrap();
+            orders.insert(o, &[], None, &[]).await.unwrap();
         }
 
         let by_alice = OrderFilter { customer_id: Some(alice.id()), ..Default::default() };

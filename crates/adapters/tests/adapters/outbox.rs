@@ -34,7 +34,7 @@ impl Shop {
     async fn open(db: &TestDatabase) -> Self {
         let alice = customer("A");
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         Self {
             customers,
             orders: SeaOrmOrderRepository::new(db.connection.clone()),
@@ -47,11 +47,11 @@ impl Shop {
     async fn sent_sms(&self, message_id: &str) -> Notification {
         let o = order(&self.alice, "1", day(1));
         let n = notification_for(&o, &self.alice);
-        self.orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+        self.orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
         let claimed = self.outbox.claim_due(&claim("w", now(), 30), 1).await.unwrap().remove(0);
         let receipt = SmsReceipt::accepted(message_id, "Success");
         let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
-        assert!(self.outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
+        assert!(self.outbox.store(claimed.version, &sent, Some(attempt.clone()), &[]).await.unwrap());
         sent
     }
 
@@ -71,13 +71,13 @@ async fn an_order_and_its_sms_are_stored_together_or_not_at_all() {
     on_each_backend(|db| async move {
         let Shop { orders, outbox, alice, .. } = Shop::open(&db).await;
         let good = order(&alice, "10", day(1));
-        orders.insert(&good, &[notification_for(&good, &alice)], None).await.unwrap();
+        orders.insert(&good, &[notification_for(&good, &alice)], None, &[]).await.unwrap();
         assert_eq!(outbox.list_for_order(good.id()).await.unwrap().len(), 1);
 
         // The order insert fails (unknown customer): its notification must not exist either.
         let ghost = customer("GHOST");
         let orphan = order(&ghost, "10", day(1));
-        let result = orders.insert(&orphan, &[notification_for(&orphan, &ghost)], None).await;
+        let result = orders.insert(&orphan, &[notification_for(&orphan, &ghost)], None, &[]).await;
         assert!(matches!(result, Err(RepoError::ForeignKey)), "{:?}", db.backend);
         assert!(outbox.list_for_order(orphan.id()).await.unwrap().is_empty());
         assert_eq!(outbox.claim_due(&claim("w", now(), 30), 10).await.unwrap().len(), 1, "only the good one is due");
@@ -91,7 +91,7 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
         let Shop { orders, outbox, alice, .. } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
         let n = notification_for(&o, &alice);
-        orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+        orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
         assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&n));
 
         let t0 = now();
@@ -100,13 +100,16 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
         assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&claimed), "lease and version stored");
         // Another writer decided from the old version: refused, nothing changes.
         let rival = n.claim("w2", t0, t0 + chrono::Duration::seconds(30)).unwrap();
-        assert!(!outbox.store(n.version, &rival, None).await.unwrap(), "{:?}", db.backend);
+        assert!(!outbox.store(n.version, &rival, None, &[]).await.unwrap(), "{:?}", db.backend);
 
         let cost = orderdesk_domain::notification::SmsCost::parse_provider("KES 0.8012").unwrap();
         let receipt = SmsReceipt { cost, parts: Some(2), ..SmsReceipt::accepted("ATXid_1", "Success") };
         let (sent, attempt) = claimed.record_attempt("w1", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
-        assert!(outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap());
-        assert!(!outbox.store(claimed.version, &sent, Some(attempt.clone())).await.unwrap(), "a replay is refused");
+        assert!(outbox.store(claimed.version, &sent, Some(attempt.clone()), &[]).await.unwrap());
+        assert!(
+            !outbox.store(claimed.version, &sent, Some(attempt.clone()), &[]).await.unwrap(),
+            "a replay is refused"
+        );
         assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&sent));
         assert_eq!(outbox.find_by_provider_message_id("ATXid_1").await.unwrap().as_ref(), Some(&sent));
         let attempts = outbox.attempts(n.id).await.unwrap();
@@ -122,7 +125,7 @@ async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
         let Shop { orders, outbox, alice, .. } = Shop::open(&db).await;
         let o = order(&alice, "10", day(1));
         let n = notification_for(&o, &alice);
-        orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+        orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
 
         let t0 = now();
         let lease = chrono::Duration::seconds(30);
@@ -137,7 +140,7 @@ async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
         // The crashed worker's late outcome was decided over an old version: refused.
         let receipt = SmsReceipt::accepted("ATXid_1", "Success");
         let (late, attempt) = claimed.record_attempt("crashed", Ok(receipt), &RetryPolicy::default(), later).unwrap();
-        assert!(!outbox.store(claimed.version, &late, Some(attempt.clone())).await.unwrap());
+        assert!(!outbox.store(claimed.version, &late, Some(attempt.clone()), &[]).await.unwrap());
         assert!(outbox.attempts(n.id).await.unwrap().is_empty());
     })
     .await;
@@ -188,10 +191,10 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         for _ in 0..500 {
             let o = order(&alice, "1", day(1));
-            orders.insert(&o, &[notification_for(&o, &alice)], None).await.unwrap();
+            orders.insert(&o, &[notification_for(&o, &alice)], None, &[]).await.unwrap();
         }
         let total = Arc::new(AtomicUsize::new(0));
         let dispatcher = |name: &'static str| {
@@ -282,7 +285,7 @@ async fn the_oldest_due_sms_is_found_for_the_outbox_age_metric() {
         assert_eq!(shop.outbox.oldest_due_at(later).await.unwrap(), None);
         let o = order(&shop.alice, "1", day(1));
         let n = notification_for(&o, &shop.alice);
-        shop.orders.insert(&o, std::slice::from_ref(&n), None).await.unwrap();
+        shop.orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
         let millis = |at: Option<chrono::DateTime<Utc>>| at.map(|t| t.timestamp_millis());
         let due = shop.outbox.oldest_due_at(later).await.unwrap();
         assert_eq!(millis(due), millis(Some(n.next_attempt_at)), "{:?}", db.backend);

@@ -16,15 +16,15 @@ async fn the_overview_gives_each_order_its_customer_name_and_newest_sms_status()
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let reports = SqlOrderReports::new(db.connection.clone());
         let (alice, bob) = (customer("A"), customer("B"));
-        customers.insert(&alice, None).await.unwrap();
-        customers.insert(&bob, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
+        customers.insert(&bob, None, &[]).await.unwrap();
         let first = order(&alice, "1", day(1));
         orders
-            .insert(&first, &[Notification::new(first.id(), alice.phone().clone(), "hi".into(), now())], None)
+            .insert(&first, &[Notification::new(first.id(), alice.phone().clone(), "hi".into(), now())], None, &[])
             .await
             .unwrap();
         let second = order(&bob, "2", day(2));
-        orders.insert(&second, &[], None).await.unwrap();
+        orders.insert(&second, &[], None, &[]).await.unwrap();
 
         let page = reports.overview(PageRequest::new(None, Some(1)).unwrap()).await.unwrap();
         assert_eq!(page.items.len(), 1);
@@ -49,16 +49,16 @@ async fn daily_totals_group_by_utc_day_and_currency_in_the_period() {
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let reports = SqlOrderReports::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         let late = Utc.with_ymd_and_hms(2026, 11, 2, 23, 59, 59).unwrap();
-        orders.insert(&order(&alice, "10.50", late), &[], None).await.unwrap();
-        orders.insert(&order(&alice, "0.25", late - Duration::hours(23)), &[], None).await.unwrap();
+        orders.insert(&order(&alice, "10.50", late), &[], None, &[]).await.unwrap();
+        orders.insert(&order(&alice, "0.25", late - Duration::hours(23)), &[], None, &[]).await.unwrap();
         let mut dollars = order(&alice, "3", late);
         let usd = Money::parse("3", Currency::parse("USD").unwrap()).unwrap();
         dollars.change(None, Some(usd), None, now(), &crate::actor());
-        orders.insert(&dollars, &[], None).await.unwrap();
-        orders.insert(&order(&alice, "99", late + Duration::seconds(1)), &[], None).await.unwrap();
-        orders.insert(&order(&alice, "99", day(1) - Duration::seconds(1)), &[], None).await.unwrap();
+        orders.insert(&dollars, &[], None, &[]).await.unwrap();
+        orders.insert(&order(&alice, "99", late + Duration::seconds(1)), &[], None, &[]).await.unwrap();
+        orders.insert(&order(&alice, "99", day(1) - Duration::seconds(1)), &[], None, &[]).await.unwrap();
 
         let from = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         let to = Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap();
@@ -82,7 +82,7 @@ async fn daily_revenue_beyond_the_64_bit_range_is_exact() {
     on_each_backend(|db| async move {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let alice = customer("A");
-        customers.insert(&alice, None).await.unwrap();
+        customers.insert(&alice, None, &[]).await.unwrap();
         let backend = db.connection.get_database_backend();
         let (uuid, ts, customer) = match db.backend {
             Backend::Postgres => ("gen_random_uuid()", "'2026-11-05T12:00:00Z'::timestamptz", "$1"),
@@ -138,12 +138,12 @@ async fn board_scenario(
     label: &str,
 ) {
     let (alice, bob) = (customer("A"), customer("B"));
-    customers.insert(&alice, None).await.unwrap();
-    customers.insert(&bob, None).await.unwrap();
+    customers.insert(&alice, None, &[]).await.unwrap();
+    customers.insert(&bob, None, &[]).await.unwrap();
     let today = at("2026-11-30T09:00:00Z");
     let morning = order(&alice, "1", today);
     orders
-        .insert(&morning, &[Notification::new(morning.id(), alice.phone().clone(), "hi".into(), now())], None)
+        .insert(&morning, &[Notification::new(morning.id(), alice.phone().clone(), "hi".into(), now())], None, &[])
         .await
         .unwrap();
     // Seven orders at one instant (a batch entered with one time), so pages split inside it.
@@ -151,14 +151,14 @@ async fn board_scenario(
     let mut same = Vec::new();
     for i in 0..7 {
         let o = order(if i % 2 == 0 { &alice } else { &bob }, "2", noon);
-        orders.insert(&o, &[], None).await.unwrap();
+        orders.insert(&o, &[], None, &[]).await.unwrap();
         same.push(o);
     }
     let evening = order(&bob, "3", at("2026-11-30T18:30:00Z"));
-    orders.insert(&evening, &[], None).await.unwrap();
+    orders.insert(&evening, &[], None, &[]).await.unwrap();
     // Entered last (newest id), but ordered yesterday.
     let back_dated = order(&alice, "4", at("2026-11-29T15:00:00Z"));
-    orders.insert(&back_dated, &[], None).await.unwrap();
+    orders.insert(&back_dated, &[], None, &[]).await.unwrap();
 
     let first = reports.board(&OrderFilter::default(), None, 3).await.unwrap();
     assert_eq!(first.items[0].order, evening, "{label}");
@@ -224,7 +224,7 @@ async fn zone_scenario(
     label: &str,
 ) {
     let alice = customer("Z");
-    customers.insert(&alice, None).await.unwrap();
+    customers.insert(&alice, None, &[]).await.unwrap();
     for time in [
         // Nairobi (UTC+3): 01:30 on the 30th; UTC: the 29th.
         "2026-11-29T22:30:00Z",
@@ -241,7 +241,7 @@ async fn zone_scenario(
         "2026-03-29T21:59:00Z",
         "2026-03-29T22:00:00Z",
     ] {
-        orders.insert(&order(&alice, "999999999999.99", at(time)), &[], None).await.unwrap();
+        orders.insert(&order(&alice, "999999999999.99", at(time)), &[], None, &[]).await.unwrap();
     }
     let days = |zone: Tz, from: &str, to: &str| {
         let (from, to) = (at(from), at(to));

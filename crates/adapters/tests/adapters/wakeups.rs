@@ -31,21 +31,21 @@ async fn a_committed_order_with_an_sms_wakes_a_listener_on_another_connection() 
         assert!(woken(&wake, Duration::from_secs(10)).await, "the listener signals once when it is ready");
 
         let alice = customer("A");
-        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None).await.unwrap();
+        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None, &[]).await.unwrap();
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let quiet = order(&alice, "1", day(1));
-        orders.insert(&quiet, &[], None).await.unwrap();
+        orders.insert(&quiet, &[], None, &[]).await.unwrap();
         assert!(!woken(&wake, Duration::from_millis(500)).await, "an order without SMS wakes nobody");
 
         let ghost = customer("GHOST");
         let failed = order(&ghost, "1", day(1));
         let sms = Notification::new(failed.id(), ghost.phone().clone(), "x".into(), now());
-        assert!(orders.insert(&failed, &[sms], None).await.is_err());
+        assert!(orders.insert(&failed, &[sms], None, &[]).await.is_err());
         assert!(!woken(&wake, Duration::from_millis(500)).await, "a rolled-back order wakes nobody");
 
         let o = order(&alice, "2", day(1));
         let sms = Notification::new(o.id(), alice.phone().clone(), "Order received".into(), now());
-        orders.insert(&o, &[sms], None).await.unwrap();
+        orders.insert(&o, &[sms], None, &[]).await.unwrap();
         assert!(woken(&wake, Duration::from_secs(2)).await, "the committed SMS wakes the listener at once");
 
         stop.send(true).unwrap();
@@ -75,7 +75,7 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> String {
 async fn a_sqlite_backup_taken_during_writes_is_consistent_private_and_never_overwrites() {
     with_database(Backend::Sqlite, |db| async move {
         let alice = customer("A");
-        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None).await.unwrap();
+        SeaOrmCustomerRepository::new(db.connection.clone()).insert(&alice, None, &[]).await.unwrap();
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         let writing = Arc::new(AtomicBool::new(true));
         let writer = {
@@ -85,7 +85,7 @@ async fn a_sqlite_backup_taken_during_writes_is_consistent_private_and_never_ove
                 while writing.load(Ordering::SeqCst) {
                     let o = order(&alice, "1", day(1));
                     let sms = Notification::new(o.id(), alice.phone().clone(), "x".into(), now());
-                    orders.insert(&o, &[sms], None).await.unwrap();
+                    orders.insert(&o, &[sms], None, &[]).await.unwrap();
                     written += 1;
                 }
                 written

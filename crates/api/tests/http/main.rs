@@ -20,8 +20,8 @@ use orderdesk_api::{HttpOptions, Services, app};
 use orderdesk_domain::auth::{MockTokenVerifier, TokenVerifier};
 use orderdesk_domain::notification::{MessageTemplate, SmsCatalog};
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
-use orderdesk_domain::service::InboxService;
 use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService, SmsOutbox};
+use orderdesk_domain::service::{EventService, InboxService};
 use orderdesk_domain::{Currency, PhoneRegion};
 use orderdesk_domain::{Permission, Principal, TokenRejection};
 use poem::endpoint::BoxEndpoint;
@@ -41,7 +41,8 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
         orders: OrderService::new(store.clone(), customers.clone(), clock.clone(), Currency::parse("KES").unwrap()),
         notifications: NotificationService::new(store.clone(), store.clone(), customers, clock, Arc::new(NoSignal)),
         reports: store.clone(),
-        idempotency: IdempotencyService::new(store, Arc::new(SystemClock), Duration::from_secs(3600)),
+        idempotency: IdempotencyService::new(store.clone(), Arc::new(SystemClock), Duration::from_secs(3600)),
+        events: EventService::new(store, Arc::new(SystemClock), chrono::Duration::days(30)),
         health,
         tokens: tokens(),
     }
@@ -105,7 +106,8 @@ pub fn memory_services() -> Services {
             Arc::new(NoSignal),
         ),
         reports: store.clone(),
-        idempotency: IdempotencyService::new(store.clone(), clock, Duration::from_secs(3600)),
+        idempotency: IdempotencyService::new(store.clone(), clock.clone(), Duration::from_secs(3600)),
+        events: EventService::new(store.clone(), clock, chrono::Duration::days(30)),
         health: store,
         tokens: tokens(),
     }

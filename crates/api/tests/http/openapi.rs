@@ -94,7 +94,8 @@ fn document_constraints_come_from_the_domain_constants() {
                         assert_eq!(schema["maximum"].as_f64(), Some(PageRequest::MAX_LIMIT as f64), "{method} {path}");
                         assert_eq!(schema["minimum"].as_f64(), Some(1.0), "{method} {path}");
                     }
-                    "cursor" => {
+                    // `listEvents` reads on `after` a cursor.
+                    "cursor" | "after" => {
                         cursors += 1;
                         let chars = n(orderdesk_api::dto::CURSOR_CHARS);
                         assert_eq!((schema["minLength"].as_u64(), schema["maxLength"].as_u64()), (chars, chars));
@@ -111,7 +112,7 @@ fn document_constraints_come_from_the_domain_constants() {
     }
     assert_eq!(
         (limits, keys, cursors),
-        (4, 3, 4),
+        (5, 3, 5),
         "every list has `limit` and `cursor`, every create and status change `Idempotency-Key`"
     );
     let lookup = |name: &str| {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, CustomerError, InvalidValue, RepoError, ValidationErrors};
+use crate::event::{Event, EventType};
 use crate::idempotency::Recorder;
 use crate::order::order_time;
 use crate::ports::{Clock, CustomerFilter, CustomerRepository};
@@ -13,8 +14,8 @@ use crate::{
     PhoneRegion, SmsPreferences,
 };
 
-/// How often an opt-out re-reads a customer that changed under it before giving up.
-const OPT_OUT_TRIES: usize = 3;
+/// How often a write decided on a read is tried again after another write got there first.
+const WRITE_TRIES: usize = 3;
 
 /// Raw input for a new customer, as a client sent it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,7 +137,8 @@ impl CustomerService {
         let sms = SmsPreferences { language, opted_out: draft.sms_opt_out.unwrap_or(false) };
         let customer = Customer::new(name, code, phone, now, actor).with_sms_preferences(sms);
         let record = recorder.map(|r| r.record(&customer, now));
-        self.customers.insert(&customer, record).await.map_err(|e| write_error(e, &customer))?;
+        let events = [Event::customer(EventType::CustomerCreated, &customer, now)];
+        self.customers.insert(&customer, record, &events).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
 
@@ -250,8 +252,10 @@ impl CustomerService {
             language: language.flatten(),
             sms_opt_out: changes.sms_opt_out,
         };
-        customer.change(edit, self.clock.now(), actor);
-        self.customers.update(&customer, expected_version).await.map_err(|e| write_error(e, &customer))?;
+        let now = self.clock.now();
+        customer.change(edit, now, actor);
+        let events = [Event::customer(EventType::CustomerUpdated, &customer, now)];
+        self.customers.update(&customer, expected_version, &events).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
 
@@ -267,16 +271,18 @@ impl CustomerService {
         let mut changed = 0;
         for found in self.customers.find_by_phone(phone).await.map_err(CustomerError::Storage)? {
             let mut current = Some(found);
-            for attempt in 1..=OPT_OUT_TRIES {
+            for attempt in 1..=WRITE_TRIES {
                 let Some(mut customer) = current.take().filter(|c| c.phone() == phone && !c.sms_opt_out()) else {
                     break;
                 };
                 let read_at = customer.audit().version;
-                customer.change(CustomerEdit::opt_out(), self.clock.now(), actor);
-                match self.customers.update(&customer, Some(read_at)).await {
+                let now = self.clock.now();
+                customer.change(CustomerEdit::opt_out(), now, actor);
+                let events = [Event::customer(EventType::CustomerUpdated, &customer, now)];
+                match self.customers.update(&customer, Some(read_at), &events).await {
                     Ok(()) => changed += 1,
                     Err(RepoError::NotFound) => {}
-                    Err(RepoError::VersionMismatch) if attempt < OPT_OUT_TRIES => {
+                    Err(RepoError::VersionMismatch) if attempt < WRITE_TRIES => {
                         current = self.customers.find(customer.id()).await.map_err(CustomerError::Storage)?;
                     }
                     Err(e) => return Err(write_error(e, &customer)),
@@ -286,18 +292,36 @@ impl CustomerService {
         Ok(changed)
     }
 
-    /// Deletes a customer that has no orders; with `expected_version` (`If-Match`), only that version.
+    /// Deletes a customer that has no orders; with `expected_version` (`If-Match`), only that
+    /// version. The `customer.deleted` event carries the customer as deleted: it is read first
+    /// and deleted only at the version read (read again up to three times when another write
+    /// got there first, unless `expected_version` was given).
     ///
     /// # Errors
     /// [`CustomerError::NotFound`], [`CustomerError::PreconditionFailed`],
     /// [`CustomerError::HasOrders`], or storage.
     pub async fn delete(&self, id: CustomerId, expected_version: Option<u32>) -> Result<(), CustomerError> {
-        self.customers.delete(id, expected_version).await.map_err(|e| match e {
-            RepoError::NotFound => CustomerError::NotFound(id),
-            RepoError::VersionMismatch => CustomerError::PreconditionFailed(id),
-            RepoError::ForeignKey => CustomerError::HasOrders(id),
-            other => CustomerError::Storage(other),
-        })
+        for attempt in 1..=WRITE_TRIES {
+            let customer = self.get(id).await?;
+            let read_at = customer.audit().version;
+            if expected_version.is_some_and(|v| v != read_at) {
+                return Err(CustomerError::PreconditionFailed(id));
+            }
+            let events = [Event::customer(EventType::CustomerDeleted, &customer, self.clock.now())];
+            match self.customers.delete(id, Some(read_at), &events).await {
+                Ok(()) => return Ok(()),
+                Err(RepoError::VersionMismatch) if expected_version.is_none() && attempt < WRITE_TRIES => {}
+                Err(e) => {
+                    return Err(match e {
+                        RepoError::NotFound => CustomerError::NotFound(id),
+                        RepoError::VersionMismatch => CustomerError::PreconditionFailed(id),
+                        RepoError::ForeignKey => CustomerError::HasOrders(id),
+                        other => CustomerError::Storage(other),
+                    });
+                }
+            }
+        }
+        Err(CustomerError::PreconditionFailed(id))
     }
 }
 
@@ -353,9 +377,9 @@ mod tests {
     async fn create_stores_a_normalised_customer() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
-            .withf(|c, _| c.phone().as_str() == "+254712345678" && c.name().as_str() == "Alice")
+            .withf(|c, _, _| c.phone().as_str() == "+254712345678" && c.name().as_str() == "Alice")
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let customer = service(repo).create(draft(), &actor()).await.unwrap();
         assert_eq!(customer.created_at(), customer.updated_at());
     }
@@ -383,17 +407,50 @@ mod tests {
     #[tokio::test]
     async fn duplicate_code_is_reported_as_such() {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_insert().returning(|_, _| Err(RepoError::Duplicate));
+        repo.expect_insert().returning(|_, _, _| Err(RepoError::Duplicate));
         let result = service(repo).create(draft(), &actor()).await;
         assert!(matches!(result, Err(CustomerError::DuplicateCode(code)) if code == "A-1"));
     }
 
     #[tokio::test]
     async fn deleting_a_customer_with_orders_is_refused() {
+        let customer = stored("ALICE", false);
+        let id = customer.id();
         let mut repo = MockCustomerRepository::new();
-        repo.expect_delete().returning(|_, _| Err(RepoError::ForeignKey));
-        let id = CustomerId::generate();
+        repo.expect_find().returning(move |_| Ok(Some(customer.clone())));
+        repo.expect_delete().returning(|_, _, _| Err(RepoError::ForeignKey));
         assert!(matches!(service(repo).delete(id, None).await, Err(CustomerError::HasOrders(i)) if i == id));
+    }
+
+    #[tokio::test]
+    async fn a_delete_writes_the_customer_as_deleted_at_the_version_read_and_tries_again_after_a_race() {
+        let customer = stored("ALICE", false);
+        let id = customer.id();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find().times(2).returning(move |_| Ok(Some(customer.clone())));
+        let mut seq = mockall::Sequence::new();
+        repo.expect_delete().times(1).in_sequence(&mut seq).returning(|_, _, _| Err(RepoError::VersionMismatch));
+        repo.expect_delete()
+            .withf(move |deleted, version, events| {
+                *deleted == id
+                    && *version == Some(0)
+                    && matches!(events, [e] if e.kind == EventType::CustomerDeleted
+                        && matches!(&e.object, crate::EventObject::Customer(c) if c.id() == id))
+            })
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _| Ok(()));
+        service(repo).delete(id, None).await.expect("deleted");
+    }
+
+    #[tokio::test]
+    async fn a_delete_with_a_stale_if_match_is_a_failed_precondition_without_writing() {
+        let customer = stored("ALICE", false);
+        let id = customer.id();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find().returning(move |_| Ok(Some(customer.clone())));
+        repo.expect_delete().never();
+        assert!(matches!(service(repo).delete(id, Some(7)).await, Err(CustomerError::PreconditionFailed(_))));
     }
 
     #[tokio::test]
@@ -425,7 +482,7 @@ mod tests {
     #[tokio::test]
     async fn create_takes_the_default_language_unless_one_is_given() {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_insert().returning(|_, _| Ok(()));
+        repo.expect_insert().returning(|_, _, _| Ok(()));
         let swahili = service(repo).with_default_language(Language::Sw);
         let customer = swahili.create(draft(), &actor()).await.unwrap();
         assert_eq!((customer.language(), customer.sms_opt_out()), (Language::Sw, false));
@@ -476,24 +533,24 @@ mod tests {
         repo.expect_update()
             .times(1)
             .in_sequence(&mut seq)
-            .withf(move |c, v| c.id() == first_id && *v == Some(0))
-            .returning(|_, _| Err(RepoError::VersionMismatch));
+            .withf(move |c, v, _| c.id() == first_id && *v == Some(0))
+            .returning(|_, _, _| Err(RepoError::VersionMismatch));
         repo.expect_update()
             .times(1)
             .in_sequence(&mut seq)
-            .withf(move |c, v| c.id() == first_id && *v == Some(1) && c.sms_opt_out() && c.audit().version == 2)
-            .returning(|_, _| Ok(()));
+            .withf(move |c, v, _| c.id() == first_id && *v == Some(1) && c.sms_opt_out() && c.audit().version == 2)
+            .returning(|_, _, _| Ok(()));
         let second_id = second.id();
         repo.expect_update()
             .times(1)
             .in_sequence(&mut seq)
-            .withf(move |c, v| {
+            .withf(move |c, v, _| {
                 c.id() == second_id
                     && *v == Some(0)
                     && c.sms_opt_out()
                     && c.audit().updated_by.as_deref() == Some("africastalking")
             })
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let phone = first.phone().clone();
         let changed = service(repo).opt_out_phone(&phone, &Actor::new("africastalking")).await.unwrap();
         assert_eq!(changed, 2);

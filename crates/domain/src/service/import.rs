@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::{CustomerError, RepoError};
+use crate::event::{Event, EventType};
 use crate::{Actor, Customer, CustomerCode, CustomerEdit, CustomerName, Language, PhoneNumber, SmsPreferences};
 
 use super::CustomerService;
@@ -193,7 +194,12 @@ impl CustomerService {
             if dry_run || (new.is_empty() && changed.is_empty()) {
                 return Ok(report);
             }
-            match self.customers.store_import(&new, &changed).await {
+            let events: Vec<Event> = new
+                .iter()
+                .map(|c| Event::customer(EventType::CustomerCreated, c, now))
+                .chain(changed.iter().map(|(c, _)| Event::customer(EventType::CustomerUpdated, c, now)))
+                .collect();
+            match self.customers.store_import(&new, &changed, &events).await {
                 Ok(()) => return Ok(report),
                 Err(RepoError::VersionMismatch | RepoError::NotFound | RepoError::Duplicate)
                     if tries < IMPORT_TRIES => {}

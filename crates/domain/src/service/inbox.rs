@@ -190,9 +190,11 @@ mod tests {
         customers.expect_find_by_phone().returning(|_| Ok(vec![alice()]));
         customers
             .expect_update()
-            .withf(|c, v| c.sms_opt_out() && *v == Some(0) && c.audit().updated_by.as_deref() == Some("africastalking"))
+            .withf(|c, v, _| {
+                c.sms_opt_out() && *v == Some(0) && c.audit().updated_by.as_deref() == Some("africastalking")
+            })
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let received = service(inbox, customers).receive(sms(" Stop\n")).await.unwrap();
         assert_eq!(received, Received { delivery: Delivery::Stored, stop_word: true, opted_out_customers: 1 });
     }

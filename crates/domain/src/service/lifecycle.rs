@@ -2,9 +2,10 @@
 //! The table itself is [`crate::OrderStatus::can_move_to`].
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
+use crate::event::EventType;
 use crate::idempotency::Recorder;
 use crate::notification::SmsEvent;
-use crate::service::orders::{OrderService, any_to_send, order_write_error};
+use crate::service::orders::{OrderService, any_to_send, change_events, order_write_error};
 use crate::{Actor, CancelReason, Cancellation, Notification, Order, OrderId, OrderStatus, StatusChange, StatusNote};
 
 /// Raw input for a status change.
@@ -70,7 +71,8 @@ impl OrderService {
             };
             let notification = if notify { self.status_text(&order, now).await? } else { None };
             let record = recorder.as_ref().map(|r| r.record(&order, now));
-            match self.orders.change_status(&order, &change, notification.as_slice(), record).await {
+            let events = change_events(EventType::OrderStatusChanged, &order, notification.as_slice(), now);
+            match self.orders.change_status(&order, &change, notification.as_slice(), record, &events).await {
                 Ok(()) => {
                     if let Some(outbox) = self.sms.as_ref().filter(|_| any_to_send(notification.as_slice())) {
                         outbox.signal.notify();
@@ -176,7 +178,7 @@ mod tests {
         orders.expect_find().returning(move |_| Ok(Some(stored.clone())));
         orders
             .expect_change_status()
-            .withf(|order, change, notifications, record| {
+            .withf(|order, change, notifications, record, _| {
                 order.status() == OrderStatus::Ready
                     && change.version == 1
                     && change.note.as_ref().map(StatusNote::as_str) == Some("at the gate")
@@ -185,7 +187,7 @@ mod tests {
                     && notifications.is_empty()
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(()));
+            .returning(|_, _, _, _, _| Ok(()));
         let service = service(orders);
         let moved = service.change_status(order().id(), request("ready", None), &actor(), None, None).await;
         assert_eq!(moved.unwrap().status(), OrderStatus::Ready);
@@ -264,14 +266,14 @@ mod tests {
             orders.expect_find().returning(move |_| Ok(Some(stored.clone())));
             orders
                 .expect_change_status()
-                .withf(move |order, _, notifications, _| {
+                .withf(move |order, _, notifications, _, _| {
                     let got: Vec<_> =
                         notifications.iter().map(|n| (n.message.as_str(), n.language, n.status)).collect();
                     let event = SmsEvent::for_status(order.status());
                     got == expected.as_slice() && notifications.iter().all(|n| Some(n.event) == event)
                 })
                 .times(1)
-                .returning(|_, _, _, _| Ok(()));
+                .returning(|_, _, _, _, _| Ok(()));
             let service = texting(orders, customer(language, opted_out));
             let request = StatusRequest { notify, ..request(status, reason) };
             let moved = service.change_status(order().id(), request, &actor(), None, None).await;
@@ -334,7 +336,7 @@ mod tests {
         orders.expect_find().returning(move |_| {
             Ok(Some(if seen.fetch_add(1, Ordering::SeqCst) == 0 { stored.clone() } else { cancelled.clone() }))
         });
-        orders.expect_change_status().times(1).returning(|_, _, _, _| Err(RepoError::VersionMismatch));
+        orders.expect_change_status().times(1).returning(|_, _, _, _, _| Err(RepoError::VersionMismatch));
         let service = service(orders);
         let result = service.change_status(order().id(), request("completed", None), &actor(), None, None).await;
         assert!(matches!(result, Err(OrderError::InvalidTransition { from: OrderStatus::Cancelled, .. })));
@@ -346,7 +348,7 @@ mod tests {
         let stored = order();
         let mut orders = MockOrderRepository::new();
         orders.expect_find().returning(move |_| Ok(Some(stored.clone())));
-        orders.expect_change_status().times(1).returning(|_, _, _, _| Err(RepoError::VersionMismatch));
+        orders.expect_change_status().times(1).returning(|_, _, _, _, _| Err(RepoError::VersionMismatch));
         let service = service(orders);
         let result = service.change_status(order().id(), request("ready", None), &actor(), Some(0), None).await;
         assert!(matches!(result, Err(OrderError::PreconditionFailed(_))));

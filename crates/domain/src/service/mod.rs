@@ -1,6 +1,7 @@
 //! Use cases. Services depend only on ports, held as `Arc<dyn Port>`.
 
 mod customers;
+mod events;
 mod idempotency;
 mod import;
 mod inbox;
@@ -10,6 +11,7 @@ mod orders;
 mod preview;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerListQuery, CustomerService};
+pub use events::{EventListError, EventPage, EventService};
 pub use idempotency::{IdempotencyError, IdempotencyService};
 pub use import::{ImportAction, ImportError, ImportReport, ImportRow, ImportedRow, MAX_IMPORT_ROWS, RowError};
 pub use inbox::{Delivery, InboxError, InboxService, Received};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, RepoError, ValidationErrors};
+use crate::event::Event;
 use crate::notification::{
     Attempt, AttemptResult, Claim, DeliveryReport, NotificationSummary, ReportDecision, RetryPolicy,
 };
@@ -125,7 +126,7 @@ impl NotificationService {
             let requeued = current
                 .requeue(customer.phone().clone(), self.clock.now())
                 .map_err(|e| NotificationError::NotRetryable { id, status: e.0.as_str() })?;
-            if self.notifications.store(current.version, &requeued, None).await? {
+            if self.notifications.store(current.version, &requeued, None, &[]).await? {
                 self.signal.notify();
                 return Ok(requeued);
             }
@@ -201,7 +202,8 @@ async fn apply_report(
                 return Ok(ReportEffect::Ignored);
             }
             ReportDecision::Apply(next) => {
-                if notifications.store(current.version, &next, None).await? {
+                let events = moved_events(&current, &next, now);
+                if notifications.store(current.version, &next, None, &events).await? {
                     return Ok(ReportEffect::Applied);
                 }
             }
@@ -270,7 +272,7 @@ impl NotificationDispatcher {
         let now = self.clock.now();
         for notification in unsent {
             if let Some(released) = notification.release(&self.worker, now) {
-                self.notifications.store(notification.version, &released, None).await?;
+                self.notifications.store(notification.version, &released, None, &[]).await?;
             }
         }
         if !unsent.is_empty() {
@@ -281,8 +283,8 @@ impl NotificationDispatcher {
 
     async fn send(&self, notification: &Notification) -> Result<(), RepoError> {
         let result = self.gateway.send(&notification.recipient, &notification.message).await;
-        let Ok((next, attempt)) = notification.record_attempt(&self.worker, result, &self.policy, self.clock.now())
-        else {
+        let now = self.clock.now();
+        let Ok((next, attempt)) = notification.record_attempt(&self.worker, result, &self.policy, now) else {
             tracing::warn!(notification_id = %notification.id, "not holding the lease; outcome dropped");
             return Ok(());
         };
@@ -298,7 +300,8 @@ impl NotificationDispatcher {
                 tracing::error!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), "sms failed permanently")
             }
         }
-        if !self.notifications.store(notification.version, &next, Some(attempt)).await? {
+        let events = moved_events(notification, &next, now);
+        if !self.notifications.store(notification.version, &next, Some(attempt), &events).await? {
             tracing::warn!(notification_id = %id, "lease lost before the outcome was recorded");
             return Ok(());
         }
@@ -317,6 +320,11 @@ impl NotificationDispatcher {
         }
         Ok(())
     }
+}
+
+/// The event of a notification's move from `current` to `next`, if the move makes one.
+fn moved_events(current: &Notification, next: &Notification, now: DateTime<Utc>) -> Vec<Event> {
+    Event::notification_moved(current.status, next, now).into_iter().collect()
 }
 
 /// Whether a status may still change through sending (for dashboards).

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
+use crate::event::{Event, EventType};
 use crate::idempotency::Recorder;
 use crate::notification::{SkipReason, SmsCatalog, SmsEvent};
 use crate::order::order_time;
@@ -219,7 +220,8 @@ impl OrderService {
             _ => None,
         };
         let record = recorder.map(|r| r.record(&order, now));
-        self.orders.insert(&order, notification.as_slice(), record).await.map_err(|e| match e {
+        let events = change_events(EventType::OrderCreated, &order, notification.as_slice(), now);
+        self.orders.insert(&order, notification.as_slice(), record, &events).await.map_err(|e| match e {
             RepoError::ForeignKey => unknown_customer(),
             RepoError::KeyTaken => OrderError::KeyTaken,
             other => OrderError::Storage(other),
@@ -307,24 +309,54 @@ impl OrderService {
         }
 
         let ordered_at = ordered_at.flatten();
-        order.change(item.flatten(), amount.flatten(), ordered_at, self.clock.now(), actor);
-        self.orders.update(&order, expected_version).await.map_err(|e| order_write_error(e, id))?;
+        let now = self.clock.now();
+        order.change(item.flatten(), amount.flatten(), ordered_at, now, actor);
+        let events = [Event::order(EventType::OrderUpdated, &order, now)];
+        self.orders.update(&order, expected_version, &events).await.map_err(|e| order_write_error(e, id))?;
         Ok(order)
     }
 
     /// Deletes an order taken by mistake: only while it is `received` and no SMS was attempted
     /// (an SMS not yet attempted goes with it); with `expected_version` (`If-Match`), only that
-    /// version. Any other order is cancelled instead, so its history and SMS costs stay.
+    /// version. Any other order is cancelled instead, so its history and SMS costs stay. The
+    /// `order.deleted` event carries the order as deleted: it is read first and deleted only at
+    /// the version read (read again up to three times when another write got there first,
+    /// unless `expected_version` was given).
     ///
     /// # Errors
     /// [`OrderError::NotFound`], [`OrderError::PreconditionFailed`], [`OrderError::HasHistory`],
     /// or storage.
     pub async fn delete(&self, id: OrderId, expected_version: Option<u32>) -> Result<(), OrderError> {
-        self.orders.delete(id, expected_version).await.map_err(|e| match e {
-            RepoError::ForeignKey => OrderError::HasHistory(id),
-            other => order_write_error(other, id),
-        })
+        const TRIES: usize = 3;
+        for attempt in 1..=TRIES {
+            let order = self.get(id).await?;
+            let read_at = order.audit().version;
+            if expected_version.is_some_and(|v| v != read_at) {
+                return Err(OrderError::PreconditionFailed(id));
+            }
+            let events = [Event::order(EventType::OrderDeleted, &order, self.clock.now())];
+            match self.orders.delete(id, Some(read_at), &events).await {
+                Ok(()) => return Ok(()),
+                Err(RepoError::VersionMismatch) if expected_version.is_none() && attempt < TRIES => {}
+                Err(RepoError::ForeignKey) => return Err(OrderError::HasHistory(id)),
+                Err(other) => return Err(order_write_error(other, id)),
+            }
+        }
+        Err(OrderError::PreconditionFailed(id))
     }
+}
+
+/// The events of an order change (`kind`) that wrote `notifications`: the order's, then
+/// `notification.skipped` for each SMS written skipped.
+pub(super) fn change_events(
+    kind: EventType,
+    order: &Order,
+    notifications: &[Notification],
+    now: DateTime<Utc>,
+) -> Vec<Event> {
+    let mut events = vec![Event::order(kind, order, now)];
+    events.extend(notifications.iter().filter_map(|n| Event::notification_written(n, now)));
+    events
 }
 
 pub(super) fn order_write_error(error: RepoError, id: OrderId) -> OrderError {
@@ -372,7 +404,7 @@ mod tests {
         let order = order.clone();
         let mut orders = MockOrderRepository::new();
         orders.expect_find().returning(move |_| Ok(Some(order.clone())));
-        orders.expect_update().returning(|_, _| Ok(()));
+        orders.expect_update().returning(|_, _, _| Ok(()));
         orders
     }
 
@@ -381,9 +413,9 @@ mod tests {
         let mut orders = MockOrderRepository::new();
         orders
             .expect_insert()
-            .withf(|_, sms, record| sms.is_empty() && record.is_none())
+            .withf(|_, sms, record, _| sms.is_empty() && record.is_none())
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let order = service(orders, MockCustomerRepository::new())
             .create(draft(CustomerId::generate()), &actor())
             .await
@@ -404,11 +436,11 @@ mod tests {
         let mut orders = MockOrderRepository::new();
         orders
             .expect_insert()
-            .withf(|order, sms, _| {
+            .withf(|order, sms, _, _| {
                 sms.len() == 1 && sms[0].order_id == order.id() && sms[0].recipient.as_str() == "+254712345678"
             })
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         service(orders, customers).with_sms(outbox()).create(draft(alice.id()), &actor()).await.unwrap();
     }
 
@@ -433,7 +465,11 @@ mod tests {
             let found = alice.clone();
             customers.expect_find().returning(move |_| Ok(Some(found.clone())));
             let mut orders = MockOrderRepository::new();
-            orders.expect_insert().withf(move |_, sms, _| sms.len() == texts).times(1).returning(|_, _, _| Ok(()));
+            orders
+                .expect_insert()
+                .withf(move |_, sms, _, _| sms.len() == texts)
+                .times(1)
+                .returning(|_, _, _, _| Ok(()));
             let draft = OrderDraft { notify, ordered_at, ..draft(alice.id()) };
             service(orders, customers).with_sms(outbox()).create(draft, &actor()).await.unwrap();
         }
@@ -442,7 +478,7 @@ mod tests {
     #[tokio::test]
     async fn order_for_unknown_customer_is_a_customer_id_validation_error() {
         let mut orders = MockOrderRepository::new();
-        orders.expect_insert().returning(|_, _, _| Err(RepoError::ForeignKey));
+        orders.expect_insert().returning(|_, _, _, _| Err(RepoError::ForeignKey));
         let result =
             service(orders, MockCustomerRepository::new()).create(draft(CustomerId::generate()), &actor()).await;
         let Err(OrderError::Validation(errors)) = result else { panic!("expected validation error") };

@@ -9,6 +9,7 @@
 mod auth;
 mod database;
 mod domain;
+mod events;
 mod idempotency;
 mod log;
 mod observability;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use database::{DatabaseSection, mask_url_password};
 pub use domain::{CustomerSettings, DomainDefaults, OrderSettings, ShopSettings};
+pub use events::EventSettings;
 pub use idempotency::IdempotencySettings;
 pub use log::{LogFormat, LogSettings};
 pub use observability::{CorsSettings, MetricsSettings};
@@ -56,6 +58,7 @@ pub struct Settings {
     pub customers: CustomerSettings,
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
+    pub events: EventSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub cors: CorsSettings,
@@ -235,6 +238,7 @@ impl Settings {
         self.http.validate()?;
         self.rate_limit.validate()?;
         self.idempotency.check()?;
+        self.events.check()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         self.shop.validate()?;
         self.time_zone()?;

@@ -2,6 +2,7 @@
 
 pub(crate) mod customers;
 pub(crate) mod delivery_reports;
+pub(crate) mod events;
 pub(crate) mod idempotency_keys;
 pub(crate) mod incoming_messages;
 pub(crate) mod notification_attempts;

@@ -87,7 +87,7 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
         .times(1)
         .returning(move |claim, _| Ok(claim.apply(&due).into_iter().collect()));
     repo.expect_store()
-        .withf(|version, next, attempt| {
+        .withf(|version, next, attempt, _| {
             *version == 1
                 && next.status == NotificationStatus::Sent
                 && next.provider_message_id.as_deref() == Some("ATXid_1")
@@ -95,7 +95,7 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     repo.expect_delivery_reports_for()
         .withf(|id| id == "ATXid_1")
         .times(1)
@@ -118,14 +118,14 @@ async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_o
     repo.expect_claim_due().times(1).returning(move |claim, _| Ok(due.iter().filter_map(|n| claim.apply(n)).collect()));
     let first_id = first.id;
     repo.expect_store()
-        .withf(move |_, next, attempt| {
+        .withf(move |_, next, attempt, _| {
             next.id == first_id && next.status == NotificationStatus::Sent && attempt.is_some()
         })
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let released_ids = [second.id, third.id];
     repo.expect_store()
-        .withf(move |version, next, attempt| {
+        .withf(move |version, next, attempt, _| {
             released_ids.contains(&next.id)
                 && *version == 1
                 && next.status == NotificationStatus::Pending
@@ -133,7 +133,7 @@ async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_o
                 && attempt.is_none()
         })
         .times(2)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     repo.expect_delivery_reports_for().times(1).returning(|_| Ok(Vec::new()));
     let sends = Arc::new(AtomicUsize::new(0));
     let counted = sends.clone();
@@ -173,7 +173,7 @@ async fn an_outcome_decided_after_the_lease_was_taken_over_is_dropped_by_the_sto
     let n = pending();
     let mut repo = MockNotificationRepository::new();
     repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
-    repo.expect_store().times(1).returning(|_, _, _| Ok(false));
+    repo.expect_store().times(1).returning(|_, _, _, _| Ok(false));
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().times(1).returning(|_, _| Ok(SmsReceipt::accepted("x", "Success")));
     assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1, "handled; the lost outcome is logged");
@@ -185,12 +185,12 @@ async fn a_temporary_failure_stores_a_retry_attempt() {
     let mut repo = MockNotificationRepository::new();
     repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
     repo.expect_store()
-        .withf(|_, next, attempt| {
+        .withf(|_, next, attempt, _| {
             next.status == NotificationStatus::Pending
                 && attempt.as_ref().is_some_and(|a| a.outcome == AttemptResult::Retry)
         })
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().times(1).returning(|_, _| Err(SmsError::Retryable("HTTP 500".into())));
     assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1);
@@ -206,9 +206,9 @@ async fn retry_requeues_only_a_failed_notification_of_that_order_and_wakes_the_d
     let found = failed.clone();
     repo.expect_find().returning(move |_| Ok(Some(found.clone())));
     repo.expect_store()
-        .withf(|version, next, _| *version == 0 && next.status == NotificationStatus::Pending)
+        .withf(|version, next, _, _| *version == 0 && next.status == NotificationStatus::Pending)
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let signal = Arc::new(CountingSignal::default());
     let service = service_with_customer(repo, signal.clone(), order_id, "+254733111222");
 
@@ -251,12 +251,12 @@ async fn a_report_is_logged_and_reapplied_when_another_writer_changed_the_notifi
     repo.expect_log_delivery_report().times(1).returning(|_, _| Ok(()));
     repo.expect_find_by_provider_message_id().times(2).returning(move |_| Ok(Some(sent.clone())));
     let mut seq = Sequence::new();
-    repo.expect_store().times(1).in_sequence(&mut seq).returning(|_, _, _| Ok(false));
+    repo.expect_store().times(1).in_sequence(&mut seq).returning(|_, _, _, _| Ok(false));
     repo.expect_store()
-        .withf(|_, next, _| next.status == NotificationStatus::Delivered)
+        .withf(|_, next, _, _| next.status == NotificationStatus::Delivered)
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let effect = service(repo, Arc::default()).record_delivery_report(&report("Success")).await.unwrap();
     assert_eq!(effect, ReportEffect::Applied);
 }
@@ -281,10 +281,10 @@ async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
     let keep = stored_sent.clone();
     let mut seq = Sequence::new();
     repo.expect_store()
-        .withf(|_, next, attempt| next.status == NotificationStatus::Sent && attempt.is_some())
+        .withf(|_, next, attempt, _| next.status == NotificationStatus::Sent && attempt.is_some())
         .times(1)
         .in_sequence(&mut seq)
-        .returning(move |_, next, _| {
+        .returning(move |_, next, _, _| {
             *keep.lock().unwrap() = Some(next.clone());
             Ok(true)
         });
@@ -295,8 +295,8 @@ async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
     let current = stored_sent.clone();
     repo.expect_find_by_provider_message_id().returning(move |_| Ok(current.lock().unwrap().clone()));
     let delivered = stored_sent.clone();
-    repo.expect_store().withf(|_, _, attempt| attempt.is_none()).times(2).in_sequence(&mut seq).returning(
-        move |_, next, _| {
+    repo.expect_store().withf(|_, _, attempt, _| attempt.is_none()).times(2).in_sequence(&mut seq).returning(
+        move |_, next, _, _| {
             *delivered.lock().unwrap() = Some(next.clone());
             Ok(true)
         },
