@@ -5,6 +5,7 @@
 mod auth;
 mod costs;
 mod customers;
+mod events;
 mod idempotency;
 mod inbox;
 mod lifecycle;

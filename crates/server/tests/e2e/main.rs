@@ -10,6 +10,7 @@ mod connections;
 mod csv;
 mod descriptors;
 mod dispatch;
+mod events;
 mod hardening;
 mod helpers;
 mod hoarding;
