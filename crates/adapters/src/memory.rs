@@ -20,8 +20,8 @@ use orderdesk_domain::ports::{
     IdempotencyRepository, NotificationRepository, OrderFilter, OrderOverview, OrderReports, OrderRepository,
 };
 use orderdesk_domain::{
-    Customer, CustomerId, Event, EventId, EventSelector, Notification, NotificationId, NotificationStatus, Order,
-    OrderId, OrderNumber, OrderStatus, Page, PageRequest, RepoError, StatusChange,
+    Customer, CustomerId, Event, EventId, EventSelector, NewEvent, Notification, NotificationId, NotificationStatus,
+    Order, OrderId, OrderNumber, OrderStatus, Page, PageRequest, RepoError, StatusChange,
 };
 
 #[derive(Debug, Default)]
@@ -42,8 +42,12 @@ struct Tables {
 }
 
 impl Tables {
-    fn publish(&mut self, events: &[Event]) {
-        self.events.extend(events.iter().map(|e| (e.id.as_uuid(), e.clone())));
+    /// Stores a change's events, each under a fresh id taken under the lock (feed order).
+    fn publish(&mut self, events: &[NewEvent]) {
+        for event in events {
+            let id = EventId::generate();
+            self.events.insert(id.as_uuid(), event.clone().stored(id));
+        }
     }
 }
 
@@ -158,7 +162,7 @@ impl CustomerRepository for InMemoryStore {
         &self,
         customer: &Customer,
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         check_key(&tables, record.as_ref())?;
@@ -175,7 +179,7 @@ impl CustomerRepository for InMemoryStore {
         &self,
         customer: &Customer,
         expected_version: Option<u32>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.customers.get(&customer.id().as_uuid()).ok_or(RepoError::NotFound)?;
@@ -188,7 +192,12 @@ impl CustomerRepository for InMemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, id: CustomerId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn delete(
+        &self,
+        id: CustomerId,
+        expected_version: Option<u32>,
+        events: &[NewEvent],
+    ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.customers.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
@@ -246,7 +255,7 @@ impl CustomerRepository for InMemoryStore {
         &self,
         new: &[Customer],
         changed: &[(Customer, u32)],
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let mut next = tables.customers.clone();
@@ -280,7 +289,7 @@ impl OrderRepository for InMemoryStore {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         check_key(&tables, record.as_ref())?;
@@ -303,7 +312,7 @@ impl OrderRepository for InMemoryStore {
         Ok(())
     }
 
-    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.orders.get_mut(&order.id().as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
@@ -312,7 +321,7 @@ impl OrderRepository for InMemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut tables = self.tables();
         let stored = tables.orders.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
@@ -338,7 +347,7 @@ impl OrderRepository for InMemoryStore {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut tables = self.tables();
         check_key(&tables, record.as_ref())?;
@@ -423,7 +432,7 @@ impl NotificationRepository for InMemoryStore {
         previous_version: u32,
         next: &Notification,
         attempt: Option<Attempt>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<bool, RepoError> {
         let mut tables = self.tables();
         match tables.notifications.get_mut(&next.id.as_uuid()) {

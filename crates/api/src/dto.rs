@@ -743,6 +743,21 @@ pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
     Uuid::from_slice(&verified(cursor, b"", 16)?).map_err(|_| refused_cursor())
 }
 
+/// Labels the event feed's cursor tag, so that a list cursor is no feed position.
+const EVENT_LABEL: &[u8] = b"events v1:";
+
+/// The feed position after event `id` ([`CURSOR_CHARS`] characters, like a list cursor).
+pub fn encode_event_cursor(id: Uuid) -> String {
+    signed(EVENT_LABEL, id.as_bytes())
+}
+
+/// # Errors
+/// A 422 (on `cursor`; callers name their own field) when this server did not issue it as a
+/// feed position.
+pub fn decode_event_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    Uuid::from_slice(&verified(cursor, EVENT_LABEL, 16)?).map_err(|_| refused_cursor())
+}
+
 /// Labels the board cursor's tag, so that no other cursor's tag verifies as one.
 const BOARD_LABEL: &[u8] = b"board v1:";
 

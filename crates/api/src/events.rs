@@ -13,7 +13,7 @@ use poem_openapi::{Object, OpenApi, Union};
 use uuid::Uuid;
 
 use crate::Services;
-use crate::dto::{CustomerBody, NotificationBody, OrderBody, decode_cursor, encode_cursor};
+use crate::dto::{CustomerBody, NotificationBody, OrderBody, decode_event_cursor, encode_event_cursor};
 use crate::problem::{ApiError, Errors, FieldProblem, ListErrors};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
@@ -93,7 +93,7 @@ impl From<EventPage> for EventListBody {
     fn from(page: EventPage) -> Self {
         Self {
             items: page.items.into_iter().map(Into::into).collect(),
-            next_cursor: page.next.map(|id| encode_cursor(id.as_uuid())),
+            next_cursor: page.next.map(|id| encode_event_cursor(id.as_uuid())),
             has_more: page.has_more,
         }
     }
@@ -151,7 +151,7 @@ impl EventsApi {
     ) -> Result<Json<EventListBody>, Errors<ListErrors>> {
         auth.require(Permission::ReadEvents)?;
         let after = match after.0.as_deref() {
-            Some(cursor) => Some(EventId::from_uuid(decode_cursor(cursor).map_err(|_| refused_after())?)),
+            Some(cursor) => Some(EventId::from_uuid(decode_event_cursor(cursor).map_err(|_| refused_after())?)),
             None => None,
         };
         let limit = limit.0.unwrap_or(orderdesk_domain::PageRequest::DEFAULT_LIMIT);
@@ -171,7 +171,9 @@ fn refused_after() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orderdesk_domain::{Actor, Customer, CustomerCode, CustomerName, EventType, PhoneNumber, PhoneRegion};
+    use orderdesk_domain::{
+        Actor, Customer, CustomerCode, CustomerName, EventType, NewEvent, PhoneNumber, PhoneRegion,
+    };
 
     #[test]
     fn an_event_is_written_as_the_feed_shows_it() {
@@ -183,7 +185,7 @@ mod tests {
             now,
             &Actor::new("test"),
         );
-        let event = Event::customer(EventType::CustomerCreated, &customer, now);
+        let event = NewEvent::customer(EventType::CustomerCreated, &customer, now).stored(EventId::generate());
         let json: serde_json::Value = serde_json::from_slice(&JsonEventEncoder.encode(&event)).expect("json");
         assert_eq!(json["id"], event.id.to_string());
         assert_eq!(json["type"], "customer.created");

@@ -14,8 +14,8 @@ use orderdesk_domain::ports::{
 };
 use orderdesk_domain::service::{CustomerDraft, CustomerService, OrderDraft, OrderService, SmsOutbox, StatusRequest};
 use orderdesk_domain::{
-    Actor, Currency, Customer, CustomerId, Event, Notification, NumberPrefix, Order, OrderError, OrderId, OrderNumber,
-    OrderStatus, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError, StatusChange,
+    Actor, Currency, Customer, CustomerId, NewEvent, Notification, NumberPrefix, Order, OrderError, OrderId,
+    OrderNumber, OrderStatus, Page, PageRequest, PhoneNumber, PhoneRegion, RepoError, StatusChange,
 };
 
 /// The embedding service's own storage: customers, orders and the SMS it must send.
@@ -26,7 +26,7 @@ struct Store {
     outbox: Mutex<Vec<Notification>>,
     keys: Mutex<Vec<IdempotencyRecord>>,
     history: Mutex<Vec<(OrderId, StatusChange)>>,
-    events: Mutex<Vec<Event>>,
+    events: Mutex<Vec<NewEvent>>,
 }
 
 impl Store {
@@ -42,7 +42,7 @@ impl Store {
     }
 
     /// Keeps the events of a change (a real store writes them in the change's transaction).
-    fn publish(&self, events: &[Event]) {
+    fn publish(&self, events: &[NewEvent]) {
         locked(&self.events).extend_from_slice(events);
     }
 }
@@ -62,7 +62,7 @@ impl CustomerRepository for Store {
         &self,
         customer: &Customer,
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         if customers.iter().any(|c| c.code().key() == customer.code().key()) {
@@ -73,7 +73,7 @@ impl CustomerRepository for Store {
         self.publish(events);
         Ok(())
     }
-    async fn update(&self, customer: &Customer, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn update(&self, customer: &Customer, expected: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         let stored = customers.iter_mut().find(|c| c.id() == customer.id()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
@@ -81,7 +81,7 @@ impl CustomerRepository for Store {
         self.publish(events);
         Ok(())
     }
-    async fn delete(&self, id: CustomerId, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn delete(&self, id: CustomerId, expected: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         let stored = customers.iter().find(|c| c.id() == id).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
@@ -93,7 +93,7 @@ impl CustomerRepository for Store {
         &self,
         new: &[Customer],
         changed: &[(Customer, u32)],
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut customers = locked(&self.customers);
         for (customer, version) in changed {
@@ -146,7 +146,7 @@ impl OrderRepository for Store {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         if !locked(&self.customers).iter().any(|c| c.id() == order.customer_id()) {
             return Err(RepoError::ForeignKey);
@@ -164,7 +164,7 @@ impl OrderRepository for Store {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
         let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or(RepoError::NotFound)?;
@@ -179,7 +179,7 @@ impl OrderRepository for Store {
     async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {
         Ok(locked(&self.history).iter().filter(|(o, _)| *o == id).map(|(_, c)| c.clone()).collect())
     }
-    async fn update(&self, order: &Order, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
         let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;
@@ -187,7 +187,7 @@ impl OrderRepository for Store {
         self.publish(events);
         Ok(())
     }
-    async fn delete(&self, id: OrderId, expected: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn delete(&self, id: OrderId, expected: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut orders = locked(&self.orders);
         let stored = orders.iter().find(|o| o.id() == id).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected)?;

@@ -3,7 +3,8 @@
 //!
 //! An event carries the object as it was right after the change (a customer, an order or an
 //! SMS notification); adapters keep that snapshot, so a feed read later still shows the object
-//! as it was, even once it is deleted. Ids are UUIDv7: the feed lists oldest first by id.
+//! as it was, even once it is deleted. Services build [`NewEvent`]s; the store gives each its
+//! id as it writes it, inside the change's transaction ([`Event`]).
 
 use std::fmt;
 
@@ -13,7 +14,9 @@ use uuid::Uuid;
 use crate::error::InvalidValue;
 use crate::{Customer, Notification, NotificationStatus, Order};
 
-/// Identifies an event (UUIDv7, so ids sort by creation time).
+/// Identifies an event and places it in the feed: a UUIDv7 the store takes as it writes the
+/// event, inside the change's transaction, so ids sort in the order events were written (and,
+/// within [`crate::service::EventService::SETTLE`], in commit order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(Uuid);
 
@@ -219,10 +222,11 @@ impl EventObject {
     }
 }
 
-/// One change: `{id, type, created_at, data: {object}}` on the wire.
+/// One stored change: `{id, type, created_at, data: {object}}` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// Unique; deliveries carry it so receivers can drop repeats.
+    /// Unique, and the event's place in the feed; deliveries carry it so receivers can drop
+    /// repeats.
     pub id: EventId,
     /// What happened.
     pub kind: EventType,
@@ -232,9 +236,26 @@ pub struct Event {
     pub object: EventObject,
 }
 
-impl Event {
+/// A change's event as a service writes it with the change; the store gives it its
+/// [`EventId`] ([`NewEvent::stored`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// What happened.
+    pub kind: EventType,
+    /// When the change was made (UTC, microseconds): the service's clock.
+    pub created_at: DateTime<Utc>,
+    /// The object after the change (before it, for a deletion).
+    pub object: EventObject,
+}
+
+impl NewEvent {
     fn new(kind: EventType, object: EventObject, now: DateTime<Utc>) -> Self {
-        Self { id: EventId::generate(), kind, created_at: now, object }
+        Self { kind, created_at: now, object }
+    }
+
+    /// The event as stored under `id`.
+    pub fn stored(self, id: EventId) -> Event {
+        Event { id, kind: self.kind, created_at: self.created_at, object: self.object }
     }
 
     /// `customer.created`, `customer.updated` or `customer.deleted` about `customer`.

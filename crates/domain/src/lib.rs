@@ -46,7 +46,7 @@ pub use customer::{
     Customer, CustomerCode, CustomerEdit, CustomerId, CustomerName, PhoneNumber, PhoneRegion, SmsPreferences,
 };
 pub use error::{CustomerError, FieldError, InvalidValue, OrderError, RepoError, ValidationErrors};
-pub use event::{Event, EventId, EventObject, EventSelector, EventType};
+pub use event::{Event, EventId, EventObject, EventSelector, EventType, NewEvent};
 pub use language::Language;
 pub use money::{Currency, Money};
 pub use notification::{Notification, NotificationId, NotificationStatus};

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::error::RepoError;
-use crate::event::{Event, EventId, EventSelector};
+use crate::event::{Event, EventId, EventSelector, NewEvent};
 use crate::idempotency::IdempotencyRecord;
 use crate::inbox::IncomingMessage;
 use crate::notification::{Attempt, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
@@ -28,7 +28,7 @@ pub trait CustomerRepository: Send + Sync {
         &self,
         customer: &Customer,
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError>;
 
     /// Replaces a stored customer's fields and stores `events`, in one transaction; with
@@ -41,7 +41,7 @@ pub trait CustomerRepository: Send + Sync {
         &self,
         customer: &Customer,
         expected_version: Option<u32>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError>;
 
     /// Deletes a customer and stores `events`, in one transaction; with `expected_version`,
@@ -50,7 +50,8 @@ pub trait CustomerRepository: Send + Sync {
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::ForeignKey`] while
     /// orders refer to it, or a storage failure.
-    async fn delete(&self, id: CustomerId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError>;
+    async fn delete(&self, id: CustomerId, expected_version: Option<u32>, events: &[NewEvent])
+    -> Result<(), RepoError>;
 
     /// Finds a customer by id.
     ///
@@ -113,7 +114,7 @@ pub trait CustomerRepository: Send + Sync {
         &self,
         new: &[Customer],
         changed: &[(Customer, u32)],
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError>;
 }
 
@@ -204,7 +205,7 @@ pub trait OrderRepository: Send + Sync {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError>;
 
     /// Replaces a stored order's fields and stores `events`, in one transaction; with
@@ -212,7 +213,7 @@ pub trait OrderRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], or a storage failure.
-    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError>;
+    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError>;
 
     /// Stores a status change: the order's new status (and cancellation), the history entry
     /// `change`, the SMS `notifications` announcing it, the `events` and the idempotency
@@ -228,7 +229,7 @@ pub trait OrderRepository: Send + Sync {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError>;
 
     /// An order's history, oldest first (its creation first). Empty for an unknown order.
@@ -245,7 +246,7 @@ pub trait OrderRepository: Send + Sync {
     /// # Errors
     /// [`RepoError::NotFound`], [`RepoError::VersionMismatch`], [`RepoError::ForeignKey`] when
     /// the order moved on from `received` or an SMS was attempted, or a storage failure.
-    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError>;
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError>;
 
     /// Finds an order by id.
     ///
@@ -286,7 +287,7 @@ pub trait NotificationRepository: Send + Sync {
         previous_version: u32,
         next: &Notification,
         attempt: Option<Attempt>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<bool, RepoError>;
 
     /// # Errors

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::ports::{CustomerFilter, CustomerRepository};
 use orderdesk_domain::{
-    Customer, CustomerCode, CustomerId, CustomerName, Event, Language, Page, PageRequest, PhoneNumber, PhoneRegion,
+    Customer, CustomerCode, CustomerId, CustomerName, Language, NewEvent, Page, PageRequest, PhoneNumber, PhoneRegion,
     RepoError, SmsPreferences,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
@@ -103,7 +103,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         &self,
         customer: &Customer,
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let txn = self.db.begin().await.map_err(repo_error)?;
         if let Some(record) = record {
@@ -119,7 +119,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         &self,
         customer: &Customer,
         expected_version: Option<u32>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let txn = self.db.begin().await.map_err(repo_error)?;
         let result = update_statement(customer, expected_version).exec(&txn).await.map_err(repo_error)?;
@@ -131,7 +131,12 @@ impl CustomerRepository for SeaOrmCustomerRepository {
     }
 
     #[tracing::instrument(skip(self, events))]
-    async fn delete(&self, id: CustomerId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn delete(
+        &self,
+        id: CustomerId,
+        expected_version: Option<u32>,
+        events: &[NewEvent],
+    ) -> Result<(), RepoError> {
         let mut delete = Entity::delete_many().filter(Column::Id.eq(id.as_uuid()));
         if let Some(expected) = expected_version {
             delete = delete.filter(Column::Version.eq(stored_version(expected)));
@@ -229,7 +234,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         &self,
         new: &[Customer],
         changed: &[(Customer, u32)],
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         let txn = self.db.begin().await.map_err(repo_error)?;
         for (customer, version) in changed {

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orderdesk_domain::ports::EventRepository;
-use orderdesk_domain::{Event, EventId, EventObject, EventSelector, EventType, RepoError};
+use orderdesk_domain::{Event, EventId, EventObject, EventSelector, EventType, NewEvent, RepoError};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TryIntoModel,
@@ -27,8 +27,10 @@ impl SeaOrmEventRepository {
     }
 }
 
-/// Writes `events` on `conn` (the change's transaction). Nothing for none.
-pub(crate) async fn insert_events<C: ConnectionTrait>(conn: &C, events: &[Event]) -> Result<(), RepoError> {
+/// Writes `events` on `conn` (the change's transaction), after the change's own statements:
+/// each id is taken here, as the row is written, so ids sort in write order (on SQLite, which
+/// holds the write lock by now, in commit order). Nothing for none.
+pub(crate) async fn insert_events<C: ConnectionTrait>(conn: &C, events: &[NewEvent]) -> Result<(), RepoError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -40,14 +42,14 @@ pub(crate) async fn insert_events<C: ConnectionTrait>(conn: &C, events: &[Event]
     Ok(())
 }
 
-fn to_row(event: &Event) -> Result<events::ActiveModel, RepoError> {
+fn to_row(event: &NewEvent) -> Result<events::ActiveModel, RepoError> {
     let object = match &event.object {
         EventObject::Customer(customer) => snapshot(super::customers::to_row(customer)),
         EventObject::Order(order) => snapshot(super::orders::to_row(order)),
         EventObject::Notification(notification) => snapshot(super::notifications::to_row(notification)),
     }?;
     Ok(events::ActiveModel {
-        id: Set(event.id.as_uuid()),
+        id: Set(EventId::generate().as_uuid()),
         kind: Set(event.kind.as_str().to_owned()),
         object_id: Set(event.object.id()),
         object: Set(object),

@@ -4,7 +4,7 @@
 
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::{
-    CancelReason, Event, Notification, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus, RepoError,
+    CancelReason, NewEvent, Notification, NotificationStatus, Order, OrderId, OrderNumber, OrderStatus, RepoError,
     StatusChange, StatusNote,
 };
 use sea_orm::sea_query::{Expr, Query};
@@ -81,7 +81,7 @@ pub(crate) async fn change_status(
     change: &StatusChange,
     notifications: &[Notification],
     record: Option<IdempotencyRecord>,
-    events: &[Event],
+    events: &[NewEvent],
 ) -> Result<(), RepoError> {
     let txn = db.begin().await.map_err(repo_error)?;
     if let Some(record) = &record {
@@ -154,7 +154,7 @@ pub(crate) async fn delete(
     db: &DatabaseConnection,
     id: OrderId,
     expected: Option<u32>,
-    events: &[Event],
+    events: &[NewEvent],
 ) -> Result<(), RepoError> {
     let txn = db.begin().await.map_err(repo_error)?;
     let never_attempted = Condition::all()

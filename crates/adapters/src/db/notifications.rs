@@ -9,7 +9,7 @@ use orderdesk_domain::notification::{
 };
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
-    Event, Language, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
+    Language, NewEvent, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
 };
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
@@ -134,7 +134,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         previous_version: u32,
         next: &Notification,
         attempt: Option<Attempt>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<bool, RepoError> {
         let Some(attempt) = attempt else {
             if next.status != NotificationStatus::Pending && events.is_empty() {

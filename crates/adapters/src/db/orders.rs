@@ -6,7 +6,7 @@ use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::order::Lifecycle;
 use orderdesk_domain::ports::{OrderFilter, OrderRepository};
 use orderdesk_domain::{
-    CancelReason, Cancellation, Currency, CustomerId, Event, ItemName, Money, Notification, Order, OrderId,
+    CancelReason, Cancellation, Currency, CustomerId, ItemName, Money, NewEvent, Notification, Order, OrderId,
     OrderNumber, OrderReference, OrderStatus, Page, PageRequest, RepoError, StatusChange, StatusNote,
 };
 use sea_orm::sea_query::{CommonTableExpression, Expr, WithClause};
@@ -137,7 +137,7 @@ impl OrderRepository for SeaOrmOrderRepository {
         order: &Order,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         // One transaction: an order is never stored without its SMS, nor an SMS without its
         // order, nor either without the idempotency record of the request that created them.
@@ -151,7 +151,7 @@ impl OrderRepository for SeaOrmOrderRepository {
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
-    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut update = Entity::update_many()
             .col_expr(Column::Item, Expr::value(order.item().as_str()))
             .col_expr(Column::AmountMinor, Expr::value(order.amount().minor_units()))
@@ -180,7 +180,7 @@ impl OrderRepository for SeaOrmOrderRepository {
         change: &StatusChange,
         notifications: &[Notification],
         record: Option<IdempotencyRecord>,
-        events: &[Event],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         lifecycle::change_status(&self.db, order, change, notifications, record, events).await
     }
@@ -190,7 +190,7 @@ impl OrderRepository for SeaOrmOrderRepository {
     }
 
     #[tracing::instrument(skip(self, events))]
-    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[Event]) -> Result<(), RepoError> {
+    async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         lifecycle::delete(&self.db, id, expected_version, events).await
     }
 

@@ -7,7 +7,7 @@ use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrm
 use orderdesk_domain::notification::SkipReason;
 use orderdesk_domain::ports::{CustomerRepository, EventRepository, OrderRepository};
 use orderdesk_domain::{
-    CustomerEdit, Event, EventObject, EventSelector, EventType, Notification, NotificationStatus, RepoError,
+    CustomerEdit, Event, EventObject, EventSelector, EventType, NewEvent, Notification, NotificationStatus, RepoError,
 };
 
 use crate::{actor, customer, now, order};
@@ -24,17 +24,20 @@ async fn each_write_stores_its_events_with_the_object_as_it_was() {
         let events = SeaOrmEventRepository::new(db.connection.clone());
 
         let mut alice = customer("EVENTS-1");
-        customers.insert(&alice, None, &[Event::customer(EventType::CustomerCreated, &alice, now())]).await.unwrap();
+        customers.insert(&alice, None, &[NewEvent::customer(EventType::CustomerCreated, &alice, now())]).await.unwrap();
         let created = alice.clone();
         alice.change(CustomerEdit::opt_out(), now(), &actor());
-        customers.update(&alice, Some(0), &[Event::customer(EventType::CustomerUpdated, &alice, now())]).await.unwrap();
+        customers
+            .update(&alice, Some(0), &[NewEvent::customer(EventType::CustomerUpdated, &alice, now())])
+            .await
+            .unwrap();
 
         let placed = order(&alice, "250.50", now());
         let skipped = Notification::new(placed.id(), alice.phone().clone(), "Order received".into(), now())
             .skipped(SkipReason::OptedOut);
         let written = [
-            Event::order(EventType::OrderCreated, &placed, now()),
-            Event::notification_written(&skipped, now()).expect("a skipped SMS makes an event"),
+            NewEvent::order(EventType::OrderCreated, &placed, now()),
+            NewEvent::notification_written(&skipped, now()).expect("a skipped SMS makes an event"),
         ];
         orders.insert(&placed, std::slice::from_ref(&skipped), None, &written).await.unwrap();
 
@@ -72,14 +75,14 @@ async fn a_refused_write_stores_no_event_and_a_deleted_object_stays_in_its_event
         let events = SeaOrmEventRepository::new(db.connection.clone());
         let bob = customer("EVENTS-2");
         customers.insert(&bob, None, &[]).await.unwrap();
-        let stale = [Event::customer(EventType::CustomerUpdated, &bob, now())];
+        let stale = [NewEvent::customer(EventType::CustomerUpdated, &bob, now())];
         assert!(matches!(customers.update(&bob, Some(9), &stale).await, Err(RepoError::VersionMismatch)));
         let duplicate = customer("events-2");
-        let refused = [Event::customer(EventType::CustomerCreated, &duplicate, now())];
+        let refused = [NewEvent::customer(EventType::CustomerCreated, &duplicate, now())];
         assert!(matches!(customers.insert(&duplicate, None, &refused).await, Err(RepoError::Duplicate)));
         assert!(events.list(&EventSelector::all(), None, now(), 50).await.unwrap().is_empty(), "{:?}", db.backend);
 
-        let deleted = [Event::customer(EventType::CustomerDeleted, &bob, now())];
+        let deleted = [NewEvent::customer(EventType::CustomerDeleted, &bob, now())];
         customers.delete(bob.id(), Some(0), &deleted).await.unwrap();
         let feed = events.list(&EventSelector::all(), None, now(), 50).await.unwrap();
         assert_eq!(kinds(&feed), ["customer.deleted"]);
@@ -96,8 +99,8 @@ async fn prune_deletes_only_what_is_older_than_the_cutoff() {
         let old = customer("EVENTS-3");
         let new = customer("EVENTS-4");
         let long_ago = now() - Duration::days(40);
-        customers.insert(&old, None, &[Event::customer(EventType::CustomerCreated, &old, long_ago)]).await.unwrap();
-        customers.insert(&new, None, &[Event::customer(EventType::CustomerCreated, &new, now())]).await.unwrap();
+        customers.insert(&old, None, &[NewEvent::customer(EventType::CustomerCreated, &old, long_ago)]).await.unwrap();
+        customers.insert(&new, None, &[NewEvent::customer(EventType::CustomerCreated, &new, now())]).await.unwrap();
         assert_eq!(events.prune(now() - Duration::days(30)).await.unwrap(), 1, "{:?}", db.backend);
         let left = events.list(&EventSelector::all(), None, now(), 50).await.unwrap();
         assert_eq!(left.len(), 1);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, CustomerError, InvalidValue, RepoError, ValidationErrors};
-use crate::event::{Event, EventType};
+use crate::event::{EventType, NewEvent};
 use crate::idempotency::Recorder;
 use crate::order::order_time;
 use crate::ports::{Clock, CustomerFilter, CustomerRepository};
@@ -137,7 +137,7 @@ impl CustomerService {
         let sms = SmsPreferences { language, opted_out: draft.sms_opt_out.unwrap_or(false) };
         let customer = Customer::new(name, code, phone, now, actor).with_sms_preferences(sms);
         let record = recorder.map(|r| r.record(&customer, now));
-        let events = [Event::customer(EventType::CustomerCreated, &customer, now)];
+        let events = [NewEvent::customer(EventType::CustomerCreated, &customer, now)];
         self.customers.insert(&customer, record, &events).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
@@ -253,8 +253,13 @@ impl CustomerService {
             sms_opt_out: changes.sms_opt_out,
         };
         let now = self.clock.now();
+        let read_at = customer.audit().version;
         customer.change(edit, now, actor);
-        let events = [Event::customer(EventType::CustomerUpdated, &customer, now)];
+        if customer.audit().version == read_at {
+            // Nothing differs: nothing is written, no version moves, no event.
+            return Ok(customer);
+        }
+        let events = [NewEvent::customer(EventType::CustomerUpdated, &customer, now)];
         self.customers.update(&customer, expected_version, &events).await.map_err(|e| write_error(e, &customer))?;
         Ok(customer)
     }
@@ -278,7 +283,7 @@ impl CustomerService {
                 let read_at = customer.audit().version;
                 let now = self.clock.now();
                 customer.change(CustomerEdit::opt_out(), now, actor);
-                let events = [Event::customer(EventType::CustomerUpdated, &customer, now)];
+                let events = [NewEvent::customer(EventType::CustomerUpdated, &customer, now)];
                 match self.customers.update(&customer, Some(read_at), &events).await {
                     Ok(()) => changed += 1,
                     Err(RepoError::NotFound) => {}
@@ -307,7 +312,7 @@ impl CustomerService {
             if expected_version.is_some_and(|v| v != read_at) {
                 return Err(CustomerError::PreconditionFailed(id));
             }
-            let events = [Event::customer(EventType::CustomerDeleted, &customer, self.clock.now())];
+            let events = [NewEvent::customer(EventType::CustomerDeleted, &customer, self.clock.now())];
             match self.customers.delete(id, Some(read_at), &events).await {
                 Ok(()) => return Ok(()),
                 Err(RepoError::VersionMismatch) if expected_version.is_none() && attempt < WRITE_TRIES => {}
@@ -441,6 +446,19 @@ mod tests {
             .in_sequence(&mut seq)
             .returning(|_, _, _| Ok(()));
         service(repo).delete(id, None).await.expect("deleted");
+    }
+
+    #[tokio::test]
+    async fn a_change_that_changes_nothing_writes_nothing() {
+        let customer = stored("ALICE", false);
+        let id = customer.id();
+        let name = customer.name().as_str().to_owned();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find().returning(move |_| Ok(Some(customer.clone())));
+        repo.expect_update().never();
+        let same = CustomerChanges { name: Some(name), ..CustomerChanges::default() };
+        let unchanged = service(repo).update(id, same, &actor(), Some(0)).await.expect("unchanged");
+        assert_eq!(unchanged.audit().version, 0);
     }
 
     #[tokio::test]

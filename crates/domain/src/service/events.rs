@@ -30,9 +30,11 @@ pub struct EventService {
 }
 
 impl EventService {
-    /// Events younger than this are not listed yet: a change's transaction may commit after a
-    /// later one's, and a reader that had moved its cursor past a late commit would never see
-    /// it. One second is far longer than any of orderdesk's write transactions.
+    /// Events younger than this are not listed yet. An event's id is taken as it is written,
+    /// the last statement before its transaction commits; on PostgreSQL two transactions may
+    /// still commit in the other order, and a reader already past the later id would never see
+    /// the earlier one. One second is far longer than the step from writing an event to
+    /// committing it (SQLite, with one writer, commits in id order anyway).
     pub const SETTLE: Duration = Duration::seconds(1);
 
     /// `retention` is how long events are kept (`events.retention_days`).

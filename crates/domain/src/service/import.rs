@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::{CustomerError, RepoError};
-use crate::event::{Event, EventType};
+use crate::event::{EventType, NewEvent};
 use crate::{Actor, Customer, CustomerCode, CustomerEdit, CustomerName, Language, PhoneNumber, SmsPreferences};
 
 use super::CustomerService;
@@ -194,10 +194,10 @@ impl CustomerService {
             if dry_run || (new.is_empty() && changed.is_empty()) {
                 return Ok(report);
             }
-            let events: Vec<Event> = new
+            let events: Vec<NewEvent> = new
                 .iter()
-                .map(|c| Event::customer(EventType::CustomerCreated, c, now))
-                .chain(changed.iter().map(|(c, _)| Event::customer(EventType::CustomerUpdated, c, now)))
+                .map(|c| NewEvent::customer(EventType::CustomerCreated, c, now))
+                .chain(changed.iter().map(|(c, _)| NewEvent::customer(EventType::CustomerUpdated, c, now)))
                 .collect();
             match self.customers.store_import(&new, &changed, &events).await {
                 Ok(()) => return Ok(report),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, RepoError, ValidationErrors};
-use crate::event::Event;
+use crate::event::NewEvent;
 use crate::notification::{
     Attempt, AttemptResult, Claim, DeliveryReport, NotificationSummary, ReportDecision, RetryPolicy,
 };
@@ -323,8 +323,8 @@ impl NotificationDispatcher {
 }
 
 /// The event of a notification's move from `current` to `next`, if the move makes one.
-fn moved_events(current: &Notification, next: &Notification, now: DateTime<Utc>) -> Vec<Event> {
-    Event::notification_moved(current.status, next, now).into_iter().collect()
+fn moved_events(current: &Notification, next: &Notification, now: DateTime<Utc>) -> Vec<NewEvent> {
+    NewEvent::notification_moved(current.status, next, now).into_iter().collect()
 }
 
 /// Whether a status may still change through sending (for dashboards).

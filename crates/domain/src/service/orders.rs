@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, OrderError, RepoError, ValidationErrors};
-use crate::event::{Event, EventType};
+use crate::event::{EventType, NewEvent};
 use crate::idempotency::Recorder;
 use crate::notification::{SkipReason, SmsCatalog, SmsEvent};
 use crate::order::order_time;
@@ -310,8 +310,13 @@ impl OrderService {
 
         let ordered_at = ordered_at.flatten();
         let now = self.clock.now();
+        let read_at = order.audit().version;
         order.change(item.flatten(), amount.flatten(), ordered_at, now, actor);
-        let events = [Event::order(EventType::OrderUpdated, &order, now)];
+        if order.audit().version == read_at {
+            // Nothing differs: nothing is written, no version moves, no event.
+            return Ok(order);
+        }
+        let events = [NewEvent::order(EventType::OrderUpdated, &order, now)];
         self.orders.update(&order, expected_version, &events).await.map_err(|e| order_write_error(e, id))?;
         Ok(order)
     }
@@ -334,7 +339,7 @@ impl OrderService {
             if expected_version.is_some_and(|v| v != read_at) {
                 return Err(OrderError::PreconditionFailed(id));
             }
-            let events = [Event::order(EventType::OrderDeleted, &order, self.clock.now())];
+            let events = [NewEvent::order(EventType::OrderDeleted, &order, self.clock.now())];
             match self.orders.delete(id, Some(read_at), &events).await {
                 Ok(()) => return Ok(()),
                 Err(RepoError::VersionMismatch) if expected_version.is_none() && attempt < TRIES => {}
@@ -353,9 +358,9 @@ pub(super) fn change_events(
     order: &Order,
     notifications: &[Notification],
     now: DateTime<Utc>,
-) -> Vec<Event> {
-    let mut events = vec![Event::order(kind, order, now)];
-    events.extend(notifications.iter().filter_map(|n| Event::notification_written(n, now)));
+) -> Vec<NewEvent> {
+    let mut events = vec![NewEvent::order(kind, order, now)];
+    events.extend(notifications.iter().filter_map(|n| NewEvent::notification_written(n, now)));
     events
 }
 
