@@ -5,6 +5,7 @@ mod clients;
 mod crash;
 mod deploy;
 mod fuzz;
+mod postman;
 mod scale;
 mod support;
 
