@@ -45,7 +45,8 @@ commands (`cargo xtask <command> --help` shows one):
                    (ORDERDESK_TEST_POSTGRES_URL; skipped without it): LISTEN/NOTIFY
                    wake-up, SIGKILL of an API process and a dispatcher under load,
                    nothing lost or doubled; figures to docs/reliability.md
-  clients          regenerate the Rust and TypeScript clients, run their life cycles on a real server
+  clients          regenerate the Rust and TypeScript clients and run their life cycles, then
+                   the Postman collection (docs/postman) with newman, on one real server
   fuzz-api         schemathesis (pinned, in a venv under target/) against the debug server:
                    no 5xx, no answer the document contradicts, no forbidden request
                    accepted; figures to docs/api.md";
