@@ -119,14 +119,20 @@ fn run_against_server(
     ensure!(status.success(), "the TypeScript client life cycle failed (server log: {})", log_path.display());
 
     println!("== Postman collection with newman against {base_url}");
-    run_newman(root, scratch, &base_url, &token, requests)
-        .with_context(|| format!("server log: {}", log_path.display()))
+    run_newman(root, scratch, &base_url, &token, requests, &log_path)
 }
 
 /// Runs the collection with the environment's variables, `base_url` and `token` replaced by
 /// ours. newman exits non-zero on any failed assertion; its JSON report must also show every
 /// request sent and assertions made, none failed, so an empty run cannot pass.
-fn run_newman(root: &Path, scratch: &Path, base_url: &str, token: &str, requests: usize) -> anyhow::Result<()> {
+fn run_newman(
+    root: &Path,
+    scratch: &Path,
+    base_url: &str,
+    token: &str,
+    requests: usize,
+    log_path: &Path,
+) -> anyhow::Result<()> {
     let report = scratch.join("newman.json");
     let output = Command::new(root.join("xtask/postman/node_modules/.bin/newman"))
         .current_dir(root)
@@ -140,8 +146,9 @@ fn run_newman(root: &Path, scratch: &Path, base_url: &str, token: &str, requests
     let cli = String::from_utf8_lossy(&output.stdout);
     ensure!(
         output.status.success(),
-        "the Postman collection failed under newman ({}):\n{cli}{}",
+        "the Postman collection failed under newman ({}; server log: {}):\n{cli}{}",
         output.status,
+        log_path.display(),
         String::from_utf8_lossy(&output.stderr)
     );
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report)?).context("newman's JSON report")?;
