@@ -48,8 +48,10 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 ///   progenitor gives an operation one error type, taken from the first status; every error is
 ///   therefore read as the plain `Problem` (compare `type_` with the documented values).
 /// - The Africa's Talking webhook is for the SMS provider, not API clients.
-/// - A `text/csv` request body (the customer import) is sent as bytes: progenitor takes
-///   `application/octet-stream`, and the client sets `Content-Type: text/csv` itself.
+/// - A `text/csv` request body (the customer import) becomes `application/octet-stream` (bytes),
+///   the only raw body progenitor takes, so the client generates. The generated call sends that
+///   content type, which the server refuses (415): callers post the CSV with the client's
+///   `reqwest::Client` (`ClientInfo::client`) and `Content-Type: text/csv` (see README.md).
 /// - Inline schemas' `title` would become type names (a sentence, for amounts); the
 ///   description says the same.
 fn prepare(document: &mut Value) {

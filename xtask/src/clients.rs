@@ -1,6 +1,7 @@
 //! `cargo xtask clients`: regenerates the Rust and TypeScript clients from `docs/openapi.json`
-//! and runs each one's life-cycle test against one real server (debug build, SQLite, the `log`
-//! SMS provider, rate limit off, a dev token). Only 127.0.0.1 is contacted.
+//! and runs each one's life-cycle test, then the Postman collection (`docs/postman/`, with
+//! newman), against one real server (debug build, SQLite, the `log` SMS provider, rate limit
+//! off, a dev token). Only 127.0.0.1 is contacted, apart from the npm registry for `npm ci`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
+use serde_json::Value;
+
+use crate::postman;
 use crate::support::{Build, Server, free_port, http_client, orderdesk_command, server_binary};
 
 /// The Rust life cycle: a module of the server's end-to-end tests, pointed at our server.
@@ -31,20 +35,41 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         run_quietly(Command::new("npm").current_dir(&typescript).args(args), what)?;
     }
 
+    println!("== Postman collection: follows docs/openapi.json; npm ci (newman)");
+    let requests = postman::check_files(root)?;
+    run_quietly(
+        Command::new("npm").current_dir(root.join("xtask/postman")).args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]),
+        "npm ci (newman)",
+    )?;
+
     println!("== server: debug build on SQLite, log SMS provider, rate limit off");
     let binary = server_binary(root, Build::Debug)?;
     let scratch = std::env::temp_dir().join(format!("orderdesk-clients-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
-    let result = run_against_server(root, &binary, &scratch, &typescript);
+    let result = run_against_server(root, &binary, &scratch, &typescript, requests);
     if result.is_ok() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     result?;
-    println!("clients: both generated clients passed their life cycle in {}s", started.elapsed().as_secs());
+    println!(
+        "clients: both generated clients passed their life cycle, and the Postman collection its run, in {}s",
+        started.elapsed().as_secs()
+    );
     Ok(())
 }
 
-fn run_against_server(root: &Path, binary: &Path, scratch: &Path, typescript: &Path) -> anyhow::Result<()> {
+fn run_against_server(
+    root: &Path,
+    binary: &Path,
+    scratch: &Path,
+    typescript: &Path,
+    requests: usize,
+) -> anyhow::Result<()> {
     let port = free_port()?;
     let base_url = format!("http://127.0.0.1:{port}");
     let log_path = scratch.join("server.log");
@@ -92,6 +117,51 @@ fn run_against_server(root: &Path, binary: &Path, scratch: &Path, typescript: &P
         .status()
         .context("cannot run node (Node.js 20 or later is needed)")?;
     ensure!(status.success(), "the TypeScript client life cycle failed (server log: {})", log_path.display());
+
+    println!("== Postman collection with newman against {base_url}");
+    run_newman(root, scratch, &base_url, &token, requests, &log_path)
+}
+
+/// Runs the collection with the environment's variables, `base_url` and `token` replaced by
+/// ours. newman exits non-zero on any failed assertion; its JSON report must also show every
+/// request sent and assertions made, none failed, so an empty run cannot pass.
+fn run_newman(
+    root: &Path,
+    scratch: &Path,
+    base_url: &str,
+    token: &str,
+    requests: usize,
+    log_path: &Path,
+) -> anyhow::Result<()> {
+    let report = scratch.join("newman.json");
+    let output = Command::new(root.join("xtask/postman/node_modules/.bin/newman"))
+        .current_dir(root)
+        .args(["run", postman::COLLECTION, "--environment", postman::ENVIRONMENT])
+        .args(["--env-var", &format!("base_url={base_url}"), "--env-var", &format!("token={token}")])
+        .args(["--reporters", "cli,json", "--reporter-json-export"])
+        .arg(&report)
+        .args(["--color", "off", "--disable-unicode", "--timeout-request", "15000"])
+        .output()
+        .context("cannot run newman (npm ci in xtask/postman)")?;
+    let cli = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success(),
+        "the Postman collection failed under newman ({}; server log: {}):\n{cli}{}",
+        output.status,
+        log_path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report)?).context("newman's JSON report")?;
+    let stat = |what: &str, field: &str| report["run"]["stats"][what][field].as_u64().unwrap_or(0);
+    let (sent, assertions) = (stat("requests", "total"), stat("assertions", "total"));
+    let failed = stat("requests", "failed") + stat("assertions", "failed") + stat("testScripts", "failed");
+    let failures = report["run"]["failures"].as_array().map_or(0, Vec::len);
+    ensure!(
+        failed == 0 && failures == 0 && sent == requests as u64 && assertions >= sent,
+        "newman passed, but its report does not add up: {sent} of {requests} requests, {assertions} assertions, \
+         {failed} failed, {failures} failures:\n{cli}"
+    );
+    println!("Postman collection: {sent} requests, {assertions} assertions, 0 failed");
     Ok(())
 }
 

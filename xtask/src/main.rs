@@ -4,7 +4,9 @@ mod bench;
 mod clients;
 mod crash;
 mod deploy;
+mod export_memory;
 mod fuzz;
+mod postman;
 mod scale;
 mod support;
 
@@ -44,7 +46,12 @@ commands (`cargo xtask <command> --help` shows one):
                    (ORDERDESK_TEST_POSTGRES_URL; skipped without it): LISTEN/NOTIFY
                    wake-up, SIGKILL of an API process and a dispatcher under load,
                    nothing lost or doubled; figures to docs/reliability.md
-  clients          regenerate the Rust and TypeScript clients, run their life cycles on a real server
+  clients          regenerate the Rust and TypeScript clients and run their life cycles, then
+                   the Postman collection (docs/postman) with newman, on one real server
+  export-memory [--release]
+                   seed 100,000 orders (SQLite; PostgreSQL too with ORDERDESK_TEST_POSTGRES_URL),
+                   stream their CSV export (10,000, then 100,000 rows) while sampling the
+                   server's VmRSS; fails unless memory stays flat; figures to docs/benchmarks.md
   fuzz-api         schemathesis (pinned, in a venv under target/) against the debug server:
                    no 5xx, no answer the document contradicts, no forbidden request
                    accepted; figures to docs/api.md";
@@ -80,6 +87,8 @@ fn main() -> anyhow::Result<()> {
         ["scale-test"] => scale::run(&workspace_root(), support::Build::Debug),
         ["scale-test", "--release"] => scale::run(&workspace_root(), support::Build::Release),
         ["clients"] => clients::run(&workspace_root()),
+        ["export-memory"] => export_memory::run(&workspace_root(), support::Build::Debug),
+        ["export-memory", "--release"] => export_memory::run(&workspace_root(), support::Build::Release),
         _ => unknown(&args),
     }
 }
@@ -363,7 +372,19 @@ mod tests {
 
     #[test]
     fn every_command_in_the_match_has_help() {
-        for command in ["dev", "ci", "db", "coverage", "deploy-check", "openapi", "deps", "domain", "token", "bench"] {
+        for command in [
+            "dev",
+            "ci",
+            "db",
+            "coverage",
+            "deploy-check",
+            "openapi",
+            "deps",
+            "domain",
+            "token",
+            "bench",
+            "export-memory",
+        ] {
             assert!(help_for(command).is_some(), "no help for {command}");
         }
         assert!(help_for("crash-test").is_some_and(|h| h.contains("SIGKILL")));

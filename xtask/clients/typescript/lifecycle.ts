@@ -9,6 +9,7 @@ import type { components, paths } from "./generated/orderdesk.js";
 type Problem = components["schemas"]["Problem"];
 type Order = components["schemas"]["Order"];
 type Notification = components["schemas"]["Notification"];
+type CustomerImport = components["schemas"]["CustomerImport"];
 
 // Node's globals without @types/node: only what this script reads.
 declare const process: { env: Record<string, string | undefined>; exitCode?: number };
@@ -68,6 +69,32 @@ async function main(): Promise<void> {
   check(!!other.data, "second customer created", other.error);
   step("create customers");
 
+  // Lookups: the phone as written locally, the code ignoring case, part of a name or code, and
+  // changed since a time; filters combine. Other runs may share the number and the name.
+  const byPhone = await client.GET("/api/v1/customers", { params: { query: { phone: "0712345678" } } });
+  check(!!byPhone.data, "lookup by phone", byPhone.error);
+  check(byPhone.data.items.some((c) => c.id === customer.id), "found by the local number", byPhone.data);
+  check(byPhone.data.items.every((c) => c.phone === "+254712345678"), "only that number", byPhone.data);
+  const notAPhone = await client.GET("/api/v1/customers", { params: { query: { phone: "call me" } } });
+  const phoneProblem = expectProblem(notAPhone, 422, "/problems/validation-error");
+  check(!!phoneProblem.errors?.some((e) => e.field === "phone"), "the phone is named", phoneProblem);
+  const byCode = await client.GET("/api/v1/customers", { params: { query: { code: customer.code.toLowerCase() } } });
+  check(JSON.stringify(byCode.data?.items) === JSON.stringify([customer]), "found by code, any case", byCode.data ?? byCode.error);
+  const byName = await client.GET("/api/v1/customers", { params: { query: { q: "wanjiru" } } });
+  check(!!byName.data?.items.some((c) => c.id === customer.id), "found by part of the name", byName.data ?? byName.error);
+  const ours = await client.GET("/api/v1/customers", { params: { query: { q: run } } });
+  const oursIds = ours.data?.items.map((c) => c.id);
+  check(JSON.stringify(oursIds) === JSON.stringify([other.data.id, customer.id]), "part of the codes, newest first", ours.data ?? ours.error);
+  const since = await client.GET("/api/v1/customers", {
+    params: { query: { q: run, updated_since: other.data.updated_at } },
+  });
+  const expectedSince = [other.data, customer].filter((c) => Date.parse(c.updated_at) >= Date.parse(other.data.updated_at)).map((c) => c.id);
+  check(JSON.stringify(since.data?.items.map((c) => c.id)) === JSON.stringify(expectedSince), "changed since", since.data ?? since.error);
+  const later = new Date(Date.now() + 3600e3).toISOString();
+  const none = await client.GET("/api/v1/customers", { params: { query: { q: run, updated_since: later } } });
+  check(none.data?.items.length === 0, "nothing changed after now", none.data ?? none.error);
+  step("look customers up by phone, code, q and updated_since");
+
   const orders: Order[] = [];
   for (const [hour, amount] of [[9, "250.50"], [11, "100.00"], [13, "75.25"]] as const) {
     const { data, error } = await client.POST("/api/v1/orders", {
@@ -109,6 +136,14 @@ async function main(): Promise<void> {
   const oldEtag = got.response.headers.get("etag");
   check(!!oldEtag, "an ETag on GET");
   step("get");
+
+  const expanded = await client.GET("/api/v1/orders/{id}", { params: { path: { id }, query: { expand: "customer" } } });
+  const read = await client.GET("/api/v1/customers/{id}", { params: { path: { id: customer.id } } });
+  check(!!expanded.data?.customer && JSON.stringify(expanded.data.customer) === JSON.stringify(read.data), "the customer embedded as getCustomer returns it", expanded.data ?? expanded.error);
+  check(expanded.response.headers.get("etag") === oldEtag, "the ETag stays the order's", expanded.response.headers.get("etag"));
+  const { customer: _embedded, ...withoutCustomer } = expanded.data;
+  check(JSON.stringify(withoutCustomer) === JSON.stringify(got.data), "the order itself unchanged", withoutCustomer);
+  step("get with expand=customer");
 
   const patched = await client.PATCH("/api/v1/orders/{id}", { params: { path: { id } }, body: { amount: "300.00" } });
   check(patched.data?.amount === "300.00", "patch without If-Match", patched.error);
@@ -196,6 +231,56 @@ async function main(): Promise<void> {
   const missing = await client.GET("/api/v1/orders/{id}", { params: { path: { id: removed } } });
   expectProblem(missing, 404, "/problems/not-found");
   step("delete a mistake, then a typed 404");
+
+  // As bytes: text() would drop the byte-order mark that tells spreadsheets the file is UTF-8.
+  const exported = await client.GET("/api/v1/orders/export.csv", {
+    params: { query: { ordered_from: at(9), ordered_to: at(14) } },
+    parseAs: "arrayBuffer",
+  });
+  check(exported.response.status === 200 && exported.data instanceof ArrayBuffer, "export", exported.error);
+  check(exported.response.headers.get("content-type") === "text/csv; charset=utf-8", "text/csv", exported.response.headers.get("content-type"));
+  const bytes = new Uint8Array(exported.data);
+  check(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf, "a byte-order mark for spreadsheets", Array.from(bytes.slice(0, 3)));
+  const lines = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.slice(3)).split("\r\n");
+  check(lines[0] === "reference,date,time,customer_code,customer_name,customer_phone,item,amount,currency,status,sms_status", "the header", lines[0]);
+  const mine = lines.filter((l) => l.includes(`,${customer.code},`)).map((l) => l.split(",")).map((c) => [c[0], c[5], c[6], c[7], c[9]].join(","));
+  const expectedRows = [
+    `${orders[2].reference},'+254712345678,Maize flour 2kg,75.25,cancelled`,
+    `${orders[1].reference},'+254712345678,Maize flour 2kg,100.00,completed`,
+    `${orders[0].reference},'+254712345678,Maize flour 5kg,300.00,received`,
+  ];
+  check(JSON.stringify(mine) === JSON.stringify(expectedRows), "the customer's orders as they are now, newest first, phone neutralised", mine);
+  step("CSV export");
+
+  const newCode = `TI-${run}`;
+  const file = `code,name,phone\r\n${customer.code.toLowerCase()},Amina Wanjiru,0712 345 678\r\n${newCode},"Imported, Customer",+254 733 000 222\r\n`;
+  const importCsv = (dryRun: boolean) =>
+    client.POST("/api/v1/customers/import", {
+      params: { query: dryRun ? { dry_run: true } : {} },
+      body: file,
+      bodySerializer: (body: string) => body,
+      headers: { "Content-Type": "text/csv" },
+    });
+  const before = (await client.GET("/api/v1/customers/{id}", { params: { path: { id: customer.id } } })).response.headers.get("etag");
+  const counts = (r: CustomerImport | undefined) => r && [r.dry_run, r.created, r.updated, r.unchanged].join(",");
+  const dry = await importCsv(true);
+  check(!!dry.data, "a dry run", dry.error);
+  check(counts(dry.data) === "true,1,0,1", "a dry run reports", dry.data);
+  check(dry.data.rows.map((r) => `${r.row}:${r.action}`).join(" ") === "2:unchanged 3:created", "per row", dry.data.rows);
+  const notYet = await client.GET("/api/v1/customers", { params: { query: { code: newCode } } });
+  check(notYet.data?.items.length === 0, "a dry run writes nothing", notYet.data ?? notYet.error);
+  const firstImport = await importCsv(false);
+  check(!!firstImport.data, "the import", firstImport.error);
+  check(counts(firstImport.data) === "false,1,0,1", "the import reports", firstImport.data);
+  check(firstImport.data.rows[0].code === customer.code, "the stored spelling of the code is kept", firstImport.data.rows);
+  const imported = await client.GET("/api/v1/customers", { params: { query: { code: newCode } } });
+  const importedCustomer = imported.data?.items[0];
+  check(importedCustomer?.name === "Imported, Customer" && importedCustomer.phone === "+254733000222", "imported", imported.data ?? imported.error);
+  const again = await importCsv(false);
+  check(counts(again.data) === "false,0,0,2", "the second run changes nothing", again.data ?? again.error);
+  const after = (await client.GET("/api/v1/customers/{id}", { params: { path: { id: customer.id } } })).response.headers.get("etag");
+  check(!!before && after === before, "no ETag moved", [before, after]);
+  step("CSV import: dry run, import, the same again changes nothing");
 
   console.log(`${steps} passed, 0 failed`);
 }
