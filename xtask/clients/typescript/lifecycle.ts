@@ -10,6 +10,7 @@ type Problem = components["schemas"]["Problem"];
 type Order = components["schemas"]["Order"];
 type Notification = components["schemas"]["Notification"];
 type CustomerImport = components["schemas"]["CustomerImport"];
+type Event = components["schemas"]["Event"];
 
 // Node's globals without @types/node: only what this script reads.
 declare const process: { env: Record<string, string | undefined>; exitCode?: number };
@@ -281,6 +282,39 @@ async function main(): Promise<void> {
   const after = (await client.GET("/api/v1/customers/{id}", { params: { path: { id: customer.id } } })).response.headers.get("etag");
   check(!!before && after === before, "no ETag moved", [before, after]);
   step("CSV import: dry run, import, the same again changes nothing");
+
+  // The event feed, paged with `after`: this run's order changes, oldest first, and the
+  // mistaken order's deletion carrying the order as it was (events show a second after).
+  const feed = async (types: string): Promise<Event[]> => {
+    const events: Event[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await client.GET("/api/v1/events", { params: { query: { type: types, limit: 50, after } } });
+      check(!!page.data, "a page of the feed", page.error);
+      events.push(...page.data.items);
+      after = page.data.next_cursor;
+      if (!page.data.has_more) return events;
+    }
+  };
+  const objectId = (event: Event) => (event.data.object as { id: string }).id;
+  let events: Event[] = [];
+  for (let tries = 0; tries < 100; tries++) {
+    events = await feed("order.*");
+    if (events.some((e) => e.type === "order.deleted" && objectId(e) === removed)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const orderEvents = events.filter((e) => objectId(e) === id).map((e) => e.type);
+  check(orderEvents[0] === "order.created" && orderEvents.includes("order.updated"), "the order's events, oldest first", orderEvents);
+  const walkedEvents = events.filter((e) => objectId(e) === walked.id).map((e) => e.type);
+  check(walkedEvents.filter((t) => t === "order.status_changed").length === 4, "one event per status change", walkedEvents);
+  const deletion = events.find((e) => e.type === "order.deleted" && objectId(e) === removed);
+  check((deletion?.data.object as Order | undefined)?.item === "Typo", "the deleted order as it was", deletion);
+  expectProblem(
+    await client.GET("/api/v1/events", { params: { query: { type: "order.shipped" } } }),
+    422,
+    "/problems/validation-error",
+  );
+  step("event feed: by type, paged with after");
 
   console.log(`${steps} passed, 0 failed`);
 }

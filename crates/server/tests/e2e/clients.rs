@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use futures_util::StreamExt;
-use orderdesk_client::types::{CustomerImport, ImportAction, Notification, Order, OrderExpand, Problem};
+use orderdesk_client::types::{
+    CustomerImport, Event, EventDataObject, ImportAction, Notification, Order, OrderExpand, Problem,
+};
 use orderdesk_client::{Client, ClientInfo, Error, ResponseValue};
 use orderdesk_server::settings::Settings;
 use orderdesk_server::startup::dev_issuer;
@@ -417,6 +419,57 @@ async fn the_generated_rust_client_drives_the_whole_life_cycle() {
     assert_eq!(etag(&client.get_customer().id(customer.id).send().await.unwrap()), before);
     let still = client.get_customer().id(imported.items[0].id).send().await.unwrap().into_inner();
     assert_eq!(still, imported.items[0]);
+
+    // The event feed: this run's order changes, oldest first, followed by cursor; the mistaken
+    // order's deletion carries it as it was.
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = feed(client, "order.*").await;
+        if events.iter().any(|e| e.type_ == "order.deleted" && object_id(e) == Some(mistake.id)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ours: Vec<&str> =
+        events.iter().filter(|e| object_id(e) == Some(orders[0].id)).map(|e| e.type_.as_str()).collect();
+    assert_eq!(ours.first(), Some(&"order.created"), "{ours:?}");
+    assert!(ours.contains(&"order.updated"), "{ours:?}");
+    let cancelled: Vec<&str> =
+        events.iter().filter(|e| object_id(e) == Some(orders[1].id)).map(|e| e.type_.as_str()).collect();
+    assert!(cancelled.contains(&"order.status_changed"), "{cancelled:?}");
+    let deleted = events.iter().find(|e| e.type_ == "order.deleted" && object_id(e) == Some(mistake.id));
+    let Some(EventDataObject::Order(as_deleted)) = deleted.map(|e| &e.data.object) else {
+        panic!("no order.deleted event with the order: {deleted:?}")
+    };
+    assert_eq!(as_deleted.item, "Typo");
+    let (status, unknown) = problem(client.list_events().type_("order.shipped").send().await);
+    assert_eq!((status, unknown.type_.to_string().as_str()), (422, "/problems/validation-error"));
+}
+
+/// Every event of `types` in the feed, paged through with `after`.
+async fn feed(client: &Client, types: &str) -> Vec<Event> {
+    let (mut events, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let mut request = client.list_events().type_(types).limit(50_u64);
+        if let Some(cursor) = after.take() {
+            request = request.after(cursor);
+        }
+        let page = request.send().await.unwrap().into_inner();
+        events.extend(page.items);
+        after = page.next_cursor;
+        if !page.has_more {
+            return events;
+        }
+    }
+}
+
+/// The id of the customer, order or notification an event carries.
+fn object_id(event: &Event) -> Option<Uuid> {
+    match &event.data.object {
+        EventDataObject::Customer(customer) => Some(customer.id),
+        EventDataObject::Order(order) => Some(order.id),
+        EventDataObject::Notification(notification) => Some(notification.id),
+    }
 }
 
 /// The body of an export, as text without its byte-order mark.
