@@ -7,7 +7,10 @@
 //! connected to: a name that resolves to a public address at creation and to 127.0.0.1 later
 //! (DNS rebinding) is refused at that delivery. No redirect is followed and no proxy is used.
 
+mod dispatcher;
 pub mod target;
+
+pub use dispatcher::run_webhook_dispatcher;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;

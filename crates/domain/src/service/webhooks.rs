@@ -199,6 +199,15 @@ impl WebhookService {
         Ok(TestDelivery { event_id: test.id, attempt })
     }
 
+    /// Forgets finished deliveries and attempts older than `keep` (the event feed's
+    /// retention, `events.retention_days`); returns how many rows went.
+    ///
+    /// # Errors
+    /// Storage.
+    pub async fn prune(&self, keep: chrono::Duration) -> Result<u64, RepoError> {
+        self.deliveries.prune(self.clock.now() - keep).await
+    }
+
     /// An endpoint's attempts (deliveries and tests), newest first.
     ///
     /// # Errors
