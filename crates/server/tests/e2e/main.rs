@@ -25,3 +25,4 @@ mod pages_orders;
 mod process;
 mod sms;
 mod texts;
+mod webhooks_out;
