@@ -1,6 +1,6 @@
 //! Webhook endpoints (#24): where events are POSTed, with the secrets that sign them, and every
-//! rule of their life (rotation, disabling, re-enabling). Deliveries and their retry rules are
-//! in [`delivery`], the signature in [`signature`].
+//! rule of their life (rotation, disabling, re-enabling), with their deliveries ([`Delivery`],
+//! [`WebhookRetryPolicy`]) and the signature ([`signature_header`]).
 //!
 //! Pure: no I/O. Secrets come from the [`crate::ports::SecretGenerator`] port; whether a URL may
 //! be called (https, public addresses) is the [`crate::ports::WebhookSender`] adapter's check.
@@ -163,7 +163,7 @@ pub enum EndpointStatus {
     /// New events are delivered to it.
     Enabled,
     /// No new deliveries: its deliveries kept failing for the whole retry window (see
-    /// [`WebhookEndpoint::disabled_reason`]). Re-enabled by hand.
+    /// [`WebhookEndpoint::disabled`]). Re-enabled by hand.
     Disabled,
 }
 
