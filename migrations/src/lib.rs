@@ -19,6 +19,7 @@ mod m20261130_000010_sms_costs;
 mod m20261130_000011_customer_sms_preferences_and_inbox;
 mod m20261130_000012_notification_events;
 mod m20261130_000013_events;
+mod m20261130_000014_webhooks;
 
 /// Applies orderdesk's migrations in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_customer_sms_preferences_and_inbox::Migration),
             Box::new(m20261130_000012_notification_events::Migration),
             Box::new(m20261130_000013_events::Migration),
+            Box::new(m20261130_000014_webhooks::Migration),
         ]
     }
 }

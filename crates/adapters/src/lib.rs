@@ -12,6 +12,7 @@ pub mod secret;
 pub mod sms;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod webhook;
 
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
@@ -19,6 +20,8 @@ pub use db::{
     raise_first_order_number,
 };
 pub use db::{PoolStats, SchemaStatus, pool_stats, schema_status};
-pub use db::{SeaOrmEventRepository, SeaOrmInboxRepository};
+pub use db::{
+    SeaOrmEventRepository, SeaOrmInboxRepository, SeaOrmWebhookDeliveryRepository, SeaOrmWebhookEndpointRepository,
+};
 /// The pool handle [`connect`] returns; the server passes it between adapters.
 pub use sea_orm::DatabaseConnection;

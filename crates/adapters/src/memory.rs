@@ -24,6 +24,8 @@ use orderdesk_domain::{
     Order, OrderId, OrderNumber, OrderStatus, Page, PageRequest, RepoError, StatusChange,
 };
 
+mod webhooks;
+
 #[derive(Debug, Default)]
 struct Tables {
     customers: BTreeMap<Uuid, Customer>,
@@ -39,6 +41,11 @@ struct Tables {
     inbox: BTreeMap<Uuid, IncomingMessage>,
     /// The event feed by id (UUIDv7, so oldest first).
     events: BTreeMap<Uuid, Event>,
+    /// Events the webhook dispatcher has routed.
+    routed: std::collections::BTreeSet<Uuid>,
+    webhook_endpoints: BTreeMap<Uuid, orderdesk_domain::WebhookEndpoint>,
+    webhook_deliveries: BTreeMap<Uuid, orderdesk_domain::webhook::Delivery>,
+    webhook_attempts: BTreeMap<Uuid, orderdesk_domain::webhook::DeliveryAttempt>,
 }
 
 impl Tables {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use orderdesk_domain::ports::EventEncoder;
 use orderdesk_domain::service::{EventListError, EventPage};
+use orderdesk_domain::webhook::WebhookTestEvent;
 use orderdesk_domain::{Event, EventId, EventObject, Permission};
 use poem::web::Data;
 use poem_openapi::param::Query;
@@ -17,6 +18,7 @@ use crate::dto::{CustomerBody, NotificationBody, OrderBody, decode_event_cursor,
 use crate::problem::{ApiError, Errors, FieldProblem, ListErrors};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
+use crate::webhook_endpoints::WebhookTestEventBody;
 
 /// Something that changed: `{id, type, created_at, data: {object}}`.
 #[derive(Debug, Clone, Object)]
@@ -106,6 +108,11 @@ pub struct JsonEventEncoder;
 impl EventEncoder for JsonEventEncoder {
     fn encode(&self, event: &Event) -> Vec<u8> {
         let json = EventBody::from(event.clone()).to_json().unwrap_or_default();
+        serde_json::to_vec(&json).unwrap_or_default()
+    }
+
+    fn encode_test(&self, test: &WebhookTestEvent) -> Vec<u8> {
+        let json = WebhookTestEventBody::from(test).to_json().unwrap_or_default();
         serde_json::to_vec(&json).unwrap_or_default()
     }
 }

@@ -27,6 +27,7 @@ mod strict;
 pub mod summary;
 mod tags;
 pub mod trace;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::ports::{HealthCheck, OrderReports};
 use orderdesk_domain::service::InboxService;
+use orderdesk_domain::service::WebhookService;
 use orderdesk_domain::service::{CustomerService, EventService, IdempotencyService, NotificationService, OrderService};
 use poem::middleware::CatchPanic;
 use poem::web::{Html, Path};
@@ -59,6 +61,8 @@ pub struct Services {
     /// Stored responses of keyed creates (`Idempotency-Key`).
     pub idempotency: IdempotencyService,
     pub events: EventService,
+    /// Webhook endpoints (`manage:webhooks`).
+    pub webhooks: WebhookService,
     pub health: Arc<dyn HealthCheck>,
     /// Checks every `/api/v1` call's bearer token.
     pub tokens: Arc<dyn TokenVerifier>,
@@ -112,7 +116,16 @@ impl Default for HttpOptions {
     }
 }
 
-type Apis = (CustomersApi, OrdersApi, csv::CsvApi, sms::SmsApi, events::EventsApi, HealthApi, webhooks::WebhooksApi);
+type Apis = (
+    CustomersApi,
+    OrdersApi,
+    csv::CsvApi,
+    sms::SmsApi,
+    events::EventsApi,
+    webhook_endpoints::WebhookEndpointsApi,
+    HealthApi,
+    webhooks::WebhooksApi,
+);
 
 /// The OpenAPI service: every operation, with its schemas and error responses. Operations
 /// take the [`Services`] from request data, so the document needs none.
@@ -123,6 +136,7 @@ pub fn api_service(webhook_secret: Option<String>) -> OpenApiService<Apis, ()> {
         csv::CsvApi,
         sms::SmsApi,
         events::EventsApi,
+        webhook_endpoints::WebhookEndpointsApi,
         HealthApi,
         webhooks::WebhooksApi::new(webhook_secret),
     );

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use orderdesk_domain::service::InboxError;
-use orderdesk_domain::service::{IdempotencyError, ImportError, NotificationError};
+use orderdesk_domain::service::{IdempotencyError, ImportError, NotificationError, WebhookError};
 use orderdesk_domain::{CustomerError, OrderError, Permission, RepoError, TokenRejection, ValidationErrors};
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
@@ -433,6 +433,16 @@ impl From<NotificationError> for ApiError {
     }
 }
 
+impl From<WebhookError> for ApiError {
+    fn from(error: WebhookError) -> Self {
+        match error {
+            WebhookError::Validation(errors) => errors.into(),
+            WebhookError::NotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
+            WebhookError::Storage(e) => Self::storage(e),
+        }
+    }
+}
+
 impl From<InboxError> for ApiError {
     fn from(error: InboxError) -> Self {
         match error {
@@ -492,6 +502,8 @@ mod tests {
             RetryErrors::PROBLEMS,
             PreviewErrors::PROBLEMS,
             WebhookErrors::PROBLEMS,
+            CreateWebhookEndpointErrors::PROBLEMS,
+            WebhookEndpointErrors::PROBLEMS,
             ReadinessErrors::PROBLEMS,
         ];
         for kind in ProblemType::ALL.iter().filter(|k| **k != ProblemType::MethodNotAllowed) {
@@ -567,6 +579,12 @@ error_sets! {
     /// 5,000 rows (or 1 MiB) a 413; a code taken by a concurrent write a 409.
     ImportCustomersErrors: [MalformedRequest, Unauthenticated, Forbidden, DuplicateCode, RequestTimeout,
         PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
+    /// `createWebhookEndpoint`: a URL deliveries may not go to is a 422 on `url`.
+    CreateWebhookEndpointErrors: [MalformedRequest, Unauthenticated, Forbidden, RequestTimeout, PayloadTooLarge,
+        UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
+    /// `getWebhookEndpoint`, `deleteWebhookEndpoint`, `rotateWebhookEndpointSecret`,
+    /// `enableWebhookEndpoint`, `testWebhookEndpoint` (a receiver that fails is a 200 result, not a problem).
+    WebhookEndpointErrors: [Unauthenticated, Forbidden, NotFound, Validation, RateLimited, Internal, Unavailable];
     /// `readiness` (probes are not rate limited).
     ReadinessErrors: [Internal, Unavailable];
 }
@@ -603,7 +621,16 @@ macro_rules! errors_from {
     };
 }
 
-errors_from!(ValidationErrors, CustomerError, OrderError, IdempotencyError, NotificationError, InboxError, ImportError);
+errors_from!(
+    ValidationErrors,
+    CustomerError,
+    OrderError,
+    IdempotencyError,
+    NotificationError,
+    InboxError,
+    ImportError,
+    WebhookError
+);
 
 impl<S> fmt::Debug for Errors<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

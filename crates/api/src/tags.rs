@@ -9,6 +9,8 @@ pub enum ApiTags {
     Orders,
     /// Every change, as a feed to poll and as signed webhooks.
     Events,
+    /// Where signed events are POSTed: endpoints, their secrets, tests and delivery attempts.
+    WebhookEndpoints,
     /// Liveness and readiness probes.
     Health,
     /// Callbacks from the SMS provider (authenticated by a secret in the path, not a token).

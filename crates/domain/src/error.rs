@@ -89,6 +89,22 @@ pub enum InvalidValue {
         "must be an event type such as order.created, a wildcard such as order.* (customer, order, notification), or *"
     )]
     UnknownEventType,
+    /// A list longer than allowed.
+    #[error("must have at most {max} items")]
+    TooMany {
+        /// The most items allowed.
+        max: usize,
+    },
+    /// Not an absolute `http://` or `https://` URL without spaces (a webhook endpoint's `url`).
+    #[error("must be an absolute http:// or https:// URL without spaces")]
+    WebhookUrl,
+    /// A stored webhook secret that is not `whsec_` and at least 32 more letters or digits.
+    #[error("is not a webhook secret (whsec_…)")]
+    WebhookSecret,
+    /// A webhook URL deliveries may not go to, with why in words (plain http, credentials in
+    /// the URL, a private or loopback address, a name that does not resolve).
+    #[error("{0}")]
+    RefusedTarget(String),
     /// An SMS event without a text in the settings (`sms.events`), or SMS are disabled.
     #[error("has no SMS text configured (settings sms.events), or SMS are disabled")]
     NoTemplate,

@@ -39,6 +39,7 @@ pub mod service;
 pub mod status;
 mod text;
 pub mod timestamp;
+pub mod webhook;
 
 pub use audit::AuditTrail;
 pub use auth::{Actor, Permission, Principal, TokenRejection};
@@ -55,3 +56,4 @@ pub use order::{ItemName, Order, OrderId};
 pub use page::{Page, PageRequest};
 pub use phone::{PHONE_METADATA_VERSION, PhoneLineType};
 pub use status::{CancelReason, Cancellation, OrderStatus, StatusChange, StatusNote};
+pub use webhook::{WebhookEndpoint, WebhookEndpointId};

@@ -8,6 +8,10 @@ use crate::event::{Event, EventId, EventSelector, NewEvent};
 use crate::idempotency::IdempotencyRecord;
 use crate::inbox::IncomingMessage;
 use crate::notification::{Attempt, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
+use crate::webhook::{
+    Delivery, DeliveryAttempt, SendResult, WebhookEndpoint, WebhookEndpointId, WebhookRequest, WebhookTestEvent,
+    WebhookUrl,
+};
 use crate::{
     Currency, Customer, CustomerId, Notification, NotificationId, NotificationStatus, Order, OrderId, OrderNumber,
     OrderStatus, Page, PageRequest, PhoneNumber, StatusChange,
@@ -388,6 +392,135 @@ pub trait EventRepository: Send + Sync {
 pub trait EventEncoder: Send + Sync {
     /// The event's JSON (UTF-8).
     fn encode(&self, event: &Event) -> Vec<u8>;
+
+    /// A webhook test's JSON in the same shape: `{id, type: "webhook_endpoint.test",
+    /// created_at, data: {object}}`, the object being the endpoint as its own endpoint returns
+    /// it (never its secrets).
+    fn encode_test(&self, test: &WebhookTestEvent) -> Vec<u8>;
+}
+
+/// Stores webhook endpoints (with their signing secrets, which signing needs in clear).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookEndpointRepository: Send + Sync {
+    /// Stores a new endpoint.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn insert(&self, endpoint: &WebhookEndpoint) -> Result<(), RepoError>;
+
+    /// One endpoint by id.
+    ///
+    /// # Errors
+    /// A storage failure (a stored endpoint that no longer reads is one).
+    async fn find(&self, id: WebhookEndpointId) -> Result<Option<WebhookEndpoint>, RepoError>;
+
+    /// Endpoints newest first, paged by id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn list(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>, RepoError>;
+
+    /// Writes `next` over the stored endpoint if that is still at `previous_version`; returns
+    /// whether it did (false also when the endpoint is gone).
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn store(&self, previous_version: u32, next: &WebhookEndpoint) -> Result<bool, RepoError>;
+
+    /// Deletes an endpoint with its deliveries and their attempts; returns whether it existed.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn delete(&self, id: WebhookEndpointId) -> Result<bool, RepoError>;
+}
+
+/// The webhook outbox: one delivery per (event, endpoint), claimed under a lease and stored
+/// only over the version its transition started from, with one attempt row per POST.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookDeliveryRepository: Send + Sync {
+    /// In one transaction: takes up to `limit` events not yet routed, oldest first (locking
+    /// them where the database can, so concurrent dispatchers take different ones), makes a
+    /// [`Delivery::route`] for each enabled endpoint that wants it (at most one per event and
+    /// endpoint), and marks the events routed. Returns how many events it routed.
+    ///
+    /// # Errors
+    /// A storage failure (nothing is routed).
+    async fn route(&self, limit: u64, now: DateTime<Utc>) -> Result<u64, RepoError>;
+
+    /// Claims up to `limit` due deliveries, oldest due first, applying [`Delivery::claim`] to
+    /// each candidate and storing it over the version it was decided from. Returns the
+    /// deliveries claimed.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn claim_due(&self, claim: &Claim, limit: u64) -> Result<Vec<Delivery>, RepoError>;
+
+    /// Stores `next` (with the `attempt` it logs, in one transaction) if the stored delivery is
+    /// still at `previous_version`; returns whether it did (nothing is written when not).
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn store(
+        &self,
+        previous_version: u32,
+        next: &Delivery,
+        attempt: Option<DeliveryAttempt>,
+    ) -> Result<bool, RepoError>;
+
+    /// Logs an attempt that belongs to no delivery (a test POST).
+    ///
+    /// # Errors
+    /// [`RepoError::ForeignKey`] when its endpoint is gone, or a storage failure.
+    async fn log_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), RepoError>;
+
+    /// An endpoint's attempts, newest first, paged by attempt id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn attempts(
+        &self,
+        endpoint: WebhookEndpointId,
+        page: PageRequest,
+    ) -> Result<Page<DeliveryAttempt>, RepoError>;
+
+    /// When the endpoint last answered 2xx (to a delivery or a test), if ever.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn last_success(&self, endpoint: WebhookEndpointId) -> Result<Option<DateTime<Utc>>, RepoError>;
+
+    /// Deletes delivered and failed deliveries last changed before `before`, and attempts made
+    /// before it; returns how many rows went.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+}
+
+/// POSTs signed events to receivers, and says which URLs it will POST to.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Whether deliveries may go to `url` (checked when an endpoint is created, and again at
+    /// each delivery): the adapter's rules for schemes, credentials and addresses.
+    ///
+    /// # Errors
+    /// Why not, in words that complete "url …" (e.g. `must use https`).
+    async fn check_target(&self, url: &WebhookUrl) -> Result<(), String>;
+
+    /// POSTs `request` and waits at most [`crate::webhook::DELIVERY_TIMEOUT`] for the status
+    /// line. A refused target, a connection failure or a timeout is an `Err` status with the
+    /// reason; it never panics or hangs.
+    async fn send(&self, request: &WebhookRequest) -> SendResult;
+}
+
+/// Randomness for signing secrets, from the operating system in production.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    /// 32 bytes from a cryptographically secure generator.
+    fn random_bytes(&self) -> [u8; 32];
 }
 
 /// An order as a list shows it: with its customer's name and its SMS status.

@@ -1,4 +1,4 @@
-//! `orderdesk dispatch` (the SMS dispatcher without HTTP) and `orderdesk backup PATH`.
+//! `orderdesk dispatch` (the SMS and webhook dispatchers without HTTP) and `orderdesk backup PATH`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,38 +14,48 @@ use orderdesk_domain::service::IdempotencyService;
 use tokio::sync::watch;
 
 use crate::settings::{Settings, mask_url_password};
-use crate::startup::{event_service, open_database, sms, start_dispatcher, sweep_expired};
+use crate::startup::{
+    event_service, open_database, sms, start_dispatcher, start_webhook_dispatcher, sweep_expired, webhook_service,
+};
 
-/// Sends the outbox until `shutdown` completes: the same settings and migration rules as
-/// `serve` (nothing is migrated when `database.migrate_on_start` is false), no HTTP. On
-/// shutdown the SMS in hand is finished and the rest of its batch released; claims still
-/// held after `server.shutdown_timeout_seconds` are taken over by other dispatchers after
-/// `sms.lease_seconds`.
+/// Sends the SMS outbox and delivers webhooks until `shutdown` completes: the same settings
+/// and migration rules as `serve` (nothing is migrated when `database.migrate_on_start` is
+/// false), no HTTP. With `sms.provider = "disabled"` only webhooks are delivered. On shutdown
+/// the SMS and the webhook in hand are finished and the rest of their batches released;
+/// claims still held after `server.shutdown_timeout_seconds` are taken over by other
+/// dispatchers when their lease ends.
 ///
 /// # Errors
-/// Database, migration or SMS settings failures.
+/// Database, migration, SMS or webhook settings failures.
 pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let db = open_database(settings).await?;
     let sms = sms(settings)?;
     if sms.gateway.is_none() {
-        bail!("sms.provider is `disabled`: there is nothing to dispatch");
+        tracing::info!("sms.provider is `disabled`: only webhooks are dispatched");
     }
     let mut settings = settings.clone();
     if !settings.sms.dispatcher {
         tracing::info!("sms.dispatcher=false applies to `serve`; `orderdesk dispatch` always dispatches");
         settings.sms.dispatcher = true;
     }
+    if !settings.webhooks.dispatcher {
+        tracing::info!("webhooks.dispatcher=false applies to `serve`; `orderdesk dispatch` always dispatches");
+        settings.webhooks.dispatcher = true;
+    }
     // Loads the phone-number metadata now (each claimed SMS parses its recipient); lazily,
     // the first SMS would wait for it (over a second in a debug build).
     let _ = PhoneNumber::parse("+254712345678", settings.domain_defaults()?.phone_region);
     let (stop, stopped) = watch::channel(false);
-    let dispatcher = start_dispatcher(&db, &settings, &sms, stopped).context("the dispatcher did not start")?;
+    let webhooks = start_webhook_dispatcher(&db, &settings, stopped.clone())?;
+    let dispatcher = start_dispatcher(&db, &settings, &sms, stopped);
     let keys = IdempotencyService::new(
         Arc::new(SeaOrmIdempotencyRepository::new(db.clone())),
         Arc::new(SystemClock),
         settings.idempotency.retention(),
     );
-    let sweeper = tokio::spawn(sweep_expired(keys, event_service(&db, &settings)));
+    let retention = settings.events.retention();
+    let sweeper =
+        tokio::spawn(sweep_expired(keys, event_service(&db, &settings), webhook_service(&db, &settings)?, retention));
     tracing::info!(
         profile = settings.profile.name(),
         database = %mask_url_password(&settings.database.connection.url),
@@ -58,11 +68,16 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> any
     sweeper.abort();
     let _ = stop.send(true);
     let timeout = Duration::from_secs(settings.server.shutdown_timeout_seconds);
-    match tokio::time::timeout(timeout, dispatcher).await {
-        Ok(_) => tracing::info!("orderdesk dispatcher stopped"),
+    let finished = async {
+        for handle in [dispatcher, webhooks].into_iter().flatten() {
+            let _ = handle.await;
+        }
+    };
+    match tokio::time::timeout(timeout, finished).await {
+        Ok(()) => tracing::info!("orderdesk dispatcher stopped"),
         Err(_) => tracing::warn!(
             lease_seconds = settings.sms.lease_seconds,
-            "an SMS send outlived the shutdown timeout; its claim is taken over after the lease"
+            "a send outlived the shutdown timeout; its claim is taken over after the lease"
         ),
     }
     db.close().await.context("cannot close the database")?;

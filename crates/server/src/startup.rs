@@ -13,11 +13,13 @@ use orderdesk_adapters::secret::Secret;
 use orderdesk_adapters::sms::{
     AfricasTalkingSmsGateway, LogSmsGateway, SmsProvider, TokioOutboxSignal, run_dispatcher,
 };
+use orderdesk_adapters::webhook::{HttpWebhookSender, OsSecretGenerator, run_webhook_dispatcher};
 use orderdesk_adapters::{
     DatabaseConnection, SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrmHealthCheck,
-    SeaOrmIdempotencyRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, SqlOrderReports, connect,
-    migrate, raise_first_order_number, schema_status,
+    SeaOrmIdempotencyRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmWebhookDeliveryRepository,
+    SeaOrmWebhookEndpointRepository, SqlOrderReports, connect, migrate, raise_first_order_number, schema_status,
 };
+use orderdesk_api::events::JsonEventEncoder;
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
 use orderdesk_api::{HttpOptions, IssuerDocuments, Services, app};
 use orderdesk_domain::PhoneNumber;
@@ -27,6 +29,7 @@ use orderdesk_domain::ports::SystemClock;
 use orderdesk_domain::service::InboxService;
 use orderdesk_domain::service::{CustomerService, EventService, IdempotencyService, OrderService};
 use orderdesk_domain::service::{NotificationDispatcher, NotificationService, SmsOutbox};
+use orderdesk_domain::service::{WebhookDispatcher, WebhookService};
 use orderdesk_signin::OidcClient;
 use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
@@ -37,7 +40,7 @@ use tokio::task::JoinHandle;
 use crate::listener::{GuardedAcceptor, body_deadline};
 use crate::settings::{Settings, mask_url_password};
 
-/// A server bound to its address, ready to run, with its SMS dispatcher (if any) running.
+/// A server bound to its address, ready to run, with its SMS and webhook dispatchers (if any) running.
 pub struct Application {
     acceptor: GuardedAcceptor<TcpAcceptor>,
     local_addr: SocketAddr,
@@ -47,6 +50,7 @@ pub struct Application {
     http2_max_streams: Option<u32>,
     stop_dispatcher: watch::Sender<bool>,
     dispatcher: Option<JoinHandle<()>>,
+    webhook_dispatcher: Option<JoinHandle<()>>,
     sweeper: JoinHandle<()>,
 }
 
@@ -321,8 +325,33 @@ fn services(
         ),
         health: Arc::new(SeaOrmHealthCheck::new(db.clone())),
         events: event_service(db, settings),
+        webhooks: webhook_service(db, settings)?,
         tokens,
     })
+}
+
+/// The webhook sender for `webhooks.allow_private_targets` (warned about in production).
+fn webhook_sender(settings: &Settings) -> anyhow::Result<Arc<HttpWebhookSender>> {
+    let allow_private = settings.webhooks_allow_private_targets();
+    if allow_private && settings.profile == crate::settings::Profile::Production {
+        tracing::warn!(
+            "webhooks.allow_private_targets is on in production: webhook endpoints may use plain http and reach \
+             private, loopback and link-local addresses"
+        );
+    }
+    Ok(Arc::new(HttpWebhookSender::new(allow_private).map_err(anyhow::Error::msg)?))
+}
+
+/// Webhook endpoints over `db`, checking URLs with the sender `webhooks.allow_private_targets` sets.
+pub(crate) fn webhook_service(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<WebhookService> {
+    Ok(WebhookService::new(
+        Arc::new(SeaOrmWebhookEndpointRepository::new(db.clone())),
+        Arc::new(SeaOrmWebhookDeliveryRepository::new(db.clone())),
+        webhook_sender(settings)?,
+        Arc::new(OsSecretGenerator),
+        Arc::new(JsonEventEncoder),
+        Arc::new(SystemClock),
+    ))
 }
 
 /// The event feed over `db`, keeping events `events.retention_days`.
@@ -335,8 +364,14 @@ pub(crate) fn event_service(db: &DatabaseConnection, settings: &Settings) -> Eve
 }
 
 /// Deletes expired idempotency keys (lookups already ignore them; this keeps the table
-/// small) and events past `events.retention_days`, now and every ten minutes.
-pub(crate) async fn sweep_expired(keys: IdempotencyService, events: EventService) {
+/// small), and events and finished webhook deliveries past `events.retention_days`, now and
+/// every ten minutes.
+pub(crate) async fn sweep_expired(
+    keys: IdempotencyService,
+    events: EventService,
+    webhooks: WebhookService,
+    retention: chrono::Duration,
+) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -350,7 +385,45 @@ pub(crate) async fn sweep_expired(keys: IdempotencyService, events: EventService
             Ok(swept) => tracing::info!(swept, "events past their retention deleted"),
             Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot sweep old events"),
         }
+        match webhooks.prune(retention).await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "webhook deliveries and attempts past the retention deleted"),
+            Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot sweep old webhook deliveries"),
+        }
     }
+}
+
+/// Starts the webhook dispatcher unless `webhooks.dispatcher` is off.
+///
+/// # Errors
+/// `webhooks.retry_for` is invalid, or the HTTP client cannot be built.
+pub(crate) fn start_webhook_dispatcher(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Option<JoinHandle<()>>> {
+    if !settings.webhooks.dispatcher {
+        tracing::info!("webhooks.dispatcher is off: another process must deliver webhooks");
+        return Ok(None);
+    }
+    let dispatcher = WebhookDispatcher::new(
+        Arc::new(SeaOrmWebhookEndpointRepository::new(db.clone())),
+        Arc::new(SeaOrmWebhookDeliveryRepository::new(db.clone())),
+        Arc::new(SeaOrmEventRepository::new(db.clone())),
+        webhook_sender(settings)?,
+        Arc::new(JsonEventEncoder),
+        Arc::new(SystemClock),
+        settings.webhook_retry_policy()?,
+        worker_name(),
+    );
+    let poll = Duration::from_millis(settings.webhooks.poll_interval_ms);
+    Ok(Some(tokio::spawn(run_webhook_dispatcher(dispatcher, poll, stop))))
+}
+
+/// This process's name in leases: its pid and a random suffix.
+fn worker_name() -> String {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    format!("orderdesk-{}-{}", std::process::id(), &id[id.len() - 8..])
 }
 
 /// Starts the outbox dispatcher unless it is turned off or SMS is disabled.
@@ -367,8 +440,7 @@ pub(crate) fn start_dispatcher(
     }
     // Checked at start-up (settings::sms::validate).
     let policy = settings.sms_retry_policy().unwrap_or_default();
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    let worker = format!("orderdesk-{}-{}", std::process::id(), &id[id.len() - 8..]);
+    let worker = worker_name();
     let dispatcher = NotificationDispatcher::new(
         Arc::new(SeaOrmNotificationRepository::new(db.clone())),
         gateway,
@@ -437,11 +509,17 @@ impl Application {
         };
         let limits = settings.server.connection_limits();
         let services = services(&db, settings, tokens, &sms)?;
-        let sweeper = tokio::spawn(sweep_expired(services.idempotency.clone(), services.events.clone()));
+        let sweeper = tokio::spawn(sweep_expired(
+            services.idempotency.clone(),
+            services.events.clone(),
+            services.webhooks.clone(),
+            settings.events.retention(),
+        ));
         let endpoint = app(services, options);
         let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();
         let endpoint = endpoint.around(crate::telemetry::trace_context).boxed();
         let (stop_dispatcher, stop) = watch::channel(false);
+        let webhook_dispatcher = start_webhook_dispatcher(&db, settings, stop.clone())?;
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);
         Ok(Self {
             acceptor: GuardedAcceptor::new(acceptor, limits, settings.server.client_limits()?),
@@ -451,6 +529,7 @@ impl Application {
             http2_max_streams: limits.http2_max_streams,
             stop_dispatcher,
             dispatcher,
+            webhook_dispatcher,
             sweeper,
         })
     }
@@ -460,7 +539,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, lets in-flight requests finish (up to the timeout),
-    /// then stops the dispatcher after the SMS it has in hand.
+    /// then stops the dispatchers after the SMS and the webhook they have in hand.
     ///
     /// # Errors
     /// The listener fails.
@@ -473,7 +552,8 @@ impl Application {
             .await;
         self.sweeper.abort();
         let _ = self.stop_dispatcher.send(true);
-        if let Some(dispatcher) = self.dispatcher {
+        // Both finish what they hold; each gets the shutdown timeout.
+        for dispatcher in [self.dispatcher, self.webhook_dispatcher].into_iter().flatten() {
             let _ = tokio::time::timeout(self.shutdown_timeout, dispatcher).await;
         }
         served

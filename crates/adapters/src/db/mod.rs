@@ -13,6 +13,7 @@ mod notifications;
 mod orders;
 mod reports;
 mod sessions;
+mod webhooks;
 
 use std::path::Path;
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub use notifications::{OUTBOX_CHANNEL, SeaOrmNotificationRepository};
 pub use orders::SeaOrmOrderRepository;
 pub use reports::SqlOrderReports;
 pub use sessions::SeaOrmSessionRepository;
+pub use webhooks::{SeaOrmWebhookDeliveryRepository, SeaOrmWebhookEndpointRepository};
 
 /// A connection pool's state, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,6 +16,7 @@ mod reports;
 mod sessions;
 mod sms;
 mod wakeups;
+mod webhooks;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -22,6 +22,14 @@ fn operations(id: &str) -> Vec<(&'static str, String, &'static str)> {
             "/api/v1/notifications/summary?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z".into(),
             "read:orders",
         ),
+        ("POST", "/api/v1/webhook-endpoints".into(), "manage:webhooks"),
+        ("GET", "/api/v1/webhook-endpoints".into(), "manage:webhooks"),
+        ("GET", format!("/api/v1/webhook-endpoints/{id}"), "manage:webhooks"),
+        ("DELETE", format!("/api/v1/webhook-endpoints/{id}"), "manage:webhooks"),
+        ("POST", format!("/api/v1/webhook-endpoints/{id}/rotate-secret"), "manage:webhooks"),
+        ("POST", format!("/api/v1/webhook-endpoints/{id}/enable"), "manage:webhooks"),
+        ("POST", format!("/api/v1/webhook-endpoints/{id}/test"), "manage:webhooks"),
+        ("GET", format!("/api/v1/webhook-endpoints/{id}/deliveries"), "manage:webhooks"),
     ]
 }
 

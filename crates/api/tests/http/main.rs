@@ -11,17 +11,21 @@ mod openapi;
 mod orders;
 mod rate_limit;
 mod retries;
+mod webhook_endpoints;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use orderdesk_adapters::memory::InMemoryStore;
+use orderdesk_api::events::JsonEventEncoder;
 use orderdesk_api::{HttpOptions, Services, app};
 use orderdesk_domain::auth::{MockTokenVerifier, TokenVerifier};
 use orderdesk_domain::notification::{MessageTemplate, SmsCatalog};
 use orderdesk_domain::ports::{CustomerRepository, HealthCheck, NoSignal, SystemClock};
+use orderdesk_domain::ports::{MockSecretGenerator, MockWebhookSender};
 use orderdesk_domain::service::{CustomerService, IdempotencyService, NotificationService, OrderService, SmsOutbox};
-use orderdesk_domain::service::{EventService, InboxService};
+use orderdesk_domain::service::{EventService, InboxService, WebhookService};
+use orderdesk_domain::webhook::SendResult;
 use orderdesk_domain::{Currency, PhoneRegion};
 use orderdesk_domain::{Permission, Principal, TokenRejection};
 use poem::endpoint::BoxEndpoint;
@@ -30,6 +34,26 @@ use poem::{EndpointExt, IntoEndpoint};
 use serde_json::{Value, json};
 
 pub type Client = TestClient<BoxEndpoint<'static, poem::Response>>;
+
+/// Webhook endpoints on `store`, whose receivers all answer 200 and whose URLs all pass the
+/// target check (the sender's rules are tested in the adapters; the service's in the domain).
+pub fn webhook_service(store: Arc<InMemoryStore>) -> WebhookService {
+    let mut sender = MockWebhookSender::new();
+    sender.expect_check_target().returning(|url| {
+        if url.as_str().contains("refused.example") { Err("must use https (test)".into()) } else { Ok(()) }
+    });
+    sender.expect_send().returning(|_| SendResult { status: Ok(200), duration: Duration::from_millis(1) });
+    let mut secrets = MockSecretGenerator::new();
+    secrets.expect_random_bytes().returning(|| [0x5a; 32]);
+    WebhookService::new(
+        store.clone(),
+        store,
+        Arc::new(sender),
+        Arc::new(secrets),
+        Arc::new(JsonEventEncoder),
+        Arc::new(SystemClock),
+    )
+}
 
 pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn HealthCheck>) -> Services {
     let store = Arc::new(InMemoryStore::default());
@@ -42,7 +66,8 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
         notifications: NotificationService::new(store.clone(), store.clone(), customers, clock, Arc::new(NoSignal)),
         reports: store.clone(),
         idempotency: IdempotencyService::new(store.clone(), Arc::new(SystemClock), Duration::from_secs(3600)),
-        events: EventService::new(store, Arc::new(SystemClock), chrono::Duration::days(30)),
+        events: EventService::new(store.clone(), Arc::new(SystemClock), chrono::Duration::days(30)),
+        webhooks: webhook_service(store),
         health,
         tokens: tokens(),
     }
@@ -108,6 +133,7 @@ pub fn memory_services() -> Services {
         reports: store.clone(),
         idempotency: IdempotencyService::new(store.clone(), clock.clone(), Duration::from_secs(3600)),
         events: EventService::new(store.clone(), clock, chrono::Duration::days(30)),
+        webhooks: webhook_service(store.clone()),
         health: store,
         tokens: tokens(),
     }

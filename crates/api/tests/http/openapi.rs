@@ -112,9 +112,16 @@ fn document_constraints_come_from_the_domain_constants() {
     }
     assert_eq!(
         (limits, keys, cursors),
-        (5, 3, 5),
-        "every list has `limit` and `cursor`, every create and status change `Idempotency-Key`"
+        (7, 3, 7),
+        "every list has `limit` and `cursor`; creating a customer or an order and changing a status take \
+         `Idempotency-Key` (not creating a webhook endpoint: a replay would keep its secret in the key store)"
     );
+    let endpoint = &schemas["NewWebhookEndpoint"]["properties"];
+    use orderdesk_domain::webhook::{WebhookDescription, WebhookUrl};
+    assert_eq!(endpoint["url"]["maxLength"].as_u64(), n(WebhookUrl::MAX_CHARS));
+    assert_eq!(endpoint["description"]["maxLength"].as_u64(), n(WebhookDescription::MAX_CHARS));
+    let patterns = orderdesk_domain::service::MAX_EVENT_PATTERNS;
+    assert_eq!(endpoint["events"]["maxItems"].as_u64(), n(patterns));
     let lookup = |name: &str| {
         let parameters = doc["paths"]["/api/v1/customers"]["get"]["parameters"].as_array().unwrap();
         parameters.iter().find(|p| p["name"] == name).unwrap()["schema"].clone()

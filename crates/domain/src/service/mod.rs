@@ -9,6 +9,7 @@ mod lifecycle;
 mod notifications;
 mod orders;
 mod preview;
+mod webhooks;
 
 pub use customers::{CustomerChanges, CustomerDraft, CustomerListQuery, CustomerService};
 pub use events::{EventListError, EventPage, EventService};
@@ -22,3 +23,6 @@ pub use notifications::{
 };
 pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};
 pub use preview::{PreviewRequest, SmsPreview};
+pub use webhooks::{
+    MAX_EVENT_PATTERNS, TestDelivery, WebhookDispatcher, WebhookEndpointDraft, WebhookError, WebhookService,
+};

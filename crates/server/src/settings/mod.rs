@@ -20,6 +20,7 @@ mod telemetry;
 #[cfg(test)]
 mod tests;
 mod web;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,7 @@ pub use rate_limit::RateLimitSettings;
 pub use server::{ClientLimits, ConnectionLimits, HttpSettings, ServerSettings};
 pub use telemetry::TelemetrySettings;
 pub use web::WebSettings;
+pub use webhooks::WebhookSettings;
 
 /// Everything the server can be told.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
     pub events: EventSettings,
+    pub webhooks: WebhookSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub cors: CorsSettings,
@@ -239,6 +242,7 @@ impl Settings {
         self.rate_limit.validate()?;
         self.idempotency.check()?;
         self.events.check()?;
+        self.webhooks.validate()?;
         auth::validate(&self.auth, self.profile, &self.server)?;
         self.shop.validate()?;
         self.time_zone()?;

@@ -197,6 +197,9 @@ fn values_that_cannot_be_meant_are_refused_with_their_range() {
         ("ORDERDESK_SMS__INITIAL_BACKOFF_MS", "0", "sms.initial_backoff_ms"),
         ("ORDERDESK_AUTH__LEEWAY_SECONDS", "7200", "auth.leeway_seconds"),
         ("ORDERDESK_SMS__RETRY_FOR", "5s", "sms.retry_for"),
+        ("ORDERDESK_WEBHOOKS__RETRY_FOR", "0s", "webhooks.retry_for"),
+        ("ORDERDESK_WEBHOOKS__RETRY_FOR", "31d", "webhooks.retry_for"),
+        ("ORDERDESK_WEBHOOKS__POLL_INTERVAL_MS", "5", "webhooks.poll_interval_ms"),
         ("ORDERDESK_SMS__MAX_SEGMENTS", "0", "sms.max_segments"),
         ("ORDERDESK_SERVER__MAX_CONNECTIONS_PER_CLIENT", "0", "server.max_connections_per_client"),
         ("ORDERDESK_SERVER__HTTP2_MAX_CONCURRENT_STREAMS", "0", "server.http2_max_concurrent_streams"),
@@ -496,6 +499,28 @@ fn the_shop_time_zone_is_read_under_its_old_name_too() {
         assert!(error.contains("disagree"), "{error}");
         jail.set_env("ORDERDESK_SMS__TIME_ZONE", "Africa/Lagos");
         assert_eq!(load_in(jail).unwrap().time_zone().unwrap(), "Africa/Lagos");
+        Ok(())
+    });
+}
+
+#[test]
+fn webhooks_may_reach_private_targets_in_dev_only_unless_set_and_retry_for_72_hours() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    Jail::expect_with(|jail| {
+        let dev = load_in(jail).unwrap();
+        assert!(dev.webhooks_allow_private_targets());
+        assert_eq!(dev.webhook_retry_policy().unwrap().retry_for, std::time::Duration::from_secs(72 * 3600));
+        production_env(jail);
+        let production = Settings::from_figment(Settings::figment(Some(&shipped)).unwrap()).unwrap();
+        assert!(!production.webhooks_allow_private_targets(), "off in production with the shipped files");
+        jail.set_env("ORDERDESK_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true");
+        jail.set_env("ORDERDESK_WEBHOOKS__RETRY_FOR", "2.5s");
+        let opened = load_in(jail).unwrap();
+        assert!(opened.webhooks_allow_private_targets());
+        assert_eq!(opened.webhook_retry_policy().unwrap().retry_for, std::time::Duration::from_millis(2500));
+        jail.set_env("ORDERDESK_WEBHOOKS__RETRY_FOR", "soon");
+        let error = load_in(jail).unwrap_err().to_string();
+        assert!(error.contains("webhooks.retry_for") && error.contains("\"72h\""), "{error}");
         Ok(())
     });
 }

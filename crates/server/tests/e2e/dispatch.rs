@@ -100,6 +100,7 @@ async fn dispatch_migrates_only_when_told_to_and_stops_cleanly_on_sigterm() {
     let log = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{log}");
     assert!(log.contains("sms dispatcher started") && log.contains("orderdesk dispatcher stopped"), "{log}");
+    assert!(log.contains("webhook dispatcher started") && log.contains("webhook dispatcher stopped"), "{log}");
     assert!(log.contains("sms.dispatcher=false applies to `serve`"), "{log}");
     assert!(migrated(&dir).await, "migrated when told to");
 

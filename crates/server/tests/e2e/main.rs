@@ -26,3 +26,4 @@ mod pages_orders;
 mod process;
 mod sms;
 mod texts;
+mod webhooks_out;

@@ -10,3 +10,6 @@ pub(crate) mod notifications;
 pub(crate) mod order_status_changes;
 pub(crate) mod orders;
 pub(crate) mod sessions;
+pub(crate) mod webhook_attempts;
+pub(crate) mod webhook_deliveries;
+pub(crate) mod webhook_endpoints;
