@@ -316,6 +316,36 @@ async function main(): Promise<void> {
   );
   step("event feed: by type, paged with after");
 
+  // Webhook endpoints: the secret only on create and rotate; a test delivery to a port nobody
+  // listens on fails and is listed; enable, delete, then 404.
+  const hook = await client.POST("/api/v1/webhook-endpoints", {
+    body: { url: "http://127.0.0.1:9/orderdesk", events: ["order.*"], description: `ts life cycle ${run}` },
+  });
+  check(hook.response.status === 201 && !!hook.data && hook.data.secret.startsWith("whsec_"), "a webhook endpoint", hook.error);
+  const hookId = hook.data.id;
+  const hookPath = { params: { path: { id: hookId } } };
+  const hookRead = await client.GET("/api/v1/webhook-endpoints/{id}", hookPath);
+  check(hookRead.data?.status === "enabled" && !("secret" in hookRead.data), "read without its secret", hookRead.data ?? hookRead.error);
+  const hooks = await client.GET("/api/v1/webhook-endpoints");
+  check(!!hooks.data?.items.some((h) => h.id === hookId), "listed", hooks.data ?? hooks.error);
+  const rotated = await client.POST("/api/v1/webhook-endpoints/{id}/rotate-secret", hookPath);
+  check(!!rotated.data && rotated.data.secret !== hook.data.secret && !!rotated.data.previous_secret_expires_at, "rotated", rotated.error);
+  const tried = await client.POST("/api/v1/webhook-endpoints/{id}/test", hookPath);
+  check(tried.data?.delivered === false && !!tried.data.error, "a test to nobody fails", tried.data ?? tried.error);
+  const attempts = await client.GET("/api/v1/webhook-endpoints/{id}/deliveries", hookPath);
+  check(attempts.data?.items[0]?.event_id === tried.data.event_id, "the test is listed", attempts.data ?? attempts.error);
+  const enabled = await client.POST("/api/v1/webhook-endpoints/{id}/enable", hookPath);
+  check(enabled.data?.status === "enabled", "enabled", enabled.data ?? enabled.error);
+  expectProblem(
+    await client.POST("/api/v1/webhook-endpoints", { body: { url: "http://127.0.0.1:9/x", events: ["order.shipped"] } }),
+    422,
+    "/problems/validation-error",
+  );
+  const removedHook = await client.DELETE("/api/v1/webhook-endpoints/{id}", hookPath);
+  check(removedHook.response.status === 204, "deleted", removedHook.error);
+  expectProblem(await client.GET("/api/v1/webhook-endpoints/{id}", hookPath), 404, "/problems/not-found");
+  step("webhook endpoints: create, read, list, rotate, test, deliveries, enable, delete");
+
   console.log(`${steps} passed, 0 failed`);
 }
 

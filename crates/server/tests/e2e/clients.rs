@@ -444,6 +444,46 @@ async fn the_generated_rust_client_drives_the_whole_life_cycle() {
     assert_eq!(as_deleted.item, "Typo");
     let (status, unknown) = problem(client.list_events().type_("order.shipped").send().await);
     assert_eq!((status, unknown.type_.to_string().as_str()), (422, "/problems/validation-error"));
+
+    // Webhook endpoints: the secret only on create and rotate; a test delivery to a port
+    // nobody listens on fails and is listed; enable, delete, then 404. (Signed deliveries to a
+    // real receiver are the webhooks end-to-end test.)
+    let created = client
+        .create_webhook_endpoint()
+        .body_map(|b| {
+            b.url("http://127.0.0.1:9/orderdesk")
+                .events(vec!["order.*".to_owned()])
+                .description(Some(format!("client life cycle {suffix}").try_into().unwrap()))
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let created = created.into_inner();
+    assert!(created.secret.starts_with("whsec_"));
+    let hook = client.get_webhook_endpoint().id(created.id).send().await.unwrap().into_inner();
+    assert_eq!((hook.url.as_str(), hook.status.as_str()), ("http://127.0.0.1:9/orderdesk", "enabled"));
+    let listed = client.list_webhook_endpoints().send().await.unwrap().into_inner();
+    assert!(listed.items.iter().any(|h| h.id == created.id));
+    let rotated = client.rotate_webhook_endpoint_secret().id(created.id).send().await.unwrap().into_inner();
+    assert!(rotated.secret != created.secret && rotated.previous_secret_expires_at.is_some());
+    let tried = client.test_webhook_endpoint().id(created.id).send().await.unwrap().into_inner();
+    assert!(!tried.delivered && tried.error.is_some(), "{tried:?}");
+    let attempts = client.list_webhook_deliveries().id(created.id).send().await.unwrap().into_inner();
+    assert_eq!(attempts.items.first().map(|a| a.event_id), Some(tried.event_id));
+    let enabled = client.enable_webhook_endpoint().id(created.id).send().await.unwrap().into_inner();
+    assert_eq!(enabled.status, "enabled");
+    let (status, refused) = problem(
+        client
+            .create_webhook_endpoint()
+            .body_map(|b| b.url("http://127.0.0.1:9/x").events(vec!["order.shipped".to_owned()]))
+            .send()
+            .await,
+    );
+    assert_eq!((status, refused.type_.to_string().as_str()), (422, "/problems/validation-error"));
+    assert_eq!(client.delete_webhook_endpoint().id(created.id).send().await.unwrap().status().as_u16(), 204);
+    let (status, _) = problem(client.get_webhook_endpoint().id(created.id).send().await);
+    assert_eq!(status, 404);
 }
 
 /// Every event of `types` in the feed, paged through with `after`.
