@@ -134,9 +134,7 @@ fn workspace_root() -> PathBuf {
 }
 
 fn cargo() -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(workspace_root());
-    command
+    support::cargo(&workspace_root())
 }
 
 fn write_openapi() -> anyhow::Result<()> {

@@ -22,16 +22,45 @@ pub enum Build {
     Release,
 }
 
-/// Builds the server and returns the path of its binary.
-pub fn server_binary(root: &Path, build: Build) -> anyhow::Result<PathBuf> {
-    let mut args = vec!["build", "--quiet", "--package", "orderdesk-server"];
-    if build == Build::Release {
-        args.push("--release");
+/// A `cargo` command in `root`, without the variables `cargo run` set for xtask itself
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...): inherited, ring's build script (which tracks
+/// them) reruns, and ring and
+/// everything above it (rustls, reqwest, sqlx, our crates) are rebuilt for nothing, and rebuilt
+/// back by the next `cargo` run from a shell.
+pub fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root);
+    let set_for_xtask = |name: &str| {
+        name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name)
+    };
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_for_xtask) {
+            command.env_remove(name);
+        }
     }
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root)
-        .args(&args)
-        .status()?;
+    command
+}
+
+/// Builds the server and returns the path of its binary.
+///
+/// The debug binary is the one `cargo test --workspace` builds (with the features its tests
+/// unify), so after the test suite this is a no-op: a `cargo build --package` here would build
+/// the dependency graph again with other features, and every later `cargo test` would rebuild it
+/// back (CI paid both, in each system check).
+pub fn server_binary(root: &Path, build: Build) -> anyhow::Result<PathBuf> {
+    let args = match build {
+        Build::Debug => vec!["test", "--workspace", "--no-run", "--quiet"],
+        Build::Release => vec!["build", "--quiet", "--package", "orderdesk-server", "--release"],
+    };
+    let status = cargo(root).args(&args).status()?;
     ensure!(status.success(), "cannot build the server: cargo {}", args.join(" "));
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     Ok(target.join(if build == Build::Release { "release" } else { "debug" }).join("orderdesk"))
