@@ -707,9 +707,14 @@ fn verified(cursor: &str, label: &[u8], len: usize) -> Result<Vec<u8>, ApiError>
 
 /// A 422 on `cursor`.
 fn refused_cursor() -> ApiError {
+    refused_cursor_on("cursor")
+}
+
+/// A 422 on `field`, a parameter that carries a cursor this server did not issue.
+pub fn refused_cursor_on(field: &str) -> ApiError {
     ApiError::validation(vec![FieldProblem {
         row: None,
-        field: "cursor".into(),
+        field: field.into(),
         message: "is not a cursor returned by this API".into(),
     }])
 }

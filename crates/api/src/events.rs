@@ -14,8 +14,10 @@ use poem_openapi::{Object, OpenApi, Union};
 use uuid::Uuid;
 
 use crate::Services;
-use crate::dto::{CustomerBody, NotificationBody, OrderBody, decode_event_cursor, encode_event_cursor};
-use crate::problem::{ApiError, Errors, FieldProblem, ListErrors};
+use crate::dto::{
+    CustomerBody, NotificationBody, OrderBody, decode_event_cursor, encode_event_cursor, refused_cursor_on,
+};
+use crate::problem::{ApiError, Errors, ListErrors};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
 use crate::webhook_endpoints::WebhookTestEventBody;
@@ -158,21 +160,15 @@ impl EventsApi {
     ) -> Result<Json<EventListBody>, Errors<ListErrors>> {
         auth.require(Permission::ReadEvents)?;
         let after = match after.0.as_deref() {
-            Some(cursor) => Some(EventId::from_uuid(decode_event_cursor(cursor).map_err(|_| refused_after())?)),
+            Some(cursor) => {
+                Some(EventId::from_uuid(decode_event_cursor(cursor).map_err(|_| refused_cursor_on("after"))?))
+            }
             None => None,
         };
         let limit = limit.0.unwrap_or(orderdesk_domain::PageRequest::DEFAULT_LIMIT);
         let page = services.events.list(kind.0.as_deref(), after, limit).await.map_err(ApiError::from)?;
         Ok(Json(page.into()))
     }
-}
-
-fn refused_after() -> ApiError {
-    ApiError::validation(vec![FieldProblem {
-        row: None,
-        field: "after".into(),
-        message: "is not a cursor returned by this API".into(),
-    }])
 }
 
 #[cfg(test)]
