@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 use orderdesk_domain::ports::BoardCursor;
+use orderdesk_signin::token::constant_time_eq;
 use orderdesk_domain::{Customer, CustomerName, InvalidValue, ItemName, Order, Page, StatusChange, StatusNote};
 use orderdesk_domain::{Language, OrderId, inbox::IncomingMessage};
 use poem_openapi::Object;
@@ -696,13 +697,12 @@ fn signed(label: &[u8], position: &[u8]) -> String {
 /// The position of a cursor [`signed`] with `label`, if `cursor` is one of `len` bytes whose
 /// tag verifies (compared in constant time).
 fn verified(cursor: &str, label: &[u8], len: usize) -> Result<Vec<u8>, ApiError> {
-    use subtle::ConstantTimeEq;
     let mut bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| refused_cursor())?;
     if bytes.len() != len + 16 {
         return Err(refused_cursor());
     }
     let tag = bytes.split_off(len);
-    if bool::from(tag_of(&[label, &bytes]).ct_eq(&tag)) { Ok(bytes) } else { Err(refused_cursor()) }
+    if constant_time_eq(tag_of(&[label, &bytes]), &tag) { Ok(bytes) } else { Err(refused_cursor()) }
 }
 
 /// A 422 on `cursor`.

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use poem::http::{Method, header};
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
-use subtle::ConstantTimeEq;
+use orderdesk_signin::token::constant_time_eq;
 
 use crate::middleware::error_response;
 use crate::problem::{Problem, ProblemType};
@@ -166,7 +166,7 @@ fn may_scrape(req: &Request, token: Option<&str>) -> bool {
     let Some(expected) = token else { return false };
     let presented = req.header(header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
     // Constant time in the contents; only the length can show.
-    presented.as_bytes().ct_eq(expected.as_bytes()).into()
+    constant_time_eq(presented, expected)
 }
 
 #[cfg(test)]

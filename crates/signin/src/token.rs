@@ -10,10 +10,15 @@ pub fn random_token() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
-/// Whether `given` equals `expected`, in time independent of where they differ. An empty
-/// `expected` never matches, so an unset secret cannot be guessed as "".
-pub fn constant_time_eq(given: &str, expected: &str) -> bool {
-    !expected.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+/// Whether `given` equals `expected` (strings or bytes), in time independent of where they
+/// differ; only the lengths can show. An empty `expected` never matches, so an unset secret
+/// cannot be guessed as "". The workspace's one constant-time comparison: clippy's
+/// `disallowed-methods` (clippy.toml) refuses `subtle`'s `ct_eq` anywhere else.
+pub fn constant_time_eq(given: impl AsRef<[u8]>, expected: impl AsRef<[u8]>) -> bool {
+    let (given, expected) = (given.as_ref(), expected.as_ref());
+    #[allow(clippy::disallowed_methods, reason = "the one place that calls it")]
+    let equal = bool::from(given.ct_eq(expected));
+    !expected.is_empty() && equal
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub(crate) fn to_row(customer: &Customer) -> customers::ActiveModel {
         updated_at: Set(customer.updated_at()),
         created_by: Set(customer.audit().created_by.clone()),
         updated_by: Set(customer.audit().updated_by.clone()),
-        version: Set(i32::from_ne_bytes(customer.audit().version.to_ne_bytes())),
+        version: Set(stored_version(customer.audit().version)),
         language: Set(customer.language().as_str().to_owned()),
         sms_opt_out: Set(customer.sms_opt_out()),
     }

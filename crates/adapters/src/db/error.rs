@@ -70,13 +70,18 @@ pub(crate) fn audit(
     updated_by: Option<String>,
     version: i32,
 ) -> orderdesk_domain::AuditTrail {
-    let version = u32::from_ne_bytes(version.to_ne_bytes());
+    let version = domain_version(version);
     orderdesk_domain::AuditTrail { created_at, created_by, updated_at, updated_by, version }
 }
 
 /// A version as stored in an `INTEGER` column (the same bits).
 pub(crate) fn stored_version(version: u32) -> i32 {
     i32::from_ne_bytes(version.to_ne_bytes())
+}
+
+/// A version read from its `INTEGER` column: the inverse of [`stored_version`].
+pub(crate) fn domain_version(stored: i32) -> u32 {
+    u32::from_ne_bytes(stored.to_ne_bytes())
 }
 
 /// After a conditional write changed nothing: the row is gone, or at another version.

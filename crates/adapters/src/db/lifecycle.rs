@@ -16,7 +16,7 @@ use sea_orm::{
 use super::entity::notifications::{Column as SmsColumn, Entity as Sms};
 use super::entity::order_status_changes::{self, Column as HistoryColumn, Entity as History};
 use super::entity::orders::{Column, Entity};
-use super::error::{corrupt, repo_error, stored_version, why_unchanged};
+use super::error::{corrupt, domain_version, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
 use super::idempotency::insert_record;
 
@@ -140,7 +140,7 @@ pub(crate) async fn history(db: &DatabaseConnection, id: OrderId) -> Result<Vec<
                     .cancel_reason
                     .map(|r| CancelReason::parse(&r).map_err(|e| corrupt("history cancel reason", e)))
                     .transpose()?,
-                version: u32::from_ne_bytes(row.version.to_ne_bytes()),
+                version: domain_version(row.version),
             })
         })
         .collect()

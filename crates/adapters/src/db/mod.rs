@@ -11,6 +11,7 @@ mod lifecycle;
 mod listener;
 mod notifications;
 mod orders;
+mod raw_sql;
 mod reports;
 mod sessions;
 mod webhooks;

@@ -16,12 +16,13 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
     DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use sea_orm::{FromQueryResult, Statement};
+use sea_orm::FromQueryResult;
 use uuid::Uuid;
 
 use super::entity::notifications::{self, Column, Entity};
 use super::entity::{delivery_reports, notification_attempts};
-use super::error::{corrupt, repo_error};
+use super::error::{corrupt, domain_version, repo_error, stored_version};
+use super::raw_sql::statement;
 use super::events::insert_events;
 
 /// The outbox in the `notifications` table.
@@ -60,7 +61,7 @@ pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
         created_at: Set(n.created_at),
         updated_at: Set(n.updated_at),
         sent_at: Set(n.sent_at),
-        version: Set(i32::from_ne_bytes(n.version.to_ne_bytes())),
+        version: Set(stored_version(n.version)),
     }
 }
 
@@ -95,7 +96,7 @@ pub(crate) fn to_domain(row: notifications::Model) -> Result<Notification, RepoE
         created_at: row.created_at,
         updated_at: row.updated_at,
         sent_at: row.sent_at,
-        version: u32::from_ne_bytes(row.version.to_ne_bytes()),
+        version: domain_version(row.version),
     })
 }
 
@@ -363,12 +364,6 @@ const SUMMARY_COSTS: &str = "SELECT cost_currency AS currency, COUNT(*) AS attem
      WHERE attempted_at >= $1 AND attempted_at < $2 AND cost_micros IS NOT NULL AND cost_currency IS NOT NULL \
      GROUP BY cost_currency ORDER BY cost_currency";
 
-/// `sql` written with `$n` placeholders, which SQLite also accepts as `?n`.
-fn statement(backend: DatabaseBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    let sql = if backend == DatabaseBackend::Sqlite { sql.replace('$', "?") } else { sql.to_owned() };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
 /// Applies `claim` to each candidate and stores the claimed ones that are still unchanged.
 async fn claim_each<C: ConnectionTrait>(
     db: &C,
@@ -397,7 +392,7 @@ async fn store_over<C: ConnectionTrait>(db: &C, previous_version: u32, next: &No
     let result = Entity::update_many()
         .set(row)
         .filter(Column::Id.eq(next.id.as_uuid()))
-        .filter(Column::Version.eq(i32::from_ne_bytes(previous_version.to_ne_bytes())))
+        .filter(Column::Version.eq(stored_version(previous_version)))
         .exec(db)
         .await
         .map_err(repo_error)?;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::entity::orders;
 use super::error::{corrupt, repo_error};
+use super::raw_sql;
 
 /// Reports over the `orders`, `customers` and `notifications` tables.
 #[derive(Debug, Clone)]
@@ -24,11 +25,9 @@ impl SqlOrderReports {
         Self { db }
     }
 
-    /// `sql` written with `$n` placeholders, which SQLite also accepts as `?n`.
+    /// `sql` written with `$n` placeholders, for this connection's backend.
     fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
-        let backend = self.db.get_database_backend();
-        let sql = if backend == DatabaseBackend::Sqlite { sql.replace('$', "?") } else { sql.to_owned() };
-        Statement::from_sql_and_values(backend, sql, values)
+        raw_sql::statement(self.db.get_database_backend(), sql, values)
     }
 }
 

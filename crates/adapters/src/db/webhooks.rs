@@ -23,7 +23,7 @@ use sea_orm::{
 use super::entity::webhook_attempts::{self, Column as AttemptColumn, Entity as Attempts};
 use super::entity::webhook_deliveries::{self, Column as DeliveryColumn, Entity as Deliveries};
 use super::entity::webhook_endpoints::{self, Column as EndpointColumn, Entity as Endpoints};
-use super::error::{audit, corrupt, repo_error, stored_version};
+use super::error::{audit, corrupt, domain_version, repo_error, stored_version};
 
 /// Webhook endpoints in the `webhook_endpoints` table.
 #[derive(Debug, Clone)]
@@ -180,7 +180,7 @@ fn delivery_of(row: webhook_deliveries::Model) -> Result<Delivery, RepoError> {
         created_at: row.created_at,
         updated_at: row.updated_at,
         delivered_at: row.delivered_at,
-        version: u32::from_ne_bytes(row.version.to_ne_bytes()),
+        version: domain_version(row.version),
     }))
 }
 
