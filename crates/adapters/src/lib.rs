@@ -9,9 +9,11 @@ pub mod http;
 #[cfg(feature = "memory")]
 pub mod memory;
 pub mod secret;
+pub mod setup;
 pub mod sms;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod trace_context;
 pub mod webhook;
 
 pub use db::{

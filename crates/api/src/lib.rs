@@ -9,6 +9,7 @@ pub mod conditional;
 pub mod cors;
 mod csv;
 mod customers;
+pub mod deadline;
 mod docs;
 pub mod dto;
 pub mod events;
@@ -98,7 +99,23 @@ pub struct HttpOptions {
     pub cursor_secret: Option<Vec<u8>>,
     /// The shop's time zone (`shop.time_zone`): local times in CSV exports.
     pub time_zone: chrono_tz::Tz,
+    /// How long a request body may take to arrive (`server.body_read_timeout_seconds`); no
+    /// deadline when `None`.
+    pub body_read_timeout: Option<std::time::Duration>,
+    /// The server's trace-context layer (W3C `traceparent` in and out, the request's span);
+    /// the outermost layer, so everything else runs inside the request's trace.
+    pub trace_context: Option<TraceLayer>,
 }
+
+/// A layer given by the server: it calls the rest of the stack (`next`) for the request.
+pub type TraceLayer = Arc<
+    dyn Fn(
+            Arc<poem::endpoint::BoxEndpoint<'static>>,
+            poem::Request,
+        ) -> futures_util::future::BoxFuture<'static, poem::Result<poem::Response>>
+        + Send
+        + Sync,
+>;
 
 impl Default for HttpOptions {
     fn default() -> Self {
@@ -112,6 +129,8 @@ impl Default for HttpOptions {
             cors: cors::AllowedOrigins::default(),
             cursor_secret: None,
             time_zone: chrono_tz::UTC,
+            body_read_timeout: None,
+            trace_context: None,
         }
     }
 }
@@ -170,7 +189,11 @@ fn finish_document(document: &str) -> (serde_json::Value, String) {
 
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
 /// pages at `/problems/{slug}`, inside the middleware pipeline.
-pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static {
+/// The whole HTTP application: routes and every middleware layer, assembled here (and only
+/// here), innermost first: trailing-slash and home dispatch, strict parameters, services as
+/// data, body limit, rate limit, panic to problem, CORS, metrics, request context (id, access
+/// log, errors as problem+json), then the body deadline and the server's trace context.
+pub fn app(services: Services, options: HttpOptions) -> impl Endpoint<Output = poem::Response> + 'static {
     dto::set_cursor_secret(options.cursor_secret.as_deref());
     let api = api_service(options.webhook_secret.clone());
     let (parsed, document) = finish_document(&api.spec());
@@ -181,6 +204,7 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
     let limit = options.max_body_bytes;
     let zone = csv::ShopZone(options.time_zone);
     let cors = options.cors;
+    let (body_read_timeout, trace_context) = (options.body_read_timeout, options.trace_context);
     let sessions = options.web.as_ref().map(|web| web.sessions.clone());
     let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone(), sessions));
     // The API is nested at the root first, so the exact page routes below take precedence.
@@ -214,7 +238,7 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         }
         home = Some(page_routes);
     }
-    routes
+    let mut endpoint = routes
         // The API's root nest owns "/" in poem's router, so the home page is dispatched here.
         .around(move |ep, mut req| {
             let home = home.clone();
@@ -243,6 +267,15 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint + 'static 
         .around(move |ep, req| cors::cors(ep, req, cors.clone()))
         .around(move |ep, req| metrics::track(ep, req, labels.clone()))
         .around(middleware::request_context)
+        .map_to_response()
+        .boxed();
+    if let Some(timeout) = body_read_timeout {
+        endpoint = deadline::body_deadline(endpoint, timeout).boxed();
+    }
+    if let Some(layer) = trace_context {
+        endpoint = endpoint.around(move |next, req| layer(next, req)).boxed();
+    }
+    endpoint
 }
 
 /// Every route's template for metrics: the document's paths, the pages and the fixed routes.

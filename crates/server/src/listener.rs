@@ -9,19 +9,13 @@ mod stream;
 
 use std::io;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use poem::http::header;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
-use poem::{Body, Endpoint, Request};
-use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::Sleep;
 
 use crate::settings::{ClientLimits, ConnectionLimits};
 use registry::{Registry, client_of};
@@ -151,38 +145,6 @@ pub fn accept_backoff(error: &io::Error, failures: u32) -> Option<Duration> {
     match error.kind() {
         ConnectionAborted | ConnectionReset | Interrupted | WouldBlock => None,
         _ => Some(Duration::from_millis(10u64 << failures.min(7)).min(Duration::from_secs(1))),
-    }
-}
-
-/// Gives every request body `timeout` to arrive, counted from when its head was read; a body
-/// still incomplete then fails with `TimedOut` (answered 408 by the API's body limit).
-pub fn body_deadline<E: Endpoint>(endpoint: E, timeout: Duration) -> impl Endpoint<Output = E::Output> {
-    poem::EndpointExt::before(endpoint, move |mut req: Request| async move {
-        let has_body = req.header(header::TRANSFER_ENCODING).is_some()
-            || req.header(header::CONTENT_LENGTH).is_some_and(|len| len.trim() != "0");
-        if has_body {
-            let body = req.take_body().into_async_read();
-            let deadline = Box::pin(tokio::time::sleep(timeout));
-            req.set_body(Body::from_async_read(DeadlineRead { inner: Box::pin(body), deadline }));
-        }
-        Ok(req)
-    })
-}
-
-struct DeadlineRead<R> {
-    inner: Pin<Box<R>>,
-    deadline: Pin<Box<Sleep>>,
-}
-
-impl<R: AsyncRead> AsyncRead for DeadlineRead<R> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match this.inner.as_mut().poll_read(cx, buf) {
-            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
-                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request body timed out")))
-            }
-            other => other,
-        }
     }
 }
 

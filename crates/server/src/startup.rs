@@ -37,7 +37,7 @@ use poem::{EndpointExt, Response, Server};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::listener::{GuardedAcceptor, body_deadline};
+use crate::listener::GuardedAcceptor;
 use crate::settings::{Settings, mask_url_password};
 
 /// A server bound to its address, ready to run, with its SMS and webhook dispatchers (if any) running.
@@ -506,6 +506,8 @@ impl Application {
             cors: orderdesk_api::cors::AllowedOrigins::new(settings.cors.allowed_origins.clone()),
             cursor_secret: Some(cursor_secret(settings)?),
             time_zone: shop_zone(settings)?,
+            body_read_timeout: Some(settings.server.connection_limits().body_read_timeout),
+            trace_context: Some(Arc::new(|next, req| Box::pin(crate::telemetry::trace_context(next, req)))),
         };
         let limits = settings.server.connection_limits();
         let services = services(&db, settings, tokens, &sms)?;
@@ -515,9 +517,7 @@ impl Application {
             services.webhooks.clone(),
             settings.events.retention(),
         ));
-        let endpoint = app(services, options);
-        let endpoint = body_deadline(endpoint, limits.body_read_timeout).map_to_response().boxed();
-        let endpoint = endpoint.around(crate::telemetry::trace_context).boxed();
+        let endpoint = app(services, options).boxed();
         let (stop_dispatcher, stop) = watch::channel(false);
         let webhook_dispatcher = start_webhook_dispatcher(&db, settings, stop.clone())?;
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);

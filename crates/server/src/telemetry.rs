@@ -9,13 +9,12 @@ mod escape;
 use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use orderdesk_adapters::http::TRACEPARENT as TRACEPARENT_SCOPE;
+use orderdesk_adapters::trace_context;
 use orderdesk_adapters::{DatabaseConnection, SeaOrmNotificationRepository, pool_stats};
 use orderdesk_api::metrics::Render;
-use orderdesk_api::trace::{TRACEPARENT, TraceContext};
+use orderdesk_api::trace::TraceId;
 use orderdesk_domain::NotificationStatus;
 use orderdesk_domain::ports::NotificationRepository;
-use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 use tracing_subscriber::fmt::MakeWriter;
@@ -218,18 +217,18 @@ pub async fn trace_context<E: Endpoint>(next: E, mut req: Request) -> poem::Resu
     let (span, exported) = otlp::server_span(&req);
     #[cfg(not(feature = "otlp"))]
     let (span, exported) = (tracing::Span::none(), None);
-    let context = exported.unwrap_or_else(|| TraceContext::continue_or_start(req.header(TRACEPARENT)));
-    let traceparent = context.traceparent();
-    req.set_data(context);
-    let result = TRACEPARENT_SCOPE.scope(traceparent.clone(), next.call(req)).instrument(span.clone()).await;
+    let context = exported.unwrap_or_else(|| trace_context::continue_or_start(req.headers()));
+    req.set_data(TraceId(context.trace_id().to_string()));
+    let traceparent = trace_context::traceparent(&context);
+    let result = trace_context::in_scope(context, next.call(req)).instrument(span.clone()).await;
     let mut response = result?.into_response();
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
-    if let Ok(value) = HeaderValue::from_str(&traceparent) {
-        response.headers_mut().insert(TRACEPARENT, value);
+    if let Some(value) = traceparent {
+        response.headers_mut().insert("traceparent", value);
     }
     Ok(response)
 }
@@ -240,16 +239,11 @@ mod otlp {
     use std::time::Duration;
 
     use anyhow::Context as _;
-    use opentelemetry::propagation::TextMapPropagator;
-    use opentelemetry::trace::{TraceContextExt, TracerProvider};
-    use opentelemetry_http::{
-        Bytes, HeaderExtractor, HttpClient, HttpError, Request as HttpRequest, Response as HttpResponse,
-    };
+    use opentelemetry::trace::{SpanContext, TraceContextExt, TracerProvider};
+    use opentelemetry_http::{Bytes, HttpClient, HttpError, Request as HttpRequest, Response as HttpResponse};
     use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
     use opentelemetry_sdk::Resource;
-    use opentelemetry_sdk::propagation::TraceContextPropagator;
     use opentelemetry_sdk::trace::SdkTracerProvider;
-    use orderdesk_api::trace::TraceContext;
     use poem::Request;
     use tracing::Span;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -292,8 +286,8 @@ mod otlp {
     }
 
     /// The exported span of a request, a child of the caller's `traceparent` span when valid,
-    /// and the trace context naming it; a disabled span and `None` when export is off.
-    pub fn server_span(req: &Request) -> (Span, Option<TraceContext>) {
+    /// and the span context naming it; a disabled span and `None` when export is off.
+    pub fn server_span(req: &Request) -> (Span, Option<SpanContext>) {
         if !ENABLED.load(Ordering::Relaxed) {
             return (Span::none(), None);
         }
@@ -310,13 +304,9 @@ mod otlp {
             url.path = %path,
             http.response.status_code = tracing::field::Empty,
         );
-        let caller = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
-        let _ = span.set_parent(caller);
-        let context = span.context();
-        let ids = context.span().span_context().clone();
-        let exported =
-            TraceContext::from_ids(&ids.trace_id().to_string(), &ids.span_id().to_string(), ids.trace_flags().to_u8());
-        (span, exported)
+        let _ = span.set_parent(orderdesk_adapters::trace_context::caller(req.headers()));
+        let exported = span.context().span().span_context().clone();
+        (span, exported.is_valid().then_some(exported))
     }
 
     /// Sends the exporter's requests with the workspace's reqwest client on the server's Tokio

@@ -11,4 +11,6 @@
 pub mod ports;
 pub mod token;
 
-pub use ports::{DevSignIn, DevTokens, LoginError, LoginRequest, OidcClient, Session, SessionRepository, SignedInUser};
+pub use ports::{
+    DevSignIn, DevTokens, LoginError, LoginRequest, OidcClient, Session, SessionRepository, SignedInUser, SigningError,
+};

@@ -126,6 +126,11 @@ pub struct DevTokens {
     pub id_token: String,
 }
 
+/// The dev issuer could not sign a token (its key is unusable); the detail is for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the dev tokens: {0}")]
+pub struct SigningError(pub String);
+
 /// The dev issuer's signer, for its authorize and token endpoints (dev profile only).
 pub trait DevSignIn: Send + Sync {
     /// Signs an access token for the API and an ID token for `client_id` carrying `nonce`.
@@ -141,7 +146,7 @@ pub trait DevSignIn: Send + Sync {
         permissions: &[Permission],
         client_id: &str,
         nonce: &str,
-    ) -> Result<DevTokens, String>;
+    ) -> Result<DevTokens, SigningError>;
 
     /// The issuer URL the tokens carry.
     fn issuer(&self) -> &str;

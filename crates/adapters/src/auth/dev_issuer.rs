@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use orderdesk_domain::Permission;
-use orderdesk_signin::{DevSignIn, DevTokens};
+use orderdesk_signin::{DevSignIn, DevTokens, SigningError};
 use serde::Serialize;
 
 /// Failures loading or creating the dev key, or signing.
@@ -151,14 +151,15 @@ impl DevSignIn for DevIssuer {
         permissions: &[Permission],
         client_id: &str,
         nonce: &str,
-    ) -> Result<DevTokens, String> {
-        let access_token = self.mint(subject, permissions, Duration::from_secs(3600)).map_err(|e| e.to_string())?;
+    ) -> Result<DevTokens, SigningError> {
+        let failed = |e: DevIssuerError| SigningError(e.to_string());
+        let access_token = self.mint(subject, permissions, Duration::from_secs(3600)).map_err(failed)?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let claims =
             IdClaims { iss: &self.issuer, sub: subject, aud: client_id, iat: now, exp: now + 600, nonce, name, email };
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
-        let id_token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| e.to_string())?;
+        let id_token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| failed(e.into()))?;
         Ok(DevTokens { access_token, id_token })
     }
 
@@ -167,6 +168,7 @@ impl DevSignIn for DevIssuer {
     }
 }
 
+/// A new 2048-bit RSA key as PKCS #8 PEM, or why it could not be made.
 fn generate_pem() -> Result<String, String> {
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
     let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|e| e.to_string())?;

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::AuthSettings;
+use crate::setup::SetupError;
 
 /// Signing algorithms that may be allowed: RSA only, so an HMAC or `none` token never verifies.
 pub const SUPPORTED_ALGORITHMS: [&str; 6] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
@@ -26,21 +27,22 @@ impl AuthSettings {
     ///
     /// # Errors
     /// An algorithm outside the allow-list, or an empty list; the message names `auth.algorithms`.
-    pub fn check_algorithms(&self) -> Result<(), String> {
+    pub fn check_algorithms(&self) -> Result<(), SetupError> {
         allowed_algorithms(&self.algorithms).map(|_| ())
     }
 }
 
-fn allowed_algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
+fn allowed_algorithms(names: &[String]) -> Result<Vec<Algorithm>, SetupError> {
+    let invalid = |reason: String| SetupError::invalid("auth.algorithms", reason);
     let algorithms = names
         .iter()
         .map(|name| match SUPPORTED_ALGORITHMS.contains(&name.as_str()) {
-            true => Algorithm::from_str(name).map_err(|e| format!("auth.algorithms: {name:?}: {e}")),
-            false => Err(format!("auth.algorithms: {name:?} is not allowed (use {SUPPORTED_ALGORITHMS:?})")),
+            true => Algorithm::from_str(name).map_err(|e| invalid(format!("{name:?}: {e}"))),
+            false => Err(invalid(format!("{name:?} is not allowed (use {SUPPORTED_ALGORITHMS:?})"))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     if algorithms.is_empty() {
-        return Err("auth.algorithms: at least one algorithm is required".into());
+        return Err(invalid("at least one algorithm is required".into()));
     }
     Ok(algorithms)
 }
@@ -155,19 +157,13 @@ struct Claims {
     permissions: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
-struct Discovery {
-    issuer: String,
-    jwks_uri: String,
-}
-
 /// Why a JWKS could not be fetched; logged, never shown to callers.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("request to {url} failed: {source}")]
     Http { url: String, source: reqwest::Error },
-    #[error("discovery document names issuer {found:?}, expected {expected:?}")]
-    IssuerMismatch { found: String, expected: String },
+    #[error(transparent)]
+    Discovery(#[from] super::DiscoveryError),
     #[error("{url} holds no usable RSA signing key")]
     NoKeys { url: String },
 }
@@ -177,9 +173,9 @@ impl JwksTokenVerifier {
     ///
     /// # Errors
     /// An algorithm outside [`SUPPORTED_ALGORITHMS`], or no HTTP client could be built.
-    pub fn new(settings: &AuthSettings) -> Result<Self, String> {
+    pub fn new(settings: &AuthSettings) -> Result<Self, SetupError> {
         let algorithms = allowed_algorithms(&settings.algorithms)?;
-        let http = crate::http::client(Duration::from_millis(settings.http_timeout_ms)).map_err(|e| e.to_string())?;
+        let http = crate::http::client(Duration::from_millis(settings.http_timeout_ms))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 issuer: settings.issuer.clone(),
@@ -220,28 +216,19 @@ impl Inner {
         self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    fn discovery_url(&self) -> String {
-        let separator = if self.issuer.ends_with('/') { "" } else { "/" };
-        format!("{}{separator}.well-known/openid-configuration", self.issuer)
-    }
-
     async fn jwks_uri(&self, state: &mut RefreshState) -> Result<String, FetchError> {
         if let Some(uri) = self.configured_jwks_uri.clone().or_else(|| state.discovered_jwks_uri.clone()) {
             return Ok(uri);
         }
-        let url = self.discovery_url();
-        let discovery: Discovery = self.get_json(&url).await?;
-        // OpenID Discovery: the document must name the issuer we trust, or its keys are not ours.
-        if discovery.issuer != self.issuer {
-            return Err(FetchError::IssuerMismatch { found: discovery.issuer, expected: self.issuer.clone() });
-        }
+        let discovery = super::discovery::fetch(&self.http, &self.issuer).await?;
         state.discovered_jwks_uri = Some(discovery.jwks_uri.clone());
         Ok(discovery.jwks_uri)
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
         let http_error = |source| FetchError::Http { url: url.to_owned(), source };
-        let response = self.http.get(url).headers(crate::http::trace_headers()).send().await.map_err(http_error)?;
+        let response =
+            self.http.get(url).headers(crate::trace_context::outgoing_headers()).send().await.map_err(http_error)?;
         response.error_for_status().map_err(http_error)?.json().await.map_err(http_error)
     }
 

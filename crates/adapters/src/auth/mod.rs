@@ -2,12 +2,14 @@
 //! built-in dev issuer that signs tokens for local use.
 
 mod dev_issuer;
+mod discovery;
 mod jwks;
 mod oidc;
 
 use serde::{Deserialize, Serialize};
 
 pub use dev_issuer::{DevIssuer, DevIssuerError};
+pub use discovery::DiscoveryError;
 pub use jwks::{JwksTokenVerifier, SUPPORTED_ALGORITHMS};
 pub use oidc::HttpOidcClient;
 

@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::{AuthSettings, JwksTokenVerifier};
 use crate::secret::Secret;
+use crate::setup::SetupError;
 
 /// The dashboard's OpenID Connect client.
 pub struct HttpOidcClient {
@@ -27,9 +28,9 @@ pub struct HttpOidcClient {
     endpoints: OnceCell<Endpoints>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The provider's sign-in endpoints, from its discovery document.
+#[derive(Debug, Clone)]
 struct Endpoints {
-    issuer: String,
     authorization_endpoint: String,
     token_endpoint: String,
 }
@@ -62,10 +63,10 @@ impl HttpOidcClient {
     ///
     /// # Errors
     /// Invalid algorithms, or no HTTP client.
-    pub fn new(auth: &AuthSettings, client_id: &str, client_secret: Secret) -> Result<Self, String> {
+    pub fn new(auth: &AuthSettings, client_id: &str, client_secret: Secret) -> Result<Self, SetupError> {
         let id_settings = AuthSettings { audience: client_id.to_owned(), ..auth.clone() };
         Ok(Self {
-            http: crate::http::client(Duration::from_millis(auth.http_timeout_ms)).map_err(|e| e.to_string())?,
+            http: crate::http::client(Duration::from_millis(auth.http_timeout_ms))?,
             issuer: auth.issuer.clone(),
             client_id: client_id.to_owned(),
             client_secret,
@@ -78,24 +79,16 @@ impl HttpOidcClient {
     async fn endpoints(&self) -> Result<&Endpoints, LoginError> {
         self.endpoints
             .get_or_try_init(|| async {
-                let separator = if self.issuer.ends_with('/') { "" } else { "/" };
-                let url = format!("{}{separator}.well-known/openid-configuration", self.issuer);
-                let unavailable = |e: reqwest::Error| LoginError::Unavailable(e.to_string());
-                let endpoints: Endpoints = self
-                    .http
-                    .get(&url)
-                    .send()
+                let metadata = super::discovery::fetch(&self.http, &self.issuer)
                     .await
-                    .map_err(unavailable)?
-                    .error_for_status()
-                    .map_err(unavailable)?
-                    .json()
-                    .await
-                    .map_err(unavailable)?;
-                if endpoints.issuer != self.issuer {
-                    return Err(LoginError::Unavailable(format!("discovery names issuer {:?}", endpoints.issuer)));
-                }
-                Ok(endpoints)
+                    .map_err(|e| LoginError::Unavailable(e.to_string()))?;
+                let missing = |field: &str| LoginError::Unavailable(format!("discovery document has no {field}"));
+                Ok(Endpoints {
+                    authorization_endpoint: metadata
+                        .authorization_endpoint
+                        .ok_or_else(|| missing("authorization_endpoint"))?,
+                    token_endpoint: metadata.token_endpoint.ok_or_else(|| missing("token_endpoint"))?,
+                })
             })
             .await
     }

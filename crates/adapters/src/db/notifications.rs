@@ -11,19 +11,19 @@ use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
     Language, NewEvent, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
 };
+use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
     DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use sea_orm::FromQueryResult;
 use uuid::Uuid;
 
 use super::entity::notifications::{self, Column, Entity};
 use super::entity::{delivery_reports, notification_attempts};
 use super::error::{corrupt, domain_version, repo_error, stored_version};
-use super::raw_sql::statement;
 use super::events::insert_events;
+use super::raw_sql::statement;
 
 /// The outbox in the `notifications` table.
 #[derive(Debug, Clone)]

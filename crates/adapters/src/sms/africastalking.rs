@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::AfricasTalkingSettings;
 use crate::secret::Secret;
+use crate::setup::SetupError;
 
 /// The most of an answer body read: a send's answer for one recipient is a few hundred bytes.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -84,9 +85,10 @@ fn read_parts(parts: Option<&serde_json::Value>) -> Option<u32> {
 impl AfricasTalkingSmsGateway {
     /// # Errors
     /// No API key is configured, or no HTTP client could be built.
-    pub fn new(settings: &AfricasTalkingSettings, timeout: Duration) -> Result<Self, String> {
-        let api_key = settings.api_key.clone().ok_or("sms.africastalking.api_key is required")?;
-        let http = crate::http::client(timeout).map_err(|e| e.to_string())?;
+    pub fn new(settings: &AfricasTalkingSettings, timeout: Duration) -> Result<Self, SetupError> {
+        let api_key =
+            settings.api_key.clone().ok_or_else(|| SetupError::invalid("sms.africastalking.api_key", "is required"))?;
+        let http = crate::http::client(timeout)?;
         Ok(Self {
             http,
             endpoint: format!("{}/version1/messaging", settings.effective_base_url()),
@@ -150,7 +152,7 @@ impl SmsGateway for AfricasTalkingSmsGateway {
         let response = self
             .http
             .post(&self.endpoint)
-            .headers(crate::http::trace_headers())
+            .headers(crate::trace_context::outgoing_headers())
             .header("apiKey", self.api_key.expose())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)

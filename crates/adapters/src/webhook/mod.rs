@@ -40,7 +40,7 @@ impl HttpWebhookSender {
     ///
     /// # Errors
     /// The TLS configuration cannot be built.
-    pub fn new(allow_private_targets: bool) -> Result<Self, String> {
+    pub fn new(allow_private_targets: bool) -> Result<Self, crate::setup::SetupError> {
         // Installing twice is harmless: the first provider stays; reqwest panics if none is installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
@@ -53,7 +53,7 @@ impl HttpWebhookSender {
         if !allow_private_targets {
             builder = builder.dns_resolver(PublicOnlyResolver);
         }
-        let client = builder.build().map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
+        let client = builder.build()?;
         Ok(Self { client, allow_private_targets })
     }
 
@@ -170,7 +170,7 @@ impl WebhookSender for HttpWebhookSender {
                 return SendResult { status: Err(format!("refused: {refused}")), duration: started.elapsed() };
             }
         };
-        let mut headers = crate::http::trace_headers();
+        let mut headers = crate::trace_context::outgoing_headers();
         let values = [
             (reqwest::header::CONTENT_TYPE.as_str(), "application/json".to_owned()),
             (EVENT_ID_HEADER, request.event_id.to_string()),

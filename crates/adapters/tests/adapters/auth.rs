@@ -86,9 +86,9 @@ async fn rotated_key_is_accepted_after_the_jwks_changes() {
 async fn key_fetches_made_for_a_request_carry_its_trace() {
     let auth0 = FakeAuth0::start().await;
     let verifier = verifier(&auth0.settings());
-    let request = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned();
+    let (span, request) = crate::request_span();
     let token = auth0.sign(0, &auth0.claims());
-    orderdesk_adapters::http::TRACEPARENT.scope(request.clone(), verifier.verify(&token)).await.unwrap();
+    orderdesk_adapters::trace_context::in_scope(span, verifier.verify(&token)).await.unwrap();
     let seen = auth0.traceparents().await;
     assert_eq!(seen.len(), 2, "discovery and JWKS: {seen:?}");
     assert!(seen.iter().all(|t| *t == request), "{seen:?}");

@@ -68,3 +68,13 @@ pub fn numbered(customer: &Customer, amount: &str, ordered_at: DateTime<Utc>, nu
 pub fn day(d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, d, 12, 0, 0).unwrap()
 }
+
+/// The server's span for a request that came with a caller's `traceparent`, and the
+/// `traceparent` an outgoing call made for it must send.
+pub fn request_span() -> (opentelemetry::trace::SpanContext, String) {
+    let mut incoming = reqwest::header::HeaderMap::new();
+    incoming.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+    let span = orderdesk_adapters::trace_context::continue_or_start(&incoming);
+    let sent = orderdesk_adapters::trace_context::traceparent(&span).unwrap();
+    (span, sent.to_str().unwrap().to_owned())
+}

@@ -30,9 +30,9 @@ async fn an_accepted_sms_returns_the_provider_id_and_cost() {
 async fn the_request_trace_goes_to_the_provider_and_other_sends_start_their_own() {
     let fake = FakeAfricasTalking::start().await;
     let gateway = gateway(&fake, 2_000);
-    let request = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned();
+    let (span, request) = crate::request_span();
     let to = phone("+254712345678");
-    orderdesk_adapters::http::TRACEPARENT.scope(request.clone(), gateway.send(&to, "a")).await.unwrap();
+    orderdesk_adapters::trace_context::in_scope(span, gateway.send(&to, "a")).await.unwrap();
     gateway.send(&to, "b").await.unwrap();
     let seen = fake.traceparents().await;
     assert_eq!(seen[0], request);

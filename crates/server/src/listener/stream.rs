@@ -31,7 +31,7 @@ const REFUSE_HTTP2: [u8; 26] = [
 enum Phase {
     /// Reading a request head: it must be complete `header_read_timeout` after it began.
     Head,
-    /// The head is in; the body's deadline is the endpoint's ([`super::body_deadline`]) and
+    /// The head is in; the body's deadline is the endpoint's (`orderdesk_api::deadline::body_deadline`) and
     /// the handler may take its time.
     InFlight,
     /// A response went out; the next request must begin within `keep_alive_timeout`. (A

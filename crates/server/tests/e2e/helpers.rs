@@ -36,7 +36,21 @@ pub async fn spawn_app(database: &TestDatabase) -> TestApp {
     spawn_app_with(database, |_| {}).await
 }
 
+/// With `TEST_LOG=1` (any value but `0`), the servers' log goes to the tests' output: libtest
+/// shows it for a failing test (and for all with `--nocapture`). `RUST_LOG` filters it.
+fn show_log_when_asked() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_some_and(|value| value != "0") {
+        INSTALLED.call_once(|| {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        });
+    }
+}
+
 pub async fn spawn_app_with(database: &TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    show_log_when_asked();
     let mut settings = Settings::default();
     // The shipped texts live in the built-in config/default.toml only.
     let built_in = Settings::built_in().unwrap();
