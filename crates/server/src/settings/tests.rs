@@ -524,3 +524,18 @@ fn webhooks_may_reach_private_targets_in_dev_only_unless_set_and_retry_for_72_ho
         Ok(())
     });
 }
+
+#[test]
+#[ignore]
+fn write_snapshots() {
+    for profile in [Profile::Dev, Profile::Production] {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        for (_, text) in BUILT_IN.into_iter().filter(|(name, _)| ["default", profile.name()].contains(name)) {
+            figment = figment.merge(Toml::string(text));
+        }
+        let settings: Settings = figment.merge(Serialized::default("profile", profile)).extract().unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/settings/snapshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{}.toml", profile.name())), toml::to_string_pretty(&settings).unwrap()).unwrap();
+    }
+}
