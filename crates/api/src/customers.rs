@@ -88,7 +88,7 @@ impl CustomersApi {
     /// of the same request by the same caller returns the first response with
     /// `Idempotent-Replayed: true` and creates nothing; the key with another body is 422
     /// `idempotency-key-reused`; a retry while the first is unfinished waits for it, or is 409
-    /// `idempotency-key-in-use`. Keys are kept for `idempotency.retention_hours` (24).
+    /// `idempotency-key-in-use`. Keys are kept for `idempotency.retention_hours`.
     ///
     /// Requires the `write:customers` permission.
     #[oai(path = "/api/v1/customers", method = "post", operation_id = "createCustomer")]

@@ -90,7 +90,7 @@ pub struct NewCustomerBody {
     /// 1-32 letters, digits, `-` or `_`; unique ignoring case.
     #[oai(validator(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_-]+$"))]
     pub code: String,
-    /// Phone number; without a `+country` prefix the server's default region (KE) is assumed.
+    /// Phone number; without a `+country` prefix the server's `customers.default_phone_region` is assumed.
     /// Stored and returned in E.164.
     #[oai(validator(min_length = 1, max_length = 64))]
     pub phone: String,

@@ -128,7 +128,7 @@ impl OrdersApi {
     /// of the same request by the same caller returns the first response with
     /// `Idempotent-Replayed: true`, creates no order and sends no SMS; the key with another
     /// body is 422 `idempotency-key-reused`; a retry while the first is unfinished waits for
-    /// it, or is 409 `idempotency-key-in-use`. Keys are kept for `idempotency.retention_hours` (24).
+    /// it, or is 409 `idempotency-key-in-use`. Keys are kept for `idempotency.retention_hours`.
     ///
     /// Requires the `write:orders` permission.
     #[oai(path = "/api/v1/orders", method = "post", operation_id = "createOrder")]

@@ -76,7 +76,7 @@ problem_kinds! {
     IdempotencyKeyReused: "idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency key reused",
         "This Idempotency-Key was already used for a different request (another body or operation). Use a new key for a new request.";
     PayloadTooLarge: "payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large",
-        "The request body is over the server's limit (`http.max_body_bytes`, 64 KiB unless configured; 1 MiB and 5,000 rows for a customer import); `detail` names the limit.";
+        "The request body is over the server's limit (`http.max_body_bytes`; 1 MiB and 5,000 rows for a customer import); `detail` names the limit.";
     UnsupportedMediaType: "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type",
         "Send the request body in the media type the operation documents: application/json, or text/csv for a customer import.";
     Validation: "validation-error", UNPROCESSABLE_ENTITY, "Invalid input",

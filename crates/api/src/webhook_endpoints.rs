@@ -38,8 +38,8 @@ pub struct WebhookEndpointBody {
     /// What it is for, as its creator wrote it.
     #[oai(skip_serializing_if_is_none)]
     pub description: Option<String>,
-    /// `enabled`, or `disabled` after its deliveries kept failing for `webhooks.retry_for`
-    /// (72 hours): no new events are delivered until `enableWebhookEndpoint`.
+    /// `enabled`, or `disabled` after its deliveries kept failing for `webhooks.retry_for`:
+    /// no new events are delivered until `enableWebhookEndpoint`.
     pub status: String,
     /// Why it was disabled (the window and the last answer); only when `disabled`.
     #[oai(skip_serializing_if_is_none)]
@@ -324,7 +324,7 @@ impl WebhookEndpointsApi {
     /// `Orderdesk-Event-Id` and `Orderdesk-Signature: t=<unix seconds>,v1=<hex
     /// HMAC-SHA256(secret, "<t>.<body>")>`; any 2xx within 10 seconds is delivered, anything
     /// else is retried with exponential backoff (30 s doubling to 6 h) for
-    /// `webhooks.retry_for` (72 hours), after which the endpoint is disabled and says why.
+    /// `webhooks.retry_for`, after which the endpoint is disabled and says why.
     /// Events that happened before it was created are not sent (read them from `listEvents`).
     /// The answer is the only one that shows the `secret`. A URL that may not be called (in
     /// production: not https, or resolving to a private address) is 422 on `url`.

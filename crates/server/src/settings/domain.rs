@@ -5,18 +5,24 @@ use orderdesk_domain::{Currency, Language, NumberPrefix, OrderNumber, PhoneRegio
 use serde::{Deserialize, Serialize};
 
 /// The shop itself.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct ShopSettings {
     /// The shop's name as customers know it: `{shop}` in the SMS texts. 1 to 40 characters,
-    /// no control characters (the default is in `config/default.toml`).
+    /// no control characters.
     pub name: String,
     /// IANA time zone of every time shown to people: the dashboard and the SMS texts.
     pub time_zone: String,
 }
 
+impl Default for ShopSettings {
+    fn default() -> Self {
+        Self { name: "orderdesk".into(), time_zone: Self::DEFAULT_TIME_ZONE.into() }
+    }
+}
+
 impl ShopSettings {
-    /// The zone `config/default.toml` ships; an old `sms.time_zone` may replace it.
+    /// The default `shop.time_zone`; an old `sms.time_zone` may replace it.
     pub const DEFAULT_TIME_ZONE: &'static str = "Africa/Nairobi";
 
     /// The longest name, in characters: room is left in a one-segment text for the rest.

@@ -5,7 +5,18 @@
 //! read: a binary behaves the same wherever it is started. A `.env` file in the working
 //! directory is read first, for local use. Each section checks itself in its own module; this
 //! one only loads.
-
+//!
+//! **Each default is written once, in the code**: the `Default` impl of its section's struct
+//! (here, or in the adapters for `auth`, `sms` and `database`), every struct
+//! `#[serde(default)]`. The code is the source rather than `config/default.toml` because every
+//! test, in this crate and in the adapters, builds settings from `Default` and struct update
+//! syntax, and the adapters cannot read the server's files; a TOML source would need a parsed
+//! copy in every crate's tests. So `config/default.toml` holds only what has no code default
+//! (the shipped SMS texts, `sms.events`) and names the other settings without their values, and
+//! the profile files hold only values that differ from the defaults. `orderdesk config` prints
+//! every effective value. Tests (`tests/defaults.rs`) refuse a key written in both places,
+//! a change of the built-in profiles' effective values, and a README default that is not the
+//! code's.
 mod auth;
 mod database;
 mod domain;
@@ -159,11 +170,16 @@ impl Settings {
     /// # Errors
     /// A built-in file does not parse (a test proves they do).
     pub fn built_in() -> anyhow::Result<Self> {
+        Self::built_in_profile(Profile::Dev)
+    }
+
+    /// The code's defaults under the built-in files of `profile`, unchecked.
+    fn built_in_profile(profile: Profile) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-        for (_, text) in BUILT_IN.into_iter().filter(|(name, _)| ["default", "dev"].contains(name)) {
+        for (_, text) in BUILT_IN.into_iter().filter(|(name, _)| ["default", profile.name()].contains(name)) {
             figment = figment.merge(Toml::string(text));
         }
-        figment.extract().map_err(describe_figment_error)
+        figment.merge(Serialized::default("profile", profile)).extract().map_err(describe_figment_error)
     }
 
     fn figment_with_sources(dir: Option<&Path>) -> anyhow::Result<(Figment, Vec<String>)> {

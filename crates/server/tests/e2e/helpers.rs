@@ -52,9 +52,8 @@ fn show_log_when_asked() {
 pub async fn spawn_app_with(database: &TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
     show_log_when_asked();
     let mut settings = Settings::default();
-    // The shipped texts live in the built-in config/default.toml only.
-    let built_in = Settings::built_in().unwrap();
-    (settings.sms.events, settings.shop) = (built_in.sms.events, built_in.shop);
+    // The shipped texts live in the built-in config/default.toml only (every other default is the code's).
+    settings.sms.events = Settings::built_in().unwrap().sms.events;
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
     settings.server.data_dir = temp_data_dir();
     settings.database.connection = database.settings.clone();
