@@ -234,6 +234,7 @@ mod tests {
     use super::*;
 
     async fn send(fake: &FakeAfricasTalking, key: &str, to: &str) -> reqwest::Response {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let form = [("username", USERNAME), ("to", to), ("message", "Order ORD-1001: Tea")];
         reqwest::Client::new()
             .post(format!("{}/version1/messaging", fake.uri()))
