@@ -182,7 +182,7 @@ fn exercise(tls: &Tls, base: &str, token: &str, round: u32) -> anyhow::Result<uu
     let id = created.into_inner().id;
     for _ in 0..4 {
         let read = block_on(client.get_order().id(id).send()).map_err(|e| anyhow::anyhow!("{e}"))?.into_inner();
-        ensure!(read.id == id && read.amount.to_string() == "250.50", "the order reads back as {read:?}");
+        ensure!(read.id == id && read.amount == "250.50", "the order reads back as {read:?}");
     }
     Ok(id)
 }

@@ -375,7 +375,7 @@ async fn check_seed(client: &Client) -> anyhow::Result<()> {
     let found = client.list_orders().number(number).expand("customer").send().await;
     let found = found.map_err(|e| anyhow::anyhow!("finding order {last}: {e}"))?.into_inner();
     let order = found.items.first().with_context(|| format!("the seeded order {last} is missing"))?;
-    ensure!(order.reference.to_string() == format!("ORD-{last}"), "the seeded order {last} reads as {order:?}");
+    ensure!(order.reference == format!("ORD-{last}"), "the seeded order {last} reads as {order:?}");
     let customer = order.customer.as_ref().context("a seeded order without its customer")?;
     let created = client
         .create_order()

@@ -68,7 +68,7 @@ fn seed(server: &ServerProcess, token: &str) -> anyhow::Result<(String, String)>
         let list = block_on(client.list_order_notifications().id(order.id).send())
             .map_err(|e| anyhow::anyhow!("listing notifications: {e}"))?
             .into_inner();
-        Ok(list.items.first().is_some_and(|n| n.status.to_string() == "sent"))
+        Ok(list.items.first().is_some_and(|n| n.status == "sent"))
     })?;
     Ok((customer.id.to_string(), order.id.to_string()))
 }
