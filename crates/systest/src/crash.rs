@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
@@ -16,17 +16,18 @@ use uuid::Uuid;
 
 use crate::api::{self, block_on};
 use crate::fake::{self, FakeAfricasTalking};
+use crate::load::{self, Counters};
 use crate::server::{Launch, Scratch};
 use crate::{Build, cargo, figures, postgres};
 
-const WORKERS: usize = 8;
-const REQUESTS_PER_WORKER: usize = 150;
-/// The server is killed once this many orders were acknowledged, or after `KILL_AFTER`.
-const KILL_AT_ACKNOWLEDGED: usize = 200;
-const KILL_AFTER: Duration = Duration::from_secs(20);
 /// The dead process's SMS leases must expire before another process sends them.
 const LEASE_SECONDS: &str = "6";
 const SMS_WAIT: Duration = Duration::from_secs(60);
+/// The server is killed once this many orders were acknowledged, or after `KILL_AFTER`.
+const KILL_AFTER: Duration = Duration::from_secs(20);
+const KILL_AT_ACKNOWLEDGED: usize = 200;
+const WORKERS: usize = 8;
+const REQUESTS_PER_WORKER: usize = 150;
 
 /// What one run found.
 #[derive(Debug, Default)]
@@ -153,13 +154,11 @@ impl Sent {
     }
 }
 
-/// The load: shared counters and the customer the orders are for.
+/// The load: the client, the customer the orders are for, shared counters.
 struct Load {
     client: Client,
     customer: Uuid,
-    stop: AtomicBool,
-    acknowledged: AtomicUsize,
-    requests: AtomicUsize,
+    counters: Counters,
 }
 
 fn run_once(launch: &Launch, backend: &str) -> anyhow::Result<Figures> {
@@ -176,40 +175,23 @@ fn run_once(launch: &Launch, backend: &str) -> anyhow::Result<Figures> {
     }
 
     // Load, and SIGKILL in the middle of it.
-    let load = Arc::new(Load {
-        client: client.clone(),
-        customer,
-        stop: AtomicBool::new(false),
-        acknowledged: AtomicUsize::new(0),
-        requests: AtomicUsize::new(0),
-    });
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            let load = load.clone();
-            std::thread::spawn(move || worker(w, &load))
-        })
-        .collect();
+    let load = Arc::new(Load { client: client.clone(), customer, counters: Counters::default() });
+    let workers = load::start(WORKERS, &load, worker);
     let started = Instant::now();
-    while load.acknowledged.load(Ordering::SeqCst) < KILL_AT_ACKNOWLEDGED && started.elapsed() < KILL_AFTER {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    load.counters.wait_for(KILL_AT_ACKNOWLEDGED, KILL_AFTER);
     let killed = server.kill();
-    load.stop.store(true, Ordering::SeqCst);
-    let mut sent: Vec<Sent> = Vec::new();
-    for worker in workers {
-        sent.extend(worker.join().map_err(|_| anyhow::anyhow!("a load worker panicked"))?);
-    }
-    let acknowledged = load.acknowledged.load(Ordering::SeqCst);
-    println!("killed after {} ms, {acknowledged} acknowledged", started.elapsed().as_millis());
+    load.counters.stop.store(true, Ordering::SeqCst);
+    let mut sent = load::join(workers)?;
+    println!("killed after {} ms, {} acknowledged", started.elapsed().as_millis(), load.counters.acknowledged());
 
     // Restart on the same database and port; clients retry their unanswered keyed requests.
     let _server = killed.restart("second")?;
     for order in sent.iter_mut().filter(|s| s.unanswered && s.key.is_some()) {
         let answer = block_on(api::create_order(&client, customer, &order.marker, "100.00", order.key.as_deref()))?;
         order.record(answer);
-        load.requests.fetch_add(1, Ordering::SeqCst);
+        load.counters.requests.fetch_add(1, Ordering::SeqCst);
     }
-    verify(&client, &fake, backend, &sent, load.requests.load(Ordering::SeqCst))
+    verify(&client, &fake, backend, &sent, load.counters.requests.load(Ordering::SeqCst))
         .map(|figures| Figures { idempotency_supported: idempotency_supported || figures.replays > 0, ..figures })
         .inspect(|figures| println!("{figures:#?}"))
 }
@@ -235,7 +217,7 @@ fn worker(w: usize, load: &Load) -> Vec<Sent> {
     let run = std::process::id();
     let mut sent = Vec::new();
     for i in 0..REQUESTS_PER_WORKER {
-        if load.stop.load(Ordering::SeqCst) {
+        if load.counters.stop.load(Ordering::SeqCst) {
             break;
         }
         let marker = format!("crash-{run}-w{w}-{i}");
@@ -243,13 +225,13 @@ fn worker(w: usize, load: &Load) -> Vec<Sent> {
         let mut order = Sent { marker, key, acknowledged: Vec::new(), unanswered: false, replays: 0 };
         let attempts = if order.key.is_some() { 2 } else { 1 };
         for _ in 0..attempts {
-            load.requests.fetch_add(1, Ordering::SeqCst);
+            load.counters.requests.fetch_add(1, Ordering::SeqCst);
             let answer =
                 block_on(api::create_order(&load.client, load.customer, &order.marker, "100.00", order.key.as_deref()));
             match answer {
                 Ok(answer) => {
                     if order.record(answer) {
-                        load.acknowledged.fetch_add(1, Ordering::SeqCst);
+                        load.counters.acknowledged.fetch_add(1, Ordering::SeqCst);
                     }
                 }
                 Err(_) => {

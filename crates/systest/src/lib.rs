@@ -16,6 +16,7 @@ pub mod export_memory;
 pub mod fake;
 pub mod figures;
 pub mod fuzz;
+pub mod load;
 mod nginx;
 pub mod postgres;
 mod postman;

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, ensure};
@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::api::{self, block_on};
 use crate::command::wait_until;
 use crate::fake::{self, FakeAfricasTalking};
+use crate::load::{self, Counters};
 use crate::server::{Launch, Ready, Scratch, ServerProcess};
 use crate::{Build, cargo, figures, postgres};
 
@@ -203,29 +204,13 @@ fn exercise(cluster: &Cluster, fake: &FakeAfricasTalking) -> anyhow::Result<Figu
     let second = cluster.dispatcher("dispatch-2", "1000")?;
 
     // Load over both API processes; SIGKILL one API process and the first dispatcher.
-    let load = Arc::new(Load {
-        targets: vec![client_a, client_b],
-        customer,
-        acknowledged: AtomicUsize::new(0),
-        requests: AtomicUsize::new(0),
-    });
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            let load = load.clone();
-            std::thread::spawn(move || worker(w, &load))
-        })
-        .collect();
-    let acknowledged = || load.acknowledged.load(Ordering::SeqCst);
-    let until = |count: usize, within: Duration| {
-        let started = Instant::now();
-        while acknowledged() < count && started.elapsed() < within {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    };
-    until(KILL_API_AT, Duration::from_secs(30));
+    let load = Arc::new(Load { targets: vec![client_a, client_b], customer, counters: Counters::default() });
+    let workers = load::start(WORKERS, &load, worker);
+    let counters = &load.counters;
+    counters.wait_for(KILL_API_AT, Duration::from_secs(30));
     drop(api_a); // SIGKILL
-    println!("api-a killed at {} acknowledged", acknowledged());
-    until(KILL_DISPATCHER_AT, Duration::from_secs(30));
+    println!("api-a killed at {} acknowledged", counters.acknowledged());
+    counters.wait_for(KILL_DISPATCHER_AT, Duration::from_secs(30));
     // Kill it while it holds claims, so the takeover is exercised (bounded wait).
     let holding = format!(
         "SELECT count(*) FROM notifications WHERE status = 'sending' AND lease_owner LIKE 'orderdesk-{first_pid}-%'"
@@ -244,11 +229,8 @@ fn exercise(cluster: &Cluster, fake: &FakeAfricasTalking) -> anyhow::Result<Figu
         "SELECT id, extract(epoch FROM lease_until) FROM notifications \
          WHERE status = 'sending' AND lease_owner LIKE 'orderdesk-{first_pid}-%'"
     ))?;
-    println!("dispatch-1 killed at {} acknowledged, holding {} claims", acknowledged(), orphaned.len());
-    let mut sent: Vec<Sent> = Vec::new();
-    for worker in workers {
-        sent.extend(worker.join().map_err(|_| anyhow::anyhow!("a load worker panicked"))?);
-    }
+    println!("dispatch-1 killed at {} acknowledged, holding {} claims", counters.acknowledged(), orphaned.len());
+    let sent = load::join(workers)?;
 
     // Wait for the outbox to drain (the orphans come back after their lease).
     let deadline = Instant::now() + SMS_WAIT;
@@ -267,7 +249,7 @@ fn exercise(cluster: &Cluster, fake: &FakeAfricasTalking) -> anyhow::Result<Figu
     drop(second);
 
     figures.orders_sent = sent.len();
-    figures.requests_sent = load.requests.load(Ordering::SeqCst) + WAKE_PROBES + 1;
+    figures.requests_sent = counters.requests.load(Ordering::SeqCst) + WAKE_PROBES + 1;
     figures.retried_on_survivor = sent.iter().filter(|s| s.retried_elsewhere).count();
     let mut per_item: HashMap<&str, Vec<&str>> = HashMap::new();
     for row in &stored {
@@ -317,8 +299,7 @@ fn exercise(cluster: &Cluster, fake: &FakeAfricasTalking) -> anyhow::Result<Figu
 struct Load {
     targets: Vec<Client>,
     customer: Uuid,
-    acknowledged: AtomicUsize,
-    requests: AtomicUsize,
+    counters: Counters,
 }
 
 struct Sent {
@@ -340,12 +321,12 @@ fn worker(w: usize, load: &Load) -> Vec<Sent> {
         let mut order = Sent { marker, acknowledged: Vec::new(), retried_elsewhere: false };
         let mut target = (w + i) % load.targets.len();
         for attempt in 0..6 {
-            load.requests.fetch_add(1, Ordering::SeqCst);
+            load.counters.requests.fetch_add(1, Ordering::SeqCst);
             let client = &load.targets[target];
             match block_on(api::create_order(client, load.customer, &order.marker, "100.00", Some(&key))) {
                 Ok(api::Answer { order: Some(created), .. }) => {
                     order.acknowledged.push(api::id_of(&created));
-                    load.acknowledged.fetch_add(1, Ordering::SeqCst);
+                    load.counters.acknowledged.fetch_add(1, Ordering::SeqCst);
                     break;
                 }
                 // 409 (the same key still in progress) or 5xx: the same key again, shortly.
