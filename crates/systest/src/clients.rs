@@ -4,32 +4,35 @@
 //! off, a dev token). Only 127.0.0.1 is contacted, apart from the npm registry for `npm ci`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
-use anyhow::{Context, bail, ensure};
-
+use anyhow::{Context, ensure};
 use serde_json::Value;
 
+use crate::Build;
+use crate::cargo::{self, cargo};
+use crate::command::run_quietly;
 use crate::postman;
-use crate::support::{Build, Server, cargo, free_port, http_client, orderdesk_command, server_binary};
+use crate::server::{Launch, Scratch, ServerProcess};
 
 /// The Rust life cycle: a module of the server's end-to-end tests, pointed at our server.
 const RUST_TEST: &str = "clients::the_generated_rust_client_drives_the_whole_life_cycle";
+const NPM_CI: [&str; 4] = ["ci", "--no-audit", "--no-fund", "--loglevel=error"];
 
+/// Generates and builds the clients, then runs their life cycles and the collection.
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let typescript = root.join("xtask/clients/typescript");
     let started = Instant::now();
 
     println!("== Rust client: generate and build (orderdesk-client, e2e test)");
     // Exactly `cargo test --workspace`'s build (no `--test e2e`: fewer targets unify other
-    // features and rebuild half the graph), so CI reuses its artifacts.
-    let status = cargo(root).args(["test", "--workspace", "--no-run", "--quiet"]).status()?;
-    ensure!(status.success(), "cannot generate or build the Rust client (orderdesk-client) and its test");
+    // features and rebuild half the graph), so CI reuses its artifacts. It is the server's too.
+    let binary = cargo::server_binary(root, Build::Debug)?;
 
     println!("== TypeScript client: npm ci, openapi-typescript, tsc");
     for (what, args) in [
-        ("npm ci", &["ci", "--no-audit", "--no-fund", "--loglevel=error"][..]),
+        ("npm ci", &NPM_CI[..]),
         ("openapi-typescript", &["run", "--silent", "generate"][..]),
         ("tsc", &["run", "--silent", "build"][..]),
     ] {
@@ -38,25 +41,17 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 
     println!("== Postman collection: follows docs/openapi.json; npm ci (newman)");
     let requests = postman::check_files(root)?;
-    run_quietly(
-        Command::new("npm").current_dir(root.join("xtask/postman")).args([
-            "ci",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ]),
-        "npm ci (newman)",
-    )?;
+    run_quietly(Command::new("npm").current_dir(root.join("xtask/postman")).args(NPM_CI), "npm ci (newman)")?;
 
     println!("== server: debug build on SQLite, log SMS provider, rate limit off");
-    let binary = server_binary(root, Build::Debug)?;
-    let scratch = std::env::temp_dir().join(format!("orderdesk-clients-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
-    let result = run_against_server(root, &binary, &scratch, &typescript, requests);
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
-    result?;
+    let scratch = Scratch::new("clients")?;
+    let database_url = format!("sqlite://{}", scratch.0.join("orderdesk.db").display());
+    let result = Launch::dev(&binary, &scratch.0, &database_url)
+        .set("sms.provider", "log")
+        .set("sms.poll_interval_ms", "100")
+        .serve("server")
+        .and_then(|server| run_against_server(root, &server, &typescript, requests));
+    scratch.finish(result)?;
     println!(
         "clients: both generated clients passed their life cycle, and the Postman collection its run, in {}s",
         started.elapsed().as_secs()
@@ -64,35 +59,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_against_server(
-    root: &Path,
-    binary: &Path,
-    scratch: &Path,
-    typescript: &Path,
-    requests: usize,
-) -> anyhow::Result<()> {
-    let port = free_port()?;
-    let base_url = format!("http://127.0.0.1:{port}");
-    let log_path = scratch.join("server.log");
-    let server_command = || {
-        let database_url = format!("sqlite://{}", scratch.join("orderdesk.db").display());
-        let mut command = orderdesk_command(binary, scratch, port, &database_url);
-        command.env("ORDERDESK_SMS__PROVIDER", "log").env("ORDERDESK_SMS__POLL_INTERVAL_MS", "100");
-        command
-    };
-
-    let log = std::fs::File::create(&log_path)?;
-    let child = server_command().stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).spawn()?;
-    let _server = Server { child };
-    wait_ready(&base_url).with_context(|| format!("see the server log {}", log_path.display()))?;
-
-    let token = server_command().args(["token", "--expires-in", "3600", "--subject", "xtask-clients"]).output()?;
-    ensure!(token.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&token.stderr));
-    let token = String::from_utf8(token.stdout)?
-        .lines()
-        .last()
-        .map(str::to_owned)
-        .context("orderdesk token printed nothing")?;
+fn run_against_server(root: &Path, server: &ServerProcess, typescript: &Path, requests: usize) -> anyhow::Result<()> {
+    let base_url = server.base_url();
+    let log_path = server.log_path();
+    let token = server.token("xtask-clients")?;
 
     println!("== Rust client life cycle against {base_url}");
     let rust = cargo(root)
@@ -121,7 +91,7 @@ fn run_against_server(
     ensure!(status.success(), "the TypeScript client life cycle failed (server log: {})", log_path.display());
 
     println!("== Postman collection with newman against {base_url}");
-    run_newman(root, scratch, &base_url, &token, requests, &log_path)
+    run_newman(root, server.launch().dir(), &base_url, &token, requests, log_path)
 }
 
 /// Runs the collection with the environment's variables, `base_url` and `token` replaced by
@@ -165,30 +135,4 @@ fn run_newman(
     );
     println!("Postman collection: {sent} requests, {assertions} assertions, 0 failed");
     Ok(())
-}
-
-/// Runs `command`, showing its output only when it fails.
-fn run_quietly(command: &mut Command, what: &str) -> anyhow::Result<()> {
-    let output = command.output().with_context(|| format!("cannot start {what}"))?;
-    if !output.status.success() {
-        bail!(
-            "{what} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
-}
-
-fn wait_ready(base_url: &str) -> anyhow::Result<()> {
-    let client = http_client()?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if client.get(format!("{base_url}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("the server did not become ready at {base_url} within 60 s")
 }

@@ -8,9 +8,9 @@
 //! with the default pool, with it and glibc's `MALLOC_ARENA_MAX=1`, and with one pooled
 //! connection, which tells the export's own memory from what each connection the pool opens
 //! brings (a thread with its allocator arena, SQLite's page cache). Figures go to
-//! docs/benchmarks.md. Only 127.0.0.1 is contacted.
+//! target/systest/export-memory.md. Only 127.0.0.1 is contacted.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -18,9 +18,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use serde_json::{Value, json};
+use orderdesk_client::{Client, reqwest};
 
-use crate::support::{Build, Server, TempDatabase, free_port, orderdesk_command, server_binary};
+use crate::api::{self, block_on};
+use crate::server::{Launch, Scratch};
+use crate::{Build, cargo, figures, postgres};
 
 const CUSTOMERS: u64 = 1_000;
 /// The large export: every seeded order.
@@ -106,10 +108,12 @@ impl Figures {
     }
 }
 
+/// Seeds, measures the exports, writes the figures; fails unless memory stays flat.
 pub fn run(root: &Path, build: Build) -> anyhow::Result<()> {
-    let binary = server_binary(root, build)?;
-    let scratch = std::env::temp_dir().join(format!("orderdesk-export-memory-{}", std::process::id()));
-    std::fs::create_dir_all(scratch.join("sqlite"))?;
+    let binary = cargo::server_binary(root, build)?;
+    let dir = Scratch::new("export-memory")?;
+    let scratch = dir.0.clone();
+    dir.sub("sqlite")?;
     let mut all = Vec::new();
     let mut seeding = Vec::new();
     let file = scratch.join("sqlite/orderdesk.db");
@@ -127,26 +131,21 @@ pub fn run(root: &Path, build: Build) -> anyhow::Result<()> {
     )?);
     let one = [("ORDERDESK_DATABASE__MAX_CONNECTIONS", "1")];
     all.push(measure(&binary, "SQLite, one pooled connection", true, &url, &scratch.join("sqlite"), &one)?);
-    match std::env::var("ORDERDESK_TEST_POSTGRES_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let database = TempDatabase::create(&admin_url, "export_memory")?;
+    match postgres::admin_url() {
+        Some(admin_url) => {
+            let database = postgres::TempDatabase::create(&admin_url, "export_memory")?;
             std::fs::create_dir_all(scratch.join("postgres"))?;
             let url = database.url();
             seeding.push(("PostgreSQL", seed(&binary, &url, &scratch, &Seeder::Postgres(&url))?));
             all.push(measure(&binary, "PostgreSQL, default pool (8)", true, &url, &scratch.join("postgres"), &[])?);
         }
-        _ => println!("note: PostgreSQL skipped (ORDERDESK_TEST_POSTGRES_URL is not set)"),
+        None => println!("note: PostgreSQL skipped ({} is not set)", postgres::ADMIN_URL_VAR),
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    dir.finish(Ok(()))?;
 
     let table = table(&all, &seeding, build);
     println!("{table}");
-    crate::support::write_figures(
-        &root.join("docs/benchmarks.md"),
-        "export-memory",
-        &table,
-        Some("CSV export memory"),
-    )?;
+    figures::write(&cargo::target_dir(root), "export-memory", &table)?;
     let failures: Vec<String> = all.iter().flat_map(Figures::failures).collect();
     ensure!(failures.is_empty(), "the export's memory is not flat:\n  {}", failures.join("\n  "));
     println!("export-memory: flat");
@@ -312,8 +311,7 @@ ANALYZE;
 /// Migrates the database and seeds it; returns how long the seed took, in seconds.
 fn seed(binary: &Path, url: &str, dir: &Path, seeder: &Seeder) -> anyhow::Result<f64> {
     println!("== migrate, seed {} orders: {}", thousands(ORDERS), url.split('?').next().unwrap_or(url));
-    let migrated = orderdesk_command(binary, dir, free_port()?, url).arg("migrate").output()?;
-    ensure!(migrated.status.success(), "orderdesk migrate failed: {}", String::from_utf8_lossy(&migrated.stderr));
+    crate::server::migrate(&Launch::dev(binary, dir, url))?;
     let started = Instant::now();
     seeder.seed()?;
     Ok(started.elapsed().as_secs_f64())
@@ -330,39 +328,28 @@ fn measure(
     env: &[(&str, &str)],
 ) -> anyhow::Result<Figures> {
     println!("== {setup}");
-    let port = free_port()?;
-    let command = || {
-        let mut command = orderdesk_command(binary, dir, port, url);
-        command.env("ORDERDESK_SMS__PROVIDER", "log").env_remove("MALLOC_ARENA_MAX").envs(env.iter().copied());
-        command
-    };
-    let log_path = dir.join("server.log");
-    let log = std::fs::File::create(&log_path)?;
-    let child = command().arg("serve").stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).spawn()?;
-    let pid = child.id();
-    let _server = Server { child };
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(600)).no_proxy().build()?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
-        ensure!(Instant::now() < deadline, "the server did not become ready; see {}", log_path.display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let token = command().args(["token", "--expires-in", "3600", "--subject", "export-memory"]).output()?;
-    ensure!(token.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&token.stderr));
-    let token = String::from_utf8(token.stdout)?.lines().last().context("orderdesk token printed nothing")?.to_owned();
-    let auth = format!("Bearer {token}");
-    check_seed(&client, &base, &auth)?;
+    let launch = env.iter().fold(
+        Launch::dev(binary, dir, url).set("sms.provider", "log").env_remove("MALLOC_ARENA_MAX"),
+        |launch, (name, value)| launch.env(name, value),
+    );
+    let server = launch.serve("server")?;
+    let pid = server.pid();
+    let token = server.token("export-memory")?;
+    let client = api::client(&server.base_url(), &token)?;
+    // An export of every row takes a while in a debug build.
+    let http = api::http_builder(&token)?.timeout(Duration::from_secs(600)).build()?;
+    let base = server.base_url();
+    block_on(check_seed(&client))?;
 
     // A small export first, so what any first request allocates (statements, buffers) is in
     // the baseline; then the baseline, once the server is idle.
-    export(&client, &base, &auth, pid, "warm-up", 480)?;
+    export(&http, &base, pid, "warm-up", 480)?;
     std::thread::sleep(Duration::from_secs(1));
     let baseline_kib = status_kib(pid, "VmRSS")?;
     let threads_before = status_kib(pid, "Threads")?;
     let mut exports = Vec::new();
     for (label, rows) in [("oldest", FEW_ORDERS), ("all", ORDERS), ("again: all", ORDERS)] {
-        let measured = export(&client, &base, &auth, pid, label, rows)?;
+        let measured = export(&http, &base, pid, label, rows)?;
         println!(
             "{setup}: {label} {} rows, {} bytes in {:.1} s; RSS {baseline_kib} KiB before, peak {} KiB",
             measured.rows, measured.bytes, measured.seconds, measured.peak_kib
@@ -382,28 +369,23 @@ fn measure(
 
 /// The seed is what the server would have written: it reads the last seeded order with its
 /// customer, and numbers a new order after the seeded ones (that order is then deleted).
-fn check_seed(client: &reqwest::blocking::Client, base: &str, auth: &str) -> anyhow::Result<()> {
+async fn check_seed(client: &Client) -> anyhow::Result<()> {
     let last = FIRST_NUMBER + ORDERS - 1;
-    let found: Value = client
-        .get(format!("{base}/api/v1/orders?number={last}&expand=customer"))
-        .header("authorization", auth)
-        .send()?
-        .error_for_status()?
-        .json()?;
-    let order = &found["items"][0];
-    ensure!(order["reference"] == format!("ORD-{last}"), "the seeded order {last} reads as {found}");
-    let customer = order["customer"]["id"].as_str().context("a seeded order without its customer")?;
-    let created: Value = client
-        .post(format!("{base}/api/v1/orders"))
-        .header("authorization", auth)
-        .json(&json!({"customer_id": customer, "item": "After the seed", "amount": "1.00", "notify": false}))
-        .send()?
-        .error_for_status()?
-        .json()?;
-    // A number the seed took would be refused by the unique index, failing the create above.
-    ensure!(created["number"].as_u64() > Some(last), "the first order after the seed is {created}");
-    let id = created["id"].as_str().context("an order without an id")?;
-    client.delete(format!("{base}/api/v1/orders/{id}")).header("authorization", auth).send()?.error_for_status()?;
+    let number = std::num::NonZeroU64::new(last).context("order numbers start at 1")?;
+    let found = client.list_orders().number(number).expand("customer").send().await;
+    let found = found.map_err(|e| anyhow::anyhow!("finding order {last}: {e}"))?.into_inner();
+    let order = found.items.first().with_context(|| format!("the seeded order {last} is missing"))?;
+    ensure!(order.reference == format!("ORD-{last}"), "the seeded order {last} reads as {order:?}");
+    let customer = order.customer.as_ref().context("a seeded order without its customer")?;
+    let created = client
+        .create_order()
+        .body_map(|b| b.customer_id(customer.id).item("After the seed").amount("1.00").notify(Some(false)))
+        .send()
+        .await;
+    // A number the seed took would be refused by the unique index, failing the create.
+    let created = created.map_err(|e| anyhow::anyhow!("creating an order after the seed: {e}"))?.into_inner();
+    ensure!(u64::from(created.number) > last, "the first order after the seed is {created:?}");
+    client.delete_order().id(created.id).send().await.map_err(|e| anyhow::anyhow!("deleting it: {e}"))?;
     Ok(())
 }
 
@@ -445,14 +427,7 @@ fn add_days(date: &str, days: u64) -> anyhow::Result<String> {
 
 /// Streams the export of the oldest `rows` seeded orders, counting its bytes and rows, while
 /// another thread reads the server's `VmRSS`.
-fn export(
-    client: &reqwest::blocking::Client,
-    base: &str,
-    auth: &str,
-    pid: u32,
-    label: &'static str,
-    rows: u64,
-) -> anyhow::Result<Export> {
+fn export(http: &reqwest::Client, base: &str, pid: u32, label: &'static str, rows: u64) -> anyhow::Result<Export> {
     let (from, to) = period(rows)?;
     let stop = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));
@@ -468,25 +443,20 @@ fn export(
         })
     };
     let started = Instant::now();
-    let streamed = (|| -> anyhow::Result<(u64, u64)> {
-        let mut response = client
+    let streamed = block_on(async {
+        let mut response = http
             .get(format!("{base}/api/v1/orders/export.csv"))
             .query(&[("ordered_from", &from), ("ordered_to", &to)])
-            .header("authorization", auth)
-            .send()?;
+            .send()
+            .await?;
         ensure!(response.status().as_u16() == 200, "the export answered {}", response.status());
         let (mut bytes, mut lines) = (0_u64, 0_u64);
-        let mut buffer = vec![0; 64 * 1024];
-        loop {
-            let read = response.read(&mut buffer)?;
-            if read == 0 {
-                break;
-            }
-            bytes += read as u64;
-            lines += buffer[..read].iter().filter(|b| **b == b'\n').count() as u64;
+        while let Some(chunk) = response.chunk().await? {
+            bytes += chunk.len() as u64;
+            lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
         }
         Ok((bytes, lines))
-    })();
+    });
     let seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::SeqCst);
     let _ = sampler.join();

@@ -1,17 +1,22 @@
 //! `cargo xtask fuzz-api`: a bounded schemathesis run against the debug server (SQLite, the
 //! `log` SMS provider, no rate limit) with a dev token. It fails on any server error, response
 //! that contradicts `/openapi.json` (status, content type, headers, body schema) or request
-//! the document forbids that the server accepts. Figures go to docs/api.md. Only 127.0.0.1 is
-//! contacted, apart from PyPI for the first install of the pinned schemathesis.
+//! the document forbids that the server accepts. Figures go to target/systest/fuzz-api.md.
+//! Only 127.0.0.1 is contacted, apart from PyPI for the first install of the pinned
+//! schemathesis.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use serde_json::{Value, json};
+use orderdesk_client::reqwest;
+use serde_json::Value;
 
-use crate::support::{Build, Server, free_port, http_client, orderdesk_command, server_binary};
+use crate::api::{self, block_on};
+use crate::command::wait_until;
+use crate::server::{Launch, Scratch, ServerProcess};
+use crate::{Build, cargo, figures};
 
 /// Pinned, so a new release cannot turn CI red on its own.
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
@@ -21,17 +26,18 @@ const SEED: &str = "20261129";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_headers_conformance,response_schema_conformance,negative_data_rejection";
 
+/// Runs schemathesis against a fresh debug server.
 pub fn run(root: &Path) -> anyhow::Result<()> {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = cargo::target_dir(root);
     let st = schemathesis(&target.join("fuzz-api/venv"))?;
-    let binary = server_binary(root, Build::Debug)?;
-    let dir = std::env::temp_dir().join(format!("orderdesk-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("data"))?;
-    let result = fuzz(root, &st, &binary, &dir);
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    let binary = cargo::server_binary(root, Build::Debug)?;
+    let scratch = Scratch::new("fuzz")?;
+    let database_url = format!("sqlite://{}", scratch.sub("data")?.join("orderdesk.db").display());
+    let result = Launch::dev(&binary, &scratch.0, &database_url)
+        .set("sms.provider", "log")
+        .serve("server")
+        .and_then(|server| fuzz(&target, &st, &server));
+    scratch.finish(result)
 }
 
 /// The `st` of a virtual environment holding the pinned schemathesis, made on first use.
@@ -52,59 +58,30 @@ fn schemathesis(venv: &Path) -> anyhow::Result<PathBuf> {
     Ok(st)
 }
 
-fn server_command(binary: &Path, dir: &Path, port: u16) -> Command {
-    let database_url = format!("sqlite://{}", dir.join("data/orderdesk.db").display());
-    let mut command = orderdesk_command(binary, dir, port, &database_url);
-    command.env("ORDERDESK_SMS__PROVIDER", "log");
-    command
+/// A customer and an order with a sent SMS, so the operations on one resource reach their
+/// real answers (not only 404) and the notification shape is checked. Returns their ids.
+fn seed(server: &ServerProcess, token: &str) -> anyhow::Result<(String, String)> {
+    let client = api::client(&server.base_url(), token)?;
+    let customer = block_on(api::create_customer(&client, "FUZZ-01", "+254711000001"))?;
+    let order = api::created(block_on(api::create_order(&client, customer.id, "Maize flour 2kg", "250.50", None))?)?;
+    wait_until(Duration::from_secs(20), Duration::from_millis(100), "the order's SMS was not sent", || {
+        let list = block_on(client.list_order_notifications().id(order.id).send())
+            .map_err(|e| anyhow::anyhow!("listing notifications: {e}"))?
+            .into_inner();
+        Ok(list.items.first().is_some_and(|n| n.status == "sent"))
+    })?;
+    Ok((customer.id.to_string(), order.id.to_string()))
 }
 
-fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()> {
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let log = std::fs::File::create(dir.join("server.log"))?;
-    let child = server_command(binary, dir, port).stdout(Stdio::from(log.try_clone()?)).stderr(log).spawn()?;
-    let _server = Server { child };
-    let client = http_client()?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
-        ensure!(Instant::now() < deadline, "the server did not become ready; see {}", dir.join("server.log").display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output =
-        server_command(binary, dir, port).args(["token", "--expires-in", "3600", "--subject", "fuzz-api"]).output()?;
-    ensure!(output.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout)?.lines().last().context("orderdesk token printed nothing")?.to_owned();
-    let auth = format!("Bearer {token}");
-
-    // A customer and an order with a sent SMS, so the operations on one resource reach their
-    // real answers (not only 404) and the notification shape is checked.
-    let post = |path: &str, body: Value| -> anyhow::Result<String> {
-        let created: Value = client
-            .post(format!("{base}{path}"))
-            .header("authorization", &auth)
-            .json(&body)
-            .send()?
-            .error_for_status()?
-            .json()?;
-        created["id"].as_str().map(str::to_owned).context("created without an id")
-    };
-    let customer = post("/api/v1/customers", json!({"name": "Fuzz", "code": "FUZZ-01", "phone": "+254711000001"}))?;
-    let order =
-        post("/api/v1/orders", json!({"customer_id": customer, "item": "Maize flour 2kg", "amount": "250.50"}))?;
-    let notifications = format!("{base}/api/v1/orders/{order}/notifications");
-    let sent = Instant::now() + Duration::from_secs(20);
-    loop {
-        let list: Value =
-            client.get(&notifications).header("authorization", &auth).send()?.error_for_status()?.json()?;
-        if list["items"][0]["status"] == "sent" {
-            break;
-        }
-        ensure!(Instant::now() < sent, "the order's SMS was not sent: {list}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn fuzz(target: &Path, st: &Path, server: &ServerProcess) -> anyhow::Result<()> {
+    let base = server.base_url();
+    let dir = server.launch().dir().to_owned();
+    let token = server.token("fuzz-api")?;
+    let (customer, order) = seed(server, &token)?;
     // Every operation outside the webhooks must be tested (the CSV export and import included).
-    let document: Value = client.get(format!("{base}/openapi.json")).send()?.error_for_status()?.json()?;
+    let document: Value = block_on(async {
+        reqwest::Client::new().get(format!("{base}/openapi.json")).send().await?.error_for_status()?.json().await
+    })?;
     let operations = document["paths"]
         .as_object()
         .context("the document has no paths")?
@@ -156,7 +133,7 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
         .arg(&config)
         .args(args)
         .arg(format!("{base}/openapi.json"))
-        .args(["-H", &format!("Authorization: {auth}")])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
         .output()?;
     let seconds = started.elapsed().as_secs();
     let report = String::from_utf8_lossy(&output.stdout);
@@ -169,7 +146,7 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
         .find_map(|l| l.trim().split_once(" generated").and_then(|(n, _)| n.parse::<u64>().ok()))
         .context("no `generated` line in the schemathesis report")?;
     if !output.status.success() {
-        bail!("schemathesis found failures (above); the server log is {}", dir.join("server.log").display());
+        bail!("schemathesis found failures (above); the server log is {}", server.log_path().display());
     }
     ensure!(
         tested == operations as u64,
@@ -178,10 +155,10 @@ fn fuzz(root: &Path, st: &Path, binary: &Path, dir: &Path) -> anyhow::Result<()>
     let figures = format!(
         "Last run of `cargo xtask fuzz-api`: schemathesis {SCHEMATHESIS_VERSION}, {tested} operations, \
          {generated} test cases generated, failures: 0, {seconds} s. The command it ran:\n\n\
-         ```sh\n{command}\n```"
+         ```sh\n{command}\n```\n"
     );
-    write_figures(&root.join("docs/api.md"), &figures)?;
-    println!("{figures}");
+    figures::write(target, "fuzz-api", &figures)?;
+    print!("{figures}");
     Ok(())
 }
 
@@ -196,6 +173,14 @@ fn figure(report: &str, label: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
-fn write_figures(path: &Path, figures: &str) -> anyhow::Result<()> {
-    crate::support::write_figures(path, "fuzz-api", &format!("{figures}\n"), None)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_figures_are_read() {
+        let report = "Summary\n  Tested: 31/31 operations\n  944 generated, 944 passed\n";
+        assert_eq!(figure(report, "Tested:"), Some(31));
+        assert_eq!(figure(report, "Missing:"), None);
+    }
 }

@@ -259,7 +259,7 @@ mod tests {
     use super::*;
 
     fn root() -> std::path::PathBuf {
-        crate::workspace_root()
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
     }
 
     fn load(path: &str) -> Value {

@@ -2,24 +2,31 @@
 //! the release server (SMS to the `log` provider, rate limiting off, a dev-issuer token on every
 //! request) under wrk load, beside the database's own limit for the same create-order
 //! transaction (`pgbench` on PostgreSQL, a direct loop on SQLite). Prints a Markdown table and
-//! writes it into docs/benchmarks.md between markers. Only 127.0.0.1 is contacted.
+//! writes it to target/systest/bench.md. wrk and pgbench must be installed. Only 127.0.0.1 is
+//! contacted.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
-use serde_json::{Value, json};
+use anyhow::{Context, ensure};
+use orderdesk_client::Client;
 
-use crate::support::{Build, Server, TempDatabase, free_port, http_client, orderdesk_command, server_binary};
+use crate::api::{self, block_on};
+use crate::cargo::{self, cargo};
+use crate::server::{Launch, Ready, free_port};
+use crate::{Build, figures, postgres};
 
 const SEED_CUSTOMERS: usize = 20;
 const SEED_ORDERS: usize = 1_000;
 const WRK_THREADS: &str = "2";
 
+/// The database a run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Db {
+pub enum Db {
+    /// One SQLite file.
     Sqlite,
+    /// A throwaway database on `ORDERDESK_TEST_POSTGRES_URL` (or a local server).
     Postgres,
 }
 
@@ -32,47 +39,25 @@ impl Db {
     }
 }
 
+/// What `cargo xtask bench` was asked for.
 #[derive(Debug)]
-struct Options {
-    db: Option<Db>,
-    duration: Duration,
-    connections: Vec<u32>,
-    criterion: bool,
+pub struct Options {
+    /// Only this database (both when PostgreSQL is there, else SQLite).
+    pub db: Option<Db>,
+    /// How long each wrk scenario runs.
+    pub duration: Duration,
+    /// The wrk connection counts, each a run of every scenario.
+    pub connections: Vec<u32>,
+    /// Also the criterion benchmark of token verification.
+    pub criterion: bool,
 }
 
-fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+/// `10s` (or `10`) as a duration of at least a second.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let seconds = text.strip_suffix('s').unwrap_or(text);
     let seconds: u64 = seconds.parse().with_context(|| format!("--duration {text:?}: expected e.g. 10s"))?;
     ensure!(seconds > 0, "--duration must be at least 1s");
     Ok(Duration::from_secs(seconds))
-}
-
-fn parse(args: &[&str]) -> anyhow::Result<Options> {
-    let mut options = Options { db: None, duration: Duration::from_secs(10), connections: vec![32], criterion: false };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match *arg {
-            "--db" => {
-                options.db = Some(match *value()? {
-                    "sqlite" => Db::Sqlite,
-                    "postgres" => Db::Postgres,
-                    other => bail!("--db {other:?}: expected sqlite or postgres"),
-                });
-            }
-            "--duration" => options.duration = parse_duration(value()?)?,
-            "--connections" => {
-                options.connections = value()?
-                    .split(',')
-                    .map(|c| c.trim().parse::<u32>().with_context(|| format!("--connections {c:?}")))
-                    .collect::<anyhow::Result<_>>()?;
-                ensure!(options.connections.iter().all(|&c| c >= 2), "--connections: at least 2 (wrk runs 2 threads)");
-            }
-            "--criterion" => options.criterion = true,
-            other => bail!("unknown bench option {other:?}"),
-        }
-    }
-    Ok(options)
 }
 
 /// One wrk scenario's result.
@@ -98,15 +83,16 @@ struct Report {
     ready: Vec<(&'static str, f64)>,
 }
 
-pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let options = parse(args)?;
+/// Runs the benchmark and writes its table.
+pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
+    ensure!(options.connections.iter().all(|&c| c >= 2), "--connections: at least 2 (wrk runs 2 threads)");
     if options.criterion {
-        let status = crate::cargo()
+        let status = cargo(root)
             .args(["bench", "--package", "orderdesk-adapters", "--features", "test-support", "--bench", "verify"])
             .status()?;
         ensure!(status.success(), "token benchmark failed");
     }
-    ensure_tool("wrk", &["--version"], "wrk")?;
+    require_tool("wrk", "wrk")?;
     let postgres = postgres_admin_url();
     let databases: Vec<Db> = match options.db {
         Some(db) => vec![db],
@@ -119,9 +105,9 @@ pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         }
     };
     if databases.contains(&Db::Postgres) {
-        ensure_tool("pgbench", &["--version"], "postgresql-contrib")?;
+        require_tool("pgbench", "postgresql-contrib")?;
     }
-    let binary = server_binary(root, Build::Release)?;
+    let binary = cargo::server_binary(root, Build::Release)?;
     let scratch = std::env::temp_dir().join(format!("orderdesk-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let mut report = Report::default();
@@ -131,27 +117,26 @@ pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         match db {
             Db::Sqlite => {
                 let url = format!("sqlite://{}", dir.join("orderdesk.db").display());
-                run_database(root, &binary, db, &url, &dir, &options, &mut report)
+                run_database(root, &Launch::dev(&binary, &dir, &url), db, &url, options, &mut report)
             }
             Db::Postgres => {
                 let admin = postgres.as_deref().context("no PostgreSQL: set ORDERDESK_TEST_POSTGRES_URL")?;
-                let database = TempDatabase::create(admin, "bench")?;
-                run_database(root, &binary, db, &database.url(), &dir, &options, &mut report)
+                let database = postgres::TempDatabase::create(admin, "bench")?;
+                let url = database.url();
+                run_database(root, &Launch::dev(&binary, &dir, &url), db, &url, options, &mut report)
             }
         }
     });
     let _ = std::fs::remove_dir_all(&scratch);
     result?;
-    let table = markdown(&report, &options);
+    let table = markdown(&report, options);
     println!("\n{table}");
-    crate::support::write_figures(&root.join("docs/benchmarks.md"), "bench", &table, Some("Figures of the last run"))
+    figures::write(&cargo::target_dir(root), "bench", &table).map(drop)
 }
 
 /// `ORDERDESK_TEST_POSTGRES_URL`, else a local server at 127.0.0.1:5432 if one answers.
 fn postgres_admin_url() -> Option<String> {
-    if let Ok(url) = std::env::var("ORDERDESK_TEST_POSTGRES_URL")
-        && !url.is_empty()
-    {
+    if let Some(url) = postgres::admin_url() {
         return Some(url);
     }
     let local = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -164,65 +149,11 @@ fn postgres_admin_url() -> Option<String> {
     answers.then(|| local.to_owned())
 }
 
-/// Installs the Debian package `package` when `tool` does not run.
-fn ensure_tool(tool: &str, probe: &[&str], package: &str) -> anyhow::Result<()> {
-    let runs = |t: &str| Command::new(t).args(probe).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
-    if runs(tool) {
-        return Ok(());
-    }
-    println!("installing {package} (apt-get) for {tool}");
-    let install = || Command::new("apt-get").args(["install", "-y", "-q", package]).status();
-    if !install().is_ok_and(|s| s.success()) {
-        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-        ensure!(install()?.success(), "cannot install {package}: run `apt-get install -y {package}`");
-    }
-    ensure!(runs(tool), "{tool} does not run after installing {package}");
+/// Fails, naming the Debian package to install, when `tool` does not run.
+fn require_tool(tool: &str, package: &str) -> anyhow::Result<()> {
+    let runs = Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    ensure!(runs, "{tool} is not installed: install it (`apt-get install {package}`) and run again");
     Ok(())
-}
-
-struct Setup<'a> {
-    binary: &'a Path,
-    dir: &'a Path,
-    port: u16,
-    database_url: &'a str,
-    /// Whether the server runs the SMS dispatcher in-process (`sms.dispatcher`).
-    dispatcher: bool,
-}
-
-impl Setup<'_> {
-    fn command(&self) -> Command {
-        let mut command = orderdesk_command(self.binary, self.dir, self.port, self.database_url);
-        command.env("ORDERDESK_SMS__PROVIDER", "log").env("ORDERDESK_SMS__DISPATCHER", self.dispatcher.to_string());
-        command
-    }
-
-    /// Starts the server and returns it with the time from spawn to the first 200 on /readyz.
-    fn start(&self, log_name: &str) -> anyhow::Result<(Server, Duration)> {
-        let log = std::fs::File::create(self.dir.join(log_name))?;
-        let started = Instant::now();
-        let child = self.command().stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).spawn()?;
-        let server = Server { child };
-        let client = http_client()?;
-        while started.elapsed() < Duration::from_secs(60) {
-            let ready = client.get(format!("{}/readyz", self.base())).send();
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok((server, started.elapsed()));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        bail!("the server did not become ready; see {}", self.dir.join(log_name).display())
-    }
-
-    fn token(&self) -> anyhow::Result<String> {
-        let output = self.command().args(["token", "--expires-in", "7200", "--subject", "bench"]).output()?;
-        ensure!(output.status.success(), "orderdesk token failed: {}", String::from_utf8_lossy(&output.stderr));
-        let stdout = String::from_utf8(output.stdout)?;
-        stdout.lines().last().map(str::to_owned).context("orderdesk token printed nothing")
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
 }
 
 /// Peak resident set (VmHWM) of a process, in MB.
@@ -235,29 +166,31 @@ fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
 
 fn run_database(
     root: &Path,
-    binary: &Path,
+    launch: &Launch,
     db: Db,
     database_url: &str,
-    dir: &Path,
     options: &Options,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     println!("== {} ({}s per scenario, connections {:?})", db.name(), options.duration.as_secs(), options.connections);
-    let setup = Setup { binary, dir, port: free_port()?, database_url, dispatcher: true };
-    let (server, first) = setup.start("server-first.log")?;
-    let (server, again) = if db == Db::Sqlite {
-        drop(server);
-        let (server, again) = setup.start("server.log")?;
+    let dir = launch.dir().to_owned();
+    let port = free_port()?;
+    // The same port throughout, so the dev token stays valid.
+    let launch = launch.clone().set("sms.provider", "log").bind(port);
+    let start = |launch: &Launch, name: &str| launch.spawn(name, &[], Ready::Http(port));
+    let server = start(&launch, "server-first")?;
+    let first = server.ready_after();
+    let server = if db == Db::Sqlite { server.kill().restart("server")? } else { server };
+    let again = server.ready_after();
+    if db == Db::Sqlite {
         report.ready.push(("first start (creates the database, migrates, makes the dev key)", ms(first)));
         report.ready.push(("restart on the existing database", ms(again)));
-        (server, again)
-    } else {
-        (server, first)
-    };
+    }
     println!("ready after {:.0} ms (first start), {:.0} ms (restart)", ms(first), ms(again));
-    let pid = server.child.id();
-    let token = setup.token()?;
-    let (customers, orders) = seed(&setup.base(), &token)?;
+    let pid = server.pid();
+    let token = server.token("bench")?;
+    let (customers, orders) = seed(&api::client(&server.base_url(), &token)?)?;
+    let base_url = server.base_url();
     let orders_file = dir.join("orders.txt");
     std::fs::write(&orders_file, orders.join("\n"))?;
 
@@ -284,10 +217,8 @@ fn run_database(
         if scenario == api_only && !restarted_without_dispatcher {
             restarted_without_dispatcher = true;
             drop(server);
-            let api_setup = Setup { dispatcher: false, ..setup };
-            let (restarted, _) = api_setup.start("server-api-only.log")?;
-            server = restarted;
-            pid = server.child.id();
+            server = start(&launch.clone().set("sms.dispatcher", "false"), "server-api-only")?;
+            pid = server.pid();
         }
         {
             let mut wrk = Command::new("wrk");
@@ -295,7 +226,7 @@ fn run_database(
                 .args(["--threads", WRK_THREADS, "--timeout", "5s", "--latency"])
                 .arg(format!("--connections={connections}"))
                 .arg(format!("--duration={}s", options.duration.as_secs()))
-                .args(["--script", script, &setup.base()])
+                .args(["--script", script, &base_url])
                 .env("ORDERDESK_BENCH_TOKEN", &token)
                 .env("ORDERDESK_BENCH_CUSTOMERS", customers.join(","))
                 .env("ORDERDESK_BENCH_ORDERS", &orders_file)
@@ -318,7 +249,7 @@ fn run_database(
         let customer = customers.first().context("no customer seeded")?;
         let (what, tps) = match db {
             Db::Postgres => ("pgbench, same statements", pgbench(root, database_url, customer, connections, options)?),
-            Db::Sqlite => ("direct loop, same statements", sqlite_loop(root, dir, customer, options)?),
+            Db::Sqlite => ("direct loop, same statements", sqlite_loop(root, &dir, customer, options)?),
         };
         println!("{} limit ({what}, {connections} clients): {tps:.0} tx/s", db.name());
         report.limits.push((db.name(), connections, what.to_owned(), tps));
@@ -331,37 +262,20 @@ fn ms(duration: Duration) -> f64 {
 }
 
 /// Customers and orders for the read scenarios; returns their ids.
-fn seed(base: &str, token: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let client = http_client()?;
-    let auth = format!("Bearer {token}");
+fn seed(client: &Client) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let run = std::process::id();
     let mut customers = Vec::new();
     for i in 0..SEED_CUSTOMERS {
-        let body = json!({"name": format!("Seed customer {i}"), "code": format!("SEED-{run}-{i}"),
-            "phone": format!("+2547110{i:05}")});
-        let customer: Value = client
-            .post(format!("{base}/api/v1/customers"))
-            .header("authorization", &auth)
-            .json(&body)
-            .send()?
-            .error_for_status()?
-            .json()?;
-        customers.push(customer["id"].as_str().context("customer without id")?.to_owned());
+        let phone = format!("+2547110{i:05}");
+        customers.push(block_on(api::create_customer(client, &format!("SEED-{run}-{i}"), &phone))?.id);
     }
     let mut orders = Vec::new();
     for i in 0..SEED_ORDERS {
-        let body = json!({"customer_id": customers[i % customers.len()], "item": format!("Seed item {i}"),
-            "amount": "99.90"});
-        let order: Value = client
-            .post(format!("{base}/api/v1/orders"))
-            .header("authorization", &auth)
-            .json(&body)
-            .send()?
-            .error_for_status()?
-            .json()?;
-        orders.push(order["id"].as_str().context("order without id")?.to_owned());
+        let item = format!("Seed item {i}");
+        let answer = block_on(api::create_order(client, customers[i % customers.len()], &item, "99.90", None))?;
+        orders.push(api::id_of(&api::created(answer)?));
     }
-    Ok((customers, orders))
+    Ok((customers.iter().map(ToString::to_string).collect(), orders))
 }
 
 /// Reads the `ORDERDESK_BENCH` line that xtask/bench/common.lua prints.
@@ -491,13 +405,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn options_parse_with_defaults() {
-        let o = parse(&[]).unwrap();
-        assert_eq!((o.db, o.duration, o.connections), (None, Duration::from_secs(10), vec![32]));
-        let o = parse(&["--db", "postgres", "--duration", "3s", "--connections", "32,64"]).unwrap();
-        assert_eq!((o.db, o.duration, o.connections), (Some(Db::Postgres), Duration::from_secs(3), vec![32, 64]));
-        assert!(parse(&["--db", "mysql"]).is_err());
-        assert!(parse(&["--duration"]).is_err());
+    fn durations_are_whole_seconds() {
+        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("fast").is_err());
     }
 
     #[test]
