@@ -4,6 +4,7 @@
 //! never on the API crate. Only the server binary picks and wires these.
 
 pub mod auth;
+pub mod counters;
 pub mod db;
 pub mod http;
 #[cfg(feature = "memory")]
@@ -14,6 +15,7 @@ pub mod sms;
 pub mod testing;
 pub mod webhook;
 
+pub use counters::OutboxCounters;
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,

@@ -8,9 +8,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use orderdesk_signin::token::constant_time_eq;
 use poem::http::{Method, header};
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
-use orderdesk_signin::token::constant_time_eq;
 
 use crate::middleware::error_response;
 use crate::problem::{Problem, ProblemType};
