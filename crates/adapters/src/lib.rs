@@ -4,6 +4,7 @@
 //! never on the API crate. Only the server binary picks and wires these.
 
 pub mod auth;
+pub mod counters;
 pub mod db;
 pub mod http;
 #[cfg(feature = "memory")]
@@ -16,6 +17,7 @@ pub mod testing;
 pub mod trace_context;
 pub mod webhook;
 
+pub use counters::OutboxCounters;
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
     SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,

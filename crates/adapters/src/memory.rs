@@ -120,7 +120,7 @@ fn overview_of(tables: &Tables, order: Order) -> OrderOverview {
             .get(&order.customer_id().as_uuid())
             .map(|c| c.phone().as_str().to_owned())
             .unwrap_or_default(),
-        sms_status: tables.notifications.values().rfind(|n| n.order_id == order.id()).map(|n| n.status),
+        sms_status: tables.notifications.values().rfind(|n| n.order_id() == order.id()).map(|n| n.status()),
         order,
     }
 }
@@ -313,7 +313,7 @@ impl OrderRepository for InMemoryStore {
         tables.orders.insert(order.id().as_uuid(), order.clone());
         tables.history.push((order.id(), order.creation()));
         for notification in notifications {
-            tables.notifications.insert(notification.id.as_uuid(), notification.clone());
+            tables.notifications.insert(notification.id().as_uuid(), notification.clone());
         }
         tables.publish(events);
         Ok(())
@@ -333,16 +333,16 @@ impl OrderRepository for InMemoryStore {
         let stored = tables.orders.get(&id.as_uuid()).ok_or(RepoError::NotFound)?;
         check_version(stored.audit().version, expected_version)?;
         let attempted = |n: &Notification| {
-            n.order_id == id
-                && n.status != NotificationStatus::Skipped
-                && (n.attempts > 0 || n.status != NotificationStatus::Pending || n.lease.is_some())
+            n.order_id() == id
+                && n.status() != NotificationStatus::Skipped
+                && (n.attempts() > 0 || n.status() != NotificationStatus::Pending || n.lease().is_some())
         };
         if stored.status() != OrderStatus::Received || tables.notifications.values().any(attempted) {
             return Err(RepoError::ForeignKey);
         }
         tables.orders.remove(&id.as_uuid());
         // Only SMS never attempted are left; they and the history go, as in the database.
-        tables.notifications.retain(|_, n| n.order_id != id);
+        tables.notifications.retain(|_, n| n.order_id() != id);
         tables.history.retain(|(order, _)| *order != id);
         tables.publish(events);
         Ok(())
@@ -363,7 +363,7 @@ impl OrderRepository for InMemoryStore {
         *stored = order.clone();
         keep_key(&mut tables, record);
         tables.history.push((order.id(), change.clone()));
-        tables.notifications.extend(notifications.iter().map(|n| (n.id.as_uuid(), n.clone())));
+        tables.notifications.extend(notifications.iter().map(|n| (n.id().as_uuid(), n.clone())));
         tables.publish(events);
         Ok(())
     }
@@ -426,10 +426,10 @@ impl NotificationRepository for InMemoryStore {
     async fn claim_due(&self, claim: &Claim, limit: u64) -> Result<Vec<Notification>, RepoError> {
         let mut tables = self.tables();
         let mut claimed: Vec<Notification> = tables.notifications.values().filter_map(|n| claim.apply(n)).collect();
-        claimed.sort_by_key(|n| n.next_attempt_at);
+        claimed.sort_by_key(|n| n.next_attempt_at());
         claimed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         for n in &claimed {
-            tables.notifications.insert(n.id.as_uuid(), n.clone());
+            tables.notifications.insert(n.id().as_uuid(), n.clone());
         }
         Ok(claimed)
     }
@@ -442,12 +442,12 @@ impl NotificationRepository for InMemoryStore {
         events: &[NewEvent],
     ) -> Result<bool, RepoError> {
         let mut tables = self.tables();
-        match tables.notifications.get_mut(&next.id.as_uuid()) {
-            Some(stored) if stored.version == previous_version => *stored = next.clone(),
+        match tables.notifications.get_mut(&next.id().as_uuid()) {
+            Some(stored) if stored.version() == previous_version => *stored = next.clone(),
             _ => return Ok(false),
         }
         if let Some(attempt) = attempt {
-            tables.attempts.push((next.id.as_uuid(), attempt));
+            tables.attempts.push((next.id().as_uuid(), attempt));
         }
         tables.publish(events);
         Ok(true)
@@ -458,11 +458,11 @@ impl NotificationRepository for InMemoryStore {
     }
 
     async fn find_by_provider_message_id(&self, message_id: &str) -> Result<Option<Notification>, RepoError> {
-        Ok(self.tables().notifications.values().find(|n| n.provider_message_id.as_deref() == Some(message_id)).cloned())
+        Ok(self.tables().notifications.values().find(|n| n.provider_message_id() == Some(message_id)).cloned())
     }
 
     async fn list_for_order(&self, order_id: OrderId) -> Result<Vec<Notification>, RepoError> {
-        Ok(self.tables().notifications.values().filter(|n| n.order_id == order_id).cloned().collect())
+        Ok(self.tables().notifications.values().filter(|n| n.order_id() == order_id).cloned().collect())
     }
 
     async fn attempts(&self, id: NotificationId) -> Result<Vec<Attempt>, RepoError> {
@@ -473,17 +473,17 @@ impl NotificationRepository for InMemoryStore {
         let tables = self.tables();
         Ok(NotificationStatus::ALL
             .into_iter()
-            .map(|status| (status, tables.notifications.values().filter(|n| n.status == status).count() as u64))
+            .map(|status| (status, tables.notifications.values().filter(|n| n.status() == status).count() as u64))
             .filter(|(_, count)| *count > 0)
             .collect())
     }
 
     async fn summary(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<NotificationSummary, RepoError> {
         let tables = self.tables();
-        let created = tables.notifications.values().filter(|n| n.created_at >= from && n.created_at < to);
+        let created = tables.notifications.values().filter(|n| n.created_at() >= from && n.created_at() < to);
         let counts = NotificationStatus::ALL
             .into_iter()
-            .map(|status| (status, created.clone().filter(|n| n.status == status).count() as u64))
+            .map(|status| (status, created.clone().filter(|n| n.status() == status).count() as u64))
             .collect();
         let made = tables.attempts.iter().map(|(_, a)| a).filter(|a| a.attempted_at >= from && a.attempted_at < to);
         let costs = CostTotal::add_up(made.filter_map(|a| Some((a.cost?, a.parts))));
@@ -492,8 +492,8 @@ impl NotificationRepository for InMemoryStore {
 
     async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError> {
         let tables = self.tables();
-        let due = tables.notifications.values().filter(|n| n.status == NotificationStatus::Pending);
-        Ok(due.map(|n| n.next_attempt_at).filter(|at| *at <= now).min())
+        let due = tables.notifications.values().filter(|n| n.status() == NotificationStatus::Pending);
+        Ok(due.map(|n| n.next_attempt_at()).filter(|at| *at <= now).min())
     }
 
     async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError> {

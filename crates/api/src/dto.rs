@@ -990,7 +990,7 @@ impl NotificationBody {
         attempts: Vec<orderdesk_domain::notification::Attempt>,
         reveal_recipient: bool,
     ) -> Self {
-        let pending = n.status == orderdesk_domain::NotificationStatus::Pending;
+        let pending = n.status() == orderdesk_domain::NotificationStatus::Pending;
         let length = n.length();
         let total =
             orderdesk_domain::notification::CostTotal::add_up(attempts.iter().filter_map(|a| Some((a.cost?, a.parts))));
@@ -999,17 +999,17 @@ impl NotificationBody {
             _ => None,
         };
         Self {
-            id: n.id.as_uuid(),
-            order_id: n.order_id.as_uuid(),
-            event: n.event.as_str().to_owned(),
-            language: n.language.as_str().to_owned(),
-            skip_reason: n.skip_reason.map(|r| r.as_str().to_owned()),
-            recipient: if reveal_recipient { n.recipient.as_str().to_owned() } else { n.recipient.masked() },
-            message: n.message,
+            id: n.id().as_uuid(),
+            order_id: n.order_id().as_uuid(),
+            event: n.event().as_str().to_owned(),
+            language: n.language().as_str().to_owned(),
+            skip_reason: n.skip_reason().map(|r| r.as_str().to_owned()),
+            recipient: if reveal_recipient { n.recipient().as_str().to_owned() } else { n.recipient().masked() },
+            message: n.message().to_owned(),
             encoding: length.encoding.as_str().to_owned(),
             segments: u32::try_from(length.segments).unwrap_or(u32::MAX),
-            status: n.status.as_str().to_owned(),
-            attempts: n.attempts,
+            status: n.status().as_str().to_owned(),
+            attempts: n.attempts(),
             attempt_log: attempts
                 .into_iter()
                 .map(|a| AttemptBody {
@@ -1023,17 +1023,17 @@ impl NotificationBody {
                     parts: a.parts,
                 })
                 .collect(),
-            next_attempt_at: pending.then_some(n.next_attempt_at),
-            last_error: n.last_error,
-            provider_message_id: n.provider_message_id,
-            provider_status: n.provider_status,
+            next_attempt_at: pending.then_some(n.next_attempt_at()),
+            last_error: n.last_error().map(str::to_owned),
+            provider_message_id: n.provider_message_id().map(str::to_owned),
+            provider_status: n.provider_status().map(str::to_owned),
             cost_amount: total.as_ref().map(|(amount, _)| amount.clone()),
             cost_currency: total.map(|(_, currency)| currency),
-            delivery_status: n.delivery_status,
-            delivery_failure_reason: n.delivery_failure_reason,
-            sent_at: n.sent_at,
-            created_at: n.created_at,
-            updated_at: n.updated_at,
+            delivery_status: n.delivery_status().map(str::to_owned),
+            delivery_failure_reason: n.delivery_failure_reason().map(str::to_owned),
+            sent_at: n.sent_at(),
+            created_at: n.created_at(),
+            updated_at: n.updated_at(),
         }
     }
 }

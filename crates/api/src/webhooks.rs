@@ -5,8 +5,8 @@
 //! ignored, as AT adds fields.
 
 use orderdesk_domain::inbox::IncomingSms;
-use orderdesk_domain::notification::DeliveryReport;
-use orderdesk_domain::service::{Delivery, ReportEffect};
+use orderdesk_domain::notification::{DeliveryReport, IgnoredReport, ReportDecision};
+use orderdesk_domain::service::Delivery;
 use orderdesk_signin::token::constant_time_eq;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -242,16 +242,16 @@ impl WebhooksApi {
             failure_reason: form.failure_reason,
             raw,
         };
-        let effect = services.notifications.record_delivery_report(&report).await.map_err(ApiError::from)?;
-        match effect {
-            ReportEffect::Applied => {
+        let decision = services.notifications.record_delivery_report(&report).await.map_err(ApiError::from)?;
+        match decision {
+            ReportDecision::Apply(_) => {
                 tracing::info!(provider_message_id = %report.provider_message_id, status = %report.status, "delivery report applied")
             }
-            ReportEffect::Ignored => {
-                tracing::info!(provider_message_id = %report.provider_message_id, status = %report.status, "delivery report ignored (duplicate or stale)")
-            }
-            ReportEffect::UnknownMessage => {
+            ReportDecision::Ignore(IgnoredReport::UnknownMessage) => {
                 tracing::warn!(provider_message_id = %report.provider_message_id, "delivery report for an unknown message")
+            }
+            ReportDecision::Ignore(_) => {
+                tracing::info!(provider_message_id = %report.provider_message_id, status = %report.status, "delivery report ignored (duplicate or stale)")
             }
         }
         Ok(PlainText("OK"))

@@ -115,6 +115,9 @@ impl CustomerRepository for Store {
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
         Ok(locked(&self.customers).iter().find(|c| c.id() == id).cloned())
     }
+    async fn find_many(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, RepoError> {
+        Ok(locked(&self.customers).iter().filter(|c| ids.contains(&c.id())).cloned().collect())
+    }
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
         let rows: Vec<Customer> = locked(&self.customers).iter().rev().cloned().collect();
         Ok(Page::from_overfetch(rows, page.limit, |c| c.id().as_uuid()))
@@ -283,7 +286,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The order's SMS waits in the embedding service's outbox, written with the order.
     let outbox = locked(&store.outbox);
     assert_eq!(outbox.len(), 1, "one SMS per stored order");
-    println!("sms to {}: {}", outbox[0].recipient.as_str(), outbox[0].message);
+    println!("sms to {}: {}", outbox[0].recipient().as_str(), outbox[0].message());
 
     // Every change wrote its event with it, for the embedding service's own feed.
     let events: Vec<&str> = locked(&store.events).iter().map(|e| e.kind.as_str()).collect();

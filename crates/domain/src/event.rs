@@ -217,7 +217,7 @@ impl EventObject {
         match self {
             Self::Customer(customer) => customer.id().as_uuid(),
             Self::Order(order) => order.id().as_uuid(),
-            Self::Notification(notification) => notification.id.as_uuid(),
+            Self::Notification(notification) => notification.id().as_uuid(),
         }
     }
 }
@@ -273,24 +273,26 @@ impl NewEvent {
         Self::new(kind, EventObject::Order(order.clone()), now)
     }
 
-    /// The event a notification's move from `before` to `after.status` makes, if any: sent,
+    /// The event a notification's move from `before` to `after.status()` makes, if any: sent,
     /// delivered, failed (failed or undelivered) or skipped. Staying in a status (a second
     /// delivery report saying the same) makes none.
     pub fn notification_moved(before: NotificationStatus, after: &Notification, now: DateTime<Utc>) -> Option<Self> {
-        if before == after.status {
+        if before == after.status() {
             return None;
         }
         Self::notification_in(after, now)
     }
 
-    /// The event a notification written in `notification.status` makes at once: only
+    /// The event a notification written in `notification.status()` makes at once: only
     /// `notification.skipped` (a new SMS is pending and makes none until it is sent).
     pub fn notification_written(notification: &Notification, now: DateTime<Utc>) -> Option<Self> {
-        (notification.status == NotificationStatus::Skipped).then(|| Self::notification_in(notification, now)).flatten()
+        (notification.status() == NotificationStatus::Skipped)
+            .then(|| Self::notification_in(notification, now))
+            .flatten()
     }
 
     fn notification_in(notification: &Notification, now: DateTime<Utc>) -> Option<Self> {
-        let kind = match notification.status {
+        let kind = match notification.status() {
             NotificationStatus::Sent => EventType::NotificationSent,
             NotificationStatus::Delivered => EventType::NotificationDelivered,
             NotificationStatus::Failed | NotificationStatus::Undelivered => EventType::NotificationFailed,

@@ -7,9 +7,9 @@ use crate::error::RepoError;
 use crate::event::{Event, EventId, EventSelector, NewEvent};
 use crate::idempotency::IdempotencyRecord;
 use crate::inbox::IncomingMessage;
-use crate::notification::{Attempt, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
+use crate::notification::{Attempt, AttemptOutcome, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
 use crate::webhook::{
-    Delivery, DeliveryAttempt, SendResult, WebhookEndpoint, WebhookEndpointId, WebhookRequest, WebhookTestEvent,
+    self, Delivery, DeliveryAttempt, SendResult, WebhookEndpoint, WebhookEndpointId, WebhookRequest, WebhookTestEvent,
     WebhookUrl,
 };
 use crate::{
@@ -76,18 +76,12 @@ pub trait CustomerRepository: Send + Sync {
     /// A storage failure.
     async fn list_matching(&self, filter: &CustomerFilter, page: PageRequest) -> Result<Page<Customer>, RepoError>;
 
-    /// The customers with these ids that exist, in any order. One query, however many ids;
-    /// the default asks [`CustomerRepository::find`] once per id.
+    /// The customers with these ids that exist, in any order; ids nobody has are left out.
+    /// One query, however many ids.
     ///
     /// # Errors
     /// A storage failure.
-    async fn find_many(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, RepoError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            found.extend(self.find(*id).await?);
-        }
-        Ok(found)
-    }
+    async fn find_many(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, RepoError>;
 
     /// Customers whose name or code contains `text` (ignoring ASCII case), newest first.
     ///
@@ -332,15 +326,11 @@ pub trait NotificationRepository: Send + Sync {
     async fn summary(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<NotificationSummary, RepoError>;
 
     /// When the longest-waiting due SMS became due: the earliest `next_attempt_at` of pending
-    /// notifications at or before `now` (for the outbox-age metric). `None` when none is due or
-    /// the store does not say.
+    /// notifications at or before `now` (for the outbox-age metric). `None` when none is due.
     ///
     /// # Errors
     /// A storage failure.
-    async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError> {
-        let _ = now;
-        Ok(None)
-    }
+    async fn oldest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, RepoError>;
 
     /// Keeps a delivery report as received, for audit, whatever it is about.
     ///
@@ -662,6 +652,23 @@ pub struct NoSignal;
 
 impl OutboxSignal for NoSignal {
     fn notify(&self) {}
+}
+
+/// Counts what the outboxes did, for the operator's dashboards: called by the SMS dispatcher,
+/// the delivery-report use case and the webhook dispatcher once a change is stored, so every
+/// store counts the same. Counting never fails and never blocks.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait OutboxMetrics: Send + Sync {
+    /// An SMS attempt, stored with its outcome (`orderdesk_sms_attempts_total{result}`).
+    fn sms_attempt(&self, outcome: AttemptOutcome);
+
+    /// A delivery report, kept for audit whatever it is about
+    /// (`orderdesk_sms_delivery_reports_total{status}`, by [`DeliveryReport::status_label`]).
+    fn delivery_report(&self, report: &DeliveryReport);
+
+    /// A webhook delivery's POST, stored with its outcome (`orderdesk_webhook_attempts_total{outcome}`);
+    /// test POSTs are not counted.
+    fn webhook_attempt(&self, outcome: webhook::AttemptOutcome);
 }
 
 /// Tells whether the backing store answers; used by readiness probes.

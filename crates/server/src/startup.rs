@@ -15,7 +15,7 @@ use orderdesk_adapters::sms::{
 };
 use orderdesk_adapters::webhook::{HttpWebhookSender, OsSecretGenerator, run_webhook_dispatcher};
 use orderdesk_adapters::{
-    DatabaseConnection, SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrmHealthCheck,
+    DatabaseConnection, OutboxCounters, SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrmHealthCheck,
     SeaOrmIdempotencyRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmWebhookDeliveryRepository,
     SeaOrmWebhookEndpointRepository, SqlOrderReports, connect, migrate, raise_first_order_number, schema_status,
 };
@@ -313,7 +313,14 @@ fn services(
     let inbox =
         InboxService::new(Arc::new(SeaOrmInboxRepository::new(db.clone())), customer_service.clone(), clock.clone());
     Ok(Services {
-        notifications: NotificationService::new(notifications, orders, customers, clock.clone(), signal),
+        notifications: NotificationService::new(
+            notifications,
+            orders,
+            customers,
+            clock.clone(),
+            signal,
+            Arc::new(OutboxCounters),
+        ),
         customers: customer_service,
         inbox,
         orders: order_service,
@@ -413,6 +420,7 @@ pub(crate) fn start_webhook_dispatcher(
         webhook_sender(settings)?,
         Arc::new(JsonEventEncoder),
         Arc::new(SystemClock),
+        Arc::new(OutboxCounters),
         settings.webhook_retry_policy()?,
         worker_name(),
     );
@@ -445,6 +453,7 @@ pub(crate) fn start_dispatcher(
         Arc::new(SeaOrmNotificationRepository::new(db.clone())),
         gateway,
         Arc::new(SystemClock),
+        Arc::new(OutboxCounters),
         policy,
         worker,
         Duration::from_secs(settings.sms.lease_seconds),

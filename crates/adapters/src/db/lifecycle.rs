@@ -115,7 +115,7 @@ pub(crate) async fn change_status(
     }
     insert_events(&txn, events).await?;
     txn.commit().await.map_err(repo_error)?;
-    if notifications.iter().any(|n| n.status == NotificationStatus::Pending) {
+    if notifications.iter().any(|n| n.status() == NotificationStatus::Pending) {
         super::notifications::notify_dispatchers(db).await?;
     }
     Ok(())

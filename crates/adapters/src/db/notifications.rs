@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orderdesk_domain::Currency;
 use orderdesk_domain::notification::{
-    Attempt, AttemptResult, Claim, CostTotal, DeliveryReport, Lease, NotificationSummary, SkipReason, SmsCost, SmsEvent,
+    Attempt, AttemptOutcome, Claim, CostTotal, DeliveryReport, Lease, NotificationParts, NotificationSummary,
+    SkipReason, SmsCost, SmsEvent,
 };
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
@@ -38,6 +39,7 @@ impl SeaOrmNotificationRepository {
 }
 
 pub(crate) fn to_row(n: &Notification) -> notifications::ActiveModel {
+    let n = n.parts();
     notifications::ActiveModel {
         id: Set(n.id.as_uuid()),
         order_id: Set(n.order_id.as_uuid()),
@@ -74,7 +76,7 @@ pub(crate) fn to_domain(row: notifications::Model) -> Result<Notification, RepoE
         Some(reason) => Some(SkipReason::parse(reason).ok_or_else(|| corrupt("skip reason", reason))?),
         None => None,
     };
-    Ok(Notification {
+    Ok(Notification::restore(NotificationParts {
         id: NotificationId::from_uuid(row.id),
         order_id: OrderId::from_uuid(row.order_id),
         event,
@@ -97,7 +99,7 @@ pub(crate) fn to_domain(row: notifications::Model) -> Result<Notification, RepoE
         updated_at: row.updated_at,
         sent_at: row.sent_at,
         version: domain_version(row.version),
-    })
+    }))
 }
 
 #[async_trait]
@@ -129,7 +131,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         Ok(claimed)
     }
 
-    #[tracing::instrument(skip_all, fields(notification_id = %next.id, version = next.version))]
+    #[tracing::instrument(skip_all, fields(notification_id = %next.id(), version = next.version()))]
     async fn store(
         &self,
         previous_version: u32,
@@ -138,13 +140,13 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         events: &[NewEvent],
     ) -> Result<bool, RepoError> {
         let Some(attempt) = attempt else {
-            if next.status != NotificationStatus::Pending && events.is_empty() {
+            if next.status() != NotificationStatus::Pending && events.is_empty() {
                 return store_over(&self.db, previous_version, next).await;
             }
             let txn = self.db.begin().await.map_err(repo_error)?;
             let stored = store_over(&txn, previous_version, next).await?;
             if stored {
-                if next.status == NotificationStatus::Pending {
+                if next.status() == NotificationStatus::Pending {
                     // Re-queued by hand or released by a stopping dispatcher: due now, so wake the others.
                     notify_dispatchers(&txn).await?;
                 }
@@ -159,7 +161,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         }
         let log = notification_attempts::ActiveModel {
             id: Set(Uuid::now_v7()),
-            notification_id: Set(next.id.as_uuid()),
+            notification_id: Set(next.id().as_uuid()),
             number: Set(i32::try_from(attempt.number).unwrap_or(i32::MAX)),
             attempted_at: Set(attempt.attempted_at),
             outcome: Set(attempt.outcome.as_str().to_owned()),
@@ -172,7 +174,6 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         log.insert(&txn).await.map_err(repo_error)?;
         insert_events(&txn, events).await?;
         txn.commit().await.map_err(repo_error)?;
-        metrics::counter!("orderdesk_sms_attempts_total", "result" => attempt.outcome.as_str().to_owned()).increment(1);
         Ok(true)
     }
 
@@ -212,7 +213,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
                 Ok(Attempt {
                     number: u32::try_from(r.number).unwrap_or(0),
                     attempted_at: r.attempted_at,
-                    outcome: AttemptResult::parse(&r.outcome).ok_or_else(|| corrupt("attempt outcome", &r.outcome))?,
+                    outcome: AttemptOutcome::parse(&r.outcome).ok_or_else(|| corrupt("attempt outcome", &r.outcome))?,
                     recipient: PhoneNumber::parse(recipient, PhoneRegion::default())
                         .map_err(|e| corrupt("attempt recipient", e))?,
                     error: r.error,
@@ -288,7 +289,6 @@ impl NotificationRepository for SeaOrmNotificationRepository {
     }
 
     async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError> {
-        metrics::counter!("orderdesk_sms_delivery_reports_total", "status" => report.status_label()).increment(1);
         let audit = delivery_reports::ActiveModel {
             id: Set(Uuid::now_v7()),
             provider_message_id: Set(report.provider_message_id.chars().take(64).collect()),
@@ -375,7 +375,7 @@ async fn claim_each<C: ConnectionTrait>(
     for row in rows {
         let current = to_domain(row)?;
         let Some(mine) = claim.apply(&current) else { continue };
-        if store_over(db, current.version, &mine).await? {
+        if store_over(db, current.version(), &mine).await? {
             claimed.push(mine);
         }
     }
@@ -391,7 +391,7 @@ async fn store_over<C: ConnectionTrait>(db: &C, previous_version: u32, next: &No
     row.created_at = ActiveValue::NotSet;
     let result = Entity::update_many()
         .set(row)
-        .filter(Column::Id.eq(next.id.as_uuid()))
+        .filter(Column::Id.eq(next.id().as_uuid()))
         .filter(Column::Version.eq(stored_version(previous_version)))
         .exec(db)
         .await

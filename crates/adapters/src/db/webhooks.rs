@@ -322,7 +322,6 @@ impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
         }
         attempt_row(&attempt).insert(&txn).await.map_err(repo_error)?;
         txn.commit().await.map_err(repo_error)?;
-        metrics::counter!("orderdesk_webhook_attempts_total", "outcome" => attempt.outcome.as_str()).increment(1);
         Ok(true)
     }
 

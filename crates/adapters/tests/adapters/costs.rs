@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use orderdesk_adapters::testing::on_each_backend;
+use orderdesk_adapters::testing::{RecordingMetrics, on_each_backend};
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository};
 use orderdesk_domain::notification::{
-    AttemptResult, Claim, DeliveryReport, ReportDecision, RetryPolicy, SmsCost, SmsError, SmsReceipt,
+    AttemptOutcome, Claim, DeliveryReport, ReportDecision, RetryPolicy, SmsCost, SmsError, SmsReceipt,
 };
 use orderdesk_domain::ports::{CustomerRepository, NoSignal, NotificationRepository, OrderRepository, SystemClock};
 use orderdesk_domain::service::NotificationService;
@@ -29,9 +29,9 @@ async fn attempt(
     result: Result<SmsReceipt, SmsError>,
 ) -> Notification {
     let claim = Claim { worker: "w".into(), now: at, lease_until: at + Duration::seconds(30) };
-    let claimed = outbox.claim_due(&claim, 10).await.unwrap().into_iter().find(|c| c.id == n.id).expect("due");
+    let claimed = outbox.claim_due(&claim, 10).await.unwrap().into_iter().find(|c| c.id() == n.id()).expect("due");
     let (next, attempt) = claimed.record_attempt("w", result, &RetryPolicy::default(), at).unwrap();
-    assert!(outbox.store(claimed.version, &next, Some(attempt), &[]).await.unwrap());
+    assert!(outbox.store(claimed.version(), &next, Some(attempt), &[]).await.unwrap());
     next
 }
 
@@ -56,6 +56,7 @@ async fn every_attempt_keeps_its_cost_and_the_summary_adds_them_up_exactly() {
             Arc::new(customers.clone()),
             Arc::new(SystemClock),
             Arc::new(NoSignal),
+            Arc::new(RecordingMetrics::default()),
         );
         let t0 = now() - Duration::hours(1);
         let n = new_sms(&orders, &alice, t0).await;
@@ -63,7 +64,7 @@ async fn every_attempt_keeps_its_cost_and_the_summary_adds_them_up_exactly() {
         // A temporary failure, then a send; the SMS is not delivered and is retried by hand,
         // and the second message costs more (two parts).
         let retry = attempt(&outbox, &n, t0, Err(SmsError::Retryable("HTTP 500".into()))).await;
-        let sent = attempt(&outbox, &retry, retry.next_attempt_at, Ok(receipt("ATXid_c1", "KES 0.8000", 1))).await;
+        let sent = attempt(&outbox, &retry, retry.next_attempt_at(), Ok(receipt("ATXid_c1", "KES 0.8000", 1))).await;
         let failed = DeliveryReport {
             provider_message_id: "ATXid_c1".into(),
             status: "Failed".into(),
@@ -73,21 +74,21 @@ async fn every_attempt_keeps_its_cost_and_the_summary_adds_them_up_exactly() {
             raw: String::new(),
         };
         let ReportDecision::Apply(undelivered) = sent.apply_delivery_report(&failed, now()) else { panic!("applies") };
-        assert!(outbox.store(sent.version, &undelivered, None, &[]).await.unwrap());
-        let requeued = service.retry(n.order_id, n.id).await.unwrap();
-        assert_eq!(outbox.attempts(n.id).await.unwrap().len(), 2, "a retry by hand deletes no attempt");
+        assert!(outbox.store(sent.version(), &undelivered, None, &[]).await.unwrap());
+        let requeued = service.retry(n.order_id(), n.id()).await.unwrap();
+        assert_eq!(outbox.attempts(n.id()).await.unwrap().len(), 2, "a retry by hand deletes no attempt");
         let resent = attempt(&outbox, &requeued, now(), Ok(receipt("ATXid_c2", "KES 1.6012", 2))).await;
-        assert_eq!(resent.status, NotificationStatus::Sent);
+        assert_eq!(resent.status(), NotificationStatus::Sent);
 
-        let attempts = outbox.attempts(n.id).await.unwrap();
+        let attempts = outbox.attempts(n.id()).await.unwrap();
         let log: Vec<_> =
             attempts.iter().map(|a| (a.number, a.outcome, a.cost.map(|c| c.to_string()), a.parts)).collect();
         assert_eq!(
             log,
             [
-                (1, AttemptResult::Retry, None, None),
-                (2, AttemptResult::Sent, Some("KES 0.80".to_owned()), Some(1)),
-                (1, AttemptResult::Sent, Some("KES 1.6012".to_owned()), Some(2)),
+                (1, AttemptOutcome::Retry, None, None),
+                (2, AttemptOutcome::Sent, Some("KES 0.80".to_owned()), Some(1)),
+                (1, AttemptOutcome::Sent, Some("KES 1.6012".to_owned()), Some(2)),
             ],
             "each attempt is its own row, in the order made, with its own cost ({:?})",
             db.backend

@@ -53,7 +53,7 @@ async fn each_write_stores_its_events_with_the_object_as_it_was() {
         assert_eq!(all[1].object, EventObject::Customer(alice.clone()));
         assert_eq!(all[2].object, EventObject::Order(placed.clone()));
         let EventObject::Notification(sms) = &all[3].object else { panic!("not a notification: {:?}", all[3]) };
-        assert_eq!((sms.status, sms.skip_reason), (NotificationStatus::Skipped, Some(SkipReason::OptedOut)));
+        assert_eq!((sms.status(), sms.skip_reason()), (NotificationStatus::Skipped, Some(SkipReason::OptedOut)));
         assert_eq!(events.find(all[2].id).await.unwrap().as_ref(), Some(&all[2]));
 
         // By type, after a cursor, up to a time, and at most `limit`.

@@ -6,6 +6,7 @@ use orderdesk_adapters::testing::on_each_backend;
 use orderdesk_adapters::{
     SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, raise_first_order_number,
 };
+use orderdesk_domain::notification::NotificationParts;
 use orderdesk_domain::ports::{CustomerRepository, NotificationRepository, OrderFilter, OrderRepository};
 use orderdesk_domain::{
     CancelReason, Cancellation, Notification, OrderNumber, OrderStatus, PageRequest, RepoError, StatusNote,
@@ -102,19 +103,18 @@ async fn only_a_received_order_without_attempted_sms_is_deleted_and_attempted_sm
         orders.insert(&mistake, std::slice::from_ref(&waiting), None, &[]).await.unwrap();
         assert!(matches!(orders.delete(mistake.id(), Some(7), &[]).await, Err(RepoError::VersionMismatch)));
         orders.delete(mistake.id(), Some(0), &[]).await.unwrap();
-        assert_eq!(outbox.find(waiting.id).await.unwrap(), None);
+        assert_eq!(outbox.find(waiting.id()).await.unwrap(), None);
         assert!(orders.history(mistake.id()).await.unwrap().is_empty());
 
         // Received, but its SMS was attempted: refused, and the SMS stays.
         let texted = order(&alice, "2", day(1));
         let sms = Notification::new(texted.id(), alice.phone().clone(), "hi".into(), now());
         orders.insert(&texted, std::slice::from_ref(&sms), None, &[]).await.unwrap();
-        let mut attempted = sms.clone();
-        attempted.attempts = 1;
-        attempted.version += 1;
-        assert!(outbox.store(sms.version, &attempted, None, &[]).await.unwrap());
+        let attempted =
+            Notification::restore(NotificationParts { attempts: 1, version: sms.version() + 1, ..sms.parts().clone() });
+        assert!(outbox.store(sms.version(), &attempted, None, &[]).await.unwrap());
         assert!(matches!(orders.delete(texted.id(), None, &[]).await, Err(RepoError::ForeignKey)), "{:?}", db.backend);
-        assert!(outbox.find(sms.id).await.unwrap().is_some());
+        assert!(outbox.find(sms.id()).await.unwrap().is_some());
         assert!(orders.find(texted.id()).await.unwrap().is_some());
 
         // Moved on from received: refused.

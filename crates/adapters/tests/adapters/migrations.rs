@@ -107,7 +107,7 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
 async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
     use chrono::Duration;
     use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository};
-    use orderdesk_domain::notification::{Claim, RetryPolicy, SmsReceipt};
+    use orderdesk_domain::notification::{Claim, NotificationParts, RetryPolicy, SmsReceipt};
     use orderdesk_domain::ports::{CustomerRepository, NotificationRepository, OrderRepository};
     use orderdesk_domain::{Notification, NotificationStatus};
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
@@ -134,19 +134,19 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
                 let claimed = outbox.claim_due(&claim, 10).await.unwrap().remove(0);
                 let receipt = SmsReceipt::accepted(format!("ATXid_m{i}_{send}"), "Success");
                 let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), at).unwrap();
-                assert!(outbox.store(claimed.version, &sent, Some(attempt), &[]).await.unwrap());
+                assert!(outbox.store(claimed.version(), &sent, Some(attempt), &[]).await.unwrap());
                 if send == 0 {
-                    let undelivered = Notification {
+                    let undelivered = Notification::restore(NotificationParts {
                         status: NotificationStatus::Undelivered,
-                        version: sent.version + 1,
-                        ..sent.clone()
-                    };
-                    assert!(outbox.store(sent.version, &undelivered, None, &[]).await.unwrap());
+                        version: sent.version() + 1,
+                        ..sent.parts().clone()
+                    });
+                    assert!(outbox.store(sent.version(), &undelivered, None, &[]).await.unwrap());
                     let requeued = undelivered.requeue(alice.phone().clone(), at).unwrap();
-                    assert!(outbox.store(undelivered.version, &requeued, None, &[]).await.unwrap());
+                    assert!(outbox.store(undelivered.version(), &requeued, None, &[]).await.unwrap());
                 }
             }
-            sms.push((n.id, cost));
+            sms.push((n.id(), cost));
         }
         Migrator::down(&connection, Some(steps_back_to_before("m20261130_000010_sms_costs"))).await.unwrap();
         for (id, cost) in &sms {

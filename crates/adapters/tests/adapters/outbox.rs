@@ -1,16 +1,23 @@
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
+use orderdesk_adapters::counters::{SMS_ATTEMPTS, SMS_DELIVERY_REPORTS};
+use orderdesk_adapters::memory::InMemoryStore;
 use orderdesk_adapters::sms::AfricasTalkingSmsGateway;
 use orderdesk_adapters::testing::africastalking::FakeAfricasTalking;
-use orderdesk_adapters::testing::{Backend, TestDatabase, backends, on_each_backend, with_database};
+use orderdesk_adapters::testing::{Backend, RecordingMetrics, TestDatabase, backends, on_each_backend, with_database};
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, connect};
-use orderdesk_domain::notification::{AttemptResult, Claim, DeliveryReport, RetryPolicy, SmsReceipt};
-use orderdesk_domain::ports::{CustomerRepository, NoSignal, NotificationRepository, OrderRepository, SystemClock};
-use orderdesk_domain::service::{NotificationDispatcher, NotificationService, ReportEffect};
-use orderdesk_domain::{Customer, Notification, NotificationStatus, RepoError};
+use orderdesk_domain::notification::{
+    AttemptOutcome, Claim, DeliveryReport, IgnoredReport, ReportDecision, RetryPolicy, SmsError, SmsReceipt,
+};
+use orderdesk_domain::ports::{
+    CustomerRepository, NoSignal, NotificationRepository, OrderRepository, SmsGateway, SystemClock,
+};
+use orderdesk_domain::service::{NotificationDispatcher, NotificationService};
+use orderdesk_domain::{Customer, Notification, NotificationStatus, PhoneNumber, RepoError};
 
 use crate::{customer, day, now, order};
 
@@ -51,7 +58,7 @@ impl Shop {
         let claimed = self.outbox.claim_due(&claim("w", now(), 30), 1).await.unwrap().remove(0);
         let receipt = SmsReceipt::accepted(message_id, "Success");
         let (sent, attempt) = claimed.record_attempt("w", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
-        assert!(self.outbox.store(claimed.version, &sent, Some(attempt.clone()), &[]).await.unwrap());
+        assert!(self.outbox.store(claimed.version(), &sent, Some(attempt.clone()), &[]).await.unwrap());
         sent
     }
 
@@ -62,6 +69,7 @@ impl Shop {
             Arc::new(self.customers.clone()),
             Arc::new(SystemClock),
             Arc::new(NoSignal),
+            Arc::new(RecordingMetrics::default()),
         )
     }
 }
@@ -92,29 +100,29 @@ async fn every_field_round_trips_and_a_stale_write_is_refused() {
         let o = order(&alice, "10", day(1));
         let n = notification_for(&o, &alice);
         orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
-        assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&n));
+        assert_eq!(outbox.find(n.id()).await.unwrap().as_ref(), Some(&n));
 
         let t0 = now();
         let claimed = outbox.claim_due(&claim("w1", t0, 30), 10).await.unwrap().remove(0);
         assert_eq!(claimed, n.claim("w1", t0, t0 + chrono::Duration::seconds(30)).unwrap(), "the domain's claim");
-        assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&claimed), "lease and version stored");
+        assert_eq!(outbox.find(n.id()).await.unwrap().as_ref(), Some(&claimed), "lease and version stored");
         // Another writer decided from the old version: refused, nothing changes.
         let rival = n.claim("w2", t0, t0 + chrono::Duration::seconds(30)).unwrap();
-        assert!(!outbox.store(n.version, &rival, None, &[]).await.unwrap(), "{:?}", db.backend);
+        assert!(!outbox.store(n.version(), &rival, None, &[]).await.unwrap(), "{:?}", db.backend);
 
         let cost = orderdesk_domain::notification::SmsCost::parse_provider("KES 0.8012").unwrap();
         let receipt = SmsReceipt { cost, parts: Some(2), ..SmsReceipt::accepted("ATXid_1", "Success") };
         let (sent, attempt) = claimed.record_attempt("w1", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
-        assert!(outbox.store(claimed.version, &sent, Some(attempt.clone()), &[]).await.unwrap());
+        assert!(outbox.store(claimed.version(), &sent, Some(attempt.clone()), &[]).await.unwrap());
         assert!(
-            !outbox.store(claimed.version, &sent, Some(attempt.clone()), &[]).await.unwrap(),
+            !outbox.store(claimed.version(), &sent, Some(attempt.clone()), &[]).await.unwrap(),
             "a replay is refused"
         );
-        assert_eq!(outbox.find(n.id).await.unwrap().as_ref(), Some(&sent));
+        assert_eq!(outbox.find(n.id()).await.unwrap().as_ref(), Some(&sent));
         assert_eq!(outbox.find_by_provider_message_id("ATXid_1").await.unwrap().as_ref(), Some(&sent));
-        let attempts = outbox.attempts(n.id).await.unwrap();
+        let attempts = outbox.attempts(n.id()).await.unwrap();
         assert_eq!(attempts, vec![attempt], "the attempt is stored once, with the state");
-        assert_eq!(attempts[0].outcome, AttemptResult::Sent);
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Sent);
     })
     .await;
 }
@@ -136,12 +144,12 @@ async fn a_lease_left_by_a_crashed_dispatcher_is_due_again_after_it_expires() {
         let later = t0 + lease + chrono::Duration::seconds(1);
         let taken = outbox.claim_due(&claim("other", later, 30), 10).await.unwrap();
         assert_eq!(taken.len(), 1, "{:?}", db.backend);
-        assert_eq!(taken[0].lease.as_ref().map(|l| l.owner.as_str()), Some("other"));
+        assert_eq!(taken[0].lease().map(|l| l.owner.as_str()), Some("other"));
         // The crashed worker's late outcome was decided over an old version: refused.
         let receipt = SmsReceipt::accepted("ATXid_1", "Success");
         let (late, attempt) = claimed.record_attempt("crashed", Ok(receipt), &RetryPolicy::default(), later).unwrap();
-        assert!(!outbox.store(claimed.version, &late, Some(attempt.clone()), &[]).await.unwrap());
-        assert!(outbox.attempts(n.id).await.unwrap().is_empty());
+        assert!(!outbox.store(claimed.version(), &late, Some(attempt.clone()), &[]).await.unwrap());
+        assert!(outbox.attempts(n.id()).await.unwrap().is_empty());
     })
     .await;
 }
@@ -165,18 +173,15 @@ async fn delivery_reports_are_logged_idempotent_and_never_undo_a_final_status() 
             let service = service.clone();
             async move { service.record_delivery_report(&r).await.unwrap() }
         };
-        assert_eq!(apply(report("Buffered")).await, ReportEffect::Applied);
-        assert_eq!(apply(report("Buffered")).await, ReportEffect::Ignored);
-        assert_eq!(apply(report("Success")).await, ReportEffect::Applied);
+        assert!(matches!(apply(report("Buffered")).await, ReportDecision::Apply(_)));
+        assert_eq!(apply(report("Buffered")).await, ReportDecision::Ignore(IgnoredReport::Duplicate));
+        assert!(matches!(apply(report("Success")).await, ReportDecision::Apply(_)));
         // A late interim report arrives after the final one.
-        assert_eq!(apply(report("Submitted")).await, ReportEffect::Ignored);
-        let stored = shop.outbox.find(n.id).await.unwrap().unwrap();
-        assert_eq!(
-            (stored.status, stored.delivery_status.as_deref()),
-            (NotificationStatus::Delivered, Some("Success"))
-        );
+        assert_eq!(apply(report("Submitted")).await, ReportDecision::Ignore(IgnoredReport::AlreadyFinal));
+        let stored = shop.outbox.find(n.id()).await.unwrap().unwrap();
+        assert_eq!((stored.status(), stored.delivery_status()), (NotificationStatus::Delivered, Some("Success")));
         let unknown = DeliveryReport { provider_message_id: "ATXid_nope".into(), ..report("Success") };
-        assert_eq!(apply(unknown).await, ReportEffect::UnknownMessage);
+        assert_eq!(apply(unknown).await, ReportDecision::Ignore(IgnoredReport::UnknownMessage));
     })
     .await;
 }
@@ -208,6 +213,7 @@ async fn two_dispatchers_send_each_of_500_sms_exactly_once() {
                     Arc::new(SeaOrmNotificationRepository::new(pool)),
                     Arc::new(gateway),
                     Arc::new(SystemClock),
+                    Arc::new(RecordingMetrics::default()),
                     RetryPolicy::default(),
                     name,
                     Duration::from_secs(60),
@@ -266,10 +272,11 @@ async fn each_delivery_status_maps_to_the_right_notification_state() {
                 failure_reason: (expected == NotificationStatus::Undelivered).then(|| "DeliveryFailure".to_owned()),
                 raw: String::new(),
             };
-            assert_eq!(service.record_delivery_report(&report).await.unwrap(), ReportEffect::Applied, "{status}");
-            let stored = outbox.find(n.id).await.unwrap().unwrap();
-            assert_eq!(stored.status, expected, "{status} on {:?}", db.backend);
-            assert_eq!(stored.delivery_status.as_deref(), Some(status));
+            let decision = service.record_delivery_report(&report).await.unwrap();
+            assert!(matches!(decision, ReportDecision::Apply(_)), "{status}");
+            let stored = outbox.find(n.id()).await.unwrap().unwrap();
+            assert_eq!(stored.status(), expected, "{status} on {:?}", db.backend);
+            assert_eq!(stored.delivery_status(), Some(status));
         }
         let counts = outbox.count_by_status().await.unwrap();
         assert!(counts.contains(&(NotificationStatus::Undelivered, 4)), "{counts:?}");
@@ -288,11 +295,87 @@ async fn the_oldest_due_sms_is_found_for_the_outbox_age_metric() {
         shop.orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
         let millis = |at: Option<chrono::DateTime<Utc>>| at.map(|t| t.timestamp_millis());
         let due = shop.outbox.oldest_due_at(later).await.unwrap();
-        assert_eq!(millis(due), millis(Some(n.next_attempt_at)), "{:?}", db.backend);
-        let before = n.next_attempt_at - chrono::Duration::seconds(1);
+        assert_eq!(millis(due), millis(Some(n.next_attempt_at())), "{:?}", db.backend);
+        let before = n.next_attempt_at() - chrono::Duration::seconds(1);
         assert_eq!(shop.outbox.oldest_due_at(before).await.unwrap(), None, "not due yet");
         shop.outbox.claim_due(&claim("w", later, 30), 1).await.unwrap();
         assert_eq!(shop.outbox.oldest_due_at(later).await.unwrap(), None, "claimed: no longer waiting");
+    })
+    .await;
+}
+
+/// Answers the first send with a temporary failure and every later one with acceptance.
+struct FlakyGateway(AtomicUsize);
+
+#[async_trait::async_trait]
+impl SmsGateway for FlakyGateway {
+    async fn send(&self, _: &PhoneNumber, _: &str) -> Result<SmsReceipt, SmsError> {
+        match self.0.fetch_add(1, Ordering::SeqCst) {
+            0 => Err(SmsError::Retryable("HTTP 503".into())),
+            n => Ok(SmsReceipt::accepted(format!("ATXid_{n}"), "Success")),
+        }
+    }
+}
+
+/// Stores an order with its SMS, sends it (a temporary failure, then accepted) and applies a
+/// delivery report for it, through the use cases over these stores; returns what they counted.
+async fn count_one_dispatch(
+    notifications: Arc<dyn NotificationRepository>,
+    orders: Arc<dyn OrderRepository>,
+    customers: Arc<dyn CustomerRepository>,
+) -> BTreeMap<(&'static str, &'static str), u64> {
+    let alice = customer("A");
+    customers.insert(&alice, None, &[]).await.unwrap();
+    let o = order(&alice, "1", day(1));
+    orders.insert(&o, &[notification_for(&o, &alice)], None, &[]).await.unwrap();
+    let metrics = Arc::new(RecordingMetrics::default());
+    let policy = RetryPolicy { initial_backoff: Duration::ZERO, ..RetryPolicy::default() };
+    let gateway = Arc::new(FlakyGateway(AtomicUsize::new(0)));
+    let dispatcher = NotificationDispatcher::new(
+        notifications.clone(),
+        gateway,
+        Arc::new(SystemClock),
+        metrics.clone(),
+        policy,
+        "w",
+        Duration::from_secs(30),
+    );
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1, "the failed attempt");
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1, "the retry, accepted");
+    let (clock, signal) = (Arc::new(SystemClock), Arc::new(NoSignal));
+    let service = NotificationService::new(notifications, orders, customers, clock, signal, metrics.clone());
+    let report = DeliveryReport {
+        provider_message_id: "ATXid_1".into(),
+        status: "Success".into(),
+        phone_number: None,
+        network_code: None,
+        failure_reason: None,
+        raw: String::new(),
+    };
+    assert!(matches!(service.record_delivery_report(&report).await.unwrap(), ReportDecision::Apply(_)));
+    metrics.counts()
+}
+
+#[tokio::test]
+async fn the_memory_store_and_the_sql_store_count_the_same_dispatch() {
+    let expected = BTreeMap::from([
+        ((SMS_ATTEMPTS, "retry"), 1),
+        ((SMS_ATTEMPTS, "sent"), 1),
+        ((SMS_DELIVERY_REPORTS, "Success"), 1),
+    ]);
+    let memory = Arc::new(InMemoryStore::default());
+    assert_eq!(count_one_dispatch(memory.clone(), memory.clone(), memory).await, expected, "in memory");
+    on_each_backend(|db| {
+        let expected = expected.clone();
+        async move {
+            let counted = count_one_dispatch(
+                Arc::new(SeaOrmNotificationRepository::new(db.connection.clone())),
+                Arc::new(SeaOrmOrderRepository::new(db.connection.clone())),
+                Arc::new(SeaOrmCustomerRepository::new(db.connection.clone())),
+            )
+            .await;
+            assert_eq!(counted, expected, "{:?}", db.backend);
+        }
     })
     .await;
 }

@@ -16,6 +16,7 @@ mod webhook_endpoints;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderdesk_adapters::OutboxCounters;
 use orderdesk_adapters::memory::InMemoryStore;
 use orderdesk_api::events::JsonEventEncoder;
 use orderdesk_api::{HttpOptions, Services, app};
@@ -63,7 +64,14 @@ pub fn services_with(customers: Arc<dyn CustomerRepository>, health: Arc<dyn Hea
         inbox: InboxService::new(store.clone(), customer_service.clone(), clock.clone()),
         customers: customer_service,
         orders: OrderService::new(store.clone(), customers.clone(), clock.clone(), Currency::parse("KES").unwrap()),
-        notifications: NotificationService::new(store.clone(), store.clone(), customers, clock, Arc::new(NoSignal)),
+        notifications: NotificationService::new(
+            store.clone(),
+            store.clone(),
+            customers,
+            clock,
+            Arc::new(NoSignal),
+            Arc::new(OutboxCounters),
+        ),
         reports: store.clone(),
         idempotency: IdempotencyService::new(store.clone(), Arc::new(SystemClock), Duration::from_secs(3600)),
         events: EventService::new(store.clone(), Arc::new(SystemClock), chrono::Duration::days(30)),
@@ -129,6 +137,7 @@ pub fn memory_services() -> Services {
             store.clone(),
             clock.clone(),
             Arc::new(NoSignal),
+            Arc::new(OutboxCounters),
         ),
         reports: store.clone(),
         idempotency: IdempotencyService::new(store.clone(), clock.clone(), Duration::from_secs(3600)),

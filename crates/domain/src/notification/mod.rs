@@ -1,14 +1,18 @@
 //! SMS notifications: the outbox record written with each order and every rule of its life.
 //!
 //! Each transition (claim, attempt outcome, requeue, delivery report) is a method on
-//! [`Notification`] that returns the new state; repositories only store what these methods
-//! decided, and only if nothing changed the row since it was read ([`Notification::version`]).
+//! [`Notification`] that returns the new state; its fields are private, so repositories only
+//! store what these methods decided (reading it back with [`Notification::restore`]), and only
+//! if nothing changed the row since it was read ([`Notification::version`]).
 
+mod attempt;
 mod catalog;
 mod cost;
 mod encoding;
 mod event;
 mod policy;
+mod report;
+mod sending;
 mod template;
 
 use std::fmt;
@@ -20,11 +24,16 @@ use crate::customer::PhoneNumber;
 use crate::language::Language;
 use crate::order::OrderId;
 
+pub use attempt::{Attempt, AttemptOutcome};
 pub use catalog::{CatalogError, EventTexts, SmsCatalog};
 pub use cost::{CostTotal, InvalidCost, NotificationSummary, SmsCost, micros_string};
 pub use encoding::{SmsEncoding, SmsLength, gsm7_septets, transliterate};
 pub use event::{SkipReason, SmsEvent};
-pub use policy::{AttemptOutcome, RetryPolicy, SmsError, SmsReceipt};
+pub use policy::{RetryPolicy, SmsError, SmsReceipt};
+pub use report::{
+    DELIVERY_STATUSES, DeliveryReport, FINAL_DELIVERY_STATUSES, IgnoredReport, ReportDecision, is_final_delivery_status,
+};
+pub use sending::{Claim, Lease, LeaseLost};
 pub use template::{MessageTemplate, PLACEHOLDERS, RenderedSms, TemplateError, TemplateOptions, cancel_reason_text};
 
 /// Identifies a notification (UUIDv7).
@@ -100,43 +109,17 @@ impl NotificationStatus {
     }
 }
 
-/// Who is sending a notification, and until when nobody else may take it.
+/// A notification's stored fields, for [`Notification::restore`] (adapters read them back
+/// with [`Notification::parts`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease {
-    /// The dispatcher holding it.
-    pub owner: String,
-    /// When the lease expires and another dispatcher may take the notification over.
-    pub until: DateTime<Utc>,
-}
-
-/// A dispatcher's request to take due notifications: who, when, and until when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
-    /// The dispatcher claiming.
-    pub worker: String,
-    /// Now: what is due is decided against it.
-    pub now: DateTime<Utc>,
-    /// When the claimed notifications' lease expires.
-    pub lease_until: DateTime<Utc>,
-}
-
-impl Claim {
-    /// The claimed state of `notification` ([`Notification::claim`]), if it is due.
-    pub fn apply(&self, notification: &Notification) -> Option<Notification> {
-        notification.claim(&self.worker, self.now, self.lease_until)
-    }
-}
-
-/// The outbox record: one SMS to send for one order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
+pub struct NotificationParts {
     /// The notification's id.
     pub id: NotificationId,
     /// The order it announces.
     pub order_id: OrderId,
     /// What about the order it announces.
     pub event: SmsEvent,
-    /// The language of [`Notification::message`].
+    /// The language of [`NotificationParts::message`].
     pub language: Language,
     /// Why it was not sent, exactly when [`NotificationStatus::Skipped`].
     pub skip_reason: Option<SkipReason>,
@@ -177,105 +160,20 @@ pub struct Notification {
     pub version: u32,
 }
 
-/// What an attempt came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttemptResult {
-    /// The provider accepted the SMS.
-    Sent,
-    /// It failed and will be tried again.
-    Retry,
-    /// It failed and will not be tried again.
-    Failed,
-}
-
-impl AttemptResult {
-    /// Every result.
-    pub const ALL: [Self; 3] = [Self::Sent, Self::Retry, Self::Failed];
-
-    /// The stored and wire name: `sent`, `retry` or `failed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sent => "sent",
-            Self::Retry => "retry",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// Parses a name given by [`AttemptResult::as_str`].
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == name)
-    }
-}
-
-/// One attempt to hand a notification to the provider.
+/// The outbox record: one SMS to send for one order. Its fields are private: it changes only
+/// through its transitions, each returning the next version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    /// The attempt's number, from 1.
-    pub number: u32,
-    /// When the attempt ended.
-    pub attempted_at: DateTime<Utc>,
-    /// What it came to.
-    pub outcome: AttemptResult,
-    /// The number this attempt texted.
-    pub recipient: PhoneNumber,
-    /// Why it failed. On a sent attempt `None`, or a note on what the provider's answer said
-    /// that could not be kept (a cost that is not exact money, with the provider's text).
-    pub error: Option<String>,
-    /// What the provider charged for this attempt (only a sent attempt has a cost; `None` when
-    /// the provider named none, charged nothing, or wrote a cost that could not be read).
-    pub cost: Option<SmsCost>,
-    /// How many parts the provider billed this attempt as (Africa's Talking's `messageParts`);
-    /// only a sent attempt has them.
-    pub parts: Option<u32>,
-}
-
-/// The dispatcher no longer holds the notification (its lease expired and another took it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the lease on this notification was lost")]
-pub struct LeaseLost;
+pub struct Notification(NotificationParts);
 
 /// Only failed or undelivered notifications can be re-queued by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the notification is {}; only failed or undelivered ones can be retried", .0.as_str())]
 pub struct NotRetryable(pub NotificationStatus);
 
-/// Why a delivery report changed nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IgnoredReport {
-    /// It is about an earlier message of this notification (before a re-send).
-    OtherMessage,
-    /// It names another phone number than the one texted.
-    WrongRecipient,
-    /// The current message already has a final delivery status.
-    AlreadyFinal,
-    /// The same status again.
-    Duplicate,
-}
-
-impl fmt::Display for IgnoredReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::OtherMessage => "about an earlier message",
-            Self::WrongRecipient => "names another phone number than the one texted",
-            Self::AlreadyFinal => "the message already has a final status",
-            Self::Duplicate => "duplicate",
-        })
-    }
-}
-
-/// What a delivery report does to a notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReportDecision {
-    /// Store this new state.
-    Apply(Box<Notification>),
-    /// Nothing changes.
-    Ignore(IgnoredReport),
-}
-
 impl Notification {
     /// A notification due now.
     pub fn new(order_id: OrderId, recipient: PhoneNumber, message: String, now: DateTime<Utc>) -> Self {
-        Self {
+        Self(NotificationParts {
             id: NotificationId::generate(),
             order_id,
             event: SmsEvent::OrderCreated,
@@ -298,125 +196,133 @@ impl Notification {
             updated_at: now,
             sent_at: None,
             version: 0,
-        }
+        })
+    }
+
+    /// Rebuilds a notification from storage, as it was stored (no rule is checked: the
+    /// transitions that wrote it did).
+    pub fn restore(parts: NotificationParts) -> Self {
+        Self(parts)
+    }
+
+    /// The stored fields, for a repository to write.
+    pub fn parts(&self) -> &NotificationParts {
+        &self.0
     }
 
     /// The same notification announcing `event` in `language` (by [`Notification::new`]:
     /// `order.created` in English).
     pub fn for_event(mut self, event: SmsEvent, language: Language) -> Self {
-        self.event = event;
-        self.language = language;
+        self.0.event = event;
+        self.0.language = language;
         self
     }
 
     /// The same new notification, never to be sent: [`NotificationStatus::Skipped`] for `reason`.
     pub fn skipped(mut self, reason: SkipReason) -> Self {
-        self.status = NotificationStatus::Skipped;
-        self.skip_reason = Some(reason);
+        self.0.status = NotificationStatus::Skipped;
+        self.0.skip_reason = Some(reason);
         self
+    }
+
+    /// The notification's id.
+    pub fn id(&self) -> NotificationId {
+        self.0.id
+    }
+    /// The order it announces.
+    pub fn order_id(&self) -> OrderId {
+        self.0.order_id
+    }
+    /// What about the order it announces.
+    pub fn event(&self) -> SmsEvent {
+        self.0.event
+    }
+    /// The language of its message.
+    pub fn language(&self) -> Language {
+        self.0.language
+    }
+    /// Why it was not sent, exactly when [`NotificationStatus::Skipped`].
+    pub fn skip_reason(&self) -> Option<SkipReason> {
+        self.0.skip_reason
+    }
+    /// The number texted (see [`NotificationParts::recipient`]).
+    pub fn recipient(&self) -> &PhoneNumber {
+        &self.0.recipient
+    }
+    /// The rendered SMS text.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+    /// Where it is in its life.
+    pub fn status(&self) -> NotificationStatus {
+        self.0.status
+    }
+    /// Attempts made so far (a re-queue by hand starts a new budget).
+    pub fn attempts(&self) -> u32 {
+        self.0.attempts
+    }
+    /// When it is next due to be sent (meaningful while pending).
+    pub fn next_attempt_at(&self) -> DateTime<Utc> {
+        self.0.next_attempt_at
+    }
+    /// When the current retry window opened (see [`NotificationParts::retry_since`]).
+    pub fn retry_since(&self) -> DateTime<Utc> {
+        self.0.retry_since
+    }
+    /// The dispatcher sending it, while [`NotificationStatus::Sending`].
+    pub fn lease(&self) -> Option<&Lease> {
+        self.0.lease.as_ref()
+    }
+    /// The provider's id for the current message, once it accepted it.
+    pub fn provider_message_id(&self) -> Option<&str> {
+        self.0.provider_message_id.as_deref()
+    }
+    /// The provider's status in its answer to the send (e.g. `Success`).
+    pub fn provider_status(&self) -> Option<&str> {
+        self.0.provider_status.as_deref()
+    }
+    /// The provider's last delivery-report status for the current message.
+    pub fn delivery_status(&self) -> Option<&str> {
+        self.0.delivery_status.as_deref()
+    }
+    /// The failure reason from the last delivery report, if any.
+    pub fn delivery_failure_reason(&self) -> Option<&str> {
+        self.0.delivery_failure_reason.as_deref()
+    }
+    /// Why the last attempt failed; `None` once a send succeeded.
+    pub fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// Whether an attempt already ended without an answer (the next such attempt gives up).
+    pub fn timed_out(&self) -> bool {
+        self.0.timed_out
+    }
+    /// When it was written (with its order).
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it last changed.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When the provider accepted the current message; `None` until then.
+    pub fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+    /// Its version (see [`NotificationParts::version`]).
+    pub fn version(&self) -> u32 {
+        self.0.version
     }
 
     /// How the message travels: its encoding (GSM-7 or UCS-2) and how many segments it is
     /// billed as. Derived from the stored text, so it always matches what is sent.
     pub fn length(&self) -> SmsLength {
-        SmsEncoding::measure(&self.message)
+        SmsEncoding::measure(&self.0.message)
     }
 
     /// A copy to change: the next version, changed at `now`.
     fn changed(&self, now: DateTime<Utc>) -> Self {
-        Self { version: self.version.wrapping_add(1), updated_at: now, ..self.clone() }
-    }
-
-    /// Whether a dispatcher may take it at `now`: pending and due, or left by a dispatcher
-    /// whose lease expired (it crashed).
-    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        match self.status {
-            NotificationStatus::Pending => self.next_attempt_at <= now,
-            NotificationStatus::Sending => self.lease.as_ref().is_none_or(|lease| lease.until < now),
-            _ => false,
-        }
-    }
-
-    /// `worker` takes it until `lease_until`; `None` when it is not due.
-    pub fn claim(&self, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Option<Self> {
-        if !self.is_due(now) {
-            return None;
-        }
-        let mut next = self.changed(now);
-        next.status = NotificationStatus::Sending;
-        next.lease = Some(Lease { owner: worker.to_owned(), until: lease_until });
-        Some(next)
-    }
-
-    /// Hands a claim back unsent (a dispatcher shutting down): pending and due again now, so
-    /// another dispatcher takes it at once instead of after the lease. `None` unless `worker`
-    /// holds it.
-    pub fn release(&self, worker: &str, now: DateTime<Utc>) -> Option<Self> {
-        let holds = self.lease.as_ref().is_some_and(|lease| lease.owner == worker);
-        if self.status != NotificationStatus::Sending || !holds {
-            return None;
-        }
-        let mut next = self.changed(now);
-        next.status = NotificationStatus::Pending;
-        next.lease = None;
-        next.next_attempt_at = now;
-        Some(next)
-    }
-
-    /// The state after `worker`'s send ended with `result`, and the attempt to log. Accepted:
-    /// sent, with a fresh delivery state for the new message. Temporary failure: pending again
-    /// after the policy's backoff. Permanent failure, a second timeout or the last attempt: failed.
-    ///
-    /// # Errors
-    /// [`LeaseLost`] when `worker` does not hold it.
-    pub fn record_attempt(
-        &self,
-        worker: &str,
-        result: Result<SmsReceipt, SmsError>,
-        policy: &RetryPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<(Self, Attempt), LeaseLost> {
-        let holds = self.lease.as_ref().is_some_and(|lease| lease.owner == worker);
-        if self.status != NotificationStatus::Sending || !holds {
-            return Err(LeaseLost);
-        }
-        let number = self.attempts + 1;
-        let ambiguous = matches!(result, Err(SmsError::Ambiguous(_)));
-        let mut next = self.changed(now);
-        let mut charge = (None, None);
-        next.attempts = number;
-        next.timed_out = self.timed_out || ambiguous;
-        next.lease = None;
-        let (outcome, error) = match policy.after(self.id, number, result, self.timed_out, self.retry_since, now) {
-            AttemptOutcome::Sent(receipt) => {
-                charge = (receipt.cost, receipt.parts);
-                let note = receipt
-                    .unreadable_cost
-                    .map(|raw| format!("sent; the provider's cost {raw:?} is not exact money, so no cost is kept"));
-                next.status = NotificationStatus::Sent;
-                next.provider_message_id = Some(receipt.message_id);
-                next.provider_status = Some(receipt.status);
-                next.sent_at = Some(now);
-                next.last_error = None;
-                next.delivery_status = None;
-                next.delivery_failure_reason = None;
-                (AttemptResult::Sent, note)
-            }
-            AttemptOutcome::RetryAt { at, error } => {
-                next.status = NotificationStatus::Pending;
-                next.next_attempt_at = at;
-                next.last_error = Some(error.clone());
-                (AttemptResult::Retry, Some(error))
-            }
-            AttemptOutcome::GiveUp { error } => {
-                next.status = NotificationStatus::Failed;
-                next.last_error = Some(error.clone());
-                (AttemptResult::Failed, Some(error))
-            }
-        };
-        let recipient = self.recipient.clone();
-        let (cost, parts) = charge;
-        Ok((next, Attempt { number, attempted_at: now, outcome, recipient, error, cost, parts }))
+        Self(NotificationParts { version: self.0.version.wrapping_add(1), updated_at: now, ..self.0.clone() })
     }
 
     /// Pending again now, to `recipient` (the customer's current number, so a corrected phone
@@ -426,99 +332,25 @@ impl Notification {
     /// # Errors
     /// [`NotRetryable`] unless it failed or was undelivered.
     pub fn requeue(&self, recipient: PhoneNumber, now: DateTime<Utc>) -> Result<Self, NotRetryable> {
-        if !self.status.is_retryable_by_hand() {
-            return Err(NotRetryable(self.status));
+        if !self.0.status.is_retryable_by_hand() {
+            return Err(NotRetryable(self.0.status));
         }
         let mut next = self.changed(now);
-        next.status = NotificationStatus::Pending;
-        next.recipient = recipient;
-        next.retry_since = now;
-        next.attempts = 0;
-        next.timed_out = false;
-        next.next_attempt_at = now;
-        next.provider_message_id = None;
-        next.provider_status = None;
-        next.sent_at = None;
-        next.delivery_status = None;
-        next.delivery_failure_reason = None;
+        let parts = &mut next.0;
+        parts.status = NotificationStatus::Pending;
+        parts.recipient = recipient;
+        parts.retry_since = now;
+        parts.attempts = 0;
+        parts.timed_out = false;
+        parts.next_attempt_at = now;
+        parts.provider_message_id = None;
+        parts.provider_status = None;
+        parts.sent_at = None;
+        parts.delivery_status = None;
+        parts.delivery_failure_reason = None;
         Ok(next)
     }
-
-    /// Applies a provider delivery report about the current message, monotonically: a final
-    /// status (delivered or not) is never replaced, and a report naming another phone number
-    /// than the one texted is ignored. Numbers are compared as numbers: `254733111222` and
-    /// `+254733111222` are one recipient (Africa's Talking writes either).
-    pub fn apply_delivery_report(&self, report: &DeliveryReport, now: DateTime<Utc>) -> ReportDecision {
-        if self.provider_message_id.as_deref() != Some(report.provider_message_id.as_str()) {
-            return ReportDecision::Ignore(IgnoredReport::OtherMessage);
-        }
-        if report.phone_number.as_deref().is_some_and(|phone| !same_number(&self.recipient, phone)) {
-            return ReportDecision::Ignore(IgnoredReport::WrongRecipient);
-        }
-        if let Some(current) = self.delivery_status.as_deref() {
-            if is_final_delivery_status(current) {
-                return ReportDecision::Ignore(IgnoredReport::AlreadyFinal);
-            }
-            if current == report.status {
-                return ReportDecision::Ignore(IgnoredReport::Duplicate);
-            }
-        }
-        let mut next = self.changed(now);
-        next.delivery_status = Some(report.status.clone());
-        next.delivery_failure_reason = report.failure_reason.clone();
-        if is_final_delivery_status(&report.status) {
-            next.status = if report.status == "Success" {
-                NotificationStatus::Delivered
-            } else {
-                NotificationStatus::Undelivered
-            };
-        }
-        ReportDecision::Apply(Box::new(next))
-    }
 }
-
-/// Delivery-report statuses after which nothing changes any more.
-pub const FINAL_DELIVERY_STATUSES: [&str; 5] = ["Success", "Failed", "Rejected", "AbsentSubscriber", "Expired"];
-
-/// Whether a report with `status` is final.
-pub fn is_final_delivery_status(status: &str) -> bool {
-    FINAL_DELIVERY_STATUSES.contains(&status)
-}
-
-/// A delivery report as the provider sent it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryReport {
-    /// The provider's message id from the send.
-    pub provider_message_id: String,
-    /// The delivery status (`Success`, `Failed`, `Buffered`, ...); see [`FINAL_DELIVERY_STATUSES`].
-    pub status: String,
-    /// The recipient's number as the provider wrote it.
-    pub phone_number: Option<String>,
-    /// The mobile network's code, as the provider sent it.
-    pub network_code: Option<String>,
-    /// Why delivery failed, for failed statuses.
-    pub failure_reason: Option<String>,
-    /// The raw form, kept for audit.
-    pub raw: String,
-}
-
-/// Whether `written` (E.164 with or without its `+`) is `recipient`'s number.
-fn same_number(recipient: &PhoneNumber, written: &str) -> bool {
-    let digits = written.trim().strip_prefix('+').unwrap_or(written.trim());
-    digits.bytes().all(|b| b.is_ascii_digit()) && recipient.as_str().strip_prefix('+') == Some(digits)
-}
-
-impl DeliveryReport {
-    /// The status as a metric label: one of [`DELIVERY_STATUSES`], or `other` for anything
-    /// else, so no value from a request becomes a label as it is.
-    pub fn status_label(&self) -> &'static str {
-        DELIVERY_STATUSES.into_iter().find(|s| *s == self.status).unwrap_or("other")
-    }
-}
-
-/// Every delivery-report status Africa's Talking documents (contract §2.3).
-pub const DELIVERY_STATUSES: [&str; 8] =
-    ["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed", "AbsentSubscriber", "Expired"];
 
 #[cfg(test)]
 mod tests;

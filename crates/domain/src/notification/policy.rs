@@ -1,4 +1,4 @@
-//! What the provider said about a send, and what to do next: capped exponential backoff with
+//! What the provider said about a send, and when to try again after a failure: capped exponential backoff with
 //! jitter inside a retry window (`sms.retry_for`), and an unclear outcome retried once only
 //! (Africa's Talking has no idempotency key; contract §1.6).
 
@@ -50,25 +50,6 @@ pub enum SmsError {
     Permanent(String),
 }
 
-/// What to do after an attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    /// The provider accepted the SMS.
-    Sent(SmsReceipt),
-    /// The attempt failed; try again later.
-    RetryAt {
-        /// When the next attempt is due.
-        at: DateTime<Utc>,
-        /// Why this attempt failed.
-        error: String,
-    },
-    /// The attempt failed and no further attempt will be made.
-    GiveUp {
-        /// Why sending was abandoned.
-        error: String,
-    },
-}
-
 /// Capped exponential backoff with jitter, within a retry window: an outage of minutes or
 /// hours only delays an SMS; sending gives up once `retry_for` has passed since the window
 /// opened ([`super::Notification::retry_since`]).
@@ -94,35 +75,35 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Decides the next step after attempt number `attempt` (1-based) of `id` ended with `result`.
-    /// `previous_ambiguous` says whether an earlier attempt already ended without a clear answer;
-    /// `retry_since` is when the retry window opened.
-    pub fn after(
+    /// When to try again after attempt number `attempt` (1-based) of `id` failed with `error`:
+    /// `Ok(at)`, after the backoff; or `Err(reason)` to give up, `reason` being what the
+    /// attempt's log keeps (a permanent failure, a second unclear outcome, or the retry window
+    /// ended). `previous_ambiguous` says whether an earlier attempt already ended without a
+    /// clear answer; `retry_since` is when the retry window opened.
+    ///
+    /// # Errors
+    /// `Err(reason)` is the decision to give up, not a failure of the policy.
+    pub fn retry_at(
         &self,
         id: NotificationId,
         attempt: u32,
-        result: Result<SmsReceipt, SmsError>,
+        error: &SmsError,
         previous_ambiguous: bool,
         retry_since: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> AttemptOutcome {
-        let error = match result {
-            Ok(receipt) => return AttemptOutcome::Sent(receipt),
-            Err(SmsError::Permanent(reason)) => return AttemptOutcome::GiveUp { error: reason },
-            Err(SmsError::Ambiguous(reason)) if previous_ambiguous => {
-                return AttemptOutcome::GiveUp {
-                    error: format!("{reason} (second unclear outcome; not retried to avoid a duplicate SMS)"),
-                };
+    ) -> Result<DateTime<Utc>, String> {
+        match error {
+            SmsError::Permanent(reason) => return Err(reason.clone()),
+            SmsError::Ambiguous(reason) if previous_ambiguous => {
+                return Err(format!("{reason} (second unclear outcome; not retried to avoid a duplicate SMS)"));
             }
-            Err(e) => e.to_string(),
-        };
+            SmsError::Ambiguous(_) | SmsError::Retryable(_) => {}
+        }
         let deadline = retry_since + chrono::Duration::from_std(self.retry_for).unwrap_or(chrono::Duration::MAX);
         if now >= deadline {
-            return AttemptOutcome::GiveUp {
-                error: format!("{error} (gave up after {attempt} attempts: the retry window of sms.retry_for ended)"),
-            };
+            return Err(format!("{error} (gave up after {attempt} attempts: the retry window of sms.retry_for ended)"));
         }
-        AttemptOutcome::RetryAt { at: now + self.backoff(id, attempt), error }
+        Ok(now + self.backoff(id, attempt))
     }
 
     /// `initial * 2^(attempt-1)`, capped, times a jitter factor in [0.5, 1.0) derived from the id
@@ -154,28 +135,25 @@ mod tests {
         let policy = policy(3600);
         let id = NotificationId::generate();
         let since = Utc::now();
-        let retry = |attempt, now| policy.after(id, attempt, Err(SmsError::Retryable("500".into())), false, since, now);
-        let AttemptOutcome::RetryAt { at, .. } = retry(1, since) else { panic!("should retry") };
+        let retry = |attempt, now| policy.retry_at(id, attempt, &SmsError::Retryable("500".into()), false, since, now);
+        let Ok(at) = retry(1, since) else { panic!("should retry") };
         assert!(at >= since + chrono::Duration::seconds(5) && at < since + chrono::Duration::seconds(10));
-        let AttemptOutcome::RetryAt { at, .. } = retry(2, since) else { panic!("should retry") };
+        let Ok(at) = retry(2, since) else { panic!("should retry") };
         assert!(at < since + chrono::Duration::seconds(15), "capped at max_backoff");
         // Many attempts are fine while the window is open: an outage only delays.
-        assert!(matches!(retry(500, since + chrono::Duration::seconds(3599)), AttemptOutcome::RetryAt { .. }));
-        assert!(matches!(retry(501, since + chrono::Duration::seconds(3600)), AttemptOutcome::GiveUp { .. }));
+        assert!(retry(500, since + chrono::Duration::seconds(3599)).is_ok());
+        assert!(retry(501, since + chrono::Duration::seconds(3600)).is_err());
     }
 
     #[test]
     fn permanent_failures_give_up_and_unclear_outcomes_are_retried_once() {
         let policy = policy(3600);
         let (id, now) = (NotificationId::generate(), Utc::now());
-        let after = |result, previous| policy.after(id, 1, result, previous, now, now);
-        assert!(matches!(
-            after(Err(SmsError::Permanent("invalid number".into())), false),
-            AttemptOutcome::GiveUp { .. }
-        ));
-        assert!(matches!(after(Err(SmsError::Ambiguous("timeout".into())), false), AttemptOutcome::RetryAt { .. }));
-        assert!(matches!(after(Err(SmsError::Ambiguous("timeout".into())), true), AttemptOutcome::GiveUp { .. }));
+        let after = |error, previous| policy.retry_at(id, 1, &error, previous, now, now);
+        assert!(after(SmsError::Permanent("invalid number".into()), false).is_err());
+        assert!(after(SmsError::Ambiguous("timeout".into()), false).is_ok());
+        assert!(after(SmsError::Ambiguous("timeout".into()), true).is_err());
         // A temporary failure after an unclear one is still retried.
-        assert!(matches!(after(Err(SmsError::Retryable("503".into())), true), AttemptOutcome::RetryAt { .. }));
+        assert!(after(SmsError::Retryable("503".into()), true).is_ok());
     }
 }

@@ -267,10 +267,9 @@ mod tests {
             orders
                 .expect_change_status()
                 .withf(move |order, _, notifications, _, _| {
-                    let got: Vec<_> =
-                        notifications.iter().map(|n| (n.message.as_str(), n.language, n.status)).collect();
+                    let got: Vec<_> = notifications.iter().map(|n| (n.message(), n.language(), n.status())).collect();
                     let event = SmsEvent::for_status(order.status());
-                    got == expected.as_slice() && notifications.iter().all(|n| Some(n.event) == event)
+                    got == expected.as_slice() && notifications.iter().all(|n| Some(n.event()) == event)
                 })
                 .times(1)
                 .returning(|_, _, _, _, _| Ok(()));

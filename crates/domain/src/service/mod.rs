@@ -19,7 +19,7 @@ pub use inbox::{Delivery, InboxError, InboxService, Received};
 pub use lifecycle::StatusRequest;
 pub use notifications::MAX_SUMMARY_DAYS;
 pub use notifications::{
-    NotificationDispatcher, NotificationError, NotificationService, NotificationView, ReportEffect, is_in_flight,
+    NotificationDispatcher, NotificationError, NotificationService, NotificationView, is_in_flight,
 };
 pub use orders::{OrderChanges, OrderDraft, OrderListQuery, OrderService, SmsOutbox};
 pub use preview::{PreviewRequest, SmsPreview};

@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 use crate::error::{Collector, InvalidValue, RepoError, ValidationErrors};
 use crate::event::NewEvent;
 use crate::notification::{
-    Attempt, AttemptResult, Claim, DeliveryReport, NotificationSummary, ReportDecision, RetryPolicy,
+    Attempt, AttemptOutcome, Claim, DeliveryReport, IgnoredReport, NotificationSummary, ReportDecision, RetryPolicy,
 };
 use crate::order::order_time;
-use crate::ports::{Clock, CustomerRepository, NotificationRepository, OrderRepository, OutboxSignal, SmsGateway};
+use crate::ports::{
+    Clock, CustomerRepository, NotificationRepository, OrderRepository, OutboxMetrics, OutboxSignal, SmsGateway,
+};
 use crate::{Notification, NotificationId, NotificationStatus, OrderId};
 
 /// How often a transition is re-read and re-applied when another writer got there first.
@@ -47,17 +49,6 @@ pub enum NotificationError {
 /// The longest period a summary covers: a year, a leap day included.
 pub const MAX_SUMMARY_DAYS: u32 = 366;
 
-/// What happened to a delivery report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportEffect {
-    /// The notification's delivery status changed.
-    Applied,
-    /// A duplicate, a report after a final one, about an earlier message or another number.
-    Ignored,
-    /// No notification's current message has this provider id.
-    UnknownMessage,
-}
-
 /// A notification with its attempts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationView {
@@ -75,18 +66,21 @@ pub struct NotificationService {
     customers: Arc<dyn CustomerRepository>,
     clock: Arc<dyn Clock>,
     signal: Arc<dyn OutboxSignal>,
+    metrics: Arc<dyn OutboxMetrics>,
 }
 
 impl NotificationService {
-    /// `signal` wakes the dispatcher after a re-queue; `customers` gives a retry the current number.
+    /// `signal` wakes the dispatcher after a re-queue; `customers` gives a retry the current
+    /// number; `metrics` counts the delivery reports received.
     pub fn new(
         notifications: Arc<dyn NotificationRepository>,
         orders: Arc<dyn OrderRepository>,
         customers: Arc<dyn CustomerRepository>,
         clock: Arc<dyn Clock>,
         signal: Arc<dyn OutboxSignal>,
+        metrics: Arc<dyn OutboxMetrics>,
     ) -> Self {
-        Self { notifications, orders, customers, clock, signal }
+        Self { notifications, orders, customers, clock, signal, metrics }
     }
 
     /// An order's notifications with their attempts.
@@ -99,7 +93,7 @@ impl NotificationService {
         }
         let mut views = Vec::new();
         for notification in self.notifications.list_for_order(order_id).await? {
-            let attempts = self.notifications.attempts(notification.id).await?;
+            let attempts = self.notifications.attempts(notification.id()).await?;
             views.push(NotificationView { notification, attempts });
         }
         Ok(views)
@@ -121,12 +115,12 @@ impl NotificationService {
                 .notifications
                 .find(id)
                 .await?
-                .filter(|n| n.order_id == order_id)
+                .filter(|n| n.order_id() == order_id)
                 .ok_or(NotificationError::NotFound(id))?;
             let requeued = current
                 .requeue(customer.phone().clone(), self.clock.now())
                 .map_err(|e| NotificationError::NotRetryable { id, status: e.0.as_str() })?;
-            if self.notifications.store(current.version, &requeued, None, &[]).await? {
+            if self.notifications.store(current.version(), &requeued, None, &[]).await? {
                 self.signal.notify();
                 return Ok(requeued);
             }
@@ -167,44 +161,42 @@ impl NotificationService {
         Ok(self.notifications.count_by_status().await?)
     }
 
-    /// Keeps a provider delivery report for audit and applies it to the notification whose
-    /// current message it names.
+    /// Keeps a provider delivery report for audit (and counts it) and applies it to the
+    /// notification whose current message it names. Returns what it did: the stored new state,
+    /// or why nothing changed. A report for a message not yet recorded (it can arrive before
+    /// the dispatcher stores the send's answer) is [`IgnoredReport::UnknownMessage`] for now,
+    /// stays kept and is applied when the message id is stored ([`NotificationDispatcher`]).
     ///
     /// # Errors
     /// Storage only (the provider then sends the report again).
-    /// A report for a message not yet recorded (it can arrive before the dispatcher stores the
-    /// send's answer) stays kept and is applied when the message id is stored
-    /// ([`NotificationDispatcher`]).
-    ///
-    /// # Errors
-    /// Storage only (the provider then sends the report again).
-    pub async fn record_delivery_report(&self, report: &DeliveryReport) -> Result<ReportEffect, NotificationError> {
+    pub async fn record_delivery_report(&self, report: &DeliveryReport) -> Result<ReportDecision, NotificationError> {
         let now = self.clock.now();
         self.notifications.log_delivery_report(report, now).await?;
+        self.metrics.delivery_report(report);
         Ok(apply_report(self.notifications.as_ref(), report, now).await?)
     }
 }
 
 /// Applies `report` to the notification whose current message it names, re-reading when
-/// another writer got there first.
+/// another writer got there first; returns the stored state or why nothing changed.
 async fn apply_report(
     notifications: &dyn NotificationRepository,
     report: &DeliveryReport,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<ReportEffect, RepoError> {
+) -> Result<ReportDecision, RepoError> {
     for _ in 0..STORE_TRIES {
         let Some(current) = notifications.find_by_provider_message_id(&report.provider_message_id).await? else {
-            return Ok(ReportEffect::UnknownMessage);
+            return Ok(ReportDecision::Ignore(IgnoredReport::UnknownMessage));
         };
         match current.apply_delivery_report(report, now) {
             ReportDecision::Ignore(why) => {
-                tracing::info!(notification_id = %current.id, reason = %why, "delivery report ignored");
-                return Ok(ReportEffect::Ignored);
+                tracing::info!(notification_id = %current.id(), reason = %why, "delivery report ignored");
+                return Ok(ReportDecision::Ignore(why));
             }
             ReportDecision::Apply(next) => {
                 let events = moved_events(&current, &next, now);
-                if notifications.store(current.version, &next, None, &events).await? {
-                    return Ok(ReportEffect::Applied);
+                if notifications.store(current.version(), &next, None, &events).await? {
+                    return Ok(ReportDecision::Apply(next));
                 }
             }
         }
@@ -219,6 +211,7 @@ pub struct NotificationDispatcher {
     notifications: Arc<dyn NotificationRepository>,
     gateway: Arc<dyn SmsGateway>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<dyn OutboxMetrics>,
     policy: RetryPolicy,
     worker: String,
     lease: Duration,
@@ -226,16 +219,18 @@ pub struct NotificationDispatcher {
 }
 
 impl NotificationDispatcher {
-    /// `worker` names this dispatcher in leases; `lease` must exceed the gateway's timeout.
+    /// `worker` names this dispatcher in leases; `lease` must exceed the gateway's timeout;
+    /// `metrics` counts each attempt stored.
     pub fn new(
         notifications: Arc<dyn NotificationRepository>,
         gateway: Arc<dyn SmsGateway>,
         clock: Arc<dyn Clock>,
+        metrics: Arc<dyn OutboxMetrics>,
         policy: RetryPolicy,
         worker: impl Into<String>,
         lease: Duration,
     ) -> Self {
-        Self { notifications, gateway, clock, policy, worker: worker.into(), lease, batch: 32 }
+        Self { notifications, gateway, clock, metrics, policy, worker: worker.into(), lease, batch: 32 }
     }
 
     /// Claims and sends one batch. Returns how many notifications it handled.
@@ -272,7 +267,7 @@ impl NotificationDispatcher {
         let now = self.clock.now();
         for notification in unsent {
             if let Some(released) = notification.release(&self.worker, now) {
-                self.notifications.store(notification.version, &released, None, &[]).await?;
+                self.notifications.store(notification.version(), &released, None, &[]).await?;
             }
         }
         if !unsent.is_empty() {
@@ -282,30 +277,32 @@ impl NotificationDispatcher {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), RepoError> {
-        let result = self.gateway.send(&notification.recipient, &notification.message).await;
+        let result = self.gateway.send(notification.recipient(), notification.message()).await;
         let now = self.clock.now();
         let Ok((next, attempt)) = notification.record_attempt(&self.worker, result, &self.policy, now) else {
-            tracing::warn!(notification_id = %notification.id, "not holding the lease; outcome dropped");
+            tracing::warn!(notification_id = %notification.id(), "not holding the lease; outcome dropped");
             return Ok(());
         };
-        let id = notification.id;
-        match attempt.outcome {
-            AttemptResult::Sent => {
-                tracing::info!(notification_id = %id, provider_message_id = next.provider_message_id.as_deref().unwrap_or_default(), "sms sent")
+        let id = notification.id();
+        let outcome = attempt.outcome;
+        match outcome {
+            AttemptOutcome::Sent => {
+                tracing::info!(notification_id = %id, provider_message_id = next.provider_message_id().unwrap_or_default(), "sms sent")
             }
-            AttemptResult::Retry => {
-                tracing::warn!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), retry_at = %next.next_attempt_at, "sms failed; will retry")
+            AttemptOutcome::Retry => {
+                tracing::warn!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), retry_at = %next.next_attempt_at(), "sms failed; will retry")
             }
-            AttemptResult::Failed => {
+            AttemptOutcome::Failed => {
                 tracing::error!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), "sms failed permanently")
             }
         }
         let events = moved_events(notification, &next, now);
-        if !self.notifications.store(notification.version, &next, Some(attempt), &events).await? {
+        if !self.notifications.store(notification.version(), &next, Some(attempt), &events).await? {
             tracing::warn!(notification_id = %id, "lease lost before the outcome was recorded");
             return Ok(());
         }
-        if let Some(message_id) = &next.provider_message_id {
+        self.metrics.sms_attempt(outcome);
+        if let Some(message_id) = next.provider_message_id() {
             self.apply_early_reports(message_id).await?;
         }
         Ok(())
@@ -315,8 +312,11 @@ impl NotificationDispatcher {
     /// [`NotificationService::record_delivery_report`] as unknown), oldest first.
     async fn apply_early_reports(&self, message_id: &str) -> Result<(), RepoError> {
         for report in self.notifications.delivery_reports_for(message_id).await? {
-            let effect = apply_report(self.notifications.as_ref(), &report, self.clock.now()).await?;
-            tracing::info!(provider_message_id = message_id, status = %report.status, ?effect, "early delivery report");
+            let applied = match apply_report(self.notifications.as_ref(), &report, self.clock.now()).await? {
+                ReportDecision::Apply(_) => "applied".to_owned(),
+                ReportDecision::Ignore(why) => format!("ignored: {why}"),
+            };
+            tracing::info!(provider_message_id = message_id, status = %report.status, %applied, "early delivery report");
         }
         Ok(())
     }
@@ -324,7 +324,7 @@ impl NotificationDispatcher {
 
 /// The event of a notification's move from `current` to `next`, if the move makes one.
 fn moved_events(current: &Notification, next: &Notification, now: DateTime<Utc>) -> Vec<NewEvent> {
-    NewEvent::notification_moved(current.status, next, now).into_iter().collect()
+    NewEvent::notification_moved(current.status(), next, now).into_iter().collect()
 }
 
 /// Whether a status may still change through sending (for dashboards).

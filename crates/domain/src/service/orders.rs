@@ -125,7 +125,7 @@ fn skip_reason(customer: &Customer) -> Option<SkipReason> {
 
 /// Whether any of `notifications` waits to be sent (a skipped one does not).
 pub(super) fn any_to_send(notifications: &[Notification]) -> bool {
-    notifications.iter().any(|n| n.status == crate::NotificationStatus::Pending)
+    notifications.iter().any(|n| n.status() == crate::NotificationStatus::Pending)
 }
 
 /// The order use cases.
@@ -442,7 +442,7 @@ mod tests {
         orders
             .expect_insert()
             .withf(|order, sms, _, _| {
-                sms.len() == 1 && sms[0].order_id == order.id() && sms[0].recipient.as_str() == "+254712345678"
+                sms.len() == 1 && sms[0].order_id() == order.id() && sms[0].recipient().as_str() == "+254712345678"
             })
             .times(1)
             .returning(|_, _, _, _| Ok(()));

@@ -9,8 +9,8 @@ use crate::error::{Collector, InvalidValue, RepoError, ValidationErrors};
 use crate::event::{EventId, EventSelector};
 use crate::notification::Claim;
 use crate::ports::{
-    Clock, EventEncoder, EventRepository, SecretGenerator, WebhookDeliveryRepository, WebhookEndpointRepository,
-    WebhookSender,
+    Clock, EventEncoder, EventRepository, OutboxMetrics, SecretGenerator, WebhookDeliveryRepository,
+    WebhookEndpointRepository, WebhookSender,
 };
 use crate::webhook::{
     AttemptOutcome, DELIVERY_TIMEOUT, Delivery, DeliveryAttempt, DeliveryStatus, SendResult, WebhookDescription,
@@ -256,6 +256,7 @@ pub struct WebhookDispatcher {
     sender: Arc<dyn WebhookSender>,
     encoder: Arc<dyn EventEncoder>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<dyn OutboxMetrics>,
     policy: WebhookRetryPolicy,
     worker: String,
 }
@@ -267,7 +268,7 @@ impl WebhookDispatcher {
     /// Events routed at once.
     pub const ROUTE_BATCH: u64 = 200;
 
-    /// `worker` names this dispatcher in leases.
+    /// `worker` names this dispatcher in leases; `metrics` counts each delivery attempt stored.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         endpoints: Arc<dyn WebhookEndpointRepository>,
@@ -276,10 +277,11 @@ impl WebhookDispatcher {
         sender: Arc<dyn WebhookSender>,
         encoder: Arc<dyn EventEncoder>,
         clock: Arc<dyn Clock>,
+        metrics: Arc<dyn OutboxMetrics>,
         policy: WebhookRetryPolicy,
         worker: impl Into<String>,
     ) -> Self {
-        Self { endpoints, deliveries, events, sender, encoder, clock, policy, worker: worker.into() }
+        Self { endpoints, deliveries, events, sender, encoder, clock, metrics, policy, worker: worker.into() }
     }
 
     /// How long a claim is held: the batch sent one after another, plus half a minute.
@@ -357,7 +359,8 @@ impl WebhookDispatcher {
             Err(error) => error.clone(),
         };
         let id = delivery.id();
-        match attempt.outcome {
+        let outcome = attempt.outcome;
+        match outcome {
             AttemptOutcome::Delivered => {
                 tracing::info!(delivery_id = %id, webhook_endpoint_id = %endpoint.id(), %answer, "webhook delivered")
             }
@@ -372,6 +375,7 @@ impl WebhookDispatcher {
             tracing::warn!(delivery_id = %id, "lease lost before the webhook outcome was recorded");
             return Ok(());
         }
+        self.metrics.webhook_attempt(outcome);
         if next.status() == DeliveryStatus::Failed {
             self.disable_endpoint(endpoint.id(), &next).await?;
         }

@@ -293,21 +293,21 @@ fn sms_row(zone: Tz, view: NotificationView, reveal_recipient: bool) -> SmsRow {
     let cost = Some(costs.iter().map(|t| format!("{} {}", t.amount_string(), t.currency.code())).collect::<Vec<_>>())
         .filter(|totals| !totals.is_empty())
         .map(|totals| totals.join(" + "));
-    let delivery = n.delivery_status.as_ref().map(|status| match &n.delivery_failure_reason {
+    let delivery = n.delivery_status().map(|status| match n.delivery_failure_reason() {
         Some(reason) => format!("{status} ({reason})"),
-        None => status.clone(),
+        None => status.to_owned(),
     });
     SmsRow {
-        id: n.id.as_uuid().to_string(),
-        event: n.event.as_str(),
-        language: n.language.as_str(),
-        status: n.status.as_str(),
-        skip_reason: n.skip_reason.map(|r| r.as_str()),
-        recipient: if reveal_recipient { n.recipient.as_str().to_owned() } else { n.recipient.masked() },
+        id: n.id().as_uuid().to_string(),
+        event: n.event().as_str(),
+        language: n.language().as_str(),
+        status: n.status().as_str(),
+        skip_reason: n.skip_reason().map(|r| r.as_str()),
+        recipient: if reveal_recipient { n.recipient().as_str().to_owned() } else { n.recipient().masked() },
         length: format!("{}, {segments}", length.encoding.as_str()),
         delivery,
         cost,
-        resendable: n.status.is_retryable_by_hand(),
+        resendable: n.status().is_retryable_by_hand(),
         attempts: view
             .attempts
             .iter()
@@ -319,6 +319,6 @@ fn sms_row(zone: Tz, view: NotificationView, reveal_recipient: bool) -> SmsRow {
                 parts: a.parts.map(|p| p.to_string()).unwrap_or_default(),
             })
             .collect(),
-        message: n.message,
+        message: n.message().to_owned(),
     }
 }

@@ -8,10 +8,11 @@ use chrono::Utc;
 use mockall::Sequence;
 
 use super::*;
-use crate::notification::NotificationSummary;
+use crate::notification::{NotificationParts, NotificationSummary};
 use crate::notification::{SmsError, SmsReceipt};
 use crate::ports::{
-    MockCustomerRepository, MockNotificationRepository, MockOrderRepository, MockSmsGateway, SystemClock,
+    MockCustomerRepository, MockNotificationRepository, MockOrderRepository, MockOutboxMetrics, MockSmsGateway,
+    SystemClock,
 };
 use crate::{Actor, Currency, Customer, CustomerCode, CustomerName, ItemName, Money, Order, PhoneNumber, PhoneRegion};
 
@@ -20,11 +21,37 @@ fn pending() -> Notification {
     Notification::new(OrderId::generate(), phone, "Tea, KES 5.00".into(), Utc::now() - chrono::Duration::seconds(1))
 }
 
-fn dispatcher(repo: MockNotificationRepository, gateway: MockSmsGateway) -> NotificationDispatcher {
+/// A notification as stored, with `change` made to its fields.
+fn stored(change: impl FnOnce(&mut NotificationParts)) -> Notification {
+    let mut parts = pending().parts().clone();
+    change(&mut parts);
+    Notification::restore(parts)
+}
+
+/// Metrics that expect `times` SMS attempts counted as `outcome`, and nothing else.
+fn counting(outcome: AttemptOutcome, times: usize) -> MockOutboxMetrics {
+    let mut metrics = MockOutboxMetrics::new();
+    metrics.expect_sms_attempt().withf(move |counted| *counted == outcome).times(times).return_const(());
+    metrics
+}
+
+/// Metrics that expect `times` delivery reports counted, and nothing else.
+fn counting_reports(times: usize) -> MockOutboxMetrics {
+    let mut metrics = MockOutboxMetrics::new();
+    metrics.expect_delivery_report().times(times).return_const(());
+    metrics
+}
+
+fn dispatcher(
+    repo: MockNotificationRepository,
+    gateway: MockSmsGateway,
+    metrics: MockOutboxMetrics,
+) -> NotificationDispatcher {
     NotificationDispatcher::new(
         Arc::new(repo),
         Arc::new(gateway),
         Arc::new(SystemClock),
+        Arc::new(metrics),
         RetryPolicy::default(),
         "w1",
         Duration::from_secs(30),
@@ -40,9 +67,10 @@ impl OutboxSignal for CountingSignal {
     }
 }
 
-fn service(repo: MockNotificationRepository, signal: Arc<CountingSignal>) -> NotificationService {
+fn service(repo: MockNotificationRepository, metrics: MockOutboxMetrics) -> NotificationService {
     let (orders, customers) = (MockOrderRepository::new(), MockCustomerRepository::new());
-    NotificationService::new(Arc::new(repo), Arc::new(orders), Arc::new(customers), Arc::new(SystemClock), signal)
+    let (clock, signal) = (Arc::new(SystemClock), Arc::new(CountingSignal::default()));
+    NotificationService::new(Arc::new(repo), Arc::new(orders), Arc::new(customers), clock, signal, Arc::new(metrics))
 }
 
 /// A service whose order `order_id` belongs to a customer now at `phone`.
@@ -73,7 +101,15 @@ fn service_with_customer(
     orders.expect_find().returning(move |id| Ok((id == order_id).then(|| order.clone())));
     let mut customers = MockCustomerRepository::new();
     customers.expect_find().returning(move |_| Ok(Some(customer.clone())));
-    NotificationService::new(Arc::new(repo), Arc::new(orders), Arc::new(customers), Arc::new(SystemClock), signal)
+    let metrics = Arc::new(MockOutboxMetrics::new());
+    NotificationService::new(
+        Arc::new(repo),
+        Arc::new(orders),
+        Arc::new(customers),
+        Arc::new(SystemClock),
+        signal,
+        metrics,
+    )
 }
 
 #[tokio::test]
@@ -89,9 +125,9 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
     repo.expect_store()
         .withf(|version, next, attempt, _| {
             *version == 1
-                && next.status == NotificationStatus::Sent
-                && next.provider_message_id.as_deref() == Some("ATXid_1")
-                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptResult::Sent && a.number == 1)
+                && next.status() == NotificationStatus::Sent
+                && next.provider_message_id() == Some("ATXid_1")
+                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptOutcome::Sent && a.number == 1)
         })
         .times(1)
         .in_sequence(&mut seq)
@@ -107,7 +143,7 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
         .withf(|to, text| to.as_str() == "+254712345678" && text == "Tea, KES 5.00")
         .times(1)
         .returning(|_, _| Ok(SmsReceipt::accepted("ATXid_1", "Success")));
-    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1);
+    assert_eq!(dispatcher(repo, gateway, counting(AttemptOutcome::Sent, 1)).run_once().await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -116,20 +152,20 @@ async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_o
     let mut repo = MockNotificationRepository::new();
     let due = [first.clone(), second.clone(), third.clone()];
     repo.expect_claim_due().times(1).returning(move |claim, _| Ok(due.iter().filter_map(|n| claim.apply(n)).collect()));
-    let first_id = first.id;
+    let first_id = first.id();
     repo.expect_store()
         .withf(move |_, next, attempt, _| {
-            next.id == first_id && next.status == NotificationStatus::Sent && attempt.is_some()
+            next.id() == first_id && next.status() == NotificationStatus::Sent && attempt.is_some()
         })
         .times(1)
         .returning(|_, _, _, _| Ok(true));
-    let released_ids = [second.id, third.id];
+    let released_ids = [second.id(), third.id()];
     repo.expect_store()
         .withf(move |version, next, attempt, _| {
-            released_ids.contains(&next.id)
+            released_ids.contains(&next.id())
                 && *version == 1
-                && next.status == NotificationStatus::Pending
-                && next.lease.is_none()
+                && next.status() == NotificationStatus::Pending
+                && next.lease().is_none()
                 && attempt.is_none()
         })
         .times(2)
@@ -144,7 +180,8 @@ async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_o
     });
     // Stop is asked while the first SMS is being sent.
     let stopping = || sends.load(Ordering::SeqCst) > 0;
-    assert_eq!(dispatcher(repo, gateway).run_once_unless(&stopping).await.unwrap(), 1);
+    let metrics = counting(AttemptOutcome::Sent, 1);
+    assert_eq!(dispatcher(repo, gateway, metrics).run_once_unless(&stopping).await.unwrap(), 1);
 }
 
 #[test]
@@ -153,7 +190,7 @@ fn only_the_lease_holder_can_release_a_claim() {
     let claimed = pending().claim("w1", now, now + chrono::Duration::seconds(30)).unwrap();
     assert!(claimed.release("w2", now).is_none());
     let released = claimed.release("w1", now).unwrap();
-    assert_eq!(released.status, NotificationStatus::Pending);
+    assert_eq!(released.status(), NotificationStatus::Pending);
     assert!(released.is_due(now));
     assert!(pending().release("w1", now).is_none(), "not claimed");
 }
@@ -165,7 +202,7 @@ async fn nothing_claimed_means_nothing_sent() {
     repo.expect_store().never();
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().never();
-    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 0);
+    assert_eq!(dispatcher(repo, gateway, MockOutboxMetrics::new()).run_once().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -176,7 +213,8 @@ async fn an_outcome_decided_after_the_lease_was_taken_over_is_dropped_by_the_sto
     repo.expect_store().times(1).returning(|_, _, _, _| Ok(false));
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().times(1).returning(|_, _| Ok(SmsReceipt::accepted("x", "Success")));
-    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1, "handled; the lost outcome is logged");
+    let metrics = counting(AttemptOutcome::Sent, 0);
+    assert_eq!(dispatcher(repo, gateway, metrics).run_once().await.unwrap(), 1, "handled; the lost outcome is logged");
 }
 
 #[tokio::test]
@@ -186,27 +224,26 @@ async fn a_temporary_failure_stores_a_retry_attempt() {
     repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
     repo.expect_store()
         .withf(|_, next, attempt, _| {
-            next.status == NotificationStatus::Pending
-                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptResult::Retry)
+            next.status() == NotificationStatus::Pending
+                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptOutcome::Retry)
         })
         .times(1)
         .returning(|_, _, _, _| Ok(true));
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().times(1).returning(|_, _| Err(SmsError::Retryable("HTTP 500".into())));
-    assert_eq!(dispatcher(repo, gateway).run_once().await.unwrap(), 1);
+    assert_eq!(dispatcher(repo, gateway, counting(AttemptOutcome::Retry, 1)).run_once().await.unwrap(), 1);
 }
 
 #[tokio::test]
 async fn retry_requeues_only_a_failed_notification_of_that_order_and_wakes_the_dispatcher() {
-    let mut failed = pending();
-    failed.status = NotificationStatus::Failed;
-    let order_id = failed.order_id;
-    let id = failed.id;
+    let failed = stored(|n| n.status = NotificationStatus::Failed);
+    let order_id = failed.order_id();
+    let id = failed.id();
     let mut repo = MockNotificationRepository::new();
     let found = failed.clone();
     repo.expect_find().returning(move |_| Ok(Some(found.clone())));
     repo.expect_store()
-        .withf(|version, next, _, _| *version == 0 && next.status == NotificationStatus::Pending)
+        .withf(|version, next, _, _| *version == 0 && next.status() == NotificationStatus::Pending)
         .times(1)
         .returning(|_, _, _, _| Ok(true));
     let signal = Arc::new(CountingSignal::default());
@@ -214,16 +251,15 @@ async fn retry_requeues_only_a_failed_notification_of_that_order_and_wakes_the_d
 
     assert!(matches!(service.retry(OrderId::generate(), id).await, Err(NotificationError::OrderNotFound(_))));
     let requeued = service.retry(order_id, id).await.unwrap();
-    assert_eq!((requeued.status, requeued.attempts), (NotificationStatus::Pending, 0));
-    assert_eq!(requeued.recipient.as_str(), "+254733111222", "the customer's current number");
+    assert_eq!((requeued.status(), requeued.attempts()), (NotificationStatus::Pending, 0));
+    assert_eq!(requeued.recipient().as_str(), "+254733111222", "the customer's current number");
     assert_eq!(signal.0.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn retry_of_a_sent_notification_is_refused() {
-    let mut sent = pending();
-    sent.status = NotificationStatus::Sent;
-    let (order_id, id) = (sent.order_id, sent.id);
+    let sent = stored(|n| n.status = NotificationStatus::Sent);
+    let (order_id, id) = (sent.order_id(), sent.id());
     let mut repo = MockNotificationRepository::new();
     repo.expect_find().returning(move |_| Ok(Some(sent.clone())));
     repo.expect_store().never();
@@ -244,21 +280,22 @@ fn report(status: &str) -> DeliveryReport {
 
 #[tokio::test]
 async fn a_report_is_logged_and_reapplied_when_another_writer_changed_the_notification_first() {
-    let mut sent = pending();
-    sent.status = NotificationStatus::Sent;
-    sent.provider_message_id = Some("ATXid_1".into());
+    let sent = stored(|n| {
+        n.status = NotificationStatus::Sent;
+        n.provider_message_id = Some("ATXid_1".into());
+    });
     let mut repo = MockNotificationRepository::new();
     repo.expect_log_delivery_report().times(1).returning(|_, _| Ok(()));
     repo.expect_find_by_provider_message_id().times(2).returning(move |_| Ok(Some(sent.clone())));
     let mut seq = Sequence::new();
     repo.expect_store().times(1).in_sequence(&mut seq).returning(|_, _, _, _| Ok(false));
     repo.expect_store()
-        .withf(|_, next, _, _| next.status == NotificationStatus::Delivered)
+        .withf(|_, next, _, _| next.status() == NotificationStatus::Delivered)
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_, _, _, _| Ok(true));
-    let effect = service(repo, Arc::default()).record_delivery_report(&report("Success")).await.unwrap();
-    assert_eq!(effect, ReportEffect::Applied);
+    let effect = service(repo, counting_reports(1)).record_delivery_report(&report("Success")).await.unwrap();
+    assert!(matches!(effect, ReportDecision::Apply(_)), "{effect:?}");
 }
 
 #[tokio::test]
@@ -267,8 +304,8 @@ async fn a_report_about_no_current_message_is_logged_and_unknown() {
     repo.expect_log_delivery_report().times(1).returning(|_, _| Ok(()));
     repo.expect_find_by_provider_message_id().returning(|_| Ok(None));
     repo.expect_store().never();
-    let effect = service(repo, Arc::default()).record_delivery_report(&report("Success")).await.unwrap();
-    assert_eq!(effect, ReportEffect::UnknownMessage);
+    let effect = service(repo, counting_reports(1)).record_delivery_report(&report("Success")).await.unwrap();
+    assert_eq!(effect, ReportDecision::Ignore(IgnoredReport::UnknownMessage));
 }
 
 #[tokio::test]
@@ -281,7 +318,7 @@ async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
     let keep = stored_sent.clone();
     let mut seq = Sequence::new();
     repo.expect_store()
-        .withf(|_, next, attempt, _| next.status == NotificationStatus::Sent && attempt.is_some())
+        .withf(|_, next, attempt, _| next.status() == NotificationStatus::Sent && attempt.is_some())
         .times(1)
         .in_sequence(&mut seq)
         .returning(move |_, next, _, _| {
@@ -303,10 +340,10 @@ async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
     );
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().returning(|_, _| Ok(SmsReceipt::accepted("ATXid_1", "Success")));
-    dispatcher(repo, gateway).run_once().await.unwrap();
+    dispatcher(repo, gateway, counting(AttemptOutcome::Sent, 1)).run_once().await.unwrap();
     let last = stored_sent.lock().unwrap().clone().unwrap();
-    assert_eq!(last.status, NotificationStatus::Delivered);
-    assert_eq!(last.delivery_status.as_deref(), Some("Success"));
+    assert_eq!(last.status(), NotificationStatus::Delivered);
+    assert_eq!(last.delivery_status(), Some("Success"));
 }
 
 #[tokio::test]
@@ -317,7 +354,7 @@ async fn a_summary_needs_a_period_of_at_most_a_year_and_counts_every_status() {
     repo.expect_summary().times(1).returning(|from, to| {
         Ok(NotificationSummary { from, to, counts: vec![(NotificationStatus::Sent, 3)], costs: Vec::new() })
     });
-    let service = service(repo, Arc::default());
+    let service = service(repo, MockOutboxMetrics::new());
     let invalid = |result: Result<NotificationSummary, NotificationError>| match result {
         Err(NotificationError::Validation(errors)) => errors.fields().iter().map(|f| f.to_string()).collect::<Vec<_>>(),
         other => panic!("{other:?}"),

@@ -8,8 +8,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::*;
 use crate::event::{Event, EventType, NewEvent};
 use crate::ports::{
-    MockClock, MockEventRepository, MockSecretGenerator, MockWebhookDeliveryRepository, MockWebhookEndpointRepository,
-    MockWebhookSender,
+    MockClock, MockEventRepository, MockOutboxMetrics, MockSecretGenerator, MockWebhookDeliveryRepository,
+    MockWebhookEndpointRepository, MockWebhookSender,
 };
 use crate::webhook::{EndpointStatus, SIGNATURE_HEADER, verify_signature};
 use crate::{Customer, CustomerCode, CustomerName, PhoneNumber, PhoneRegion};
@@ -34,6 +34,13 @@ impl EventEncoder for Encoder {
     fn encode_test(&self, test: &WebhookTestEvent) -> Vec<u8> {
         format!(r#"{{"id":"{}","type":"{}"}}"#, test.id, WebhookTestEvent::TYPE).into_bytes()
     }
+}
+
+/// Metrics that expect one webhook attempt counted as `outcome`, and nothing else.
+fn counting(outcome: AttemptOutcome) -> MockOutboxMetrics {
+    let mut metrics = MockOutboxMetrics::new();
+    metrics.expect_webhook_attempt().withf(move |counted| *counted == outcome).times(1).return_const(());
+    metrics
 }
 
 fn actor() -> Actor {
@@ -220,6 +227,7 @@ impl Fixture {
         endpoints: MockWebhookEndpointRepository,
         deliveries: MockWebhookDeliveryRepository,
         sender: MockWebhookSender,
+        metrics: MockOutboxMetrics,
         at: DateTime<Utc>,
     ) -> WebhookDispatcher {
         let mut events = MockEventRepository::new();
@@ -233,6 +241,7 @@ impl Fixture {
             Arc::new(sender),
             Arc::new(Encoder),
             clock(at),
+            Arc::new(metrics),
             policy,
             "w",
         )
@@ -278,7 +287,8 @@ async fn the_dispatcher_signs_the_exact_body_it_sends_and_records_a_2xx_as_deliv
         assert_eq!((attempt.status_code, attempt.duration_ms, attempt.number), (Some(200), 9, 1));
         Ok(true)
     });
-    let dispatcher = fixture.dispatcher(fixture.endpoints(), deliveries, sender, now());
+    let metrics = counting(AttemptOutcome::Delivered);
+    let dispatcher = fixture.dispatcher(fixture.endpoints(), deliveries, sender, metrics, now());
     assert_eq!(dispatcher.run_once().await.expect("ran"), 2, "one event routed, one delivery sent");
 }
 
@@ -303,7 +313,7 @@ async fn a_delivery_failing_at_the_end_of_its_window_disables_its_endpoint_with_
         *seen.lock().expect("lock") = Some(next.clone());
         Ok(true)
     });
-    let dispatcher = fixture.dispatcher(endpoints, deliveries, sender, end);
+    let dispatcher = fixture.dispatcher(endpoints, deliveries, sender, counting(AttemptOutcome::Failed), end);
     dispatcher.run_once().await.expect("ran");
     let disabled = disabled.lock().expect("lock").clone().expect("endpoint stored");
     assert_eq!(disabled.status(), EndpointStatus::Disabled);
@@ -336,7 +346,8 @@ async fn a_delivery_of_a_disabled_endpoint_is_abandoned_unsent() {
         assert!(attempt.is_none(), "nothing was sent");
         Ok(true)
     });
-    let dispatcher = fixture.dispatcher(endpoints, deliveries, MockWebhookSender::new(), now());
+    let dispatcher =
+        fixture.dispatcher(endpoints, deliveries, MockWebhookSender::new(), MockOutboxMetrics::new(), now());
     dispatcher.run_once().await.expect("ran");
 }
 
@@ -349,6 +360,7 @@ async fn a_stopping_dispatcher_releases_its_claims_unsent() {
         assert!(attempt.is_none());
         Ok(true)
     });
-    let dispatcher = fixture.dispatcher(fixture.endpoints(), deliveries, MockWebhookSender::new(), now());
+    let (sender, metrics) = (MockWebhookSender::new(), MockOutboxMetrics::new());
+    let dispatcher = fixture.dispatcher(fixture.endpoints(), deliveries, sender, metrics, now());
     assert_eq!(dispatcher.run_once_unless(&|| true).await.expect("ran"), 1, "routed only");
 }
