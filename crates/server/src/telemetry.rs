@@ -163,6 +163,10 @@ fn describe_metrics() {
     );
     describe_counter!("orderdesk_sms_attempts_total", "Attempts to hand an SMS to the provider, by result.");
     describe_counter!(
+        "orderdesk_webhook_attempts_total",
+        "Attempts to deliver a webhook event to an endpoint, by outcome."
+    );
+    describe_counter!(
         "orderdesk_sms_delivery_reports_total",
         "Delivery reports received, by status (unknown statuses as other)."
     );
