@@ -43,3 +43,16 @@ impl BearerAuth {
         if self.0.has(permission) { Ok(&self.0) } else { Err(ApiError::insufficient_permission(permission)) }
     }
 }
+
+/// The `WWW-Authenticate` challenge (RFC 6750 §3): bare when no token was sent, else with
+/// the error code, its description and, for `insufficient_scope`, the permission needed.
+pub fn www_authenticate(error: Option<(&str, &str, Option<&str>)>) -> String {
+    match error {
+        None => "Bearer realm=\"orderdesk\"".to_owned(),
+        Some((code, description, scope)) => {
+            let description = description.replace(['"', '\\'], "'");
+            let scope = scope.map(|s| format!(", scope=\"{s}\"")).unwrap_or_default();
+            format!("Bearer realm=\"orderdesk\", error=\"{code}\", error_description=\"{description}\"{scope}")
+        }
+    }
+}

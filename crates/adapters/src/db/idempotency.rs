@@ -23,6 +23,9 @@ impl SeaOrmIdempotencyRepository {
     }
 }
 
+/// The `status` of a row whose `body` is the whole (opaque) response.
+const OPAQUE: i32 = 0;
+
 /// Writes `record` inside the creating transaction, first: an expired row for the same key is
 /// replaced; a live one makes the whole transaction fail with [`RepoError::KeyTaken`]. On
 /// PostgreSQL a concurrent transaction inserting the same key waits here until this one ends.
@@ -40,10 +43,12 @@ pub(crate) async fn insert_record<C: ConnectionTrait>(db: &C, record: &Idempoten
         idempotency_key: Set(request.key.as_str().to_owned()),
         operation: Set(request.operation.clone()),
         fingerprint: Set(request.fingerprint.clone()),
-        status: Set(i32::from(record.response.status)),
-        location: Set(record.response.location.clone()),
-        etag: Set(record.response.etag.clone()),
-        body: Set(record.response.body.clone()),
+        // The response is opaque: all of it is kept in `body`. `status` 0 marks such a row;
+        // `location` and `etag` are left empty (rows from before kept their parts there).
+        status: Set(OPAQUE),
+        location: Set(None),
+        etag: Set(None),
+        body: Set(record.response.as_str().to_owned()),
         created_at: Set(record.created_at),
         expires_at: Set(record.expires_at),
     };
@@ -62,12 +67,7 @@ fn to_domain(row: idempotency_keys::Model) -> Result<IdempotencyRecord, RepoErro
             operation: row.operation,
             fingerprint: row.fingerprint,
         },
-        response: StoredResponse {
-            status: u16::try_from(row.status).map_err(|e| corrupt("stored status", e))?,
-            location: row.location,
-            etag: row.etag,
-            body: row.body,
-        },
+        response: StoredResponse::new(row.body),
         created_at: row.created_at,
         expires_at: row.expires_at,
     })

@@ -106,7 +106,7 @@ pub(super) async fn take_order(
         ordered_at: None,
         notify: true,
     };
-    match state.services.orders.create(draft, &Actor::new(session.subject.clone())).await {
+    match state.services.orders.create(draft, &Actor::new(session.subject.clone()), None).await {
         Ok(order) => redirect(&format!("/dashboard/orders/{}?done=created", order.id())),
         Err(error) => again(&state, &session, id, error.into(), ORDER_FIELDS, forms).await,
     }

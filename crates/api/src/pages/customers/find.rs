@@ -165,7 +165,7 @@ pub(super) async fn create(state: Data<&Arc<WebState>>, jar: &CookieJar, body: B
         language: Some(form.language.clone()),
         sms_opt_out: Some(form.sms_opt_out),
     };
-    match state.services.customers.create(draft, &Actor::new(session.subject.clone())).await {
+    match state.services.customers.create(draft, &Actor::new(session.subject.clone()), None).await {
         Ok(customer) => redirect(&format!("/dashboard/customers/{}?done=created", customer.id())),
         Err(error) => match Problem::from(error).outcome(&session, NEW_FIELDS) {
             Outcome::Again(retry) => render(&state, &session, query, Some(form), retry).await,
