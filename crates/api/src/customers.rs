@@ -84,13 +84,6 @@ fn created(customer: &Customer) -> Answer<CustomerBody> {
     Answer::new(customer.clone().into(), etag(customer.audit().version), Some(location))
 }
 
-impl From<Answer<CustomerBody>> for CustomerCreated {
-    fn from(answer: Answer<CustomerBody>) -> Self {
-        let replayed = answer.replayed_header();
-        Self::Created(Json(answer.body), answer.location.unwrap_or_default(), answer.etag, replayed)
-    }
-}
-
 #[OpenApi(tag = "ApiTags::Customers")]
 impl CustomersApi {
     /// Create a customer
@@ -118,7 +111,9 @@ impl CustomersApi {
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createCustomer", body.bytes())?;
         let draft = body.parse()?.into_draft()?;
         let create = |recorder| services.customers.create(draft, caller.actor(), recorder);
-        Ok(idempotency::write_once(&services.idempotency, keyed, created, create).await?.into())
+        let (body, location, tag, replayed) =
+            idempotency::write_once(&services.idempotency, keyed, created, create).await?.into_created();
+        Ok(CustomerCreated::Created(body, location, tag, replayed))
     }
 
     /// List or look up customers

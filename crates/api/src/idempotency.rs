@@ -8,6 +8,7 @@ use std::sync::Arc;
 use orderdesk_domain::idempotency::{IdempotencyKey, IdempotentRequest, Recorder, StoredResponse};
 use orderdesk_domain::service::IdempotencyService;
 use orderdesk_domain::{CustomerError, OrderError, Principal};
+use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use sha2::{Digest, Sha256};
 
@@ -88,6 +89,12 @@ impl<B> Answer<B> {
     /// `Idempotent-Replayed: true` for a replay, else no header.
     pub fn replayed_header(&self) -> Option<String> {
         self.replayed.then(|| "true".to_owned())
+    }
+
+    /// The parts of a 201 Created: body, `Location`, `ETag`, `Idempotent-Replayed`.
+    pub fn into_created(self) -> (Json<B>, String, String, Option<String>) {
+        let replayed = self.replayed_header();
+        (Json(self.body), self.location.unwrap_or_default(), self.etag, replayed)
     }
 }
 

@@ -100,13 +100,6 @@ fn created(order: &Order) -> Answer<OrderBody> {
     Answer::new(order.clone().into(), etag(order.audit().version), Some(location))
 }
 
-impl From<Answer<OrderBody>> for OrderCreated {
-    fn from(answer: Answer<OrderBody>) -> Self {
-        let replayed = answer.replayed_header();
-        Self::Created(Json(answer.body), answer.location.unwrap_or_default(), answer.etag, replayed)
-    }
-}
-
 /// What `changeOrderStatus` answers, and a retry with its key again.
 fn status_changed(order: &Order) -> Answer<OrderBody> {
     Answer::new(order.clone().into(), etag(order.audit().version), None)
@@ -182,7 +175,9 @@ impl OrdersApi {
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createOrder", body.bytes())?;
         let draft = body.parse()?.into_draft()?;
         let create = |recorder| services.orders.create(draft, caller.actor(), recorder);
-        Ok(idempotency::write_once(&services.idempotency, keyed, created, create).await?.into())
+        let (body, location, tag, replayed) =
+            idempotency::write_once(&services.idempotency, keyed, created, create).await?.into_created();
+        Ok(OrderCreated::Created(body, location, tag, replayed))
     }
 
     /// List orders

@@ -245,6 +245,12 @@ impl Classify for InboxError {
     }
 }
 
+impl Classify for RepoError {
+    fn classify(self) -> Failure {
+        Failure::Storage(self)
+    }
+}
+
 impl From<ValidationErrors> for ApiError {
     fn from(errors: ValidationErrors) -> Self {
         let fields = errors
