@@ -19,9 +19,18 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use crate::Services;
 use crate::body::{BodyFormat, RawBody};
-use crate::problem::{ApiError, Errors, ExportOrdersErrors, FieldProblem, ImportCustomersErrors, ProblemType};
+use crate::problem::{ApiError, Errors, FieldProblem, ProblemType, error_sets};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
+
+error_sets! {
+    /// `exportOrders`: a period over 366 days is a 422 on `ordered_to`.
+    ExportOrdersErrors: [Unauthenticated, Forbidden, Validation, RateLimited, Internal, Unavailable];
+    /// `importCustomers`: bad rows are a 422 listing each (`row`, `field`, `message`); over
+    /// 5,000 rows (or 1 MiB) a 413; a code taken by a concurrent write a 409.
+    ImportCustomersErrors: [MalformedRequest, Unauthenticated, Forbidden, DuplicateCode, RequestTimeout,
+        PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
+}
 
 /// The import's path: its body may be larger than other requests' ([`IMPORT_MAX_BYTES`]).
 pub const IMPORT_PATH: &str = "/api/v1/customers/import";

@@ -1,8 +1,8 @@
 //! `/api/v1/customers`: create, list, get, change, delete, and a customer's orders.
 
 use chrono::{DateTime, Utc};
-use orderdesk_domain::service::{CustomerChanges, CustomerDraft, CustomerListQuery, OrderListQuery};
-use orderdesk_domain::{Customer, CustomerError, CustomerId, PageRequest, Permission};
+use orderdesk_domain::service::{CustomerChanges, CustomerListQuery, OrderListQuery};
+use orderdesk_domain::{Customer, CustomerId, Permission};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -12,18 +12,28 @@ use uuid::Uuid;
 use crate::Services;
 use crate::conditional::{self, etag};
 use crate::dto::IncomingMessageListBody;
-use crate::dto::{
-    CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderExpand, OrderListBody, decode_cursor,
-};
-use crate::idempotency::{self, Outcome};
+use crate::dto::{CustomerBody, CustomerChangesBody, CustomerListBody, NewCustomerBody, OrderExpand, OrderListBody};
+use crate::idempotency::{self, Answer};
 use crate::json::JsonBody;
 use crate::orders::{check_expand, order_list};
-use crate::problem::{
-    ApiError, CreateCustomerErrors, DeleteCustomerErrors, Errors, GetErrors, ListErrors, ListOfOneErrors,
-    UpdateCustomerErrors,
-};
+use crate::paging::page_request;
+use crate::problem::{Errors, GetErrors, ListErrors, ListOfOneErrors, error_sets};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
+
+error_sets! {
+    /// `createCustomer`.
+    CreateCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, DuplicateCode, IdempotencyKeyInUse,
+        RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, IdempotencyKeyReused, RateLimited,
+        Internal, Unavailable];
+    /// `updateCustomer`.
+    UpdateCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, DuplicateCode,
+        PreconditionFailed, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited,
+        Internal, Unavailable];
+    /// `deleteCustomer`.
+    DeleteCustomerErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, CustomerHasOrders,
+        PreconditionFailed, Validation, RateLimited, Internal, Unavailable];
+}
 
 /// Customer endpoints. The services come from request data, so the document can be built
 /// without them.
@@ -68,14 +78,10 @@ pub enum Deleted {
     NoContent,
 }
 
-fn location(customer: &Customer) -> String {
-    format!("/api/v1/customers/{}", customer.id())
-}
-
-/// Builds the storage page request from query parameters.
-pub(crate) fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-    let before = cursor.map(decode_cursor).transpose()?;
-    Ok(PageRequest::new(before, limit)?)
+/// What `createCustomer` answers, and a retry with its key again.
+fn created(customer: &Customer) -> Answer<CustomerBody> {
+    let location = format!("/api/v1/customers/{}", customer.id());
+    Answer::new(customer.clone().into(), etag(customer.audit().version), Some(location))
 }
 
 #[OpenApi(tag = "ApiTags::Customers")]
@@ -103,29 +109,11 @@ impl CustomersApi {
     ) -> Result<CustomerCreated, Errors<CreateCustomerErrors>> {
         let caller = auth.require(Permission::WriteCustomers)?;
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createCustomer", body.bytes())?;
-        let body = body.parse()?;
-        body.check_as_sent()?;
-        let draft = CustomerDraft {
-            name: body.name,
-            code: body.code,
-            phone: body.phone,
-            language: body.language.map(|l| l.as_str().to_owned()),
-            sms_opt_out: body.sms_opt_out,
-        };
-        let respond = |c: &Customer| idempotency::stored_created(location(c), &CustomerBody::from(c.clone()));
-        let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
-        let create = services.customers.create_recorded(draft, caller.actor(), recorder);
-        let key_taken = |e: &CustomerError| matches!(e, CustomerError::KeyTaken);
-        match idempotency::create_once(&services.idempotency, keyed.as_ref(), key_taken, create).await? {
-            Outcome::Created(customer) => {
-                let tag = etag(customer.audit().version);
-                Ok(CustomerCreated::Created(Json(customer.clone().into()), location(&customer), tag, None))
-            }
-            Outcome::Replayed(stored) => {
-                let (body, location) = idempotency::replayed(stored)?;
-                Ok(CustomerCreated::Created(Json(body), location, etag(0), Some("true".into())))
-            }
-        }
+        let draft = body.parse()?.into_draft()?;
+        let create = |recorder| services.customers.create(draft, caller.actor(), recorder);
+        let (body, location, tag, replayed) =
+            idempotency::write_once(&services.idempotency, keyed, created, create).await?.into_created();
+        Ok(CustomerCreated::Created(body, location, tag, replayed))
     }
 
     /// List or look up customers

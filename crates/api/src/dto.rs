@@ -4,7 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
+use orderdesk_domain::CustomerId;
 use orderdesk_domain::ports::BoardCursor;
+use orderdesk_domain::service::{CustomerDraft, OrderDraft};
 use orderdesk_domain::{Customer, CustomerName, InvalidValue, ItemName, Order, Page, StatusChange, StatusNote};
 use orderdesk_domain::{Language, OrderId, inbox::IncomingMessage};
 use orderdesk_signin::token::constant_time_eq;
@@ -215,6 +217,21 @@ impl NewCustomerBody {
         let texts = [("name", Some(self.name.as_str()), CustomerName::MAX_CHARS)];
         as_sent(&texts, Some(&self.code))
     }
+
+    /// The domain's draft, after [`NewCustomerBody::check_as_sent`].
+    ///
+    /// # Errors
+    /// As [`NewCustomerBody::check_as_sent`].
+    pub fn into_draft(self) -> Result<CustomerDraft, ApiError> {
+        self.check_as_sent()?;
+        Ok(CustomerDraft {
+            name: self.name,
+            code: self.code,
+            phone: self.phone,
+            language: self.language.map(|l| l.as_str().to_owned()),
+            sms_opt_out: self.sms_opt_out,
+        })
+    }
 }
 
 impl CustomerChangesBody {
@@ -230,6 +247,22 @@ impl NewOrderBody {
     /// 422 when a field breaks the document's limits as sent.
     pub fn check_as_sent(&self) -> Result<(), ApiError> {
         as_sent(&[("item", Some(self.item.as_str()), ItemName::MAX_CHARS)], None)
+    }
+
+    /// The domain's draft, after [`NewOrderBody::check_as_sent`]; `notify` defaults to `true`.
+    ///
+    /// # Errors
+    /// As [`NewOrderBody::check_as_sent`].
+    pub fn into_draft(self) -> Result<OrderDraft, ApiError> {
+        self.check_as_sent()?;
+        Ok(OrderDraft {
+            customer_id: CustomerId::from_uuid(self.customer_id),
+            item: self.item,
+            amount: self.amount,
+            currency: self.currency,
+            ordered_at: self.ordered_at,
+            notify: self.notify.unwrap_or(true),
+        })
     }
 }
 

@@ -5,8 +5,13 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use crate::Services;
-use crate::problem::{ApiError, Errors, ProblemType, ReadinessErrors};
+use crate::problem::{ApiError, Errors, ProblemType, error_sets};
 use crate::tags::ApiTags;
+
+error_sets! {
+    /// `readiness` (probes are not rate limited).
+    ReadinessErrors: [Internal, Unavailable];
+}
 
 /// Probe endpoints.
 pub struct HealthApi;

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod middleware;
 mod orders;
 pub mod pages;
+mod paging;
 pub mod problem;
 pub mod rate_limit;
 pub mod security;

@@ -15,7 +15,8 @@ use poem_openapi::error::{
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::problem::{FieldProblem, PROBLEM_JSON, Problem, ProblemType, www_authenticate};
+use crate::problem::{FieldProblem, PROBLEM_JSON, Problem, ProblemType};
+use crate::security::www_authenticate;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use orderdesk_domain::service::{OrderChanges, OrderDraft, OrderListQuery, StatusRequest};
-use orderdesk_domain::{CustomerId, NotificationId, Order, OrderError, OrderId, Permission, Principal};
+use orderdesk_domain::service::{OrderChanges, OrderListQuery, StatusRequest};
+use orderdesk_domain::{CustomerId, NotificationId, Order, OrderId, Permission, Principal};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -14,22 +14,38 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::conditional::{self, etag};
-use crate::customers::{Deleted, page_request};
+use crate::customers::Deleted;
 use crate::dto::{
     CustomerBody, HistoryBody, NewOrderBody, NotificationBody, NotificationListBody, OrderBody, OrderChangesBody,
     OrderExpand, OrderListBody, StatusChangeBody,
 };
-use crate::idempotency::{self, Outcome};
+use crate::idempotency::{self, Answer};
 use crate::json::JsonBody;
-use crate::problem::ApiError;
-use crate::problem::ListErrors;
-use crate::problem::{
-    ChangeStatusErrors, CreateOrderErrors, DeleteOrderErrors, Errors, GetErrors, ListOfOneErrors, RetryErrors,
-    UpdateOrderErrors,
-};
+use crate::paging::page_request;
+use crate::problem::{ApiError, Errors, GetErrors, ListErrors, ListOfOneErrors, error_sets};
 use crate::security::BearerAuth;
 use crate::summary::NotificationSummaryBody;
 use crate::tags::ApiTags;
+
+error_sets! {
+    /// `createOrder`: an unknown `customer_id` is a 422 on that field.
+    CreateOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, IdempotencyKeyInUse,
+        RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, IdempotencyKeyReused, RateLimited,
+        Internal, Unavailable];
+    /// `updateOrder`.
+    UpdateOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, PreconditionFailed,
+        RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
+    /// `deleteOrder`: 409 once the order has a history (cancel it instead).
+    DeleteOrderErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, OrderHasHistory, PreconditionFailed,
+        Validation, RateLimited, Internal, Unavailable];
+    /// `changeOrderStatus`.
+    ChangeStatusErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, InvalidStatusTransition,
+        IdempotencyKeyInUse, PreconditionFailed, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Validation,
+        IdempotencyKeyReused, RateLimited, Internal, Unavailable];
+    /// `retryOrderNotification`.
+    RetryErrors: [Unauthenticated, Forbidden, NotFound, NotificationNotRetryable, Validation, RateLimited, Internal,
+        Unavailable];
+}
 
 /// Order endpoints, including each order's SMS notifications. The services come from request
 /// data, so the document can be built without them.
@@ -78,8 +94,22 @@ pub enum OrderStatusChanged {
     Ok(Json<OrderBody>, #[oai(header = "ETag")] String, #[oai(header = "Idempotent-Replayed")] Option<String>),
 }
 
-fn location(order: &Order) -> String {
-    format!("/api/v1/orders/{}", order.id())
+/// What `createOrder` answers, and a retry with its key again.
+fn created(order: &Order) -> Answer<OrderBody> {
+    let location = format!("/api/v1/orders/{}", order.id());
+    Answer::new(order.clone().into(), etag(order.audit().version), Some(location))
+}
+
+/// What `changeOrderStatus` answers, and a retry with its key again.
+fn status_changed(order: &Order) -> Answer<OrderBody> {
+    Answer::new(order.clone().into(), etag(order.audit().version), None)
+}
+
+impl From<Answer<OrderBody>> for OrderStatusChanged {
+    fn from(answer: Answer<OrderBody>) -> Self {
+        let replayed = answer.replayed_header();
+        Self::Ok(Json(answer.body), answer.etag, replayed)
+    }
 }
 
 /// With `expand=customer`, the caller must also hold `read:customers` (403 naming it).
@@ -143,30 +173,11 @@ impl OrdersApi {
     ) -> Result<OrderCreated, Errors<CreateOrderErrors>> {
         let caller = auth.require(Permission::WriteOrders)?;
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createOrder", body.bytes())?;
-        let body = body.parse()?;
-        body.check_as_sent()?;
-        let draft = OrderDraft {
-            customer_id: CustomerId::from_uuid(body.customer_id),
-            item: body.item,
-            amount: body.amount,
-            currency: body.currency,
-            ordered_at: body.ordered_at,
-            notify: body.notify.unwrap_or(true),
-        };
-        let respond = |o: &Order| idempotency::stored_created(location(o), &OrderBody::from(o.clone()));
-        let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
-        let create = services.orders.create_recorded(draft, caller.actor(), recorder);
-        let key_taken = |e: &OrderError| matches!(e, OrderError::KeyTaken);
-        match idempotency::create_once(&services.idempotency, keyed.as_ref(), key_taken, create).await? {
-            Outcome::Created(order) => {
-                let tag = etag(order.audit().version);
-                Ok(OrderCreated::Created(Json(order.clone().into()), location(&order), tag, None))
-            }
-            Outcome::Replayed(stored) => {
-                let (body, location) = idempotency::replayed(stored)?;
-                Ok(OrderCreated::Created(Json(body), location, etag(0), Some("true".into())))
-            }
-        }
+        let draft = body.parse()?.into_draft()?;
+        let create = |recorder| services.orders.create(draft, caller.actor(), recorder);
+        let (body, location, tag, replayed) =
+            idempotency::write_once(&services.idempotency, keyed, created, create).await?.into_created();
+        Ok(OrderCreated::Created(body, location, tag, replayed))
     }
 
     /// List orders
@@ -363,22 +374,9 @@ impl OrdersApi {
             cancel_reason: body.cancel_reason,
             notify: body.notify.unwrap_or(true),
         };
-        let respond = |o: &Order| idempotency::stored_changed(etag(o.audit().version), &OrderBody::from(o.clone()));
-        let recorder = keyed.clone().map(|request| services.idempotency.recorder(request, &respond));
         let id = OrderId::from_uuid(id.0);
-        let change = services.orders.change_status(id, request, caller.actor(), expected, recorder);
-        let key_taken = |e: &OrderError| matches!(e, OrderError::KeyTaken);
-        match idempotency::create_once(&services.idempotency, keyed.as_ref(), key_taken, change).await? {
-            Outcome::Created(order) => {
-                let tag = etag(order.audit().version);
-                Ok(OrderStatusChanged::Ok(Json(order.into()), tag, None))
-            }
-            Outcome::Replayed(stored) => {
-                let tag = stored.etag.clone().unwrap_or_default();
-                let (body, _) = idempotency::replayed(stored)?;
-                Ok(OrderStatusChanged::Ok(Json(body), tag, Some("true".into())))
-            }
-        }
+        let change = |recorder| services.orders.change_status(id, request, caller.actor(), expected, recorder);
+        Ok(idempotency::write_once(&services.idempotency, keyed, status_changed, change).await?.into())
     }
 
     /// An order's history

@@ -1,9 +1,11 @@
 //! Bearer authentication (RFC 6750, `Authorization` header only) and per-operation permissions.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use orderdesk_domain::auth::TokenVerifier;
 use orderdesk_domain::{Permission, Principal};
+use orderdesk_signin::Session;
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
@@ -40,6 +42,62 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
 impl BearerAuth {
     /// The caller, if it holds `permission`; else 403 naming the missing permission.
     pub fn require(&self, permission: Permission) -> Result<&Principal, ApiError> {
-        if self.0.has(permission) { Ok(&self.0) } else { Err(ApiError::insufficient_permission(permission)) }
+        require(&self.0, permission)
+    }
+}
+
+/// Whoever holds permissions: a bearer token's principal, or a dashboard session (which took
+/// them from the access token it signed in with).
+pub trait Holder {
+    fn permissions(&self) -> &BTreeSet<Permission>;
+}
+
+impl Holder for Principal {
+    fn permissions(&self) -> &BTreeSet<Permission> {
+        Principal::permissions(self)
+    }
+}
+
+impl<H: Holder + ?Sized> Holder for &H {
+    fn permissions(&self) -> &BTreeSet<Permission> {
+        (**self).permissions()
+    }
+}
+
+impl Holder for Session {
+    fn permissions(&self) -> &BTreeSet<Permission> {
+        &self.permissions
+    }
+}
+
+/// The one permission check of the API and the dashboard: `holder`, if it holds
+/// `permission`; else the 403 naming it (`insufficient_scope`), which a page shows as its
+/// refusal.
+///
+/// # Errors
+/// 403 `insufficient-permission`.
+pub fn require<H: Holder>(holder: &H, permission: Permission) -> Result<&H, ApiError> {
+    if holder.permissions().contains(&permission) {
+        Ok(holder)
+    } else {
+        Err(ApiError::insufficient_permission(permission))
+    }
+}
+
+/// Whether `holder` passes [`require`] for `permission` (what a page may show or do).
+pub fn holds(holder: &impl Holder, permission: Permission) -> bool {
+    require(holder, permission).is_ok()
+}
+
+/// The `WWW-Authenticate` challenge (RFC 6750 §3): bare when no token was sent, else with
+/// the error code, its description and, for `insufficient_scope`, the permission needed.
+pub fn www_authenticate(error: Option<(&str, &str, Option<&str>)>) -> String {
+    match error {
+        None => "Bearer realm=\"orderdesk\"".to_owned(),
+        Some((code, description, scope)) => {
+            let description = description.replace(['"', '\\'], "'");
+            let scope = scope.map(|s| format!(", scope=\"{s}\"")).unwrap_or_default();
+            format!("Bearer realm=\"orderdesk\", error=\"{code}\", error_description=\"{description}\"{scope}")
+        }
     }
 }

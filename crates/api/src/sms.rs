@@ -12,9 +12,15 @@ use uuid::Uuid;
 use crate::Services;
 use crate::dto::not_null;
 use crate::json::JsonBody;
-use crate::problem::{Errors, PreviewErrors};
+use crate::problem::{Errors, error_sets};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
+
+error_sets! {
+    /// `previewSms`: an unknown order is a 404, an event without a text a 422.
+    PreviewErrors: [MalformedRequest, Unauthenticated, Forbidden, NotFound, RequestTimeout, PayloadTooLarge,
+        UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
+}
 
 /// What to preview.
 #[derive(Debug, Clone, Object, Deserialize)]

@@ -16,14 +16,21 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::Services;
-use crate::customers::page_request;
 use crate::dto::{encode_cursor, not_null};
 use crate::json::JsonBody;
-use crate::problem::{
-    ApiError, CreateWebhookEndpointErrors, Errors, FieldProblem, ListErrors, ListOfOneErrors, WebhookEndpointErrors,
-};
+use crate::paging::page_request;
+use crate::problem::{ApiError, Errors, FieldProblem, ListErrors, ListOfOneErrors, error_sets};
 use crate::security::BearerAuth;
 use crate::tags::ApiTags;
+
+error_sets! {
+    /// `createWebhookEndpoint`: a URL deliveries may not go to is a 422 on `url`.
+    CreateWebhookEndpointErrors: [MalformedRequest, Unauthenticated, Forbidden, RequestTimeout, PayloadTooLarge,
+        UnsupportedMediaType, Validation, RateLimited, Internal, Unavailable];
+    /// `getWebhookEndpoint`, `deleteWebhookEndpoint`, `rotateWebhookEndpointSecret`,
+    /// `enableWebhookEndpoint`, `testWebhookEndpoint` (a receiver that fails is a 200 result, not a problem).
+    WebhookEndpointErrors: [Unauthenticated, Forbidden, NotFound, Validation, RateLimited, Internal, Unavailable];
+}
 
 /// A URL that receives signed events.
 #[derive(Debug, Clone, Object)]

@@ -16,8 +16,14 @@ use serde::Deserialize;
 
 use crate::Services;
 use crate::body::FormBody;
-use crate::problem::{ApiError, Errors, FieldProblem, ProblemType, WebhookErrors};
+use crate::problem::{ApiError, Errors, FieldProblem, ProblemType, error_sets};
 use crate::tags::ApiTags;
+
+error_sets! {
+    /// `receiveDeliveryReport`, `receiveOptOut`, `receiveIncomingMessage`: a wrong secret is a 401.
+    WebhookErrors: [MalformedRequest, Validation, Unauthenticated, RequestTimeout, PayloadTooLarge, UnsupportedMediaType,
+        Internal, Unavailable];
+}
 
 /// Africa's Talking's dashboard takes callback URLs as typed: one ending in `/` reaches the
 /// same handler as one without.

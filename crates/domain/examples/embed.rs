@@ -246,7 +246,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         phone: "0712 345 678".into(),
         ..CustomerDraft::default()
     };
-    let amina = customers.create(draft, &clerk).await?;
+    let amina = customers.create(draft, &clerk, None).await?;
     println!("customer {} {} {}", amina.code().as_str(), amina.name().as_str(), amina.phone().as_str());
 
     // Amounts are exact decimals in the currency's minor units.
@@ -258,7 +258,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ordered_at: None,
         notify: true,
     };
-    let order = orders.create(draft("250.50"), &clerk).await?;
+    let order = orders.create(draft("250.50"), &clerk, None).await?;
     println!("order {} for {}", order.reference().as_str(), order.amount());
 
     // It moves along the lifecycle; the domain's transition table refuses going back.
@@ -274,7 +274,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("history: {}", statuses.join(" -> "));
 
     // Bad input names every field that is wrong.
-    match orders.create(draft("250.505"), &clerk).await {
+    match orders.create(draft("250.505"), &clerk, None).await {
         Err(OrderError::Validation(errors)) => {
             for field in errors.fields() {
                 println!("refused: {} {}", field.field, field.reason);

@@ -53,17 +53,22 @@ pub struct IdempotentRequest {
     pub fingerprint: String,
 }
 
-/// The response the first request got, as sent.
+/// The response the first request got, as the edge encoded it (for the HTTP API: status
+/// line, headers and body, written by `orderdesk_api::idempotency`). Opaque here and in the
+/// stores, which keep it as it is and give it back for a replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// The HTTP status.
-    pub status: u16,
-    /// The `Location` header, if any.
-    pub location: Option<String>,
-    /// The `ETag` header, if any (kept for responses whose version is not known otherwise).
-    pub etag: Option<String>,
-    /// The body.
-    pub body: String,
+pub struct StoredResponse(String);
+
+impl StoredResponse {
+    /// Wraps an encoded response.
+    pub fn new(encoded: impl Into<String>) -> Self {
+        Self(encoded.into())
+    }
+
+    /// The encoded response, as given to [`StoredResponse::new`].
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A key with the response it produced, kept until `expires_at`.
@@ -104,19 +109,22 @@ impl IdempotencyRecord {
     }
 }
 
-/// How a use case records what it created for the request's key: the request, how the API
-/// renders the created value as its response, and how long to keep it.
-pub struct Recorder<'a, T> {
+/// Renders a value a use case wrote as the response a retry of its request replays.
+pub type Respond<T> = Box<dyn Fn(&T) -> StoredResponse + Send + Sync>;
+
+/// How a use case records what it wrote for the request's key: the request, how the edge
+/// renders the written value as its response, and how long to keep it.
+pub struct Recorder<T> {
     /// The keyed request.
     pub request: IdempotentRequest,
-    /// The response the created value gets (status, `Location`, body).
-    pub respond: &'a (dyn Fn(&T) -> StoredResponse + Send + Sync),
+    /// The response the written value gets.
+    pub respond: Respond<T>,
     /// How long a retry can replay it (`idempotency.retention_hours`).
     pub retention: Duration,
 }
 
-impl<T> Recorder<'_, T> {
-    /// The record of `value`, created at `now`.
+impl<T> Recorder<T> {
+    /// The record of `value`, written at `now`.
     pub fn record(&self, value: &T, now: DateTime<Utc>) -> IdempotencyRecord {
         IdempotencyRecord::new(self.request.clone(), (self.respond)(value), now, self.retention)
     }
@@ -146,7 +154,7 @@ mod tests {
 
     #[test]
     fn the_same_request_replays_and_another_is_refused() {
-        let response = StoredResponse { status: 201, location: Some("/x".into()), etag: None, body: "{}".into() };
+        let response = StoredResponse::new("201 /x {}");
         let now = Utc::now();
         let record = IdempotencyRecord::new(request("a"), response.clone(), now, Duration::from_secs(3600));
         assert_eq!(record.expires_at, now + chrono::Duration::hours(1));

@@ -23,6 +23,9 @@ impl SeaOrmIdempotencyRepository {
     }
 }
 
+/// The `status` of a row whose `body` is the whole (opaque) response.
+const OPAQUE: i32 = 0;
+
 /// Writes `record` inside the creating transaction, first: an expired row for the same key is
 /// replaced; a live one makes the whole transaction fail with [`RepoError::KeyTaken`]. On
 /// PostgreSQL a concurrent transaction inserting the same key waits here until this one ends.
@@ -40,10 +43,12 @@ pub(crate) async fn insert_record<C: ConnectionTrait>(db: &C, record: &Idempoten
         idempotency_key: Set(request.key.as_str().to_owned()),
         operation: Set(request.operation.clone()),
         fingerprint: Set(request.fingerprint.clone()),
-        status: Set(i32::from(record.response.status)),
-        location: Set(record.response.location.clone()),
-        etag: Set(record.response.etag.clone()),
-        body: Set(record.response.body.clone()),
+        // The response is opaque: all of it is kept in `body`. `status` 0 marks such a row;
+        // `location` and `etag` are left empty (rows from before kept their parts there).
+        status: Set(OPAQUE),
+        location: Set(None),
+        etag: Set(None),
+        body: Set(record.response.as_str().to_owned()),
         created_at: Set(record.created_at),
         expires_at: Set(record.expires_at),
     };
@@ -54,6 +59,19 @@ pub(crate) async fn insert_record<C: ConnectionTrait>(db: &C, record: &Idempoten
     Ok(())
 }
 
+/// The stored response: `body` itself for rows written since responses are opaque (`status`
+/// [`OPAQUE`]); a row kept before that (status, `Location`, `ETag` and body in their own
+/// columns) is given in the same envelope the API writes, `{"location", "etag", "body"}`, so a
+/// retry within the key's retention is still answered by a replay (a create's version was 0).
+fn stored_response(status: i32, location: Option<String>, etag: Option<String>, body: String) -> StoredResponse {
+    if status == OPAQUE {
+        return StoredResponse::new(body);
+    }
+    let body = serde_json::from_str::<serde_json::Value>(&body).unwrap_or(serde_json::Value::String(body));
+    let etag = etag.unwrap_or_else(|| "\"0\"".to_owned());
+    StoredResponse::new(serde_json::json!({ "location": location, "etag": etag, "body": body }).to_string())
+}
+
 fn to_domain(row: idempotency_keys::Model) -> Result<IdempotencyRecord, RepoError> {
     Ok(IdempotencyRecord {
         request: IdempotentRequest {
@@ -62,12 +80,7 @@ fn to_domain(row: idempotency_keys::Model) -> Result<IdempotencyRecord, RepoErro
             operation: row.operation,
             fingerprint: row.fingerprint,
         },
-        response: StoredResponse {
-            status: u16::try_from(row.status).map_err(|e| corrupt("stored status", e))?,
-            location: row.location,
-            etag: row.etag,
-            body: row.body,
-        },
+        response: stored_response(row.status, row.location, row.etag, row.body),
         created_at: row.created_at,
         expires_at: row.expires_at,
     })
@@ -88,5 +101,21 @@ impl IdempotencyRepository for SeaOrmIdempotencyRepository {
         let result =
             Entity::delete_many().filter(Column::ExpiresAt.lte(now)).exec(&self.db).await.map_err(repo_error)?;
         Ok(result.rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_from_before_opaque_responses_is_replayed_in_the_apis_envelope() {
+        let legacy = stored_response(201, Some("/api/v1/orders/7".into()), None, r#"{"id":"7"}"#.into());
+        let document: serde_json::Value = serde_json::from_str(legacy.as_str()).unwrap();
+        assert_eq!(
+            document,
+            serde_json::json!({ "location": "/api/v1/orders/7", "etag": "\"0\"", "body": { "id": "7" } })
+        );
+        assert_eq!(stored_response(OPAQUE, None, None, "opaque".into()).as_str(), "opaque");
     }
 }

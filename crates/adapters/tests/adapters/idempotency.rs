@@ -15,12 +15,7 @@ fn record(key: &str, retention: Duration) -> IdempotencyRecord {
         operation: "createOrder".into(),
         fingerprint: "f".repeat(64),
     };
-    let response = StoredResponse {
-        status: 201,
-        location: Some("/api/v1/orders/x".into()),
-        etag: Some("\"0\"".into()),
-        body: "{\"a\":1}".into(),
-    };
+    let response = StoredResponse::new(r#"{"location":"/api/v1/orders/x","etag":"\"0\"","body":{"a":1}}"#);
     IdempotencyRecord::new(request, response, now(), retention)
 }
 

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use super::chart::{Chart, per_currency};
 use super::shell::Shell;
 use super::{WebState, html, redirect};
+use crate::security::holds;
 
 /// Orders and revenue of a period, per currency: `3 orders · 450.00 KES`.
 pub(super) struct Totals {
@@ -92,7 +93,7 @@ pub(super) async fn home(
     notice: Option<String>,
 ) -> Response {
     let services = &state.services;
-    let can = |p| session.permissions.contains(&p);
+    let can = |p| holds(session, p);
     let zone = state.options.time_zone;
     let currency = services.orders.default_currency();
     let now = Utc::now();

@@ -11,11 +11,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orderdesk_domain::Permission;
 use poem::http::StatusCode;
 use poem::web::{Data, Query};
-use poem::{Body, Response, handler};
+use poem::{Response, handler};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{WebState, constant_time_eq, field, form_fields, html, message, random_token, redirect};
+use super::form::Form;
+use super::{WebState, constant_time_eq, field, html, message, random_token, redirect};
 
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -99,8 +100,8 @@ fn back_to(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
 }
 
 #[handler]
-pub(super) async fn authorize(state: Data<&Arc<WebState>>, body: Body) -> Response {
-    let fields = form_fields(&body.into_vec().await.unwrap_or_default());
+pub(super) async fn authorize(state: Data<&Arc<WebState>>, form: Form) -> Response {
+    let fields = form.into_fields();
     let (client_id, redirect_uri, client_state) =
         (field(&fields, "client_id"), field(&fields, "redirect_uri"), field(&fields, "state"));
     if !state.valid_client(client_id, redirect_uri) {
@@ -147,9 +148,9 @@ fn oauth_error(status: StatusCode, error: &str) -> Response {
 }
 
 #[handler]
-pub(super) async fn token(state: Data<&Arc<WebState>>, body: Body) -> Response {
+pub(super) async fn token(state: Data<&Arc<WebState>>, form: Form) -> Response {
     let Some(dev) = &state.options.dev_issuer else { return oauth_error(StatusCode::NOT_FOUND, "not_found") };
-    let fields = form_fields(&body.into_vec().await.unwrap_or_default());
+    let fields = form.into_fields();
     if field(&fields, "grant_type") != "authorization_code" {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
     }

@@ -5,7 +5,9 @@ mod chart;
 mod customers;
 pub(crate) mod dashboard;
 mod dev_issuer;
+mod form;
 mod orders;
+mod outcome;
 mod shell;
 mod signin;
 
@@ -191,11 +193,6 @@ impl WebState {
     pub(crate) fn callback_url(&self) -> String {
         format!("{}/callback", self.options.public_url)
     }
-}
-
-/// Form fields in order; repeated names (checkboxes) are kept.
-pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
 }
 
 pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use orderdesk_domain::{Permission, ValidationErrors};
 use orderdesk_signin::Session;
+use poem::Response;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
-use poem::{Body, Response};
 
-use super::{WebState, constant_time_eq, field, form_fields, message, redirect};
+use super::form::Form;
+use super::{WebState, constant_time_eq, field, message, redirect};
 
 /// The signed-in person, as the header shows them.
 pub(crate) struct UserView {
@@ -131,18 +132,15 @@ pub(crate) fn denied(permission: Permission) -> String {
     format!("You need the {permission} permission for that.")
 }
 
-/// Reads a form for a signed-in user with a valid CSRF token: the session and the fields. A
-/// body that cannot be read is refused, not taken as an empty form.
+/// A form from a signed-in user with a valid CSRF token: the session and the fields (a body
+/// that cannot be read was refused by the [`Form`] extractor).
 pub(crate) async fn checked_form(
     state: &WebState,
     jar: &CookieJar,
-    body: Body,
+    form: Form,
 ) -> Result<(Session, Vec<(String, String)>), Response> {
     let Some((_, session)) = state.session(jar).await else { return Err(redirect("/")) };
-    let Ok(bytes) = body.into_vec().await else {
-        return Err(message(StatusCode::BAD_REQUEST, "Form not read", "The form could not be read; please try again."));
-    };
-    let fields = form_fields(&bytes);
+    let fields = form.into_fields();
     if !constant_time_eq(field(&fields, "csrf"), &session.csrf_token) {
         return Err(message(
             StatusCode::FORBIDDEN,

@@ -9,12 +9,12 @@ use orderdesk_signin::{LoginError, Session};
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Query};
-use poem::{Body, Response, handler};
+use poem::{Response, handler};
 use serde::{Deserialize, Serialize};
 
+use super::form::Form;
 use super::{
-    LOGIN_COOKIE, MessagePage, SESSION_COOKIE, WebState, constant_time_eq, field, form_fields, html, message,
-    random_token, redirect,
+    LOGIN_COOKIE, MessagePage, SESSION_COOKIE, WebState, constant_time_eq, field, html, message, random_token, redirect,
 };
 
 #[derive(Template)]
@@ -166,12 +166,12 @@ pub(super) async fn logout_page(state: Data<&Arc<WebState>>, jar: &CookieJar) ->
 }
 
 #[handler]
-pub(super) async fn logout(state: Data<&Arc<WebState>>, jar: &CookieJar, body: Body) -> Response {
+pub(super) async fn logout(state: Data<&Arc<WebState>>, jar: &CookieJar, form: Form) -> Response {
     let Some((token, session)) = state.session(jar).await else {
         jar.add(state.cookie(SESSION_COOKIE, String::new(), Duration::ZERO, "/"));
         return redirect("/");
     };
-    let fields = form_fields(&body.into_vec().await.unwrap_or_default());
+    let fields = form.into_fields();
     if !constant_time_eq(field(&fields, "csrf"), &session.csrf_token) {
         return message(
             StatusCode::FORBIDDEN,

@@ -64,7 +64,7 @@ async fn twenty_thousand_orders_stream_one_page_at_a_time() {
     let actor = Actor::new("seed");
     let draft =
         CustomerDraft { name: "Wanjirū".into(), code: "C-1".into(), phone: "0712345678".into(), ..Default::default() };
-    let customer = services.customers.create(draft, &actor).await.unwrap();
+    let customer = services.customers.create(draft, &actor, None).await.unwrap();
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     for i in 0..ORDERS {
         let draft = OrderDraft {
@@ -75,7 +75,7 @@ async fn twenty_thousand_orders_stream_one_page_at_a_time() {
             ordered_at: Some(start + Duration::minutes(i64::try_from(i).unwrap())),
             notify: false,
         };
-        services.orders.create(draft, &actor).await.unwrap();
+        services.orders.create(draft, &actor, None).await.unwrap();
     }
     let counting = Arc::new(Counting { inner: store, boards: AtomicUsize::new(0) });
     services.reports = counting.clone();

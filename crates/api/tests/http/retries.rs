@@ -45,6 +45,44 @@ async fn a_retried_create_with_the_same_key_replays_the_first_response_and_creat
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
 
+/// A replay carries the created record's entity tag, as stored with the first response: the
+/// one a GET gives for the record as created.
+#[tokio::test]
+async fn a_replayed_create_carries_the_created_records_entity_tag() {
+    let client = client();
+    let body = json!({"name": "Amina", "code": "K4", "phone": "0712345678"});
+    let post = || client.post("/api/v1/customers").header("Idempotency-Key", "k4").body_json(&body).send();
+    let first = post().await;
+    first.assert_status(StatusCode::CREATED);
+    let location = header(&first, "Location").unwrap();
+    let replay = post().await;
+    replay.assert_status(StatusCode::CREATED);
+    assert_eq!(header(&replay, "Idempotent-Replayed").as_deref(), Some("true"));
+    assert_eq!(header(&replay, "Location").as_deref(), Some(location.as_str()));
+    let read = client.get(&location).send().await;
+    read.assert_status_is_ok();
+    let tag = header(&read, "ETag").expect("a GET has an ETag");
+    assert_eq!(header(&replay, "ETag").as_deref(), Some(tag.as_str()));
+    assert_eq!(header(&first, "ETag").as_deref(), Some(tag.as_str()));
+
+    // A keyed status change replays the entity tag the change gave, not the order's newest.
+    let order = json!({"customer_id": json_of(read).await["id"], "item": "Tea", "amount": "5"});
+    let url = header(&client.post("/api/v1/orders").body_json(&order).send().await, "Location").unwrap();
+    let confirm = || {
+        client
+            .post(format!("{url}/status"))
+            .header("Idempotency-Key", "k4-s")
+            .body_json(&json!({"status": "confirmed"}))
+    };
+    let moved = confirm().send().await;
+    moved.assert_status_is_ok();
+    let moved_tag = header(&moved, "ETag").unwrap();
+    client.patch(&url).body_json(&json!({"amount": "6"})).send().await.assert_status_is_ok();
+    let again = confirm().send().await;
+    assert_eq!(header(&again, "Idempotent-Replayed").as_deref(), Some("true"));
+    assert_eq!(header(&again, "ETag"), Some(moved_tag));
+}
+
 #[tokio::test]
 async fn keys_are_per_operation_and_checked() {
     let client = client();

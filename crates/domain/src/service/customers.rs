@@ -104,25 +104,17 @@ impl CustomerService {
         self.default_language
     }
 
-    /// Validates and stores a new customer.
+    /// Validates and stores a new customer. With a `recorder` (a request that carries an
+    /// idempotency key), the response it renders is stored in the same transaction.
     ///
     /// # Errors
-    /// [`CustomerError::Validation`] listing every bad field, [`CustomerError::DuplicateCode`], or storage.
-    pub async fn create(&self, draft: CustomerDraft, actor: &Actor) -> Result<Customer, CustomerError> {
-        self.create_recorded(draft, actor, None).await
-    }
-
-    /// [`CustomerService::create`], storing the response for the request's idempotency key in
-    /// the same transaction.
-    ///
-    /// # Errors
-    /// As [`CustomerService::create`], and [`CustomerError::KeyTaken`] when a request with the
-    /// same key was stored first.
-    pub async fn create_recorded(
+    /// [`CustomerError::Validation`] listing every bad field, [`CustomerError::DuplicateCode`],
+    /// [`CustomerError::KeyTaken`] when a request with the same key was stored first, or storage.
+    pub async fn create(
         &self,
         draft: CustomerDraft,
         actor: &Actor,
-        recorder: Option<Recorder<'_, Customer>>,
+        recorder: Option<Recorder<Customer>>,
     ) -> Result<Customer, CustomerError> {
         let mut errors = Collector::default();
         let name = errors.check("name", CustomerName::parse(&draft.name));
@@ -385,7 +377,7 @@ mod tests {
             .withf(|c, _, _| c.phone().as_str() == "+254712345678" && c.name().as_str() == "Alice")
             .times(1)
             .returning(|_, _, _| Ok(()));
-        let customer = service(repo).create(draft(), &actor()).await.unwrap();
+        let customer = service(repo).create(draft(), &actor(), None).await.unwrap();
         assert_eq!(customer.created_at(), customer.updated_at());
     }
 
@@ -400,7 +392,7 @@ mod tests {
             language: Some("fr".into()),
             sms_opt_out: None,
         };
-        let Err(CustomerError::Validation(errors)) = service(repo).create(bad, &actor()).await else {
+        let Err(CustomerError::Validation(errors)) = service(repo).create(bad, &actor(), None).await else {
             panic!("expected validation error")
         };
         let fields: Vec<&str> = errors.fields().iter().map(|f| f.field).collect();
@@ -413,7 +405,7 @@ mod tests {
     async fn duplicate_code_is_reported_as_such() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert().returning(|_, _, _| Err(RepoError::Duplicate));
-        let result = service(repo).create(draft(), &actor()).await;
+        let result = service(repo).create(draft(), &actor(), None).await;
         assert!(matches!(result, Err(CustomerError::DuplicateCode(code)) if code == "A-1"));
     }
 
@@ -502,10 +494,10 @@ mod tests {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert().returning(|_, _, _| Ok(()));
         let swahili = service(repo).with_default_language(Language::Sw);
-        let customer = swahili.create(draft(), &actor()).await.unwrap();
+        let customer = swahili.create(draft(), &actor(), None).await.unwrap();
         assert_eq!((customer.language(), customer.sms_opt_out()), (Language::Sw, false));
         let english = CustomerDraft { language: Some("en".into()), sms_opt_out: Some(true), ..draft() };
-        let customer = swahili.create(english, &actor()).await.unwrap();
+        let customer = swahili.create(english, &actor(), None).await.unwrap();
         assert_eq!((customer.language(), customer.sms_opt_out()), (Language::En, true));
     }
 
@@ -517,6 +509,24 @@ mod tests {
         let result = service(repo).update(CustomerId::generate(), changes, &actor(), None).await;
         let Err(CustomerError::Validation(errors)) = result else { panic!("expected validation error") };
         assert_eq!(errors.fields()[0], FieldError { field: "language", reason: InvalidValue::UnknownLanguage });
+    }
+
+    /// Input first, then the version, as for orders: a stale `If-Match` with an invalid
+    /// change is a validation error, and nothing is written.
+    #[tokio::test]
+    async fn an_invalid_change_is_refused_before_a_stale_version_is() {
+        let customer = stored("ALICE", false);
+        let id = customer.id();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find().returning(move |_| Ok(Some(customer.clone())));
+        repo.expect_update().never();
+        let service = service(repo);
+        let invalid = CustomerChanges { phone: Some("123".into()), ..Default::default() };
+        let result = service.update(id, invalid, &actor(), Some(7)).await;
+        assert!(matches!(result, Err(CustomerError::Validation(_))), "{result:?}");
+        let valid = CustomerChanges { name: Some("Bob".into()), ..Default::default() };
+        let result = service.update(id, valid, &actor(), Some(7)).await;
+        assert!(matches!(result, Err(CustomerError::PreconditionFailed(_))), "{result:?}");
     }
 
     fn stored(code: &str, opted_out: bool) -> Customer {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::RepoError;
-use crate::idempotency::{IdempotentRequest, KeyReused, Recorder, StoredResponse};
+use crate::idempotency::{IdempotentRequest, KeyReused, Recorder, Respond, StoredResponse};
 use crate::ports::{Clock, IdempotencyRepository};
 
 /// Why a keyed request cannot go ahead.
@@ -44,12 +44,9 @@ impl IdempotencyService {
         Ok(Some(record.replay_for(request)?.clone()))
     }
 
-    /// Records the response `respond` renders for whatever the keyed request creates.
-    pub fn recorder<'a, T>(
-        &self,
-        request: IdempotentRequest,
-        respond: &'a (dyn Fn(&T) -> StoredResponse + Send + Sync),
-    ) -> Recorder<'a, T> {
+    /// Records the response `respond` renders for whatever the keyed request writes, kept for
+    /// the service's retention.
+    pub fn recorder<T>(&self, request: IdempotentRequest, respond: Respond<T>) -> Recorder<T> {
         Recorder { request, respond, retention: self.retention }
     }
 
@@ -79,8 +76,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stored_key_replays_the_same_request_and_refuses_another() {
-        let response =
-            StoredResponse { status: 201, location: Some("/api/v1/orders/1".into()), etag: None, body: "{}".into() };
+        let response = StoredResponse::new(r#"{"location":"/api/v1/orders/1","etag":"\"0\"","body":{}}"#);
         let record =
             IdempotencyRecord::new(request("a"), response.clone(), chrono::Utc::now(), Duration::from_secs(60));
         let mut keys = MockIdempotencyRepository::new();

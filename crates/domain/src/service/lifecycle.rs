@@ -51,7 +51,7 @@ impl OrderService {
         request: StatusRequest,
         actor: &Actor,
         expected_version: Option<u32>,
-        recorder: Option<Recorder<'_, Order>>,
+        recorder: Option<Recorder<Order>>,
     ) -> Result<Order, OrderError> {
         let notify = request.notify;
         let (to, cancellation, note) = parse(request)?;

@@ -168,26 +168,18 @@ impl OrderService {
         self.default_currency
     }
 
-    /// Validates and stores a new order.
+    /// Validates and stores a new order. With a `recorder` (a request that carries an
+    /// idempotency key), the response it renders is stored in the same transaction as the
+    /// order and its SMS: a retry never creates a second order nor texts the customer twice.
     ///
     /// # Errors
-    /// [`OrderError::Validation`] listing every bad field (an unknown customer is one), or storage.
-    pub async fn create(&self, draft: OrderDraft, actor: &Actor) -> Result<Order, OrderError> {
-        self.create_recorded(draft, actor, None).await
-    }
-
-    /// [`OrderService::create`], storing the response for the request's idempotency key in the
-    /// same transaction as the order and its SMS: a retry never creates a second order nor
-    /// texts the customer twice.
-    ///
-    /// # Errors
-    /// As [`OrderService::create`], and [`OrderError::KeyTaken`] when a request with the same
-    /// key was stored first.
-    pub async fn create_recorded(
+    /// [`OrderError::Validation`] listing every bad field (an unknown customer is one),
+    /// [`OrderError::KeyTaken`] when a request with the same key was stored first, or storage.
+    pub async fn create(
         &self,
         draft: OrderDraft,
         actor: &Actor,
-        recorder: Option<Recorder<'_, Order>>,
+        recorder: Option<Recorder<Order>>,
     ) -> Result<Order, OrderError> {
         let mut errors = Collector::default();
         let item = errors.check("item", ItemName::parse(&draft.item));
@@ -422,7 +414,7 @@ mod tests {
             .times(1)
             .returning(|_, _, _, _| Ok(()));
         let order = service(orders, MockCustomerRepository::new())
-            .create(draft(CustomerId::generate()), &actor())
+            .create(draft(CustomerId::generate()), &actor(), None)
             .await
             .unwrap();
         assert_eq!(order.amount().currency().code(), "KES");
@@ -446,7 +438,7 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _, _| Ok(()));
-        service(orders, customers).with_sms(outbox()).create(draft(alice.id()), &actor()).await.unwrap();
+        service(orders, customers).with_sms(outbox()).create(draft(alice.id()), &actor(), None).await.unwrap();
     }
 
     fn outbox() -> SmsOutbox {
@@ -476,7 +468,7 @@ mod tests {
                 .times(1)
                 .returning(|_, _, _, _| Ok(()));
             let draft = OrderDraft { notify, ordered_at, ..draft(alice.id()) };
-            service(orders, customers).with_sms(outbox()).create(draft, &actor()).await.unwrap();
+            service(orders, customers).with_sms(outbox()).create(draft, &actor(), None).await.unwrap();
         }
     }
 
@@ -485,7 +477,7 @@ mod tests {
         let mut orders = MockOrderRepository::new();
         orders.expect_insert().returning(|_, _, _, _| Err(RepoError::ForeignKey));
         let result =
-            service(orders, MockCustomerRepository::new()).create(draft(CustomerId::generate()), &actor()).await;
+            service(orders, MockCustomerRepository::new()).create(draft(CustomerId::generate()), &actor(), None).await;
         let Err(OrderError::Validation(errors)) = result else { panic!("expected validation error") };
         assert_eq!(errors.fields()[0].field, "customer_id");
     }
@@ -496,7 +488,7 @@ mod tests {
         orders.expect_insert().never();
         let bad = OrderDraft { currency: Some("JPY".into()), ..draft(CustomerId::generate()) };
         let Err(OrderError::Validation(errors)) =
-            service(orders, MockCustomerRepository::new()).create(bad, &actor()).await
+            service(orders, MockCustomerRepository::new()).create(bad, &actor(), None).await
         else {
             panic!("expected validation error")
         };
@@ -521,6 +513,28 @@ mod tests {
         assert!(changed.updated_at() >= order.updated_at());
     }
 
+    /// Input first, then the version, as for customers: a stale `If-Match` with an invalid
+    /// change is a validation error, and nothing is written.
+    #[tokio::test]
+    async fn an_invalid_change_is_refused_before_a_stale_version_is() {
+        let money = Money::parse("250.50", Currency::parse("KES").unwrap()).unwrap();
+        let now = Utc::now();
+        let reference = NumberPrefix::default().reference(OrderNumber::new(1).unwrap());
+        let order =
+            Order::new(CustomerId::generate(), reference, ItemName::parse("Flour").unwrap(), money, now, now, &actor());
+        let mut orders = MockOrderRepository::new();
+        let found = order.clone();
+        orders.expect_find().returning(move |_| Ok(Some(found.clone())));
+        orders.expect_update().never();
+        let service = service(orders, MockCustomerRepository::new());
+        let invalid = OrderChanges { amount: Some("-1".into()), ..Default::default() };
+        let result = service.update(order.id(), invalid, &actor(), Some(7)).await;
+        assert!(matches!(result, Err(OrderError::Validation(_))), "{result:?}");
+        let valid = OrderChanges { amount: Some("1".into()), ..Default::default() };
+        let result = service.update(order.id(), valid, &actor(), Some(7)).await;
+        assert!(matches!(result, Err(OrderError::PreconditionFailed(_))), "{result:?}");
+    }
+
     #[tokio::test]
     async fn times_outside_the_years_1_to_9999_are_refused() {
         let far = chrono::NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
@@ -528,7 +542,9 @@ mod tests {
         orders.expect_insert().never();
         let service = service(orders, MockCustomerRepository::new());
         let draft = OrderDraft { ordered_at: Some(far), ..draft(CustomerId::generate()) };
-        let Err(OrderError::Validation(errors)) = service.create(draft, &actor()).await else { panic!("refused") };
+        let Err(OrderError::Validation(errors)) = service.create(draft, &actor(), None).await else {
+            panic!("refused")
+        };
         assert_eq!(errors.fields()[0].field, "ordered_at");
         assert_eq!(errors.fields()[0].reason, InvalidValue::TimeOutOfRange);
         let query = OrderListQuery { ordered_from: Some(far), ..Default::default() };

@@ -10,12 +10,15 @@ use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Path};
-use poem::{Body, Response, handler};
+use poem::{Response, handler};
 
 use super::show::{EditForm, Failed, Forms, OrderForm, ShowQuery, render};
-use super::{CustomerPath, Fields, Outcome, Problem, Retry, not_found};
+use super::{CustomerPath, Fields, Next, Retry, next, not_found};
+use crate::pages::form::Form;
+use crate::pages::outcome::Outcome;
 use crate::pages::shell::{checked_form, denied};
 use crate::pages::{WebState, field, redirect};
+use crate::security::holds;
 
 const ORDER_FIELDS: &Fields = &[("item", "order-item", "Item"), ("amount", "order-amount", "Amount")];
 
@@ -32,13 +35,13 @@ async fn begin(
     state: &WebState,
     jar: &CookieJar,
     path: &CustomerPath,
-    body: Body,
+    form: Form,
     permission: Permission,
     refused: impl FnOnce(&[(String, String)]) -> Forms,
 ) -> Result<(Session, CustomerId, Vec<(String, String)>), Response> {
-    let (session, fields) = checked_form(state, jar, body).await?;
+    let (session, fields) = checked_form(state, jar, form).await?;
     let Some(id) = path.customer_id() else { return Err(not_found(&session)) };
-    if !session.permissions.contains(&permission) {
+    if !holds(&session, permission) {
         let mut forms = refused(&fields);
         forms.retry = Retry { status: StatusCode::FORBIDDEN, alert: Some(denied(permission)), ..Retry::default() };
         return Err(render(state, &session, id, ShowQuery::default(), forms).await);
@@ -46,21 +49,21 @@ async fn begin(
     Ok((session, id, fields))
 }
 
-/// The page shown again after `problem`, with `forms` as submitted.
+/// The page shown again after `outcome`, with `forms` as submitted.
 async fn again(
     state: &WebState,
     session: &Session,
     id: CustomerId,
-    problem: Problem,
+    outcome: Outcome,
     fields: &Fields,
     mut forms: Forms,
 ) -> Response {
-    match problem.outcome(session, fields) {
-        Outcome::Again(retry) => {
+    match next(outcome, session, fields) {
+        Next::Again(retry) => {
             forms.retry = retry;
             render(state, session, id, ShowQuery::default(), forms).await
         }
-        Outcome::Page(response) => response,
+        Next::Page(response) => response,
     }
 }
 
@@ -91,9 +94,9 @@ pub(super) async fn take_order(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
     Path(path): Path<CustomerPath>,
-    body: Body,
+    form: Form,
 ) -> Response {
-    let (session, id, fields) = match begin(&state, jar, &path, body, Permission::WriteOrders, order_form).await {
+    let (session, id, fields) = match begin(&state, jar, &path, form, Permission::WriteOrders, order_form).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -106,7 +109,7 @@ pub(super) async fn take_order(
         ordered_at: None,
         notify: true,
     };
-    match state.services.orders.create(draft, &Actor::new(session.subject.clone())).await {
+    match state.services.orders.create(draft, &Actor::new(session.subject.clone()), None).await {
         Ok(order) => redirect(&format!("/dashboard/orders/{}?done=created", order.id())),
         Err(error) => again(&state, &session, id, error.into(), ORDER_FIELDS, forms).await,
     }
@@ -117,9 +120,9 @@ pub(super) async fn save_edit(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
     Path(path): Path<CustomerPath>,
-    body: Body,
+    form: Form,
 ) -> Response {
-    let (session, id, fields) = match begin(&state, jar, &path, body, Permission::WriteCustomers, edit_form).await {
+    let (session, id, fields) = match begin(&state, jar, &path, form, Permission::WriteCustomers, edit_form).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -144,10 +147,10 @@ pub(super) async fn delete_customer(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
     Path(path): Path<CustomerPath>,
-    body: Body,
+    form: Form,
 ) -> Response {
     let deleting = |_: &[(String, String)]| Forms { failed: Failed::Delete, ..Forms::default() };
-    let (session, id, fields) = match begin(&state, jar, &path, body, Permission::WriteCustomers, deleting).await {
+    let (session, id, fields) = match begin(&state, jar, &path, form, Permission::WriteCustomers, deleting).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };

@@ -11,12 +11,15 @@ use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Query};
-use poem::{Body, Response, handler};
+use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::{CustomerRow, Fields, LANGUAGES, Outcome, Problem, Retry};
+use super::{CustomerRow, Fields, LANGUAGES, Next, Retry, next, read_failed};
+use crate::pages::form::Form;
+use crate::pages::outcome::Outcome;
 use crate::pages::shell::{FormErrors, Shell, checked_form, denied};
 use crate::pages::{WebState, field, html, redirect};
+use crate::security::holds;
 
 /// The most customers one search shows.
 const RESULTS: usize = 25;
@@ -69,7 +72,7 @@ struct FindPage {
 }
 
 /// Customers with the phone number `query` reads as, else those whose name or code contains it.
-async fn search(state: &WebState, query: &str) -> Result<Results, Problem> {
+async fn search(state: &WebState, query: &str) -> Result<Results, Outcome> {
     let customers = &state.services.customers;
     let (mut found, by_phone): (Vec<Customer>, bool) = match customers.find_by_phone(query).await {
         Ok(found) => (found, true),
@@ -88,13 +91,13 @@ async fn render(
     form: Option<NewCustomer>,
     retry: Retry,
 ) -> Response {
-    let can_read = session.permissions.contains(&Permission::ReadCustomers);
+    let can_read = holds(&session, Permission::ReadCustomers);
     let text = query.q.unwrap_or_default().trim().to_owned();
     let mut results = None;
     if can_read && !text.is_empty() {
         match search(state, &text).await {
             Ok(found) => results = Some(found),
-            Err(problem) => return problem.page(session),
+            Err(outcome) => return read_failed(outcome, session),
         }
     }
     let form = form.unwrap_or_else(|| NewCustomer {
@@ -113,7 +116,7 @@ async fn render(
     let page = FindPage {
         shell: Shell::new(session, "customers").with_notice(notice).with_alert(alert),
         can_read,
-        can_write: session.permissions.contains(&Permission::WriteCustomers),
+        can_write: holds(&session, Permission::WriteCustomers),
         query: text,
         results,
         form,
@@ -130,14 +133,13 @@ pub(super) async fn find_page(
     Query(query): Query<FindQuery>,
 ) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
-    let status =
-        if session.permissions.contains(&Permission::ReadCustomers) { StatusCode::OK } else { StatusCode::FORBIDDEN };
+    let status = if holds(&session, Permission::ReadCustomers) { StatusCode::OK } else { StatusCode::FORBIDDEN };
     render(&state, &session, query, None, Retry { status, ..Retry::default() }).await
 }
 
 #[handler]
-pub(super) async fn create(state: Data<&Arc<WebState>>, jar: &CookieJar, body: Body) -> Response {
-    let (session, fields) = match checked_form(&state, jar, body).await {
+pub(super) async fn create(state: Data<&Arc<WebState>>, jar: &CookieJar, form: Form) -> Response {
+    let (session, fields) = match checked_form(&state, jar, form).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -150,7 +152,7 @@ pub(super) async fn create(state: Data<&Arc<WebState>>, jar: &CookieJar, body: B
     };
     // The search the form was under stays on the page when it is shown again.
     let query = FindQuery { q: Some(field(&fields, "q").to_owned()), done: None };
-    if !session.permissions.contains(&Permission::WriteCustomers) {
+    if !holds(&session, Permission::WriteCustomers) {
         let retry = Retry {
             status: StatusCode::FORBIDDEN,
             alert: Some(denied(Permission::WriteCustomers)),
@@ -165,11 +167,11 @@ pub(super) async fn create(state: Data<&Arc<WebState>>, jar: &CookieJar, body: B
         language: Some(form.language.clone()),
         sms_opt_out: Some(form.sms_opt_out),
     };
-    match state.services.customers.create(draft, &Actor::new(session.subject.clone())).await {
+    match state.services.customers.create(draft, &Actor::new(session.subject.clone()), None).await {
         Ok(customer) => redirect(&format!("/dashboard/customers/{}?done=created", customer.id())),
-        Err(error) => match Problem::from(error).outcome(&session, NEW_FIELDS) {
-            Outcome::Again(retry) => render(&state, &session, query, Some(form), retry).await,
-            Outcome::Page(response) => response,
+        Err(error) => match next(error.into(), &session, NEW_FIELDS) {
+            Next::Again(retry) => render(&state, &session, query, Some(form), retry).await,
+            Next::Page(response) => response,
         },
     }
 }

@@ -2,15 +2,14 @@
 //! order) and add one (`/dashboard/customers`); one customer (`/dashboard/customers/{id}`)
 //! with their details, orders and messages, taking an order for them, editing and deleting.
 //! Every action goes through the same domain services as the API and needs the same
-//! permission; domain errors become page outcomes in one place, [`Problem`].
+//! permission; domain errors become page outcomes through the API's one mapping ([`Outcome`]).
 
 mod actions;
 mod find;
 mod show;
 
 use askama::Template;
-use orderdesk_domain::service::InboxError;
-use orderdesk_domain::{CustomerError, CustomerId, OrderError, ValidationErrors};
+use orderdesk_domain::CustomerId;
 use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::{Response, Route, get, post};
@@ -18,7 +17,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::html;
+use super::outcome::Outcome;
 use super::shell::{FormErrors, Shell};
+use crate::problem::ProblemType;
 
 /// Adds the customer pages to `route`.
 pub(super) fn routes(route: Route) -> Route {
@@ -36,70 +37,8 @@ pub(super) type Fields = [(&'static str, &'static str, &'static str)];
 /// The languages a customer can be texted in, as the select offers them.
 pub(super) const LANGUAGES: [(&str, &str); 2] = [("en", "English"), ("sw", "Swahili")];
 
-/// Why an action or a read failed, in the terms a page answers in.
-#[derive(Debug)]
-pub(super) enum Problem {
-    /// Fields were refused: 422, the form again with its errors.
-    Invalid(ValidationErrors),
-    /// Another customer has this code: 409 on `code`.
-    DuplicateCode,
-    /// The record changed since the page was loaded: 412.
-    Stale,
-    /// No such customer (or order): 404.
-    NotFound,
-    /// The customer has orders and cannot be deleted: 409.
-    HasOrders,
-    /// Refused by a business rule, said as is: 409.
-    Refused(String),
-    /// The store failed (logged where it happened): 503.
-    Unavailable,
-}
-
-impl From<CustomerError> for Problem {
-    fn from(error: CustomerError) -> Self {
-        match error {
-            CustomerError::Validation(errors) => Self::Invalid(errors),
-            CustomerError::NotFound(_) => Self::NotFound,
-            CustomerError::DuplicateCode(_) => Self::DuplicateCode,
-            CustomerError::PreconditionFailed(_) => Self::Stale,
-            CustomerError::HasOrders(_) => Self::HasOrders,
-            other @ (CustomerError::KeyTaken | CustomerError::Storage(_)) => unavailable(&other),
-        }
-    }
-}
-
-impl From<OrderError> for Problem {
-    fn from(error: OrderError) -> Self {
-        match error {
-            OrderError::Validation(errors) => Self::Invalid(errors),
-            OrderError::NotFound(_) | OrderError::CustomerNotFound(_) => Self::NotFound,
-            OrderError::PreconditionFailed(_) => Self::Stale,
-            refused @ (OrderError::InvalidTransition { .. } | OrderError::HasHistory(_)) => {
-                Self::Refused(refused.to_string())
-            }
-            other @ (OrderError::KeyTaken | OrderError::Storage(_)) => unavailable(&other),
-        }
-    }
-}
-
-impl From<InboxError> for Problem {
-    fn from(error: InboxError) -> Self {
-        match error {
-            InboxError::CustomerNotFound(_) => Self::NotFound,
-            InboxError::Customer(error) => error.into(),
-            InboxError::InvalidPhone(reason) => Self::Invalid(ValidationErrors::single("phone", reason)),
-            other @ InboxError::Storage(_) => unavailable(&other),
-        }
-    }
-}
-
-fn unavailable(error: &(dyn std::error::Error + 'static)) -> Problem {
-    tracing::error!(error.cause_chain = ?error, "a customer page cannot reach the store");
-    Problem::Unavailable
-}
-
 /// What a page does after a failed action.
-pub(super) enum Outcome {
+pub(super) enum Next {
     /// Show the page again, input kept, with this status, the form's errors and an alert.
     Again(Retry),
     /// Answer with another page instead (not found, unavailable).
@@ -116,56 +55,52 @@ pub(super) struct Retry {
     pub stale: bool,
 }
 
-impl Problem {
-    /// The page outcome, for a form with `fields`.
-    pub(super) fn outcome(self, session: &Session, fields: &Fields) -> Outcome {
-        let again = |status, errors, alert: &str| {
-            let alert = (!alert.is_empty()).then(|| alert.to_owned());
-            Outcome::Again(Retry { status, errors, alert, stale: status == StatusCode::PRECONDITION_FAILED })
-        };
-        match self {
-            Self::Invalid(errors) => {
-                again(StatusCode::UNPROCESSABLE_ENTITY, FormErrors::from_validation(&errors, fields), "")
-            }
-            Self::DuplicateCode => {
-                let mut errors = FormErrors::default();
-                let (id, label) =
-                    fields.iter().find(|(name, _, _)| *name == "code").map_or(("", "Code"), |(_, id, l)| (*id, *l));
-                errors.add("code", id, label, "is already used by another customer");
-                again(StatusCode::CONFLICT, errors, "")
-            }
-            Self::Stale => again(
-                StatusCode::PRECONDITION_FAILED,
-                FormErrors::default(),
-                "Changed by someone else since you opened this page. Check the current values and try again.",
-            ),
-            Self::HasOrders => again(
-                StatusCode::CONFLICT,
-                FormErrors::default(),
-                "This customer has orders, so they cannot be deleted.",
-            ),
-            Self::Refused(reason) => again(StatusCode::CONFLICT, FormErrors::default(), &reason),
-            Self::NotFound => Outcome::Page(not_found(session)),
-            Self::Unavailable => Outcome::Page(shell_message(
-                session,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                "The shop's records cannot be reached just now; nothing was changed. Please try again in a moment.",
-            )),
+/// The page outcome of a failure ([`Outcome`], the API's classes), for a form with `fields`.
+pub(super) fn next(outcome: Outcome, session: &Session, fields: &Fields) -> Next {
+    let status = outcome.status();
+    let again = |errors, alert: Option<String>| {
+        Next::Again(Retry { status, errors, alert, stale: status == StatusCode::PRECONDITION_FAILED })
+    };
+    match outcome {
+        Outcome::Invalid(errors) => again(FormErrors::from_validation(&errors, fields), None),
+        Outcome::Refused(ProblemType::DuplicateCode, message) => {
+            let mut errors = FormErrors::default();
+            let (id, label) =
+                fields.iter().find(|(name, _, _)| *name == "code").map_or(("", "Code"), |(_, id, l)| (*id, *l));
+            errors.add("code", id, label, &message);
+            again(errors, None)
         }
+        Outcome::Stale => again(
+            FormErrors::default(),
+            Some("Changed by someone else since you opened this page. Check the current values and try again.".into()),
+        ),
+        Outcome::Refused(_, sentence) => again(FormErrors::default(), Some(sentence)),
+        Outcome::Missing => Next::Page(not_found(session)),
+        Outcome::Unavailable => Next::Page(shell_message(
+            session,
+            status,
+            "Try again",
+            "The shop's records cannot be reached just now; nothing was changed. Please try again in a moment.",
+        )),
+        Outcome::Failed => Next::Page(shell_message(
+            session,
+            status,
+            "Something went wrong",
+            "Nothing was changed. The error was logged; please try again.",
+        )),
     }
+}
 
-    /// The page for a read that failed (a read has no form to show again).
-    pub(super) fn page(self, session: &Session) -> Response {
-        match self.outcome(session, &[]) {
-            Outcome::Page(response) => response,
-            Outcome::Again(retry) => shell_message(
-                session,
-                retry.status,
-                "Not shown",
-                retry.alert.unwrap_or_else(|| "The request could not be read.".to_owned()),
-            ),
-        }
+/// The page for a read that failed (a read has no form to show again).
+pub(super) fn read_failed(outcome: Outcome, session: &Session) -> Response {
+    match next(outcome, session, &[]) {
+        Next::Page(response) => response,
+        Next::Again(retry) => shell_message(
+            session,
+            retry.status,
+            "Not shown",
+            retry.alert.unwrap_or_else(|| "The request could not be read.".to_owned()),
+        ),
     }
 }
 

@@ -14,10 +14,11 @@ use poem::web::{Data, Path, Query};
 use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::{CustomerPath, LANGUAGES, Problem, Retry, language_name, not_found, shell_message};
+use super::{CustomerPath, LANGUAGES, Retry, language_name, not_found, read_failed, shell_message};
 use crate::dto::{decode_cursor, encode_cursor};
 use crate::pages::shell::{FormErrors, Shell, denied, local_time};
 use crate::pages::{WebState, html, redirect};
+use crate::security::holds;
 
 /// Orders and messages shown per page.
 const PAGE_SIZE: u64 = 20;
@@ -150,7 +151,7 @@ pub(super) async fn render(
     query: ShowQuery,
     forms: Forms,
 ) -> Response {
-    let can = |p| session.permissions.contains(&p);
+    let can = |p| holds(session, p);
     if !can(Permission::ReadCustomers) {
         let status = if forms.retry.status == StatusCode::OK { StatusCode::FORBIDDEN } else { forms.retry.status };
         let text = forms.retry.alert.unwrap_or_else(|| denied(Permission::ReadCustomers));
@@ -158,7 +159,7 @@ pub(super) async fn render(
     }
     let customer = match state.services.customers.get(id).await {
         Ok(customer) => customer,
-        Err(error) => return Problem::from(error).page(session),
+        Err(error) => return read_failed(error.into(), session),
     };
     let zone = state.options.time_zone;
     let stored = EditForm::of(&customer);

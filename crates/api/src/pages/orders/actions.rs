@@ -11,13 +11,15 @@ use orderdesk_signin::Session;
 use poem::http::StatusCode;
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Path};
-use poem::{Body, Response, handler};
+use poem::{Response, handler};
 
 use super::detail::{CancelInput, Done, EditInput, Forms, render};
-use super::outcome::{Failure, Outcome, outcome};
-use super::{can, forbidden, not_found, notification_id, order_id, unavailable};
+use super::{forbidden, not_found, notification_id, order_id, read_failed};
+use crate::pages::form::Form;
+use crate::pages::outcome::Outcome;
 use crate::pages::shell::{FormErrors, checked_form, denied};
 use crate::pages::{WebState, field, redirect};
+use crate::security::holds;
 
 /// The edit form's fields: name, input id, label.
 const EDIT_FIELDS: &[(&str, &str, &str)] = &[("item", "order-item", "Item"), ("amount", "order-amount", "Amount")];
@@ -30,15 +32,15 @@ const CANCEL_FIELDS: &[(&str, &str, &str)] =
 async fn begin(
     state: &WebState,
     jar: &CookieJar,
-    body: Body,
+    form: Form,
     id: &str,
 ) -> Result<(Session, Vec<(String, String)>, OrderId), Response> {
-    let (session, fields) = checked_form(state, jar, body).await?;
+    let (session, fields) = checked_form(state, jar, form).await?;
     let Some(id) = order_id(id) else { return Err(not_found(&session)) };
-    if !can(&session, Permission::WriteOrders) {
+    if !holds(&session, Permission::WriteOrders) {
         // Enforced here, not only hidden on the page: a read-only session sees the order with
         // the refusal at the top (or just the refusal, without read:orders).
-        if !can(&session, Permission::ReadOrders) {
+        if !holds(&session, Permission::ReadOrders) {
             return Err(forbidden(&session, Permission::WriteOrders));
         }
         let alert = Some(denied(Permission::WriteOrders));
@@ -51,18 +53,17 @@ fn done(id: OrderId, done: Done) -> Response {
     redirect(&format!("/dashboard/orders/{}?done={}", id.as_uuid(), done.as_str()))
 }
 
-/// The one answer to a failed action: [`outcome`] decides the status, and the order page is
+/// The one answer to a failed action: [`Outcome`] decides the status, and the order page is
 /// shown again with the form as it was sent (422: its errors; 412: the stored values beside
-/// the typed ones; 409: the reason at the top), or the 404 or 503 page.
+/// the typed ones; 409: the reason at the top), or the 404, 503 or 500 page.
 async fn failed(
     state: &WebState,
     session: &Session,
     id: OrderId,
-    failure: Failure,
+    result: Outcome,
     mut forms: Forms,
     fields: &[(&'static str, &str, &str)],
 ) -> Response {
-    let result = outcome(failure);
     let status = result.status();
     match result {
         Outcome::Invalid(errors) => {
@@ -73,9 +74,8 @@ async fn failed(
             forms.stale = true;
             render(state, session, id, status, None, None, forms).await
         }
-        Outcome::Refused(alert) => render(state, session, id, status, None, Some(alert), forms).await,
-        Outcome::Missing => not_found(session),
-        Outcome::Unavailable => unavailable(session),
+        Outcome::Refused(_, alert) => render(state, session, id, status, None, Some(alert), forms).await,
+        other => read_failed(session, other),
     }
 }
 
@@ -89,9 +89,9 @@ pub(super) async fn change_status(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
     Path(id): Path<String>,
-    body: Body,
+    form: Form,
 ) -> Response {
-    let (session, fields, id) = match begin(&state, jar, body, &id).await {
+    let (session, fields, id) = match begin(&state, jar, form, &id).await {
         Ok(begun) => begun,
         Err(response) => return response,
     };
@@ -118,8 +118,8 @@ pub(super) async fn change_status(
 }
 
 #[handler]
-pub(super) async fn edit(state: Data<&Arc<WebState>>, jar: &CookieJar, Path(id): Path<String>, body: Body) -> Response {
-    let (session, fields, id) = match begin(&state, jar, body, &id).await {
+pub(super) async fn edit(state: Data<&Arc<WebState>>, jar: &CookieJar, Path(id): Path<String>, form: Form) -> Response {
+    let (session, fields, id) = match begin(&state, jar, form, &id).await {
         Ok(begun) => begun,
         Err(response) => return response,
     };
@@ -149,9 +149,9 @@ pub(super) async fn resend(
     state: Data<&Arc<WebState>>,
     jar: &CookieJar,
     Path((id, nid)): Path<(String, String)>,
-    body: Body,
+    form: Form,
 ) -> Response {
-    let (session, _, id) = match begin(&state, jar, body, &id).await {
+    let (session, _, id) = match begin(&state, jar, form, &id).await {
         Ok(begun) => begun,
         Err(response) => return response,
     };

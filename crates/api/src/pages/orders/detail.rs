@@ -16,10 +16,11 @@ use poem::web::{Data, Path, Query};
 use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::outcome::{Failure, Outcome, outcome};
-use super::{can, cancel_reason_label, forbidden, not_found, order_id, status_label, unavailable};
+use super::{cancel_reason_label, forbidden, not_found, order_id, read_failed, status_label};
+use crate::pages::outcome::Outcome;
 use crate::pages::shell::{FormErrors, Shell, local_time};
 use crate::pages::{WebState, html, redirect};
+use crate::security::holds;
 
 /// The edit form as the person typed it.
 #[derive(Debug, Clone, Default)]
@@ -146,7 +147,7 @@ pub(super) async fn show(
     Query(query): Query<DetailQuery>,
 ) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
-    if !can(&session, Permission::ReadOrders) {
+    if !holds(&session, Permission::ReadOrders) {
         return forbidden(&session, Permission::ReadOrders);
     }
     let Some(id) = order_id(&id) else { return not_found(&session) };
@@ -209,21 +210,20 @@ pub(super) async fn render(
         let order = services.orders.get(id).await?;
         let history = services.orders.history(id).await?;
         let sms = services.notifications.list_for_order(id).await?;
-        Ok::<_, Failure>((order, history, sms))
+        Ok::<_, Outcome>((order, history, sms))
     };
-    let (order, history, sms) = match loaded.await.map_err(outcome) {
+    let (order, history, sms) = match loaded.await {
         Ok(loaded) => loaded,
-        Err(Outcome::Missing) => return not_found(session),
-        Err(_) => return unavailable(session),
+        Err(outcome) => return read_failed(session, outcome),
     };
-    let show_customer = can(session, Permission::ReadCustomers);
+    let show_customer = holds(session, Permission::ReadCustomers);
     let customer = if show_customer {
         let found = services.customers.get(order.customer_id()).await.ok();
         found.map(|c| (c.id().as_uuid().to_string(), c.name().as_str().to_owned()))
     } else {
         None
     };
-    let can_write = can(session, Permission::WriteOrders);
+    let can_write = holds(session, Permission::WriteOrders);
     let current = order.status();
     let stored = EditInput { item: order.item().as_str().to_owned(), amount: order.amount().amount_string() };
     let page = OrderPage {

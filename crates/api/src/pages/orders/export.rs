@@ -13,10 +13,11 @@ use poem::web::{Data, Query};
 use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::{can, forbidden, unavailable};
+use super::{forbidden, read_failed};
 use crate::csv::{EXPORT_PAGE_ROWS, export_stream, file_date};
 use crate::pages::dashboard::local_midnight;
 use crate::pages::{WebState, message, redirect};
+use crate::security::holds;
 
 #[derive(Deserialize)]
 pub(super) struct ExportQuery {
@@ -39,7 +40,7 @@ pub(super) async fn download(
     Query(query): Query<ExportQuery>,
 ) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
-    if !can(&session, Permission::ReadOrders) {
+    if !holds(&session, Permission::ReadOrders) {
         return forbidden(&session, Permission::ReadOrders);
     }
     let zone = state.options.time_zone;
@@ -58,8 +59,7 @@ pub(super) async fn download(
     let page = match reports.board(&filter, None, EXPORT_PAGE_ROWS).await {
         Ok(page) => page,
         Err(error) => {
-            tracing::error!(error.cause_chain = ?error, "cannot export orders");
-            return unavailable(&session);
+            return read_failed(&session, error.into());
         }
     };
     let name = format!("orders-{}-{}.csv", file_date(from, zone), file_date(to, zone));

@@ -17,10 +17,11 @@ use poem::web::{Data, Query};
 use poem::{Response, handler};
 use serde::Deserialize;
 
-use super::{can, forbidden, status_label, unavailable};
+use super::{forbidden, read_failed, status_label};
 use crate::dto::{decode_board_cursor, encode_board_cursor};
 use crate::pages::shell::{FormErrors, Shell, local_time};
 use crate::pages::{WebState, html, redirect};
+use crate::security::holds;
 
 const PAGE_SIZE: u64 = 20;
 
@@ -143,7 +144,7 @@ fn list_url(status: &str, today: bool, q: &str, after: Option<&str>) -> String {
 #[handler]
 pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(query): Query<ListQuery>) -> Response {
     let Some((_, session)) = state.session(jar).await else { return redirect("/") };
-    if !can(&session, Permission::ReadOrders) {
+    if !holds(&session, Permission::ReadOrders) {
         return forbidden(&session, Permission::ReadOrders);
     }
     let zone = state.options.time_zone;
@@ -159,7 +160,7 @@ pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(que
         q: query.q.clone(),
         search_note: None,
         rows: Vec::new(),
-        show_customers: can(&session, Permission::ReadCustomers),
+        show_customers: holds(&session, Permission::ReadCustomers),
         older: None,
         time_zone: zone.name().to_owned(),
     };
@@ -209,8 +210,7 @@ pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(que
                 }
             },
             Err(error) => {
-                tracing::error!(error.cause_chain = ?error, "cannot look up a phone number");
-                return unavailable(&session);
+                return read_failed(&session, error.into());
             }
         },
         Search::Unreadable => {
@@ -241,8 +241,7 @@ pub(super) async fn show(state: Data<&Arc<WebState>>, jar: &CookieJar, Query(que
     let board = match state.services.reports.board(&filter, after, PAGE_SIZE).await {
         Ok(board) => board,
         Err(error) => {
-            tracing::error!(error.cause_chain = ?error, "cannot list the orders");
-            return unavailable(&session);
+            return read_failed(&session, error.into());
         }
     };
     page.older = board.next.map(|next| list_url(&query.status, today, &query.q, Some(&encode_board_cursor(next))));

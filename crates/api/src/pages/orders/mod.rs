@@ -7,7 +7,6 @@ mod actions;
 mod detail;
 mod export;
 mod list;
-mod outcome;
 
 use askama::Template;
 use orderdesk_domain::{CancelReason, NotificationId, OrderId, OrderStatus, Permission};
@@ -17,6 +16,7 @@ use poem::{Response, Route, get, post};
 use uuid::Uuid;
 
 use super::html;
+use super::outcome::Outcome;
 use super::shell::{Shell, denied};
 
 /// Adds the order pages to `route`.
@@ -62,10 +62,6 @@ pub(super) fn notification_id(text: &str) -> Option<NotificationId> {
     Uuid::parse_str(text).ok().map(NotificationId::from_uuid)
 }
 
-pub(super) fn can(session: &Session, permission: Permission) -> bool {
-    session.permissions.contains(&permission)
-}
-
 /// A signed-in page with a heading and a sentence: a refusal, a missing order, a failed store.
 #[derive(Template)]
 #[template(path = "order_problem.html")]
@@ -91,6 +87,25 @@ pub(super) fn not_found(session: &Session) -> Response {
         StatusCode::NOT_FOUND,
         "Order not found",
         "There is no such order. It may have been deleted, or the link is wrong.",
+    )
+}
+
+/// The page for a read that failed: 404, 503 for an outage, else 500.
+pub(super) fn read_failed(session: &Session, outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::Missing => not_found(session),
+        Outcome::Unavailable => unavailable(session),
+        _ => failed_page(session),
+    }
+}
+
+/// 500: an unexpected failure, logged where it was mapped.
+pub(super) fn failed_page(session: &Session) -> Response {
+    problem(
+        session,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The orders could not be read or saved; nothing was changed. The error was logged; please try again.",
     )
 }
 
