@@ -283,7 +283,12 @@ async fn journey(app: &TestApp, client: &Client, fake: &FakeAfricasTalking) -> R
     fill(client, "#order-amount", "180").await?;
     click_button(client, "Take order").await?;
     wait_for_text(client, "[role=status]", "ORD-1002").await?;
-    reload_until(client, "section[aria-labelledby=texts]", "failed").await?;
+    // Until the resend button shows: the page reads the notification, then its attempts, so a
+    // load between the two can show a failed attempt under a notification still sending.
+    let texts = reload_until(client, "section[aria-labelledby=texts]", "Resend this SMS").await?;
+    if !texts.contains("failed") {
+        return Err(format!("the refused SMS is not shown as failed: {texts}").into());
+    }
     fake.set_mode(Mode::Normal);
     click_button(client, "Resend this SMS").await?;
     wait_for_text(client, "[role=status]", "sent again").await?;
