@@ -53,13 +53,19 @@ fn new_root(ids: &RandomIdGenerator) -> SpanContext {
     SpanContext::new(ids.new_trace_id(), ids.new_span_id(), TraceFlags::SAMPLED, false, TraceState::NONE)
 }
 
-/// The headers naming `span` as the parent: `traceparent`, and `tracestate` when not empty.
-pub fn headers_for(span: &SpanContext) -> HeaderMap {
-    let mut carrier: HashMap<String, String> = HashMap::new();
+/// The W3C fields naming `span` as the parent, as the propagator writes them: `traceparent`,
+/// and `tracestate` when not empty.
+fn injected(span: &SpanContext) -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
     let context = Context::new().with_remote_span_context(span.clone());
     TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier
+}
+
+/// The headers naming `span` as the parent: `traceparent`, and `tracestate` when not empty.
+pub fn headers_for(span: &SpanContext) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    for (name, value) in carrier {
+    for (name, value) in injected(span) {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             headers.insert(name, value);
         }
@@ -69,7 +75,7 @@ pub fn headers_for(span: &SpanContext) -> HeaderMap {
 
 /// The `traceparent` value naming `span` (for a response).
 pub fn traceparent(span: &SpanContext) -> Option<HeaderValue> {
-    headers_for(span).remove("traceparent")
+    injected(span).remove("traceparent").and_then(|value| HeaderValue::try_from(value).ok())
 }
 
 /// Runs `work` with `span` as the current request's span, for [`outgoing_headers`].

@@ -82,15 +82,7 @@ async fn fifty_parallel_requests_with_one_idempotency_key_make_one_order_and_one
         let orders: Value = app.http.get(app.url("/api/v1/orders")).send().await.unwrap().json().await.unwrap();
         assert_eq!(orders["items"].as_array().unwrap().len(), 1, "{:?}", db.backend);
         let id = ids.into_iter().next().unwrap();
-        let sms: Value = app
-            .http
-            .get(app.url(&format!("/api/v1/orders/{id}/notifications")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let sms = app.get_json(&format!("/api/v1/orders/{id}/notifications")).await;
         assert_eq!(sms["items"].as_array().unwrap().len(), 1, "one SMS: {:?}", db.backend);
     })
     .await;

@@ -141,16 +141,7 @@ async fn the_feed_needs_read_events_and_refuses_unknown_types_and_cursors() {
         for code in ["EV-CURSOR-1", "EV-CURSOR-2"] {
             app.post_customer(code).await;
         }
-        let customers: Value = app
-            .http
-            .get(app.url("/api/v1/customers"))
-            .query(&[("limit", "1")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let customers = app.get_json("/api/v1/customers?limit=1").await;
         let list_cursor = customers["next_cursor"].as_str().unwrap().to_owned();
         let refused = app.http.get(app.url("/api/v1/events")).query(&[("after", &list_cursor)]).send().await.unwrap();
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);

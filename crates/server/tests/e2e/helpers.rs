@@ -81,6 +81,11 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
+    /// `GET path` with the app's token, its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http.get(self.url(path)).send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn post_customer(&self, code: &str) -> reqwest::Response {
         self.http
             .post(self.url("/api/v1/customers"))

@@ -106,15 +106,7 @@ async fn an_order_is_taken_on_the_customers_page_and_listed_there() {
             let id = location.strip_prefix("/dashboard/orders/").unwrap().strip_suffix("?done=created").unwrap();
             order_ids.push(id.to_owned());
         }
-        let api: Value = app
-            .http
-            .get(app.url(&format!("/api/v1/orders/{}", order_ids[1])))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let api = app.get_json(&format!("/api/v1/orders/{}", order_ids[1])).await;
         assert_eq!((api["customer_id"].as_str(), api["amount"].as_str()), (Some(amina.as_str()), Some("180.50")));
 
         let page = clerk.get(&app.url(&format!("/dashboard/customers/{amina}"))).await;

@@ -313,15 +313,7 @@ async fn saving_over_a_newer_version_is_a_412_showing_both_values() {
         assert!(stale.body.contains("value=\"Beans 1kg\"") && stale.body.contains("value=\"99.50\""), "typed kept");
         assert!(stale.body.contains("Saved now: Rice 5kg") && stale.body.contains("300.00 KES"), "stored shown");
         assert_eq!(hidden(&stale.body, "version"), "1", "saving again replaces the current version");
-        let api: Value = app
-            .http
-            .get(app.url(&format!("/api/v1/orders/{}", order["id"].as_str().unwrap())))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let api = app.get_json(&format!("/api/v1/orders/{}", order["id"].as_str().unwrap())).await;
         assert_eq!(api["item"], "Rice 5kg", "nothing overwritten");
     })
     .await;
@@ -409,15 +401,7 @@ async fn read_only_users_see_no_actions_and_their_posts_are_refused() {
         assert_eq!(forged.status, StatusCode::FORBIDDEN, "no CSRF token");
         let forged = clerk.post(&format!("{url}/status"), &[("csrf", "forged"), ("status", "ready")]).await;
         assert_eq!(forged.status, StatusCode::FORBIDDEN);
-        let api: Value = app
-            .http
-            .get(app.url(&format!("/api/v1/orders/{}", order["id"].as_str().unwrap())))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let api = app.get_json(&format!("/api/v1/orders/{}", order["id"].as_str().unwrap())).await;
         assert_eq!(api["status"], "received", "nothing moved");
 
         let anonymous = Browser::new().get(&url).await;
