@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use orderdesk_systest::{Build, bench, clients, crash, deploy, export_memory, fuzz, scale};
+use orderdesk_systest::{Build, bench, clients, crash, deploy, export_memory, fuzz, profile, scale};
 
 /// Developer commands for orderdesk. The system checks write their figures under
 /// target/systest/; copy them into docs/ when you mean to.
@@ -53,6 +53,17 @@ enum Command {
     /// The release server under wrk load, and the database's own limit (pgbench / a direct
     /// SQLite loop); table to target/systest/bench.md. Needs wrk (and pgbench for PostgreSQL).
     Bench(BenchArgs),
+    /// Instructions per request by layer (valgrind's callgrind) for get by id, list 50 and
+    /// create order on the release server with production settings; table to
+    /// target/systest/profile.md, callgrind files under target/systest/profile/. Needs valgrind.
+    Profile {
+        /// Requests per scenario after the warm-up.
+        #[arg(long, default_value_t = 300)]
+        requests: u32,
+        /// Profile this server binary instead of building the release one.
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
     /// Kill the server (SIGKILL) under concurrent order creation, restart it, check no order or
     /// SMS is lost or doubled (SQLite, and PostgreSQL with ORDERDESK_TEST_POSTGRES_URL); figures
     /// to target/systest/crash-test.md.
@@ -141,6 +152,7 @@ fn main() -> anyhow::Result<()> {
         Command::Domain => tasks::check_domain_crate(root),
         Command::Token { args } => tasks::run_server_command(root, "token", &args),
         Command::Bench(args) => bench::run(root, &bench_options(args)),
+        Command::Profile { requests, binary } => profile::run(root, &profile::Options { requests, binary }),
         Command::CrashTest(args) => crash::run(root, args.build()),
         Command::ScaleTest(args) => scale::run(root, args.build()),
         Command::DeployCheck => deploy::run(root),

@@ -20,12 +20,12 @@ pub mod webhook;
 pub use counters::OutboxCounters;
 pub use db::{
     DatabaseSettings, SeaOrmCustomerRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
-    SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, connect, migrate,
-    raise_first_order_number,
+    SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmSessionRepository, SqlOrderReports, Store, connect,
+    migrate, raise_first_order_number,
 };
 pub use db::{PoolStats, SchemaStatus, pool_stats, schema_status};
 pub use db::{
     SeaOrmEventRepository, SeaOrmInboxRepository, SeaOrmWebhookDeliveryRepository, SeaOrmWebhookEndpointRepository,
 };
-/// The pool handle [`connect`] returns; the server passes it between adapters.
+/// One pool's handle ([`Store::read`], [`Store::write`]).
 pub use sea_orm::DatabaseConnection;

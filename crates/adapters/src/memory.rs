@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use orderdesk_domain::PhoneNumber;
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::inbox::IncomingMessage;
-use orderdesk_domain::notification::{Attempt, Claim, CostTotal, DeliveryReport, NotificationSummary};
+use orderdesk_domain::notification::{Attempt, AttemptRecord, Claim, CostTotal, DeliveryReport, NotificationSummary};
 use orderdesk_domain::ports::InboxRepository;
 use orderdesk_domain::ports::{
     BoardCursor, BoardPage, CustomerFilter, CustomerRepository, DailyTotal, EventRepository, HealthCheck,
@@ -453,6 +453,15 @@ impl NotificationRepository for InMemoryStore {
         Ok(true)
     }
 
+    async fn store_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>, RepoError> {
+        let mut stored = Vec::with_capacity(records.len());
+        for record in records {
+            let attempt = Some(record.attempt.clone());
+            stored.push(self.store(record.previous_version, &record.next, attempt, &record.events).await?);
+        }
+        Ok(stored)
+    }
+
     async fn find(&self, id: NotificationId) -> Result<Option<Notification>, RepoError> {
         Ok(self.tables().notifications.get(&id.as_uuid()).cloned())
     }
@@ -501,10 +510,10 @@ impl NotificationRepository for InMemoryStore {
         Ok(())
     }
 
-    async fn delivery_reports_for(&self, message_id: &str) -> Result<Vec<DeliveryReport>, RepoError> {
+    async fn delivery_reports_for(&self, message_ids: &[String]) -> Result<Vec<DeliveryReport>, RepoError> {
         let tables = self.tables();
-        let mut reports: Vec<_> =
-            tables.delivery_reports.iter().filter(|(_, r)| r.provider_message_id == message_id).cloned().collect();
+        let about = |r: &DeliveryReport| message_ids.contains(&r.provider_message_id);
+        let mut reports: Vec<_> = tables.delivery_reports.iter().filter(|(_, r)| about(r)).cloned().collect();
         reports.sort_by_key(|(at, _)| *at);
         Ok(reports.into_iter().map(|(_, r)| r).collect())
     }

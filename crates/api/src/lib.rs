@@ -31,6 +31,7 @@ mod tags;
 pub mod trace;
 pub mod webhook_endpoints;
 pub mod webhooks;
+mod wire;
 
 use std::sync::Arc;
 

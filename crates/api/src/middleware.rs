@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
@@ -89,18 +90,39 @@ fn percent_decode(segment: &str) -> Vec<u8> {
     decoded
 }
 
-/// Runs the request inside a span carrying its id, logs one line when it finishes, and echoes
-/// the id in the response. Every error becomes a problem+json response here.
-pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+/// Who made the request, once its token or session says: set by the security checks, logged
+/// by [`request_context`] with the request's last line. A cell in the request's data rather
+/// than a field recorded into the span later: a JSON log re-reads and rewrites a span's fields
+/// on every such record.
+#[derive(Debug, Clone, Default)]
+pub struct RequestSubject(Arc<OnceLock<String>>);
+
+impl RequestSubject {
+    /// The caller's subject (the first one set wins).
+    pub fn set(&self, subject: &str) {
+        let _ = self.0.set(subject.to_owned());
+    }
+
+    /// The subject, when a check set one.
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+}
+
+/// Runs the request inside a span carrying its id, logs one line when it finishes (with the
+/// caller's `subject` when known), and echoes the id in the response. Every error becomes a
+/// problem+json response here.
+pub async fn request_context<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let id = request_id(&req);
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %req.method(),
         path = %loggable_path(req.uri().path()),
-        subject = tracing::field::Empty,
         trace_id = crate::trace::trace_id(&req),
     );
+    let caller = RequestSubject::default();
+    req.set_data(caller.clone());
     async move {
         let started = Instant::now();
         let mut response = match next.call(req).await {
@@ -109,10 +131,11 @@ pub async fn request_context<E: Endpoint>(next: E, req: Request) -> poem::Result
         };
         let status = response.status().as_u16();
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let subject = caller.get();
         if response.status().is_server_error() {
-            tracing::error!(status, latency_ms, "request failed");
+            tracing::error!(status, latency_ms, subject, "request failed");
         } else {
-            tracing::info!(status, latency_ms, "request finished");
+            tracing::info!(status, latency_ms, subject, "request finished");
         }
         if let Ok(value) = HeaderValue::from_str(&id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);

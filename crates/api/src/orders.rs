@@ -26,6 +26,7 @@ use crate::problem::{ApiError, Errors, GetErrors, ListErrors, ListOfOneErrors, e
 use crate::security::BearerAuth;
 use crate::summary::NotificationSummaryBody;
 use crate::tags::ApiTags;
+use crate::wire::SerdeJson;
 
 error_sets! {
     /// `createOrder`: an unknown `customer_id` is a 422 on that field.
@@ -57,7 +58,7 @@ pub enum OrderCreated {
     /// `Idempotent-Replayed: true` and the first response's body and `Location`).
     #[oai(status = 201)]
     Created(
-        Json<OrderBody>,
+        SerdeJson<OrderBody>,
         #[oai(header = "Location")] String,
         #[oai(header = "ETag")] String,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
@@ -70,7 +71,7 @@ pub enum OrderRead {
     /// The order; `ETag` is its version, for `If-Match`.
     // Boxed: the 304 variant is small.
     #[oai(status = 200)]
-    Ok(Json<Box<OrderBody>>, #[oai(header = "ETag")] String),
+    Ok(SerdeJson<Box<OrderBody>>, #[oai(header = "ETag")] String),
     /// Unchanged since the `If-None-Match` version.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -175,9 +176,9 @@ impl OrdersApi {
         let keyed = idempotency::request(caller, idempotency_key.0.as_deref(), "createOrder", body.bytes())?;
         let draft = body.parse()?.into_draft()?;
         let create = |recorder| services.orders.create(draft, caller.actor(), recorder);
-        let (body, location, tag, replayed) =
+        let (Json(body), location, tag, replayed) =
             idempotency::write_once(&services.idempotency, keyed, created, create).await?.into_created();
-        Ok(OrderCreated::Created(body, location, tag, replayed))
+        Ok(OrderCreated::Created(SerdeJson(body), location, tag, replayed))
     }
 
     /// List orders
@@ -222,7 +223,7 @@ impl OrdersApi {
         /// issue is 422).
         #[oai(validator(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
-    ) -> Result<Json<OrderListBody>, Errors<ListOfOneErrors>> {
+    ) -> Result<SerdeJson<OrderListBody>, Errors<ListOfOneErrors>> {
         let caller = auth.require(Permission::ReadOrders)?;
         let expand = check_expand(caller, expand.0)?;
         let page = page_request(limit.0, cursor.0.as_deref())?;
@@ -235,7 +236,7 @@ impl OrdersApi {
             updated_since: updated_since.0,
         };
         let page = services.orders.list(query, page).await?;
-        Ok(Json(order_list(&services, page, expand).await?))
+        Ok(SerdeJson(order_list(&services, page, expand).await?))
     }
 
     /// Get an order
@@ -274,7 +275,7 @@ impl OrdersApi {
         } else {
             order.into()
         };
-        Ok(OrderRead::Ok(Json(Box::new(body)), etag(version)))
+        Ok(OrderRead::Ok(SerdeJson(Box::new(body)), etag(version)))
     }
 
     /// Change an order

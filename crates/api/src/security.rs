@@ -18,18 +18,25 @@ use crate::rate_limit::VerifiedBearer;
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
 pub struct BearerAuth(pub Principal);
 
+/// Tells the access log who is calling ([`crate::middleware::RequestSubject`]).
+fn note_subject(req: &Request, subject: &str) {
+    if let Some(cell) = req.data::<crate::middleware::RequestSubject>() {
+        cell.set(subject);
+    }
+}
+
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     if let Some(verified) = req.data::<VerifiedBearer>()
         && verified.token == bearer.token
     {
-        tracing::Span::current().record("subject", verified.principal.subject());
+        note_subject(req, verified.principal.subject());
         return Ok(verified.principal.clone());
     }
     let verifier =
         req.data::<Arc<dyn TokenVerifier>>().ok_or_else(|| ApiError::internal("no token verifier is configured"))?;
     match verifier.verify(&bearer.token).await {
         Ok(principal) => {
-            tracing::Span::current().record("subject", principal.subject());
+            note_subject(req, principal.subject());
             Ok(principal)
         }
         Err(rejection) => {

@@ -7,7 +7,9 @@ use crate::error::RepoError;
 use crate::event::{Event, EventId, EventSelector, NewEvent};
 use crate::idempotency::IdempotencyRecord;
 use crate::inbox::IncomingMessage;
-use crate::notification::{Attempt, AttemptOutcome, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt};
+use crate::notification::{
+    Attempt, AttemptOutcome, AttemptRecord, Claim, DeliveryReport, NotificationSummary, SmsError, SmsReceipt,
+};
 use crate::webhook::{
     self, Delivery, DeliveryAttempt, SendResult, WebhookEndpoint, WebhookEndpointId, WebhookRequest, WebhookTestEvent,
     WebhookUrl,
@@ -288,6 +290,15 @@ pub trait NotificationRepository: Send + Sync {
         events: &[NewEvent],
     ) -> Result<bool, RepoError>;
 
+    /// Stores the outcomes of several sends in one transaction (a dispatcher's batch): each
+    /// record's `next` over its `previous_version` with its attempt and events, as [`Self::store`]
+    /// does for one. A record whose notification moved on (its lease was taken over) is left
+    /// out and the others are stored. Returns, in order, whether each record was stored.
+    ///
+    /// # Errors
+    /// A storage failure (then nothing is stored).
+    async fn store_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>, RepoError>;
+
     /// # Errors
     /// A storage failure.
     async fn find(&self, id: NotificationId) -> Result<Option<Notification>, RepoError>;
@@ -338,12 +349,13 @@ pub trait NotificationRepository: Send + Sync {
     /// A storage failure.
     async fn log_delivery_report(&self, report: &DeliveryReport, received_at: DateTime<Utc>) -> Result<(), RepoError>;
 
-    /// The kept delivery reports about provider message `message_id`, oldest first, with the
-    /// fields they arrived with (so one that came before its send was recorded can be applied).
+    /// The kept delivery reports about any of the provider messages `message_ids`, oldest
+    /// first, with the fields they arrived with (so one that came before its send was recorded
+    /// can be applied).
     ///
     /// # Errors
     /// A storage failure.
-    async fn delivery_reports_for(&self, message_id: &str) -> Result<Vec<DeliveryReport>, RepoError>;
+    async fn delivery_reports_for(&self, message_ids: &[String]) -> Result<Vec<DeliveryReport>, RepoError>;
 }
 
 /// The event feed: the events the repositories above wrote with each change.

@@ -80,7 +80,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> any
             "a send outlived the shutdown timeout; its claim is taken over after the lease"
         ),
     }
-    db.close().await.context("cannot close the database")?;
+    db.close().await;
     Ok(())
 }
 
@@ -124,8 +124,8 @@ pub async fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
     // Any schema can be backed up, older or newer than this binary: no schema check here.
     let connection = DatabaseSettings { max_connections: 1, ..connection.clone() };
     let db = connect(&connection).await.with_context(|| format!("cannot open database {url}"))?;
-    let written = backup_sqlite(&db, target).await;
-    let _ = db.close().await;
+    let written = backup_sqlite(db.write(), target).await;
+    db.close().await;
     written.with_context(|| format!("cannot back up {url} to {}", target.display()))?;
     println!("backup of {url} written to {}", target.display());
     Ok(())

@@ -15,9 +15,9 @@ use orderdesk_adapters::sms::{
 };
 use orderdesk_adapters::webhook::{HttpWebhookSender, OsSecretGenerator, run_webhook_dispatcher};
 use orderdesk_adapters::{
-    DatabaseConnection, OutboxCounters, SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrmHealthCheck,
-    SeaOrmIdempotencyRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmWebhookDeliveryRepository,
-    SeaOrmWebhookEndpointRepository, SqlOrderReports, connect, migrate, raise_first_order_number, schema_status,
+    OutboxCounters, SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrmHealthCheck, SeaOrmIdempotencyRepository,
+    SeaOrmNotificationRepository, SeaOrmOrderRepository, SeaOrmWebhookDeliveryRepository,
+    SeaOrmWebhookEndpointRepository, SqlOrderReports, Store, connect, migrate, raise_first_order_number, schema_status,
 };
 use orderdesk_api::events::JsonEventEncoder;
 use orderdesk_api::pages::{DevIssuerOptions, WebOptions};
@@ -86,7 +86,7 @@ pub(crate) fn sms(settings: &Settings) -> anyhow::Result<Sms> {
 }
 
 /// `GET /metrics` unless `metrics.enabled` is off.
-fn metrics_options(settings: &Settings, db: &DatabaseConnection) -> Option<orderdesk_api::metrics::MetricsOptions> {
+fn metrics_options(settings: &Settings, db: &Store) -> Option<orderdesk_api::metrics::MetricsOptions> {
     if !settings.metrics.enabled {
         return None;
     }
@@ -103,10 +103,10 @@ fn metrics_options(settings: &Settings, db: &DatabaseConnection) -> Option<order
 ///
 /// # Errors
 /// The database cannot be opened, a migration fails, or migrations are pending.
-pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Store> {
     let url = mask_url_password(&settings.database.connection.url);
     let db = connect(&settings.database.connection).await.with_context(|| format!("cannot open database {url}"))?;
-    let status = schema_status(&db).await.with_context(|| format!("cannot read the schema of {url}"))?;
+    let status = schema_status(db.write()).await.with_context(|| format!("cannot read the schema of {url}"))?;
     if !status.unknown.is_empty() {
         tracing::warn!(
             newer_migrations = %status.unknown.join(", "),
@@ -117,7 +117,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
         return Ok(db);
     }
     if settings.database.migrate_on_start && status.unknown.is_empty() {
-        migrate(&db).await.with_context(|| format!("cannot migrate database {url}"))?;
+        migrate(db.write()).await.with_context(|| format!("cannot migrate database {url}"))?;
         return Ok(db);
     }
     anyhow::bail!(
@@ -137,9 +137,11 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
 ///
 /// # Errors
 /// A storage failure, or a schema without migration 9.
-pub async fn apply_first_order_number(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+pub async fn apply_first_order_number(db: &Store, settings: &Settings) -> anyhow::Result<()> {
     let first = settings.domain_defaults()?.first_number;
-    raise_first_order_number(db, first).await.context("cannot apply orders.first_number (are the migrations applied?)")
+    raise_first_order_number(db.write(), first)
+        .await
+        .context("cannot apply orders.first_number (are the migrations applied?)")
 }
 
 /// The audience of dev tokens when `auth.audience` is not set.
@@ -205,7 +207,7 @@ pub const DEV_CLIENT_ID: &str = "orderdesk-dev-dashboard";
 fn web_options(
     settings: &Settings,
     addr: SocketAddr,
-    db: &DatabaseConnection,
+    db: &Store,
     dev: Option<DevIssuer>,
 ) -> anyhow::Result<Option<WebOptions>> {
     let public_url = if settings.web.public_url.is_empty() {
@@ -289,12 +291,7 @@ fn dev_cookie_key(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Wires the adapters into the domain services.
-fn services(
-    db: &DatabaseConnection,
-    settings: &Settings,
-    tokens: Arc<dyn TokenVerifier>,
-    sms: &Sms,
-) -> anyhow::Result<Services> {
+fn services(db: &Store, settings: &Settings, tokens: Arc<dyn TokenVerifier>, sms: &Sms) -> anyhow::Result<Services> {
     let defaults = settings.domain_defaults()?;
     // Loads the phone-number metadata now, so the first customer request does not pay for it.
     let _ = PhoneNumber::parse("+254712345678", defaults.phone_region);
@@ -350,7 +347,7 @@ fn webhook_sender(settings: &Settings) -> anyhow::Result<Arc<HttpWebhookSender>>
 }
 
 /// Webhook endpoints over `db`, checking URLs with the sender `webhooks.allow_private_targets` sets.
-pub(crate) fn webhook_service(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<WebhookService> {
+pub(crate) fn webhook_service(db: &Store, settings: &Settings) -> anyhow::Result<WebhookService> {
     Ok(WebhookService::new(
         Arc::new(SeaOrmWebhookEndpointRepository::new(db.clone())),
         Arc::new(SeaOrmWebhookDeliveryRepository::new(db.clone())),
@@ -362,7 +359,7 @@ pub(crate) fn webhook_service(db: &DatabaseConnection, settings: &Settings) -> a
 }
 
 /// The event feed over `db`, keeping events `events.retention_days`.
-pub(crate) fn event_service(db: &DatabaseConnection, settings: &Settings) -> EventService {
+pub(crate) fn event_service(db: &Store, settings: &Settings) -> EventService {
     EventService::new(
         Arc::new(SeaOrmEventRepository::new(db.clone())),
         Arc::new(SystemClock),
@@ -405,7 +402,7 @@ pub(crate) async fn sweep_expired(
 /// # Errors
 /// `webhooks.retry_for` is invalid, or the HTTP client cannot be built.
 pub(crate) fn start_webhook_dispatcher(
-    db: &DatabaseConnection,
+    db: &Store,
     settings: &Settings,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
@@ -436,7 +433,7 @@ fn worker_name() -> String {
 
 /// Starts the outbox dispatcher unless it is turned off or SMS is disabled.
 pub(crate) fn start_dispatcher(
-    db: &DatabaseConnection,
+    db: &Store,
     settings: &Settings,
     sms: &Sms,
     stop: watch::Receiver<bool>,

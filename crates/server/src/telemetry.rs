@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use orderdesk_adapters::trace_context;
-use orderdesk_adapters::{DatabaseConnection, SeaOrmNotificationRepository, pool_stats};
+use orderdesk_adapters::{SeaOrmNotificationRepository, Store, pool_stats};
 use orderdesk_api::metrics::Render;
 use orderdesk_api::trace::TraceId;
 use orderdesk_domain::NotificationStatus;
@@ -175,7 +175,7 @@ fn describe_metrics() {
 }
 
 /// What `GET /metrics` serves: gauges sampled now (pool, outbox), then everything recorded.
-pub fn metrics_render(db: DatabaseConnection, handle: PrometheusHandle) -> Render {
+pub fn metrics_render(db: Store, handle: PrometheusHandle) -> Render {
     let outbox = SeaOrmNotificationRepository::new(db.clone());
     Arc::new(move || {
         let (db, outbox, handle) = (db.clone(), outbox.clone(), handle.clone());
@@ -187,8 +187,9 @@ pub fn metrics_render(db: DatabaseConnection, handle: PrometheusHandle) -> Rende
     })
 }
 
-async fn sample_gauges(db: &DatabaseConnection, outbox: &SeaOrmNotificationRepository) {
-    if let Some(pool) = pool_stats(db) {
+async fn sample_gauges(db: &Store, outbox: &SeaOrmNotificationRepository) {
+    // On SQLite the read pool (writes go through one connection of their own).
+    if let Some(pool) = pool_stats(db.read()) {
         metrics::gauge!("orderdesk_db_pool_connections", "state" => "in_use").set(pool.in_use());
         metrics::gauge!("orderdesk_db_pool_connections", "state" => "idle").set(pool.idle);
         metrics::gauge!("orderdesk_db_pool_max_connections").set(pool.max);

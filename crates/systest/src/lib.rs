@@ -20,6 +20,7 @@ pub mod load;
 mod nginx;
 pub mod postgres;
 mod postman;
+pub mod profile;
 pub mod scale;
 pub mod server;
 

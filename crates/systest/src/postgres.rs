@@ -41,6 +41,13 @@ pub fn database_url(admin_url: &str, name: &str) -> String {
     }
 }
 
+/// `url` with `sslmode=disable`: on loopback TLS only costs CPU, and the benchmarks compare
+/// servers that connect the same way.
+pub fn without_tls(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
+}
+
 /// A throwaway PostgreSQL database beside the admin URL's one, dropped when this is dropped.
 pub struct TempDatabase {
     admin_url: String,
@@ -79,6 +86,12 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/x"
         );
         assert_eq!(database_url("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    }
+
+    #[test]
+    fn tls_is_turned_off_whatever_the_url_has() {
+        assert_eq!(without_tls("postgres://h/db"), "postgres://h/db?sslmode=disable");
+        assert_eq!(without_tls("postgres://h/db?user=u"), "postgres://h/db?user=u&sslmode=disable");
     }
 
     #[test]

@@ -36,13 +36,15 @@ pub struct Launch {
     dir: PathBuf,
     /// Variables in order; `None` removes one.
     env: Vec<(String, Option<String>)>,
+    /// A program the binary runs under (`valgrind --tool=callgrind`), with its arguments.
+    wrapper: Vec<String>,
 }
 
 impl Launch {
     /// `binary` in `dir` with the profile `profile` (`dev`, `production`).
     pub fn new(binary: &Path, dir: &Path, profile: &str) -> Self {
         let env = ["RUST_LOG", "DATABASE_URL", "ORDERDESK_CONFIG_DIR"].map(|name| (name.to_owned(), None));
-        Self { binary: binary.to_owned(), dir: dir.to_owned(), env: env.to_vec() }
+        Self { binary: binary.to_owned(), dir: dir.to_owned(), env: env.to_vec(), wrapper: Vec::new() }
             .env("ORDERDESK_PROFILE", profile)
             .set("server.data_dir", dir.join("data").display())
             .set("log.format", "json")
@@ -93,9 +95,23 @@ impl Launch {
         &self.dir
     }
 
+    /// Runs the binary under `wrapper` (its program first, then its arguments), e.g.
+    /// `["valgrind", "--tool=callgrind"]`; commands such as [`Self::token`] run under it too.
+    pub fn under(mut self, wrapper: &[&str]) -> Self {
+        self.wrapper = wrapper.iter().map(|part| (*part).to_owned()).collect();
+        self
+    }
+
     /// `orderdesk <args>` with this environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.binary);
+        let mut command = match self.wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(&self.binary);
+                command
+            }
+            None => Command::new(&self.binary),
+        };
         command.current_dir(&self.dir).args(args);
         for (name, value) in &self.env {
             match value {

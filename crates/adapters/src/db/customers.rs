@@ -9,24 +9,25 @@ use orderdesk_domain::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
+use super::cached_sql::CachedSql;
 use super::entity::customers::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
 use super::idempotency::insert_record;
+use super::store::Store;
 
 /// Customers in the `customers` table.
 #[derive(Debug, Clone)]
 pub struct SeaOrmCustomerRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmCustomerRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -98,7 +99,7 @@ const KEYS_PER_QUERY: usize = 500;
 
 #[async_trait]
 impl CustomerRepository for SeaOrmCustomerRepository {
-    #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer.id()))]
     async fn insert(
         &self,
         customer: &Customer,
@@ -114,7 +115,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         txn.commit().await.map_err(repo_error)
     }
 
-    #[tracing::instrument(skip_all, fields(customer_id = %customer.id()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer.id()))]
     async fn update(
         &self,
         customer: &Customer,
@@ -130,7 +131,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         txn.commit().await.map_err(repo_error)
     }
 
-    #[tracing::instrument(skip(self, events))]
+    #[tracing::instrument(level = "debug", skip(self, events))]
     async fn delete(
         &self,
         id: CustomerId,
@@ -151,7 +152,13 @@ impl CustomerRepository for SeaOrmCustomerRepository {
     }
 
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
-        Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(to_domain).transpose()
+        static FIND: CachedSql = CachedSql::new();
+        let (db, id) = (self.db.read(), id.as_uuid());
+        let backend = db.get_database_backend();
+        let statement =
+            FIND.statement(backend, vec![id.into(), 1u64.into()], || Entity::find_by_id(id).limit(1).build(backend));
+        let row = Entity::find().from_raw_sql(statement).one(db).await.map_err(repo_error)?;
+        row.map(to_domain).transpose()
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {
@@ -175,7 +182,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         if let Some(since) = filter.updated_since {
             query = query.filter(Column::UpdatedAt.gte(since));
         }
-        let rows = query.all(&self.db).await.map_err(repo_error)?;
+        let rows = query.all(self.db.read()).await.map_err(repo_error)?;
         let customers = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(customers, page.limit, |c| c.id().as_uuid()))
     }
@@ -186,7 +193,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         }
         let rows = Entity::find()
             .filter(Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         rows.into_iter().map(to_domain).collect()
@@ -197,7 +204,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
             .filter(name_or_code_contains(&text.to_ascii_lowercase()))
             .order_by_desc(Column::Id)
             .limit(limit)
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         rows.into_iter().map(to_domain).collect()
@@ -207,7 +214,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         let rows = Entity::find()
             .filter(Column::Phone.eq(phone.as_str()))
             .order_by_asc(Column::Id)
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         rows.into_iter().map(to_domain).collect()
@@ -218,7 +225,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         for chunk in keys.chunks(KEYS_PER_QUERY) {
             let rows = Entity::find()
                 .filter(Column::CodeKey.is_in(chunk.iter().cloned()))
-                .all(&self.db)
+                .all(self.db.read())
                 .await
                 .map_err(repo_error)?;
             for row in rows {
@@ -229,7 +236,7 @@ impl CustomerRepository for SeaOrmCustomerRepository {
     }
 
     /// One transaction: every insert and update, or none.
-    #[tracing::instrument(skip_all, fields(new = new.len(), changed = changed.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(new = new.len(), changed = changed.len()))]
     async fn store_import(
         &self,
         new: &[Customer],

@@ -7,23 +7,23 @@ use chrono::{DateTime, Utc};
 use orderdesk_domain::ports::EventRepository;
 use orderdesk_domain::{Event, EventId, EventObject, EventSelector, EventType, NewEvent, RepoError};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryIntoModel,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 
 use super::entity::events::{self, Column, Entity};
 use super::entity::{customers, notifications, orders};
 use super::error::{corrupt, repo_error};
+use super::store::Store;
 
 /// The event feed in the `events` table.
 #[derive(Debug, Clone)]
 pub struct SeaOrmEventRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmEventRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -98,17 +98,20 @@ impl EventRepository for SeaOrmEventRepository {
         if !selector.is_all() {
             query = query.filter(Column::Kind.is_in(selector.types().iter().map(|t| t.as_str())));
         }
-        let rows = query.order_by_asc(Column::Id).limit(limit).all(&self.db).await.map_err(repo_error)?;
+        let rows = query.order_by_asc(Column::Id).limit(limit).all(self.db.read()).await.map_err(repo_error)?;
         rows.into_iter().map(to_domain).collect()
     }
 
     async fn find(&self, id: EventId) -> Result<Option<Event>, RepoError> {
-        Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(to_domain).transpose()
+        Entity::find_by_id(id.as_uuid()).one(self.db.read()).await.map_err(repo_error)?.map(to_domain).transpose()
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepoError> {
-        let result =
-            Entity::delete_many().filter(Column::CreatedAt.lt(before)).exec(&self.db).await.map_err(repo_error)?;
+        let result = Entity::delete_many()
+            .filter(Column::CreatedAt.lt(before))
+            .exec(self.db.write())
+            .await
+            .map_err(repo_error)?;
         Ok(result.rows_affected)
     }
 }

@@ -6,20 +6,21 @@ use chrono::{DateTime, Utc};
 use orderdesk_domain::RepoError;
 use orderdesk_domain::idempotency::{IdempotencyKey, IdempotencyRecord, IdempotentRequest, StoredResponse};
 use orderdesk_domain::ports::IdempotencyRepository;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::idempotency_keys::{self, Column, Entity};
 use super::error::{corrupt, repo_error};
+use super::store::Store;
 
 /// Stored responses in the `idempotency_keys` table.
 #[derive(Debug, Clone)]
 pub struct SeaOrmIdempotencyRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmIdempotencyRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -91,7 +92,7 @@ impl IdempotencyRepository for SeaOrmIdempotencyRepository {
     async fn find(&self, subject: &str, key: &str, now: DateTime<Utc>) -> Result<Option<IdempotencyRecord>, RepoError> {
         let row = Entity::find_by_id((subject.to_owned(), key.to_owned()))
             .filter(Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .one(self.db.read())
             .await
             .map_err(repo_error)?;
         row.map(to_domain).transpose()
@@ -99,7 +100,7 @@ impl IdempotencyRepository for SeaOrmIdempotencyRepository {
 
     async fn sweep(&self, now: DateTime<Utc>) -> Result<u64, RepoError> {
         let result =
-            Entity::delete_many().filter(Column::ExpiresAt.lte(now)).exec(&self.db).await.map_err(repo_error)?;
+            Entity::delete_many().filter(Column::ExpiresAt.lte(now)).exec(self.db.write()).await.map_err(repo_error)?;
         Ok(result.rows_affected)
     }
 }

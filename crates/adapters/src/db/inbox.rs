@@ -4,20 +4,21 @@ use async_trait::async_trait;
 use orderdesk_domain::inbox::IncomingMessage;
 use orderdesk_domain::ports::InboxRepository;
 use orderdesk_domain::{Page, PageRequest, RepoError};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::incoming_messages::{self, Column, Entity};
 use super::error::repo_error;
+use super::store::Store;
 
 /// Incoming messages in the `incoming_messages` table.
 #[derive(Debug, Clone)]
 pub struct SeaOrmInboxRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmInboxRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -62,9 +63,9 @@ impl InboxRepository for SeaOrmInboxRepository {
     /// (Not `ON CONFLICT DO NOTHING`: SQLite checks its conflict target when the statement is
     /// prepared, against the schema the pooled connection last read, and a connection opened
     /// before the migration refuses it.)
-    #[tracing::instrument(skip_all, fields(provider_id = %message.provider_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(provider_id = %message.provider_id))]
     async fn insert(&self, message: &IncomingMessage) -> Result<bool, RepoError> {
-        match Entity::insert(to_row(message)).exec_without_returning(&self.db).await.map_err(repo_error) {
+        match Entity::insert(to_row(message)).exec_without_returning(self.db.write()).await.map_err(repo_error) {
             Ok(_) => Ok(true),
             Err(RepoError::Duplicate) => Ok(false),
             Err(other) => Err(other),
@@ -77,7 +78,7 @@ impl InboxRepository for SeaOrmInboxRepository {
         if let Some(before) = page.before {
             query = query.filter(Column::Id.lt(before));
         }
-        let rows = query.all(&self.db).await.map_err(repo_error)?;
+        let rows = query.all(self.db.read()).await.map_err(repo_error)?;
         let messages = rows.into_iter().map(to_domain).collect();
         Ok(Page::from_overfetch(messages, page.limit, |m: &IncomingMessage| m.id))
     }

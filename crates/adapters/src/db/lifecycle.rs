@@ -10,7 +10,7 @@ use orderdesk_domain::{
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Statement, TransactionTrait,
+    QueryOrder, Statement,
 };
 
 use super::entity::notifications::{Column as SmsColumn, Entity as Sms};
@@ -19,6 +19,7 @@ use super::entity::orders::{Column, Entity};
 use super::error::{corrupt, domain_version, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
 use super::idempotency::insert_record;
+use super::store::Store;
 
 /// Draws the next number: `nextval` of the sequence on PostgreSQL (never rolled back), the
 /// one-row counter on SQLite (`UPDATE … RETURNING`: SQLite has one writer at a time, so no
@@ -76,7 +77,7 @@ pub(crate) fn history_insert(
 /// The idempotency record, the order's new status over the version before `change`, and the
 /// history row, its SMS and its events: one transaction.
 pub(crate) async fn change_status(
-    db: &DatabaseConnection,
+    db: &Store,
     order: &Order,
     change: &StatusChange,
     notifications: &[Notification],
@@ -106,7 +107,7 @@ pub(crate) async fn change_status(
         .map_err(repo_error)?;
     if result.rows_affected == 0 {
         txn.rollback().await.map_err(repo_error)?;
-        return Err(why_unchanged::<Entity>(db, order.id().as_uuid()).await);
+        return Err(why_unchanged::<Entity>(db.read(), order.id().as_uuid()).await);
     }
     history_insert(order.id(), change).exec_without_returning(&txn).await.map_err(repo_error)?;
     if !notifications.is_empty() {
@@ -116,7 +117,7 @@ pub(crate) async fn change_status(
     insert_events(&txn, events).await?;
     txn.commit().await.map_err(repo_error)?;
     if notifications.iter().any(|n| n.status() == NotificationStatus::Pending) {
-        super::notifications::notify_dispatchers(db).await?;
+        super::notifications::notify_dispatchers(db.write()).await?;
     }
     Ok(())
 }
@@ -151,7 +152,7 @@ pub(crate) async fn history(db: &DatabaseConnection, id: OrderId) -> Result<Vec<
 /// row), then the order only if no SMS of it is left (its history goes with it, `ON DELETE
 /// CASCADE`). SMS that were attempted, and their costs, are never deleted.
 pub(crate) async fn delete(
-    db: &DatabaseConnection,
+    db: &Store,
     id: OrderId,
     expected: Option<u32>,
     events: &[NewEvent],
@@ -184,7 +185,7 @@ pub(crate) async fn delete(
         return txn.commit().await.map_err(repo_error);
     }
     txn.rollback().await.map_err(repo_error)?;
-    match Entity::find_by_id(id.as_uuid()).one(db).await.map_err(repo_error)? {
+    match Entity::find_by_id(id.as_uuid()).one(db.read()).await.map_err(repo_error)? {
         None => Err(RepoError::NotFound),
         Some(row) if expected.is_some_and(|v| stored_version(v) != row.version) => Err(RepoError::VersionMismatch),
         Some(_) => Err(RepoError::ForeignKey),

@@ -1,6 +1,7 @@
 //! sea-orm persistence on SQLite (embedded default) and PostgreSQL.
 
 mod backup;
+mod cached_sql;
 mod customers;
 mod entity;
 mod error;
@@ -14,6 +15,7 @@ mod orders;
 mod raw_sql;
 mod reports;
 mod sessions;
+mod store;
 mod webhooks;
 
 use std::path::Path;
@@ -38,6 +40,7 @@ pub use notifications::{OUTBOX_CHANNEL, SeaOrmNotificationRepository};
 pub use orders::SeaOrmOrderRepository;
 pub use reports::SqlOrderReports;
 pub use sessions::SeaOrmSessionRepository;
+pub use store::Store;
 pub use webhooks::{SeaOrmWebhookDeliveryRepository, SeaOrmWebhookEndpointRepository};
 
 /// A connection pool's state, for metrics.
@@ -120,12 +123,16 @@ impl DatabaseSettings {
     }
 }
 
-/// Opens a pool. SQLite gets WAL, `synchronous=NORMAL`, foreign keys and a busy timeout on
-/// every pooled connection, and its file (and directory) are created when missing.
+/// Opens the database's connections ([`Store`]). PostgreSQL: one pool of
+/// `max_connections` for reads and writes. A SQLite file: one writer connection (WAL,
+/// `synchronous=NORMAL`, foreign keys, busy timeout; the file and its directory are created
+/// when missing) and a pool of `max_connections` read-only connections beside it. An
+/// in-memory SQLite database: one connection for both (each connection would be another
+/// database).
 ///
 /// # Errors
 /// The database cannot be reached or the file cannot be created.
-pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(settings: &DatabaseSettings) -> Result<Store, DbErr> {
     let mut options = ConnectOptions::new(settings.url.clone());
     options
         .max_connections(settings.max_connections.max(1))
@@ -133,40 +140,38 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .connect_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .sqlx_logging(false);
-    if settings.is_sqlite() {
-        match settings.sqlite_file() {
-            Some(file) => {
-                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
-                }
-                create_private(file).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", file.display())))?;
-            }
-            // Every connection to `sqlite::memory:` is a separate empty database.
-            None => {
-                options.max_connections(1);
-            }
-        }
-        let busy_timeout = Duration::from_millis(settings.sqlite_busy_timeout_ms);
-        options.map_sqlx_sqlite_opts(move |o| {
-            o.create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(busy_timeout)
-        });
+    if !settings.is_sqlite() {
+        return Ok(Store::from(Database::connect(options).await?));
     }
-    let db = Database::connect(options).await?;
-    if let Some(file) = settings.sqlite_file() {
-        // SQLite gives -wal and -shm the database file's mode; this covers a file created by
-        // an older version or another tool.
-        for suffix in ["-wal", "-shm"] {
-            let mut companion = file.as_os_str().to_owned();
-            companion.push(suffix);
-            make_private(Path::new(&companion));
+    let file = settings.sqlite_file();
+    if let Some(file) = file {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
         }
+        create_private(file).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", file.display())))?;
     }
-    Ok(db)
+    let busy_timeout = Duration::from_millis(settings.sqlite_busy_timeout_ms);
+    let mut writer = options.clone();
+    writer.max_connections(1).map_sqlx_sqlite_opts(move |o| {
+        o.create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(busy_timeout)
+    });
+    let writer = Database::connect(writer).await?;
+    let Some(file) = file else { return Ok(Store::from(writer)) };
+    // SQLite gives -wal and -shm the database file's mode; this covers a file created by an
+    // older version or another tool.
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = file.as_os_str().to_owned();
+        companion.push(suffix);
+        make_private(Path::new(&companion));
+    }
+    // The journal mode is the file's (WAL, set by the writer); readers only read.
+    options.map_sqlx_sqlite_opts(move |o| o.read_only(true).foreign_keys(true).busy_timeout(busy_timeout));
+    let reader = Database::connect(options).await?;
+    Ok(Store::new(reader, writer))
 }
 
 /// Creates an empty database file readable by its owner only (0600, whatever the umask), so
@@ -217,21 +222,22 @@ pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbEr
     orderdesk_migrations::schema_status(db).await
 }
 
-/// Readiness: the database answers a ping.
+/// Readiness: the database answers a ping (on a read connection: under load the one SQLite
+/// writer is busy, not down).
 #[derive(Debug, Clone)]
 pub struct SeaOrmHealthCheck {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmHealthCheck {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
 #[async_trait]
 impl HealthCheck for SeaOrmHealthCheck {
     async fn ping(&self) -> Result<(), RepoError> {
-        self.db.ping().await.map_err(|e| RepoError::Unavailable(Box::new(e)))
+        self.db.read().ping().await.map_err(|e| RepoError::Unavailable(Box::new(e)))
     }
 }

@@ -5,18 +5,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orderdesk_domain::Currency;
 use orderdesk_domain::notification::{
-    Attempt, AttemptOutcome, Claim, CostTotal, DeliveryReport, Lease, NotificationParts, NotificationSummary,
-    SkipReason, SmsCost, SmsEvent,
+    Attempt, AttemptOutcome, AttemptRecord, Claim, CostTotal, DeliveryReport, Lease, NotificationParts,
+    NotificationSummary, SkipReason, SmsCost, SmsEvent,
 };
 use orderdesk_domain::ports::NotificationRepository;
 use orderdesk_domain::{
     Language, NewEvent, Notification, NotificationId, NotificationStatus, OrderId, PhoneNumber, PhoneRegion, RepoError,
 };
 use sea_orm::FromQueryResult;
-use sea_orm::sea_query::{LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -25,16 +25,17 @@ use super::entity::{delivery_reports, notification_attempts};
 use super::error::{corrupt, domain_version, repo_error, stored_version};
 use super::events::insert_events;
 use super::raw_sql::statement;
+use super::store::Store;
 
 /// The outbox in the `notifications` table.
 #[derive(Debug, Clone)]
 pub struct SeaOrmNotificationRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmNotificationRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -117,21 +118,23 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .filter(Condition::any().add(pending).add(abandoned))
             .order_by_asc(Column::NextAttemptAt)
             .limit(limit);
-        if self.db.get_database_backend() != DatabaseBackend::Postgres {
-            // SQLite has one writer and a read transaction cannot safely become a write one:
-            // each claim is its own statement, and the version guard decides races.
-            return claim_each(&self.db, candidates, claim).await;
+        if self.db.backend() != DatabaseBackend::Postgres {
+            // SQLite: read the candidates, then claim them in one statement on the writer; the
+            // version guard decides races with other processes.
+            let rows = candidates.all(self.db.read()).await.map_err(repo_error)?;
+            return claim_rows(self.db.write(), rows, claim).await;
         }
         // PostgreSQL: lock the candidates and skip rows another dispatcher holds, so concurrent
         // dispatchers take different rows.
         let txn = self.db.begin().await.map_err(repo_error)?;
         let candidates = candidates.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        let claimed = claim_each(&txn, candidates, claim).await?;
+        let rows = candidates.all(&txn).await.map_err(repo_error)?;
+        let claimed = claim_rows(&txn, rows, claim).await?;
         txn.commit().await.map_err(repo_error)?;
         Ok(claimed)
     }
 
-    #[tracing::instrument(skip_all, fields(notification_id = %next.id(), version = next.version()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(notification_id = %next.id(), version = next.version()))]
     async fn store(
         &self,
         previous_version: u32,
@@ -141,7 +144,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
     ) -> Result<bool, RepoError> {
         let Some(attempt) = attempt else {
             if next.status() != NotificationStatus::Pending && events.is_empty() {
-                return store_over(&self.db, previous_version, next).await;
+                return store_over(self.db.write(), previous_version, next).await;
             }
             let txn = self.db.begin().await.map_err(repo_error)?;
             let stored = store_over(&txn, previous_version, next).await?;
@@ -159,31 +162,44 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         if !store_over(&txn, previous_version, next).await? {
             return Ok(false);
         }
-        let log = notification_attempts::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            notification_id: Set(next.id().as_uuid()),
-            number: Set(i32::try_from(attempt.number).unwrap_or(i32::MAX)),
-            attempted_at: Set(attempt.attempted_at),
-            outcome: Set(attempt.outcome.as_str().to_owned()),
-            error: Set(attempt.error.clone()),
-            recipient: Set(Some(attempt.recipient.as_str().to_owned())),
-            cost_micros: Set(attempt.cost.map(|c| c.micros())),
-            cost_currency: Set(attempt.cost.map(|c| c.currency().code().to_owned())),
-            parts: Set(attempt.parts.map(|p| i32::try_from(p).unwrap_or(i32::MAX))),
-        };
-        log.insert(&txn).await.map_err(repo_error)?;
+        attempt_row(next.id(), &attempt).insert(&txn).await.map_err(repo_error)?;
         insert_events(&txn, events).await?;
         txn.commit().await.map_err(repo_error)?;
         Ok(true)
     }
 
+    async fn store_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>, RepoError> {
+        let txn = self.db.begin().await.map_err(repo_error)?;
+        let (mut stored, mut attempts, mut events) = (Vec::with_capacity(records.len()), Vec::new(), Vec::new());
+        for record in records {
+            let kept = store_over(&txn, record.previous_version, &record.next).await?;
+            if kept {
+                attempts.push(attempt_row(record.next.id(), &record.attempt));
+                events.extend(record.events.iter().cloned());
+            }
+            stored.push(kept);
+        }
+        if !attempts.is_empty() {
+            notification_attempts::Entity::insert_many(attempts)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(repo_error)?;
+        }
+        insert_events(&txn, &events).await?;
+        txn.commit().await.map_err(repo_error)?;
+        Ok(stored)
+    }
+
     async fn find(&self, id: NotificationId) -> Result<Option<Notification>, RepoError> {
-        Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(to_domain).transpose()
+        Entity::find_by_id(id.as_uuid()).one(self.db.read()).await.map_err(repo_error)?.map(to_domain).transpose()
     }
 
     async fn find_by_provider_message_id(&self, message_id: &str) -> Result<Option<Notification>, RepoError> {
-        let row =
-            Entity::find().filter(Column::ProviderMessageId.eq(message_id)).one(&self.db).await.map_err(repo_error)?;
+        let row = Entity::find()
+            .filter(Column::ProviderMessageId.eq(message_id))
+            .one(self.db.read())
+            .await
+            .map_err(repo_error)?;
         row.map(to_domain).transpose()
     }
 
@@ -191,7 +207,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         let rows = Entity::find()
             .filter(Column::OrderId.eq(order_id.as_uuid()))
             .order_by_asc(Column::Id)
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         rows.into_iter().map(to_domain).collect()
@@ -203,7 +219,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             // In the order made: numbers start again at 1 after a retry by hand.
             .order_by_asc(notification_attempts::Column::AttemptedAt)
             .order_by_asc(notification_attempts::Column::Id)
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         // Attempts from before the column existed were filled in by the migration.
@@ -231,7 +247,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .column_as(Column::Id.count(), "count")
             .group_by(Column::Status)
             .into_tuple()
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         Ok(rows
@@ -243,14 +259,14 @@ impl NotificationRepository for SeaOrmNotificationRepository {
     }
 
     async fn summary(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<NotificationSummary, RepoError> {
-        let backend = self.db.get_database_backend();
+        let backend = self.db.backend();
         let counts =
             StatusCountRow::find_by_statement(statement(backend, SUMMARY_COUNTS, vec![from.into(), to.into()]))
-                .all(&self.db)
+                .all(self.db.read())
                 .await
                 .map_err(repo_error)?;
         let costs = CostRow::find_by_statement(statement(backend, SUMMARY_COSTS, vec![from.into(), to.into()]))
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         let counts = counts
@@ -282,7 +298,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             .filter(Column::Status.eq(NotificationStatus::Pending.as_str()))
             .filter(Column::NextAttemptAt.lte(now))
             .into_tuple()
-            .one(&self.db)
+            .one(self.db.read())
             .await
             .map_err(repo_error)?;
         Ok(oldest.flatten())
@@ -299,16 +315,16 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             network_code: Set(report.network_code.as_ref().map(|c| c.chars().take(32).collect())),
             failure_reason: Set(report.failure_reason.clone()),
         };
-        delivery_reports::Entity::insert(audit).exec_without_returning(&self.db).await.map_err(repo_error)?;
+        delivery_reports::Entity::insert(audit).exec_without_returning(self.db.write()).await.map_err(repo_error)?;
         Ok(())
     }
 
-    async fn delivery_reports_for(&self, message_id: &str) -> Result<Vec<DeliveryReport>, RepoError> {
+    async fn delivery_reports_for(&self, message_ids: &[String]) -> Result<Vec<DeliveryReport>, RepoError> {
         let rows = delivery_reports::Entity::find()
-            .filter(delivery_reports::Column::ProviderMessageId.eq(message_id))
+            .filter(delivery_reports::Column::ProviderMessageId.is_in(message_ids.iter().map(String::as_str)))
             .order_by_asc(delivery_reports::Column::ReceivedAt)
             .order_by_asc(delivery_reports::Column::Id)
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(repo_error)?;
         Ok(rows
@@ -364,22 +380,81 @@ const SUMMARY_COSTS: &str = "SELECT cost_currency AS currency, COUNT(*) AS attem
      WHERE attempted_at >= $1 AND attempted_at < $2 AND cost_micros IS NOT NULL AND cost_currency IS NOT NULL \
      GROUP BY cost_currency ORDER BY cost_currency";
 
-/// Applies `claim` to each candidate and stores the claimed ones that are still unchanged.
-async fn claim_each<C: ConnectionTrait>(
+/// Applies `claim` to each candidate row and stores the claimed ones that are still unchanged:
+/// in one statement when each claimed state is the stored row with only the claim's columns
+/// changed (status, lease, `updated_at`, version + 1), else row by row.
+async fn claim_rows<C: ConnectionTrait>(
     db: &C,
-    candidates: sea_orm::Select<Entity>,
+    rows: Vec<notifications::Model>,
     claim: &Claim,
 ) -> Result<Vec<Notification>, RepoError> {
-    let rows = candidates.all(db).await.map_err(repo_error)?;
-    let mut claimed = Vec::with_capacity(rows.len());
+    let mut decided = Vec::with_capacity(rows.len());
     for row in rows {
         let current = to_domain(row)?;
-        let Some(mine) = claim.apply(&current) else { continue };
-        if store_over(db, current.version(), &mine).await? {
-            claimed.push(mine);
+        if let Some(mine) = claim.apply(&current) {
+            decided.push((current, mine));
         }
     }
-    Ok(claimed)
+    if decided.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !decided.iter().all(|(current, mine)| only_claimed(current, mine, claim)) {
+        let mut claimed = Vec::with_capacity(decided.len());
+        for (current, mine) in decided {
+            if store_over(db, current.version(), &mine).await? {
+                claimed.push(mine);
+            }
+        }
+        return Ok(claimed);
+    }
+    let unchanged = decided.iter().fold(Condition::any(), |any, (current, _)| {
+        any.add(
+            Condition::all()
+                .add(Column::Id.eq(current.id().as_uuid()))
+                .add(Column::Version.eq(stored_version(current.version()))),
+        )
+    });
+    let stored: Vec<Uuid> = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(NotificationStatus::Sending.as_str()))
+        .col_expr(Column::LeaseOwner, Expr::value(claim.worker.clone()))
+        .col_expr(Column::LeaseUntil, Expr::value(claim.lease_until))
+        .col_expr(Column::UpdatedAt, Expr::value(claim.now))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(unchanged)
+        .exec_with_returning(db)
+        .await
+        .map_err(repo_error)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+    Ok(decided.into_iter().map(|(_, mine)| mine).filter(|mine| stored.contains(&mine.id().as_uuid())).collect())
+}
+
+/// Whether `mine` is `current` with only what the batch claim writes changed.
+fn only_claimed(current: &Notification, mine: &Notification, claim: &Claim) -> bool {
+    let mut expected = to_row(current);
+    expected.status = Set(NotificationStatus::Sending.as_str().to_owned());
+    expected.lease_owner = Set(Some(claim.worker.clone()));
+    expected.lease_until = Set(Some(claim.lease_until));
+    expected.updated_at = Set(claim.now);
+    expected.version = Set(stored_version(current.version() + 1));
+    expected == to_row(mine)
+}
+
+/// The log row of `attempt` at notification `id`.
+fn attempt_row(id: NotificationId, attempt: &Attempt) -> notification_attempts::ActiveModel {
+    notification_attempts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        notification_id: Set(id.as_uuid()),
+        number: Set(i32::try_from(attempt.number).unwrap_or(i32::MAX)),
+        attempted_at: Set(attempt.attempted_at),
+        outcome: Set(attempt.outcome.as_str().to_owned()),
+        error: Set(attempt.error.clone()),
+        recipient: Set(Some(attempt.recipient.as_str().to_owned())),
+        cost_micros: Set(attempt.cost.map(|c| c.micros())),
+        cost_currency: Set(attempt.cost.map(|c| c.currency().code().to_owned())),
+        parts: Set(attempt.parts.map(|p| i32::try_from(p).unwrap_or(i32::MAX))),
+    }
 }
 
 /// Writes `next` over the stored row if that is still at `previous_version`; says whether it did.

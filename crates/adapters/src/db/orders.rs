@@ -11,25 +11,27 @@ use orderdesk_domain::{
 };
 use sea_orm::sea_query::{CommonTableExpression, Expr, WithClause};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 
+use super::cached_sql::CachedSql;
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
 use super::idempotency::insert_record;
 use super::lifecycle;
+use super::store::Store;
 
 /// Orders in the `orders` table; amounts as integer minor units plus currency code.
 #[derive(Debug, Clone)]
 pub struct SeaOrmOrderRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmOrderRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -125,13 +127,33 @@ fn number_taken(error: sea_orm::DbErr) -> RepoError {
     }
 }
 
+impl SeaOrmOrderRepository {
+    /// A page of every order, newest first: the list's one hot shape, its text built once.
+    async fn list_all(&self, page: PageRequest) -> Result<Page<Order>, RepoError> {
+        static FIRST_PAGE: CachedSql = CachedSql::new();
+        static LATER_PAGE: CachedSql = CachedSql::new();
+        let db = self.db.read();
+        let backend = db.get_database_backend();
+        let query = Entity::find().order_by_desc(Column::Id).limit(page.limit + 1);
+        let statement = match page.before {
+            None => FIRST_PAGE.statement(backend, vec![(page.limit + 1).into()], || query.build(backend)),
+            Some(before) => LATER_PAGE.statement(backend, vec![before.into(), (page.limit + 1).into()], || {
+                query.filter(Column::Id.lt(before)).build(backend)
+            }),
+        };
+        let rows = Entity::find().from_raw_sql(statement).all(db).await.map_err(repo_error)?;
+        let orders = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(orders, page.limit, |o| o.id().as_uuid()))
+    }
+}
+
 #[async_trait]
 impl OrderRepository for SeaOrmOrderRepository {
     async fn next_number(&self) -> Result<OrderNumber, RepoError> {
-        lifecycle::next_number(&self.db).await
+        lifecycle::next_number(self.db.write()).await
     }
 
-    #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(order_id = %order.id()))]
     async fn insert(
         &self,
         order: &Order,
@@ -150,7 +172,7 @@ impl OrderRepository for SeaOrmOrderRepository {
         txn.commit().await.map_err(repo_error)
     }
 
-    #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(order_id = %order.id()))]
     async fn update(&self, order: &Order, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         let mut update = Entity::update_many()
             .col_expr(Column::Item, Expr::value(order.item().as_str()))
@@ -173,7 +195,7 @@ impl OrderRepository for SeaOrmOrderRepository {
         txn.commit().await.map_err(repo_error)
     }
 
-    #[tracing::instrument(skip_all, fields(order_id = %order.id(), status = order.status().as_str()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(order_id = %order.id(), status = order.status().as_str()))]
     async fn change_status(
         &self,
         order: &Order,
@@ -186,19 +208,28 @@ impl OrderRepository for SeaOrmOrderRepository {
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<StatusChange>, RepoError> {
-        lifecycle::history(&self.db, id).await
+        lifecycle::history(self.db.read(), id).await
     }
 
-    #[tracing::instrument(skip(self, events))]
+    #[tracing::instrument(level = "debug", skip(self, events))]
     async fn delete(&self, id: OrderId, expected_version: Option<u32>, events: &[NewEvent]) -> Result<(), RepoError> {
         lifecycle::delete(&self.db, id, expected_version, events).await
     }
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
-        Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(to_domain).transpose()
+        static FIND: CachedSql = CachedSql::new();
+        let (db, id) = (self.db.read(), id.as_uuid());
+        let backend = db.get_database_backend();
+        let statement =
+            FIND.statement(backend, vec![id.into(), 1u64.into()], || Entity::find_by_id(id).limit(1).build(backend));
+        let row = Entity::find().from_raw_sql(statement).one(db).await.map_err(repo_error)?;
+        row.map(to_domain).transpose()
     }
 
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
+        if filter == OrderFilter::default() {
+            return self.list_all(page).await;
+        }
         let mut query = Entity::find().order_by_desc(Column::Id).limit(page.limit + 1);
         if let Some(before) = page.before {
             query = query.filter(Column::Id.lt(before));
@@ -221,7 +252,7 @@ impl OrderRepository for SeaOrmOrderRepository {
         if let Some(since) = filter.updated_since {
             query = query.filter(Column::UpdatedAt.gte(since));
         }
-        let rows = query.all(&self.db).await.map_err(repo_error)?;
+        let rows = query.all(self.db.read()).await.map_err(repo_error)?;
         let orders = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(orders, page.limit, |o| o.id().as_uuid()))
     }

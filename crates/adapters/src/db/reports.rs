@@ -7,27 +7,28 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use orderdesk_domain::ports::{BoardCursor, BoardPage, DailyTotal, OrderFilter, OrderOverview, OrderReports};
 use orderdesk_domain::{Currency, NotificationStatus, Page, PageRequest, RepoError};
-use sea_orm::{DatabaseBackend, DatabaseConnection, FromQueryResult, Statement, Value};
+use sea_orm::{DatabaseBackend, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
 use super::entity::orders;
 use super::error::{corrupt, repo_error};
 use super::raw_sql;
+use super::store::Store;
 
 /// Reports over the `orders`, `customers` and `notifications` tables.
 #[derive(Debug, Clone)]
 pub struct SqlOrderReports {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SqlOrderReports {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 
     /// `sql` written with `$n` placeholders, for this connection's backend.
     fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
-        raw_sql::statement(self.db.get_database_backend(), sql, values)
+        raw_sql::statement(self.db.backend(), sql, values)
     }
 }
 
@@ -137,7 +138,7 @@ impl OrderReports for SqlOrderReports {
             ),
             None => self.statement(&format!("{OVERVIEW} ORDER BY o.id DESC LIMIT $1"), vec![limit.into()]),
         };
-        let rows = OverviewRow::find_by_statement(statement).all(&self.db).await.map_err(repo_error)?;
+        let rows = OverviewRow::find_by_statement(statement).all(self.db.read()).await.map_err(repo_error)?;
         let items = rows.into_iter().map(to_overview).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |row| row.order.id().as_uuid()))
     }
@@ -184,8 +185,10 @@ impl OrderReports for SqlOrderReports {
         let conditions =
             if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         let sql = format!("{OVERVIEW}{conditions} ORDER BY o.ordered_at DESC, o.id DESC LIMIT {take}");
-        let rows =
-            OverviewRow::find_by_statement(self.statement(&sql, values)).all(&self.db).await.map_err(repo_error)?;
+        let rows = OverviewRow::find_by_statement(self.statement(&sql, values))
+            .all(self.db.read())
+            .await
+            .map_err(repo_error)?;
         let items = rows.into_iter().map(to_overview).collect::<Result<Vec<_>, _>>()?;
         Ok(BoardPage::from_overfetch(items, limit))
     }
@@ -196,7 +199,7 @@ impl OrderReports for SqlOrderReports {
         to: DateTime<Utc>,
         zone: Tz,
     ) -> Result<Vec<DailyTotal>, RepoError> {
-        let backend = self.db.get_database_backend();
+        let backend = self.db.backend();
         let (slot, values): (&str, Vec<Value>) = match backend {
             DatabaseBackend::Postgres => {
                 ("to_char(ordered_at AT TIME ZONE $3, 'YYYY-MM-DD')", vec![from.into(), to.into(), zone.name().into()])
@@ -212,7 +215,8 @@ impl OrderReports for SqlOrderReports {
              WHERE ordered_at >= $1 AND ordered_at < $2) placed \
              GROUP BY slot, currency ORDER BY slot, currency"
         );
-        let rows = DayRow::find_by_statement(self.statement(&sql, values)).all(&self.db).await.map_err(repo_error)?;
+        let rows =
+            DayRow::find_by_statement(self.statement(&sql, values)).all(self.db.read()).await.map_err(repo_error)?;
         let mut days: BTreeMap<(NaiveDate, String), DailyTotal> = BTreeMap::new();
         for row in rows {
             let day = local_day(&row.slot, backend, zone)?;

@@ -4,21 +4,22 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orderdesk_domain::{Permission, RepoError};
 use orderdesk_signin::{Session, SessionRepository};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use super::entity::sessions::{self, Column, Entity};
 use super::error::repo_error;
+use super::store::Store;
 
 /// Sessions in the `sessions` table.
 #[derive(Debug, Clone)]
 pub struct SeaOrmSessionRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmSessionRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -32,7 +33,7 @@ impl SessionRepository for SeaOrmSessionRepository {
         // Expired sessions are swept whenever someone signs in; no background job needed.
         Entity::delete_many()
             .filter(Column::ExpiresAt.lt(session.created_at))
-            .exec(&self.db)
+            .exec(self.db.write())
             .await
             .map_err(repo_error)?;
         let permissions: Vec<&str> = session.permissions.iter().map(|p| p.as_str()).collect();
@@ -47,14 +48,14 @@ impl SessionRepository for SeaOrmSessionRepository {
             created_at: Set(session.created_at),
             expires_at: Set(session.expires_at),
         };
-        Entity::insert(row).exec_without_returning(&self.db).await.map_err(repo_error)?;
+        Entity::insert(row).exec_without_returning(self.db.write()).await.map_err(repo_error)?;
         Ok(())
     }
 
     async fn find(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Session>, RepoError> {
         let row = Entity::find_by_id(hash(token))
             .filter(Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .one(self.db.read())
             .await
             .map_err(repo_error)?;
         Ok(row.map(|r| Session {
@@ -70,7 +71,7 @@ impl SessionRepository for SeaOrmSessionRepository {
     }
 
     async fn delete(&self, token: &str) -> Result<(), RepoError> {
-        Entity::delete_by_id(hash(token)).exec(&self.db).await.map_err(repo_error)?;
+        Entity::delete_by_id(hash(token)).exec(self.db.write()).await.map_err(repo_error)?;
         Ok(())
     }
 }

@@ -16,24 +16,24 @@ use orderdesk_domain::{
 use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
-    DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use super::entity::webhook_attempts::{self, Column as AttemptColumn, Entity as Attempts};
 use super::entity::webhook_deliveries::{self, Column as DeliveryColumn, Entity as Deliveries};
 use super::entity::webhook_endpoints::{self, Column as EndpointColumn, Entity as Endpoints};
 use super::error::{audit, corrupt, domain_version, repo_error, stored_version};
+use super::store::Store;
 
 /// Webhook endpoints in the `webhook_endpoints` table.
 #[derive(Debug, Clone)]
 pub struct SeaOrmWebhookEndpointRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmWebhookEndpointRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -91,12 +91,12 @@ fn endpoint_of(row: webhook_endpoints::Model) -> Result<WebhookEndpoint, RepoErr
 #[async_trait]
 impl WebhookEndpointRepository for SeaOrmWebhookEndpointRepository {
     async fn insert(&self, endpoint: &WebhookEndpoint) -> Result<(), RepoError> {
-        Endpoints::insert(endpoint_row(endpoint)).exec_without_returning(&self.db).await.map_err(repo_error)?;
+        Endpoints::insert(endpoint_row(endpoint)).exec_without_returning(self.db.write()).await.map_err(repo_error)?;
         Ok(())
     }
 
     async fn find(&self, id: WebhookEndpointId) -> Result<Option<WebhookEndpoint>, RepoError> {
-        Endpoints::find_by_id(id.as_uuid()).one(&self.db).await.map_err(repo_error)?.map(endpoint_of).transpose()
+        Endpoints::find_by_id(id.as_uuid()).one(self.db.read()).await.map_err(repo_error)?.map(endpoint_of).transpose()
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>, RepoError> {
@@ -104,12 +104,12 @@ impl WebhookEndpointRepository for SeaOrmWebhookEndpointRepository {
         if let Some(before) = page.before {
             query = query.filter(EndpointColumn::Id.lt(before));
         }
-        let rows = query.all(&self.db).await.map_err(repo_error)?;
+        let rows = query.all(self.db.read()).await.map_err(repo_error)?;
         let endpoints = rows.into_iter().map(endpoint_of).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(endpoints, page.limit, |e| e.id().as_uuid()))
     }
 
-    #[tracing::instrument(skip_all, fields(webhook_endpoint_id = %next.id(), version = next.audit().version))]
+    #[tracing::instrument(level = "debug", skip_all, fields(webhook_endpoint_id = %next.id(), version = next.audit().version))]
     async fn store(&self, previous_version: u32, next: &WebhookEndpoint) -> Result<bool, RepoError> {
         let mut row = endpoint_row(next);
         row.id = ActiveValue::NotSet;
@@ -119,7 +119,7 @@ impl WebhookEndpointRepository for SeaOrmWebhookEndpointRepository {
             .set(row)
             .filter(EndpointColumn::Id.eq(next.id().as_uuid()))
             .filter(EndpointColumn::Version.eq(stored_version(previous_version)))
-            .exec(&self.db)
+            .exec(self.db.write())
             .await
             .map_err(repo_error)?;
         Ok(result.rows_affected == 1)
@@ -127,7 +127,7 @@ impl WebhookEndpointRepository for SeaOrmWebhookEndpointRepository {
 
     async fn delete(&self, id: WebhookEndpointId) -> Result<bool, RepoError> {
         // Its deliveries and attempts go with it (ON DELETE CASCADE).
-        let result = Endpoints::delete_by_id(id.as_uuid()).exec(&self.db).await.map_err(repo_error)?;
+        let result = Endpoints::delete_by_id(id.as_uuid()).exec(self.db.write()).await.map_err(repo_error)?;
         Ok(result.rows_affected == 1)
     }
 }
@@ -135,12 +135,12 @@ impl WebhookEndpointRepository for SeaOrmWebhookEndpointRepository {
 /// The webhook outbox in `webhook_deliveries`, with `webhook_attempts`.
 #[derive(Debug, Clone)]
 pub struct SeaOrmWebhookDeliveryRepository {
-    db: DatabaseConnection,
+    db: Store,
 }
 
 impl SeaOrmWebhookDeliveryRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Store>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -238,7 +238,7 @@ const ROUTE_SQLITE: &str = "UPDATE events SET routed = TRUE WHERE id IN \
 #[async_trait]
 impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
     async fn route(&self, limit: u64, now: DateTime<Utc>) -> Result<u64, RepoError> {
-        let backend = self.db.get_database_backend();
+        let backend = self.db.backend();
         let sql = if backend == DatabaseBackend::Postgres { ROUTE_POSTGRES } else { ROUTE_SQLITE };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let txn = self.db.begin().await.map_err(repo_error)?;
@@ -297,9 +297,9 @@ impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
             .filter(Condition::any().add(pending).add(abandoned))
             .order_by_asc(DeliveryColumn::NextAttemptAt)
             .limit(limit);
-        if self.db.get_database_backend() != DatabaseBackend::Postgres {
-            // SQLite: each claim is its own statement; the version guard decides races.
-            return claim_each(&self.db, candidates, claim).await;
+        if self.db.backend() != DatabaseBackend::Postgres {
+            // SQLite: each claim is its own statement on the writer; the version guard decides races.
+            return claim_each(self.db.write(), candidates, claim).await;
         }
         let txn = self.db.begin().await.map_err(repo_error)?;
         let candidates = candidates.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
@@ -308,14 +308,14 @@ impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
         Ok(claimed)
     }
 
-    #[tracing::instrument(skip_all, fields(delivery_id = %next.id(), version = next.version()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(delivery_id = %next.id(), version = next.version()))]
     async fn store(
         &self,
         previous_version: u32,
         next: &Delivery,
         attempt: Option<DeliveryAttempt>,
     ) -> Result<bool, RepoError> {
-        let Some(attempt) = attempt else { return store_over(&self.db, previous_version, next).await };
+        let Some(attempt) = attempt else { return store_over(self.db.write(), previous_version, next).await };
         let txn = self.db.begin().await.map_err(repo_error)?;
         if !store_over(&txn, previous_version, next).await? {
             return Ok(false);
@@ -326,7 +326,7 @@ impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
     }
 
     async fn log_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), RepoError> {
-        Attempts::insert(attempt_row(attempt)).exec_without_returning(&self.db).await.map_err(repo_error)?;
+        Attempts::insert(attempt_row(attempt)).exec_without_returning(self.db.write()).await.map_err(repo_error)?;
         Ok(())
     }
 
@@ -342,7 +342,7 @@ impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
         if let Some(before) = page.before {
             query = query.filter(AttemptColumn::Id.lt(before));
         }
-        let rows = query.all(&self.db).await.map_err(repo_error)?;
+        let rows = query.all(self.db.read()).await.map_err(repo_error)?;
         let attempts = rows.into_iter().map(attempt_of).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(attempts, page.limit, |a| a.id.as_uuid()))
     }
@@ -354,7 +354,7 @@ impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
             .filter(AttemptColumn::EndpointId.eq(endpoint.as_uuid()))
             .filter(AttemptColumn::Outcome.eq(AttemptOutcome::Delivered.as_str()))
             .into_tuple()
-            .one(&self.db)
+            .one(self.db.read())
             .await
             .map_err(repo_error)?;
         Ok(last.flatten())
@@ -363,14 +363,14 @@ impl WebhookDeliveryRepository for SeaOrmWebhookDeliveryRepository {
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepoError> {
         let attempts = Attempts::delete_many()
             .filter(AttemptColumn::AttemptedAt.lt(before))
-            .exec(&self.db)
+            .exec(self.db.write())
             .await
             .map_err(repo_error)?;
         let finished = [DeliveryStatus::Delivered.as_str(), DeliveryStatus::Failed.as_str()];
         let deliveries = Deliveries::delete_many()
             .filter(DeliveryColumn::Status.is_in(finished))
             .filter(DeliveryColumn::UpdatedAt.lt(before))
-            .exec(&self.db)
+            .exec(self.db.write())
             .await
             .map_err(repo_error)?;
         Ok(attempts.rows_affected + deliveries.rows_affected)

@@ -7,10 +7,10 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
 use futures_util::FutureExt;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database};
 use uuid::Uuid;
 
-use crate::db::{DatabaseSettings, connect, migrate};
+use crate::db::{DatabaseSettings, Store, connect, migrate};
 
 /// The environment variable naming the PostgreSQL server used by tests.
 pub const POSTGRES_URL_VAR: &str = "ORDERDESK_TEST_POSTGRES_URL";
@@ -27,7 +27,8 @@ pub enum Backend {
 pub struct TestDatabase {
     pub backend: Backend,
     pub settings: DatabaseSettings,
-    pub connection: DatabaseConnection,
+    /// Its connections (on SQLite a writer and a read pool, as the server opens them).
+    pub connection: Store,
 }
 
 /// The backends to run a test on: SQLite always, PostgreSQL when configured.
@@ -63,7 +64,7 @@ where
         Backend::Postgres => postgres_database().await,
     };
     let connection = connect(&settings).await.expect("connect to test database");
-    migrate(&connection).await.expect("migrate test database");
+    migrate(connection.write()).await.expect("migrate test database");
     let database = TestDatabase { backend, settings, connection: connection.clone() };
     let outcome = AssertUnwindSafe(test(database)).catch_unwind().await;
     let _ = connection.close().await;

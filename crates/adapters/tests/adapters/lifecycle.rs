@@ -42,10 +42,10 @@ async fn first_number_raises_the_counter_and_never_lowers_it() {
     on_each_backend(|db| async move {
         let orders = SeaOrmOrderRepository::new(db.connection.clone());
         assert_eq!(orders.next_number().await.unwrap().get(), 1001);
-        raise_first_order_number(&db.connection, OrderNumber::new(5000).unwrap()).await.unwrap();
+        raise_first_order_number(db.connection.write(), OrderNumber::new(5000).unwrap()).await.unwrap();
         assert_eq!(orders.next_number().await.unwrap().get(), 5000, "{:?}", db.backend);
-        raise_first_order_number(&db.connection, OrderNumber::new(10).unwrap()).await.unwrap();
-        raise_first_order_number(&db.connection, OrderNumber::new(5001).unwrap()).await.unwrap();
+        raise_first_order_number(db.connection.write(), OrderNumber::new(10).unwrap()).await.unwrap();
+        raise_first_order_number(db.connection.write(), OrderNumber::new(5001).unwrap()).await.unwrap();
         assert_eq!(orders.next_number().await.unwrap().get(), 5001, "{:?}", db.backend);
     })
     .await;

@@ -10,11 +10,11 @@ async fn migrations_go_down_and_up_again() {
         // prepare the `up` against the old schema ("index … already exists", seen about 1 run in 20).
         let settings = DatabaseSettings { max_connections: 1, ..db.settings.clone() };
         let connection = connect(&settings).await.unwrap();
-        Migrator::down(&connection, None).await.unwrap();
-        assert!(Migrator::get_applied_migrations(&connection).await.unwrap().is_empty());
-        Migrator::up(&connection, None).await.unwrap();
-        assert_eq!(Migrator::get_pending_migrations(&connection).await.unwrap().len(), 0);
-        connection.close().await.unwrap();
+        Migrator::down(connection.write(), None).await.unwrap();
+        assert!(Migrator::get_applied_migrations(connection.write()).await.unwrap().is_empty());
+        Migrator::up(connection.write(), None).await.unwrap();
+        assert_eq!(Migrator::get_pending_migrations(connection.write()).await.unwrap().len(), 0);
+        connection.close().await;
     })
     .await;
 }
@@ -42,7 +42,7 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
         let connection = connect(&settings).await.unwrap();
         let alice = crate::customer("A");
         SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None, &[]).await.unwrap();
-        Migrator::down(&connection, Some(steps_back_to_before("m20261130_000009_order_numbers_and_lifecycle")))
+        Migrator::down(connection.write(), Some(steps_back_to_before("m20261130_000009_order_numbers_and_lifecycle")))
             .await
             .unwrap();
 
@@ -80,9 +80,9 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
                     2i32.into(),
                 ])
                 .to_owned();
-            connection.execute(&insert).await.unwrap();
+            connection.write().execute(&insert).await.unwrap();
         }
-        Migrator::up(&connection, None).await.unwrap();
+        Migrator::up(connection.write(), None).await.unwrap();
 
         let orders = SeaOrmOrderRepository::new(connection.clone());
         let expected = [(ids[1], 1001), (ids[2], 1002), (ids[0], 1003)];
@@ -95,7 +95,7 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
             assert_eq!(orders.history(order.id()).await.unwrap(), vec![order.creation()], "{:?}", db.backend);
         }
         assert_eq!(orders.next_number().await.unwrap().get(), 1004, "{:?}", db.backend);
-        connection.close().await.unwrap();
+        connection.close().await;
     })
     .await;
 }
@@ -148,16 +148,16 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
             }
             sms.push((n.id(), cost));
         }
-        Migrator::down(&connection, Some(steps_back_to_before("m20261130_000010_sms_costs"))).await.unwrap();
+        Migrator::down(connection.write(), Some(steps_back_to_before("m20261130_000010_sms_costs"))).await.unwrap();
         for (id, cost) in &sms {
             let update = Query::update()
                 .table(Alias::new("notifications"))
                 .value(Alias::new("cost"), *cost)
                 .and_where(Expr::col(Alias::new("id")).eq(id.as_uuid()))
                 .to_owned();
-            connection.execute(&update).await.unwrap();
+            connection.write().execute(&update).await.unwrap();
         }
-        Migrator::up(&connection, None).await.unwrap();
+        Migrator::up(connection.write(), None).await.unwrap();
 
         let costs = |attempts: Vec<orderdesk_domain::notification::Attempt>| {
             attempts.into_iter().map(|a| a.cost.map(|c| c.to_string())).collect::<Vec<_>>()
@@ -170,14 +170,14 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
         );
         assert_eq!(costs(outbox.attempts(sms[1].0).await.unwrap()), [None, None], "not exact money: left");
         assert_eq!(costs(outbox.attempts(sms[2].0).await.unwrap()), [None, None]);
-        let backend = connection.get_database_backend();
+        let backend = connection.backend();
         let kept = Statement::from_string(
             backend,
             "SELECT COUNT(*) AS n FROM notifications WHERE cost IS NOT NULL".to_owned(),
         );
-        let row = connection.query_one_raw(kept).await.unwrap().unwrap();
+        let row = connection.write().query_one_raw(kept).await.unwrap().unwrap();
         assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2, "the old column keeps its text");
-        connection.close().await.unwrap();
+        connection.close().await;
     })
     .await;
 }

@@ -11,7 +11,8 @@ use orderdesk_adapters::testing::africastalking::FakeAfricasTalking;
 use orderdesk_adapters::testing::{Backend, RecordingMetrics, TestDatabase, backends, on_each_backend, with_database};
 use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmNotificationRepository, SeaOrmOrderRepository, connect};
 use orderdesk_domain::notification::{
-    AttemptOutcome, Claim, DeliveryReport, IgnoredReport, ReportDecision, RetryPolicy, SmsError, SmsReceipt,
+    AttemptOutcome, AttemptRecord, Claim, DeliveryReport, IgnoredReport, ReportDecision, RetryPolicy, SmsError,
+    SmsReceipt,
 };
 use orderdesk_domain::ports::{
     CustomerRepository, NoSignal, NotificationRepository, OrderRepository, SmsGateway, SystemClock,
@@ -376,6 +377,61 @@ async fn the_memory_store_and_the_sql_store_count_the_same_dispatch() {
             .await;
             assert_eq!(counted, expected, "{:?}", db.backend);
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_batch_of_outcomes_is_stored_in_one_call_and_a_stale_one_is_left_out() {
+    on_each_backend(|db| async move {
+        let Shop { orders, outbox, alice, .. } = Shop::open(&db).await;
+        let mut due = Vec::new();
+        for item in ["1", "2", "3"] {
+            let o = order(&alice, item, day(1));
+            let n = notification_for(&o, &alice);
+            orders.insert(&o, std::slice::from_ref(&n), None, &[]).await.unwrap();
+            due.push(n.id());
+        }
+        let t0 = now();
+        let claimed = outbox.claim_due(&claim("w1", t0, 30), 10).await.unwrap();
+        assert_eq!(claimed.len(), 3, "one claim takes the batch ({:?})", db.backend);
+        for n in &claimed {
+            assert_eq!(outbox.find(n.id()).await.unwrap().as_ref(), Some(n), "each claim is stored as decided");
+        }
+        assert!(outbox.claim_due(&claim("w2", t0, 30), 10).await.unwrap().is_empty(), "held by w1");
+
+        let records: Vec<AttemptRecord> = claimed
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let receipt = SmsReceipt::accepted(format!("ATXid_{i}"), "Success");
+                let (next, attempt) = n.record_attempt("w1", Ok(receipt), &RetryPolicy::default(), now()).unwrap();
+                // The last one is decided from a version that is no longer stored.
+                let previous_version = if i == 2 { n.version() - 1 } else { n.version() };
+                AttemptRecord { previous_version, next, attempt, events: Vec::new() }
+            })
+            .collect();
+        assert_eq!(outbox.store_attempts(&records).await.unwrap(), [true, true, false]);
+        for (record, stored) in records.iter().zip([true, true, false]) {
+            let now_stored = outbox.find(record.next.id()).await.unwrap().unwrap();
+            assert_eq!(now_stored == record.next, stored);
+            let attempts = outbox.attempts(record.next.id()).await.unwrap();
+            assert_eq!(attempts.len(), usize::from(stored), "an attempt only with its outcome");
+        }
+        let report = |id: &str| DeliveryReport {
+            provider_message_id: id.into(),
+            status: "Success".into(),
+            phone_number: None,
+            network_code: None,
+            failure_reason: None,
+            raw: format!("id={id}"),
+        };
+        for id in ["ATXid_0", "ATXid_9", "ATXid_1"] {
+            outbox.log_delivery_report(&report(id), now()).await.unwrap();
+        }
+        let reports = outbox.delivery_reports_for(&["ATXid_0".into(), "ATXid_1".into()]).await.unwrap();
+        let ids: Vec<&str> = reports.iter().map(|r| r.provider_message_id.as_str()).collect();
+        assert_eq!(ids, ["ATXid_0", "ATXid_1"], "only the ones asked for, oldest first");
     })
     .await;
 }

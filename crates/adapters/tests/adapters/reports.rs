@@ -83,7 +83,7 @@ async fn daily_revenue_beyond_the_64_bit_range_is_exact() {
         let customers = SeaOrmCustomerRepository::new(db.connection.clone());
         let alice = customer("A");
         customers.insert(&alice, None, &[]).await.unwrap();
-        let backend = db.connection.get_database_backend();
+        let backend = db.connection.backend();
         let (uuid, ts, customer) = match db.backend {
             Backend::Postgres => ("gen_random_uuid()", "'2026-11-05T12:00:00Z'::timestamptz", "$1"),
             Backend::Sqlite => ("randomblob(16)", "'2026-11-05T12:00:00+00:00'", "?1"),
@@ -95,7 +95,7 @@ async fn daily_revenue_beyond_the_64_bit_range_is_exact() {
              SELECT {uuid}, {customer}, 'Gold', 999999999999999, 'KES', {ts}, {ts}, {ts}, i, 'ORD-' || i FROM n"
         );
         let statement = Statement::from_sql_and_values(backend, sql, [alice.id().as_uuid().into()]);
-        db.connection.execute_raw(statement).await.unwrap();
+        db.connection.write().execute_raw(statement).await.unwrap();
 
         let from = Utc.with_ymd_and_hms(2026, 11, 5, 0, 0, 0).unwrap();
         let totals = SqlOrderReports::new(db.connection.clone())

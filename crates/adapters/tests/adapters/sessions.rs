@@ -30,9 +30,10 @@ async fn sessions_expire_end_on_delete_and_are_keyed_by_a_hash() {
         assert_eq!(sessions.find("live-token", now() + Duration::hours(2)).await.unwrap(), None, "expired");
 
         use sea_orm::{ConnectionTrait, Statement};
-        let backend = db.connection.get_database_backend();
+        let backend = db.connection.backend();
         let rows = db
             .connection
+            .write()
             .query_all_raw(Statement::from_string(backend, "SELECT token_hash FROM sessions"))
             .await
             .unwrap();

@@ -95,8 +95,8 @@ async fn a_sqlite_backup_taken_during_writes_is_consistent_private_and_never_ove
         let dir = std::env::temp_dir().join(format!("orderdesk-backup-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         let target = dir.join("copy.db");
-        let before: u64 = scalar(&db.connection, "SELECT count(*) FROM orders").await.parse().unwrap();
-        backup_sqlite(&db.connection, &target).await.unwrap();
+        let before: u64 = scalar(db.connection.write(), "SELECT count(*) FROM orders").await.parse().unwrap();
+        backup_sqlite(db.connection.write(), &target).await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         writing.store(false, Ordering::SeqCst);
         let written = writer.await.unwrap();
@@ -111,14 +111,14 @@ async fn a_sqlite_backup_taken_during_writes_is_consistent_private_and_never_ove
         let copy = connect(&DatabaseSettings { url: format!("sqlite://{}", target.display()), ..Default::default() })
             .await
             .unwrap();
-        assert_eq!(scalar(&copy, "PRAGMA integrity_check").await, "ok");
-        let copied: u64 = scalar(&copy, "SELECT count(*) FROM orders").await.parse().unwrap();
-        let copied_sms: u64 = scalar(&copy, "SELECT count(*) FROM notifications").await.parse().unwrap();
+        assert_eq!(scalar(copy.write(), "PRAGMA integrity_check").await, "ok");
+        let copied: u64 = scalar(copy.write(), "SELECT count(*) FROM orders").await.parse().unwrap();
+        let copied_sms: u64 = scalar(copy.write(), "SELECT count(*) FROM notifications").await.parse().unwrap();
         assert!(copied >= before && copied <= written, "{before} <= {copied} <= {written}");
         assert_eq!(copied_sms, copied, "one snapshot: every copied order has its SMS");
-        copy.close().await.unwrap();
+        copy.close().await;
 
-        let again = backup_sqlite(&db.connection, &target).await;
+        let again = backup_sqlite(db.connection.write(), &target).await;
         assert!(matches!(again, Err(BackupError::Exists(_))), "{again:?}");
         let _ = std::fs::remove_dir_all(&dir);
     })

@@ -65,8 +65,9 @@ impl Stores {
 async fn unrouted(db: &TestDatabase) -> i64 {
     let row = db
         .connection
+        .write()
         .query_one_raw(sea_orm::Statement::from_string(
-            db.connection.get_database_backend(),
+            db.connection.backend(),
             "SELECT COUNT(*) AS n FROM events WHERE routed = FALSE",
         ))
         .await
@@ -133,7 +134,7 @@ async fn routing_makes_one_delivery_per_wanting_endpoint_once_and_marks_events_r
         // An endpoint created after the events gets none of them, even if they were unrouted.
         let later = endpoint("*", now() + chrono::Duration::seconds(5));
         stores.endpoints.insert(&later).await.unwrap();
-        db.connection.execute_unprepared("UPDATE events SET routed = FALSE").await.unwrap();
+        db.connection.write().execute_unprepared("UPDATE events SET routed = FALSE").await.unwrap();
         assert_eq!(stores.deliveries.route(200, now()).await.unwrap(), 2);
         let again = stores.deliveries.claim_due(&claim("x", now() + chrono::Duration::hours(1)), 50).await.unwrap();
         assert!(again.iter().all(|d| d.endpoint_id() != later.id()), "no backlog for a new endpoint");
@@ -194,8 +195,9 @@ async fn claims_and_outcomes_are_stored_over_their_version_with_the_attempts_lis
         assert!(gone.items.is_empty());
         let remaining = db
             .connection
+            .write()
             .query_one_raw(sea_orm::Statement::from_string(
-                db.connection.get_database_backend(),
+                db.connection.backend(),
                 "SELECT COUNT(*) AS n FROM webhook_deliveries",
             ))
             .await

@@ -57,6 +57,13 @@ const GSM7_EXTENSION: [Option<char>; 128] = {
 /// basic table, 2 for one of the extension table (escape + code), `None` when it has no GSM-7
 /// code (3GPP TS 23.038 §6.2.1 and §6.2.1.1).
 pub fn gsm7_septets(c: char) -> Option<usize> {
+    // Texts are mostly ASCII: a table lookup instead of a search of both tables per character.
+    if c.is_ascii() {
+        return match ASCII_SEPTETS[c as usize] {
+            0 => None,
+            n => Some(usize::from(n)),
+        };
+    }
     if GSM7_BASIC.iter().enumerate().any(|(code, &t)| t == c && code != ESCAPE) {
         Some(1)
     } else if GSM7_EXTENSION.contains(&Some(c)) {
@@ -65,6 +72,31 @@ pub fn gsm7_septets(c: char) -> Option<usize> {
         None
     }
 }
+
+/// [`gsm7_septets`] of each ASCII character (0: not in GSM-7), worked out from the two tables
+/// at compile time with the same precedence: the basic table first, then the extension.
+const ASCII_SEPTETS: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut code = 0;
+    while code < GSM7_BASIC.len() {
+        let c = GSM7_BASIC[code] as usize;
+        if c < 128 && code != ESCAPE {
+            table[c] = 1;
+        }
+        code += 1;
+    }
+    let mut code = 0;
+    while code < GSM7_EXTENSION.len() {
+        if let Some(c) = GSM7_EXTENSION[code]
+            && (c as usize) < 128
+            && table[c as usize] == 0
+        {
+            table[c as usize] = 2;
+        }
+        code += 1;
+    }
+    table
+};
 
 /// The data coding of an SMS (3GPP TS 23.038 §4 and §6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -266,6 +298,20 @@ mod reference_tests;
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn the_ascii_table_answers_as_the_search_of_both_tables_does() {
+        for c in (0u8..128).map(char::from) {
+            let searched = if GSM7_BASIC.iter().enumerate().any(|(code, &t)| t == c && code != ESCAPE) {
+                Some(1)
+            } else if GSM7_EXTENSION.contains(&Some(c)) {
+                Some(2)
+            } else {
+                None
+            };
+            assert_eq!(gsm7_septets(c), searched, "{c:?}");
+        }
+    }
 
     #[test]
     fn the_basic_table_has_128_distinct_codes_at_their_spec_positions() {

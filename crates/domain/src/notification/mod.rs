@@ -33,7 +33,7 @@ pub use policy::{RetryPolicy, SmsError, SmsReceipt};
 pub use report::{
     DELIVERY_STATUSES, DeliveryReport, FINAL_DELIVERY_STATUSES, IgnoredReport, ReportDecision, is_final_delivery_status,
 };
-pub use sending::{Claim, Lease, LeaseLost};
+pub use sending::{AttemptRecord, Claim, Lease, LeaseLost};
 pub use template::{MessageTemplate, PLACEHOLDERS, RenderedSms, TemplateError, TemplateOptions, cancel_reason_text};
 
 /// Identifies a notification (UUIDv7).

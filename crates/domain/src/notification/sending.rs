@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Attempt, AttemptOutcome, Notification, NotificationStatus, RetryPolicy, SmsError, SmsReceipt};
+use crate::event::NewEvent;
 
 /// Who is sending a notification, and until when nobody else may take it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,20 @@ impl Claim {
     pub fn apply(&self, notification: &Notification) -> Option<Notification> {
         notification.claim(&self.worker, self.now, self.lease_until)
     }
+}
+
+/// What one send came to, to be stored: the notification's next state over the version it
+/// was decided from, the attempt it logs and the events the move makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    /// The version `next` was decided from (the claim's).
+    pub previous_version: u32,
+    /// The state the send's outcome moves it to.
+    pub next: Notification,
+    /// The attempt's log entry.
+    pub attempt: Attempt,
+    /// The events of the move (none when the status stays).
+    pub events: Vec<NewEvent>,
 }
 
 /// The dispatcher no longer holds the notification (its lease expired and another took it).

@@ -3,19 +3,14 @@
 //! these use cases load, apply and store.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::error::{Collector, InvalidValue, RepoError, ValidationErrors};
 use crate::event::NewEvent;
-use crate::notification::{
-    Attempt, AttemptOutcome, Claim, DeliveryReport, IgnoredReport, NotificationSummary, ReportDecision, RetryPolicy,
-};
+use crate::notification::{Attempt, DeliveryReport, IgnoredReport, NotificationSummary, ReportDecision};
 use crate::order::order_time;
-use crate::ports::{
-    Clock, CustomerRepository, NotificationRepository, OrderRepository, OutboxMetrics, OutboxSignal, SmsGateway,
-};
+use crate::ports::{Clock, CustomerRepository, NotificationRepository, OrderRepository, OutboxMetrics, OutboxSignal};
 use crate::{Notification, NotificationId, NotificationStatus, OrderId};
 
 /// How often a transition is re-read and re-applied when another writer got there first.
@@ -179,7 +174,7 @@ impl NotificationService {
 
 /// Applies `report` to the notification whose current message it names, re-reading when
 /// another writer got there first; returns the stored state or why nothing changed.
-async fn apply_report(
+pub(super) async fn apply_report(
     notifications: &dyn NotificationRepository,
     report: &DeliveryReport,
     now: chrono::DateTime<chrono::Utc>,
@@ -204,126 +199,8 @@ async fn apply_report(
     Err(RepoError::Unavailable("the notification kept changing".into()))
 }
 
-/// Drains the outbox: claims due notifications under a lease, sends them, records outcomes.
-/// Several dispatchers (threads or processes) may share one database.
-#[derive(Clone)]
-pub struct NotificationDispatcher {
-    notifications: Arc<dyn NotificationRepository>,
-    gateway: Arc<dyn SmsGateway>,
-    clock: Arc<dyn Clock>,
-    metrics: Arc<dyn OutboxMetrics>,
-    policy: RetryPolicy,
-    worker: String,
-    lease: Duration,
-    batch: u64,
-}
-
-impl NotificationDispatcher {
-    /// `worker` names this dispatcher in leases; `lease` must exceed the gateway's timeout;
-    /// `metrics` counts each attempt stored.
-    pub fn new(
-        notifications: Arc<dyn NotificationRepository>,
-        gateway: Arc<dyn SmsGateway>,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<dyn OutboxMetrics>,
-        policy: RetryPolicy,
-        worker: impl Into<String>,
-        lease: Duration,
-    ) -> Self {
-        Self { notifications, gateway, clock, metrics, policy, worker: worker.into(), lease, batch: 32 }
-    }
-
-    /// Claims and sends one batch. Returns how many notifications it handled.
-    ///
-    /// # Errors
-    /// Storage failures (the batch's leases then expire and another run picks them up).
-    pub async fn run_once(&self) -> Result<usize, RepoError> {
-        self.run_once_unless(&|| false).await
-    }
-
-    /// Like [`Self::run_once`], but checks `stopping` before each send: once it says yes, the
-    /// rest of the batch is released (pending again) for other dispatchers, not held until
-    /// the lease expires.
-    ///
-    /// # Errors
-    /// Storage failures (the batch's leases then expire and another run picks them up).
-    pub async fn run_once_unless(&self, stopping: &(dyn Fn() -> bool + Sync)) -> Result<usize, RepoError> {
-        let now = self.clock.now();
-        let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
-        let claim = Claim { worker: self.worker.clone(), now, lease_until };
-        let claimed = self.notifications.claim_due(&claim, self.batch).await?;
-        for (sent, notification) in claimed.iter().enumerate() {
-            if stopping() {
-                self.release(&claimed[sent..]).await?;
-                return Ok(sent);
-            }
-            self.send(notification).await?;
-        }
-        Ok(claimed.len())
-    }
-
-    /// Gives unsent claims back; one whose store fails is taken over after its lease.
-    async fn release(&self, unsent: &[Notification]) -> Result<(), RepoError> {
-        let now = self.clock.now();
-        for notification in unsent {
-            if let Some(released) = notification.release(&self.worker, now) {
-                self.notifications.store(notification.version(), &released, None, &[]).await?;
-            }
-        }
-        if !unsent.is_empty() {
-            tracing::info!(released = unsent.len(), "unsent sms claims released for other dispatchers");
-        }
-        Ok(())
-    }
-
-    async fn send(&self, notification: &Notification) -> Result<(), RepoError> {
-        let result = self.gateway.send(notification.recipient(), notification.message()).await;
-        let now = self.clock.now();
-        let Ok((next, attempt)) = notification.record_attempt(&self.worker, result, &self.policy, now) else {
-            tracing::warn!(notification_id = %notification.id(), "not holding the lease; outcome dropped");
-            return Ok(());
-        };
-        let id = notification.id();
-        let outcome = attempt.outcome;
-        match outcome {
-            AttemptOutcome::Sent => {
-                tracing::info!(notification_id = %id, provider_message_id = next.provider_message_id().unwrap_or_default(), "sms sent")
-            }
-            AttemptOutcome::Retry => {
-                tracing::warn!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), retry_at = %next.next_attempt_at(), "sms failed; will retry")
-            }
-            AttemptOutcome::Failed => {
-                tracing::error!(notification_id = %id, attempt = attempt.number, error = attempt.error.as_deref().unwrap_or_default(), "sms failed permanently")
-            }
-        }
-        let events = moved_events(notification, &next, now);
-        if !self.notifications.store(notification.version(), &next, Some(attempt), &events).await? {
-            tracing::warn!(notification_id = %id, "lease lost before the outcome was recorded");
-            return Ok(());
-        }
-        self.metrics.sms_attempt(outcome);
-        if let Some(message_id) = next.provider_message_id() {
-            self.apply_early_reports(message_id).await?;
-        }
-        Ok(())
-    }
-
-    /// Applies delivery reports that arrived before the send's answer was stored (kept by
-    /// [`NotificationService::record_delivery_report`] as unknown), oldest first.
-    async fn apply_early_reports(&self, message_id: &str) -> Result<(), RepoError> {
-        for report in self.notifications.delivery_reports_for(message_id).await? {
-            let applied = match apply_report(self.notifications.as_ref(), &report, self.clock.now()).await? {
-                ReportDecision::Apply(_) => "applied".to_owned(),
-                ReportDecision::Ignore(why) => format!("ignored: {why}"),
-            };
-            tracing::info!(provider_message_id = message_id, status = %report.status, %applied, "early delivery report");
-        }
-        Ok(())
-    }
-}
-
 /// The event of a notification's move from `current` to `next`, if the move makes one.
-fn moved_events(current: &Notification, next: &Notification, now: DateTime<Utc>) -> Vec<NewEvent> {
+pub(super) fn moved_events(current: &Notification, next: &Notification, now: DateTime<Utc>) -> Vec<NewEvent> {
     NewEvent::notification_moved(current.status(), next, now).into_iter().collect()
 }
 

@@ -36,7 +36,7 @@ fn sqlite_url(dir: &Path) -> String {
 async fn migrated(dir: &Path) -> bool {
     let db = connect(&DatabaseSettings { url: sqlite_url(dir), ..Default::default() }).await.unwrap();
     let answer = SeaOrmNotificationRepository::new(db.clone()).count_by_status().await;
-    db.close().await.unwrap();
+    db.close().await;
     answer.is_ok()
 }
 
@@ -107,10 +107,11 @@ async fn dispatch_migrates_only_when_told_to_and_stops_cleanly_on_sigterm() {
     // A newer binary migrated further (a rolling upgrade): this one starts and says so.
     let db = connect(&DatabaseSettings { url: sqlite_url(&dir), ..Default::default() }).await.unwrap();
     use sea_orm::ConnectionTrait;
-    db.execute_unprepared("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_future', 0)")
+    db.write()
+        .execute_unprepared("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_future', 0)")
         .await
         .unwrap();
-    db.close().await.unwrap();
+    db.close().await;
     let output = dispatch_until_ready_then_terminate(&dir, "false");
     let log = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{log}");

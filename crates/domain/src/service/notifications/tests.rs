@@ -14,6 +14,10 @@ use crate::ports::{
     MockCustomerRepository, MockNotificationRepository, MockOrderRepository, MockOutboxMetrics, MockSmsGateway,
     SystemClock,
 };
+use std::time::Duration;
+
+use crate::notification::{AttemptOutcome, RetryPolicy};
+use crate::service::NotificationDispatcher;
 use crate::{Actor, Currency, Customer, CustomerCode, CustomerName, ItemName, Money, Order, PhoneNumber, PhoneRegion};
 
 fn pending() -> Notification {
@@ -122,18 +126,20 @@ async fn a_due_notification_is_claimed_sent_once_and_its_outcome_stored_over_the
         .withf(|claim, limit| claim.worker == "w1" && claim.lease_until > claim.now && *limit == 32)
         .times(1)
         .returning(move |claim, _| Ok(claim.apply(&due).into_iter().collect()));
-    repo.expect_store()
-        .withf(|version, next, attempt, _| {
-            *version == 1
-                && next.status() == NotificationStatus::Sent
-                && next.provider_message_id() == Some("ATXid_1")
-                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptOutcome::Sent && a.number == 1)
+    repo.expect_store_attempts()
+        .withf(|records| {
+            let [record] = records else { return false };
+            record.previous_version == 1
+                && record.next.status() == NotificationStatus::Sent
+                && record.next.provider_message_id() == Some("ATXid_1")
+                && record.attempt.outcome == AttemptOutcome::Sent
+                && record.attempt.number == 1
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|records| Ok(vec![true; records.len()]));
     repo.expect_delivery_reports_for()
-        .withf(|id| id == "ATXid_1")
+        .withf(|ids| ids == ["ATXid_1"])
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(Vec::new()));
@@ -153,12 +159,14 @@ async fn a_dispatcher_told_to_stop_sends_the_sms_in_hand_and_releases_the_rest_o
     let due = [first.clone(), second.clone(), third.clone()];
     repo.expect_claim_due().times(1).returning(move |claim, _| Ok(due.iter().filter_map(|n| claim.apply(n)).collect()));
     let first_id = first.id();
-    repo.expect_store()
-        .withf(move |_, next, attempt, _| {
-            next.id() == first_id && next.status() == NotificationStatus::Sent && attempt.is_some()
+    repo.expect_store_attempts()
+        .withf(move |records| {
+            records.len() == 1
+                && records[0].next.id() == first_id
+                && records[0].next.status() == NotificationStatus::Sent
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|records| Ok(vec![true; records.len()]));
     let released_ids = [second.id(), third.id()];
     repo.expect_store()
         .withf(move |version, next, attempt, _| {
@@ -200,6 +208,7 @@ async fn nothing_claimed_means_nothing_sent() {
     let mut repo = MockNotificationRepository::new();
     repo.expect_claim_due().returning(|_, _| Ok(Vec::new()));
     repo.expect_store().never();
+    repo.expect_store_attempts().never();
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().never();
     assert_eq!(dispatcher(repo, gateway, MockOutboxMetrics::new()).run_once().await.unwrap(), 0);
@@ -210,7 +219,8 @@ async fn an_outcome_decided_after_the_lease_was_taken_over_is_dropped_by_the_sto
     let n = pending();
     let mut repo = MockNotificationRepository::new();
     repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
-    repo.expect_store().times(1).returning(|_, _, _, _| Ok(false));
+    repo.expect_store_attempts().times(1).returning(|records| Ok(vec![false; records.len()]));
+    repo.expect_delivery_reports_for().never();
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().times(1).returning(|_, _| Ok(SmsReceipt::accepted("x", "Success")));
     let metrics = counting(AttemptOutcome::Sent, 0);
@@ -222,13 +232,14 @@ async fn a_temporary_failure_stores_a_retry_attempt() {
     let n = pending();
     let mut repo = MockNotificationRepository::new();
     repo.expect_claim_due().returning(move |claim, _| Ok(claim.apply(&n).into_iter().collect()));
-    repo.expect_store()
-        .withf(|_, next, attempt, _| {
-            next.status() == NotificationStatus::Pending
-                && attempt.as_ref().is_some_and(|a| a.outcome == AttemptOutcome::Retry)
+    repo.expect_store_attempts()
+        .withf(|records| {
+            records.len() == 1
+                && records[0].next.status() == NotificationStatus::Pending
+                && records[0].attempt.outcome == AttemptOutcome::Retry
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|records| Ok(vec![true; records.len()]));
     let mut gateway = MockSmsGateway::new();
     gateway.expect_send().times(1).returning(|_, _| Err(SmsError::Retryable("HTTP 500".into())));
     assert_eq!(dispatcher(repo, gateway, counting(AttemptOutcome::Retry, 1)).run_once().await.unwrap(), 1);
@@ -317,13 +328,13 @@ async fn a_report_that_came_before_the_send_was_stored_is_applied_once_it_is() {
     let stored_sent = Arc::new(std::sync::Mutex::new(None::<Notification>));
     let keep = stored_sent.clone();
     let mut seq = Sequence::new();
-    repo.expect_store()
-        .withf(|_, next, attempt, _| next.status() == NotificationStatus::Sent && attempt.is_some())
+    repo.expect_store_attempts()
+        .withf(|records| records.len() == 1 && records[0].next.status() == NotificationStatus::Sent)
         .times(1)
         .in_sequence(&mut seq)
-        .returning(move |_, next, _, _| {
-            *keep.lock().unwrap() = Some(next.clone());
-            Ok(true)
+        .returning(move |records| {
+            *keep.lock().unwrap() = Some(records[0].next.clone());
+            Ok(vec![true])
         });
     repo.expect_delivery_reports_for()
         .times(1)
@@ -368,4 +379,35 @@ async fn a_summary_needs_a_period_of_at_most_a_year_and_counts_every_status() {
     assert_eq!(summary.counts.len(), NotificationStatus::ALL.len(), "a count for every status");
     assert_eq!(summary.counts[0], (NotificationStatus::Pending, 0));
     assert_eq!(summary.count(NotificationStatus::Sent), 3);
+}
+
+/// A dispatcher over `due`, whose gateway answers after `delay`, storing through `store_attempts`
+/// and recording the size of each call.
+async fn batch_sizes(due: Vec<Notification>, delay: Duration) -> Vec<usize> {
+    let mut repo = MockNotificationRepository::new();
+    repo.expect_claim_due().times(1).returning(move |claim, _| Ok(due.iter().filter_map(|n| claim.apply(n)).collect()));
+    let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = sizes.clone();
+    repo.expect_store_attempts().returning(move |records| {
+        recorded.lock().unwrap().push(records.len());
+        Ok(vec![true; records.len()])
+    });
+    repo.expect_delivery_reports_for().returning(|_| Ok(Vec::new()));
+    let mut gateway = MockSmsGateway::new();
+    gateway.expect_send().returning(move |_, _| {
+        std::thread::sleep(delay);
+        Ok(SmsReceipt::accepted("ATXid_1", "Success"))
+    });
+    let mut metrics = MockOutboxMetrics::new();
+    metrics.expect_sms_attempt().return_const(());
+    assert_eq!(dispatcher(repo, gateway, metrics).run_once().await.unwrap(), 3);
+    sizes.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_fast_gateway_has_its_batch_stored_in_one_call_and_a_slow_one_each_send_at_once() {
+    let due = || vec![pending(), pending(), pending()];
+    assert_eq!(batch_sizes(due(), Duration::ZERO).await, [3]);
+    let slow = NotificationDispatcher::MARK_WITHIN + Duration::from_millis(10);
+    assert_eq!(batch_sizes(due(), slow).await, [1, 1, 1]);
 }

@@ -1,0 +1,181 @@
+//! The SMS dispatcher: drains the outbox in batches. It claims due notifications under a
+//! lease in one call, sends them one by one, and stores their outcomes in batches: after the
+//! last send of a batch, or as soon as [`NotificationDispatcher::MARK_WITHIN`] has passed since
+//! the oldest unstored outcome's send started. A fast gateway thus costs one write transaction
+//! a batch instead of one a message, while a slow one (each send over that time) still has
+//! each outcome stored right after its send: a crash can only resend what was sent within that
+//! window, as before it could only resend the message in hand.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::Notification;
+use crate::error::RepoError;
+use crate::notification::{AttemptOutcome, AttemptRecord, Claim, ReportDecision, RetryPolicy};
+use crate::ports::{Clock, NotificationRepository, OutboxMetrics, SmsGateway};
+
+use super::notifications::{apply_report, moved_events};
+
+/// Drains the outbox: claims due notifications under a lease, sends them, records outcomes.
+/// Several dispatchers (threads or processes) may share one database.
+#[derive(Clone)]
+pub struct NotificationDispatcher {
+    notifications: Arc<dyn NotificationRepository>,
+    gateway: Arc<dyn SmsGateway>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<dyn OutboxMetrics>,
+    policy: RetryPolicy,
+    worker: String,
+    lease: Duration,
+    batch: u64,
+}
+
+/// Outcomes sent but not yet stored, and when the send of the oldest started.
+#[derive(Default)]
+struct Unstored {
+    records: Vec<AttemptRecord>,
+    since: Option<Instant>,
+}
+
+impl NotificationDispatcher {
+    /// How long a send's outcome may wait to be stored with the next ones.
+    pub const MARK_WITHIN: Duration = Duration::from_millis(50);
+
+    /// `worker` names this dispatcher in leases; `lease` must exceed the gateway's timeout;
+    /// `metrics` counts each attempt stored.
+    pub fn new(
+        notifications: Arc<dyn NotificationRepository>,
+        gateway: Arc<dyn SmsGateway>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<dyn OutboxMetrics>,
+        policy: RetryPolicy,
+        worker: impl Into<String>,
+        lease: Duration,
+    ) -> Self {
+        Self { notifications, gateway, clock, metrics, policy, worker: worker.into(), lease, batch: 32 }
+    }
+
+    /// Claims and sends one batch. Returns how many notifications it handled.
+    ///
+    /// # Errors
+    /// Storage failures (the batch's leases then expire and another run picks them up).
+    pub async fn run_once(&self) -> Result<usize, RepoError> {
+        self.run_once_unless(&|| false).await
+    }
+
+    /// Like [`Self::run_once`], but checks `stopping` before each send: once it says yes, the
+    /// outcomes so far are stored and the rest of the batch is released (pending again) for
+    /// other dispatchers, not held until the lease expires.
+    ///
+    /// # Errors
+    /// Storage failures (the batch's leases then expire and another run picks them up).
+    pub async fn run_once_unless(&self, stopping: &(dyn Fn() -> bool + Sync)) -> Result<usize, RepoError> {
+        let now = self.clock.now();
+        let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
+        let claim = Claim { worker: self.worker.clone(), now, lease_until };
+        let claimed = self.notifications.claim_due(&claim, self.batch).await?;
+        let mut unstored = Unstored::default();
+        for (sent, notification) in claimed.iter().enumerate() {
+            if stopping() {
+                self.store(&mut unstored).await?;
+                self.release(&claimed[sent..]).await?;
+                return Ok(sent);
+            }
+            let started = Instant::now();
+            if let Some(record) = self.send(notification).await {
+                // Counted from the send's start: an outcome that took longer is stored at once.
+                unstored.since.get_or_insert(started);
+                unstored.records.push(record);
+            }
+            if unstored.since.is_some_and(|since| since.elapsed() >= Self::MARK_WITHIN) {
+                self.store(&mut unstored).await?;
+            }
+        }
+        self.store(&mut unstored).await?;
+        Ok(claimed.len())
+    }
+
+    /// Gives unsent claims back; one whose store fails is taken over after its lease.
+    async fn release(&self, unsent: &[Notification]) -> Result<(), RepoError> {
+        let now = self.clock.now();
+        for notification in unsent {
+            if let Some(released) = notification.release(&self.worker, now) {
+                self.notifications.store(notification.version(), &released, None, &[]).await?;
+            }
+        }
+        if !unsent.is_empty() {
+            tracing::info!(released = unsent.len(), "unsent sms claims released for other dispatchers");
+        }
+        Ok(())
+    }
+
+    /// Sends one SMS and decides its outcome; `None` when this dispatcher no longer holds it.
+    async fn send(&self, notification: &Notification) -> Option<AttemptRecord> {
+        let result = self.gateway.send(notification.recipient(), notification.message()).await;
+        let now = self.clock.now();
+        let Ok((next, attempt)) = notification.record_attempt(&self.worker, result, &self.policy, now) else {
+            tracing::warn!(notification_id = %notification.id(), "not holding the lease; outcome dropped");
+            return None;
+        };
+        let events = moved_events(notification, &next, now);
+        Some(AttemptRecord { previous_version: notification.version(), next, attempt, events })
+    }
+
+    /// Stores the outcomes waiting, counts and logs them, and applies delivery reports that
+    /// arrived before they were stored.
+    async fn store(&self, unstored: &mut Unstored) -> Result<(), RepoError> {
+        let records = std::mem::take(&mut unstored.records);
+        unstored.since = None;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let stored = self.notifications.store_attempts(&records).await?;
+        let mut message_ids = Vec::new();
+        for (record, stored) in records.iter().zip(stored) {
+            log_outcome(record, stored);
+            if stored {
+                self.metrics.sms_attempt(record.attempt.outcome);
+                message_ids.extend(record.next.provider_message_id().map(str::to_owned));
+            }
+        }
+        if !message_ids.is_empty() {
+            self.apply_early_reports(&message_ids).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies delivery reports that arrived before the sends' answers were stored (kept by
+    /// [`super::NotificationService::record_delivery_report`] as unknown), oldest first.
+    async fn apply_early_reports(&self, message_ids: &[String]) -> Result<(), RepoError> {
+        for report in self.notifications.delivery_reports_for(message_ids).await? {
+            let applied = match apply_report(self.notifications.as_ref(), &report, self.clock.now()).await? {
+                ReportDecision::Apply(_) => "applied".to_owned(),
+                ReportDecision::Ignore(why) => format!("ignored: {why}"),
+            };
+            let message_id = &report.provider_message_id;
+            tracing::info!(provider_message_id = %message_id, status = %report.status, %applied, "early delivery report");
+        }
+        Ok(())
+    }
+}
+
+fn log_outcome(record: &AttemptRecord, stored: bool) {
+    let (id, attempt, next) = (record.next.id(), &record.attempt, &record.next);
+    if !stored {
+        tracing::warn!(notification_id = %id, "lease lost before the outcome was recorded");
+        return;
+    }
+    let error = attempt.error.as_deref().unwrap_or_default();
+    match attempt.outcome {
+        AttemptOutcome::Sent => {
+            let message_id = next.provider_message_id().unwrap_or_default();
+            tracing::info!(notification_id = %id, provider_message_id = message_id, "sms sent");
+        }
+        AttemptOutcome::Retry => {
+            tracing::warn!(notification_id = %id, attempt = attempt.number, error, retry_at = %next.next_attempt_at(), "sms failed; will retry");
+        }
+        AttemptOutcome::Failed => {
+            tracing::error!(notification_id = %id, attempt = attempt.number, error, "sms failed permanently");
+        }
+    }
+}
