@@ -1,9 +1,17 @@
 //! `cargo xtask bench [--db sqlite|postgres] [--duration 10s] [--connections 32[,64]] [--criterion]`:
 //! the release server (SMS to the `log` provider, rate limiting off, a dev-issuer token on every
 //! request) under wrk load, beside the database's own limit for the same create-order
-//! transaction (`pgbench` on PostgreSQL, a direct loop on SQLite). Prints a Markdown table and
-//! writes it to target/systest/bench.md. wrk and pgbench must be installed. Only 127.0.0.1 is
-//! contacted.
+//! transaction (`pgbench` on PostgreSQL, a direct loop on SQLite) and, on PostgreSQL, beside the
+//! bare reference (xtask/bench/reference: orderdesk's SQL and JSON with nothing else) on the
+//! same database. Each server's CPU time per request is measured too. Prints a Markdown table
+//! and writes it to target/systest/bench.md. wrk and pgbench must be installed. Only 127.0.0.1
+//! is contacted.
+
+mod cpu;
+mod limit;
+mod reference;
+mod table;
+mod wrk;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,14 +20,33 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use orderdesk_client::Client;
 
+use self::reference::Reference;
+use self::wrk::{Measured, Wrk};
 use crate::api::{self, block_on};
 use crate::cargo::{self, cargo};
-use crate::server::{Launch, Ready, free_port};
+use crate::server::{Launch, Ready, ServerProcess, free_port};
 use crate::{Build, figures, postgres};
 
 const SEED_CUSTOMERS: usize = 20;
 const SEED_ORDERS: usize = 1_000;
-const WRK_THREADS: &str = "2";
+
+/// orderdesk's scenarios: (name, wrk script).
+const SCENARIOS: [(&str, &str); 4] = [
+    ("create order", "create_order.lua"),
+    ("get order by id", "get_order.lua"),
+    ("list 50 orders", "list_orders.lua"),
+    ("create customer", "create_customer.lua"),
+];
+
+/// Last, creates on an API process without the in-process dispatcher (`sms.dispatcher =
+/// false`, as API processes run beside `orderdesk dispatch`): the create transaction alone,
+/// which is what the database-limit figure and the bare reference measure.
+const API_ONLY: &str = "create order, API only (sms.dispatcher = false)";
+
+/// The bare reference's scenarios: (wrk script, the orderdesk row it stands beside). Its
+/// creates stand beside the API-only ones: it has no dispatcher either.
+const BARE_SCENARIOS: [(&str, &str); 3] =
+    [("get_order.lua", "get order by id"), ("list_orders.lua", "list 50 orders"), ("create_order.lua", API_ONLY)];
 
 /// The database a run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,17 +87,15 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// One wrk scenario's result.
+/// One orderdesk scenario's result, with the bare reference's beside it where it ran.
 #[derive(Debug, Clone)]
 struct Row {
     db: &'static str,
     connections: u32,
     scenario: &'static str,
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
+    measured: Measured,
     peak_rss_mb: f64,
+    bare: Option<Measured>,
 }
 
 /// Everything one database's run measured.
@@ -104,9 +129,12 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
             vec![Db::Sqlite]
         }
     };
-    if databases.contains(&Db::Postgres) {
+    let bare = if databases.contains(&Db::Postgres) {
         require_tool("pgbench", "postgresql-contrib")?;
-    }
+        Some(reference::build(root)?)
+    } else {
+        None
+    };
     let binary = cargo::server_binary(root, Build::Release)?;
     let scratch = std::env::temp_dir().join(format!("orderdesk-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
@@ -117,19 +145,20 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         match db {
             Db::Sqlite => {
                 let url = format!("sqlite://{}", dir.join("orderdesk.db").display());
-                run_database(root, &Launch::dev(&binary, &dir, &url), db, &url, options, &mut report)
+                run_database(root, &Launch::dev(&binary, &dir, &url), db, &url, options, None, &mut report)
             }
             Db::Postgres => {
                 let admin = postgres.as_deref().context("no PostgreSQL: set ORDERDESK_TEST_POSTGRES_URL")?;
                 let database = postgres::TempDatabase::create(admin, "bench")?;
                 let url = database.url();
-                run_database(root, &Launch::dev(&binary, &dir, &url), db, &url, options, &mut report)
+                let launch = Launch::dev(&binary, &dir, &url);
+                run_database(root, &launch, db, &url, options, bare.as_deref(), &mut report)
             }
         }
     });
     let _ = std::fs::remove_dir_all(&scratch);
     result?;
-    let table = markdown(&report, options);
+    let table = table::markdown(&report, options);
     println!("\n{table}");
     figures::write(&cargo::target_dir(root), "bench", &table).map(drop)
 }
@@ -164,21 +193,63 @@ fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
     Ok(kb / 1024.0)
 }
 
+/// One database: orderdesk's scenarios, then (given its binary) the bare reference's, then the
+/// database's own limit.
 fn run_database(
     root: &Path,
     launch: &Launch,
     db: Db,
     database_url: &str,
     options: &Options,
+    bare: Option<&Path>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     println!("== {} ({}s per scenario, connections {:?})", db.name(), options.duration.as_secs(), options.connections);
     let dir = launch.dir().to_owned();
-    let port = free_port()?;
     // The same port throughout, so the dev token stays valid.
-    let launch = launch.clone().set("sms.provider", "log").bind(port);
-    let start = |launch: &Launch, name: &str| launch.spawn(name, &[], Ready::Http(port));
-    let server = start(&launch, "server-first")?;
+    let launch = launch.clone().set("sms.provider", "log").bind(free_port()?);
+    let server = start_measured(&launch, db, report)?;
+    let token = server.token("bench")?;
+    let (customers, orders) = seed(&api::client(&server.base_url(), &token)?)?;
+    let orders_file = dir.join("orders.txt");
+    std::fs::write(&orders_file, orders.join("\n"))?;
+    let wrk = Wrk {
+        scripts: root.join("xtask/bench"),
+        token,
+        customers: customers.join(","),
+        orders_file,
+        duration: options.duration,
+    };
+    let server = run_orderdesk(&wrk, &launch, server, db, options, report)?;
+    if let Some(bare) = bare {
+        let (order, customer) = orders.first().zip(customers.first()).context("nothing seeded")?;
+        let reference = Reference::start(bare, &launch, database_url, &wrk.token)?;
+        reference::check_same_json(&server.base_url(), reference.base_url(), &wrk.token, order, customer)?;
+        // One server at a time on the 2 cores (and no orderdesk job waking on the reference's rows).
+        drop(server);
+        run_bare(&wrk, &reference, db, options, report)?;
+    } else {
+        drop(server);
+    }
+
+    for &connections in &options.connections {
+        let customer = customers.first().context("no customer seeded")?;
+        let (what, tps) = match db {
+            Db::Postgres => {
+                ("pgbench, same statements", limit::pgbench(root, database_url, customer, connections, options)?)
+            }
+            Db::Sqlite => ("direct loop, same statements", limit::sqlite_loop(root, &dir, customer, options)?),
+        };
+        println!("{} limit ({what}, {connections} clients): {tps:.0} tx/s", db.name());
+        report.limits.push((db.name(), connections, what.to_owned(), tps));
+    }
+    Ok(())
+}
+
+/// Starts orderdesk (on SQLite twice: a first start and a restart, both timed).
+fn start_measured(launch: &Launch, db: Db, report: &mut Report) -> anyhow::Result<ServerProcess> {
+    let port = bound_port(launch)?;
+    let server = launch.spawn("server-first", &[], Ready::Http(port))?;
     let first = server.ready_after();
     let server = if db == Db::Sqlite { server.kill().restart("server")? } else { server };
     let again = server.ready_after();
@@ -187,72 +258,85 @@ fn run_database(
         report.ready.push(("restart on the existing database", ms(again)));
     }
     println!("ready after {:.0} ms (first start), {:.0} ms (restart)", ms(first), ms(again));
-    let pid = server.pid();
-    let token = server.token("bench")?;
-    let (customers, orders) = seed(&api::client(&server.base_url(), &token)?)?;
-    let base_url = server.base_url();
-    let orders_file = dir.join("orders.txt");
-    std::fs::write(&orders_file, orders.join("\n"))?;
+    Ok(server)
+}
 
-    let scenarios: [(&'static str, &str); 4] = [
-        ("create order", "create_order.lua"),
-        ("get order by id", "get_order.lua"),
-        ("list 50 orders", "list_orders.lua"),
-        ("create customer", "create_customer.lua"),
-    ];
-    let scripts = root.join("xtask/bench");
+/// The port `launch` binds.
+fn bound_port(launch: &Launch) -> anyhow::Result<u16> {
+    let bind = launch.get("server.bind").context("the bench launch binds a port")?;
+    Ok(bind.rsplit_once(':').context("server.bind without a port")?.1.parse()?)
+}
+
+/// orderdesk's scenarios at each connection count, then the API-only creates (on a restarted
+/// server without the dispatcher, which is returned).
+fn run_orderdesk(
+    wrk: &Wrk,
+    launch: &Launch,
+    server: ServerProcess,
+    db: Db,
+    options: &Options,
+    report: &mut Report,
+) -> anyhow::Result<ServerProcess> {
+    let base_url = server.base_url();
+    let port = bound_port(launch)?;
     let mut runs: Vec<(u32, &'static str, &str)> = Vec::new();
     for &connections in &options.connections {
-        runs.extend(scenarios.iter().map(|&(scenario, script)| (connections, scenario, script)));
+        runs.extend(SCENARIOS.iter().map(|&(scenario, script)| (connections, scenario, script)));
     }
+    runs.extend(options.connections.iter().map(|&c| (c, API_ONLY, "create_order.lua")));
     let mut server = server;
-    let mut pid = pid;
     let mut restarted_without_dispatcher = false;
-    // Last, creates on an API process without the in-process dispatcher (`sms.dispatcher =
-    // false`, as API processes run beside `orderdesk dispatch`): the create transaction alone,
-    // which is what the database-limit figure measures. Same port, so the dev token stays valid.
-    let api_only = "create order, API only (sms.dispatcher = false)";
-    runs.extend(options.connections.iter().map(|&c| (c, api_only, "create_order.lua")));
     for (run, (connections, scenario, script)) in runs.into_iter().enumerate() {
-        if scenario == api_only && !restarted_without_dispatcher {
+        if scenario == API_ONLY && !restarted_without_dispatcher {
             restarted_without_dispatcher = true;
             drop(server);
-            server = start(&launch.clone().set("sms.dispatcher", "false"), "server-api-only")?;
-            pid = server.pid();
+            // Same port, so the dev token stays valid.
+            let api_only = launch.clone().set("sms.dispatcher", "false");
+            server = api_only.spawn("server-api-only", &[], Ready::Http(port))?;
         }
-        {
-            let mut wrk = Command::new("wrk");
-            wrk.current_dir(&scripts)
-                .args(["--threads", WRK_THREADS, "--timeout", "5s", "--latency"])
-                .arg(format!("--connections={connections}"))
-                .arg(format!("--duration={}s", options.duration.as_secs()))
-                .args(["--script", script, &base_url])
-                .env("ORDERDESK_BENCH_TOKEN", &token)
-                .env("ORDERDESK_BENCH_CUSTOMERS", customers.join(","))
-                .env("ORDERDESK_BENCH_ORDERS", &orders_file)
-                .env("ORDERDESK_BENCH_RUN", format!("{}{run}", std::process::id()));
-            let output = wrk.output().context("cannot run wrk")?;
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            ensure!(output.status.success(), "wrk {script} failed: {}", String::from_utf8_lossy(&output.stderr));
-            let row = parse_wrk(&stdout, db.name(), connections, scenario, peak_rss_mb(pid)?)
-                .with_context(|| format!("unexpected wrk output:\n{stdout}"))?;
-            println!(
-                "{scenario:<16} c={connections:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  peak RSS {:.1} MB",
-                row.requests_per_second, row.p50_ms, row.p99_ms, row.errors, row.peak_rss_mb
-            );
-            report.rows.push(row);
-        }
+        let measured = wrk.run(&base_url, server.pid(), connections, script, run as u64)?;
+        let row =
+            Row { db: db.name(), connections, scenario, measured, peak_rss_mb: peak_rss_mb(server.pid())?, bare: None };
+        println!(
+            "{scenario:<16} c={connections:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  peak RSS {:.1} MB  CPU {:.0} µs/req",
+            measured.requests_per_second,
+            measured.p50_ms,
+            measured.p99_ms,
+            measured.errors,
+            row.peak_rss_mb,
+            measured.cpu_us_per_request
+        );
+        report.rows.push(row);
     }
-    drop(server);
+    Ok(server)
+}
 
+/// The bare reference's scenarios at each connection count, each put beside orderdesk's row.
+fn run_bare(wrk: &Wrk, reference: &Reference, db: Db, options: &Options, report: &mut Report) -> anyhow::Result<()> {
+    // Run ids after orderdesk's, so no body repeats one of its runs.
+    let mut run = 1_000;
     for &connections in &options.connections {
-        let customer = customers.first().context("no customer seeded")?;
-        let (what, tps) = match db {
-            Db::Postgres => ("pgbench, same statements", pgbench(root, database_url, customer, connections, options)?),
-            Db::Sqlite => ("direct loop, same statements", sqlite_loop(root, &dir, customer, options)?),
-        };
-        println!("{} limit ({what}, {connections} clients): {tps:.0} tx/s", db.name());
-        report.limits.push((db.name(), connections, what.to_owned(), tps));
+        for (script, scenario) in BARE_SCENARIOS {
+            run += 1;
+            let measured = wrk.run(reference.base_url(), reference.pid(), connections, script, run)?;
+            println!(
+                "bare {script:<17} c={connections:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  CPU {:.0} µs/req",
+                measured.requests_per_second,
+                measured.p50_ms,
+                measured.p99_ms,
+                measured.errors,
+                measured.cpu_us_per_request
+            );
+            if measured.errors > 0 {
+                println!("warning: the bare reference had {} errors; see its log", measured.errors);
+            }
+            let row = report
+                .rows
+                .iter_mut()
+                .find(|r| r.db == db.name() && r.connections == connections && r.scenario == scenario)
+                .with_context(|| format!("no orderdesk row {scenario} at {connections} connections"))?;
+            row.bare = Some(measured);
+        }
     }
     Ok(())
 }
@@ -278,128 +362,6 @@ fn seed(client: &Client) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     Ok((customers.iter().map(ToString::to_string).collect(), orders))
 }
 
-/// Reads the `ORDERDESK_BENCH` line that xtask/bench/common.lua prints.
-fn parse_wrk(stdout: &str, db: &'static str, connections: u32, scenario: &'static str, rss: f64) -> Option<Row> {
-    let line = stdout.lines().find_map(|l| l.strip_prefix("ORDERDESK_BENCH "))?;
-    let field = |name: &str| -> Option<f64> {
-        line.split_whitespace().find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
-    };
-    let requests = field("requests")?;
-    let seconds = field("duration_us")? / 1e6;
-    Some(Row {
-        db,
-        connections,
-        scenario,
-        requests_per_second: requests / seconds.max(1e-9),
-        p50_ms: field("p50_us")? / 1e3,
-        p99_ms: field("p99_us")? / 1e3,
-        errors: (field("status_errors")? + field("socket_errors")?) as u64,
-        peak_rss_mb: rss,
-    })
-}
-
-/// pgbench running orderdesk's create-order statements (xtask/bench/create_order.pgbench)
-/// with `connections` clients on the server's own (migrated) database.
-fn pgbench(root: &Path, url: &str, customer: &str, connections: u32, options: &Options) -> anyhow::Result<f64> {
-    let script = root.join("xtask/bench/create_order.pgbench");
-    let output = Command::new("pgbench")
-        .args(["--no-vacuum", "--protocol=prepared", "--jobs", WRK_THREADS])
-        .arg(format!("--client={connections}"))
-        .arg(format!("--time={}", options.duration.as_secs()))
-        .arg(format!("--define=customer_id={customer}"))
-        .arg(format!("--file={}", script.display()))
-        .arg(url)
-        .output()
-        .context("cannot run pgbench")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    ensure!(output.status.success(), "pgbench failed: {}{stdout}", String::from_utf8_lossy(&output.stderr));
-    // "tps = 7812.345678 (without initial connection time)"
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
-        .with_context(|| format!("no tps in pgbench output:\n{stdout}"))
-}
-
-/// The same statements straight on the SQLite file, with the server's settings (WAL,
-/// synchronous=NORMAL, foreign keys): xtask/bench/sqlite_limit.py.
-fn sqlite_loop(root: &Path, dir: &Path, customer: &str, options: &Options) -> anyhow::Result<f64> {
-    let output = Command::new("python3")
-        .arg(root.join("xtask/bench/sqlite_limit.py"))
-        .arg(dir.join("orderdesk.db"))
-        .arg(customer)
-        .arg(options.duration.as_secs().to_string())
-        .output()
-        .context("cannot run python3")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    ensure!(output.status.success(), "sqlite_limit.py failed: {}", String::from_utf8_lossy(&output.stderr));
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("tps = ")?.trim().parse().ok())
-        .with_context(|| format!("no tps in sqlite_limit.py output:\n{stdout}"))
-}
-
-fn markdown(report: &Report, options: &Options) -> String {
-    let mut out = format!(
-        "Run: `cargo xtask bench --duration {}s --connections {}` on {} ({} cores), wrk {} threads.\n\n",
-        options.duration.as_secs(),
-        options.connections.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
-        machine(),
-        std::thread::available_parallelism().map_or(0, usize::from),
-        WRK_THREADS,
-    );
-    out.push_str(
-        "| Database | Connections | Scenario | Requests/s | p50 (ms) | p99 (ms) | Errors | Server peak RSS (MB) |\n",
-    );
-    out.push_str("|---|---|---|---|---|---|---|---|\n");
-    for r in &report.rows {
-        out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} |\n",
-            r.db, r.connections, r.scenario, r.requests_per_second, r.p50_ms, r.p99_ms, r.errors, r.peak_rss_mb
-        ));
-    }
-    if !report.limits.is_empty() {
-        out.push_str(
-            "\n| Database | Connections | Database limit for create order | tx/s | Creates/s (API only) | Ratio | Creates/s (with in-process dispatcher) | Ratio |\n",
-        );
-        out.push_str("|---|---|---|---|---|---|---|---|\n");
-        for (db, connections, what, tps) in &report.limits {
-            let creates = |wanted: fn(&str) -> bool| {
-                report
-                    .rows
-                    .iter()
-                    .find(|r| r.db == *db && r.connections == *connections && wanted(r.scenario))
-                    .map_or(0.0, |r| r.requests_per_second)
-            };
-            let api_only = creates(|s| s.starts_with("create order, API only"));
-            let full = creates(|s| s == "create order");
-            let ratio = |creates: f64| 100.0 * creates / tps.max(1e-9);
-            out.push_str(&format!(
-                "| {db} | {connections} | {what} | {tps:.0} | {api_only:.0} | {:.0}% | {full:.0} | {:.0}% |\n",
-                ratio(api_only),
-                ratio(full)
-            ));
-        }
-    }
-    if !report.ready.is_empty() {
-        out.push_str("\n| SQLite start | Ready after (ms) |\n|---|---|\n");
-        for (what, ms) in &report.ready {
-            out.push_str(&format!("| {what} | {ms:.0} |\n"));
-        }
-    }
-    out
-}
-
-/// The CPU model, from /proc/cpuinfo.
-fn machine() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| Some(l.strip_prefix("model name")?.trim_start_matches([' ', '\t', ':']).to_owned()))
-        })
-        .unwrap_or_else(|| "an unknown CPU".into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,12 +375,14 @@ mod tests {
     }
 
     #[test]
-    fn the_wrk_summary_line_is_read() {
-        let out = "Running 1s test\nORDERDESK_BENCH requests=2500 duration_us=1000000 p50_us=1500 p99_us=9000 \
-                   status_errors=2 socket_errors=1\n";
-        let row = parse_wrk(out, "SQLite", 32, "create order", 30.0).unwrap();
-        assert_eq!(row.requests_per_second, 2500.0);
-        assert_eq!((row.p50_ms, row.p99_ms, row.errors), (1.5, 9.0, 3));
-        assert!(parse_wrk("no summary", "SQLite", 32, "x", 0.0).is_none());
+    fn every_bare_scenario_stands_beside_an_orderdesk_row() {
+        let rows: Vec<&str> = SCENARIOS.iter().map(|&(name, _)| name).chain([API_ONLY]).collect();
+        assert!(BARE_SCENARIOS.iter().all(|(_, beside)| rows.contains(beside)));
+    }
+
+    #[test]
+    fn the_port_is_read_from_the_bind() {
+        let launch = Launch::dev(Path::new("/bin/orderdesk"), Path::new("/tmp/x"), "sqlite://x.db").bind(9123);
+        assert_eq!(bound_port(&launch).unwrap(), 9123);
     }
 }
