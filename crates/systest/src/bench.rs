@@ -1,5 +1,5 @@
 //! `cargo xtask bench [--db sqlite|postgres] [--duration 10s] [--connections 32[,64]] [--criterion]`:
-//! the release server (SMS to the `log` provider, rate limiting off, a dev-issuer token on every
+//! the release server with production settings ([`Launch::production_like`]: rate limiting on, the JSON access log at `info`, metrics; SMS to the `log` provider; a dev-issuer token on every
 //! request) under wrk load, beside the database's own limit for the same create-order
 //! transaction (`pgbench` on PostgreSQL, a direct loop on SQLite) and, on PostgreSQL, beside the
 //! bare reference (xtask/bench/reference: orderdesk's SQL and JSON with nothing else) on the
@@ -150,7 +150,8 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
             Db::Postgres => {
                 let admin = postgres.as_deref().context("no PostgreSQL: set ORDERDESK_TEST_POSTGRES_URL")?;
                 let database = postgres::TempDatabase::create(admin, "bench")?;
-                let url = database.url();
+                // Loopback: both servers and pgbench connect without TLS.
+                let url = postgres::without_tls(&database.url());
                 let launch = Launch::dev(&binary, &dir, &url);
                 run_database(root, &launch, db, &url, options, bare.as_deref(), &mut report)
             }
@@ -207,7 +208,7 @@ fn run_database(
     println!("== {} ({}s per scenario, connections {:?})", db.name(), options.duration.as_secs(), options.connections);
     let dir = launch.dir().to_owned();
     // The same port throughout, so the dev token stays valid.
-    let launch = launch.clone().set("sms.provider", "log").bind(free_port()?);
+    let launch = launch.clone().production_like().bind(free_port()?);
     let server = start_measured(&launch, db, report)?;
     let token = server.token("bench")?;
     let (customers, orders) = seed(&api::client(&server.base_url(), &token)?)?;

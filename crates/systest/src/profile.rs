@@ -124,18 +124,9 @@ fn profile_orderdesk(
     measure(Guard(child), port, &token, &scenarios, out, options.requests)
 }
 
-/// The settings production runs with, the load allowed through.
+/// Production's settings without the background dispatchers.
 fn production_like(launch: Launch) -> Launch {
-    launch
-        .set("sms.provider", "log")
-        .set("sms.dispatcher", "false")
-        .set("webhooks.dispatcher", "false")
-        .set("rate_limit.enabled", "true")
-        .set("rate_limit.requests_per_second", 1_000_000)
-        .set("rate_limit.burst", 1_000_000)
-        .set("log.filter", "info")
-        .set("log.format", "json")
-        .set("metrics.enabled", "true")
+    launch.production_like().set("sms.dispatcher", "false").set("webhooks.dispatcher", "false")
 }
 
 fn scenarios(orders: Vec<String>, customer: String) -> Vec<Scenario> {

@@ -56,6 +56,18 @@ impl Launch {
         Self::new(binary, dir, "dev").set("database.url", database_url).set("rate_limit.enabled", "false")
     }
 
+    /// What production runs with for the benchmarks: rate limiting on (with a limit no load
+    /// here reaches), the JSON access log at `info`, metrics, SMS to the log.
+    pub fn production_like(self) -> Self {
+        self.set("rate_limit.enabled", "true")
+            .set("rate_limit.requests_per_second", 1_000_000)
+            .set("rate_limit.burst", 1_000_000)
+            .set("log.format", "json")
+            .set("log.filter", "info")
+            .set("metrics.enabled", "true")
+            .set("sms.provider", "log")
+    }
+
     /// Sets the setting `name` (dotted, as in the settings file).
     pub fn set(self, name: &str, value: impl std::fmt::Display) -> Self {
         self.env(&variable(name), value)

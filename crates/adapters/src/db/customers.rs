@@ -12,7 +12,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
-use super::cached_sql::CachedSql;
+use super::cached_sql::{CachedSql, read_rows};
 use super::entity::customers::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
@@ -157,8 +157,8 @@ impl CustomerRepository for SeaOrmCustomerRepository {
         let backend = db.get_database_backend();
         let statement =
             FIND.statement(backend, vec![id.into(), 1u64.into()], || Entity::find_by_id(id).limit(1).build(backend));
-        let row = Entity::find().from_raw_sql(statement).one(db).await.map_err(repo_error)?;
-        row.map(to_domain).transpose()
+        let rows = read_rows::<customers::Model>(db, statement).await.map_err(repo_error)?;
+        rows.into_iter().next().map(to_domain).transpose()
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {

@@ -15,7 +15,7 @@ use sea_orm::{
     QueryTrait,
 };
 
-use super::cached_sql::CachedSql;
+use super::cached_sql::{CachedSql, read_rows};
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
@@ -141,7 +141,7 @@ impl SeaOrmOrderRepository {
                 query.filter(Column::Id.lt(before)).build(backend)
             }),
         };
-        let rows = Entity::find().from_raw_sql(statement).all(db).await.map_err(repo_error)?;
+        let rows = read_rows::<orders::Model>(db, statement).await.map_err(repo_error)?;
         let orders = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(orders, page.limit, |o| o.id().as_uuid()))
     }
@@ -222,8 +222,8 @@ impl OrderRepository for SeaOrmOrderRepository {
         let backend = db.get_database_backend();
         let statement =
             FIND.statement(backend, vec![id.into(), 1u64.into()], || Entity::find_by_id(id).limit(1).build(backend));
-        let row = Entity::find().from_raw_sql(statement).one(db).await.map_err(repo_error)?;
-        row.map(to_domain).transpose()
+        let rows = read_rows::<orders::Model>(db, statement).await.map_err(repo_error)?;
+        rows.into_iter().next().map(to_domain).transpose()
     }
 
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
