@@ -9,7 +9,7 @@
 
 mod cpu;
 mod limit;
-mod reference;
+pub(crate) mod reference;
 mod table;
 mod wrk;
 

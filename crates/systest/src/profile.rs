@@ -7,8 +7,9 @@
 //! a warm-up; every function's own instructions (inlined callees included, called functions
 //! not) are summed per layer ([`layer_of`]) and divided by the requests. The SMS and webhook
 //! dispatchers are off (`sms.dispatcher`, `webhooks.dispatcher = false`): under valgrind time
-//! runs some fifty times slower, so their polling would be counted as request work; the bare
-//! reference ([`crate::bench`]) is profiled the same way when it is built. Writes the table to
+//! runs some fifty times slower, so their polling would be counted as request work. On
+//! PostgreSQL the bare reference ([`crate::bench`]) is then profiled the same way on the same
+//! database, each scenario's column beside orderdesk's. Writes the table to
 //! target/systest/profile.md and keeps the callgrind files under target/systest/profile/.
 
 mod layers;
@@ -83,7 +84,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         Some(database) => ("PostgreSQL", postgres::without_tls(&database.url())),
         None => ("SQLite", format!("sqlite://{}", scratch.join("orderdesk.db").display())),
     };
-    let result = profile_orderdesk(&binary, &scratch, &url, &out, options);
+    let result = profile_both(root, &binary, &scratch, &url, &out, options, database.is_some());
     let _ = std::fs::remove_dir_all(&scratch);
     let profiles = result?;
     let table = markdown(db_name, options, &profiles);
@@ -91,14 +92,47 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     figures::write(&target, "profile", &table).map(drop)
 }
 
-/// orderdesk's scenarios under callgrind, after seeding the database without it.
-fn profile_orderdesk(
+/// orderdesk's scenarios under callgrind, then (on PostgreSQL) the bare reference's on the same
+/// database, each scenario's figures side by side.
+fn profile_both(
+    root: &Path,
     binary: &Path,
     dir: &Path,
     url: &str,
     out: &Path,
     options: &Options,
-) -> anyhow::Result<Vec<(&'static str, Profile)>> {
+    postgres: bool,
+) -> anyhow::Result<Vec<(String, Profile)>> {
+    let (launch, token, scenarios, orderdesk) = profile_orderdesk(binary, dir, url, out, options)?;
+    if !postgres {
+        return Ok(orderdesk.into_iter().map(|(name, p)| (name.to_owned(), p)).collect());
+    }
+    let reference = crate::bench::reference::build(root)?;
+    let port = free_port()?;
+    let (args, _) = crate::bench::reference::arguments(&launch, url, &token, port)?;
+    let callgrind = format!("--callgrind-out-file={}", out.join("reference.%p").display());
+    let child = Command::new("valgrind")
+        .args(["--tool=callgrind", "--instr-atstart=no", &callgrind])
+        .arg(&reference)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("callgrind-reference.log"))?)
+        .spawn()
+        .context("cannot start valgrind")?;
+    let bare = measure(Guard(child), port, &token, &scenarios, out, options.requests)?;
+    Ok(orderdesk
+        .into_iter()
+        .zip(bare)
+        .flat_map(|((name, mine), (_, theirs))| [(name.to_owned(), mine), (format!("{name}, bare"), theirs)])
+        .collect())
+}
+
+/// What profiling orderdesk leaves for the reference: the launch, its token and the scenarios.
+type Profiled = (Launch, String, Vec<Scenario>, Vec<(&'static str, Profile)>);
+
+/// orderdesk's scenarios under callgrind, after seeding the database without it.
+fn profile_orderdesk(binary: &Path, dir: &Path, url: &str, out: &Path, options: &Options) -> anyhow::Result<Profiled> {
     let port = free_port()?;
     let launch = production_like(Launch::dev(binary, dir, url)).bind(port);
     let server = launch.spawn("seed", &[], Ready::Http(port))?;
@@ -113,7 +147,7 @@ fn profile_orderdesk(
     drop(server);
     let scenarios = scenarios(orders, customer.to_string());
     let callgrind = format!("--callgrind-out-file={}", out.join("orderdesk.%p").display());
-    let wrapped = launch.under(&["valgrind", "--tool=callgrind", "--instr-atstart=no", &callgrind]);
+    let wrapped = launch.clone().under(&["valgrind", "--tool=callgrind", "--instr-atstart=no", &callgrind]);
     let child = wrapped
         .command(&[])
         .stdin(Stdio::null())
@@ -121,7 +155,8 @@ fn profile_orderdesk(
         .stderr(std::fs::File::create(dir.join("callgrind.log"))?)
         .spawn()
         .context("cannot start valgrind")?;
-    measure(Guard(child), port, &token, &scenarios, out, options.requests)
+    let profiles = measure(Guard(child), port, &token, &scenarios, out, options.requests)?;
+    Ok((launch, token, scenarios, profiles))
 }
 
 /// Production's settings without the background dispatchers.
@@ -300,7 +335,7 @@ fn summarise(functions: &[(u64, String, String)], requests: f64) -> Profile {
     profile
 }
 
-fn markdown(db: &str, options: &Options, profiles: &[(&'static str, Profile)]) -> String {
+fn markdown(db: &str, options: &Options, profiles: &[(String, Profile)]) -> String {
     let mut out = format!(
         "Run: `cargo xtask profile --requests {}{}` on {db}: instructions per request (callgrind, own \
          instructions of each function summed by layer; release build, production settings).\n\n",
@@ -308,7 +343,7 @@ fn markdown(db: &str, options: &Options, profiles: &[(&'static str, Profile)]) -
         options.binary.as_ref().map_or_else(String::new, |b| format!(" --binary {}", b.display())),
     );
     let header: Vec<String> =
-        std::iter::once("Layer".to_owned()).chain(profiles.iter().map(|(name, _)| (*name).to_owned())).collect();
+        std::iter::once("Layer".to_owned()).chain(profiles.iter().map(|(name, _)| name.clone())).collect();
     out.push_str(&format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len())));
     for layer in LAYERS.iter().map(|(name, _)| *name).chain([layers::LIBC, layers::OTHER]) {
         let cells: Vec<String> = profiles
@@ -362,7 +397,7 @@ mod tests {
         ];
         let profile = summarise(&functions, 10.0);
         assert_eq!(profile.total, 160.0);
-        assert_eq!(profile.per_layer["allocator"], 100.0);
+        assert_eq!(profile.per_layer[layer_of("malloc", "libc.so.6")], 100.0);
         assert_eq!(profile.unassigned, [("mystery".to_owned(), 10.0)]);
     }
 }

@@ -89,7 +89,8 @@ pub fn pool_stats(db: &DatabaseConnection) -> Option<PoolStats> {
 pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://user:pass@host/db`.
     pub url: String,
-    /// Pool size. SQLite in-memory databases always use one connection.
+    /// Pool size; on a SQLite file the read pool (writes have one connection of their own).
+    /// SQLite in-memory databases always use one connection.
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before the store counts as unavailable.
     pub acquire_timeout_ms: u64,

@@ -17,7 +17,7 @@ use crate::server::{Launch, READY_WITHIN, free_port};
 
 /// Builds the reference (release, its own Cargo.lock) under `<target>/reference`; returns
 /// its binary.
-pub(super) fn build(root: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn build(root: &Path) -> anyhow::Result<PathBuf> {
     let manifest = root.join("xtask/bench/reference/Cargo.toml");
     let target = cargo::target_dir(root).join("reference");
     let status = cargo(root)
@@ -28,6 +28,34 @@ pub(super) fn build(root: &Path) -> anyhow::Result<PathBuf> {
         .status()?;
     ensure!(status.success(), "cannot build the bare reference ({})", manifest.display());
     Ok(target.join("release").join("reference"))
+}
+
+/// The reference's arguments to serve on `port` as orderdesk's `launch` does (its
+/// `database.max_connections` and its data directory's list-cursor secret), and that pool size.
+pub(crate) fn arguments(
+    launch: &Launch,
+    database_url: &str,
+    token: &str,
+    port: u16,
+) -> anyhow::Result<(Vec<std::ffi::OsString>, u32)> {
+    let pool = pool_size(&launch.run(&["config"])?).context("no database.max_connections in `orderdesk config`")?;
+    let data_dir = launch.get("server.data_dir").context("the bench launch sets server.data_dir")?;
+    let args = [
+        "--database-url",
+        database_url,
+        "--token",
+        token,
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--max-connections",
+        &pool.to_string(),
+        "--cursor-secret-file",
+    ]
+    .map(std::ffi::OsString::from)
+    .into_iter()
+    .chain([Path::new(data_dir).join("cookie-secret").into_os_string()])
+    .collect();
+    Ok((args, pool))
 }
 
 /// The running reference; killed when dropped.
@@ -42,16 +70,12 @@ impl Reference {
     /// `dir/reference.log`; ready once its port accepts connections (it binds after connecting
     /// its pool).
     pub(super) fn start(binary: &Path, launch: &Launch, database_url: &str, token: &str) -> anyhow::Result<Self> {
-        let pool = pool_size(&launch.run(&["config"])?).context("no database.max_connections in `orderdesk config`")?;
-        let data_dir = launch.get("server.data_dir").context("the bench launch sets server.data_dir")?;
         let port = free_port()?;
         let log_path = launch.dir().join("reference.log");
         let log = std::fs::File::create(&log_path)?;
+        let (args, pool) = arguments(launch, database_url, token, port)?;
         let child = Command::new(binary)
-            .args(["--database-url", database_url, "--token", token])
-            .args(["--bind", &format!("127.0.0.1:{port}"), "--max-connections", &pool.to_string()])
-            .arg("--cursor-secret-file")
-            .arg(Path::new(data_dir).join("cookie-secret"))
+            .args(args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
