@@ -90,10 +90,12 @@ pub fn init_with_export(log: &LogSettings, telemetry: &TelemetrySettings) -> any
     }
 }
 
-/// Whether this call installed the subscriber.
+/// Whether this call installed the subscriber. Without export the log filter is the
+/// subscriber's own (global): a span enter or exit, a dozen or more per request as its future
+/// is polled, then costs no per-layer filter bookkeeping. With export the filter belongs to the
+/// log layer alone, so the exporter still sees request spans the log filter leaves out.
 fn install(settings: &LogSettings, export: Option<BoxedLayer>) -> bool {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let not_exported_span = tracing_subscriber::filter::filter_fn(|meta| meta.target() != EXPORTED_SPAN_TARGET);
     let fmt: BoxedLayer = match settings.format {
         LogFormat::Pretty => pretty_layer(std::io::stdout).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -103,8 +105,11 @@ fn install(settings: &LogSettings, export: Option<BoxedLayer>) -> bool {
             .with_span_list(false)
             .boxed(),
     };
-    let mut layers = vec![fmt.with_filter(filter).with_filter(not_exported_span).boxed()];
-    layers.extend(export);
+    let Some(export) = export else {
+        return tracing_subscriber::registry().with(fmt).with(filter).try_init().is_ok();
+    };
+    let not_exported_span = tracing_subscriber::filter::filter_fn(|meta| meta.target() != EXPORTED_SPAN_TARGET);
+    let layers = vec![fmt.with_filter(filter).with_filter(not_exported_span).boxed(), export];
     tracing_subscriber::registry().with(layers).try_init().is_ok()
 }
 

@@ -317,10 +317,22 @@ fn parse_annotate(text: &str) -> Vec<(u64, String, String)> {
         .collect()
 }
 
+/// A thread's entry frames: callgrind gives a thread started while instrumentation was off
+/// (SQLite's connection workers) its whole cost as their own, counted again in its functions.
+const THREAD_ENTRIES: [&str; 4] = ["clone", "start_thread", "::thread_start", "call_once{{vtable.shim}}"];
+
 fn summarise(functions: &[(u64, String, String)], requests: f64) -> Profile {
     let mut profile = Profile::default();
     let mut other: BTreeMap<&str, u64> = BTreeMap::new();
-    for (count, function, object) in functions {
+    let entries = |f: &str| THREAD_ENTRIES.iter().any(|e| f == *e || (e.starts_with(':') && f.ends_with(e)));
+    let counts: BTreeMap<u64, usize> =
+        functions.iter().filter(|(_, f, _)| entries(f)).fold(BTreeMap::new(), |mut n, (c, _, _)| {
+            *n.entry(*c).or_default() += 1;
+            n
+        });
+    // The same count on every entry frame of a thread is that thread's total, not their own.
+    let inflated = |count: &u64, function: &str| entries(function) && counts.get(count).is_some_and(|n| *n >= 3);
+    for (count, function, object) in functions.iter().filter(|(c, f, _)| !inflated(c, f)) {
         let layer = layer_of(function, object);
         *profile.per_layer.entry(layer).or_default() += *count as f64 / requests;
         profile.total += *count as f64 / requests;
@@ -386,6 +398,18 @@ mod tests {
                 (250, "poem::route::Route::call".to_owned(), "/tmp/orderdesk".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn a_threads_entry_frames_carrying_its_total_are_not_counted_twice() {
+        let functions = [
+            (500, "clone".to_owned(), "libc.so.6".to_owned()),
+            (500, "start_thread".to_owned(), "libc.so.6".to_owned()),
+            (500, "<std::sys::thread::unix::Thread>::new::thread_start".to_owned(), "x".to_owned()),
+            (500, "sqlite3VdbeExec".to_owned(), "x".to_owned()),
+            (7, "core::ops::function::FnOnce::call_once{{vtable.shim}}".to_owned(), "x".to_owned()),
+        ];
+        assert_eq!(summarise(&functions, 1.0).total, 507.0);
     }
 
     #[test]
