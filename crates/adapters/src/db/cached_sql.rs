@@ -12,7 +12,9 @@ use sea_orm::{
     ConnAcquireErr, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, RuntimeErr, Statement, Value,
     Values,
 };
+use sea_orm::{EntityTrait, PrimaryKeyTrait, QuerySelect, QueryTrait};
 use sea_query_sqlx::SqlxValues;
+use uuid::Uuid;
 
 /// One query's text on each backend, built on first use.
 pub(crate) struct CachedSql {
@@ -75,6 +77,26 @@ pub(crate) async fn read_rows<M: FromQueryResult>(
     rows.iter().map(|row| M::from_query_result(row, "")).collect()
 }
 
+/// The row of `E` with primary key `id` (a UUID), its SQL built once in `cache`.
+///
+/// # Errors
+/// As [`read_rows`].
+pub(crate) async fn find_by_id<E>(
+    cache: &CachedSql,
+    db: &DatabaseConnection,
+    id: Uuid,
+) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult,
+    Uuid: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    let backend = db.get_database_backend();
+    let statement = cache
+        .statement(backend, vec![Value::from(id), Value::from(1u64)], || E::find_by_id(id).limit(1).build(backend));
+    Ok(read_rows::<E::Model>(db, statement).await?.into_iter().next())
+}
+
 /// sqlx's error as sea-orm reports it.
 fn db_error(error: SqlxError) -> DbErr {
     match error {
@@ -86,8 +108,6 @@ fn db_error(error: SqlxError) -> DbErr {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{EntityTrait, QuerySelect, QueryTrait};
-
     use super::*;
     use crate::db::entity::orders::Entity;
 

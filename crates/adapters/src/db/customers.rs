@@ -8,11 +8,9 @@ use orderdesk_domain::{
     RepoError, SmsPreferences,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::cached_sql::{CachedSql, read_rows};
+use super::cached_sql::{CachedSql, find_by_id};
 use super::entity::customers::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
@@ -153,12 +151,8 @@ impl CustomerRepository for SeaOrmCustomerRepository {
 
     async fn find(&self, id: CustomerId) -> Result<Option<Customer>, RepoError> {
         static FIND: CachedSql = CachedSql::new();
-        let (db, id) = (self.db.read(), id.as_uuid());
-        let backend = db.get_database_backend();
-        let statement =
-            FIND.statement(backend, vec![id.into(), 1u64.into()], || Entity::find_by_id(id).limit(1).build(backend));
-        let rows = read_rows::<customers::Model>(db, statement).await.map_err(repo_error)?;
-        rows.into_iter().next().map(to_domain).transpose()
+        let row = find_by_id::<Entity>(&FIND, self.db.read(), id.as_uuid()).await.map_err(repo_error)?;
+        row.map(to_domain).transpose()
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Customer>, RepoError> {

@@ -15,7 +15,7 @@ use sea_orm::{
     QueryTrait,
 };
 
-use super::cached_sql::{CachedSql, read_rows};
+use super::cached_sql::{CachedSql, find_by_id, read_rows};
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::insert_events;
@@ -218,12 +218,8 @@ impl OrderRepository for SeaOrmOrderRepository {
 
     async fn find(&self, id: OrderId) -> Result<Option<Order>, RepoError> {
         static FIND: CachedSql = CachedSql::new();
-        let (db, id) = (self.db.read(), id.as_uuid());
-        let backend = db.get_database_backend();
-        let statement =
-            FIND.statement(backend, vec![id.into(), 1u64.into()], || Entity::find_by_id(id).limit(1).build(backend));
-        let rows = read_rows::<orders::Model>(db, statement).await.map_err(repo_error)?;
-        rows.into_iter().next().map(to_domain).transpose()
+        let row = find_by_id::<Entity>(&FIND, self.db.read(), id.as_uuid()).await.map_err(repo_error)?;
+        row.map(to_domain).transpose()
     }
 
     async fn list(&self, filter: OrderFilter, page: PageRequest) -> Result<Page<Order>, RepoError> {
