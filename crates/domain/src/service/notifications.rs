@@ -160,7 +160,7 @@ impl NotificationService {
     /// notification whose current message it names. Returns what it did: the stored new state,
     /// or why nothing changed. A report for a message not yet recorded (it can arrive before
     /// the dispatcher stores the send's answer) is [`IgnoredReport::UnknownMessage`] for now,
-    /// stays kept and is applied when the message id is stored ([`NotificationDispatcher`]).
+    /// stays kept and is applied when the message id is stored ([`NotificationDispatcher`](super::NotificationDispatcher)).
     ///
     /// # Errors
     /// Storage only (the provider then sends the report again).
