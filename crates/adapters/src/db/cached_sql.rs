@@ -61,26 +61,20 @@ pub(crate) async fn read_rows<M: FromQueryResult>(
     db: &DatabaseConnection,
     statement: Statement,
 ) -> Result<Vec<M>, DbErr> {
-    read_results(db, statement).await?.iter().map(|row| M::from_query_result(row, "")).collect()
-}
-
-/// [`read_rows`] without the mapping: the rows as sea-orm's `QueryResult`s.
-///
-/// # Errors
-/// As [`read_rows`].
-pub(crate) async fn read_results(db: &DatabaseConnection, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
     let values = SqlxValues(statement.values.unwrap_or(Values(Vec::new())));
-    let sql = AssertSqlSafe(statement.sql.as_str());
-    Ok(match db.get_database_backend() {
+    let rows: Vec<QueryResult> = match db.get_database_backend() {
         DbBackend::Postgres => {
-            let rows = sea_orm::sqlx::query_with(sql, values).fetch_all(db.get_postgres_connection_pool()).await;
-            rows.map_err(db_error)?.into_iter().map(QueryResult::from).collect()
+            let query = sea_orm::sqlx::query_with(AssertSqlSafe(statement.sql.as_str()), values);
+            let rows = query.fetch_all(db.get_postgres_connection_pool()).await.map_err(db_error)?;
+            rows.into_iter().map(QueryResult::from).collect()
         }
         _ => {
-            let rows = sea_orm::sqlx::query_with(sql, values).fetch_all(db.get_sqlite_connection_pool()).await;
-            rows.map_err(db_error)?.into_iter().map(QueryResult::from).collect()
+            let query = sea_orm::sqlx::query_with(AssertSqlSafe(statement.sql.as_str()), values);
+            let rows = query.fetch_all(db.get_sqlite_connection_pool()).await.map_err(db_error)?;
+            rows.into_iter().map(QueryResult::from).collect()
         }
-    })
+    };
+    rows.iter().map(|row| M::from_query_result(row, "")).collect()
 }
 
 /// The row of `E` with primary key `id` (a UUID), its SQL built once in `cache`.
@@ -104,7 +98,7 @@ where
 }
 
 /// sqlx's error as sea-orm reports it.
-pub(crate) fn db_error(error: SqlxError) -> DbErr {
+fn db_error(error: SqlxError) -> DbErr {
     match error {
         SqlxError::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
         SqlxError::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),

@@ -13,7 +13,6 @@ use sea_orm::{
     QueryOrder, Statement,
 };
 
-use super::cached_sql::read_results;
 use super::entity::notifications::{Column as SmsColumn, Entity as Sms};
 use super::entity::order_status_changes::{self, Column as HistoryColumn, Entity as History};
 use super::entity::orders::{Column, Entity};
@@ -32,9 +31,7 @@ pub(crate) async fn next_number(db: &DatabaseConnection) -> Result<OrderNumber, 
     } else {
         "UPDATE order_number_counter SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number AS number"
     };
-    // Straight on sqlx (`cached_sql`): one draw per create, sea-orm's executor would cost more.
-    let rows = read_results(db, Statement::from_string(backend, sql)).await.map_err(repo_error)?;
-    let row = rows.into_iter().next();
+    let row = db.query_one_raw(Statement::from_string(backend, sql)).await.map_err(repo_error)?;
     let number: i64 =
         row.ok_or_else(|| corrupt("order number counter", "missing"))?.try_get("", "number").map_err(repo_error)?;
     OrderNumber::new(number).map_err(|e| RepoError::Unexpected(format!("order number {number}: {e}").into()))

@@ -15,7 +15,6 @@ mod orders;
 mod raw_sql;
 mod reports;
 mod sessions;
-mod sqlx_tx;
 mod store;
 mod webhooks;
 

@@ -126,7 +126,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
         }
         // PostgreSQL: lock the candidates and skip rows another dispatcher holds, so concurrent
         // dispatchers take different rows.
-        let txn = self.db.begin_direct().await.map_err(repo_error)?;
+        let txn = self.db.begin().await.map_err(repo_error)?;
         let candidates = candidates.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         let rows = candidates.all(&txn).await.map_err(repo_error)?;
         let claimed = claim_rows(&txn, rows, claim).await?;
@@ -169,7 +169,7 @@ impl NotificationRepository for SeaOrmNotificationRepository {
     }
 
     async fn store_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>, RepoError> {
-        let txn = self.db.begin_direct().await.map_err(repo_error)?;
+        let txn = self.db.begin().await.map_err(repo_error)?;
         let (mut stored, mut attempts, mut events) = (Vec::with_capacity(records.len()), Vec::new(), Vec::new());
         for record in records {
             let kept = store_over(&txn, record.previous_version, &record.next).await?;

@@ -163,8 +163,7 @@ impl OrderRepository for SeaOrmOrderRepository {
     ) -> Result<(), RepoError> {
         // One transaction: an order is never stored without its SMS, nor an SMS without its
         // order, nor either without the idempotency record of the request that created them.
-        // The hot write path: on sqlx directly (`sqlx_tx`), the statements unchanged.
-        let txn = self.db.begin_direct().await.map_err(repo_error)?;
+        let txn = self.db.begin().await.map_err(repo_error)?;
         if let Some(record) = &record {
             insert_record(&txn, record).await?;
         }

@@ -6,7 +6,6 @@
 //! reads first never fails to upgrade), and reads through a pool of read-only connections,
 //! which WAL lets run beside the writer. PostgreSQL has row locks and MVCC: one pool does both.
 
-use super::sqlx_tx::SqlxTransaction;
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
@@ -52,15 +51,6 @@ impl Store {
     pub async fn close(self) {
         let _ = self.reader.close().await;
         let _ = self.writer.close().await;
-    }
-
-    /// A write transaction run straight on sqlx ([`SqlxTransaction`]): the same statements and
-    /// locking as [`Self::begin`], without sea-orm's executor. For the hot write paths.
-    ///
-    /// # Errors
-    /// As [`Self::begin`].
-    pub(crate) async fn begin_direct(&self) -> Result<SqlxTransaction, DbErr> {
-        SqlxTransaction::begin(&self.writer).await
     }
 
     /// The backend both connections talk to.
