@@ -110,17 +110,16 @@ fn profile_both(
     let reference = crate::bench::reference::build(root)?;
     let port = free_port()?;
     let (args, _) = crate::bench::reference::arguments(&launch, url, &token, port)?;
-    let callgrind = format!("--callgrind-out-file={}", out.join("reference.%p").display());
-    let child = Command::new("valgrind")
-        .args(["--tool=callgrind", "--instr-atstart=no", &callgrind])
-        .arg(&reference)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("callgrind-reference.log"))?)
-        .spawn()
-        .context("cannot start valgrind")?;
-    let bare = measure(Guard(child), port, &token, &scenarios, out, options.requests)?;
+    let mut command = Command::new("valgrind");
+    command.args(callgrind(out, "reference")).arg(&reference).args(args);
+    let bare = measure(
+        spawn(command, &dir.join("callgrind-reference.log"))?,
+        port,
+        &token,
+        &scenarios,
+        out,
+        options.requests,
+    )?;
     Ok(orderdesk
         .into_iter()
         .zip(bare)
@@ -146,17 +145,29 @@ fn profile_orderdesk(binary: &Path, dir: &Path, url: &str, out: &Path, options: 
     }
     drop(server);
     let scenarios = scenarios(orders, customer.to_string());
-    let callgrind = format!("--callgrind-out-file={}", out.join("orderdesk.%p").display());
-    let wrapped = launch.clone().under(&["valgrind", "--tool=callgrind", "--instr-atstart=no", &callgrind]);
-    let child = wrapped
-        .command(&[])
+    let arguments = callgrind(out, "orderdesk");
+    let wrapper: Vec<&str> = ["valgrind"].into_iter().chain(arguments.iter().map(String::as_str)).collect();
+    let command = launch.clone().under(&wrapper).command(&[]);
+    let profiles =
+        measure(spawn(command, &dir.join("callgrind.log"))?, port, &token, &scenarios, out, options.requests)?;
+    Ok((launch, token, scenarios, profiles))
+}
+
+/// valgrind's arguments: callgrind, counting only once switched on, its files `out/<name>.<pid>`.
+fn callgrind(out: &Path, name: &str) -> [String; 3] {
+    let file = format!("--callgrind-out-file={}", out.join(format!("{name}.%p")).display());
+    ["--tool=callgrind".to_owned(), "--instr-atstart=no".to_owned(), file]
+}
+
+/// Starts `command` (valgrind and its program) with its output to `log`.
+fn spawn(mut command: Command, log: &Path) -> anyhow::Result<Guard> {
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("callgrind.log"))?)
+        .stderr(std::fs::File::create(log)?)
         .spawn()
         .context("cannot start valgrind")?;
-    let profiles = measure(Guard(child), port, &token, &scenarios, out, options.requests)?;
-    Ok((launch, token, scenarios, profiles))
+    Ok(Guard(child))
 }
 
 /// Production's settings without the background dispatchers.

@@ -15,8 +15,8 @@ use orderdesk_domain::{
 use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -158,14 +158,9 @@ impl NotificationRepository for SeaOrmNotificationRepository {
             txn.commit().await.map_err(repo_error)?;
             return Ok(stored);
         };
-        let txn = self.db.begin().await.map_err(repo_error)?;
-        if !store_over(&txn, previous_version, next).await? {
-            return Ok(false);
-        }
-        attempt_row(next.id(), &attempt).insert(&txn).await.map_err(repo_error)?;
-        insert_events(&txn, events).await?;
-        txn.commit().await.map_err(repo_error)?;
-        Ok(true)
+        // One send's outcome: a batch of one.
+        let record = AttemptRecord { previous_version, next: next.clone(), attempt, events: events.to_vec() };
+        Ok(self.store_attempts(std::slice::from_ref(&record)).await?.first() == Some(&true))
     }
 
     async fn store_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>, RepoError> {
