@@ -1,13 +1,10 @@
 //! The SMS dispatcher: drains the outbox in batches. It claims due notifications under a
-//! lease in one call, sends them one by one, and stores their outcomes in batches: after the
-//! last send of a batch, or as soon as [`NotificationDispatcher::MARK_WITHIN`] has passed since
-//! the oldest unstored outcome's send started. A fast gateway thus costs one write transaction
-//! a batch instead of one a message, while a slow one (each send over that time) still has
-//! each outcome stored right after its send: a crash can only resend what was sent within that
-//! window, as before it could only resend the message in hand.
+//! lease in one call and sends them one by one, storing each outcome right after its send: a
+//! dispatcher killed mid-batch can only resend the message in hand (the scale test holds it to
+//! that), so outcomes are not held back to be stored together.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::Notification;
 use crate::error::RepoError;
@@ -30,17 +27,7 @@ pub struct NotificationDispatcher {
     batch: u64,
 }
 
-/// Outcomes sent but not yet stored, and when the send of the oldest started.
-#[derive(Default)]
-struct Unstored {
-    records: Vec<AttemptRecord>,
-    since: Option<Instant>,
-}
-
 impl NotificationDispatcher {
-    /// How long a send's outcome may wait to be stored with the next ones.
-    pub const MARK_WITHIN: Duration = Duration::from_millis(50);
-
     /// `worker` names this dispatcher in leases; `lease` must exceed the gateway's timeout;
     /// `metrics` counts each attempt stored.
     pub fn new(
@@ -64,8 +51,8 @@ impl NotificationDispatcher {
     }
 
     /// Like [`Self::run_once`], but checks `stopping` before each send: once it says yes, the
-    /// outcomes so far are stored and the rest of the batch is released (pending again) for
-    /// other dispatchers, not held until the lease expires.
+    /// rest of the batch is released (pending again) for other dispatchers, not held until the
+    /// lease expires.
     ///
     /// # Errors
     /// Storage failures (the batch's leases then expire and another run picks them up).
@@ -74,24 +61,15 @@ impl NotificationDispatcher {
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
         let claim = Claim { worker: self.worker.clone(), now, lease_until };
         let claimed = self.notifications.claim_due(&claim, self.batch).await?;
-        let mut unstored = Unstored::default();
         for (sent, notification) in claimed.iter().enumerate() {
             if stopping() {
-                self.store(&mut unstored).await?;
                 self.release(&claimed[sent..]).await?;
                 return Ok(sent);
             }
-            let started = Instant::now();
             if let Some(record) = self.send(notification).await {
-                // Counted from the send's start: an outcome that took longer is stored at once.
-                unstored.since.get_or_insert(started);
-                unstored.records.push(record);
-            }
-            if unstored.since.is_some_and(|since| since.elapsed() >= Self::MARK_WITHIN) {
-                self.store(&mut unstored).await?;
+                self.store(record).await?;
             }
         }
-        self.store(&mut unstored).await?;
         Ok(claimed.len())
     }
 
@@ -121,14 +99,10 @@ impl NotificationDispatcher {
         Some(AttemptRecord { previous_version: notification.version(), next, attempt, events })
     }
 
-    /// Stores the outcomes waiting, counts and logs them, and applies delivery reports that
-    /// arrived before they were stored.
-    async fn store(&self, unstored: &mut Unstored) -> Result<(), RepoError> {
-        let records = std::mem::take(&mut unstored.records);
-        unstored.since = None;
-        if records.is_empty() {
-            return Ok(());
-        }
+    /// Stores a send's outcome, counts and logs it, and applies delivery reports that arrived
+    /// before it was stored.
+    async fn store(&self, record: AttemptRecord) -> Result<(), RepoError> {
+        let records = [record];
         let stored = self.notifications.store_attempts(&records).await?;
         let mut message_ids = Vec::new();
         for (record, stored) in records.iter().zip(stored) {
