@@ -1,6 +1,11 @@
 use clap::Parser;
 use orderdesk_server::cli::{Cli, run};
 
+/// mimalloc rather than glibc's malloc: cheaper per allocation on the request path and fewer
+/// per-thread arenas holding freed memory (docs/benchmarks.md, issue #18).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {

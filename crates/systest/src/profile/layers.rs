@@ -87,6 +87,10 @@ pub const LAYERS: &[(&str, &[&str])] = &[
             "__rust_realloc",
             "__rdl_",
             "alloc::alloc",
+            // mimalloc, the server's global allocator
+            "mi_",
+            "_mi_",
+            "mimalloc",
         ],
     ),
     ("Rust std (collections, strings, sync)", &["core", "alloc", "std", "hashbrown", "smallvec", "bytes", "indexmap"]),
@@ -110,7 +114,7 @@ pub fn layer_of(function: &str, object: &str) -> &'static str {
 /// C names match on their prefix alone (`sqlite3VdbeExec`, `_int_malloc`); Rust paths on a
 /// whole segment.
 fn is_c_name(prefix: &str) -> bool {
-    prefix.starts_with('_') || prefix == "sqlite3" || prefix == "tcache" || prefix == "__rdl_"
+    prefix.starts_with('_') || ["sqlite3", "tcache", "__rdl_", "mi_"].contains(&prefix)
 }
 
 /// The Rust path that owns `function`: `<X as Trait>::f` and `core::ptr::drop_in_place<X>`
@@ -148,6 +152,9 @@ mod tests {
             ("sqlx_postgres::connection::executor::<impl>::run", "database driver (sqlx, SQLite)"),
             ("sqlite3VdbeExec", "database driver (sqlx, SQLite)"),
             ("_int_malloc", "allocator (malloc, free)"),
+            ("mi_free", "allocator (malloc, free)"),
+            ("_mi_page_malloc_zero", "allocator (malloc, free)"),
+            ("<mimalloc::MiMalloc as core::alloc::global::GlobalAlloc>::alloc", "allocator (malloc, free)"),
             ("core::fmt::write", "formatting (core::fmt)"),
             ("hashbrown::raw::RawTable<T>::reserve_rehash", "Rust std (collections, strings, sync)"),
             ("orderdesk_api::orders::OrdersApi::get_order", "endpoints, DTO conversion, domain"),
