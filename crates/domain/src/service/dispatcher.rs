@@ -102,18 +102,14 @@ impl NotificationDispatcher {
     /// Stores a send's outcome, counts and logs it, and applies delivery reports that arrived
     /// before it was stored.
     async fn store(&self, record: AttemptRecord) -> Result<(), RepoError> {
-        let records = [record];
-        let stored = self.notifications.store_attempts(&records).await?;
-        let mut message_ids = Vec::new();
-        for (record, stored) in records.iter().zip(stored) {
-            log_outcome(record, stored);
-            if stored {
-                self.metrics.sms_attempt(record.attempt.outcome);
-                message_ids.extend(record.next.provider_message_id().map(str::to_owned));
-            }
+        let stored = self.notifications.store_attempts(std::slice::from_ref(&record)).await?.first() == Some(&true);
+        log_outcome(&record, stored);
+        if !stored {
+            return Ok(());
         }
-        if !message_ids.is_empty() {
-            self.apply_early_reports(&message_ids).await?;
+        self.metrics.sms_attempt(record.attempt.outcome);
+        if let Some(message_id) = record.next.provider_message_id() {
+            self.apply_early_reports(&[message_id.to_owned()]).await?;
         }
         Ok(())
     }
