@@ -6,9 +6,22 @@ use orderdesk_server::cli::{Cli, run};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match run(Cli::parse()).await {
+/// How many tasks a tokio worker polls from its own queue before it looks at the shared one.
+/// Tasks woken from outside the runtime (a SQLite connection's worker thread handing back a
+/// statement's result) wait in the shared queue; under load tokio's default of 61 polls kept
+/// a SQLite write transaction, and with it the write lock, waiting there between statements
+/// (docs/benchmarks.md, "SQLite: one writer").
+const GLOBAL_QUEUE_INTERVAL: u32 = 8;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().global_queue_interval(GLOBAL_QUEUE_INTERVAL).build();
+    let outcome = match runtime {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(error) => Err(error.into()),
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("orderdesk: {error:#}");

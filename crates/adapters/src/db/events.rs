@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use orderdesk_domain::ports::EventRepository;
 use orderdesk_domain::{Event, EventId, EventObject, EventSelector, EventType, NewEvent, RepoError};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TryIntoModel,
 };
 
 use super::entity::events::{self, Column, Entity};
@@ -40,6 +41,17 @@ pub(crate) async fn insert_events<C: ConnectionTrait>(conn: &C, events: &[NewEve
         Entity::insert_many(rows).exec_without_returning(conn).await.map_err(repo_error)?;
     }
     Ok(())
+}
+
+/// The `INSERT` of `events` as one statement to run with others (see
+/// [`super::orders`]'s SQLite create): ids taken now, so build it inside the transaction.
+/// `None` for none. For a change's few events; [`insert_events`] chunks larger sets.
+pub(crate) fn events_insert(events: &[NewEvent]) -> Result<Option<sea_orm::sea_query::InsertStatement>, RepoError> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let rows = events.iter().map(to_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Entity::insert_many(rows).into_query()))
 }
 
 fn to_row(event: &NewEvent) -> Result<events::ActiveModel, RepoError> {

@@ -469,17 +469,6 @@ async fn store_over<C: ConnectionTrait>(db: &C, previous_version: u32, next: &No
     Ok(result.rows_affected == 1)
 }
 
-/// Inserts notifications inside an open transaction (used by the order repository).
-pub(crate) async fn insert_all<C: ConnectionTrait>(db: &C, notifications: &[Notification]) -> Result<(), RepoError> {
-    for notification in notifications {
-        Entity::insert(to_row(notification)).exec_without_returning(db).await.map_err(repo_error)?;
-    }
-    if !notifications.is_empty() {
-        notify_dispatchers(db).await?;
-    }
-    Ok(())
-}
-
 /// The PostgreSQL channel that wakes dispatchers in other processes (see [`super::listener`]).
 pub const OUTBOX_CHANNEL: &str = "orderdesk_outbox";
 

@@ -9,16 +9,16 @@ use orderdesk_domain::{
     CancelReason, Cancellation, Currency, CustomerId, ItemName, Money, NewEvent, Notification, Order, OrderId,
     OrderNumber, OrderReference, OrderStatus, Page, PageRequest, RepoError, StatusChange, StatusNote,
 };
-use sea_orm::sea_query::{CommonTableExpression, Expr, WithClause};
+use sea_orm::sea_query::{CommonTableExpression, Expr, SqliteQueryBuilder, Values, WithClause};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    QueryTrait, Statement,
 };
 
 use super::cached_sql::{CachedSql, find_by_id, read_rows};
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
-use super::events::insert_events;
+use super::events::{events_insert, insert_events};
 use super::idempotency::insert_record;
 use super::lifecycle;
 use super::store::Store;
@@ -88,23 +88,17 @@ pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
     Ok(order.with_lifecycle(lifecycle))
 }
 
-/// The order row, its first history row and its outbox rows, then the wake-up for dispatchers
-/// in other processes (PostgreSQL `NOTIFY`, delivered at commit). PostgreSQL takes the rows as
-/// one statement (the order and outbox inserts as data-modifying CTEs; foreign keys are checked
-/// at its end): one round trip per create for all of them. SQLite allows no DML in a CTE, and
-/// its statements cross no network.
-async fn insert_with_outbox<C: ConnectionTrait>(
+/// PostgreSQL: the order row, its first history row and its outbox rows as one statement (the
+/// order and outbox inserts as data-modifying CTEs; foreign keys are checked at its end), one
+/// round trip for all of them, then the wake-up for dispatchers in other processes (`NOTIFY`,
+/// delivered at commit). SQLite allows no DML in a CTE: [`insert_batch_sqlite`].
+async fn insert_with_outbox_postgres<C: ConnectionTrait>(
     db: &C,
     order: &Order,
     notifications: &[Notification],
 ) -> Result<(), RepoError> {
     let order_insert = Entity::insert(to_row(order));
     let creation = lifecycle::history_insert(order.id(), &order.creation());
-    if db.get_database_backend() != DbBackend::Postgres {
-        order_insert.exec_without_returning(db).await.map_err(number_taken)?;
-        creation.exec_without_returning(db).await.map_err(repo_error)?;
-        return super::notifications::insert_all(db, notifications).await;
-    }
     let mut ctes = WithClause::new();
     ctes.cte(CommonTableExpression::new().query(order_insert.into_query()).table_name("new_order").to_owned());
     if !notifications.is_empty() {
@@ -116,6 +110,40 @@ async fn insert_with_outbox<C: ConnectionTrait>(
     statement.with_cte(ctes);
     db.execute(&statement).await.map_err(number_taken)?;
     if notifications.is_empty() { Ok(()) } else { super::notifications::notify_dispatchers(db).await }
+}
+
+/// SQLite: the order row, its first history row, its outbox rows and its events as one
+/// multi-statement `execute` (sqlx runs them in order on the connection's worker thread and
+/// binds each statement's `?` from the next values). Every statement is a hand-off to that
+/// thread and back to a tokio worker, which under load waits its turn in the run queue while
+/// the writer holds SQLite's write lock; one hand-off instead of four keeps the lock held for
+/// SQLite's own work. Runs inside `txn` (`BEGIN IMMEDIATE`), so a failing statement rolls
+/// back everything with the transaction. Event ids are taken here, under the write lock.
+async fn insert_batch_sqlite<C: ConnectionTrait>(
+    txn: &C,
+    order: &Order,
+    notifications: &[Notification],
+    events: &[NewEvent],
+) -> Result<(), RepoError> {
+    let mut inserts = vec![
+        Entity::insert(to_row(order)).into_query(),
+        lifecycle::history_insert(order.id(), &order.creation()).into_query(),
+    ];
+    if !notifications.is_empty() {
+        let rows = notifications.iter().map(super::notifications::to_row);
+        inserts.push(super::entity::notifications::Entity::insert_many(rows).into_query());
+    }
+    inserts.extend(events_insert(events)?);
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for insert in inserts {
+        let (text, Values(bound)) = insert.build(SqliteQueryBuilder);
+        sql.push_str(&text);
+        sql.push_str(";\n");
+        values.extend(bound);
+    }
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await.map_err(number_taken)?;
+    Ok(())
 }
 
 /// A unique violation on a new order can only be its number: one drawn below a number given
@@ -167,8 +195,12 @@ impl OrderRepository for SeaOrmOrderRepository {
         if let Some(record) = &record {
             insert_record(&txn, record).await?;
         }
-        insert_with_outbox(&txn, order, notifications).await?;
-        insert_events(&txn, events).await?;
+        if txn.get_database_backend() == DbBackend::Sqlite {
+            insert_batch_sqlite(&txn, order, notifications, events).await?;
+        } else {
+            insert_with_outbox_postgres(&txn, order, notifications).await?;
+            insert_events(&txn, events).await?;
+        }
         txn.commit().await.map_err(repo_error)
     }
 

@@ -1,7 +1,10 @@
+use chrono::Duration;
 use orderdesk_adapters::testing::on_each_backend;
-use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmOrderRepository};
-use orderdesk_domain::ports::{CustomerRepository, OrderFilter, OrderRepository};
-use orderdesk_domain::{Currency, ItemName, Money, OrderId, PageRequest, RepoError};
+use orderdesk_adapters::{SeaOrmCustomerRepository, SeaOrmEventRepository, SeaOrmOrderRepository};
+use orderdesk_domain::ports::{CustomerRepository, EventRepository, OrderFilter, OrderRepository};
+use orderdesk_domain::{
+    Currency, EventSelector, EventType, ItemName, Money, NewEvent, Notification, OrderId, PageRequest, RepoError,
+};
 
 use crate::{actor, customer, day, now, order};
 
@@ -90,6 +93,37 @@ async fn list_filters_by_customer_and_half_open_time_range() {
             orders.list(OrderFilter::default(), PageRequest::new(first_page.next, Some(3)).unwrap()).await.unwrap();
         assert_eq!(rest.items.iter().map(|o| o.id()).collect::<Vec<_>>(), [a1.id()]);
         assert_eq!(rest.next, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_create_that_fails_after_its_order_row_stores_none_of_its_rows() {
+    on_each_backend(|db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let events = SeaOrmEventRepository::new(db.connection.clone());
+        let alice = customer("BATCH-1");
+        customers.insert(&alice, None, &[]).await.unwrap();
+        let placed = order(&alice, "12.00", day(2));
+        // The SMS names an order that does not exist: its insert fails after the order's and
+        // the history's have run (SQLite checks the key at once, PostgreSQL at the statement's end).
+        let stray = Notification::new(OrderId::generate(), alice.phone().clone(), "Order received".into(), now());
+        let written = [NewEvent::order(EventType::OrderCreated, &placed, now())];
+        let refused = orders.insert(&placed, std::slice::from_ref(&stray), None, &written).await;
+        assert!(matches!(refused, Err(RepoError::ForeignKey)), "{refused:?} on {:?}", db.backend);
+        assert_eq!(orders.find(placed.id()).await.unwrap(), None, "{:?}", db.backend);
+        assert!(orders.history(placed.id()).await.unwrap().is_empty(), "{:?}", db.backend);
+        let all = events.list(&EventSelector::all(), None, now() + Duration::seconds(1), 50).await.unwrap();
+        assert!(all.iter().all(|e| e.object.id() != placed.id().as_uuid()), "{:?}", db.backend);
+
+        // The same create with its own SMS stores all of them.
+        let sms = Notification::new(placed.id(), alice.phone().clone(), "Order received".into(), now());
+        orders.insert(&placed, std::slice::from_ref(&sms), None, &written).await.unwrap();
+        assert_eq!(orders.find(placed.id()).await.unwrap().as_ref(), Some(&placed));
+        assert_eq!(orders.history(placed.id()).await.unwrap().len(), 1);
+        let all = events.list(&EventSelector::all(), None, now() + Duration::seconds(1), 50).await.unwrap();
+        assert_eq!(all.iter().filter(|e| e.object.id() == placed.id().as_uuid()).count(), 1, "{:?}", db.backend);
     })
     .await;
 }
