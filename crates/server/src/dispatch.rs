@@ -122,7 +122,7 @@ pub async fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
         bail!("{} exists; a backup never overwrites a file", target.display());
     }
     // Any schema can be backed up, older or newer than this binary: no schema check here.
-    let connection = DatabaseSettings { max_connections: 1, ..connection.clone() };
+    let connection = DatabaseSettings { max_connections: 1, sqlite_read_connections: 1, ..connection.clone() };
     let db = connect(&connection).await.with_context(|| format!("cannot open database {url}"))?;
     let written = backup_sqlite(db.write(), target).await;
     db.close().await;

@@ -14,6 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const GLOBAL_QUEUE_INTERVAL: u32 = 8;
 
 fn main() -> std::process::ExitCode {
+    orderdesk_server::allocator::purge_freed_memory_at_once();
     let cli = Cli::parse();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().global_queue_interval(GLOBAL_QUEUE_INTERVAL).build();

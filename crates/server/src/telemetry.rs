@@ -155,7 +155,10 @@ fn describe_metrics() {
     describe_counter!(REQUESTS, "HTTP requests answered, by method, route template and status.");
     describe_histogram!(DURATION, Unit::Seconds, "Time to answer an HTTP request, by method and route template.");
     describe_gauge!("orderdesk_db_pool_connections", "Database pool connections, by state (in_use, idle).");
-    describe_gauge!("orderdesk_db_pool_max_connections", "The database pool's size (database.max_connections).");
+    describe_gauge!(
+        "orderdesk_db_pool_max_connections",
+        "The database pool's size (database.max_connections; a SQLite file's read pool: database.sqlite_read_connections)."
+    );
     describe_counter!(
         "orderdesk_db_pool_acquire_failures_total",
         "Requests that waited database.acquire_timeout_ms for a connection and got none."

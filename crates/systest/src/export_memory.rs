@@ -119,7 +119,7 @@ pub fn run(root: &Path, build: Build) -> anyhow::Result<()> {
     let file = scratch.join("sqlite/orderdesk.db");
     let url = format!("sqlite://{}", file.display());
     seeding.push(("SQLite", seed(&binary, &url, &scratch, &Seeder::Sqlite(&file))?));
-    all.push(measure(&binary, "SQLite, default pool (8)", false, &url, &scratch.join("sqlite"), &[])?);
+    all.push(measure(&binary, "SQLite, default read pool (4)", false, &url, &scratch.join("sqlite"), &[])?);
     let arena = [("MALLOC_ARENA_MAX", "1")];
     all.push(measure(
         &binary,
@@ -129,7 +129,7 @@ pub fn run(root: &Path, build: Build) -> anyhow::Result<()> {
         &scratch.join("sqlite"),
         &arena,
     )?);
-    let one = [("ORDERDESK_DATABASE__MAX_CONNECTIONS", "1")];
+    let one = [("ORDERDESK_DATABASE__SQLITE_READ_CONNECTIONS", "1")];
     all.push(measure(&binary, "SQLite, one pooled connection", true, &url, &scratch.join("sqlite"), &one)?);
     match postgres::admin_url() {
         Some(admin_url) => {

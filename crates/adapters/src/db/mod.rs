@@ -89,9 +89,14 @@ pub fn pool_stats(db: &DatabaseConnection) -> Option<PoolStats> {
 pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://user:pass@host/db`.
     pub url: String,
-    /// Pool size; on a SQLite file the read pool (writes have one connection of their own).
-    /// SQLite in-memory databases always use one connection.
+    /// PostgreSQL's pool size (reads and writes). A SQLite file uses
+    /// `sqlite_read_connections` instead; in-memory SQLite always one connection.
     pub max_connections: u32,
+    /// Read-only connections to a SQLite file, beside its one writer. sqlx runs each SQLite
+    /// connection on a thread of its own, and each keeps its own page cache and allocator
+    /// heaps (some 2 MB under load); SQLite's reads are CPU work in this process, so more
+    /// readers than cores only wait (docs/benchmarks.md, "Fourth pass").
+    pub sqlite_read_connections: u32,
     /// How long a request waits for a pooled connection before the store counts as unavailable.
     pub acquire_timeout_ms: u64,
     /// How long SQLite waits on a locked database before giving up.
@@ -103,6 +108,7 @@ impl Default for DatabaseSettings {
         Self {
             url: "sqlite://data/orderdesk.db".into(),
             max_connections: 8,
+            sqlite_read_connections: 4,
             acquire_timeout_ms: 5_000,
             sqlite_busy_timeout_ms: 5_000,
         }
@@ -127,7 +133,7 @@ impl DatabaseSettings {
 /// Opens the database's connections ([`Store`]). PostgreSQL: one pool of
 /// `max_connections` for reads and writes. A SQLite file: one writer connection (WAL,
 /// `synchronous=NORMAL`, foreign keys, busy timeout; the file and its directory are created
-/// when missing) and a pool of `max_connections` read-only connections beside it. An
+/// when missing) and a pool of `sqlite_read_connections` read-only connections beside it. An
 /// in-memory SQLite database: one connection for both (each connection would be another
 /// database).
 ///
@@ -174,8 +180,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, DbErr> {
     }
     // The journal mode is the file's (WAL, set by the writer); readers only read. Each keeps a
     // 1 MiB page cache (SQLite's default is 2 MiB a connection): the OS caches the file for all
-    // of them, and `database.max_connections` of them stay within the memory budget.
-    options.map_sqlx_sqlite_opts(move |o| {
+    // of them, and `database.sqlite_read_connections` of them stay within the memory budget.
+    options.max_connections(settings.sqlite_read_connections.max(1)).map_sqlx_sqlite_opts(move |o| {
         o.read_only(true).foreign_keys(true).busy_timeout(busy_timeout).pragma("cache_size", "-1024")
     });
     let reader = Database::connect(options).await?;

@@ -114,7 +114,7 @@ fn sqlite_file() -> (DatabaseSettings, Cleanup) {
     let path = std::env::temp_dir().join(format!("orderdesk-test-{}.db", Uuid::now_v7().simple()));
     let settings = DatabaseSettings {
         url: format!("sqlite://{}", path.display()),
-        max_connections: 4,
+        sqlite_read_connections: 4,
         ..DatabaseSettings::default()
     };
     (settings, Cleanup::SqliteFile(path))

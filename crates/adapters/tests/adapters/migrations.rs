@@ -1,5 +1,6 @@
 use orderdesk_adapters::db::{DatabaseSettings, connect};
-use orderdesk_adapters::testing::on_each_backend;
+use orderdesk_adapters::pool_stats;
+use orderdesk_adapters::testing::{Backend, on_each_backend};
 use orderdesk_migrations::{Migrator, MigratorTrait};
 
 #[tokio::test]
@@ -8,7 +9,7 @@ async fn migrations_go_down_and_up_again() {
         // Schema changes go through one connection of their own: on SQLite an idle
         // pooled connection may still hold a read snapshot from before the `down`, and would
         // prepare the `up` against the old schema ("index … already exists", seen about 1 run in 20).
-        let settings = DatabaseSettings { max_connections: 1, ..db.settings.clone() };
+        let settings = DatabaseSettings { max_connections: 1, sqlite_read_connections: 1, ..db.settings.clone() };
         let connection = connect(&settings).await.unwrap();
         Migrator::down(connection.write(), None).await.unwrap();
         assert!(Migrator::get_applied_migrations(connection.write()).await.unwrap().is_empty());
@@ -38,7 +39,7 @@ async fn migration_9_numbers_existing_orders_in_order_of_creation() {
     use sea_orm::sea_query::{Alias, Query};
 
     on_each_backend(|db| async move {
-        let settings = DatabaseSettings { max_connections: 1, ..db.settings.clone() };
+        let settings = DatabaseSettings { max_connections: 1, sqlite_read_connections: 1, ..db.settings.clone() };
         let connection = connect(&settings).await.unwrap();
         let alice = crate::customer("A");
         SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None, &[]).await.unwrap();
@@ -114,7 +115,7 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
     use sea_orm::{ConnectionTrait, Statement};
 
     on_each_backend(|db| async move {
-        let settings = DatabaseSettings { max_connections: 1, ..db.settings.clone() };
+        let settings = DatabaseSettings { max_connections: 1, sqlite_read_connections: 1, ..db.settings.clone() };
         let connection = connect(&settings).await.unwrap();
         let alice = crate::customer("A");
         SeaOrmCustomerRepository::new(connection.clone()).insert(&alice, None, &[]).await.unwrap();
@@ -178,6 +179,23 @@ async fn migration_10_moves_each_cost_to_the_latest_sent_attempt() {
         let row = connection.write().query_one_raw(kept).await.unwrap().unwrap();
         assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2, "the old column keeps its text");
         connection.close().await;
+    })
+    .await;
+}
+
+/// The pools each backend gets: a SQLite file one writer and `sqlite_read_connections`
+/// readers (`max_connections` is PostgreSQL's), PostgreSQL one pool of `max_connections`.
+#[tokio::test]
+async fn each_backend_gets_the_pool_sizes_its_settings_name() {
+    on_each_backend(|db| async move {
+        let settings = DatabaseSettings { max_connections: 7, sqlite_read_connections: 3, ..db.settings.clone() };
+        let store = connect(&settings).await.unwrap();
+        let (read, write) = (pool_stats(store.read()).unwrap(), pool_stats(store.write()).unwrap());
+        match db.backend {
+            Backend::Sqlite => assert_eq!((read.max, write.max), (3, 1)),
+            Backend::Postgres => assert_eq!((read.max, write.max), (7, 7)),
+        }
+        store.close().await;
     })
     .await;
 }

@@ -36,6 +36,9 @@ impl DatabaseSection {
         if self.connection.max_connections == 0 {
             bail!("invalid configuration: database.max_connections must be greater than 0");
         }
+        if self.connection.sqlite_read_connections == 0 {
+            bail!("invalid configuration: database.sqlite_read_connections must be greater than 0");
+        }
         Ok(())
     }
 }
