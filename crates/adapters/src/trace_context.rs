@@ -23,6 +23,11 @@ tokio::task_local! {
 /// The caller's span, from a valid `traceparent` (and its `tracestate`); an invalid or
 /// absent header gives an empty context (the caller is not trusted to have sent one).
 pub fn caller(headers: &HeaderMap) -> Context {
+    // Without `traceparent` the propagator extracts nothing and answers the current context;
+    // most calls send none, so its map and parse are skipped.
+    if !headers.contains_key("traceparent") {
+        return Context::current();
+    }
     let carrier: HashMap<String, String> = ["traceparent", "tracestate"]
         .into_iter()
         .filter_map(|name| Some((name.to_owned(), headers.get(name)?.to_str().ok()?.to_owned())))

@@ -7,9 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use poem::http::{HeaderValue, Method, StatusCode, header};
-use poem::{Endpoint, Request, Response};
-
-use crate::metrics::respond;
+use poem::{Request, Response};
 
 /// Methods the API serves.
 pub const ALLOW_METHODS: &str = "GET, HEAD, POST, PATCH, DELETE";
@@ -34,36 +32,52 @@ impl AllowedOrigins {
     }
 }
 
-/// Answers preflights from allowed origins and adds CORS headers to their requests' responses.
-/// Without allowed origins, requests pass through untouched.
-pub async fn cors<E: Endpoint>(next: E, req: Request, allowed: AllowedOrigins) -> poem::Result<Response> {
-    if allowed.is_empty() {
-        return Ok(respond(next.call(req).await));
-    }
-    let origin =
-        req.header(header::ORIGIN).filter(|o| allowed.0.contains(*o)).and_then(|o| HeaderValue::from_str(o).ok());
-    let preflight =
-        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut response = match (&origin, preflight) {
-        (Some(_), true) => {
-            let mut response = Response::builder().status(StatusCode::NO_CONTENT).finish();
-            let headers = response.headers_mut();
-            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
-            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
-            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
-            response
+/// What CORS makes of one request: the allowed origin it came from (if any) and whether it
+/// is a preflight (`OPTIONS` with `Access-Control-Request-Method`, Fetch standard §3.2.2).
+#[derive(Debug)]
+pub struct CorsRequest {
+    origin: Option<HeaderValue>,
+    preflight: bool,
+}
+
+impl CorsRequest {
+    /// `None` when no origins are allowed: the request and its response stay untouched.
+    pub fn of(req: &Request, allowed: &AllowedOrigins) -> Option<Self> {
+        if allowed.is_empty() {
+            return None;
         }
-        // Errors become responses here, so a browser can read a 401 or 429 too.
-        _ => respond(next.call(req).await),
-    };
-    let headers = response.headers_mut();
-    // Answers differ by Origin: shared caches must keep them apart.
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    if let Some(origin) = origin {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if !preflight {
-            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+        let origin =
+            req.header(header::ORIGIN).filter(|o| allowed.0.contains(*o)).and_then(|o| HeaderValue::from_str(o).ok());
+        let preflight =
+            req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        Some(Self { origin, preflight })
+    }
+
+    /// The answer to a preflight from an allowed origin (204, before authentication and rate
+    /// limits); `None` for every other request, which goes on to its route.
+    pub fn preflight_answer(&self) -> Option<Response> {
+        if self.origin.is_none() || !self.preflight {
+            return None;
+        }
+        let mut response = Response::builder().status(StatusCode::NO_CONTENT).finish();
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
+        Some(response)
+    }
+
+    /// Adds the CORS headers to the response (errors included, so a browser can read a 401 or
+    /// 429 too).
+    pub fn finish(self, response: &mut Response) {
+        let headers = response.headers_mut();
+        // Answers differ by Origin: shared caches must keep them apart.
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if let Some(origin) = self.origin {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            if !self.preflight {
+                headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+            }
         }
     }
-    Ok(response)
 }

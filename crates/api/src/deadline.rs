@@ -8,23 +8,21 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use poem::http::header;
-use poem::{Body, Endpoint, Request};
+use poem::{Body, Request};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::Sleep;
 
-/// Gives every request body `timeout` to arrive, counted from when its head was read; a body
+/// Gives the request's body `timeout` to arrive, counted from when its head was read; a body
 /// still incomplete then fails with `TimedOut` (answered 408 by the API's body limit).
-pub fn body_deadline<E: Endpoint>(endpoint: E, timeout: Duration) -> impl Endpoint<Output = E::Output> {
-    poem::EndpointExt::before(endpoint, move |mut req: Request| async move {
-        let has_body = req.header(header::TRANSFER_ENCODING).is_some()
-            || req.header(header::CONTENT_LENGTH).is_some_and(|len| len.trim() != "0");
-        if has_body {
-            let body = req.take_body().into_async_read();
-            let deadline = Box::pin(tokio::time::sleep(timeout));
-            req.set_body(Body::from_async_read(DeadlineRead { inner: Box::pin(body), deadline }));
-        }
-        Ok(req)
-    })
+/// Bodiless requests are left alone.
+pub fn limit_body_time(req: &mut Request, timeout: Duration) {
+    let has_body = req.header(header::TRANSFER_ENCODING).is_some()
+        || req.header(header::CONTENT_LENGTH).is_some_and(|len| len.trim() != "0");
+    if has_body {
+        let body = req.take_body().into_async_read();
+        let deadline = Box::pin(tokio::time::sleep(timeout));
+        req.set_body(Body::from_async_read(DeadlineRead { inner: Box::pin(body), deadline }));
+    }
 }
 
 struct DeadlineRead<R> {

@@ -21,6 +21,7 @@ pub mod middleware;
 mod orders;
 pub mod pages;
 mod paging;
+mod pipeline;
 pub mod problem;
 pub mod rate_limit;
 pub mod security;
@@ -40,7 +41,7 @@ use orderdesk_domain::ports::{HealthCheck, OrderReports};
 use orderdesk_domain::service::InboxService;
 use orderdesk_domain::service::WebhookService;
 use orderdesk_domain::service::{CustomerService, EventService, IdempotencyService, NotificationService, OrderService};
-use poem::middleware::CatchPanic;
+use poem::IntoEndpoint;
 use poem::web::{Html, Path};
 use poem::{Endpoint, EndpointExt, Route, handler};
 use poem_openapi::OpenApiService;
@@ -190,30 +191,21 @@ fn finish_document(document: &str) -> (serde_json::Value, String) {
 }
 
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
-/// pages at `/problems/{slug}`, inside the middleware pipeline.
-/// The whole HTTP application: routes and every middleware layer, assembled here (and only
-/// here), innermost first: trailing-slash and home dispatch, strict parameters, services as
-/// data, body limit, rate limit, panic to problem, CORS, metrics, request context (id, access
-/// log, errors as problem+json), then the body deadline and the server's trace context.
+/// pages at `/problems/{slug}`, inside the middleware pipeline ([`pipeline`]: every concern in
+/// one layer), inside the server's trace context.
 pub fn app(services: Services, options: HttpOptions) -> impl Endpoint<Output = poem::Response> + 'static {
     dto::set_cursor_secret(options.cursor_secret.as_deref());
     let api = api_service(options.webhook_secret.clone());
     let (parsed, document) = finish_document(&api.spec());
-    let labels = Arc::new(route_labels(&parsed));
-    let declared = Arc::new(strict::DeclaredParameters::from_document(&parsed));
     let spec = docs::openapi_document(document.clone());
     let docs = docs::docs_page(api.swagger_ui_html());
-    let limit = options.max_body_bytes;
-    let zone = csv::ShopZone(options.time_zone);
-    let cors = options.cors;
-    let (body_read_timeout, trace_context) = (options.body_read_timeout, options.trace_context);
+    let api = Arc::new(api.into_endpoint());
     let sessions = options.web.as_ref().map(|web| web.sessions.clone());
-    let limiter = options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone(), sessions));
     // The API is nested at the root first, so the exact page routes below take precedence.
     // Documents answer GET (and HEAD) only; other methods get a 405 problem.
 
     let mut routes = Route::new()
-        .nest("/", api)
+        .nest("/", api.clone())
         .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
         .at("/problems/:slug", poem::get(problem_page))
@@ -238,46 +230,26 @@ pub fn app(services: Services, options: HttpOptions) -> impl Endpoint<Output = p
                 routes.at(*path, page_routes.clone())
             };
         }
-        home = Some(page_routes);
+        // The API's root nest owns "/" in poem's router, so the pipeline dispatches the home page.
+        home = Some(page_routes.boxed());
     }
-    let mut endpoint = routes
-        // The API's root nest owns "/" in poem's router, so the home page is dispatched here.
-        .around(move |ep, mut req| {
-            let home = home.clone();
-            webhooks::trim_trailing_slash(&mut req);
-            async move {
-                match home {
-                    Some(pages) if req.uri().path() == "/" => pages.call(req).await,
-                    _ => ep.call(req).await.map(IntoResponse::into_response),
-                }
-            }
-        })
-        .around(move |ep, req| strict::check(ep, req, declared.clone()))
-        .data(services.tokens.clone())
-        .data(services)
-        .data(zone)
-        .around(move |ep, req| {
-            let limit = if req.uri().path() == csv::IMPORT_PATH { limit.max(csv::IMPORT_MAX_BYTES) } else { limit };
-            middleware::limit_body(ep, req, limit)
-        })
-        // Before the body is read, so a throttled client costs little.
-        .around(move |ep, req| rate_limit::limit(ep, req, limiter.clone()))
-        .with(CatchPanic::new().with_handler(middleware::ProblemOnPanic))
-        // Boxed here, or the nested endpoint types grow past the compiler's depth limit.
-        .boxed()
-        // Outside authentication and rate limits: preflights need neither.
-        .around(move |ep, req| cors::cors(ep, req, cors.clone()))
-        .around(move |ep, req| metrics::track(ep, req, labels.clone()))
-        .around(middleware::request_context)
-        .map_to_response()
-        .boxed();
-    if let Some(timeout) = body_read_timeout {
-        endpoint = deadline::body_deadline(endpoint, timeout).boxed();
+    let pipeline = pipeline::Pipeline {
+        routes,
+        api,
+        home,
+        zone: csv::ShopZone(options.time_zone),
+        declared: Arc::new(strict::DeclaredParameters::from_document(&parsed)),
+        labels: Arc::new(route_labels(&parsed)),
+        limiter: options.rate_limit.map(|o| rate_limit::RateLimiter::new(o, services.tokens.clone(), sessions)),
+        services,
+        cors: options.cors,
+        max_body_bytes: options.max_body_bytes,
+        body_read_timeout: options.body_read_timeout,
+    };
+    match options.trace_context {
+        Some(layer) => pipeline.boxed().around(move |next, req| layer(next, req)).boxed(),
+        None => pipeline.boxed(),
     }
-    if let Some(layer) = trace_context {
-        endpoint = endpoint.around(move |next, req| layer(next, req)).boxed();
-    }
-    endpoint
 }
 
 /// Every route's template for metrics: the document's paths, the pages and the fixed routes.

@@ -94,22 +94,38 @@ fn shape(path: &str) -> String {
         .join("/")
 }
 
-/// Counts and times every request.
-pub async fn track<E: Endpoint>(next: E, req: Request, labels: Arc<RouteLabels>) -> poem::Result<Response> {
-    let method = method_label(req.method());
-    let segments = req.uri().path().trim_end_matches('/').matches('/').count();
-    let started = Instant::now();
-    let response = respond(next.call(req).await);
-    let route = response
-        .data::<PathPattern>()
-        .map(|p| labels.label(&p.0))
-        // The API is nested at `/`, so a path no route matched still carries the pattern `/`.
-        .filter(|label| label.contains("{rest}") || label.trim_end_matches('/').matches('/').count() == segments)
-        .unwrap_or_else(|| UNMATCHED.to_owned());
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!(DURATION, "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
-    Ok(response)
+/// One request being counted and timed: what is known of it before it is answered.
+#[derive(Debug)]
+pub struct Tracked {
+    method: &'static str,
+    /// The request path's depth, to tell a route's own match from the API's catch-all nest.
+    segments: usize,
+    started: Instant,
+}
+
+impl Tracked {
+    pub fn start(req: &Request, started: Instant) -> Self {
+        let segments = req.uri().path().trim_end_matches('/').matches('/').count();
+        Self { method: method_label(req.method()), segments, started }
+    }
+
+    /// Counts the answered request under its route template and status, and records its
+    /// latency in seconds.
+    pub fn finish(self, response: &Response, labels: &RouteLabels) {
+        let route = response
+            .data::<PathPattern>()
+            .map(|p| labels.label(&p.0))
+            // The API is nested at `/`, so a path no route matched still carries the pattern `/`.
+            .filter(|label| {
+                label.contains("{rest}") || label.trim_end_matches('/').matches('/').count() == self.segments
+            })
+            .unwrap_or_else(|| UNMATCHED.to_owned());
+        let status = response.status().as_u16().to_string();
+        let method = self.method;
+        metrics::counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status).increment(1);
+        metrics::histogram!(DURATION, "method" => method, "route" => route)
+            .record(self.started.elapsed().as_secs_f64());
+    }
 }
 
 /// Standard methods by name; anything else as `other`, so clients cannot add label values.

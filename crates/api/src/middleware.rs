@@ -9,11 +9,10 @@ use std::time::Instant;
 use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::middleware::PanicHandler;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Request, Response};
 use poem_openapi::error::{
     AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
 };
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::problem::{FieldProblem, PROBLEM_JSON, Problem, ProblemType};
@@ -120,69 +119,84 @@ impl RequestSubject {
     }
 }
 
-/// Runs the request inside a span carrying its id, logs one line when it finishes (with the
-/// caller's `subject` when known), and echoes the id in the response. Every error becomes a
-/// problem+json response here.
-pub async fn request_context<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let id = request_id(&req);
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        path = %loggable_path(req.uri().path()),
-        trace_id = crate::trace::trace_id(&req),
-    );
-    let caller = RequestSubject::default();
-    req.set_data(caller.clone());
-    async move {
-        let started = Instant::now();
-        let mut response = match next.call(req).await {
-            Ok(response) => response.into_response(),
-            Err(error) => error_response(error),
-        };
+/// The request's id, its caller once known, and when it started: opened before the request
+/// is handled, closed with its response (one access-log line, the id echoed).
+#[derive(Debug)]
+pub struct RequestContext {
+    id: String,
+    caller: RequestSubject,
+    started: Instant,
+}
+
+impl RequestContext {
+    /// Takes (or makes) the request's id and puts a [`RequestSubject`] in its data; returns the
+    /// span the request runs in, carrying its id, method, loggable path and trace id.
+    pub fn open(req: &mut Request) -> (Self, tracing::Span) {
+        let id = request_id(req);
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %req.method(),
+            path = %loggable_path(req.uri().path()),
+            trace_id = crate::trace::trace_id(req),
+        );
+        let caller = RequestSubject::default();
+        req.set_data(caller.clone());
+        (Self { id, caller, started: Instant::now() }, span)
+    }
+
+    /// When the request started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Logs the request's line (`request finished`, or `request failed` at `error` for a 5xx,
+    /// with `status`, `latency_ms` and the caller's `subject` when known), and sets
+    /// `x-request-id` and `x-content-type-options: nosniff` on the response. Call inside the
+    /// request's span.
+    pub fn close(self, response: &mut Response) {
         let status = response.status().as_u16();
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let subject = caller.get();
+        let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let subject = self.caller.get();
         if response.status().is_server_error() {
             tracing::error!(status, latency_ms, subject, "request failed");
         } else {
             tracing::info!(status, latency_ms, subject, "request finished");
         }
-        if let Ok(value) = HeaderValue::from_str(&id) {
+        if let Ok(value) = HeaderValue::from_str(&self.id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
         response.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-        Ok(response)
     }
-    .instrument(span)
-    .await
 }
 
-/// Refuses bodies over `limit` bytes with 413, whether or not `Content-Length` is sent.
-/// Bodiless requests pass untouched (unlike poem's `SizeLimit`, which demands a length).
-/// A body whose stream fails with `TimedOut` (the server's body read timeout) gets 408, and
-/// the connection is closed.
-pub async fn limit_body<E: Endpoint>(next: E, mut req: Request, limit: usize) -> poem::Result<Response> {
+/// Reads the whole body, refusing one over `limit` bytes with 413 whether or not
+/// `Content-Length` is sent; `None` when it was read (and put back as bytes). Bodiless requests
+/// pass untouched (unlike poem's `SizeLimit`, which demands a length). A body whose stream
+/// fails with `TimedOut` (the server's body read timeout) gets 408, and the connection is
+/// closed.
+pub async fn read_body(req: &mut Request, limit: usize) -> Option<Response> {
     let too_large = || Problem::new(ProblemType::PayloadTooLarge, too_large_detail(limit)).into_response();
     let declared = req.header(header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
-        return Ok(too_large());
+        return Some(too_large());
     }
     match req.take_body().into_bytes_limit(limit).await {
-        Ok(bytes) => req.set_body(bytes),
-        Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
+        Ok(bytes) => {
+            req.set_body(bytes);
+            None
+        }
+        Err(ReadBodyError::PayloadTooLarge) => Some(too_large()),
         Err(ReadBodyError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
             let mut response =
                 Problem::new(ProblemType::RequestTimeout, "the request body did not arrive in time").into_response();
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return Ok(response);
+            Some(response)
         }
-        Err(e) => {
-            return Ok(Problem::new(ProblemType::MalformedRequest, format!("cannot read the request body: {e}"))
-                .into_response());
-        }
+        Err(e) => Some(
+            Problem::new(ProblemType::MalformedRequest, format!("cannot read the request body: {e}")).into_response(),
+        ),
     }
-    next.call(req).await.map(IntoResponse::into_response)
 }
 
 /// "the request body is over the 64 KiB limit (65536 bytes)".

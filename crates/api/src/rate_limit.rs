@@ -17,7 +17,7 @@ use orderdesk_signin::SessionRepository;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::headers::authorization::Bearer;
 use poem::web::headers::{Authorization, HeaderMapExt};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{IntoResponse, Request, Response};
 
 use crate::problem::ApiError;
 
@@ -183,18 +183,13 @@ fn is_exempt(path: &str) -> bool {
     EXEMPT_PATHS.contains(&path) || path.starts_with(EXEMPT_PREFIX)
 }
 
-/// Middleware: answers 429 `/problems/rate-limited` when the caller is over its limit; with
-/// no limiter, passes everything through.
-pub async fn limit<E: Endpoint>(next: E, mut req: Request, limiter: Option<RateLimiter>) -> poem::Result<Response> {
-    if let Some(limiter) = limiter
-        && !is_exempt(req.uri().path())
-    {
-        let client = limiter.client(&mut req).await;
-        if let Err(wait) = limiter.check(&client) {
-            return Ok(limiter.too_many_requests(wait, crate::pages::is_page(req.uri().path())));
-        }
-    }
-    next.call(req).await.map(IntoResponse::into_response)
+/// The 429 `/problems/rate-limited` answer when the caller is over its limit; `None` when it
+/// may go on (or no limiter is set, or the path is exempt).
+pub async fn refusal(limiter: Option<&RateLimiter>, req: &mut Request) -> Option<Response> {
+    let limiter = limiter.filter(|_| !is_exempt(req.uri().path()))?;
+    let client = limiter.client(req).await;
+    let wait = limiter.check(&client).err()?;
+    Some(limiter.too_many_requests(wait, crate::pages::is_page(req.uri().path())))
 }
 
 #[cfg(test)]

@@ -6,10 +6,8 @@
 //! naming the parameter. The rules come from the served document, so a new parameter needs
 //! no change here.
 
-use std::sync::Arc;
-
 use poem::http::Method;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{IntoResponse, Request, Response};
 
 use crate::problem::{ApiError, FieldProblem};
 
@@ -139,13 +137,11 @@ impl DeclaredParameters {
     }
 }
 
-/// Middleware: 422 naming each parameter the matched operation does not accept as sent.
-pub async fn check<E: Endpoint>(next: E, req: Request, declared: Arc<DeclaredParameters>) -> poem::Result<Response> {
-    let refused = declared.refused(&req);
-    if !refused.is_empty() {
-        return Ok(ApiError::validation(refused).into_response());
-    }
-    next.call(req).await.map(IntoResponse::into_response)
+/// The 422 naming each parameter the matched operation does not accept as sent; `None` when
+/// the request says only what its operation declares.
+pub fn check(req: &Request, declared: &DeclaredParameters) -> Option<Response> {
+    let refused = declared.refused(req);
+    (!refused.is_empty()).then(|| ApiError::validation(refused).into_response())
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@ pub const LIBC: &str = "libc (memcpy, system call wrappers)";
 
 /// (layer, path prefixes), in the order they are tried.
 pub const LAYERS: &[(&str, &[&str])] = &[
-    ("request id, access log, error mapping (api::middleware)", &["orderdesk_api::middleware"]),
+    (
+        "request id, access log, error mapping (api::middleware)",
+        &["orderdesk_api::middleware", "orderdesk_api::pipeline"],
+    ),
     ("tracing spans and log formatting", &["tracing", "tracing_core", "tracing_subscriber", "sharded_slab"]),
     (
         "metrics",
@@ -144,6 +147,10 @@ mod tests {
         let cases = [
             (
                 "orderdesk_api::middleware::request_context::{{closure}}",
+                "request id, access log, error mapping (api::middleware)",
+            ),
+            (
+                "<orderdesk_api::pipeline::Pipeline<R> as poem::endpoint::endpoint::Endpoint>::call::{{closure}}",
                 "request id, access log, error mapping (api::middleware)",
             ),
             ("<orderdesk_api::rate_limit::RateLimiter as core::clone::Clone>::clone", "rate limit"),
