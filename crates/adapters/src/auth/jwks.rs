@@ -3,6 +3,7 @@
 //! are remembered (see [`VerifiedTokens`]) so a client's repeated calls skip the RSA check.
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -12,8 +13,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use orderdesk_domain::auth::{Principal, TokenRejection, TokenVerifier};
+use rsa::rand_core::{OsRng, RngCore};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use siphasher::sip128::{Hasher128, SipHasher};
 use tokio::sync::Mutex;
 
 use super::AuthSettings;
@@ -98,13 +100,21 @@ impl KeySet {
     }
 }
 
-/// Successful verifications by SHA-256 of the token: a bounded `quick_cache` (S3-FIFO
-/// eviction, sharded locks; a hit costs a hash and a lookup instead of ~130 µs of RSA). An
-/// entry is served only while the token's `exp` passes the same leeway rule as a fresh
-/// verification, and only while the key that verified it is still in the JWKS. Rejections are
-/// never cached, so every refusal is decided afresh.
+/// Successful verifications by a keyed 128-bit SipHash-2-4 of the token: a bounded
+/// `quick_cache` (S3-FIFO eviction, sharded locks; a hit costs a hash and a lookup instead of
+/// ~130 µs of RSA). An entry is served only while the token's `exp` passes the same leeway rule
+/// as a fresh verification, and only while the key that verified it is still in the JWKS.
+/// Rejections are never cached, so every refusal is decided afresh.
+///
+/// The cache key must be one no caller can match with another token: SipHash is a PRF under
+/// its 128-bit key (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012), drawn
+/// from the OS for each process and never shown, so without it no token can be made to collide
+/// with a cached one, as with a cryptographic hash; the tokens themselves are not kept. It
+/// replaced SHA-256, whose portable code (CPUs without the SHA extensions) cost some 50,000
+/// instructions for a 1 KB token on every request (docs/benchmarks.md, "Fifth pass").
 struct VerifiedTokens {
-    cache: quick_cache::sync::Cache<[u8; 32], Arc<Verified>>,
+    cache: quick_cache::sync::Cache<u128, Arc<Verified>>,
+    key: (u64, u64),
 }
 
 struct Verified {
@@ -114,12 +124,22 @@ struct Verified {
 }
 
 impl VerifiedTokens {
-    fn digest(token: &str) -> [u8; 32] {
-        Sha256::digest(token.as_bytes()).into()
+    fn new(capacity: usize) -> Self {
+        let mut key = [0_u8; 16];
+        OsRng.fill_bytes(&mut key);
+        let (k0, k1) = key.split_at(8);
+        let half = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+        Self { cache: quick_cache::sync::Cache::new(capacity), key: (half(k0), half(k1)) }
+    }
+
+    fn digest(&self, token: &str) -> u128 {
+        let mut hasher = SipHasher::new_with_keys(self.key.0, self.key.1);
+        hasher.write(token.as_bytes());
+        hasher.finish128().as_u128()
     }
 
     /// The remembered principal, if the token is unexpired and its key is still published.
-    fn get(&self, digest: &[u8; 32], keys: &KeySet, leeway: u64) -> Option<Principal> {
+    fn get(&self, digest: &u128, keys: &KeySet, leeway: u64) -> Option<Principal> {
         let hit = self.cache.get(digest)?;
         if !unexpired(hit.exp, leeway) || !keys.holds(&hit.key) {
             self.cache.remove(digest);
@@ -128,7 +148,7 @@ impl VerifiedTokens {
         Some(hit.principal.clone())
     }
 
-    fn insert(&self, digest: [u8; 32], verified: Verified) {
+    fn insert(&self, digest: u128, verified: Verified) {
         self.cache.insert(digest, Arc::new(verified));
     }
 
@@ -189,7 +209,7 @@ impl JwksTokenVerifier {
                 keys: RwLock::new(Arc::new(KeySet::default())),
                 refresh: Mutex::new(RefreshState::default()),
                 verified: (settings.token_cache_capacity > 0)
-                    .then(|| VerifiedTokens { cache: quick_cache::sync::Cache::new(settings.token_cache_capacity) }),
+                    .then(|| VerifiedTokens::new(settings.token_cache_capacity)),
             }),
         })
     }
@@ -410,7 +430,7 @@ impl TokenVerifier for JwksTokenVerifier {
 impl JwksTokenVerifier {
     async fn verify_principal(&self, token: &str) -> Result<Principal, TokenRejection> {
         let cache = self.inner.verified.as_ref().filter(|_| token.len() <= MAX_TOKEN_BYTES);
-        let digest = cache.map(|_| VerifiedTokens::digest(token));
+        let digest = cache.map(|cache| cache.digest(token));
         if let (Some(cache), Some(digest)) = (cache, &digest) {
             let keys = self.inner.key_set();
             if let Some(principal) = cache.get(digest, &keys, self.inner.leeway) {
@@ -434,5 +454,30 @@ impl JwksTokenVerifier {
             cache.insert(digest, Verified { principal: principal.clone(), exp, key });
         }
         Ok(principal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys differ between tokens, agree for one token within a process, and come from a
+    /// secret drawn per cache: another process (cache) keys the same token differently.
+    #[test]
+    fn cache_keys_are_keyed_by_a_secret_of_each_cache() {
+        let (cache, other) = (VerifiedTokens::new(8), VerifiedTokens::new(8));
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHxhIn0.c2lnbmF0dXJl";
+        assert_eq!(cache.digest(token), cache.digest(token));
+        assert_ne!(cache.digest(token), cache.digest(&format!("{token}x")));
+        assert_ne!(cache.digest(token), cache.digest(&token[..token.len() - 1]));
+        assert_ne!(cache.key, other.key);
+        assert_ne!(cache.digest(token), other.digest(token));
+        // SipHash-2-4 with 128-bit output, as its reference vectors give it (key 00..0f, empty input).
+        let reference =
+            VerifiedTokens { cache: quick_cache::sync::Cache::new(1), key: (0x0706050403020100, 0x0f0e0d0c0b0a0908) };
+        assert_eq!(
+            reference.digest("").to_le_bytes(),
+            [0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93]
+        );
     }
 }
