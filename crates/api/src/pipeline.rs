@@ -103,10 +103,13 @@ impl<R: Endpoint<Output = Response>> Pipeline<R> {
             return Ok(refusal);
         }
         webhooks::trim_trailing_slash(&mut req);
-        match &self.home {
-            _ if req.uri().path().starts_with(API_PREFIX) => self.api.call(req).await,
-            Some(home) if req.uri().path() == "/" => home.call(req).await,
-            _ => self.routes.call(req).await,
+        let path = req.uri().path();
+        if path.starts_with(API_PREFIX) {
+            self.api.call(req).await
+        } else if let Some(home) = self.home.as_ref().filter(|_| path == "/") {
+            home.call(req).await
+        } else {
+            self.routes.call(req).await
         }
     }
 }

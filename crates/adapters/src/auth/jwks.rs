@@ -125,11 +125,7 @@ struct Verified {
 
 impl VerifiedTokens {
     fn new(capacity: usize) -> Self {
-        let mut key = [0_u8; 16];
-        OsRng.fill_bytes(&mut key);
-        let (k0, k1) = key.split_at(8);
-        let half = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap_or_default());
-        Self { cache: quick_cache::sync::Cache::new(capacity), key: (half(k0), half(k1)) }
+        Self { cache: quick_cache::sync::Cache::new(capacity), key: (OsRng.next_u64(), OsRng.next_u64()) }
     }
 
     fn digest(&self, token: &str) -> u128 {

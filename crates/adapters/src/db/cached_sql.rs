@@ -139,32 +139,6 @@ pub(crate) async fn read_rows<M: FromSqlxRow>(db: &DatabaseConnection, statement
     models.map_err(db_error)
 }
 
-/// [`read_rows`] for a statement of at most one row (`LIMIT 1`): sqlx's `fetch_optional`, as
-/// the bare reference reads one row, with no `Vec` to collect it in.
-///
-/// # Errors
-/// As [`read_rows`].
-pub(crate) async fn read_row<M: FromSqlxRow>(
-    db: &DatabaseConnection,
-    statement: Statement,
-) -> Result<Option<M>, DbErr> {
-    let values = SqlxValues(statement.values.unwrap_or(Values(Vec::new())));
-    let sql = AssertSqlSafe(statement.sql.as_str());
-    let model = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let query = sea_orm::sqlx::query_with(sql, values);
-            let row = query.fetch_optional(db.get_postgres_connection_pool()).await.map_err(db_error)?;
-            row.as_ref().map(M::from_pg).transpose()
-        }
-        _ => {
-            let query = sea_orm::sqlx::query_with(sql, values);
-            let row = query.fetch_optional(db.get_sqlite_connection_pool()).await.map_err(db_error)?;
-            row.as_ref().map(M::from_sqlite).transpose()
-        }
-    };
-    model.map_err(db_error)
-}
-
 /// The row of `E` with primary key `id` (a UUID), its SQL built once in `cache`.
 ///
 /// # Errors
@@ -182,7 +156,7 @@ where
     let backend = db.get_database_backend();
     let statement = cache
         .statement(backend, vec![Value::from(id), Value::from(1u64)], || E::find_by_id(id).limit(1).build(backend));
-    read_row::<E::Model>(db, statement).await
+    Ok(read_rows::<E::Model>(db, statement).await?.into_iter().next())
 }
 
 /// sqlx's error as sea-orm reports it.
