@@ -6,6 +6,7 @@ mod customers;
 mod entity;
 mod error;
 mod events;
+mod group_commit;
 mod idempotency;
 mod inbox;
 mod lifecycle;

@@ -19,6 +19,7 @@ use super::cached_sql::{CachedSql, find_by_id, read_rows};
 use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::{events_insert, insert_events};
+use super::group_commit::GroupCommit;
 use super::idempotency::insert_record;
 use super::lifecycle;
 use super::store::Store;
@@ -27,11 +28,15 @@ use super::store::Store;
 #[derive(Debug, Clone)]
 pub struct SeaOrmOrderRepository {
     db: Store,
+    /// SQLite only: creates and their numbers go through one writer task ([`GroupCommit`]).
+    group: Option<GroupCommit>,
 }
 
 impl SeaOrmOrderRepository {
     pub fn new(db: impl Into<Store>) -> Self {
-        Self { db: db.into() }
+        let db = db.into();
+        let group = (db.backend() == DbBackend::Sqlite).then(|| GroupCommit::new(db.clone()));
+        Self { db, group }
     }
 }
 
@@ -91,7 +96,7 @@ pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
 /// PostgreSQL: the order row, its first history row and its outbox rows as one statement (the
 /// order and outbox inserts as data-modifying CTEs; foreign keys are checked at its end), one
 /// round trip for all of them, then the wake-up for dispatchers in other processes (`NOTIFY`,
-/// delivered at commit). SQLite allows no DML in a CTE: [`insert_batch_sqlite`].
+/// delivered at commit). SQLite allows no DML in a CTE: [`sqlite_rows`].
 async fn insert_with_outbox_postgres<C: ConnectionTrait>(
     db: &C,
     order: &Order,
@@ -113,18 +118,13 @@ async fn insert_with_outbox_postgres<C: ConnectionTrait>(
 }
 
 /// SQLite: the order row, its first history row, its outbox rows and its events as one
-/// multi-statement `execute` (sqlx runs them in order on the connection's worker thread and
-/// binds each statement's `?` from the next values). Every statement is a hand-off to that
-/// thread and back to a tokio worker, which under load waits its turn in the run queue while
-/// the writer holds SQLite's write lock; one hand-off instead of four keeps the lock held for
-/// SQLite's own work. Runs inside `txn` (`BEGIN IMMEDIATE`), so a failing statement rolls
-/// back everything with the transaction. Event ids are taken here, under the write lock.
-async fn insert_batch_sqlite<C: ConnectionTrait>(
-    txn: &C,
-    order: &Order,
-    notifications: &[Notification],
-    events: &[NewEvent],
-) -> Result<(), RepoError> {
+/// multi-statement text, which sqlx runs in order on the connection's worker thread, binding
+/// each statement's `?` from the next values: one hand-off to that thread for all the rows
+/// instead of one a statement (under load each hand-off waits its turn in the run queue while
+/// the writer holds SQLite's write lock). [`GroupCommit`] runs it inside a savepoint of a
+/// `BEGIN IMMEDIATE` transaction, so a failing statement rolls back every row of the create.
+/// Every statement ends with `;\n`.
+fn sqlite_rows(order: &Order, notifications: &[Notification], events: &[NewEvent]) -> Result<Statement, RepoError> {
     let mut inserts = vec![
         Entity::insert(to_row(order)).into_query(),
         lifecycle::history_insert(order.id(), &order.creation()).into_query(),
@@ -142,13 +142,12 @@ async fn insert_batch_sqlite<C: ConnectionTrait>(
         sql.push_str(";\n");
         values.extend(bound);
     }
-    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await.map_err(number_taken)?;
-    Ok(())
+    Ok(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values))
 }
 
 /// A unique violation on a new order can only be its number: one drawn below a number given
 /// while `orders.first_number` was raised by another process's start-up. Retrying draws anew.
-fn number_taken(error: sea_orm::DbErr) -> RepoError {
+pub(crate) fn number_taken(error: sea_orm::DbErr) -> RepoError {
     match repo_error(error) {
         RepoError::Duplicate => RepoError::Unavailable("order number already taken; retry".into()),
         other => other,
@@ -178,7 +177,10 @@ impl SeaOrmOrderRepository {
 #[async_trait]
 impl OrderRepository for SeaOrmOrderRepository {
     async fn next_number(&self) -> Result<OrderNumber, RepoError> {
-        lifecycle::next_number(self.db.write()).await
+        match &self.group {
+            Some(group) => group.next_number().await,
+            None => lifecycle::next_number(self.db.write()).await,
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(order_id = %order.id()))]
@@ -189,18 +191,18 @@ impl OrderRepository for SeaOrmOrderRepository {
         record: Option<IdempotencyRecord>,
         events: &[NewEvent],
     ) -> Result<(), RepoError> {
-        // One transaction: an order is never stored without its SMS, nor an SMS without its
-        // order, nor either without the idempotency record of the request that created them.
+        // One transaction (on SQLite one savepoint): an order is never stored without its SMS,
+        // nor an SMS without its order, nor either without the idempotency record of the
+        // request that created them.
+        if let Some(group) = &self.group {
+            return group.insert(record, sqlite_rows(order, notifications, events)?).await;
+        }
         let txn = self.db.begin().await.map_err(repo_error)?;
         if let Some(record) = &record {
             insert_record(&txn, record).await?;
         }
-        if txn.get_database_backend() == DbBackend::Sqlite {
-            insert_batch_sqlite(&txn, order, notifications, events).await?;
-        } else {
-            insert_with_outbox_postgres(&txn, order, notifications).await?;
-            insert_events(&txn, events).await?;
-        }
+        insert_with_outbox_postgres(&txn, order, notifications).await?;
+        insert_events(&txn, events).await?;
         txn.commit().await.map_err(repo_error)
     }
 

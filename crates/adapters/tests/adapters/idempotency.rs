@@ -8,7 +8,7 @@ use orderdesk_domain::{PageRequest, RepoError};
 
 use crate::{customer, day, now, order};
 
-fn record(key: &str, retention: Duration) -> IdempotencyRecord {
+pub(crate) fn record(key: &str, retention: Duration) -> IdempotencyRecord {
     let request = IdempotentRequest {
         subject: "auth0|clerk".into(),
         key: IdempotencyKey::parse(key).unwrap(),

@@ -127,3 +127,54 @@ async fn a_create_that_fails_after_its_order_row_stores_none_of_its_rows() {
     })
     .await;
 }
+
+/// Concurrent creates, some of which fail on their own (an SMS for a missing order, a taken
+/// idempotency key): each failure rolls back only its own rows. On SQLite the creates queued
+/// together share one transaction (the test runtime runs every task up to its wait before the
+/// writer task takes the queue), each under its own savepoint.
+#[tokio::test]
+async fn creates_committed_together_fail_alone() {
+    on_each_backend(|db| async move {
+        let customers = SeaOrmCustomerRepository::new(db.connection.clone());
+        let orders = SeaOrmOrderRepository::new(db.connection.clone());
+        let alice = customer("GROUP-1");
+        customers.insert(&alice, None, &[]).await.unwrap();
+        let tasks = (0..40)
+            .map(|i| {
+                let (orders, alice) = (orders.clone(), alice.clone());
+                tokio::spawn(async move {
+                    let number = orders.next_number().await?;
+                    let placed = crate::numbered(&alice, "3.50", day(4), number);
+                    let sms_for = if i % 10 == 3 { OrderId::generate() } else { placed.id() };
+                    let sms = Notification::new(sms_for, alice.phone().clone(), "Order received".into(), now());
+                    let key = (i % 10 == 7)
+                        .then(|| crate::idempotency::record("group-key", std::time::Duration::from_secs(3600)));
+                    let written = [NewEvent::order(EventType::OrderCreated, &placed, now())];
+                    orders.insert(&placed, std::slice::from_ref(&sms), key, &written).await.map(|()| placed)
+                })
+            })
+            .collect::<Vec<_>>();
+        let (mut stored, mut refused) = (Vec::new(), Vec::new());
+        for (i, task) in tasks.into_iter().enumerate() {
+            match task.await.unwrap() {
+                Ok(placed) => stored.push(placed),
+                Err(error) => refused.push((i, error)),
+            }
+        }
+        // Four stray SMS, and three of the four creates with the same key.
+        assert_eq!(refused.len(), 7, "{refused:?} on {:?}", db.backend);
+        for (i, error) in &refused {
+            let expected =
+                if i % 10 == 3 { matches!(error, RepoError::ForeignKey) } else { matches!(error, RepoError::KeyTaken) };
+            assert!(expected, "create {i}: {error:?} on {:?}", db.backend);
+        }
+        let listed = orders.list(OrderFilter::default(), PageRequest::new(None, Some(100)).unwrap()).await.unwrap();
+        assert_eq!(listed.items.len(), 33, "{:?}", db.backend);
+        for placed in &stored {
+            assert_eq!(orders.history(placed.id()).await.unwrap().len(), 1, "{:?}", db.backend);
+        }
+        let numbers = stored.iter().map(|o| o.number().get()).collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(numbers.len(), 33, "every stored create has its own number ({:?})", db.backend);
+    })
+    .await;
+}
