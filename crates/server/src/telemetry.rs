@@ -143,9 +143,29 @@ pub fn prometheus() -> Option<PrometheusHandle> {
                 .and_then(PrometheusBuilder::install_recorder);
             let handle = installed.map_err(|error| tracing::warn!(%error, "metrics are not recorded")).ok()?;
             describe_metrics();
+            keep_up(handle.clone());
             Some(handle)
         })
         .clone()
+}
+
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the latency samples into the histogram's buckets every [`UPKEEP_PERIOD`], on a thread
+/// of its own (as the exporter's own `install` does). The recorder keeps every sample until an
+/// upkeep or a render: with nobody scraping `/metrics` that was some 8 bytes a request, for
+/// ever (metrics-exporter-prometheus, `PrometheusHandle::run_upkeep`).
+fn keep_up(handle: PrometheusHandle) {
+    let upkeep = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+        loop {
+            std::thread::sleep(UPKEEP_PERIOD);
+            handle.run_upkeep();
+        }
+    });
+    if let Err(error) = upkeep {
+        tracing::warn!(%error, "no metrics upkeep thread: latency samples are folded only when /metrics is read");
+    }
 }
 
 /// The HELP line of every metric the process records (`promtool check metrics` wants one).
