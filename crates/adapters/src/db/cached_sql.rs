@@ -160,7 +160,7 @@ where
 }
 
 /// sqlx's error as sea-orm reports it.
-fn db_error(error: SqlxError) -> DbErr {
+pub(crate) fn db_error(error: SqlxError) -> DbErr {
     match error {
         SqlxError::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
         SqlxError::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use orderdesk_domain::RepoError;
 use orderdesk_domain::idempotency::{IdempotencyKey, IdempotencyRecord, IdempotentRequest, StoredResponse};
 use orderdesk_domain::ports::IdempotencyRepository;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{DeleteStatement, InsertStatement};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait};
 
 use super::entity::idempotency_keys::{self, Column, Entity};
 use super::error::{corrupt, repo_error};
@@ -31,14 +32,21 @@ const OPAQUE: i32 = 0;
 /// replaced; a live one makes the whole transaction fail with [`RepoError::KeyTaken`]. On
 /// PostgreSQL a concurrent transaction inserting the same key waits here until this one ends.
 pub(crate) async fn insert_record<C: ConnectionTrait>(db: &C, record: &IdempotencyRecord) -> Result<(), RepoError> {
+    let (expired, insert) = record_statements(record);
+    db.execute(&expired).await.map_err(repo_error)?;
+    db.execute(&insert).await.map_err(key_taken)?;
+    Ok(())
+}
+
+/// [`insert_record`]'s two statements: the delete of an expired row for the same key, then
+/// the insert.
+pub(crate) fn record_statements(record: &IdempotencyRecord) -> (DeleteStatement, InsertStatement) {
     let request = &record.request;
-    Entity::delete_many()
+    let expired = Entity::delete_many()
         .filter(Column::Subject.eq(request.subject.as_str()))
         .filter(Column::IdempotencyKey.eq(request.key.as_str()))
         .filter(Column::ExpiresAt.lte(record.created_at))
-        .exec(db)
-        .await
-        .map_err(repo_error)?;
+        .into_query();
     let row = idempotency_keys::ActiveModel {
         subject: Set(request.subject.clone()),
         idempotency_key: Set(request.key.as_str().to_owned()),
@@ -53,11 +61,15 @@ pub(crate) async fn insert_record<C: ConnectionTrait>(db: &C, record: &Idempoten
         created_at: Set(record.created_at),
         expires_at: Set(record.expires_at),
     };
-    Entity::insert(row).exec_without_returning(db).await.map_err(|e| match repo_error(e) {
+    (expired, Entity::insert(row).into_query())
+}
+
+/// The record's insert refused by the key's unique index: the key is live.
+pub(crate) fn key_taken(error: sea_orm::DbErr) -> RepoError {
+    match repo_error(error) {
         RepoError::Duplicate => RepoError::KeyTaken,
         other => other,
-    })?;
-    Ok(())
+    }
 }
 
 /// The stored response: `body` itself for rows written since responses are opaque (`status`

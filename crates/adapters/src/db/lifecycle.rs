@@ -21,22 +21,6 @@ use super::events::insert_events;
 use super::idempotency::insert_record;
 use super::store::Store;
 
-/// Draws the next number: `nextval` of the sequence on PostgreSQL (never rolled back), the
-/// one-row counter on SQLite (`UPDATE … RETURNING`: SQLite has one writer at a time, so no
-/// two draws see the same value).
-pub(crate) async fn next_number(db: &DatabaseConnection) -> Result<OrderNumber, RepoError> {
-    let backend = db.get_database_backend();
-    let sql = if backend == DbBackend::Postgres {
-        "SELECT nextval('order_number_seq') AS number"
-    } else {
-        "UPDATE order_number_counter SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number AS number"
-    };
-    let row = db.query_one_raw(Statement::from_string(backend, sql)).await.map_err(repo_error)?;
-    let number: i64 =
-        row.ok_or_else(|| corrupt("order number counter", "missing"))?.try_get("", "number").map_err(repo_error)?;
-    OrderNumber::new(number).map_err(|e| RepoError::Unexpected(format!("order number {number}: {e}").into()))
-}
-
 /// Applies `orders.first_number` at start-up: raises the number source so the next order gets
 /// at least `first`; never lowers it, so no number is given twice. Run it before serving (a
 /// process drawing numbers at the same moment could otherwise be handed one below).

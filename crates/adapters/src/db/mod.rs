@@ -13,6 +13,7 @@ mod lifecycle;
 mod listener;
 mod notifications;
 mod orders;
+mod postgres_create;
 mod raw_sql;
 mod reports;
 mod sessions;

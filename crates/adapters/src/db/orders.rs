@@ -9,10 +9,9 @@ use orderdesk_domain::{
     CancelReason, Cancellation, Currency, CustomerId, ItemName, Money, NewEvent, Notification, Order, OrderId,
     OrderNumber, OrderReference, OrderStatus, Page, PageRequest, RepoError, StatusChange, StatusNote,
 };
-use sea_orm::sea_query::{CommonTableExpression, Expr, SqliteQueryBuilder, Values, WithClause};
+use sea_orm::sea_query::{CommonTableExpression, Expr, InsertStatement, SqliteQueryBuilder, Values, WithClause};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Statement,
+    ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 
 use super::cached_sql::{CachedSql, find_by_id, read_rows};
@@ -20,8 +19,8 @@ use super::entity::orders::{self, Column, Entity};
 use super::error::{audit, corrupt, repo_error, stored_version, why_unchanged};
 use super::events::{events_insert, insert_events};
 use super::group_commit::GroupCommit;
-use super::idempotency::insert_record;
 use super::lifecycle;
+use super::postgres_create;
 use super::store::Store;
 
 /// Orders in the `orders` table; amounts as integer minor units plus currency code.
@@ -95,13 +94,9 @@ pub(crate) fn to_domain(row: orders::Model) -> Result<Order, RepoError> {
 
 /// PostgreSQL: the order row, its first history row and its outbox rows as one statement (the
 /// order and outbox inserts as data-modifying CTEs; foreign keys are checked at its end), one
-/// round trip for all of them, then the wake-up for dispatchers in other processes (`NOTIFY`,
-/// delivered at commit). SQLite allows no DML in a CTE: [`sqlite_rows`].
-async fn insert_with_outbox_postgres<C: ConnectionTrait>(
-    db: &C,
-    order: &Order,
-    notifications: &[Notification],
-) -> Result<(), RepoError> {
+/// round trip for all of them ([`super::postgres_create::insert`]). SQLite allows no DML in a
+/// CTE: [`sqlite_rows`].
+pub(crate) fn outbox_cte_insert(order: &Order, notifications: &[Notification]) -> InsertStatement {
     let order_insert = Entity::insert(to_row(order));
     let creation = lifecycle::history_insert(order.id(), &order.creation());
     let mut ctes = WithClause::new();
@@ -113,8 +108,7 @@ async fn insert_with_outbox_postgres<C: ConnectionTrait>(
     }
     let mut statement = creation.into_query();
     statement.with_cte(ctes);
-    db.execute(&statement).await.map_err(number_taken)?;
-    if notifications.is_empty() { Ok(()) } else { super::notifications::notify_dispatchers(db).await }
+    statement
 }
 
 /// SQLite: the order row, its first history row, its outbox rows and its events as one
@@ -179,7 +173,7 @@ impl OrderRepository for SeaOrmOrderRepository {
     async fn next_number(&self) -> Result<OrderNumber, RepoError> {
         match &self.group {
             Some(group) => group.next_number().await,
-            None => lifecycle::next_number(self.db.write()).await,
+            None => postgres_create::next_number(self.db.write().get_postgres_connection_pool()).await,
         }
     }
 
@@ -194,16 +188,13 @@ impl OrderRepository for SeaOrmOrderRepository {
         // One transaction (on SQLite one savepoint): an order is never stored without its SMS,
         // nor an SMS without its order, nor either without the idempotency record of the
         // request that created them.
-        if let Some(group) = &self.group {
-            return group.insert(record, sqlite_rows(order, notifications, events)?).await;
+        match &self.group {
+            Some(group) => group.insert(record, sqlite_rows(order, notifications, events)?).await,
+            None => {
+                let pool = self.db.write().get_postgres_connection_pool();
+                postgres_create::insert(pool, order, notifications, record.as_ref(), events).await
+            }
         }
-        let txn = self.db.begin().await.map_err(repo_error)?;
-        if let Some(record) = &record {
-            insert_record(&txn, record).await?;
-        }
-        insert_with_outbox_postgres(&txn, order, notifications).await?;
-        insert_events(&txn, events).await?;
-        txn.commit().await.map_err(repo_error)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(order_id = %order.id()))]
