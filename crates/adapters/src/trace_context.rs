@@ -78,9 +78,23 @@ pub fn headers_for(span: &SpanContext) -> HeaderMap {
     headers
 }
 
-/// The `traceparent` value naming `span` (for a response).
+/// The `traceparent` value naming `span` (for a response): `00-{trace id}-{span id}-{flags}`
+/// in lowercase hex, only the sampled flag kept, as the propagator writes it (a test compares
+/// the two on random contexts); `None` for an invalid span. Written straight into 55 bytes:
+/// the propagator's map, `format!` and header-name lookup cost more than the rest of the
+/// trace context on each request (docs/benchmarks.md, "Sixth pass").
 pub fn traceparent(span: &SpanContext) -> Option<HeaderValue> {
-    injected(span).remove("traceparent").and_then(|value| HeaderValue::try_from(value).ok())
+    if !span.is_valid() {
+        return None;
+    }
+    let flags = [span.trace_flags().to_u8() & TraceFlags::SAMPLED.to_u8()];
+    let mut value = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    let (trace_id, rest) = value[3..].split_at_mut(32);
+    let (span_id, rest) = rest[1..].split_at_mut(16);
+    hex::encode_to_slice(span.trace_id().to_bytes(), trace_id).ok()?;
+    hex::encode_to_slice(span.span_id().to_bytes(), span_id).ok()?;
+    hex::encode_to_slice(flags, &mut rest[1..]).ok()?;
+    HeaderValue::from_bytes(&value).ok()
 }
 
 /// Runs `work` with `span` as the current request's span, for [`outgoing_headers`].
@@ -106,6 +120,21 @@ mod tests {
     }
 
     const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    /// The response's `traceparent` is the propagator's, on random contexts of either flag.
+    #[test]
+    fn traceparent_is_written_as_the_propagator_writes_it() {
+        let ids = RandomIdGenerator::default();
+        for round in 0..2_000_u32 {
+            let flags = TraceFlags::new(u8::try_from(round % 256).unwrap());
+            let span = SpanContext::new(ids.new_trace_id(), ids.new_span_id(), flags, round % 3 == 0, TraceState::NONE);
+            let expected = injected(&span).remove("traceparent");
+            let written = traceparent(&span).map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(written, expected, "{span:?}");
+        }
+        assert_eq!(traceparent(&SpanContext::empty_context()), None);
+        assert_eq!(injected(&SpanContext::empty_context()).remove("traceparent"), None);
+    }
 
     #[test]
     fn a_valid_traceparent_is_continued_with_a_new_span() {
