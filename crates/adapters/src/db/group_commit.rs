@@ -10,7 +10,7 @@
 //! stored that a failed commit lost. PostgreSQL keeps a transaction per create: it has row
 //! locks and a commit in flight does not hold back the others.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use orderdesk_domain::idempotency::IdempotencyRecord;
 use orderdesk_domain::{OrderNumber, RepoError};
@@ -31,12 +31,13 @@ const QUEUE: usize = 1024;
 /// The savepoint around one create's rows.
 const SAVEPOINT: &str = "create_order";
 
-/// The writer task's queue; the task starts on first use, in the caller's runtime, and ends
-/// when the last handle is dropped. Cheap to clone.
+/// The writer task's queue. The task starts on first use, in the caller's runtime, and again
+/// should it have stopped (its runtime ended, or it panicked); it ends when the last handle is
+/// dropped. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupCommit {
     store: Store,
-    jobs: Arc<OnceLock<mpsc::Sender<Job>>>,
+    jobs: Arc<Mutex<Option<mpsc::Sender<Job>>>>,
 }
 
 enum Job {
@@ -48,7 +49,7 @@ enum Job {
 
 impl GroupCommit {
     pub(crate) fn new(store: Store) -> Self {
-        Self { store, jobs: Arc::new(OnceLock::new()) }
+        Self { store, jobs: Arc::new(Mutex::new(None)) }
     }
 
     /// The next order number from `order_number_counter`, drawn in the next commit.
@@ -62,7 +63,7 @@ impl GroupCommit {
     }
 
     /// Stores `record` (when the request carried an `Idempotency-Key`) and runs `rows`, all or
-    /// nothing, in the next commit. Returns once that commit is durable in the WAL.
+    /// nothing, in the next commit; returns after that commit.
     ///
     /// # Errors
     /// As the statements' own ([`repo_error`]); a commit that fails fails every create in it.
@@ -73,12 +74,19 @@ impl GroupCommit {
     }
 
     async fn submit(&self, job: Job) -> Result<(), RepoError> {
-        let jobs = self.jobs.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(QUEUE);
-            tokio::spawn(run(self.store.clone(), receiver));
-            sender
-        });
-        jobs.send(job).await.map_err(|_| writer_gone())
+        self.sender().send(job).await.map_err(|_| writer_gone())
+    }
+
+    /// The running task's queue, the task started first when there is none.
+    fn sender(&self) -> mpsc::Sender<Job> {
+        let mut slot = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = slot.as_ref().filter(|sender| !sender.is_closed()) {
+            return sender.clone();
+        }
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(run(self.store.clone(), receiver));
+        *slot = Some(sender.clone());
+        sender
     }
 }
 
