@@ -193,7 +193,7 @@ fn finish_document(document: &str) -> (serde_json::Value, String) {
 /// The whole HTTP application: API, `/openapi.json`, interactive docs at `/docs`, problem-type
 /// pages at `/problems/{slug}`, inside the middleware pipeline ([`pipeline`]: every concern in
 /// one layer), inside the server's trace context.
-pub fn app(services: Services, options: HttpOptions) -> impl Endpoint<Output = poem::Response> + 'static {
+pub fn app(services: Services, options: HttpOptions) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
     dto::set_cursor_secret(options.cursor_secret.as_deref());
     let api = api_service(options.webhook_secret.clone());
     let (parsed, document) = finish_document(&api.spec());

@@ -33,7 +33,7 @@ use orderdesk_domain::service::{WebhookDispatcher, WebhookService};
 use orderdesk_signin::OidcClient;
 use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{EndpointExt, Response, Server};
+use poem::{Response, Server};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -523,7 +523,8 @@ impl Application {
             services.webhooks.clone(),
             settings.events.retention(),
         ));
-        let endpoint = app(services, options).boxed();
+        // Already boxed: a second box would be one more `DynEndpoint` call a request.
+        let endpoint = app(services, options);
         let (stop_dispatcher, stop) = watch::channel(false);
         let webhook_dispatcher = start_webhook_dispatcher(&db, settings, stop.clone())?;
         let dispatcher = start_dispatcher(&db, settings, &sms, stop);
