@@ -112,7 +112,6 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
             tracing::debug!(jobs = batch.len(), "group commit");
             commit(&store, std::mem::take(&mut batch)).await;
         }
-        batch.clear();
     }
 }
 
@@ -212,16 +211,7 @@ async fn insert_one(
     record: Option<&IdempotencyRecord>,
     rows: Statement,
 ) -> Result<Result<(), RepoError>, DbErr> {
-    let outcome = match record {
-        // The usual case: the savepoint, the rows and its release in one hand-off to the
-        // connection's thread.
-        None => {
-            let sql = format!("SAVEPOINT {SAVEPOINT};\n{}RELEASE {SAVEPOINT};", rows.sql);
-            let statement = Statement { sql, ..rows };
-            txn.execute_raw(statement).await.map(drop).map_err(super::orders::number_taken)
-        }
-        Some(record) => with_record(txn, record, rows).await,
-    };
+    let outcome = savepoint_rows(txn, record, rows).await;
     if outcome.is_err() {
         let undo = format!("ROLLBACK TO {SAVEPOINT};\nRELEASE {SAVEPOINT};");
         txn.execute_raw(Statement::from_string(DbBackend::Sqlite, undo)).await?;
@@ -229,11 +219,20 @@ async fn insert_one(
     Ok(outcome)
 }
 
-async fn with_record(txn: &DatabaseTransaction, record: &IdempotencyRecord, rows: Statement) -> Result<(), RepoError> {
-    txn.execute_raw(Statement::from_string(DbBackend::Sqlite, format!("SAVEPOINT {SAVEPOINT};")))
-        .await
-        .map_err(repo_error)?;
-    insert_record(txn, record).await?;
-    let sql = format!("{}RELEASE {SAVEPOINT};", rows.sql);
+/// `SAVEPOINT`, the record, the rows, `RELEASE`. Without a record (the usual case) the
+/// savepoint, the rows and the release go in one text: one hand-off to the connection's thread.
+async fn savepoint_rows(
+    txn: &DatabaseTransaction,
+    record: Option<&IdempotencyRecord>,
+    rows: Statement,
+) -> Result<(), RepoError> {
+    let mut sql = format!("SAVEPOINT {SAVEPOINT};\n");
+    if let Some(record) = record {
+        let savepoint = Statement::from_string(DbBackend::Sqlite, std::mem::take(&mut sql));
+        txn.execute_raw(savepoint).await.map_err(repo_error)?;
+        insert_record(txn, record).await?;
+    }
+    sql.push_str(&rows.sql);
+    sql.push_str(&format!("RELEASE {SAVEPOINT};"));
     txn.execute_raw(Statement { sql, ..rows }).await.map(drop).map_err(super::orders::number_taken)
 }

@@ -469,14 +469,24 @@ async fn store_over<C: ConnectionTrait>(db: &C, previous_version: u32, next: &No
     Ok(result.rows_affected == 1)
 }
 
+/// The channel's name, spelled once for both constants below.
+macro_rules! outbox_channel {
+    () => {
+        "orderdesk_outbox"
+    };
+}
+
 /// The PostgreSQL channel that wakes dispatchers in other processes (see [`super::listener`]).
-pub const OUTBOX_CHANNEL: &str = "orderdesk_outbox";
+pub const OUTBOX_CHANNEL: &str = outbox_channel!();
+
+/// The statement that notifies [`OUTBOX_CHANNEL`]; delivered when its transaction commits.
+pub(crate) const NOTIFY_DISPATCHERS: &str = concat!("SELECT pg_notify('", outbox_channel!(), "', '')");
 
 /// On PostgreSQL, wakes every listening dispatcher when the surrounding transaction commits
 /// (a rolled-back one notifies nobody). SQLite has no listeners: dispatchers poll.
 pub(crate) async fn notify_dispatchers<C: ConnectionTrait>(db: &C) -> Result<(), RepoError> {
     if db.get_database_backend() == DatabaseBackend::Postgres {
-        db.execute_unprepared(&format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')")).await.map_err(repo_error)?;
+        db.execute_unprepared(NOTIFY_DISPATCHERS).await.map_err(repo_error)?;
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::cached_sql::db_error;
 use super::error::repo_error;
 use super::events::events_insert;
 use super::idempotency::{key_taken, record_statements};
-use super::notifications::OUTBOX_CHANNEL;
+use super::notifications::NOTIFY_DISPATCHERS;
 use super::orders::{number_taken, outbox_cte_insert};
 
 /// The next value of `order_number_seq` (`nextval`: never rolled back, so never given twice).
@@ -55,8 +55,7 @@ pub(crate) async fn insert(
     }
     execute(&mut txn, &outbox_cte_insert(order, notifications)).await.map_err(number_taken)?;
     if !notifications.is_empty() {
-        let notify = format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')");
-        run(&mut txn, notify, Vec::new()).await.map_err(repo_error)?;
+        run(&mut txn, NOTIFY_DISPATCHERS.to_owned(), Vec::new()).await.map_err(repo_error)?;
     }
     if let Some(insert) = events_insert(events)? {
         execute(&mut txn, &insert).await.map_err(repo_error)?;
