@@ -48,6 +48,11 @@ const API_ONLY: &str = "create order, API only (sms.dispatcher = false)";
 const BARE_SCENARIOS: [(&str, &str); 3] =
     [("get_order.lua", "get order by id"), ("list_orders.lua", "list 50 orders"), ("create_order.lua", API_ONLY)];
 
+/// The design card's HTTP stack, bare: the reference's get by id on poem alone and through a
+/// poem-openapi operation, beside its axum one, so the run shows what the framework costs
+/// apart from orderdesk's own layers.
+const BARE_FRAMEWORKS: [&str; 2] = ["poem", "poem-openapi"];
+
 /// The database a run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -106,6 +111,8 @@ struct Report {
     limits: Vec<(&'static str, u32, String, f64)>,
     /// (what, milliseconds) on SQLite.
     ready: Vec<(&'static str, f64)>,
+    /// (connections, framework, get by id) of the reference on [`BARE_FRAMEWORKS`].
+    frameworks: Vec<(u32, &'static str, Measured)>,
 }
 
 /// Runs the benchmark and writes its table.
@@ -224,11 +231,16 @@ fn run_database(
     let server = run_orderdesk(&wrk, &launch, server, db, options, report)?;
     if let Some(bare) = bare {
         let (order, customer) = orders.first().zip(customers.first()).context("nothing seeded")?;
-        let reference = Reference::start(bare, &launch, database_url, &wrk.token)?;
+        let reference = Reference::start(bare, &launch, database_url, &wrk.token, "axum")?;
         reference::check_same_json(&server.base_url(), reference.base_url(), &wrk.token, order, customer)?;
         // One server at a time on the 2 cores (and no orderdesk job waking on the reference's rows).
         drop(server);
         run_bare(&wrk, &reference, db, options, report)?;
+        drop(reference);
+        for framework in BARE_FRAMEWORKS {
+            let reference = Reference::start(bare, &launch, database_url, &wrk.token, framework)?;
+            run_bare_framework(&wrk, &reference, framework, options, report)?;
+        }
     } else {
         drop(server);
     }
@@ -338,6 +350,27 @@ fn run_bare(wrk: &Wrk, reference: &Reference, db: Db, options: &Options, report:
                 .with_context(|| format!("no orderdesk row {scenario} at {connections} connections"))?;
             row.bare = Some(measured);
         }
+    }
+    Ok(())
+}
+
+/// Get by id on the reference's `framework` variant at each connection count.
+fn run_bare_framework(
+    wrk: &Wrk,
+    reference: &Reference,
+    framework: &'static str,
+    options: &Options,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let mut run = 2_000;
+    for &connections in &options.connections {
+        run += 1;
+        let measured = wrk.run(reference.base_url(), reference.pid(), connections, "get_order.lua", run)?;
+        println!(
+            "bare {framework:<12} get c={connections:<3} {:>9.0} req/s  errors {}  CPU {:.0} µs/req",
+            measured.requests_per_second, measured.errors, measured.cpu_us_per_request
+        );
+        report.frameworks.push((connections, framework, measured));
     }
     Ok(())
 }

@@ -68,14 +68,22 @@ impl Reference {
     /// Starts `binary` on `database_url` with the settings orderdesk's `launch` runs with: its
     /// `database.max_connections` and its data directory's list-cursor secret. Logs to
     /// `dir/reference.log`; ready once its port accepts connections (it binds after connecting
-    /// its pool).
-    pub(super) fn start(binary: &Path, launch: &Launch, database_url: &str, token: &str) -> anyhow::Result<Self> {
+    /// its pool). `framework`: `axum` (every route), `poem` or `poem-openapi` (get by id only,
+    /// the design card's stack bare).
+    pub(super) fn start(
+        binary: &Path,
+        launch: &Launch,
+        database_url: &str,
+        token: &str,
+        framework: &str,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
-        let log_path = launch.dir().join("reference.log");
+        let log_path = launch.dir().join(format!("reference-{framework}.log"));
         let log = std::fs::File::create(&log_path)?;
         let (args, pool) = arguments(launch, database_url, token, port)?;
         let child = Command::new(binary)
             .args(args)
+            .args(["--framework", framework])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -89,7 +97,7 @@ impl Reference {
             }
             Ok(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
         })?;
-        println!("bare reference: pool of {pool} connections, {}", reference.base_url);
+        println!("bare reference ({framework}): pool of {pool} connections, {}", reference.base_url);
         Ok(reference)
     }
 

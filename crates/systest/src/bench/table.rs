@@ -16,6 +16,10 @@ pub(super) fn markdown(report: &Report, options: &Options) -> String {
         WRK_THREADS,
     );
     out.push_str(&scenarios(&report.rows));
+    if !report.frameworks.is_empty() {
+        out.push('\n');
+        out.push_str(&frameworks(report));
+    }
     if !report.limits.is_empty() {
         out.push('\n');
         out.push_str(&limits(report));
@@ -74,6 +78,47 @@ fn scenario_row(r: &Row) -> [String; 12] {
     ]
 }
 
+/// Get by id on PostgreSQL: the bare reference on axum, on poem and through a poem-openapi
+/// operation, and orderdesk, with throughput and server CPU per request for each.
+fn frameworks(report: &Report) -> String {
+    let header = [
+        "Connections",
+        "Get by id req/s: bare axum",
+        "bare poem",
+        "bare poem-openapi",
+        "orderdesk",
+        "bare poem-openapi / bare axum",
+        "orderdesk / bare poem-openapi",
+        "CPU µs/request: axum / poem / poem-openapi / orderdesk",
+    ];
+    let mut connections: Vec<u32> = report.frameworks.iter().map(|(c, _, _)| *c).collect();
+    connections.dedup();
+    let rows = connections.into_iter().filter_map(|c| {
+        let get =
+            report.rows.iter().find(|r| r.connections == c && r.scenario == "get order by id" && r.bare.is_some())?;
+        let on =
+            |framework: &str| report.frameworks.iter().find(|(n, f, _)| *n == c && *f == framework).map(|(_, _, m)| *m);
+        let (axum, poem, openapi) = (get.bare?, on("poem")?, on("poem-openapi")?);
+        let ours = &get.measured;
+        let ratio =
+            |a: &Measured, b: &Measured| format!("{:.2}", a.requests_per_second / b.requests_per_second.max(1e-9));
+        Some([
+            c.to_string(),
+            format!("{:.0}", axum.requests_per_second),
+            format!("{:.0}", poem.requests_per_second),
+            format!("{:.0}", openapi.requests_per_second),
+            format!("{:.0}", ours.requests_per_second),
+            ratio(&openapi, &axum),
+            ratio(ours, &openapi),
+            format!(
+                "{:.0} / {:.0} / {:.0} / {:.0}",
+                axum.cpu_us_per_request, poem.cpu_us_per_request, openapi.cpu_us_per_request, ours.cpu_us_per_request
+            ),
+        ])
+    });
+    figures::table(header, rows)
+}
+
 fn limits(report: &Report) -> String {
     let header = [
         "Database",
@@ -127,6 +172,27 @@ mod tests {
 
     fn measured(requests_per_second: f64, cpu_us_per_request: f64) -> Measured {
         Measured { requests_per_second, p50_ms: 1.5, p99_ms: 9.0, errors: 0, cpu_us_per_request }
+    }
+
+    #[test]
+    fn the_framework_table_sets_each_variant_beside_axum_and_orderdesk() {
+        let get = Row {
+            db: "PostgreSQL",
+            connections: 32,
+            scenario: "get order by id",
+            measured: measured(600.0, 60.0),
+            peak_rss_mb: 40.0,
+            bare: Some(measured(1000.0, 30.0)),
+        };
+        let report = Report {
+            rows: vec![get],
+            frameworks: vec![(32, "poem", measured(950.0, 32.0)), (32, "poem-openapi", measured(800.0, 38.0))],
+            ..Report::default()
+        };
+        let table = frameworks(&report);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert_eq!(lines[2], "| 32 | 1000 | 950 | 800 | 600 | 0.80 | 0.75 | 30 / 32 / 38 / 60 |");
     }
 
     #[test]

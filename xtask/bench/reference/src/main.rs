@@ -20,6 +20,7 @@
 //! runtime has orderdesk's shape (`#[tokio::main]`: one worker per core).
 
 mod orders;
+mod poem_variants;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,10 +58,12 @@ struct Args {
     token: String,
     max_connections: u32,
     cursor_secret_file: PathBuf,
+    /// `axum` (every route; the default), `poem` or `poem-openapi` (get by id only).
+    framework: String,
 }
 
 const USAGE: &str = "usage: reference --database-url URL --bind 127.0.0.1:PORT --token TOKEN \
-                     --max-connections N --cursor-secret-file PATH";
+                     --max-connections N --cursor-secret-file PATH [--framework axum|poem|poem-openapi]";
 
 /// Reads `--name value` pairs; every option is required, none may repeat.
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
@@ -79,10 +82,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         token: take("--token")?,
         max_connections: take("--max-connections")?.parse().map_err(|e| format!("--max-connections: {e}"))?,
         cursor_secret_file: take("--cursor-secret-file")?.into(),
+        framework: pairs.remove("--framework").unwrap_or_else(|| "axum".into()),
     };
     match pairs.keys().next() {
         Some(unknown) => Err(format!("unknown option {unknown}")),
         None if parsed.max_connections == 0 => Err("--max-connections must be at least 1".into()),
+        None if !["axum", "poem", "poem-openapi"].contains(&parsed.framework.as_str()) => {
+            Err(format!("--framework: {} is not axum, poem or poem-openapi", parsed.framework))
+        }
         None => Ok(parsed),
     }
 }
@@ -122,6 +129,11 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         authorization: format!("Bearer {}", args.token),
         cursor_key: orders::cursor_key(&secret),
     });
+    match args.framework.as_str() {
+        "poem" => return Ok(poem_variants::serve_poem(app, args.bind).await?),
+        "poem-openapi" => return Ok(poem_variants::serve_poem_openapi(app, args.bind).await?),
+        _ => {}
+    }
     let router = Router::new()
         .route("/api/v1/orders", get(list_orders).post(create_order))
         .route("/api/v1/orders/{id}", get(get_order))
@@ -233,5 +245,8 @@ mod tests {
         assert!(args(&format!("{full} --token u")).is_err());
         assert!(args(&format!("{full} --other x")).is_err());
         assert!(args(&full.replace("--max-connections 8", "--max-connections 0")).is_err());
+        assert_eq!(parsed.framework, "axum");
+        assert_eq!(args(&format!("{full} --framework poem")).expect("valid").framework, "poem");
+        assert!(args(&format!("{full} --framework actix")).is_err());
     }
 }
