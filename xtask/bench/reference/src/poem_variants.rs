@@ -75,9 +75,10 @@ impl OrdersApi {
     ) -> GetOrder {
         let response = order_response(&app, Some(authorization.0.as_bytes()), id.0).await;
         match response.status() {
-            StatusCode::OK => {
-                GetOrder::Ok(poem_openapi::payload::Binary(response.into_body().into_vec().await.unwrap_or_default()))
-            }
+            StatusCode::OK => match response.into_body().into_vec().await {
+                Ok(body) => GetOrder::Ok(poem_openapi::payload::Binary(body)),
+                Err(_) => GetOrder::Failed,
+            },
             StatusCode::UNAUTHORIZED => GetOrder::Unauthorized,
             StatusCode::NOT_FOUND => GetOrder::NotFound,
             _ => GetOrder::Failed,
