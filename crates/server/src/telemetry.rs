@@ -5,6 +5,7 @@
 //! span is also exported over OTLP/HTTP.
 
 mod escape;
+mod filter;
 mod json;
 
 use std::sync::{Arc, OnceLock};
@@ -92,11 +93,12 @@ pub fn init_with_export(log: &LogSettings, telemetry: &TelemetrySettings) -> any
 }
 
 /// Whether this call installed the subscriber. Without export the log filter is the
-/// subscriber's own (global): a span enter or exit, a dozen or more per request as its future
-/// is polled, then costs no per-layer filter bookkeeping. With export the filter belongs to the
+/// subscriber's own (global, and for plain directives a [`Targets`](tracing_subscriber::filter::Targets):
+/// [`filter`]): a span enter or exit, some twenty per request as its futures are polled, then
+/// costs no filter bookkeeping. With export the filter belongs to the
 /// log layer alone, so the exporter still sees request spans the log filter leaves out.
 fn install(settings: &LogSettings, export: Option<BoxedLayer>) -> bool {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
+    let directives = filter::directives(&settings.filter);
     let fmt: BoxedLayer = match settings.format {
         LogFormat::Pretty => pretty_layer(std::io::stdout).boxed(),
         // tracing-subscriber's JSON lines (`flatten_event`, `with_current_span`), written by
@@ -106,10 +108,11 @@ fn install(settings: &LogSettings, export: Option<BoxedLayer>) -> bool {
         }
     };
     let Some(export) = export else {
-        return tracing_subscriber::registry().with(fmt).with(filter).try_init().is_ok();
+        return tracing_subscriber::registry().with(fmt).with(filter::layer(&directives)).try_init().is_ok();
     };
     let not_exported_span = tracing_subscriber::filter::filter_fn(|meta| meta.target() != EXPORTED_SPAN_TARGET);
-    let layers = vec![fmt.with_filter(filter).with_filter(not_exported_span).boxed(), export];
+    // A per-layer filter here, so the exporter still sees spans the log leaves out.
+    let layers = vec![fmt.with_filter(EnvFilter::new(&directives)).with_filter(not_exported_span).boxed(), export];
     tracing_subscriber::registry().with(layers).try_init().is_ok()
 }
 

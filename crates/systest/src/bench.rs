@@ -48,10 +48,8 @@ const API_ONLY: &str = "create order, API only (sms.dispatcher = false)";
 const BARE_SCENARIOS: [(&str, &str); 3] =
     [("get_order.lua", "get order by id"), ("list_orders.lua", "list 50 orders"), ("create_order.lua", API_ONLY)];
 
-/// The design card's HTTP stack, bare: the reference's get by id on poem alone and through a
-/// poem-openapi operation, beside its axum one, so the run shows what the framework costs
-/// apart from orderdesk's own layers.
-const BARE_FRAMEWORKS: [&str; 2] = ["poem", "poem-openapi"];
+/// Rounds of the interleaved get-by-id comparison ([`run_interleaved`]).
+const ROUNDS: usize = 5;
 
 /// The database a run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +109,20 @@ struct Report {
     limits: Vec<(&'static str, u32, String, f64)>,
     /// (what, milliseconds) on SQLite.
     ready: Vec<(&'static str, f64)>,
-    /// (connections, framework, get by id) of the reference on [`BARE_FRAMEWORKS`].
-    frameworks: Vec<(u32, &'static str, Measured)>,
+    /// Get by id on orderdesk and the reference's three variants, round by round.
+    interleaved: Vec<Round>,
+}
+
+/// One round of the interleaved get-by-id comparison: the same short run on each server, one
+/// after another. `poem` and `poem_openapi` are the reference's get by id on the design card's
+/// framework bare (`--framework`), beside its axum one.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    connections: u32,
+    orderdesk: Measured,
+    axum: Measured,
+    poem: Measured,
+    poem_openapi: Measured,
 }
 
 /// Runs the benchmark and writes its table.
@@ -233,14 +243,18 @@ fn run_database(
         let (order, customer) = orders.first().zip(customers.first()).context("nothing seeded")?;
         let reference = Reference::start(bare, &launch, database_url, &wrk.token, "axum")?;
         reference::check_same_json(&server.base_url(), reference.base_url(), &wrk.token, order, customer)?;
+        let poem = Reference::start(bare, &launch, database_url, &wrk.token, "poem")?;
+        let openapi = Reference::start(bare, &launch, database_url, &wrk.token, "poem-openapi")?;
+        let servers: [(&str, String, u32); 4] = [
+            ("orderdesk", server.base_url(), server.pid()),
+            ("axum", reference.base_url().to_owned(), reference.pid()),
+            ("poem", poem.base_url().to_owned(), poem.pid()),
+            ("poem-openapi", openapi.base_url().to_owned(), openapi.pid()),
+        ];
+        run_interleaved(&wrk, &servers, options, report)?;
         // One server at a time on the 2 cores (and no orderdesk job waking on the reference's rows).
-        drop(server);
+        drop((poem, openapi, server));
         run_bare(&wrk, &reference, db, options, report)?;
-        drop(reference);
-        for framework in BARE_FRAMEWORKS {
-            let reference = Reference::start(bare, &launch, database_url, &wrk.token, framework)?;
-            run_bare_framework(&wrk, &reference, framework, options, report)?;
-        }
     } else {
         drop(server);
     }
@@ -354,23 +368,39 @@ fn run_bare(wrk: &Wrk, reference: &Reference, db: Db, options: &Options, report:
     Ok(())
 }
 
-/// Get by id on the reference's `framework` variant at each connection count.
-fn run_bare_framework(
+/// Get by id, interleaved: [`ROUNDS`] rounds at each connection count, each round a short run
+/// on every server in turn (orderdesk, the reference on axum, on poem, through poem-openapi), so
+/// a change in the shared box's speed during the run falls on all of them alike.
+fn run_interleaved(
     wrk: &Wrk,
-    reference: &Reference,
-    framework: &'static str,
+    servers: &[(&str, String, u32); 4],
     options: &Options,
     report: &mut Report,
 ) -> anyhow::Result<()> {
+    let slice = (options.duration / ROUNDS as u32).max(Duration::from_secs(1));
     let mut run = 2_000;
     for &connections in &options.connections {
-        run += 1;
-        let measured = wrk.run(reference.base_url(), reference.pid(), connections, "get_order.lua", run)?;
-        println!(
-            "bare {framework:<12} get c={connections:<3} {:>9.0} req/s  errors {}  CPU {:.0} µs/req",
-            measured.requests_per_second, measured.errors, measured.cpu_us_per_request
-        );
-        report.frameworks.push((connections, framework, measured));
+        for round in 1..=ROUNDS {
+            let mut measured = Vec::with_capacity(servers.len());
+            for (name, base_url, pid) in servers {
+                run += 1;
+                let m = wrk.run_for(slice, base_url, *pid, connections, "get_order.lua", run)?;
+                if m.errors > 0 {
+                    println!("warning: {name} had {} errors in interleaved round {round}", m.errors);
+                }
+                measured.push(m);
+            }
+            let [ours, axum, poem, openapi] =
+                <[Measured; 4]>::try_from(measured).map_err(|_| anyhow::anyhow!("four servers"))?;
+            println!(
+                "interleaved get c={connections:<3} round {round}: orderdesk {:.0}, axum {:.0}, poem {:.0}, poem-openapi {:.0} req/s",
+                ours.requests_per_second,
+                axum.requests_per_second,
+                poem.requests_per_second,
+                openapi.requests_per_second
+            );
+            report.interleaved.push(Round { connections, orderdesk: ours, axum, poem, poem_openapi: openapi });
+        }
     }
     Ok(())
 }

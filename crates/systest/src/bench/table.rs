@@ -1,7 +1,7 @@
 //! The Markdown tables `cargo xtask bench` prints and writes to target/systest/bench.md.
 
 use super::wrk::{Measured, WRK_THREADS};
-use super::{Options, Report, Row};
+use super::{Options, Report, Round, Row};
 use crate::figures;
 
 /// Every table of a run: the scenarios (with the bare reference beside orderdesk where it ran),
@@ -16,9 +16,9 @@ pub(super) fn markdown(report: &Report, options: &Options) -> String {
         WRK_THREADS,
     );
     out.push_str(&scenarios(&report.rows));
-    if !report.frameworks.is_empty() {
+    if !report.interleaved.is_empty() {
         out.push('\n');
-        out.push_str(&frameworks(report));
+        out.push_str(&interleaved(&report.interleaved));
     }
     if !report.limits.is_empty() {
         out.push('\n');
@@ -78,45 +78,54 @@ fn scenario_row(r: &Row) -> [String; 12] {
     ]
 }
 
-/// Get by id on PostgreSQL: the bare reference on axum, on poem and through a poem-openapi
-/// operation, and orderdesk, with throughput and server CPU per request for each.
-fn frameworks(report: &Report) -> String {
+/// Get by id, interleaved rounds: per connection count, the median over rounds of each
+/// server's throughput and CPU per request, and the median of each round's ratios (a ratio
+/// within one round is of runs seconds apart, on the box as it was then).
+fn interleaved(rounds: &[Round]) -> String {
     let header = [
         "Connections",
-        "Get by id req/s: bare axum",
+        "Rounds",
+        "Get by id req/s: orderdesk",
+        "bare axum",
         "bare poem",
         "bare poem-openapi",
-        "orderdesk",
+        "orderdesk / bare axum",
         "bare poem-openapi / bare axum",
         "orderdesk / bare poem-openapi",
-        "CPU µs/request: axum / poem / poem-openapi / orderdesk",
+        "CPU µs/request: orderdesk / axum / poem / poem-openapi",
     ];
-    let mut connections: Vec<u32> = report.frameworks.iter().map(|(c, _, _)| *c).collect();
+    let mut connections: Vec<u32> = rounds.iter().map(|r| r.connections).collect();
     connections.dedup();
-    let rows = connections.into_iter().filter_map(|c| {
-        let get =
-            report.rows.iter().find(|r| r.connections == c && r.scenario == "get order by id" && r.bare.is_some())?;
-        let on =
-            |framework: &str| report.frameworks.iter().find(|(n, f, _)| *n == c && *f == framework).map(|(_, _, m)| *m);
-        let (axum, poem, openapi) = (get.bare?, on("poem")?, on("poem-openapi")?);
-        let ours = &get.measured;
-        let ratio =
-            |a: &Measured, b: &Measured| format!("{:.2}", a.requests_per_second / b.requests_per_second.max(1e-9));
-        Some([
+    let rows = connections.into_iter().map(|c| {
+        let of: Vec<&Round> = rounds.iter().filter(|r| r.connections == c).collect();
+        let med = |f: &dyn Fn(&Round) -> f64| median(of.iter().map(|r| f(r)).collect());
+        let rps = |m: Measured| m.requests_per_second;
+        let ratio = |a: Measured, b: Measured| a.requests_per_second / b.requests_per_second.max(1e-9);
+        let cpu = |f: &dyn Fn(&Round) -> Measured| format!("{:.0}", med(&|r| f(r).cpu_us_per_request));
+        [
             c.to_string(),
-            format!("{:.0}", axum.requests_per_second),
-            format!("{:.0}", poem.requests_per_second),
-            format!("{:.0}", openapi.requests_per_second),
-            format!("{:.0}", ours.requests_per_second),
-            ratio(&openapi, &axum),
-            ratio(ours, &openapi),
-            format!(
-                "{:.0} / {:.0} / {:.0} / {:.0}",
-                axum.cpu_us_per_request, poem.cpu_us_per_request, openapi.cpu_us_per_request, ours.cpu_us_per_request
-            ),
-        ])
+            of.len().to_string(),
+            format!("{:.0}", med(&|r| rps(r.orderdesk))),
+            format!("{:.0}", med(&|r| rps(r.axum))),
+            format!("{:.0}", med(&|r| rps(r.poem))),
+            format!("{:.0}", med(&|r| rps(r.poem_openapi))),
+            format!("{:.2}", med(&|r| ratio(r.orderdesk, r.axum))),
+            format!("{:.2}", med(&|r| ratio(r.poem_openapi, r.axum))),
+            format!("{:.2}", med(&|r| ratio(r.orderdesk, r.poem_openapi))),
+            [cpu(&|r| r.orderdesk), cpu(&|r| r.axum), cpu(&|r| r.poem), cpu(&|r| r.poem_openapi)].join(" / "),
+        ]
     });
     figures::table(header, rows)
+}
+
+/// The median (the mean of the middle two for an even count); 0 for none.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 fn limits(report: &Report) -> String {
@@ -175,24 +184,22 @@ mod tests {
     }
 
     #[test]
-    fn the_framework_table_sets_each_variant_beside_axum_and_orderdesk() {
-        let get = Row {
-            db: "PostgreSQL",
-            connections: 32,
-            scenario: "get order by id",
-            measured: measured(600.0, 60.0),
-            peak_rss_mb: 40.0,
-            bare: Some(measured(1000.0, 30.0)),
+    fn interleaved_rounds_give_medians_of_each_rounds_ratios() {
+        let round = |c, ours: f64, axum: f64, openapi: f64| Round {
+            connections: c,
+            orderdesk: measured(ours, 50.0),
+            axum: measured(axum, 30.0),
+            poem: measured(axum * 0.9, 32.0),
+            poem_openapi: measured(openapi, 40.0),
         };
-        let report = Report {
-            rows: vec![get],
-            frameworks: vec![(32, "poem", measured(950.0, 32.0)), (32, "poem-openapi", measured(800.0, 38.0))],
-            ..Report::default()
-        };
-        let table = frameworks(&report);
+        // The box slows down in round 2: every server's figure halves, the ratios hold.
+        let rounds = [round(32, 800.0, 1000.0, 900.0), round(32, 400.0, 500.0, 450.0), round(32, 700.0, 1000.0, 850.0)];
+        let table = interleaved(&rounds);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3, "{table}");
-        assert_eq!(lines[2], "| 32 | 1000 | 950 | 800 | 600 | 0.80 | 0.75 | 30 / 32 / 38 / 60 |");
+        assert_eq!(lines[2], "| 32 | 3 | 700 | 1000 | 900 | 850 | 0.80 | 0.90 | 0.89 | 50 / 30 / 32 / 40 |");
+        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
+        assert_eq!(median(Vec::new()), 0.0);
     }
 
     #[test]

@@ -47,11 +47,24 @@ impl Wrk {
         script: &str,
         run: u64,
     ) -> anyhow::Result<Measured> {
+        self.run_for(self.duration, base_url, server_pid, connections, script, run)
+    }
+
+    /// [`Wrk::run`] for `duration` (whole seconds, at least one) instead of the run's own.
+    pub(super) fn run_for(
+        &self,
+        duration: Duration,
+        base_url: &str,
+        server_pid: u32,
+        connections: u32,
+        script: &str,
+        run: u64,
+    ) -> anyhow::Result<Measured> {
         let mut wrk = Command::new("wrk");
         wrk.current_dir(&self.scripts)
             .args(["--threads", WRK_THREADS, "--timeout", "5s", "--latency"])
             .arg(format!("--connections={connections}"))
-            .arg(format!("--duration={}s", self.duration.as_secs()))
+            .arg(format!("--duration={}s", duration.as_secs().max(1)))
             .args(["--script", script, base_url])
             .env("ORDERDESK_BENCH_TOKEN", &self.token)
             .env("ORDERDESK_BENCH_CUSTOMERS", &self.customers)
