@@ -8,6 +8,7 @@
 //! is contacted.
 
 mod cpu;
+mod drain;
 mod limit;
 pub(crate) mod reference;
 mod table;
@@ -111,6 +112,9 @@ struct Report {
     ready: Vec<(&'static str, f64)>,
     /// Get by id on orderdesk and the reference's three variants, round by round.
     interleaved: Vec<Round>,
+    /// (database, connections, creates/s, the outbox after the run) of each create-order run
+    /// with the in-process dispatcher.
+    drains: Vec<(&'static str, u32, f64, drain::Drain)>,
 }
 
 /// One round of the interleaved get-by-id comparison: the same short run on each server, one
@@ -334,6 +338,17 @@ fn run_orderdesk(
             measured.cpu_us_per_request
         );
         report.rows.push(row);
+        if scenario == "create order" {
+            let drained = drain::wait(&base_url)?;
+            println!(
+                "outbox after create order c={connections}: {} SMS due, sent in {:.1} s ({:.0} SMS/s){}",
+                drained.backlog,
+                drained.seconds,
+                drained.rate(),
+                if drained.left > 0 { format!("; {} still due, going on", drained.left) } else { String::new() }
+            );
+            report.drains.push((db.name(), connections, measured.requests_per_second, drained));
+        }
     }
     Ok(server)
 }

@@ -20,6 +20,10 @@ pub(super) fn markdown(report: &Report, options: &Options) -> String {
         out.push('\n');
         out.push_str(&interleaved(&report.interleaved));
     }
+    if !report.drains.is_empty() {
+        out.push('\n');
+        out.push_str(&drains(report, options));
+    }
     if !report.limits.is_empty() {
         out.push('\n');
         out.push_str(&limits(report));
@@ -128,6 +132,38 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// The outbox after each create-order run with the in-process dispatcher: what was still due
+/// when wrk stopped and how fast the dispatcher sent it afterwards.
+fn drains(report: &Report, options: &Options) -> String {
+    let header = [
+        "Database",
+        "Connections",
+        "Creates/s (with dispatcher)",
+        "SMS sent/s during the run",
+        "SMS due when the run ended",
+        "Sent after it in (s)",
+        "SMS/s after the run",
+    ];
+    let seconds = options.duration.as_secs_f64();
+    let rows = report.drains.iter().map(|(db, connections, creates, drain)| {
+        let during = (creates * seconds - drain.backlog as f64).max(0.0) / seconds;
+        let after = match drain.left {
+            0 => format!("{:.1}", drain.seconds),
+            left => format!("{:.1} ({left} still due)", drain.seconds),
+        };
+        [
+            (*db).to_owned(),
+            connections.to_string(),
+            format!("{creates:.0}"),
+            format!("{during:.0}"),
+            drain.backlog.to_string(),
+            after,
+            format!("{:.0}", drain.rate()),
+        ]
+    });
+    figures::table(header, rows)
+}
+
 fn limits(report: &Report) -> String {
     let header = [
         "Database",
@@ -200,6 +236,24 @@ mod tests {
         assert_eq!(lines[2], "| 32 | 3 | 700 | 1000 | 900 | 850 | 0.80 | 0.90 | 0.89 | 50 / 30 / 32 / 40 |");
         assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
         assert_eq!(median(Vec::new()), 0.0);
+    }
+
+    #[test]
+    fn the_drain_table_splits_sms_sent_during_and_after_the_run() {
+        let drain = |backlog, seconds, left| super::super::drain::Drain { backlog, seconds, left };
+        let report = Report {
+            drains: vec![
+                ("PostgreSQL", 32, 3000.0, drain(20_000, 20.0, 0)),
+                ("SQLite", 64, 1000.0, drain(9_000, 180.0, 3_600)),
+            ],
+            ..Report::default()
+        };
+        let options =
+            Options { db: None, duration: std::time::Duration::from_secs(10), connections: vec![32], criterion: false };
+        let table = drains(&report, &options);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[2], "| PostgreSQL | 32 | 3000 | 1000 | 20000 | 20.0 | 1000 |", "{table}");
+        assert_eq!(lines[3], "| SQLite | 64 | 1000 | 100 | 9000 | 180.0 (3600 still due) | 30 |", "{table}");
     }
 
     #[test]
