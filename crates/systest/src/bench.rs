@@ -9,6 +9,7 @@
 
 mod cpu;
 mod drain;
+mod interleave;
 mod limit;
 pub(crate) mod reference;
 mod table;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use orderdesk_client::Client;
 
+use self::interleave::Server;
 use self::reference::Reference;
 use self::wrk::{Measured, Wrk};
 use crate::api::{self, block_on};
@@ -43,14 +45,6 @@ const SCENARIOS: [(&str, &str); 4] = [
 /// false`, as API processes run beside `orderdesk dispatch`): the create transaction alone,
 /// which is what the database-limit figure and the bare reference measure.
 const API_ONLY: &str = "create order, API only (sms.dispatcher = false)";
-
-/// The bare reference's scenarios: (wrk script, the orderdesk row it stands beside). Its
-/// creates stand beside the API-only ones: it has no dispatcher either.
-const BARE_SCENARIOS: [(&str, &str); 3] =
-    [("get_order.lua", "get order by id"), ("list_orders.lua", "list 50 orders"), ("create_order.lua", API_ONLY)];
-
-/// Rounds of the interleaved get-by-id comparison ([`run_interleaved`]).
-const ROUNDS: usize = 5;
 
 /// The database a run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +85,7 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// One orderdesk scenario's result, with the bare reference's beside it where it ran.
+/// One orderdesk scenario's result.
 #[derive(Debug, Clone)]
 struct Row {
     db: &'static str,
@@ -99,7 +93,6 @@ struct Row {
     scenario: &'static str,
     measured: Measured,
     peak_rss_mb: f64,
-    bare: Option<Measured>,
 }
 
 /// Everything one database's run measured.
@@ -110,23 +103,11 @@ struct Report {
     limits: Vec<(&'static str, u32, String, f64)>,
     /// (what, milliseconds) on SQLite.
     ready: Vec<(&'static str, f64)>,
-    /// Get by id on orderdesk and the reference's three variants, round by round.
-    interleaved: Vec<Round>,
+    /// orderdesk and the bare reference, interleaved ([`interleave`]), on PostgreSQL.
+    interleaved: Vec<interleave::Sample>,
     /// (database, connections, creates/s, the outbox after the run) of each create-order run
     /// with the in-process dispatcher.
     drains: Vec<(&'static str, u32, f64, drain::Drain)>,
-}
-
-/// One round of the interleaved get-by-id comparison: the same short run on each server, one
-/// after another. `poem` and `poem_openapi` are the reference's get by id on the design card's
-/// framework bare (`--framework`), beside its axum one.
-#[derive(Debug, Clone, Copy)]
-struct Round {
-    connections: u32,
-    orderdesk: Measured,
-    axum: Measured,
-    poem: Measured,
-    poem_openapi: Measured,
 }
 
 /// Runs the benchmark and writes its table.
@@ -249,16 +230,14 @@ fn run_database(
         reference::check_same_json(&server.base_url(), reference.base_url(), &wrk.token, order, customer)?;
         let poem = Reference::start(bare, &launch, database_url, &wrk.token, "poem")?;
         let openapi = Reference::start(bare, &launch, database_url, &wrk.token, "poem-openapi")?;
-        let servers: [(&str, String, u32); 4] = [
-            ("orderdesk", server.base_url(), server.pid()),
-            ("axum", reference.base_url().to_owned(), reference.pid()),
-            ("poem", poem.base_url().to_owned(), poem.pid()),
-            ("poem-openapi", openapi.base_url().to_owned(), openapi.pid()),
+        let servers = [
+            Server { name: interleave::ORDERDESK, base_url: server.base_url(), pid: server.pid() },
+            Server { name: "axum", base_url: reference.base_url().to_owned(), pid: reference.pid() },
+            Server { name: "poem", base_url: poem.base_url().to_owned(), pid: poem.pid() },
+            Server { name: "poem-openapi", base_url: openapi.base_url().to_owned(), pid: openapi.pid() },
         ];
-        run_interleaved(&wrk, &servers, options, report)?;
-        // One server at a time on the 2 cores (and no orderdesk job waking on the reference's rows).
-        drop((poem, openapi, server));
-        run_bare(&wrk, &reference, db, options, report)?;
+        report.interleaved.extend(interleave::run(&wrk, &servers, options)?);
+        drop((reference, poem, openapi, server));
     } else {
         drop(server);
     }
@@ -326,8 +305,7 @@ fn run_orderdesk(
             server = api_only.spawn("server-api-only", &[], Ready::Http(port))?;
         }
         let measured = wrk.run(&base_url, server.pid(), connections, script, run as u64)?;
-        let row =
-            Row { db: db.name(), connections, scenario, measured, peak_rss_mb: peak_rss_mb(server.pid())?, bare: None };
+        let row = Row { db: db.name(), connections, scenario, measured, peak_rss_mb: peak_rss_mb(server.pid())? };
         println!(
             "{scenario:<16} c={connections:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  peak RSS {:.1} MB  CPU {:.0} µs/req",
             measured.requests_per_second,
@@ -351,73 +329,6 @@ fn run_orderdesk(
         }
     }
     Ok(server)
-}
-
-/// The bare reference's scenarios at each connection count, each put beside orderdesk's row.
-fn run_bare(wrk: &Wrk, reference: &Reference, db: Db, options: &Options, report: &mut Report) -> anyhow::Result<()> {
-    // Run ids after orderdesk's, so no body repeats one of its runs.
-    let mut run = 1_000;
-    for &connections in &options.connections {
-        for (script, scenario) in BARE_SCENARIOS {
-            run += 1;
-            let measured = wrk.run(reference.base_url(), reference.pid(), connections, script, run)?;
-            println!(
-                "bare {script:<17} c={connections:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  CPU {:.0} µs/req",
-                measured.requests_per_second,
-                measured.p50_ms,
-                measured.p99_ms,
-                measured.errors,
-                measured.cpu_us_per_request
-            );
-            if measured.errors > 0 {
-                println!("warning: the bare reference had {} errors; see its log", measured.errors);
-            }
-            let row = report
-                .rows
-                .iter_mut()
-                .find(|r| r.db == db.name() && r.connections == connections && r.scenario == scenario)
-                .with_context(|| format!("no orderdesk row {scenario} at {connections} connections"))?;
-            row.bare = Some(measured);
-        }
-    }
-    Ok(())
-}
-
-/// Get by id, interleaved: [`ROUNDS`] rounds at each connection count, each round a short run
-/// on every server in turn (orderdesk, the reference on axum, on poem, through poem-openapi), so
-/// a change in the shared box's speed during the run falls on all of them alike.
-fn run_interleaved(
-    wrk: &Wrk,
-    servers: &[(&str, String, u32); 4],
-    options: &Options,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let slice = (options.duration / ROUNDS as u32).max(Duration::from_secs(1));
-    let mut run = 2_000;
-    for &connections in &options.connections {
-        for round in 1..=ROUNDS {
-            let mut measured = Vec::with_capacity(servers.len());
-            for (name, base_url, pid) in servers {
-                run += 1;
-                let m = wrk.run_for(slice, base_url, *pid, connections, "get_order.lua", run)?;
-                if m.errors > 0 {
-                    println!("warning: {name} had {} errors in interleaved round {round}", m.errors);
-                }
-                measured.push(m);
-            }
-            let [ours, axum, poem, openapi] =
-                <[Measured; 4]>::try_from(measured).map_err(|_| anyhow::anyhow!("four servers"))?;
-            println!(
-                "interleaved get c={connections:<3} round {round}: orderdesk {:.0}, axum {:.0}, poem {:.0}, poem-openapi {:.0} req/s",
-                ours.requests_per_second,
-                axum.requests_per_second,
-                poem.requests_per_second,
-                openapi.requests_per_second
-            );
-            report.interleaved.push(Round { connections, orderdesk: ours, axum, poem, poem_openapi: openapi });
-        }
-    }
-    Ok(())
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -454,9 +365,9 @@ mod tests {
     }
 
     #[test]
-    fn every_bare_scenario_stands_beside_an_orderdesk_row() {
+    fn every_interleaved_scenario_is_an_orderdesk_row() {
         let rows: Vec<&str> = SCENARIOS.iter().map(|&(name, _)| name).chain([API_ONLY]).collect();
-        assert!(BARE_SCENARIOS.iter().all(|(_, beside)| rows.contains(beside)));
+        assert!(interleave::SCENARIOS.iter().all(|(_, scenario, _)| rows.contains(scenario)));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The Markdown tables `cargo xtask bench` prints and writes to target/systest/bench.md.
 
-use super::wrk::{Measured, WRK_THREADS};
-use super::{Options, Report, Round, Row};
+use super::interleave::{self, Medians, ORDERDESK};
+use super::wrk::WRK_THREADS;
+use super::{Options, Report, Row};
 use crate::figures;
 
 /// Every table of a run: the scenarios (with the bare reference beside orderdesk where it ran),
@@ -36,7 +37,7 @@ pub(super) fn markdown(report: &Report, options: &Options) -> String {
     out
 }
 
-const SCENARIO_HEADER: [&str; 12] = [
+const SCENARIO_HEADER: [&str; 9] = [
     "Database",
     "Connections",
     "Scenario",
@@ -45,27 +46,15 @@ const SCENARIO_HEADER: [&str; 12] = [
     "p99 (ms)",
     "Errors",
     "Server peak RSS (MB)",
-    "Bare reference req/s",
-    "orderdesk / bare",
-    "Server CPU µs/request (orderdesk)",
-    "(bare)",
+    "Server CPU µs/request",
 ];
 
 fn scenarios(rows: &[Row]) -> String {
     figures::table(SCENARIO_HEADER, rows.iter().map(scenario_row))
 }
 
-fn scenario_row(r: &Row) -> [String; 12] {
+fn scenario_row(r: &Row) -> [String; 9] {
     let m = &r.measured;
-    let dash = || "–".to_owned();
-    let (bare_rps, ratio, bare_cpu) = match &r.bare {
-        Some(Measured { requests_per_second, cpu_us_per_request, .. }) => (
-            format!("{requests_per_second:.0}"),
-            format!("{:.2}", m.requests_per_second / requests_per_second.max(1e-9)),
-            format!("{cpu_us_per_request:.0}"),
-        ),
-        None => (dash(), dash(), dash()),
-    };
     [
         r.db.to_owned(),
         r.connections.to_string(),
@@ -75,61 +64,56 @@ fn scenario_row(r: &Row) -> [String; 12] {
         format!("{:.2}", m.p99_ms),
         m.errors.to_string(),
         format!("{:.1}", r.peak_rss_mb),
-        bare_rps,
-        ratio,
         format!("{:.0}", m.cpu_us_per_request),
-        bare_cpu,
     ]
 }
 
-/// Get by id, interleaved rounds: per connection count, the median over rounds of each
-/// server's throughput and CPU per request, and the median of each round's ratios (a ratio
-/// within one round is of runs seconds apart, on the box as it was then).
-fn interleaved(rounds: &[Round]) -> String {
+/// orderdesk against the bare reference, interleaved ([`interleave`]): per connection count and
+/// scenario, the median over rounds of each server's throughput and CPU per request, and the
+/// median of each round's ratios (runs seconds apart, on the box as it was then). Get by id
+/// also on the reference's poem and poem-openapi variants.
+fn interleaved(samples: &[interleave::Sample]) -> String {
     let header = [
         "Connections",
+        "Scenario",
         "Rounds",
-        "Get by id req/s: orderdesk",
-        "bare axum",
-        "bare poem",
-        "bare poem-openapi",
-        "orderdesk / bare axum",
+        "orderdesk req/s",
+        "bare (axum) req/s",
+        "orderdesk / bare",
+        "CPU µs/request: orderdesk / bare",
+        "bare poem, poem-openapi req/s",
         "bare poem-openapi / bare axum",
         "orderdesk / bare poem-openapi",
-        "CPU µs/request: orderdesk / axum / poem / poem-openapi",
     ];
-    let mut connections: Vec<u32> = rounds.iter().map(|r| r.connections).collect();
-    connections.dedup();
-    let rows = connections.into_iter().map(|c| {
-        let of: Vec<&Round> = rounds.iter().filter(|r| r.connections == c).collect();
-        let med = |f: &dyn Fn(&Round) -> f64| median(of.iter().map(|r| f(r)).collect());
-        let rps = |m: Measured| m.requests_per_second;
-        let ratio = |a: Measured, b: Measured| a.requests_per_second / b.requests_per_second.max(1e-9);
-        let cpu = |f: &dyn Fn(&Round) -> Measured| format!("{:.0}", med(&|r| f(r).cpu_us_per_request));
+    let mut keys: Vec<(u32, &str)> = Vec::new();
+    for s in samples {
+        if !keys.contains(&(s.connections, s.scenario)) {
+            keys.push((s.connections, s.scenario));
+        }
+    }
+    let rows = keys.into_iter().map(|(connections, scenario)| {
+        let m = Medians::of(samples, connections, scenario);
+        let num = |v: Option<f64>, digits: usize| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"));
+        let rps = |server| m.figure(server, |x| x.requests_per_second);
+        let cpu = |server| m.figure(server, |x| x.cpu_us_per_request);
+        let variants = match (rps("poem"), rps("poem-openapi")) {
+            (Some(poem), Some(openapi)) => format!("{poem:.0}, {openapi:.0}"),
+            _ => "–".to_owned(),
+        };
         [
-            c.to_string(),
-            of.len().to_string(),
-            format!("{:.0}", med(&|r| rps(r.orderdesk))),
-            format!("{:.0}", med(&|r| rps(r.axum))),
-            format!("{:.0}", med(&|r| rps(r.poem))),
-            format!("{:.0}", med(&|r| rps(r.poem_openapi))),
-            format!("{:.2}", med(&|r| ratio(r.orderdesk, r.axum))),
-            format!("{:.2}", med(&|r| ratio(r.poem_openapi, r.axum))),
-            format!("{:.2}", med(&|r| ratio(r.orderdesk, r.poem_openapi))),
-            [cpu(&|r| r.orderdesk), cpu(&|r| r.axum), cpu(&|r| r.poem), cpu(&|r| r.poem_openapi)].join(" / "),
+            connections.to_string(),
+            scenario.to_owned(),
+            m.rounds().to_string(),
+            num(rps(ORDERDESK), 0),
+            num(rps("axum"), 0),
+            num(m.ratio(ORDERDESK, "axum"), 2),
+            format!("{} / {}", num(cpu(ORDERDESK), 0), num(cpu("axum"), 0)),
+            variants,
+            num(m.ratio("poem-openapi", "axum"), 2),
+            num(m.ratio(ORDERDESK, "poem-openapi"), 2),
         ]
     });
     figures::table(header, rows)
-}
-
-/// The median (the mean of the middle two for an even count); 0 for none.
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
 }
 
 /// The outbox after each create-order run with the in-process dispatcher: what was still due
@@ -214,28 +198,35 @@ fn machine() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::wrk::Measured;
 
     fn measured(requests_per_second: f64, cpu_us_per_request: f64) -> Measured {
         Measured { requests_per_second, p50_ms: 1.5, p99_ms: 9.0, errors: 0, cpu_us_per_request }
     }
 
     #[test]
-    fn interleaved_rounds_give_medians_of_each_rounds_ratios() {
-        let round = |c, ours: f64, axum: f64, openapi: f64| Round {
-            connections: c,
-            orderdesk: measured(ours, 50.0),
-            axum: measured(axum, 30.0),
-            poem: measured(axum * 0.9, 32.0),
-            poem_openapi: measured(openapi, 40.0),
+    fn the_interleaved_table_has_a_row_per_scenario_with_variants_for_get() {
+        let sample = |scenario, round, server, rps, cpu| interleave::Sample {
+            connections: 32,
+            round,
+            scenario,
+            server,
+            measured: measured(rps, cpu),
         };
-        // The box slows down in round 2: every server's figure halves, the ratios hold.
-        let rounds = [round(32, 800.0, 1000.0, 900.0), round(32, 400.0, 500.0, 450.0), round(32, 700.0, 1000.0, 850.0)];
-        let table = interleaved(&rounds);
+        let get = "get order by id";
+        let samples = [
+            sample(get, 1, ORDERDESK, 800.0, 50.0),
+            sample(get, 1, "axum", 1000.0, 30.0),
+            sample(get, 1, "poem", 950.0, 32.0),
+            sample(get, 1, "poem-openapi", 900.0, 36.0),
+            sample("list 50 orders", 1, ORDERDESK, 90.0, 200.0),
+            sample("list 50 orders", 1, "axum", 100.0, 180.0),
+        ];
+        let table = interleaved(&samples);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 3, "{table}");
-        assert_eq!(lines[2], "| 32 | 3 | 700 | 1000 | 900 | 850 | 0.80 | 0.90 | 0.89 | 50 / 30 / 32 / 40 |");
-        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
-        assert_eq!(median(Vec::new()), 0.0);
+        assert_eq!(lines.len(), 4, "{table}");
+        assert_eq!(lines[2], "| 32 | get order by id | 1 | 800 | 1000 | 0.80 | 50 / 30 | 950, 900 | 0.90 | 0.89 |");
+        assert_eq!(lines[3], "| 32 | list 50 orders | 1 | 90 | 100 | 0.90 | 200 / 180 | – | – | – |");
     }
 
     #[test]
@@ -257,20 +248,17 @@ mod tests {
     }
 
     #[test]
-    fn rows_with_a_reference_show_the_ratio_and_both_cpu_figures() {
-        let row = |bare| Row {
+    fn scenario_rows_carry_throughput_latency_memory_and_cpu() {
+        let row = Row {
             db: "PostgreSQL",
             connections: 32,
             scenario: "get order by id",
             measured: measured(900.0, 210.4),
             peak_rss_mb: 40.0,
-            bare,
         };
-        let table = scenarios(&[row(Some(measured(1000.0, 150.0))), row(None)]);
+        let table = scenarios(&[row]);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 4);
-        assert!(lines[0].ends_with("| Server CPU µs/request (orderdesk) | (bare) |"), "{}", lines[0]);
-        assert!(lines[2].ends_with("| 900 | 1.50 | 9.00 | 0 | 40.0 | 1000 | 0.90 | 210 | 150 |"), "{}", lines[2]);
-        assert!(lines[3].ends_with("| 40.0 | – | – | 210 | – |"), "{}", lines[3]);
+        assert!(lines[0].ends_with("| Server peak RSS (MB) | Server CPU µs/request |"), "{}", lines[0]);
+        assert_eq!(lines[2], "| PostgreSQL | 32 | get order by id | 900 | 1.50 | 9.00 | 0 | 40.0 | 210 |");
     }
 }
