@@ -2,10 +2,11 @@
 //! the release server with production settings ([`Launch::production_like`]: rate limiting on, the JSON access log at `info`, metrics; SMS to the `log` provider; a dev-issuer token on every
 //! request) under wrk load, beside the database's own limit for the same create-order
 //! transaction (`pgbench` on PostgreSQL, a direct loop on SQLite) and, on PostgreSQL, beside the
-//! bare reference (xtask/bench/reference: orderdesk's SQL and JSON with nothing else) on the
-//! same database. Each server's CPU time per request is measured too. Prints a Markdown table
-//! and writes it to target/systest/bench.md. wrk and pgbench must be installed. Only 127.0.0.1
-//! is contacted.
+//! bare reference (xtask/bench/reference: orderdesk's SQL and JSON with nothing else; get by id
+//! also on poem and poem-openapi bare) on the same database, interleaved in rounds
+//! ([`interleave`]). After each create-order run it waits for the outbox to drain ([`drain`]).
+//! Each server's CPU time per request is measured too. Prints Markdown tables and writes them
+//! to target/systest/bench.md. wrk and pgbench must be installed. Only 127.0.0.1 is contacted.
 
 mod cpu;
 mod drain;

@@ -13,7 +13,9 @@ pub struct LogSmsGateway;
 impl SmsGateway for LogSmsGateway {
     async fn send(&self, to: &PhoneNumber, message: &str) -> Result<SmsReceipt, SmsError> {
         let message_id = format!("log-{}", Uuid::now_v7().simple());
-        tracing::info!(to = %to.masked(), %message, %message_id, "SMS (log provider: not sent to a phone)");
+        // The text as `text`: a field named `message` would clash with the event's own message
+        // (two `message` keys in one JSON line; readers keep the last).
+        tracing::info!(to = %to.masked(), text = %message, %message_id, "SMS (log provider: not sent to a phone)");
         // Nothing is charged, so no cost is reported.
         Ok(SmsReceipt::accepted(message_id, "Logged"))
     }

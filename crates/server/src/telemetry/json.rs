@@ -300,6 +300,27 @@ mod tests {
             .collect()
     }
 
+    /// The `log` SMS provider's line: one `message` key (the event's), the SMS under `text`.
+    #[test]
+    fn the_log_providers_line_keeps_its_message_and_the_text_apart() {
+        use orderdesk_domain::ports::SmsGateway;
+        let out = Captured::default();
+        let layer = tracing_subscriber::fmt::layer().fmt_fields(JsonSpanFields).event_format(JsonLines);
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer.with_writer(out.clone())));
+        let region = orderdesk_domain::PhoneRegion::parse("KE").unwrap();
+        let to = orderdesk_domain::PhoneNumber::parse("+254711000001", region).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || {
+            let gateway = orderdesk_adapters::sms::LogSmsGateway;
+            runtime.block_on(gateway.send(&to, "order ORD-1 received")).unwrap();
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches("\"message\":").count(), 1, "{text}");
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["message"], "SMS (log provider: not sent to a phone)");
+        assert_eq!(line["text"], "order ORD-1 received");
+    }
+
     /// Byte for byte, keys in the same order, escapes the same.
     #[test]
     fn lines_are_those_of_tracing_subscribers_json_formatter() {
