@@ -109,6 +109,8 @@ struct Report {
     /// (database, connections, creates/s, the outbox after the run) of each create-order run
     /// with the in-process dispatcher.
     drains: Vec<(&'static str, u32, f64, drain::Drain)>,
+    /// pgbench and orderdesk's API-only creates in turn, on PostgreSQL.
+    limit_rounds: Vec<interleave::LimitRound>,
 }
 
 /// Runs the benchmark and writes its table.
@@ -238,16 +240,27 @@ fn run_database(
             Server { name: "poem-openapi", base_url: openapi.base_url().to_owned(), pid: openapi.pid() },
         ];
         report.interleaved.extend(interleave::run(&wrk, &servers, options)?);
-        drop((reference, poem, openapi, server));
-    } else {
-        drop(server);
+        drop((reference, poem, openapi));
     }
+    let customer = customers.first().context("no customer seeded")?;
+    if db == Db::Postgres {
+        // pgbench and orderdesk's API-only creates in turn, as the reference is compared.
+        let orderdesk = Server { name: interleave::ORDERDESK, base_url: server.base_url(), pid: server.pid() };
+        let pgbench = |connections, slice| limit::pgbench(root, database_url, customer, connections, slice);
+        report.limit_rounds.extend(interleave::against_limit(&wrk, &orderdesk, options, pgbench)?);
+    }
+    drop(server);
 
     for &connections in &options.connections {
-        let customer = customers.first().context("no customer seeded")?;
         let (what, tps) = match db {
             Db::Postgres => {
-                ("pgbench, same statements", limit::pgbench(root, database_url, customer, connections, options)?)
+                let tps: Vec<f64> = report
+                    .limit_rounds
+                    .iter()
+                    .filter(|r| r.connections == connections)
+                    .map(|r| r.pgbench_tps)
+                    .collect();
+                ("pgbench, same statements (median of the interleaved rounds)", interleave::median(tps))
             }
             Db::Sqlite => ("direct loop, same statements", limit::sqlite_loop(root, &dir, customer, options)?),
         };

@@ -73,13 +73,56 @@ pub(super) fn run(wrk: &Wrk, servers: &[Server], options: &Options) -> anyhow::R
     Ok(samples)
 }
 
+/// One round of orderdesk's API-only creates against pgbench running the same statements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct LimitRound {
+    pub connections: u32,
+    pub pgbench_tps: f64,
+    pub creates: f64,
+}
+
+/// pgbench (`limit`, run for the given slice with orderdesk stopped) and orderdesk's API-only
+/// creates, in turn, [`ROUNDS`] times at each connection count.
+pub(super) fn against_limit(
+    wrk: &Wrk,
+    orderdesk: &Server,
+    options: &Options,
+    limit: impl Fn(u32, Duration) -> anyhow::Result<f64>,
+) -> anyhow::Result<Vec<LimitRound>> {
+    let slice = (options.duration / ROUNDS as u32).max(Duration::from_secs(1));
+    let mut rounds = Vec::new();
+    let mut run = 3_000;
+    for &connections in &options.connections {
+        for round in 1..=ROUNDS {
+            let pgbench_tps = {
+                let _stopped = Paused::each(std::slice::from_ref(orderdesk))?;
+                limit(connections, slice)?
+            };
+            run += 1;
+            let creates =
+                wrk.run_for(slice, &orderdesk.base_url, orderdesk.pid, connections, "create_order.lua", run)?;
+            println!(
+                "interleaved c={connections:<3} round {round} pgbench {pgbench_tps:.0} tx/s  orderdesk {:.0} creates/s",
+                creates.requests_per_second
+            );
+            rounds.push(LimitRound { connections, pgbench_tps, creates: creates.requests_per_second });
+        }
+    }
+    Ok(rounds)
+}
+
 /// The servers other than `running`, stopped until dropped (then continued).
 struct Paused(Vec<u32>);
 
 impl Paused {
     fn all_but(servers: &[Server], running: u32) -> anyhow::Result<Self> {
+        let others: Vec<Server> = servers.iter().filter(|s| s.pid != running).cloned().collect();
+        Self::each(&others)
+    }
+
+    fn each(servers: &[Server]) -> anyhow::Result<Self> {
         let mut paused = Self(Vec::new());
-        for server in servers.iter().filter(|s| s.pid != running) {
+        for server in servers {
             signal("-STOP", server.pid)?;
             paused.0.push(server.pid);
         }

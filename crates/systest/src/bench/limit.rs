@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, ensure};
 
@@ -17,13 +18,13 @@ pub(super) fn pgbench(
     url: &str,
     customer: &str,
     connections: u32,
-    options: &Options,
+    duration: Duration,
 ) -> anyhow::Result<f64> {
     let script = root.join("xtask/bench/create_order.pgbench");
     let output = Command::new("pgbench")
         .args(["--no-vacuum", "--protocol=prepared", "--jobs", WRK_THREADS])
         .arg(format!("--client={connections}"))
-        .arg(format!("--time={}", options.duration.as_secs()))
+        .arg(format!("--time={}", duration.as_secs().max(1)))
         .arg(format!("--define=customer_id={customer}"))
         .arg(format!("--file={}", script.display()))
         .arg(url)
