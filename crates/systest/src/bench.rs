@@ -233,6 +233,9 @@ fn run_database(
         reference::check_same_json(&server.base_url(), reference.base_url(), &wrk.token, order, customer)?;
         let poem = Reference::start(bare, &launch, database_url, &wrk.token, "poem")?;
         let openapi = Reference::start(bare, &launch, database_url, &wrk.token, "poem-openapi")?;
+        for variant in [&poem, &openapi] {
+            reference::check_same_get(&server.base_url(), variant.base_url(), &wrk.token, order)?;
+        }
         let servers = [
             Server { name: interleave::ORDERDESK, base_url: server.base_url(), pid: server.pid() },
             Server { name: "axum", base_url: reference.base_url().to_owned(), pid: reference.pid() },

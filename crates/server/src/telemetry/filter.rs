@@ -35,9 +35,17 @@ where
     }
 }
 
-/// `directives` as [`Targets`], when they are nothing but targets and levels.
+/// `directives` as [`Targets`], when they are nothing but targets and levels. Anything else
+/// goes to `EnvFilter`, including what the two read differently: an empty piece (`info,`:
+/// `EnvFilter` skips it, `Targets` reads it as every target at `trace`), a piece with no
+/// target before `=` (`=info`: `EnvFilter` refuses it) and spaces around a piece.
 fn targets_only(directives: &str) -> Option<Targets> {
-    let plain = !directives.trim().is_empty() && !directives.contains(['[', '{', '"']);
+    let plain_piece = |piece: &str| {
+        !piece.is_empty()
+            && !piece.starts_with('=')
+            && !piece.contains(|c: char| c.is_whitespace() || matches!(c, '[' | '{' | '"'))
+    };
+    let plain = directives.split(',').all(plain_piece);
     plain.then(|| Targets::from_str(directives).ok()).flatten()
 }
 
@@ -123,7 +131,19 @@ mod tests {
 
     #[test]
     fn span_and_field_directives_keep_env_filter() {
-        for directive in ["[request]=debug", "info,[request{path=\"/x\"}]=trace", "", "  "] {
+        let not_plain = [
+            "[request]=debug",
+            "info,[request{path=\"/x\"}]=trace",
+            "",
+            "  ",
+            "info,",
+            ",info",
+            "info,,sqlx=warn",
+            ",orderdesk=debug",
+            "debug,=info",
+            "info, sqlx=warn",
+        ];
+        for directive in not_plain {
             assert!(targets_only(directive).is_none(), "{directive}");
         }
         assert!(targets_only("info,=x").is_none(), "what Targets cannot parse goes to EnvFilter");

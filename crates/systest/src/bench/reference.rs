@@ -140,6 +140,21 @@ async fn answer(request: reqwest::RequestBuilder) -> anyhow::Result<Answer> {
     Ok(Answer { status: response.status().as_u16(), etag, location, body: response.text().await? })
 }
 
+/// Fails unless the reference's get-by-id variant at `variant` (`--framework poem` or
+/// `poem-openapi`) answers one order as orderdesk does: status, `ETag` and body.
+pub(super) fn check_same_get(orderdesk: &str, variant: &str, token: &str, order: &str) -> anyhow::Result<()> {
+    let http = api::http_builder(token)?.build()?;
+    let path = format!("/api/v1/orders/{order}");
+    let get = |base: &str| block_on(answer(http.get(format!("{base}{path}"))));
+    let (ours, theirs) = (get(orderdesk)?, get(variant)?);
+    ensure!(ours.status == 200, "orderdesk answered GET {path} with {}", ours.status);
+    ensure!(
+        ours == theirs,
+        "GET {path}: the variant at {variant} answers\n{theirs:?}\nwhere orderdesk answers\n{ours:?}"
+    );
+    Ok(())
+}
+
 /// Fails unless the reference answers as orderdesk does, byte for byte: the same order (status,
 /// `ETag`, body), the newest 50 (with the same `next_cursor`), and an order the reference
 /// creates (201, `Location`, `ETag`) is the one orderdesk then reads.

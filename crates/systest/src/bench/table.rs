@@ -5,8 +5,9 @@ use super::wrk::WRK_THREADS;
 use super::{Options, Report, Row};
 use crate::figures;
 
-/// Every table of a run: the scenarios (with the bare reference beside orderdesk where it ran),
-/// the database's own limit, and SQLite's start times.
+/// Every table of a run: orderdesk's scenarios, orderdesk against the bare reference
+/// (interleaved), the outbox after each create-order run, the database's own limit, and
+/// SQLite's start times.
 pub(super) fn markdown(report: &Report, options: &Options) -> String {
     let mut out = format!(
         "Run: `cargo xtask bench --duration {}s --connections {}` on {} ({} cores), wrk {} threads.\n\n",
@@ -18,11 +19,11 @@ pub(super) fn markdown(report: &Report, options: &Options) -> String {
     );
     out.push_str(&scenarios(&report.rows));
     if !report.interleaved.is_empty() {
-        out.push('\n');
+        out.push_str("\norderdesk against the bare reference (PostgreSQL; interleaved rounds, medians):\n\n");
         out.push_str(&interleaved(&report.interleaved));
     }
     if !report.drains.is_empty() {
-        out.push('\n');
+        out.push_str("\nThe outbox after create order (with the in-process dispatcher):\n\n");
         out.push_str(&drains(report, options));
     }
     if !report.limits.is_empty() {
@@ -84,6 +85,7 @@ fn interleaved(samples: &[interleave::Sample]) -> String {
         "bare poem, poem-openapi req/s",
         "bare poem-openapi / bare axum",
         "orderdesk / bare poem-openapi",
+        "Errors (all servers)",
     ];
     let mut keys: Vec<(u32, &str)> = Vec::new();
     for s in samples {
@@ -111,6 +113,7 @@ fn interleaved(samples: &[interleave::Sample]) -> String {
             variants,
             num(m.ratio("poem-openapi", "axum"), 2),
             num(m.ratio(ORDERDESK, "poem-openapi"), 2),
+            m.samples.iter().map(|s| s.measured.errors).sum::<u64>().to_string(),
         ]
     });
     figures::table(header, rows)
@@ -157,9 +160,9 @@ fn limits(report: &Report) -> String {
         "Database limit for create order",
         "tx/s",
         "Creates/s (API only)",
-        "Ratio",
+        "Ratio (PostgreSQL: median of each round's)",
         "Creates/s (with in-process dispatcher)",
-        "Ratio",
+        "Ratio (its own run against the limit)",
     ];
     let rows = report.limits.iter().map(|(db, connections, what, tps)| {
         let creates = |wanted: fn(&str) -> bool| {
@@ -235,8 +238,8 @@ mod tests {
         let table = interleaved(&samples);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 4, "{table}");
-        assert_eq!(lines[2], "| 32 | get order by id | 1 | 800 | 1000 | 0.80 | 50 / 30 | 950, 900 | 0.90 | 0.89 |");
-        assert_eq!(lines[3], "| 32 | list 50 orders | 1 | 90 | 100 | 0.90 | 200 / 180 | – | – | – |");
+        assert_eq!(lines[2], "| 32 | get order by id | 1 | 800 | 1000 | 0.80 | 50 / 30 | 950, 900 | 0.90 | 0.89 | 0 |");
+        assert_eq!(lines[3], "| 32 | list 50 orders | 1 | 90 | 100 | 0.90 | 200 / 180 | – | – | – | 0 |");
     }
 
     #[test]

@@ -54,8 +54,9 @@ struct OrdersApi;
 
 #[derive(poem_openapi::ApiResponse)]
 enum GetOrder {
-    #[oai(status = 200)]
-    Ok(poem_openapi::payload::Binary<Vec<u8>>),
+    /// The order's JSON bytes (as the other variants write them) and its `ETag`.
+    #[oai(status = 200, content_type = "application/json; charset=utf-8")]
+    Ok(poem_openapi::payload::Binary<Vec<u8>>, #[oai(header = "ETag")] String),
     #[oai(status = 401)]
     Unauthorized,
     #[oai(status = 404)]
@@ -74,13 +75,14 @@ impl OrdersApi {
         app: Data<&Arc<App>>,
     ) -> GetOrder {
         let response = order_response(&app, Some(authorization.0.as_bytes()), id.0).await;
-        match response.status() {
-            StatusCode::OK => match response.into_body().into_vec().await {
-                Ok(body) => GetOrder::Ok(poem_openapi::payload::Binary(body)),
+        let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        match (response.status(), etag) {
+            (StatusCode::OK, Some(etag)) => match response.into_body().into_vec().await {
+                Ok(body) => GetOrder::Ok(poem_openapi::payload::Binary(body), etag),
                 Err(_) => GetOrder::Failed,
             },
-            StatusCode::UNAUTHORIZED => GetOrder::Unauthorized,
-            StatusCode::NOT_FOUND => GetOrder::NotFound,
+            (StatusCode::UNAUTHORIZED, _) => GetOrder::Unauthorized,
+            (StatusCode::NOT_FOUND, _) => GetOrder::NotFound,
             _ => GetOrder::Failed,
         }
     }
