@@ -15,31 +15,32 @@ use uuid::Uuid;
 
 use crate::{App, orders};
 
-/// The order as the axum handler writes it, or the status code that refuses it.
-async fn order_response(app: &App, authorization: Option<&[u8]>, id: Uuid) -> Response {
+/// The order's JSON bytes and `ETag` as the axum handler writes them, or the status code that
+/// refuses it.
+async fn order_json(app: &App, authorization: Option<&[u8]>, id: Uuid) -> Result<(Vec<u8>, String), StatusCode> {
     if authorization != Some(app.authorization.as_bytes()) {
-        return StatusCode::UNAUTHORIZED.into();
+        return Err(StatusCode::UNAUTHORIZED);
     }
     let order = match orders::find(&app.pool, id).await {
         Ok(Some(order)) => order,
-        Ok(None) => return StatusCode::NOT_FOUND.into(),
+        Ok(None) => return Err(StatusCode::NOT_FOUND),
         Err(error) => {
             eprintln!("reference: database: {error}");
-            return StatusCode::INTERNAL_SERVER_ERROR.into();
+            return Err(StatusCode::INTERNAL_SERVER_ERROR);
         }
     };
-    match serde_json::to_vec(&order.body()) {
-        Ok(body) => Response::builder()
-            .content_type("application/json; charset=utf-8")
-            .header("etag", orders::etag(&order))
-            .body(body),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into(),
-    }
+    let body = serde_json::to_vec(&order.body()).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((body, orders::etag(&order)))
 }
 
 #[handler]
 async fn get_order(req: &Request, Path(id): Path<Uuid>, app: Data<&Arc<App>>) -> Response {
-    order_response(&app, req.headers().get("authorization").map(|v| v.as_bytes()), id).await
+    match order_json(&app, req.headers().get("authorization").map(|v| v.as_bytes()), id).await {
+        Ok((body, etag)) => {
+            Response::builder().content_type("application/json; charset=utf-8").header("etag", etag).body(body)
+        }
+        Err(status) => status.into(),
+    }
 }
 
 /// Serves get by id on poem's `Route`.
@@ -74,16 +75,11 @@ impl OrdersApi {
         authorization: poem_openapi::param::Header<String>,
         app: Data<&Arc<App>>,
     ) -> GetOrder {
-        let response = order_response(&app, Some(authorization.0.as_bytes()), id.0).await;
-        let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        match (response.status(), etag) {
-            (StatusCode::OK, Some(etag)) => match response.into_body().into_vec().await {
-                Ok(body) => GetOrder::Ok(poem_openapi::payload::Binary(body), etag),
-                Err(_) => GetOrder::Failed,
-            },
-            (StatusCode::UNAUTHORIZED, _) => GetOrder::Unauthorized,
-            (StatusCode::NOT_FOUND, _) => GetOrder::NotFound,
-            _ => GetOrder::Failed,
+        match order_json(&app, Some(authorization.0.as_bytes()), id.0).await {
+            Ok((body, etag)) => GetOrder::Ok(poem_openapi::payload::Binary(body), etag),
+            Err(StatusCode::UNAUTHORIZED) => GetOrder::Unauthorized,
+            Err(StatusCode::NOT_FOUND) => GetOrder::NotFound,
+            Err(_) => GetOrder::Failed,
         }
     }
 }
