@@ -43,9 +43,15 @@ pub fn client(base_url: &str, token: &str) -> anyhow::Result<Client> {
     Ok(Client::new_with_client(base_url, http_builder(token)?.build()?))
 }
 
+/// An HTTP client for 127.0.0.1 without credentials (no proxy, 5 s per request): probes and
+/// `/metrics`.
+pub fn plain_http() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).no_proxy().build()
+}
+
 /// Whether `GET <base_url>/readyz` answers 200 now.
 pub async fn is_ready(base_url: &str) -> bool {
-    match reqwest::Client::builder().timeout(Duration::from_secs(5)).no_proxy().build() {
+    match plain_http() {
         Ok(http) => is_ready_with(&http, base_url).await,
         Err(_) => false,
     }

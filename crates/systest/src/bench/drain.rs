@@ -33,7 +33,7 @@ impl Drain {
 /// Polls `GET {base_url}/metrics` (`orderdesk_sms_outbox`, sampled from the database at each
 /// scrape) every 250 ms until nothing is pending or sending.
 pub(super) fn wait(base_url: &str) -> anyhow::Result<Drain> {
-    let http = api::http_builder("unused")?.build()?;
+    let http = api::plain_http()?;
     let due = || -> anyhow::Result<u64> {
         let text =
             block_on(async { http.get(format!("{base_url}/metrics")).send().await?.error_for_status()?.text().await })?;

@@ -97,7 +97,7 @@ pub(super) fn against_limit(
     for &connections in &options.connections {
         for round in 1..=ROUNDS {
             let pgbench_tps = {
-                let _stopped = Paused::each(std::slice::from_ref(orderdesk))?;
+                let _stopped = Paused::each([orderdesk.pid])?;
                 limit(connections, slice)?
             };
             run += 1;
@@ -118,15 +118,14 @@ struct Paused(Vec<u32>);
 
 impl Paused {
     fn all_but(servers: &[Server], running: u32) -> anyhow::Result<Self> {
-        let others: Vec<Server> = servers.iter().filter(|s| s.pid != running).cloned().collect();
-        Self::each(&others)
+        Self::each(servers.iter().map(|s| s.pid).filter(|&pid| pid != running))
     }
 
-    fn each(servers: &[Server]) -> anyhow::Result<Self> {
+    fn each(pids: impl IntoIterator<Item = u32>) -> anyhow::Result<Self> {
         let mut paused = Self(Vec::new());
-        for server in servers {
-            signal("-STOP", server.pid)?;
-            paused.0.push(server.pid);
+        for pid in pids {
+            signal("-STOP", pid)?;
+            paused.0.push(pid);
         }
         Ok(paused)
     }

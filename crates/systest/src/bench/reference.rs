@@ -140,19 +140,23 @@ async fn answer(request: reqwest::RequestBuilder) -> anyhow::Result<Answer> {
     Ok(Answer { status: response.status().as_u16(), etag, location, body: response.text().await? })
 }
 
-/// Fails unless the reference's get-by-id variant at `variant` (`--framework poem` or
-/// `poem-openapi`) answers one order as orderdesk does: status, `ETag` and body.
-pub(super) fn check_same_get(orderdesk: &str, variant: &str, token: &str, order: &str) -> anyhow::Result<()> {
-    let http = api::http_builder(token)?.build()?;
-    let path = format!("/api/v1/orders/{order}");
+/// Fails unless `GET path` answers 200 from orderdesk and the same status, `ETag` and body from
+/// the reference at `bare`.
+fn same_get(http: &reqwest::Client, orderdesk: &str, bare: &str, path: &str) -> anyhow::Result<()> {
     let get = |base: &str| block_on(answer(http.get(format!("{base}{path}"))));
-    let (ours, theirs) = (get(orderdesk)?, get(variant)?);
+    let (ours, theirs) = (get(orderdesk)?, get(bare)?);
     ensure!(ours.status == 200, "orderdesk answered GET {path} with {}", ours.status);
     ensure!(
         ours == theirs,
-        "GET {path}: the variant at {variant} answers\n{theirs:?}\nwhere orderdesk answers\n{ours:?}"
+        "GET {path}: the reference at {bare} answers\n{theirs:?}\nwhere orderdesk answers\n{ours:?}"
     );
     Ok(())
+}
+
+/// Fails unless the reference's get-by-id variant at `variant` (`--framework poem` or
+/// `poem-openapi`) answers one order as orderdesk does: status, `ETag` and body.
+pub(super) fn check_same_get(orderdesk: &str, variant: &str, token: &str, order: &str) -> anyhow::Result<()> {
+    same_get(&api::http_builder(token)?.build()?, orderdesk, variant, &format!("/api/v1/orders/{order}"))
 }
 
 /// Fails unless the reference answers as orderdesk does, byte for byte: the same order (status,
@@ -168,12 +172,7 @@ pub(super) fn check_same_json(
     let http = api::http_builder(token)?.build()?;
     let get = |base: &str, path: &str| block_on(answer(http.get(format!("{base}{path}"))));
     for path in [format!("/api/v1/orders/{order}"), "/api/v1/orders?limit=50".to_owned()] {
-        let (ours, theirs) = (get(orderdesk, &path)?, get(bare, &path)?);
-        ensure!(ours.status == 200, "orderdesk answered GET {path} with {}", ours.status);
-        ensure!(
-            ours == theirs,
-            "GET {path}: the bare reference answers\n{theirs:?}\nwhere orderdesk answers\n{ours:?}"
-        );
+        same_get(&http, orderdesk, bare, &path)?;
     }
     let body = serde_json::json!({"customer_id": customer, "item": "Reference check", "amount": "250.50"});
     let created = block_on(answer(http.post(format!("{bare}/api/v1/orders")).json(&body)))?;
