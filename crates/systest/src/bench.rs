@@ -227,17 +227,18 @@ fn run_database(
         duration: options.duration,
     };
     let server = run_orderdesk(&wrk, &launch, server, db, options, report)?;
+    let orderdesk = Server { name: interleave::ORDERDESK, base_url: server.base_url(), pid: server.pid() };
     if let Some(bare) = bare {
         let (order, customer) = orders.first().zip(customers.first()).context("nothing seeded")?;
         let reference = Reference::start(bare, &launch, database_url, &wrk.token, "axum")?;
-        reference::check_same_json(&server.base_url(), reference.base_url(), &wrk.token, order, customer)?;
+        reference::check_same_json(&orderdesk.base_url, reference.base_url(), &wrk.token, order, customer)?;
         let poem = Reference::start(bare, &launch, database_url, &wrk.token, "poem")?;
         let openapi = Reference::start(bare, &launch, database_url, &wrk.token, "poem-openapi")?;
         for variant in [&poem, &openapi] {
-            reference::check_same_get(&server.base_url(), variant.base_url(), &wrk.token, order)?;
+            reference::check_same_get(&orderdesk.base_url, variant.base_url(), &wrk.token, order)?;
         }
         let servers = [
-            Server { name: interleave::ORDERDESK, base_url: server.base_url(), pid: server.pid() },
+            orderdesk.clone(),
             Server { name: "axum", base_url: reference.base_url().to_owned(), pid: reference.pid() },
             Server { name: "poem", base_url: poem.base_url().to_owned(), pid: poem.pid() },
             Server { name: "poem-openapi", base_url: openapi.base_url().to_owned(), pid: openapi.pid() },
@@ -248,7 +249,6 @@ fn run_database(
     let customer = customers.first().context("no customer seeded")?;
     if db == Db::Postgres {
         // pgbench and orderdesk's API-only creates in turn, as the reference is compared.
-        let orderdesk = Server { name: interleave::ORDERDESK, base_url: server.base_url(), pid: server.pid() };
         let pgbench = |connections, slice| limit::pgbench(root, database_url, customer, connections, slice);
         report.limit_rounds.extend(interleave::against_limit(&wrk, &orderdesk, options, pgbench)?);
     }
